@@ -1,0 +1,53 @@
+//! The small server behind the `<captchaai-balance>` widget (issue 3).
+//!
+//! It serves the built widget files and answers `GET /res.php?action=getbalance&json=1` the way
+//! CaptchaAI does, either by asking the real API with a key that never leaves this process
+//! (proxy mode) or by playing a simulated account (mock mode). Every answer goes through one
+//! 30-second cache with single-flight, so a hundred open dashboards cost one upstream request.
+//!
+//! The binary (`main.rs`) only parses flags and binds a socket; [`app`] builds the whole
+//! [`axum::Router`], so tests run it on a loopback port with a manual [`clock::Clock`].
+#![cfg(not(target_arch = "wasm32"))]
+#![deny(clippy::unwrap_used)]
+
+pub mod answer;
+pub mod api;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod logging;
+pub mod metrics;
+pub mod mock;
+pub mod mock_api;
+pub mod proxy;
+pub mod routes;
+pub mod secret;
+pub mod source;
+pub mod state;
+pub mod static_files;
+
+pub use config::{Cli, Config, Mode};
+
+/// Why the app could not be built.
+#[derive(Debug)]
+pub enum AppError {
+    /// The HTTP client for the upstream could not start (TLS set-up).
+    HttpClient(reqwest::Error),
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::HttpClient(e) => write!(f, "cannot create the upstream HTTP client: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// Builds the whole server (routes, cache, metrics, mock account or upstream client) for one
+/// configuration. Serve it with `axum::serve`.
+pub fn app(config: Config) -> Result<axum::Router, AppError> {
+    let state = state::AppState::new(config)?;
+    Ok(routes::router(state))
+}

@@ -1,0 +1,2 @@
+//! Placeholder replaced by the server work (issue 3).
+fn main() {}

@@ -1,0 +1,376 @@
+//! The simulated account of mock mode: it plays the upstream API, so `/res.php` goes through
+//! the same cache, classification and metrics as in proxy mode.
+//!
+//! The balance drains linearly and is computed from elapsed time (no background task): it is
+//! `base - drainPerMinute × minutes since base was set`, in exact nano-dollars. Each scenario
+//! is one row of [`SCENARIOS`]: what the account answers and what it presets.
+
+use crate::clock::Clock;
+use captchaai_balance::money::Money;
+use serde::Serialize;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The balance a fresh mock account starts with.
+pub const DEFAULT_BALANCE: Money = Money::from_cents(2500);
+/// How much it loses per minute.
+pub const DEFAULT_DRAIN_PER_MINUTE: Money = Money::from_cents(2);
+/// The largest amount the control API accepts (balance, top-up, drain).
+pub const MAX_AMOUNT: Money = Money::from_cents(100_000_000);
+/// The longest simulated delay the control API accepts.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+/// The `markup` scenario's balance field: must reach the widget as text, never as HTML.
+pub const MARKUP: &str = "<img src=x onerror=alert(1)>";
+/// What a CDN in front of the API answers when the origin is down.
+const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n";
+
+/// A named behaviour of the simulated account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Answers the draining balance.
+    Ok,
+    /// Balance set to 0.42 (below the default 1.00 threshold).
+    Low,
+    /// Balance set to zero ("0.000").
+    Zero,
+    /// `ERROR_ZERO_BALANCE`.
+    ErrorZeroBalance,
+    /// `ERROR_WRONG_USER_KEY`.
+    WrongKey,
+    /// `ERROR_KEY_DOES_NOT_EXIST`.
+    KeyNotFound,
+    /// `ERROR_IP_BANNED`.
+    IpBanned,
+    /// `ERROR_IP_NOT_ALLOWED`.
+    IpNotAllowed,
+    /// HTTP 429 with `ERROR_TOO_MUCH_REQUESTS`.
+    RateLimited,
+    /// `ERROR_SERVER_ERROR`.
+    ServerError,
+    /// HTTP 502 with a CDN's HTML page.
+    Html502,
+    /// The balance, after `delayMs` (3000 unless given).
+    Slow,
+    /// A "balance" that is markup.
+    Markup,
+}
+
+/// What the account answers in a scenario.
+#[derive(Debug, Clone, Copy)]
+enum Behaviour {
+    Balance,
+    Text(&'static str),
+    Error { http: u16, code: &'static str },
+    Html { http: u16 },
+}
+
+struct ScenarioInfo {
+    scenario: Scenario,
+    name: &'static str,
+    behaviour: Behaviour,
+    /// Balance the scenario sets when the request does not give one.
+    preset_balance: Option<Money>,
+    /// Delay when the request does not give one.
+    delay_ms: u64,
+}
+
+use Behaviour as B;
+use Scenario as S;
+
+#[rustfmt::skip]
+const SCENARIOS: &[ScenarioInfo] = &[
+    ScenarioInfo { scenario: S::Ok, name: "ok", behaviour: B::Balance, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::Low, name: "low", behaviour: B::Balance, preset_balance: Some(Money::from_cents(42)), delay_ms: 0 },
+    ScenarioInfo { scenario: S::Zero, name: "zero", behaviour: B::Balance, preset_balance: Some(Money::ZERO), delay_ms: 0 },
+    ScenarioInfo { scenario: S::ErrorZeroBalance, name: "error_zero_balance", behaviour: B::Error { http: 200, code: "ERROR_ZERO_BALANCE" }, preset_balance: Some(Money::ZERO), delay_ms: 0 },
+    ScenarioInfo { scenario: S::WrongKey, name: "wrong_key", behaviour: B::Error { http: 200, code: "ERROR_WRONG_USER_KEY" }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::KeyNotFound, name: "key_not_found", behaviour: B::Error { http: 200, code: "ERROR_KEY_DOES_NOT_EXIST" }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::IpBanned, name: "ip_banned", behaviour: B::Error { http: 200, code: "ERROR_IP_BANNED" }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::IpNotAllowed, name: "ip_not_allowed", behaviour: B::Error { http: 200, code: "ERROR_IP_NOT_ALLOWED" }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::RateLimited, name: "rate_limited", behaviour: B::Error { http: 429, code: "ERROR_TOO_MUCH_REQUESTS" }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::ServerError, name: "server_error", behaviour: B::Error { http: 200, code: "ERROR_SERVER_ERROR" }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::Html502, name: "html_502", behaviour: B::Html { http: 502 }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::Slow, name: "slow", behaviour: B::Balance, preset_balance: None, delay_ms: 3000 },
+    ScenarioInfo { scenario: S::Markup, name: "markup", behaviour: B::Text(MARKUP), preset_balance: None, delay_ms: 0 },
+];
+
+impl Scenario {
+    fn info(self) -> &'static ScenarioInfo {
+        // Every variant has a row (tested); the first row is only a formal fallback.
+        SCENARIOS.iter().find(|i| i.scenario == self).unwrap_or(&SCENARIOS[0])
+    }
+
+    /// The control API name (`ok`, `html_502` …).
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The scenario with this control API name.
+    pub fn from_name(name: &str) -> Option<Scenario> {
+        SCENARIOS.iter().find(|i| i.name == name).map(|i| i.scenario)
+    }
+
+    /// Every name, in table order (for error messages and docs).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        SCENARIOS.iter().map(|i| i.name)
+    }
+}
+
+/// A validated change asked through `POST /mock/scenario`.
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioChange {
+    /// The new behaviour.
+    pub scenario: Scenario,
+    /// New balance (else the scenario's preset, else the current balance).
+    pub balance: Option<Money>,
+    /// New drain rate (else unchanged).
+    pub drain_per_minute: Option<Money>,
+    /// New delay (else the scenario's default).
+    pub delay: Option<Duration>,
+}
+
+/// What `GET /mock/state` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// Scenario name.
+    pub scenario: &'static str,
+    /// The balance now, as the API would print it.
+    pub balance: String,
+    /// Drain rate, exact decimal.
+    pub drain_per_minute: String,
+    /// Simulated answer delay.
+    pub delay_ms: u64,
+    /// Calls into the simulated account since start or the last reset.
+    pub upstream_requests: u64,
+}
+
+/// One simulated upstream answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Wait this long before answering.
+    pub delay: Duration,
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// Body text.
+    pub body: String,
+}
+
+/// Why a top-up was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopUpError(pub String);
+
+#[derive(Debug)]
+struct Account {
+    scenario: Scenario,
+    /// Balance at `base_at`; the balance later is this minus the drain since.
+    base: Money,
+    base_at: Instant,
+    drain_per_minute: Money,
+    delay: Duration,
+    requests: u64,
+}
+
+impl Account {
+    fn fresh(now: Instant) -> Account {
+        Account {
+            scenario: Scenario::Ok,
+            base: DEFAULT_BALANCE,
+            base_at: now,
+            drain_per_minute: DEFAULT_DRAIN_PER_MINUTE,
+            delay: Duration::ZERO,
+            requests: 0,
+        }
+    }
+
+    fn balance(&self, now: Instant) -> Money {
+        let millis = i128::try_from(now.saturating_duration_since(self.base_at).as_millis()).unwrap_or(i128::MAX);
+        let drained = i128::from(self.drain_per_minute.nanos()).saturating_mul(millis) / 60_000;
+        let left = (i128::from(self.base.nanos()) - drained).max(0);
+        // `left` lies between 0 and `base`, so it fits.
+        Money::from_nanos(i64::try_from(left).unwrap_or(0))
+    }
+
+    /// Makes `now` the new origin of the drain (before changing base or rate).
+    fn rebase(&mut self, now: Instant) {
+        self.base = self.balance(now);
+        self.base_at = now;
+    }
+}
+
+/// The simulated account.
+#[derive(Debug)]
+pub struct MockAccount {
+    clock: Clock,
+    account: Mutex<Account>,
+}
+
+impl MockAccount {
+    /// A fresh account: 25.00 USD draining 0.02 per minute, scenario `ok`.
+    pub fn new(clock: Clock) -> MockAccount {
+        let now = clock.now();
+        MockAccount { clock, account: Mutex::new(Account::fresh(now)) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Account> {
+        self.account.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn snapshot_of(&self, account: &Account) -> Snapshot {
+        Snapshot {
+            scenario: account.scenario.name(),
+            balance: api_text(account.balance(self.clock.now())),
+            drain_per_minute: account.drain_per_minute.to_string(),
+            delay_ms: u64::try_from(account.delay.as_millis()).unwrap_or(u64::MAX),
+            upstream_requests: account.requests,
+        }
+    }
+
+    /// The current state.
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_of(&self.lock())
+    }
+
+    /// Switches the scenario (see [`ScenarioChange`] for what each field does).
+    pub fn set_scenario(&self, change: ScenarioChange) -> Snapshot {
+        let now = self.clock.now();
+        let info = change.scenario.info();
+        let mut account = self.lock();
+        account.rebase(now);
+        account.scenario = change.scenario;
+        if let Some(balance) = change.balance.or(info.preset_balance) {
+            account.base = balance;
+        }
+        if let Some(drain) = change.drain_per_minute {
+            account.drain_per_minute = drain;
+        }
+        account.delay = change.delay.unwrap_or(Duration::from_millis(info.delay_ms));
+        self.snapshot_of(&account)
+    }
+
+    /// Adds money (any positive amount up to [`MAX_AMOUNT`]).
+    pub fn top_up(&self, amount: Money) -> Result<Snapshot, TopUpError> {
+        let now = self.clock.now();
+        let mut account = self.lock();
+        account.rebase(now);
+        let balance = account
+            .base
+            .checked_add(amount)
+            .filter(|b| *b <= MAX_AMOUNT)
+            .ok_or_else(|| TopUpError(format!("the balance would exceed {MAX_AMOUNT}")))?;
+        account.base = balance;
+        Ok(self.snapshot_of(&account))
+    }
+
+    /// Back to a fresh account (the request count too).
+    pub fn reset(&self) -> Snapshot {
+        let mut account = self.lock();
+        *account = Account::fresh(self.clock.now());
+        self.snapshot_of(&account)
+    }
+
+    /// One call into the account, answered like the real API would.
+    pub fn answer(&self) -> Reply {
+        let now = self.clock.now();
+        let mut account = self.lock();
+        account.requests += 1;
+        let delay = account.delay;
+        // Written by hand to keep the API's field order (status first).
+        let json = |status: u8, request: &str| format!(r#"{{"status":{status},"request":{}}}"#, json_string(request));
+        let (status, content_type, body) = match account.scenario.info().behaviour {
+            B::Balance => (200, "application/json", json(1, &api_text(account.balance(now)))),
+            B::Text(text) => (200, "application/json", json(1, text)),
+            B::Error { http, code } => (http, "application/json", json(0, code)),
+            B::Html { http } => (http, "text/html", HTML_502.to_string()),
+        };
+        Reply { delay, status, content_type, body }
+    }
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}
+
+/// The balance as the API prints it: at most five decimals (rounded down, like the account's
+/// own display), at least three (`0.000`, `24.980`).
+pub fn api_text(balance: Money) -> String {
+    let nanos = balance.nanos();
+    let text = Money::from_nanos(nanos - nanos % 10_000).to_string();
+    let decimals = text.split_once('.').map_or(0, |(_, frac)| frac.len());
+    match decimals {
+        0 => format!("{text}.000"),
+        1 => format!("{text}00"),
+        2 => format!("{text}0"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).expect("money")
+    }
+
+    #[test]
+    fn table_covers_every_scenario() {
+        let names: Vec<_> = Scenario::names().collect();
+        assert_eq!(names.len(), 13);
+        for name in names {
+            let scenario = Scenario::from_name(name).expect("listed");
+            assert_eq!(scenario.name(), name);
+        }
+        assert_eq!(Scenario::from_name("OK"), None);
+    }
+
+    #[test]
+    fn prints_balances_like_the_api() {
+        for (nanos, want) in [(0, "0.000"), (420_000_000, "0.420"), (24_980_000_000, "24.980"), (12_345_678_901, "12.34567")] {
+            assert_eq!(api_text(Money::from_nanos(nanos)), want);
+        }
+    }
+
+    #[test]
+    fn drains_exactly_and_never_below_zero() {
+        let clock = Clock::manual();
+        let account = MockAccount::new(clock.clone());
+        assert_eq!(account.snapshot().balance, "25.000");
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(account.snapshot().balance, "24.980");
+        clock.advance(Duration::from_secs(90));
+        assert_eq!(account.snapshot().balance, "24.950");
+        let snap = account
+            .set_scenario(ScenarioChange {
+                scenario: Scenario::Low,
+                balance: None,
+                drain_per_minute: Some(money("0.1")),
+                delay: None,
+            });
+        assert_eq!((snap.scenario, snap.balance.as_str()), ("low", "0.420"));
+        clock.advance(Duration::from_secs(600));
+        assert_eq!(account.snapshot().balance, "0.000");
+        assert_eq!(account.top_up(money("5")).expect("top-up").balance, "5.000");
+        assert!(account.top_up(MAX_AMOUNT).is_err());
+    }
+
+    #[test]
+    fn answers_like_the_api_and_counts_calls() {
+        let account = MockAccount::new(Clock::manual());
+        let change = |scenario| ScenarioChange { scenario, balance: None, drain_per_minute: None, delay: None };
+        assert_eq!(account.answer().body, r#"{"status":1,"request":"25.000"}"#);
+        account.set_scenario(change(Scenario::RateLimited));
+        let reply = account.answer();
+        assert_eq!((reply.status, reply.body.as_str()), (429, r#"{"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}"#));
+        account.set_scenario(change(Scenario::Html502));
+        let reply = account.answer();
+        assert_eq!((reply.status, reply.content_type), (502, "text/html"));
+        account.set_scenario(change(Scenario::Slow));
+        assert_eq!(account.answer().delay, Duration::from_secs(3));
+        assert_eq!(account.snapshot().upstream_requests, 4);
+        assert_eq!(account.reset().upstream_requests, 0);
+    }
+}

@@ -1,0 +1,134 @@
+//! Proxy mode: one `getbalance` request to the real API, with the key added here.
+//!
+//! The upstream URL holds the key, and reqwest errors carry their URL in `Display`: every
+//! error is stripped with `without_url()` before it is logged or mapped, the URL itself is never
+//! logged, and an upstream body that somehow echoes the key has it masked before anything else
+//! sees it.
+
+use crate::answer::Reading;
+use crate::secret::ApiKey;
+use captchaai_balance::error::ErrorCode;
+use reqwest::{header, Client, Url};
+use std::time::Duration;
+use tracing::{debug, warn};
+
+/// Bytes of upstream body read at most (a real answer is ~40 bytes; the core refuses > 4 KiB).
+const MAX_BODY: usize = 16 * 1024;
+
+/// The upstream client for one key.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    client: Client,
+    key: ApiKey,
+    /// `{upstream}/res.php` without a query: safe to log.
+    endpoint: Url,
+}
+
+impl Proxy {
+    /// A client for `upstream` (its path is kept: `https://host/prefix` → `/prefix/res.php`).
+    pub fn new(upstream: &Url, key: ApiKey, timeout: Duration) -> Result<Proxy, reqwest::Error> {
+        let client = Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            // A redirect would re-send the key to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("captchaai-balance-server/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(reqwest::Error::without_url)?;
+        let mut endpoint = upstream.clone();
+        endpoint.set_query(None);
+        endpoint.set_fragment(None);
+        let path = format!("{}/res.php", endpoint.path().trim_end_matches('/'));
+        endpoint.set_path(&path);
+        Ok(Proxy { client, key, endpoint })
+    }
+
+    /// `{upstream}/res.php`, for the start-up banner and logs.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// Asks the API for the balance. Never fails: every failure is a [`Reading`] too.
+    pub async fn fetch(&self) -> Reading {
+        let mut url = self.endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("key", self.key.expose())
+            .append_pair("action", "getbalance")
+            .append_pair("json", "1");
+        debug!(endpoint = %self.endpoint, "asking upstream for the balance");
+        let response = match self.client.get(url).send().await {
+            Ok(response) => response,
+            Err(error) => return self.failure(error),
+        };
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = match read_body(response).await {
+            Ok(body) => body,
+            Err(error) => return self.failure(error),
+        };
+        // Defence in depth: no known API echoes the key, but if one did it must not reach a
+        // browser.
+        let body = body.replace(self.key.expose(), &self.key.masked());
+        let reading = Reading::from_upstream(status, content_type.as_deref(), &body);
+        if let Err(error) = &reading.outcome {
+            warn!(status, code = error.code.as_str(), raw = %error.raw, "upstream answered an error");
+        }
+        reading
+    }
+
+    fn failure(&self, error: reqwest::Error) -> Reading {
+        let error = error.without_url();
+        let code = if error.is_timeout() { ErrorCode::Timeout } else { ErrorCode::Network };
+        let description = describe(&error).replace(self.key.expose(), &self.key.masked());
+        warn!(endpoint = %self.endpoint, code = code.as_str(), error = %description, "upstream request failed");
+        Reading::failure(code, code.as_str())
+    }
+}
+
+/// Reads at most [`MAX_BODY`] bytes; the rest of an oversized body is not waited for.
+async fn read_body(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_BODY.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_BODY {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The error and its causes on one line ("error sending request: connection refused").
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_upstream_path() {
+        let key = ApiKey::new("0123456789abcdef0123456789abcdef").expect("key");
+        for (upstream, want) in [
+            ("https://ocr.captchaai.com", "https://ocr.captchaai.com/res.php"),
+            ("http://127.0.0.1:9/", "http://127.0.0.1:9/res.php"),
+            ("https://proxy.example/captcha", "https://proxy.example/captcha/res.php"),
+        ] {
+            let url = Url::parse(upstream).expect("url");
+            let proxy = Proxy::new(&url, key.clone(), Duration::from_secs(1)).expect("client");
+            assert_eq!(proxy.endpoint().as_str(), want);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The CaptchaAI key, wrapped so it cannot be printed by accident.
+//!
+//! `ApiKey` has no `Display`, and its `Debug` shows only the masked form, so a stray `{:?}` in a
+//! log line or an error cannot leak it. The only way to the real text is [`ApiKey::expose`],
+//! used in exactly one place: building the upstream URL (proxy.rs).
+
+use captchaai_balance::settings::{check_key, mask_key, FieldError, KEY_LEN};
+use std::fmt;
+use std::sync::Arc;
+
+/// A validated API key.
+#[derive(Clone)]
+pub struct ApiKey(Arc<str>);
+
+/// Why `CAPTCHAAI_API_KEY` was refused (the message never contains the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError(String);
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+impl ApiKey {
+    /// Checks the key locally (32 hex characters, like the core's settings check) before it is
+    /// ever sent: CaptchaAI bans an IP that keeps sending bad keys.
+    pub fn new(key: &str) -> Result<ApiKey, KeyError> {
+        let key = key.trim();
+        match check_key(key) {
+            Ok(()) => Ok(ApiKey(Arc::from(key))),
+            Err(FieldError::KeyLength(n)) => {
+                Err(KeyError(format!("CAPTCHAAI_API_KEY must be {KEY_LEN} characters, it has {n}")))
+            }
+            Err(_) => Err(KeyError("CAPTCHAAI_API_KEY must be hexadecimal (0-9, a-f)".into())),
+        }
+    }
+
+    /// The real key. Only for the upstream request; never format or log the result.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `abcd…wxyz`: safe to print.
+    pub fn masked(&self) -> String {
+        mask_key(&self.0)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn debug_and_errors_never_show_the_key() {
+        let key = ApiKey::new(&format!("  {KEY}\n")).expect("valid key");
+        assert_eq!(key.expose(), KEY);
+        let debug = format!("{key:?}");
+        assert!(!debug.contains(KEY), "{debug}");
+        assert!(debug.contains("0123…cdef"), "{debug}");
+        let err = ApiKey::new("zz23456789abcdef0123456789abcdef").expect_err("not hex");
+        assert!(!err.to_string().contains("zz23"));
+        assert_eq!(
+            ApiKey::new("abc").expect_err("short").to_string(),
+            "CAPTCHAAI_API_KEY must be 32 characters, it has 3"
+        );
+    }
+}

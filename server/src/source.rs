@@ -1,0 +1,40 @@
+//! Where a reading comes from: the real API (proxy mode) or the simulated account (mock mode).
+//! Both give a [`Reading`], so everything after this point (cache, metrics, answer) is shared.
+
+use crate::answer::Reading;
+use crate::metrics::Metrics;
+use crate::mock::MockAccount;
+use crate::proxy::Proxy;
+use std::sync::Arc;
+use tracing::info;
+
+/// The upstream of this server.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The real API.
+    Proxy(Proxy),
+    /// The simulated account.
+    Mock(Arc<MockAccount>),
+}
+
+impl Source {
+    /// One upstream reading, recorded in the metrics.
+    pub async fn fetch(&self, metrics: &Metrics) -> Reading {
+        let reading = match self {
+            Source::Proxy(proxy) => proxy.fetch().await,
+            Source::Mock(account) => {
+                let reply = account.answer();
+                if !reply.delay.is_zero() {
+                    tokio::time::sleep(reply.delay).await;
+                }
+                Reading::from_upstream(reply.status, Some(reply.content_type), &reply.body)
+            }
+        };
+        metrics.record_upstream(&reading.outcome);
+        match &reading.outcome {
+            Ok(balance) => info!(balance = %balance, "upstream reading"),
+            Err(error) => info!(code = error.code.as_str(), raw = %error.raw, "upstream reading failed"),
+        }
+        reading
+    }
+}

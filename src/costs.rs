@@ -1,0 +1,209 @@
+//! What solves cost, what a batch will cost, and how many solves the balance still pays for.
+
+use crate::money::Money;
+use serde::{Deserialize, Serialize};
+
+/// A kind of CAPTCHA with its own per-solve price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptchaType {
+    /// reCAPTCHA v2.
+    RecaptchaV2,
+    /// reCAPTCHA v3.
+    RecaptchaV3,
+    /// Cloudflare Turnstile.
+    Turnstile,
+    /// GeeTest.
+    Geetest,
+    /// Image / text CAPTCHA.
+    Image,
+    /// BLS.
+    Bls,
+    /// Any other type.
+    Other,
+}
+
+/// Default USD per successful solve (shared/API-FACTS.md, from the source article).
+#[rustfmt::skip]
+const DEFAULT_RATES: [(CaptchaType, &str, i64); 7] = [
+    (CaptchaType::RecaptchaV2, "recaptcha_v2", 3_000_000),
+    (CaptchaType::RecaptchaV3, "recaptcha_v3", 4_000_000),
+    (CaptchaType::Turnstile, "turnstile", 2_000_000),
+    (CaptchaType::Geetest, "geetest", 3_000_000),
+    (CaptchaType::Image, "image", 1_000_000),
+    (CaptchaType::Bls, "bls", 2_000_000),
+    (CaptchaType::Other, "other", 3_000_000),
+];
+
+/// The largest batch an estimate accepts; bigger is a typo.
+pub const MAX_QUANTITY: u64 = 100_000_000;
+
+/// The largest per-solve rate accepted, in USD (prices are fractions of a cent).
+pub const MAX_RATE: Money = Money::from_cents(10_000);
+
+impl CaptchaType {
+    /// Every type, in display order.
+    pub fn all() -> impl Iterator<Item = CaptchaType> {
+        DEFAULT_RATES.iter().map(|(t, _, _)| *t)
+    }
+
+    /// The stable name (`recaptcha_v2` …), also the locale key suffix (`type_recaptcha_v2`).
+    pub fn as_str(self) -> &'static str {
+        DEFAULT_RATES.iter().find(|(t, _, _)| *t == self).map_or("other", |(_, n, _)| n)
+    }
+
+    /// The type with this stable name.
+    pub fn from_name(name: &str) -> Option<CaptchaType> {
+        DEFAULT_RATES.iter().find(|(_, n, _)| *n == name).map(|(t, _, _)| *t)
+    }
+
+    /// The default rate.
+    pub fn default_rate(self) -> Money {
+        DEFAULT_RATES.iter().find(|(t, _, _)| *t == self).map_or(Money::ZERO, |(_, _, n)| Money::from_nanos(*n))
+    }
+}
+
+/// Per-type rates: the defaults with the user's overrides applied. Serialised as
+/// `{ "recaptcha_v2": "0.003", … }` with every type present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateTable {
+    rates: [(CaptchaType, Money); 7],
+}
+
+impl Default for RateTable {
+    fn default() -> Self {
+        RateTable { rates: DEFAULT_RATES.map(|(t, _, n)| (t, Money::from_nanos(n))) }
+    }
+}
+
+impl RateTable {
+    /// The rate for a type.
+    pub fn rate(&self, kind: CaptchaType) -> Money {
+        self.rates.iter().find(|(t, _)| *t == kind).map_or(kind.default_rate(), |(_, r)| *r)
+    }
+
+    /// Sets one rate (already validated).
+    pub fn set(&mut self, kind: CaptchaType, rate: Money) {
+        for entry in self.rates.iter_mut() {
+            if entry.0 == kind {
+                entry.1 = rate;
+            }
+        }
+    }
+
+    /// All (type, rate) pairs in display order.
+    pub fn iter(&self) -> impl Iterator<Item = (CaptchaType, Money)> + '_ {
+        self.rates.iter().copied()
+    }
+}
+
+impl Serialize for RateTable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.rates.len()))?;
+        for (kind, rate) in self.iter() {
+            map.serialize_entry(kind.as_str(), &rate)?;
+        }
+        map.end()
+    }
+}
+
+/// Reads what it can: unknown types are ignored, missing or unreadable rates keep the default,
+/// so one bad stored value never wipes the other overrides.
+impl<'de> Deserialize<'de> for RateTable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let mut table = RateTable::default();
+        for (name, value) in map {
+            if let (Some(kind), Ok(rate)) = (CaptchaType::from_name(&name), serde_json::from_value::<Money>(value)) {
+                if rate.is_positive() && rate <= MAX_RATE {
+                    table.set(kind, rate);
+                }
+            }
+        }
+        Ok(table)
+    }
+}
+
+/// What a batch costs against a balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Budget {
+    /// Price of the batch.
+    pub cost: Money,
+    /// Solves of this type the balance pays for (floor(balance / rate)).
+    pub covered: u64,
+    /// Money missing for the batch (zero when the balance is enough).
+    pub shortfall: Money,
+    /// The balance pays for the whole batch.
+    pub enough: bool,
+}
+
+/// The price of `quantity` solves at `rate`, or `None` if it overflows.
+pub fn estimate(rate: Money, quantity: u64) -> Option<Money> {
+    rate.checked_mul(quantity)
+}
+
+/// The batch against the balance. A negative balance counts as zero for covering solves but
+/// its debt is part of the shortfall.
+pub fn budget(balance: Money, rate: Money, quantity: u64) -> Option<Budget> {
+    let cost = estimate(rate, quantity)?;
+    let missing = cost.checked_sub(balance)?;
+    let enough = !missing.is_positive();
+    Some(Budget {
+        cost,
+        covered: balance.whole_multiples_of(rate),
+        shortfall: if enough { Money::ZERO } else { missing },
+        enough,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn defaults_match_the_article() {
+        let t = RateTable::default();
+        let want = [
+            ("recaptcha_v2", "0.003"), ("recaptcha_v3", "0.004"), ("turnstile", "0.002"),
+            ("geetest", "0.003"), ("image", "0.001"), ("bls", "0.002"), ("other", "0.003"),
+        ];
+        for (name, rate) in want {
+            assert_eq!(t.rate(CaptchaType::from_name(name).unwrap()), m(rate), "{name}");
+        }
+    }
+
+    #[test]
+    fn budgets() {
+        let cases = [
+            // balance, rate, qty, cost, covered, shortfall, enough
+            ("12.345", "0.003", 1000, "3", 4115, "0", true),
+            ("1.00", "0.004", 500, "2", 250, "1", false),
+            ("0", "0.001", 10, "0.01", 0, "0.01", false),
+            ("-0.5", "0.002", 0, "0", 0, "0.5", false),
+            ("0.3", "0.1", 3, "0.3", 3, "0", true),
+        ];
+        for (bal, rate, qty, cost, covered, short, enough) in cases {
+            let b = budget(m(bal), m(rate), qty).unwrap();
+            assert_eq!(b, Budget { cost: m(cost), covered, shortfall: m(short), enough }, "{bal} {rate} {qty}");
+        }
+        assert_eq!(budget(m("1"), Money::from_nanos(i64::MAX / 2), 10), None);
+    }
+
+    #[test]
+    fn rate_table_serde_keeps_good_overrides() {
+        let t: RateTable = serde_json::from_str(r#"{"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01}"#).unwrap();
+        assert_eq!(t.rate(CaptchaType::Image), m("0.0005"));
+        assert_eq!(t.rate(CaptchaType::Bls), m("0.002"));
+        assert_eq!(t.rate(CaptchaType::Turnstile), m("0.002"));
+        assert_eq!(t.rate(CaptchaType::Geetest), m("0.01"));
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["image"], "0.0005");
+        assert_eq!(json.as_object().unwrap().len(), 7);
+    }
+}

@@ -1,0 +1,23 @@
+//! captchaai-balance: watches a CaptchaAI (2captcha-compatible) account balance.
+//!
+//! The core is pure: it parses answers, keeps money exact, decides levels, alerts, costs and
+//! the polling schedule from readings and the current time, and does no I/O. `bindings` (wasm32
+//! only) turns it into the JS API used by the browser extension and the embeddable widget; the
+//! server binary (server/) uses the same core, so all three agree.
+
+pub mod alerts;
+pub mod badge;
+pub mod costs;
+pub mod error;
+pub mod i18n;
+pub mod level;
+pub mod money;
+pub mod monitor;
+pub mod protocol;
+pub mod schedule;
+pub mod settings;
+pub mod state;
+pub mod view;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;

@@ -1,0 +1,377 @@
+//! The monitor: readings and time in, decisions out.
+//!
+//! `MonitorState` is what the extension and the widget remember between checks (stored in
+//! chrome.storage by the extension). [`MonitorState::plan`] says whether to ask the API now,
+//! [`MonitorState::observe`] folds one answer in and says which alert fires. No I/O, no clock:
+//! the caller passes `now` in epoch milliseconds.
+
+use crate::alerts::{AlertDecision, AlertInput, AlertState};
+use crate::error::{ApiError, ErrorCode, RetryPolicy};
+use crate::level::{is_stale, BalanceLevel};
+use crate::money::Money;
+use crate::schedule::{self, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
+use crate::settings::Settings;
+use serde::{Deserialize, Serialize};
+
+/// Readings kept for the history (about 3.5 days at the default 10-minute interval).
+pub const HISTORY_LIMIT: usize = 500;
+
+/// What one balance check produced.
+pub type Outcome = Result<Money, ApiError>;
+
+/// A balance read from the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reading {
+    /// The balance.
+    pub balance: Money,
+    /// When it was read (epoch ms).
+    pub at: i64,
+}
+
+/// A check that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedCheck {
+    /// What went wrong.
+    pub error: ApiError,
+    /// When (epoch ms).
+    pub at: i64,
+}
+
+/// One point of the balance history, tagged with the account it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// When (epoch ms).
+    pub at: i64,
+    /// The balance then.
+    pub balance: Money,
+    /// `Settings::account_id` of the account.
+    pub account: String,
+}
+
+/// Everything the monitor remembers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MonitorState {
+    /// The account these readings belong to.
+    pub account: String,
+    /// The last balance read successfully.
+    pub last_good: Option<Reading>,
+    /// The latest check's failure; cleared by a successful check.
+    pub last_error: Option<FailedCheck>,
+    /// When the API was last asked (success or not).
+    pub last_request_at: Option<i64>,
+    /// Consecutive failed checks (drives the backoff).
+    pub failures: u32,
+    /// The alert machine's memory.
+    pub alerts: AlertState,
+    /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
+    pub history: Vec<HistoryPoint>,
+}
+
+/// Why a check will or will not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanReason {
+    /// Ask now.
+    Due,
+    /// A reading from the last 5 minutes is reused.
+    Cached,
+    /// The next check is later.
+    NotDue,
+    /// The key was asked less than a minute ago.
+    TooSoon,
+    /// The API rejected this key: wait for new settings.
+    KeyRejected,
+    /// No usable key.
+    NoKey,
+    /// Backing off after a ban or rate limit.
+    BackingOff,
+}
+
+impl PlanReason {
+    /// The locale key explaining it.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            PlanReason::Due => "plan_due",
+            PlanReason::Cached => "plan_cached",
+            PlanReason::NotDue => "plan_not_due",
+            PlanReason::TooSoon => "plan_too_soon",
+            PlanReason::KeyRejected => "plan_key_rejected",
+            PlanReason::NoKey => "plan_no_key",
+            PlanReason::BackingOff => "plan_backing_off",
+        }
+    }
+}
+
+/// The answer to "should I ask the API now?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// Send the request now.
+    pub fetch: bool,
+    /// Why.
+    pub reason: PlanReason,
+    /// When the next scheduled check is due (epoch ms), `None` while checks are paused.
+    pub next_check_at: Option<i64>,
+}
+
+impl MonitorState {
+    /// A fresh state for an account, keeping the history of every account.
+    pub fn for_account(&self, settings: &Settings) -> MonitorState {
+        let account = settings.account_id();
+        if account == self.account {
+            return self.clone();
+        }
+        MonitorState { account, history: self.history.clone(), ..MonitorState::default() }
+    }
+
+    fn policy(&self) -> RetryPolicy {
+        self.last_error.as_ref().map_or(RetryPolicy::Normal, |f| f.error.code.retry_policy())
+    }
+
+    /// When the next check is due, or `None` while paused (no key, rejected key).
+    pub fn next_check_at(&self, settings: &Settings, now_ms: i64) -> Option<i64> {
+        if !settings.can_request() {
+            return None;
+        }
+        schedule::next_check_at(self.last_request_at, self.policy(), self.failures, settings.interval_ms(), now_ms)
+    }
+
+    /// Whether to ask the API now.
+    pub fn plan(&self, settings: &Settings, trigger: Trigger, now_ms: i64) -> Plan {
+        let next_check_at = self.next_check_at(settings, now_ms);
+        let decide = |fetch, reason| Plan { fetch, reason, next_check_at };
+        if !settings.can_request() {
+            return decide(false, PlanReason::NoKey);
+        }
+        if let Some(failed) = &self.last_error {
+            if failed.error.code.retry_policy() == RetryPolicy::StopUntilSettingsChange {
+                // A malformed key stays rejected; a missing plan or IP allow-list can be fixed
+                // in the dashboard, so an explicit user action may try once more.
+                let user_may_retry = matches!(trigger, Trigger::Refresh | Trigger::Settings)
+                    && !matches!(failed.error.code, ErrorCode::WrongKey | ErrorCode::InvalidKey);
+                if !user_may_retry {
+                    return decide(false, PlanReason::KeyRejected);
+                }
+            }
+        }
+        let since_last = self.last_request_at.map(|at| now_ms.saturating_sub(at));
+        if since_last.is_some_and(|d| d < MIN_REQUEST_GAP_MS) {
+            return decide(false, PlanReason::TooSoon);
+        }
+        if matches!(self.policy(), RetryPolicy::BackOff { .. }) && next_check_at.is_some_and(|at| now_ms < at) {
+            return decide(false, PlanReason::BackingOff);
+        }
+        let fresh = since_last.is_some_and(|d| d < CACHE_MS) && self.last_error.is_none();
+        match trigger {
+            Trigger::Alarm if next_check_at.is_some_and(|at| now_ms + DUE_SLACK_MS < at) => {
+                decide(false, PlanReason::NotDue)
+            }
+            Trigger::Open | Trigger::Settings if fresh => decide(false, PlanReason::Cached),
+            Trigger::Open if since_last.is_some_and(|d| d < CACHE_MS) => decide(false, PlanReason::Cached),
+            _ => decide(true, PlanReason::Due),
+        }
+    }
+
+    /// Folds one check into the state; returns the new state and the alert it deserves.
+    pub fn observe(&self, settings: &Settings, outcome: &Outcome, now_ms: i64) -> (MonitorState, AlertDecision) {
+        let mut next = self.for_account(settings);
+        next.last_request_at = Some(now_ms);
+        let input = match outcome {
+            Ok(balance) => {
+                next.last_good = Some(Reading { balance: *balance, at: now_ms });
+                next.last_error = None;
+                next.failures = 0;
+                next.record(*balance, now_ms);
+                AlertInput::Reading(BalanceLevel::of(*balance, settings.threshold))
+            }
+            Err(error) => {
+                if error.code == ErrorCode::ZeroBalance {
+                    // A definite answer about the account: its balance is zero right now.
+                    next.last_good = Some(Reading { balance: Money::ZERO, at: now_ms });
+                    next.record(Money::ZERO, now_ms);
+                    next.failures = 0;
+                } else {
+                    next.failures = next.failures.saturating_add(1);
+                }
+                next.last_error = Some(FailedCheck { error: error.clone(), at: now_ms });
+                AlertInput::Failed(error.code)
+            }
+        };
+        let (decision, alerts) = next.alerts.decide(input);
+        next.alerts = alerts;
+        (next, decision)
+    }
+
+    fn record(&mut self, balance: Money, at: i64) {
+        self.history.push(HistoryPoint { at, balance, account: self.account.clone() });
+        let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
+        self.history.drain(..excess);
+    }
+
+    /// The current level.
+    pub fn level(&self, settings: &Settings) -> BalanceLevel {
+        BalanceLevel::current(
+            self.last_good.map(|r| r.balance),
+            self.last_error.as_ref().map(|f| &f.error),
+            settings.threshold,
+        )
+    }
+
+    /// The balance to show: the last good one, unless the latest error says it no longer
+    /// describes the account (key problems).
+    pub fn shown_balance(&self) -> Option<Money> {
+        let usable = self.last_error.as_ref().is_none_or(|f| {
+            f.error.code.keeps_last_balance() || f.error.code == ErrorCode::ZeroBalance
+        });
+        self.last_good.filter(|_| usable).map(|r| r.balance)
+    }
+
+    /// Why the shown balance may be out of date: the last check failed, or the reading is old.
+    pub fn staleness(&self, settings: &Settings, now_ms: i64) -> Option<Staleness> {
+        let good = self.last_good?;
+        if self.last_error.as_ref().is_some_and(|f| f.error.code.keeps_last_balance()) {
+            Some(Staleness::CheckFailed)
+        } else if is_stale(good.at, now_ms, settings.interval_ms()) {
+            Some(Staleness::Old)
+        } else {
+            None
+        }
+    }
+}
+
+/// Why a balance is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staleness {
+    /// The latest check failed; the balance is the last good one.
+    CheckFailed,
+    /// No check succeeded for more than two intervals.
+    Old,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const MIN: i64 = 60_000;
+    const T0: i64 = 1_800_000_000_000;
+
+    fn settings() -> Settings {
+        Settings::default()
+            .apply(json!({"apiKey": "0123456789abcdef0123456789abcdef"}).as_object().unwrap())
+            .unwrap()
+    }
+
+    fn ok(b: &str) -> Outcome {
+        Ok(Money::parse(b).unwrap())
+    }
+
+    fn err(code: ErrorCode) -> Outcome {
+        Err(ApiError::new(code, code.api_code()))
+    }
+
+    fn after(steps: &[(i64, Outcome)]) -> MonitorState {
+        let s = settings();
+        steps.iter().fold(MonitorState::default().for_account(&s), |m, (at, o)| m.observe(&s, o, *at).0)
+    }
+
+    #[test]
+    fn plans() {
+        let s = settings();
+        let fresh = MonitorState::default().for_account(&s);
+        let read = after(&[(T0, ok("5"))]);
+        let rejected = after(&[(T0, err(ErrorCode::WrongKey))]);
+        let no_plan = after(&[(T0, err(ErrorCode::KeyNotFound))]);
+        let banned = after(&[(T0, err(ErrorCode::IpBanned))]);
+        let down = after(&[(T0, err(ErrorCode::ServerError))]);
+        use PlanReason as R;
+        use Trigger as Tr;
+        let cases: Vec<(&str, &MonitorState, Trigger, i64, bool, PlanReason)> = vec![
+            ("first open fetches", &fresh, Tr::Open, T0, true, R::Due),
+            ("first alarm fetches", &fresh, Tr::Alarm, T0, true, R::Due),
+            ("open within 5 min reuses", &read, Tr::Open, T0 + 4 * MIN, false, R::Cached),
+            ("open after 5 min fetches", &read, Tr::Open, T0 + 5 * MIN, true, R::Due),
+            ("alarm before interval waits", &read, Tr::Alarm, T0 + 9 * MIN, false, R::NotDue),
+            ("alarm at interval fetches", &read, Tr::Alarm, T0 + 10 * MIN - 1_000, true, R::Due),
+            ("refresh within a minute refused", &read, Tr::Refresh, T0 + 30_000, false, R::TooSoon),
+            ("refresh after a minute fetches", &read, Tr::Refresh, T0 + MIN, true, R::Due),
+            ("settings with fresh reading reuse", &read, Tr::Settings, T0 + 2 * MIN, false, R::Cached),
+            ("rejected key: alarm never", &rejected, Tr::Alarm, T0 + 100 * MIN, false, R::KeyRejected),
+            ("rejected key: refresh never", &rejected, Tr::Refresh, T0 + 100 * MIN, false, R::KeyRejected),
+            ("no plan: alarm never", &no_plan, Tr::Alarm, T0 + 100 * MIN, false, R::KeyRejected),
+            ("no plan: user may retry", &no_plan, Tr::Refresh, T0 + 2 * MIN, true, R::Due),
+            ("banned: waits 5 min", &banned, Tr::Refresh, T0 + 4 * MIN, false, R::BackingOff),
+            ("banned: then retries", &banned, Tr::Alarm, T0 + 5 * MIN, true, R::Due),
+            ("transient: alarm retries after a minute", &down, Tr::Alarm, T0 + MIN, true, R::Due),
+            ("transient: open retries after a minute", &down, Tr::Open, T0 + 2 * MIN, false, R::Cached),
+            ("transient: refresh after a minute", &down, Tr::Refresh, T0 + MIN, true, R::Due),
+        ];
+        for (name, state, trigger, now, fetch, reason) in cases {
+            let plan = state.plan(&s, trigger, now);
+            assert_eq!((plan.fetch, plan.reason), (fetch, reason), "{name}");
+        }
+        let no_key = Settings::default();
+        assert_eq!(fresh.plan(&no_key, Tr::Refresh, T0).reason, R::NoKey);
+        assert_eq!(rejected.plan(&s, Tr::Alarm, T0).next_check_at, None);
+    }
+
+    #[test]
+    fn observe_keeps_last_good_balance_on_transient_errors() {
+        let s = settings();
+        let m = after(&[(T0, ok("12.345")), (T0 + 10 * MIN, err(ErrorCode::ServerError))]);
+        assert_eq!(m.shown_balance(), Some(Money::parse("12.345").unwrap()));
+        assert_eq!(m.level(&s), BalanceLevel::Ok);
+        assert_eq!(m.staleness(&s, T0 + 10 * MIN), Some(Staleness::CheckFailed));
+        assert_eq!(m.failures, 1);
+        assert_eq!(m.history.len(), 1);
+        let wrong = after(&[(T0, ok("12.345")), (T0 + 10 * MIN, err(ErrorCode::WrongKey))]);
+        assert_eq!(wrong.shown_balance(), None);
+        assert_eq!(wrong.level(&s), BalanceLevel::Unknown);
+    }
+
+    #[test]
+    fn zero_balance_error_is_a_reading_of_zero() {
+        let s = settings();
+        let m = after(&[(T0, ok("3")), (T0 + 10 * MIN, err(ErrorCode::ZeroBalance))]);
+        assert_eq!(m.shown_balance(), Some(Money::ZERO));
+        assert_eq!(m.level(&s), BalanceLevel::Empty);
+        assert_eq!(m.staleness(&s, T0 + 10 * MIN), None);
+        assert_eq!(m.history.len(), 2);
+        assert_eq!(m.failures, 0);
+    }
+
+    #[test]
+    fn stale_after_two_intervals_without_a_check() {
+        let s = settings();
+        let m = after(&[(T0, ok("3"))]);
+        assert_eq!(m.staleness(&s, T0 + 20 * MIN), None);
+        assert_eq!(m.staleness(&s, T0 + 21 * MIN), Some(Staleness::Old));
+    }
+
+    #[test]
+    fn alerts_flow_through_observe() {
+        let s = settings();
+        let m = MonitorState::default();
+        let (m, d1) = m.observe(&s, &ok("0.5"), T0);
+        let (m, d2) = m.observe(&s, &ok("0.4"), T0 + 10 * MIN);
+        let (m, d3) = m.observe(&s, &err(ErrorCode::ZeroBalance), T0 + 20 * MIN);
+        let (_, d4) = m.observe(&s, &ok("20"), T0 + 30 * MIN);
+        assert_eq!([d1, d2, d3, d4], [AlertDecision::Warning, AlertDecision::None, AlertDecision::Critical, AlertDecision::Restored]);
+    }
+
+    #[test]
+    fn history_is_bounded_and_survives_account_change() {
+        let s = settings();
+        let mut m = MonitorState::default();
+        for i in 0..(HISTORY_LIMIT as i64 + 20) {
+            m = m.observe(&s, &ok("1"), T0 + i * MIN).0;
+        }
+        assert_eq!(m.history.len(), HISTORY_LIMIT);
+        assert_eq!(m.history[0].at, T0 + 20 * MIN);
+        let other = s.apply(json!({"apiKey": "ffffffffffffffffffffffffffffffff"}).as_object().unwrap()).unwrap();
+        let switched = m.for_account(&other);
+        assert_eq!(switched.last_good, None);
+        assert_eq!(switched.history.len(), HISTORY_LIMIT);
+    }
+}

@@ -1,0 +1,217 @@
+//! The 2captcha-compatible `getbalance` protocol: the request URL and the reading of an answer.
+//!
+//! Errors arrive with HTTP 200 (always read the body), the balance is a decimal string or a
+//! JSON number, and the host sometimes answers a CDN's HTML page instead. Whatever comes back,
+//! [`classify`] returns a balance or a typed error: never a panic, never a guessed balance.
+
+use crate::error::{ApiError, ErrorCode};
+use crate::money::Money;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// CaptchaAI's API host.
+pub const DEFAULT_ENDPOINT: &str = "https://ocr.captchaai.com";
+
+/// Bodies longer than this are not a balance answer (a 2captcha answer is ~40 bytes).
+const MAX_ANSWER_LEN: usize = 4096;
+
+/// Why an endpoint is unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointError {
+    /// Not `http://` or `https://` followed by a host.
+    NotHttp,
+    /// Holds a query, fragment, credentials or white space.
+    Unsupported,
+}
+
+/// Checks and normalises an endpoint: `https://host[:port][/path]`, trailing slashes removed.
+/// An empty endpoint means the default.
+pub fn normalize_endpoint(endpoint: &str) -> Result<String, EndpointError> {
+    let endpoint = endpoint.trim();
+    if endpoint.is_empty() {
+        return Ok(DEFAULT_ENDPOINT.to_string());
+    }
+    let lower = endpoint.to_ascii_lowercase();
+    let rest = if let Some(r) = lower.strip_prefix("https://") {
+        r
+    } else if let Some(r) = lower.strip_prefix("http://") {
+        r
+    } else {
+        return Err(EndpointError::NotHttp);
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err(EndpointError::NotHttp);
+    }
+    if endpoint.len() > 2048
+        || endpoint.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@'))
+    {
+        return Err(EndpointError::Unsupported);
+    }
+    Ok(endpoint.trim_end_matches('/').to_string())
+}
+
+/// True when the endpoint is CaptchaAI's own host (a key is then required).
+pub fn is_default_endpoint(endpoint: &str) -> bool {
+    normalize_endpoint(endpoint).is_ok_and(|e| e.eq_ignore_ascii_case(DEFAULT_ENDPOINT))
+}
+
+/// The getbalance URL. `key` is omitted when empty (a same-origin proxy adds it server-side);
+/// `acao` asks 2captcha-compatible hosts for `Access-Control-Allow-Origin: *` (direct browser
+/// mode). The key is validated as 32 hex characters by the settings, so it needs no escaping.
+///
+/// The result holds the key: never print or log it.
+pub fn balance_url(endpoint: &str, key: &str, acao: bool) -> Result<String, EndpointError> {
+    let base = normalize_endpoint(endpoint)?;
+    let mut url = format!("{base}/res.php?");
+    if !key.is_empty() {
+        url.push_str("key=");
+        url.push_str(key);
+        url.push('&');
+    }
+    url.push_str("action=getbalance&json=1");
+    if acao {
+        url.push_str("&header_acao=1");
+    }
+    Ok(url)
+}
+
+/// The JSON form: `{"status":1,"request":"12.345"}`. Fields are kept raw so a number keeps
+/// its exact digits (a float round trip would not).
+#[derive(Deserialize)]
+struct JsonAnswer<'a> {
+    #[serde(borrow)]
+    status: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request: Option<&'a RawValue>,
+}
+
+/// Reads one HTTP answer into a balance or a typed error.
+pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<Money, ApiError> {
+    let text = body.trim();
+    let http = || format!("HTTP {status}");
+    let looks_html = content_type.is_some_and(|c| c.to_ascii_lowercase().contains("html"))
+        || text.starts_with('<');
+    let server_failed = status >= 500 || looks_html;
+
+    if text.len() > MAX_ANSWER_LEN {
+        return Err(if server_failed {
+            ApiError::new(ErrorCode::ServerError, http())
+        } else {
+            ApiError::new(ErrorCode::Malformed, "answer too long")
+        });
+    }
+    if status == 429 && ErrorCode::from_api(text).is_none() && !text.starts_with('{') {
+        return Err(ApiError::new(ErrorCode::RateLimited, http()));
+    }
+    if text.starts_with('{') {
+        return match serde_json::from_str::<JsonAnswer>(text) {
+            Ok(answer) => classify_json(status, &answer),
+            Err(_) if server_failed => Err(ApiError::new(ErrorCode::ServerError, http())),
+            Err(_) => Err(ApiError::new(ErrorCode::Malformed, "broken JSON")),
+        };
+    }
+    if let Some(code) = ErrorCode::from_api(text) {
+        return Err(ApiError::new(code, text.to_ascii_uppercase()));
+    }
+    if server_failed {
+        return Err(ApiError::new(ErrorCode::ServerError, http()));
+    }
+    if text.is_empty() {
+        return Err(ApiError::new(ErrorCode::Malformed, "empty answer"));
+    }
+    if is_api_shaped_code(text) {
+        return Err(ApiError::new(ErrorCode::Unknown, text));
+    }
+    match Money::parse(text) {
+        Ok(balance) if (200..300).contains(&status) => Ok(balance),
+        Ok(_) => Err(ApiError::new(ErrorCode::Malformed, http())),
+        Err(_) => Err(ApiError::new(ErrorCode::Malformed, "not a balance")),
+    }
+}
+
+fn classify_json(status: u16, answer: &JsonAnswer) -> Result<Money, ApiError> {
+    let malformed = |what: &str| Err(ApiError::new(ErrorCode::Malformed, what));
+    let Some(request) = answer.request else {
+        return malformed("no request field");
+    };
+    let request_text: String = match request.get().as_bytes().first() {
+        Some(b'"') => match serde_json::from_str::<String>(request.get()) {
+            Ok(s) => s,
+            Err(_) => return malformed("broken JSON"),
+        },
+        Some(b'-' | b'0'..=b'9') => request.get().to_string(),
+        _ => return malformed("request is not text or a number"),
+    };
+    let ok = answer.status.map(|s| s.get().trim_matches('"')) == Some("1");
+    if ok {
+        return match Money::parse(&request_text) {
+            Ok(balance) if (200..300).contains(&status) => Ok(balance),
+            Ok(_) => malformed(&format!("HTTP {status}")),
+            Err(_) => malformed("balance is not a number"),
+        };
+    }
+    if let Some(code) = ErrorCode::from_api(&request_text) {
+        return Err(ApiError::new(code, request_text.to_ascii_uppercase()));
+    }
+    if status == 429 {
+        return Err(ApiError::new(ErrorCode::RateLimited, format!("HTTP {status}")));
+    }
+    if status >= 500 {
+        return Err(ApiError::new(ErrorCode::ServerError, format!("HTTP {status}")));
+    }
+    if is_api_shaped_code(&request_text) {
+        return Err(ApiError::new(ErrorCode::Unknown, request_text));
+    }
+    malformed("unexpected answer")
+}
+
+/// `ERROR_SOMETHING`-shaped text: shown verbatim as an unknown code. Anything else from the
+/// server (markup, prose) is never echoed.
+fn is_api_shaped_code(text: &str) -> bool {
+    (3..=64).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && text.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_urls() {
+        let key = "0123456789abcdef0123456789abcdef";
+        let cases = [
+            ("", false, "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1"),
+            ("https://ocr.captchaai.com/", false, "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1"),
+            ("http://127.0.0.1:9000///", true, "http://127.0.0.1:9000/res.php?key=K&action=getbalance&json=1&header_acao=1"),
+            ("https://proxy.example/captcha/", false, "https://proxy.example/captcha/res.php?key=K&action=getbalance&json=1"),
+        ];
+        for (endpoint, acao, want) in cases {
+            assert_eq!(balance_url(endpoint, key, acao).unwrap(), want.replace('K', key));
+        }
+        assert_eq!(
+            balance_url("http://localhost:8080", "", false).unwrap(),
+            "http://localhost:8080/res.php?action=getbalance&json=1"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_endpoints() {
+        for (endpoint, err) in [
+            ("ftp://x", EndpointError::NotHttp),
+            ("ocr.captchaai.com", EndpointError::NotHttp),
+            ("https://", EndpointError::NotHttp),
+            ("http://:80", EndpointError::NotHttp),
+            ("https://a.b/?x=1", EndpointError::Unsupported),
+            ("https://user:pw@a.b", EndpointError::Unsupported),
+            ("https://a b", EndpointError::Unsupported),
+            ("javascript:alert(1)", EndpointError::NotHttp),
+        ] {
+            assert_eq!(normalize_endpoint(endpoint), Err(err), "{endpoint}");
+        }
+        assert!(is_default_endpoint(""));
+        assert!(is_default_endpoint("https://OCR.captchaai.com/"));
+        assert!(!is_default_endpoint("http://127.0.0.1:8080"));
+    }
+}

@@ -1,0 +1,115 @@
+//! When to ask the API next.
+//!
+//! Politeness rules from shared/API-FACTS.md: never more than one request per minute per key,
+//! never again with a rejected key, at least 5 minutes after an IP ban, and transient failures
+//! retried sooner than the interval but with a growing delay.
+
+use crate::error::RetryPolicy;
+use serde::{Deserialize, Serialize};
+
+/// The least time between two requests for one key.
+pub const MIN_REQUEST_GAP_MS: i64 = 60_000;
+/// A reading younger than this is reused when a view opens (the article's 5-minute cache).
+pub const CACHE_MS: i64 = 5 * 60_000;
+/// Backoff never waits longer than this.
+pub const MAX_BACKOFF_MS: i64 = 60 * 60_000;
+/// Alarms may fire a little early; a check this close to its time counts as due.
+pub const DUE_SLACK_MS: i64 = 2_000;
+
+/// What asks for a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// The polling alarm or timer.
+    Alarm,
+    /// A popup or widget opened: reuse a fresh reading.
+    Open,
+    /// The user pressed Refresh.
+    Refresh,
+    /// Settings were saved.
+    Settings,
+}
+
+impl Trigger {
+    /// The trigger with this stable name.
+    pub fn from_name(name: &str) -> Option<Trigger> {
+        match name {
+            "alarm" => Some(Trigger::Alarm),
+            "open" => Some(Trigger::Open),
+            "refresh" => Some(Trigger::Refresh),
+            "settings" => Some(Trigger::Settings),
+            _ => None,
+        }
+    }
+}
+
+/// The delay after a check with this outcome policy; `failures` counts consecutive failed
+/// checks including this one. `None` means "do not poll again until settings change".
+pub fn retry_delay_ms(policy: RetryPolicy, failures: u32, interval_ms: i64) -> Option<i64> {
+    let doubling = |base_ms: i64| base_ms.saturating_mul(1_i64 << failures.saturating_sub(1).min(20));
+    match policy {
+        RetryPolicy::Normal => Some(interval_ms.max(MIN_REQUEST_GAP_MS)),
+        RetryPolicy::RetryWithBackoff { base_secs } => Some(
+            doubling(i64::from(base_secs) * 1000)
+                .max(MIN_REQUEST_GAP_MS)
+                .min(interval_ms.max(MIN_REQUEST_GAP_MS)),
+        ),
+        RetryPolicy::BackOff { min_secs } => {
+            let min = i64::from(min_secs) * 1000;
+            Some(doubling(min).min(MAX_BACKOFF_MS).max(min))
+        }
+        RetryPolicy::StopUntilSettingsChange => None,
+    }
+}
+
+/// When the next check is due: right away when nothing was asked yet, otherwise the last
+/// request time plus the policy's delay.
+pub fn next_check_at(
+    last_request_at: Option<i64>,
+    policy: RetryPolicy,
+    failures: u32,
+    interval_ms: i64,
+    now_ms: i64,
+) -> Option<i64> {
+    match last_request_at {
+        None => Some(now_ms),
+        Some(at) => retry_delay_ms(policy, failures, interval_ms).map(|d| at.saturating_add(d)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn delays() {
+        let ten = 10 * MIN;
+        let transient = RetryPolicy::RetryWithBackoff { base_secs: 5 };
+        let ban = RetryPolicy::BackOff { min_secs: 300 };
+        let cases = [
+            (RetryPolicy::Normal, 0, ten, Some(ten)),
+            (RetryPolicy::Normal, 0, 1_000, Some(MIN)),
+            (transient, 1, ten, Some(MIN)),
+            (transient, 4, ten, Some(MIN)),
+            (transient, 5, ten, Some(80_000)),
+            (transient, 7, ten, Some(320_000)),
+            (transient, 9, ten, Some(ten)),
+            (transient, 60, ten, Some(ten)),
+            (ban, 1, ten, Some(5 * MIN)),
+            (ban, 2, ten, Some(10 * MIN)),
+            (ban, 30, ten, Some(60 * MIN)),
+            (RetryPolicy::StopUntilSettingsChange, 1, ten, None),
+        ];
+        for (policy, failures, interval, want) in cases {
+            assert_eq!(retry_delay_ms(policy, failures, interval), want, "{policy:?} {failures}");
+        }
+    }
+
+    #[test]
+    fn next_check() {
+        assert_eq!(next_check_at(None, RetryPolicy::Normal, 0, 600_000, 42), Some(42));
+        assert_eq!(next_check_at(Some(1_000), RetryPolicy::Normal, 0, 600_000, 5_000), Some(601_000));
+        assert_eq!(next_check_at(Some(1_000), RetryPolicy::StopUntilSettingsChange, 1, 600_000, 5_000), None);
+    }
+}

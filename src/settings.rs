@@ -1,0 +1,382 @@
+//! What the user configured, and the checks on what they type.
+
+use crate::costs::{CaptchaType, RateTable, MAX_RATE};
+use crate::level::DEFAULT_LOW_THRESHOLD;
+use crate::money::Money;
+use crate::protocol::{is_default_endpoint, normalize_endpoint, DEFAULT_ENDPOINT};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The article's monitor interval.
+pub const DEFAULT_INTERVAL_SECS: u32 = 10 * 60;
+/// The shortest interval: the API's per-key politeness floor.
+pub const MIN_INTERVAL_SECS: u32 = 60;
+/// The longest interval (a day).
+pub const MAX_INTERVAL_SECS: u32 = 24 * 60 * 60;
+/// The highest low-balance threshold accepted.
+pub const MAX_THRESHOLD: Money = Money::from_cents(100_000_000);
+/// CaptchaAI keys are 32 characters.
+pub const KEY_LEN: usize = 32;
+
+/// The monitor's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// The API key (stored locally; never shown in full).
+    pub api_key: String,
+    /// Below this the level is `low`.
+    pub threshold: Money,
+    /// Seconds between checks.
+    pub interval_seconds: u32,
+    /// API base URL, normalised.
+    pub endpoint: String,
+    /// Per-type prices.
+    pub rates: RateTable,
+    /// Show browser notifications.
+    pub notifications: bool,
+    /// `intervalSeconds` in whole minutes, for forms that ask in minutes (derived, read-only).
+    interval_minutes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            api_key: String::new(),
+            threshold: DEFAULT_LOW_THRESHOLD,
+            interval_seconds: DEFAULT_INTERVAL_SECS,
+            endpoint: DEFAULT_ENDPOINT.to_string(),
+            rates: RateTable::default(),
+            notifications: true,
+            interval_minutes: DEFAULT_INTERVAL_SECS / 60,
+        }
+    }
+}
+
+/// Why one field's value was refused. Each maps to a locale key (`field_error_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldError {
+    /// The default endpoint needs a key.
+    KeyMissing,
+    /// Not 32 characters; holds the length typed.
+    KeyLength(usize),
+    /// 32 characters but not hex.
+    KeyCharacters,
+    /// Not a decimal amount.
+    NotAnAmount,
+    /// Amount outside the allowed range (min, max).
+    AmountRange(Money, Money),
+    /// Not a whole number.
+    NotAWholeNumber,
+    /// Whole number outside the allowed range (min, max).
+    NumberRange(u32, u32),
+    /// Not an http(s) URL without query or credentials.
+    BadEndpoint,
+    /// Not true/false.
+    NotABoolean,
+}
+
+impl FieldError {
+    /// The locale key and its arguments.
+    pub fn message_key(&self) -> (&'static str, Vec<String>) {
+        match self {
+            FieldError::KeyMissing => ("field_error_key_missing", vec![]),
+            FieldError::KeyLength(n) => ("field_error_key_length", vec![KEY_LEN.to_string(), n.to_string()]),
+            FieldError::KeyCharacters => ("field_error_key_characters", vec![]),
+            FieldError::NotAnAmount => ("field_error_not_amount", vec![]),
+            FieldError::AmountRange(lo, hi) => ("field_error_amount_range", vec![lo.to_string(), hi.to_string()]),
+            FieldError::NotAWholeNumber => ("field_error_not_whole", vec![]),
+            FieldError::NumberRange(lo, hi) => ("field_error_number_range", vec![lo.to_string(), hi.to_string()]),
+            FieldError::BadEndpoint => ("field_error_endpoint", vec![]),
+            FieldError::NotABoolean => ("field_error_boolean", vec![]),
+        }
+    }
+}
+
+/// Masks a key for display: `abcd…wxyz`. Short keys show only their length.
+pub fn mask_key(key: &str) -> String {
+    let chars: Vec<char> = key.trim().chars().collect();
+    if chars.is_empty() {
+        return String::new();
+    }
+    if chars.len() < 12 {
+        return format!("…({} chars)", chars.len());
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// Checks a key locally before it is ever sent (bad keys get the IP banned).
+pub fn check_key(key: &str) -> Result<(), FieldError> {
+    let len = key.chars().count();
+    if len != KEY_LEN {
+        return Err(FieldError::KeyLength(len));
+    }
+    if !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(FieldError::KeyCharacters);
+    }
+    Ok(())
+}
+
+impl Settings {
+    /// Interval in milliseconds.
+    pub fn interval_ms(&self) -> i64 {
+        i64::from(self.interval_seconds) * 1000
+    }
+
+    /// True when a request may be sent: a valid key, or none on a proxy endpoint.
+    pub fn can_request(&self) -> bool {
+        if self.api_key.is_empty() {
+            !is_default_endpoint(&self.endpoint)
+        } else {
+            check_key(&self.api_key).is_ok()
+        }
+    }
+
+    /// A short, non-reversible name for the account (endpoint + key), used to notice that the
+    /// account changed without storing the key twice. FNV-1a: stable across builds.
+    pub fn account_id(&self) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.endpoint.to_ascii_lowercase().bytes().chain([0]).chain(self.api_key.bytes()) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{:08x}", (hash >> 32) as u32)
+    }
+
+    /// Applies a form's values (strings or JSON values; missing fields keep their current
+    /// value; an empty key keeps the stored key). All fields are checked; on any error nothing
+    /// changes and every bad field is reported.
+    pub fn apply(&self, input: &Map<String, Value>) -> Result<Settings, Vec<(String, FieldError)>> {
+        let mut next = self.clone();
+        let mut errors = Vec::new();
+        let mut field = |name: &str, result: Result<(), FieldError>| {
+            if let Err(e) = result {
+                errors.push((name.to_string(), e));
+            }
+        };
+
+        if let Some(v) = input.get("apiKey") {
+            let key = as_text(v).trim().to_string();
+            if !key.is_empty() {
+                field("apiKey", check_key(&key).map(|_| next.api_key = key));
+            }
+        }
+        if let Some(v) = input.get("threshold") {
+            field("threshold", parse_amount(v, Money::ZERO, MAX_THRESHOLD).map(|m| next.threshold = m));
+        }
+        if let Some(v) = input.get("intervalSeconds") {
+            field(
+                "intervalSeconds",
+                parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS).map(|s| next.interval_seconds = s),
+            );
+        } else if let Some(v) = input.get("intervalMinutes") {
+            field(
+                "intervalMinutes",
+                parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60).map(|m| next.interval_seconds = m * 60),
+            );
+        }
+        if let Some(v) = input.get("endpoint") {
+            field(
+                "endpoint",
+                normalize_endpoint(&as_text(v)).map(|e| next.endpoint = e).map_err(|_| FieldError::BadEndpoint),
+            );
+        }
+        if let Some(Value::Object(rates)) = input.get("rates") {
+            for kind in CaptchaType::all() {
+                if let Some(v) = rates.get(kind.as_str()) {
+                    let min = Money::from_nanos(1);
+                    field(
+                        &format!("rates.{}", kind.as_str()),
+                        parse_amount(v, min, MAX_RATE).map(|r| next.rates.set(kind, r)),
+                    );
+                }
+            }
+        }
+        if let Some(v) = input.get("notifications") {
+            field(
+                "notifications",
+                match v {
+                    Value::Bool(b) => {
+                        next.notifications = *b;
+                        Ok(())
+                    }
+                    _ => Err(FieldError::NotABoolean),
+                },
+            );
+        }
+        // The key is needed unless a proxy endpoint adds it server-side.
+        if errors.is_empty() && next.api_key.is_empty() && is_default_endpoint(&next.endpoint) {
+            errors.push(("apiKey".to_string(), FieldError::KeyMissing));
+        }
+        next.interval_minutes = next.interval_seconds / 60;
+        if errors.is_empty() {
+            Ok(next)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Reads stored settings leniently: each field that is missing or unreadable keeps its
+    /// default, so one bad value never loses the others.
+    pub fn from_stored(value: &Value) -> Settings {
+        let mut settings = Settings::default();
+        let Some(obj) = value.as_object() else {
+            return settings;
+        };
+        if let Some(key) = obj.get("apiKey").and_then(Value::as_str) {
+            if check_key(key).is_ok() {
+                settings.api_key = key.to_string();
+            }
+        }
+        if let Some(Ok(t)) = obj.get("threshold").map(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD)) {
+            settings.threshold = t;
+        }
+        let secs = obj
+            .get("intervalSeconds")
+            .map(|v| parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS))
+            .or_else(|| {
+                obj.get("intervalMinutes")
+                    .map(|v| parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60).map(|m| m * 60))
+            });
+        if let Some(Ok(s)) = secs {
+            settings.interval_seconds = s;
+        }
+        if let Some(Ok(e)) = obj.get("endpoint").map(|v| normalize_endpoint(&as_text(v))) {
+            settings.endpoint = e;
+        }
+        if let Some(Ok(rates)) = obj.get("rates").map(|v| serde_json::from_value::<RateTable>(v.clone())) {
+            settings.rates = rates;
+        }
+        if let Some(b) = obj.get("notifications").and_then(Value::as_bool) {
+            settings.notifications = b;
+        }
+        settings.interval_minutes = settings.interval_seconds / 60;
+        settings
+    }
+}
+
+impl<'de> Deserialize<'de> for Settings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Settings::from_stored(&Value::deserialize(d)?))
+    }
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn parse_amount(v: &Value, min: Money, max: Money) -> Result<Money, FieldError> {
+    let text = as_text(v);
+    // People type "1,50" in Indonesian; a comma as the only separator is a decimal comma.
+    let text = if text.contains(',') && !text.contains('.') { text.replace(',', ".") } else { text };
+    let amount = Money::parse(&text).map_err(|_| FieldError::NotAnAmount)?;
+    if amount < min || amount > max {
+        return Err(FieldError::AmountRange(min, max));
+    }
+    Ok(amount)
+}
+
+fn parse_whole(v: &Value, min: u32, max: u32) -> Result<u32, FieldError> {
+    let text = as_text(v);
+    let n: u64 = text.trim().parse().map_err(|_| FieldError::NotAWholeNumber)?;
+    if n < u64::from(min) || n > u64::from(max) {
+        return Err(FieldError::NumberRange(min, max));
+    }
+    Ok(n as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KEY: &str = "0123456789abcdef0123456789ABCDEF";
+
+    fn apply(input: Value) -> Result<Settings, Vec<(String, FieldError)>> {
+        Settings::default().apply(input.as_object().unwrap())
+    }
+
+    #[test]
+    fn masks_keys() {
+        assert_eq!(mask_key(KEY), "0123…CDEF");
+        assert_eq!(mask_key(""), "");
+        assert_eq!(mask_key("short"), "…(5 chars)");
+    }
+
+    #[test]
+    fn accepts_a_full_form() {
+        let s = apply(json!({"apiKey": format!(" {KEY} "), "threshold": "2,50", "intervalMinutes": "5",
+            "endpoint": "http://127.0.0.1:9/", "rates": {"image": "0.0008"}, "notifications": false}))
+        .unwrap();
+        assert_eq!(s.api_key, KEY);
+        assert_eq!(s.threshold, Money::parse("2.5").unwrap());
+        assert_eq!(s.interval_seconds, 300);
+        assert_eq!(s.endpoint, "http://127.0.0.1:9");
+        assert_eq!(s.rates.rate(CaptchaType::Image), Money::parse("0.0008").unwrap());
+        assert!(!s.notifications);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["intervalMinutes"], 5);
+        assert_eq!(json["threshold"], "2.5");
+    }
+
+    #[test]
+    fn reports_every_bad_field_and_changes_nothing() {
+        let cases: Vec<(Value, Vec<(&str, FieldError)>)> = vec![
+            (json!({"apiKey": "abc"}), vec![("apiKey", FieldError::KeyLength(3))]),
+            (json!({"apiKey": "g123456789abcdef0123456789abcdef"}), vec![("apiKey", FieldError::KeyCharacters)]),
+            (json!({"threshold": "lots"}), vec![("threshold", FieldError::NotAnAmount)]),
+            (json!({"apiKey": KEY, "threshold": "-1"}), vec![("threshold", FieldError::AmountRange(Money::ZERO, MAX_THRESHOLD))]),
+            (json!({"apiKey": KEY, "intervalMinutes": "0"}), vec![("intervalMinutes", FieldError::NumberRange(1, 1440))]),
+            (json!({"apiKey": KEY, "intervalMinutes": "2.5"}), vec![("intervalMinutes", FieldError::NotAWholeNumber)]),
+            (json!({"apiKey": KEY, "intervalSeconds": 30}), vec![("intervalSeconds", FieldError::NumberRange(60, 86400))]),
+            (json!({"apiKey": KEY, "endpoint": "ocr.captchaai.com"}), vec![("endpoint", FieldError::BadEndpoint)]),
+            (json!({"apiKey": KEY, "rates": {"image": "0"}}), vec![("rates.image", FieldError::AmountRange(Money::from_nanos(1), MAX_RATE))]),
+            (json!({"apiKey": KEY, "notifications": "yes"}), vec![("notifications", FieldError::NotABoolean)]),
+            (json!({}), vec![("apiKey", FieldError::KeyMissing)]),
+            (json!({"apiKey": "x", "threshold": "y"}), vec![("apiKey", FieldError::KeyLength(1)), ("threshold", FieldError::NotAnAmount)]),
+        ];
+        for (input, want) in cases {
+            let got = apply(input.clone()).unwrap_err();
+            let want: Vec<(String, FieldError)> = want.into_iter().map(|(f, e)| (f.to_string(), e)).collect();
+            assert_eq!(got, want, "{input}");
+        }
+    }
+
+    #[test]
+    fn proxy_endpoint_needs_no_key_and_empty_key_keeps_stored() {
+        let s = apply(json!({"endpoint": "http://localhost:8080"})).unwrap();
+        assert!(s.api_key.is_empty() && s.can_request());
+        let with_key = apply(json!({"apiKey": KEY})).unwrap();
+        let again = with_key.apply(json!({"apiKey": "", "threshold": "3"}).as_object().unwrap()).unwrap();
+        assert_eq!(again.api_key, KEY);
+    }
+
+    #[test]
+    fn stored_settings_survive_bad_parts() {
+        let s = Settings::from_stored(&json!({"apiKey": KEY, "threshold": "nonsense", "intervalMinutes": 3,
+            "endpoint": 5, "rates": {"bls": "0.01"}, "notifications": false}));
+        assert_eq!(s.api_key, KEY);
+        assert_eq!(s.threshold, DEFAULT_LOW_THRESHOLD);
+        assert_eq!(s.interval_seconds, 180);
+        assert_eq!(s.endpoint, DEFAULT_ENDPOINT);
+        assert_eq!(s.rates.rate(CaptchaType::Bls), Money::parse("0.01").unwrap());
+        assert!(!s.notifications);
+        assert_eq!(Settings::from_stored(&json!("garbage")), Settings::default());
+        let round: Settings = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
+        assert_eq!(round, s);
+    }
+
+    #[test]
+    fn account_id_changes_with_key_or_endpoint() {
+        let a = apply(json!({"apiKey": KEY})).unwrap();
+        let b = a.apply(json!({"endpoint": "http://127.0.0.1:1"}).as_object().unwrap()).unwrap();
+        assert_ne!(a.account_id(), b.account_id());
+        assert_eq!(a.account_id(), a.clone().account_id());
+        assert!(!a.account_id().contains("0123"));
+    }
+}

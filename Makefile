@@ -1,9 +1,46 @@
-# Every target does its own set-up (scripts/setup.sh is idempotent and fast when done).
+# Every target does its own set-up (scripts/setup.sh is idempotent: a second run takes a second).
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+# wasm-pack test drives Debian's chromedriver (shared/BROWSER-TESTING.md).
+export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: setup build test demo bench lint clean
+.PHONY: setup build test test-rust test-wasm test-e2e lint demo server bench clean
+
 setup:
 	bash scripts/setup.sh
+
+## dist/extension (Chrome), dist/extension-firefox, zips, dist/www; prints the .wasm size.
 build: setup
 	bash scripts/build.sh
+
+## Every test: lint, cargo tests (core + server), wasm-bindgen tests in headless Chromium,
+## Firefox manifest lint, Playwright tests of the extension and the widget.
+test: build lint test-rust test-wasm test-e2e
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -p captchaai-balance -- -D warnings
+	npx web-ext lint --source-dir dist/extension-firefox --self-hosted
+
+test-rust: setup
+	cargo test --workspace
+
+test-wasm: setup
+	bash scripts/test-wasm.sh
+
+test-e2e: build server
+	node --test --test-concurrency=1 tests/e2e/
+
+server: setup
+	cargo build --profile server -p captchaai-balance-server
+
+## The main command: set up, build, start the server in mock mode on http://127.0.0.1:8080.
+demo: build server
+	./target/server/captchaai-balance-server --listen 127.0.0.1:8080 --static-dir dist/www
+
+bench: build server
+	bash scripts/bench.sh
+
+clean:
+	rm -rf dist pkg test-output target

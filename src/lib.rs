@@ -19,5 +19,6 @@ pub mod settings;
 pub mod state;
 pub mod view;
 
+/// The JS API; public so the wasm-bindgen tests in tests/web.rs can call it.
 #[cfg(target_arch = "wasm32")]
-mod bindings;
+pub mod bindings;

@@ -41,12 +41,20 @@ impl Answer {
             body.push_str(&format!(r#","error":{}"#, Value::from(error)));
         }
         body.push('}');
-        Answer { status: http, body: Arc::from(body) }
+        Answer {
+            status: http,
+            body: Arc::from(body),
+        }
     }
 
     /// The refusal for anything but a balance request (the server is not an open relay).
     pub fn not_allowed(why: &str) -> Answer {
-        Answer::shaped(StatusCode::FORBIDDEN, &json!(0), &json!("ERROR_NOT_ALLOWED"), Some(why))
+        Answer::shaped(
+            StatusCode::FORBIDDEN,
+            &json!(0),
+            &json!("ERROR_NOT_ALLOWED"),
+            Some(why),
+        )
     }
 }
 
@@ -66,7 +74,9 @@ impl Reading {
         let answer = match passthrough(status, body) {
             Some(answer) => answer,
             None => match &outcome {
-                Ok(balance) => Answer::shaped(StatusCode::OK, &json!(1), &json!(balance.to_string()), None),
+                Ok(balance) => {
+                    Answer::shaped(StatusCode::OK, &json!(1), &json!(balance.to_string()), None)
+                }
                 Err(error) => synthesized(error),
             },
         };
@@ -77,7 +87,10 @@ impl Reading {
     /// failed inside this server (`ServerError`). `raw` is a short, key-free description.
     pub fn failure(code: ErrorCode, raw: &str) -> Reading {
         let error = ApiError::new(code, raw);
-        Reading { answer: synthesized(&error), outcome: Err(error) }
+        Reading {
+            answer: synthesized(&error),
+            outcome: Err(error),
+        }
     }
 }
 
@@ -87,7 +100,9 @@ fn http_status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::ServerError | ErrorCode::Network | ErrorCode::Malformed => StatusCode::BAD_GATEWAY,
+        ErrorCode::ServerError | ErrorCode::Network | ErrorCode::Malformed => {
+            StatusCode::BAD_GATEWAY
+        }
         _ => StatusCode::OK,
     }
 }
@@ -98,9 +113,21 @@ fn synthesized(error: &ApiError) -> Answer {
     // 2captcha codes, so they become the canonical code.
     let api_shaped = !error.raw.is_empty()
         && error.raw.len() <= 64
-        && error.raw.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    let request = if api_shaped { error.raw.as_str() } else { error.code.api_code() };
-    Answer::shaped(http_status(error.code), &json!(0), &json!(request), Some(error.code.as_str()))
+        && error
+            .raw
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    let request = if api_shaped {
+        error.raw.as_str()
+    } else {
+        error.code.api_code()
+    };
+    Answer::shaped(
+        http_status(error.code),
+        &json!(0),
+        &json!(request),
+        Some(error.code.as_str()),
+    )
 }
 
 /// `{"status":…,"request":…}` from a 2xx/4xx upstream, reduced to those two fields.
@@ -111,9 +138,17 @@ fn passthrough(status: u16, body: &str) -> Option<Answer> {
     let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(body.trim()) else {
         return None;
     };
-    let code = fields.get("status").filter(|v| v.is_number() || v.is_string())?;
-    let request = fields.get("request").filter(|v| v.is_number() || v.is_string())?;
-    let http = if status < 300 { StatusCode::OK } else { StatusCode::from_u16(status).ok()? };
+    let code = fields
+        .get("status")
+        .filter(|v| v.is_number() || v.is_string())?;
+    let request = fields
+        .get("request")
+        .filter(|v| v.is_number() || v.is_string())?;
+    let http = if status < 300 {
+        StatusCode::OK
+    } else {
+        StatusCode::from_u16(status).ok()?
+    };
     Some(Answer::shaped(http, code, request, None))
 }
 
@@ -125,11 +160,21 @@ mod tests {
         serde_json::from_str(&r.answer.body).expect("answers are JSON")
     }
 
+    /// Upstream status, content type, body → our status, our body, the core's verdict.
+    type Case<'a> = (
+        u16,
+        Option<&'a str>,
+        &'a str,
+        u16,
+        Value,
+        Result<&'a str, &'a str>,
+    );
+
     #[test]
     fn maps_every_kind_of_upstream_answer() {
         let html = "<html><body>502 Bad Gateway</body></html>";
         #[rustfmt::skip]
-        let cases: &[(u16, Option<&str>, &str, u16, Value, Result<&str, &str>)] = &[
+        let cases: &[Case] = &[
             (200, Some("application/json"), r#"{"status":1,"request":"12.345"}"#, 200, json!({"status":1,"request":"12.345"}), Ok("12.345")),
             (200, None, r#"{"status":1,"request":3.5,"extra":"x"}"#, 200, json!({"status":1,"request":3.5}), Ok("3.5")),
             (200, None, r#"{"status":0,"request":"ERROR_ZERO_BALANCE"}"#, 200, json!({"status":0,"request":"ERROR_ZERO_BALANCE"}), Err("zero_balance")),
@@ -160,12 +205,17 @@ mod tests {
     fn failures_keep_the_2captcha_shape() {
         let r = Reading::failure(ErrorCode::Timeout, "timeout");
         assert_eq!(r.answer.status, StatusCode::GATEWAY_TIMEOUT);
-        assert_eq!(body(&r), json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"timeout"}));
+        assert_eq!(
+            body(&r),
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"timeout"})
+        );
         let r = Reading::failure(ErrorCode::Network, "connection refused");
         assert_eq!(body(&r)["error"], "network");
         assert_eq!(
-            serde_json::from_str::<Value>(&Answer::not_allowed("only action=getbalance is served").body)
-                .expect("json")["request"],
+            serde_json::from_str::<Value>(
+                &Answer::not_allowed("only action=getbalance is served").body
+            )
+            .expect("json")["request"],
             "ERROR_NOT_ALLOWED"
         );
     }

@@ -38,7 +38,14 @@ enum SlotState<T> {
 impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     /// An empty slot whose values live for `ttl` (0: only concurrent requests share).
     pub fn new(ttl: Duration, clock: Clock) -> Arc<SingleFlight<T>> {
-        Arc::new(SingleFlight { ttl, clock, slot: Mutex::new(Slot { state: SlotState::Empty, epoch: 0 }) })
+        Arc::new(SingleFlight {
+            ttl,
+            clock,
+            slot: Mutex::new(Slot {
+                state: SlotState::Empty,
+                epoch: 0,
+            }),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Slot<T>> {
@@ -56,7 +63,9 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         let mut waiting = {
             let mut slot = self.lock();
             match &slot.state {
-                SlotState::Fresh { value, at } if self.clock.now().saturating_duration_since(*at) < self.ttl => {
+                SlotState::Fresh { value, at }
+                    if self.clock.now().saturating_duration_since(*at) < self.ttl =>
+                {
                     return Some(value.clone());
                 }
                 SlotState::InFlight(rx) => rx.clone(),
@@ -86,7 +95,10 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
             match result {
                 Ok(value) => {
                     if current {
-                        slot.state = SlotState::Fresh { value: value.clone(), at: this.clock.now() };
+                        slot.state = SlotState::Fresh {
+                            value: value.clone(),
+                            at: this.clock.now(),
+                        };
                     }
                     drop(slot);
                     // Waiters that arrived before an invalidation still get this answer.
@@ -120,8 +132,9 @@ mod tests {
         let clock = Clock::manual();
         let cache = SingleFlight::new(Duration::from_secs(30), clock.clone());
         let calls = Arc::new(AtomicUsize::new(0));
-        let fetch = || {
-            let calls = Arc::clone(&calls);
+        let counter = Arc::clone(&calls);
+        let fetch = move || {
+            let calls = Arc::clone(&counter);
             async move {
                 tokio::task::yield_now().await;
                 calls.fetch_add(1, Ordering::SeqCst) + 1
@@ -141,6 +154,36 @@ mod tests {
         assert_eq!(cache.get(fetch.clone()).await, Some(2));
         cache.invalidate();
         assert_eq!(cache.get(fetch).await, Some(3));
+    }
+
+    /// With no time to live, only requests that arrive while a fetch is in flight share it.
+    /// On the current-thread runtime all 20 tasks queue before the fetch task runs.
+    #[tokio::test]
+    async fn coalesces_in_flight_requests_even_without_caching() {
+        let cache = SingleFlight::new(Duration::ZERO, Clock::manual());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let cache = Arc::clone(&cache);
+                let calls = Arc::clone(&calls);
+                tokio::spawn(async move {
+                    cache
+                        .get(move || async move { calls.fetch_add(1, Ordering::SeqCst) + 1 })
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.expect("task"), Some(1));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let calls2 = Arc::clone(&calls);
+        assert_eq!(
+            cache
+                .get(move || async move { calls2.fetch_add(1, Ordering::SeqCst) + 1 })
+                .await,
+            Some(2)
+        );
     }
 
     #[tokio::test]

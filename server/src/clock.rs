@@ -15,7 +15,10 @@ pub struct Clock(Arc<Source>);
 enum Source {
     System,
     /// A fixed origin plus an offset that only [`Clock::advance`] changes.
-    Manual { origin: Instant, offset: Mutex<Duration> },
+    Manual {
+        origin: Instant,
+        offset: Mutex<Duration>,
+    },
 }
 
 impl Clock {
@@ -26,14 +29,19 @@ impl Clock {
 
     /// A clock that stands still until [`Clock::advance`] moves it.
     pub fn manual() -> Clock {
-        Clock(Arc::new(Source::Manual { origin: Instant::now(), offset: Mutex::new(Duration::ZERO) }))
+        Clock(Arc::new(Source::Manual {
+            origin: Instant::now(),
+            offset: Mutex::new(Duration::ZERO),
+        }))
     }
 
     /// The current instant.
     pub fn now(&self) -> Instant {
         match &*self.0 {
             Source::System => Instant::now(),
-            Source::Manual { origin, offset } => *origin + *offset.lock().unwrap_or_else(|p| p.into_inner()),
+            Source::Manual { origin, offset } => {
+                *origin + *offset.lock().unwrap_or_else(|p| p.into_inner())
+            }
         }
     }
 

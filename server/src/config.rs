@@ -48,8 +48,9 @@ pub struct Cli {
 
 /// Checks `--upstream` with the same rules as the widget's endpoint setting.
 fn parse_upstream(text: &str) -> Result<Url, String> {
-    let normalized = normalize_endpoint(text)
-        .map_err(|_| "expected http(s)://host[:port][/path] without query or credentials".to_string())?;
+    let normalized = normalize_endpoint(text).map_err(|_| {
+        "expected http(s)://host[:port][/path] without query or credentials".to_string()
+    })?;
     Url::parse(&normalized).map_err(|e| e.to_string())
 }
 
@@ -112,7 +113,11 @@ impl Config {
 
     /// Proxy mode for `key` against `upstream`, other settings default.
     pub fn proxy(key: ApiKey, upstream: Url) -> Config {
-        Config { mode: Mode::Proxy(key), upstream, ..Config::mock("dist/www") }
+        Config {
+            mode: Mode::Proxy(key),
+            upstream,
+            ..Config::mock("dist/www")
+        }
     }
 }
 
@@ -122,8 +127,14 @@ mod tests {
 
     #[test]
     fn flags_and_key_pick_the_mode() {
-        let cli = Cli::try_parse_from(["x", "--upstream", "http://127.0.0.1:9/", "--cache-seconds", "5"])
-            .expect("valid flags");
+        let cli = Cli::try_parse_from([
+            "x",
+            "--upstream",
+            "http://127.0.0.1:9/",
+            "--cache-seconds",
+            "5",
+        ])
+        .expect("valid flags");
         assert_eq!(cli.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(cli.upstream.as_str(), "http://127.0.0.1:9/");
         let config = Config::from_cli(&cli, None).expect("mock");
@@ -131,11 +142,15 @@ mod tests {
         assert_eq!(config.cache_ttl, Duration::from_secs(5));
         let config = Config::from_cli(&cli, Some("   ")).expect("blank means unset");
         assert!(matches!(config.mode, Mode::Mock));
-        let config = Config::from_cli(&cli, Some("0123456789abcdef0123456789abcdef")).expect("proxy");
+        let config =
+            Config::from_cli(&cli, Some("0123456789abcdef0123456789abcdef")).expect("proxy");
         assert!(matches!(config.mode, Mode::Proxy(_)));
         assert!(Config::from_cli(&cli, Some("short")).is_err());
         for bad in ["ftp://x", "https://a.b/?key=1", "https://u:p@a.b"] {
-            assert!(Cli::try_parse_from(["x", "--upstream", bad]).is_err(), "{bad}");
+            assert!(
+                Cli::try_parse_from(["x", "--upstream", bad]).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -1,2 +1,104 @@
-//! Placeholder replaced by the server work (issue 3).
+//! `captchaai-balance-server`: parses the flags, picks proxy or mock mode, binds the socket and
+//! serves [`captchaai_balance_server::app`] until Ctrl-C.
+
+#[cfg(not(target_arch = "wasm32"))]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    native::run().await
+}
+
+/// The server is native only; the wasm32 build of the workspace gets an empty binary.
+#[cfg(target_arch = "wasm32")]
 fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use captchaai_balance_server::config::KEY_ENV;
+    use captchaai_balance_server::{app, logging, Cli, Config, Mode};
+    use clap::Parser;
+    use std::net::SocketAddr;
+    use std::process::ExitCode;
+
+    pub async fn run() -> ExitCode {
+        let cli = Cli::parse();
+        let key = std::env::var(KEY_ENV).ok();
+        let config = match Config::from_cli(&cli, key.as_deref()) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let key = match &config.mode {
+            Mode::Proxy(key) => Some(key.clone()),
+            Mode::Mock => None,
+        };
+        logging::init(key);
+
+        let listener = match tokio::net::TcpListener::bind(cli.listen).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("error: cannot listen on {}: {error}", cli.listen);
+                return ExitCode::from(1);
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(cli.listen);
+        print_banner(&config, addr);
+
+        let router = match app(config) {
+            Ok(router) => router,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(1);
+            }
+        };
+        let served = axum::serve(listener, router).with_graceful_shutdown(async {
+            // If the signal handler cannot be installed, run until killed.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        });
+        match served.await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(1)
+            }
+        }
+    }
+
+    /// What a person starting the server needs: the mode, and the URLs to open. The key is
+    /// shown masked only.
+    fn print_banner(config: &Config, addr: SocketAddr) {
+        // 0.0.0.0 is not something to paste into a browser.
+        let host = if addr.ip().is_unspecified() {
+            SocketAddr::from(([127, 0, 0, 1], addr.port()))
+        } else {
+            addr
+        };
+        let base = format!("http://{host}");
+        println!(
+            "captchaai-balance-server {} listening on {base}",
+            env!("CARGO_PKG_VERSION")
+        );
+        match &config.mode {
+            Mode::Proxy(key) => println!(
+                "mode: proxy -> {} with key {} ({KEY_ENV})",
+                config.upstream.as_str().trim_end_matches('/'),
+                key.masked()
+            ),
+            Mode::Mock => println!(
+                "mode: mock (no {KEY_ENV} set): a simulated account, see {base}/mock/state"
+            ),
+        }
+        println!("admin page: {base}/");
+        println!("balance API: {base}/res.php?action=getbalance&json=1");
+        println!("metrics: {base}/metrics");
+        if !config.static_dir.is_dir() {
+            println!(
+                "note: {} does not exist yet; run `make build` for the widget files (the API works without them)",
+                config.static_dir.display()
+            );
+        }
+    }
+}

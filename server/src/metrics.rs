@@ -63,7 +63,9 @@ impl Metrics {
         let upstream_requests = Counter::default();
         let upstream_errors = Family::<CodeLabels, Counter>::default();
         for code in ErrorCode::all() {
-            upstream_errors.get_or_create(&CodeLabels { code: code.as_str() });
+            let _ = upstream_errors.get_or_create(&CodeLabels {
+                code: code.as_str(),
+            });
         }
         let served = Family::<ServedLabels, Counter>::default();
         registry.register(
@@ -111,7 +113,11 @@ impl Metrics {
         let good = match outcome {
             Ok(balance) => Some(*balance),
             Err(error) => {
-                self.upstream_errors.get_or_create(&CodeLabels { code: error.code.as_str() }).inc();
+                self.upstream_errors
+                    .get_or_create(&CodeLabels {
+                        code: error.code.as_str(),
+                    })
+                    .inc();
                 (error.code == ErrorCode::ZeroBalance).then_some(Money::ZERO)
             }
         };
@@ -123,13 +129,24 @@ impl Metrics {
 
     /// Records one answered HTTP request.
     pub fn record_served(&self, route: &'static str, status: u16) {
-        self.served.get_or_create(&ServedLabels { route, status }).inc();
+        self.served
+            .get_or_create(&ServedLabels { route, status })
+            .inc();
     }
 
     /// The text exposition, with the staleness gauge brought up to date.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
-        let since = self.last_good.lock().unwrap_or_else(|p| p.into_inner()).unwrap_or(self.started);
-        self.since_good.set(self.clock.now().saturating_duration_since(since).as_secs_f64());
+        let since = self
+            .last_good
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or(self.started);
+        self.since_good.set(
+            self.clock
+                .now()
+                .saturating_duration_since(since)
+                .as_secs_f64(),
+        );
         let mut text = String::new();
         prometheus_text::encode(&mut text, &self.registry)?;
         Ok(text)
@@ -147,7 +164,10 @@ mod tests {
         let metrics = Metrics::new(clock.clone());
         let text = metrics.encode().expect("encode");
         assert!(text.contains("captchaai_balance_usd NaN"), "{text}");
-        assert!(text.contains("captchaai_upstream_errors_total{code=\"timeout\"} 0"), "{text}");
+        assert!(
+            text.contains("captchaai_upstream_errors_total{code=\"timeout\"} 0"),
+            "{text}"
+        );
         clock.advance(Duration::from_secs(5));
         metrics.record_upstream(&Ok(Money::parse("12.345").expect("money")));
         metrics.record_upstream(&Err(ApiError::new(ErrorCode::Timeout, "timeout")));
@@ -161,7 +181,10 @@ mod tests {
             "captchaai_upstream_errors_total{code=\"timeout\"} 1",
             "captchaai_requests_served_total{route=\"res_php\",status=\"200\"} 1",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 }

@@ -98,7 +98,10 @@ const SCENARIOS: &[ScenarioInfo] = &[
 impl Scenario {
     fn info(self) -> &'static ScenarioInfo {
         // Every variant has a row (tested); the first row is only a formal fallback.
-        SCENARIOS.iter().find(|i| i.scenario == self).unwrap_or(&SCENARIOS[0])
+        SCENARIOS
+            .iter()
+            .find(|i| i.scenario == self)
+            .unwrap_or(&SCENARIOS[0])
     }
 
     /// The control API name (`ok`, `html_502` …).
@@ -108,7 +111,10 @@ impl Scenario {
 
     /// The scenario with this control API name.
     pub fn from_name(name: &str) -> Option<Scenario> {
-        SCENARIOS.iter().find(|i| i.name == name).map(|i| i.scenario)
+        SCENARIOS
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.scenario)
     }
 
     /// Every name, in table order (for error messages and docs).
@@ -187,7 +193,8 @@ impl Account {
     }
 
     fn balance(&self, now: Instant) -> Money {
-        let millis = i128::try_from(now.saturating_duration_since(self.base_at).as_millis()).unwrap_or(i128::MAX);
+        let millis = i128::try_from(now.saturating_duration_since(self.base_at).as_millis())
+            .unwrap_or(i128::MAX);
         let drained = i128::from(self.drain_per_minute.nanos()).saturating_mul(millis) / 60_000;
         let left = (i128::from(self.base.nanos()) - drained).max(0);
         // `left` lies between 0 and `base`, so it fits.
@@ -212,7 +219,10 @@ impl MockAccount {
     /// A fresh account: 25.00 USD draining 0.02 per minute, scenario `ok`.
     pub fn new(clock: Clock) -> MockAccount {
         let now = clock.now();
-        MockAccount { clock, account: Mutex::new(Account::fresh(now)) }
+        MockAccount {
+            clock,
+            account: Mutex::new(Account::fresh(now)),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Account> {
@@ -279,14 +289,28 @@ impl MockAccount {
         account.requests += 1;
         let delay = account.delay;
         // Written by hand to keep the API's field order (status first).
-        let json = |status: u8, request: &str| format!(r#"{{"status":{status},"request":{}}}"#, json_string(request));
+        let json = |status: u8, request: &str| {
+            format!(
+                r#"{{"status":{status},"request":{}}}"#,
+                json_string(request)
+            )
+        };
         let (status, content_type, body) = match account.scenario.info().behaviour {
-            B::Balance => (200, "application/json", json(1, &api_text(account.balance(now)))),
+            B::Balance => (
+                200,
+                "application/json",
+                json(1, &api_text(account.balance(now))),
+            ),
             B::Text(text) => (200, "application/json", json(1, text)),
             B::Error { http, code } => (http, "application/json", json(0, code)),
             B::Html { http } => (http, "text/html", HTML_502.to_string()),
         };
-        Reply { delay, status, content_type, body }
+        Reply {
+            delay,
+            status,
+            content_type,
+            body,
+        }
     }
 }
 
@@ -329,7 +353,12 @@ mod tests {
 
     #[test]
     fn prints_balances_like_the_api() {
-        for (nanos, want) in [(0, "0.000"), (420_000_000, "0.420"), (24_980_000_000, "24.980"), (12_345_678_901, "12.34567")] {
+        for (nanos, want) in [
+            (0, "0.000"),
+            (420_000_000, "0.420"),
+            (24_980_000_000, "24.980"),
+            (12_345_678_901, "12.34567"),
+        ] {
             assert_eq!(api_text(Money::from_nanos(nanos)), want);
         }
     }
@@ -343,13 +372,12 @@ mod tests {
         assert_eq!(account.snapshot().balance, "24.980");
         clock.advance(Duration::from_secs(90));
         assert_eq!(account.snapshot().balance, "24.950");
-        let snap = account
-            .set_scenario(ScenarioChange {
-                scenario: Scenario::Low,
-                balance: None,
-                drain_per_minute: Some(money("0.1")),
-                delay: None,
-            });
+        let snap = account.set_scenario(ScenarioChange {
+            scenario: Scenario::Low,
+            balance: None,
+            drain_per_minute: Some(money("0.1")),
+            delay: None,
+        });
         assert_eq!((snap.scenario, snap.balance.as_str()), ("low", "0.420"));
         clock.advance(Duration::from_secs(600));
         assert_eq!(account.snapshot().balance, "0.000");
@@ -360,11 +388,19 @@ mod tests {
     #[test]
     fn answers_like_the_api_and_counts_calls() {
         let account = MockAccount::new(Clock::manual());
-        let change = |scenario| ScenarioChange { scenario, balance: None, drain_per_minute: None, delay: None };
+        let change = |scenario| ScenarioChange {
+            scenario,
+            balance: None,
+            drain_per_minute: None,
+            delay: None,
+        };
         assert_eq!(account.answer().body, r#"{"status":1,"request":"25.000"}"#);
         account.set_scenario(change(Scenario::RateLimited));
         let reply = account.answer();
-        assert_eq!((reply.status, reply.body.as_str()), (429, r#"{"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}"#));
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (429, r#"{"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}"#)
+        );
         account.set_scenario(change(Scenario::Html502));
         let reply = account.answer();
         assert_eq!((reply.status, reply.content_type), (502, "text/html"));

@@ -32,7 +32,10 @@ impl Proxy {
             .connect_timeout(timeout)
             // A redirect would re-send the key to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("captchaai-balance-server/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                "captchaai-balance-server/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(reqwest::Error::without_url)?;
         let mut endpoint = upstream.clone();
@@ -40,7 +43,11 @@ impl Proxy {
         endpoint.set_fragment(None);
         let path = format!("{}/res.php", endpoint.path().trim_end_matches('/'));
         endpoint.set_path(&path);
-        Ok(Proxy { client, key, endpoint })
+        Ok(Proxy {
+            client,
+            key,
+            endpoint,
+        })
     }
 
     /// `{upstream}/res.php`, for the start-up banner and logs.
@@ -73,16 +80,17 @@ impl Proxy {
         // Defence in depth: no known API echoes the key, but if one did it must not reach a
         // browser.
         let body = body.replace(self.key.expose(), &self.key.masked());
-        let reading = Reading::from_upstream(status, content_type.as_deref(), &body);
-        if let Err(error) = &reading.outcome {
-            warn!(status, code = error.code.as_str(), raw = %error.raw, "upstream answered an error");
-        }
-        reading
+        debug!(status, "upstream answered");
+        Reading::from_upstream(status, content_type.as_deref(), &body)
     }
 
     fn failure(&self, error: reqwest::Error) -> Reading {
         let error = error.without_url();
-        let code = if error.is_timeout() { ErrorCode::Timeout } else { ErrorCode::Network };
+        let code = if error.is_timeout() {
+            ErrorCode::Timeout
+        } else {
+            ErrorCode::Network
+        };
         let description = describe(&error).replace(self.key.expose(), &self.key.masked());
         warn!(endpoint = %self.endpoint, code = code.as_str(), error = %description, "upstream request failed");
         Reading::failure(code, code.as_str())
@@ -122,9 +130,15 @@ mod tests {
     fn keeps_the_upstream_path() {
         let key = ApiKey::new("0123456789abcdef0123456789abcdef").expect("key");
         for (upstream, want) in [
-            ("https://ocr.captchaai.com", "https://ocr.captchaai.com/res.php"),
+            (
+                "https://ocr.captchaai.com",
+                "https://ocr.captchaai.com/res.php",
+            ),
             ("http://127.0.0.1:9/", "http://127.0.0.1:9/res.php"),
-            ("https://proxy.example/captcha", "https://proxy.example/captcha/res.php"),
+            (
+                "https://proxy.example/captcha",
+                "https://proxy.example/captcha/res.php",
+            ),
         ] {
             let url = Url::parse(upstream).expect("url");
             let proxy = Proxy::new(&url, key.clone(), Duration::from_secs(1)).expect("client");

@@ -31,10 +31,12 @@ impl ApiKey {
         let key = key.trim();
         match check_key(key) {
             Ok(()) => Ok(ApiKey(Arc::from(key))),
-            Err(FieldError::KeyLength(n)) => {
-                Err(KeyError(format!("CAPTCHAAI_API_KEY must be {KEY_LEN} characters, it has {n}")))
-            }
-            Err(_) => Err(KeyError("CAPTCHAAI_API_KEY must be hexadecimal (0-9, a-f)".into())),
+            Err(FieldError::KeyLength(n)) => Err(KeyError(format!(
+                "CAPTCHAAI_API_KEY must be {KEY_LEN} characters, it has {n}"
+            ))),
+            Err(_) => Err(KeyError(
+                "CAPTCHAAI_API_KEY must be hexadecimal (0-9, a-f)".into(),
+            )),
         }
     }
 

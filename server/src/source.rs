@@ -6,7 +6,7 @@ use crate::metrics::Metrics;
 use crate::mock::MockAccount;
 use crate::proxy::Proxy;
 use std::sync::Arc;
-use tracing::info;
+use tracing::{info, warn};
 
 /// The upstream of this server.
 #[derive(Debug, Clone)]
@@ -33,7 +33,10 @@ impl Source {
         metrics.record_upstream(&reading.outcome);
         match &reading.outcome {
             Ok(balance) => info!(balance = %balance, "upstream reading"),
-            Err(error) => info!(code = error.code.as_str(), raw = %error.raw, "upstream reading failed"),
+            // `raw` is the core's key-free description ("HTTP 502", "ERROR_WRONG_USER_KEY").
+            Err(error) => {
+                warn!(code = error.code.as_str(), raw = %error.raw, "upstream reading is not a balance")
+            }
         }
         reading
     }

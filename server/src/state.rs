@@ -32,7 +32,8 @@ impl AppState {
     pub fn new(config: Config) -> Result<AppState, AppError> {
         let (source, mock) = match config.mode {
             Mode::Proxy(key) => {
-                let proxy = Proxy::new(&config.upstream, key, config.upstream_timeout).map_err(AppError::HttpClient)?;
+                let proxy = Proxy::new(&config.upstream, key, config.upstream_timeout)
+                    .map_err(AppError::HttpClient)?;
                 (Source::Proxy(proxy), None)
             }
             Mode::Mock => {
@@ -53,7 +54,11 @@ impl AppState {
     pub async fn reading(&self) -> Arc<Reading> {
         let source = Arc::clone(&self.source);
         let metrics = Arc::clone(&self.metrics);
-        let reading = self.cache.get(move || async move { Arc::new(source.fetch(&metrics).await) }).await;
-        reading.unwrap_or_else(|| Arc::new(Reading::failure(ErrorCode::ServerError, "internal error")))
+        let reading = self
+            .cache
+            .get(move || async move { Arc::new(source.fetch(&metrics).await) })
+            .await;
+        reading
+            .unwrap_or_else(|| Arc::new(Reading::failure(ErrorCode::ServerError, "internal error")))
     }
 }

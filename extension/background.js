@@ -1,0 +1,34 @@
+/**
+ * @file Service worker: wires browser events to lib/ and nothing else.
+ *
+ * Every listener is registered synchronously at the top level (MV3: a worker woken by an
+ * event must have its listener in place before the first await). No top-level await, and
+ * nothing here may touch `window`.
+ */
+import { check, idle, isTrigger, restore } from './lib/checker.js';
+import { ALARM } from './lib/alarm.js';
+import { handleNotificationClick } from './lib/notifications.js';
+
+chrome.runtime.onInstalled.addListener(() => { restore(); });
+chrome.runtime.onStartup.addListener(() => { restore(); });
+
+chrome.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === ALARM) check('alarm');
+});
+
+// The popup asks for `open` (5-minute cache) and `refresh`; the options page for `settings`.
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (sender.id !== chrome.runtime.id || message?.type !== 'check' || !isTrigger(message.trigger)) {
+    return false;
+  }
+  check(message.trigger).then(
+    (result) => sendResponse({ ok: true, ...result }),
+    (error) => sendResponse({ ok: false, error: error?.message ?? String(error) }),
+  );
+  return true; // answer asynchronously
+});
+
+chrome.notifications.onClicked.addListener((id) => { handleNotificationClick(id); });
+
+// Handle for the service-worker console and the e2e tests: `await captchaaiBalance.check('alarm')`.
+globalThis.captchaaiBalance = { check, idle };

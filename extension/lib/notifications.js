@@ -1,0 +1,47 @@
+/**
+ * @file System notifications. The core's alert state machine decides *whether* to notify
+ * (once per crossing, not on every check); this file only shows what it returned.
+ */
+import { readState } from './storage.js';
+import { ready } from './core.js';
+import { uiLang } from './i18n.js';
+
+const PREFIX = 'captchaai-balance-';
+
+/**
+ * Show one alert. One notification id per kind, so a repeat replaces the old one.
+ * Failures (no notification server, e.g. headless) are logged, never thrown: a check must
+ * not fail because a notification could not be shown.
+ * @param {{ kind: string, title: string, message: string }} alert from `observe()`
+ * @returns {Promise<void>}
+ */
+export async function notify(alert) {
+  try {
+    await chrome.notifications.create(PREFIX + alert.kind, {
+      type: 'basic',
+      iconUrl: chrome.runtime.getURL('icons/icon-128.png'),
+      title: alert.title,
+      message: alert.message,
+      priority: alert.kind === 'critical' ? 2 : 0,
+    });
+  } catch (error) {
+    console.warn('captchaai-balance: notification not shown:', error?.message ?? String(error));
+  }
+}
+
+/**
+ * Clicking an alert opens the page that fixes it: the options page for a key problem,
+ * the "Add funds" page otherwise.
+ * @param {string} id notification id
+ * @returns {Promise<void>}
+ */
+export async function handleNotificationClick(id) {
+  if (!id.startsWith(PREFIX)) return;
+  await chrome.notifications.clear(id);
+  if (id === `${PREFIX}key_error`) {
+    await chrome.runtime.openOptionsPage();
+    return;
+  }
+  const [cab, state] = await Promise.all([ready, readState()]);
+  await chrome.tabs.create({ url: cab.view(state, Date.now(), uiLang()).addFundsUrl });
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the wasm module, the extension (Chrome + Firefox) and the widget into dist/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# npm's binaryen first: wasm-pack runs the first wasm-opt on PATH, and Debian's binaryen 108
+# silently corrupts wasm-bindgen 0.2.130 output (shared/BROWSER-TESTING.md).
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+wasm-pack build --target web --release --out-dir pkg --no-pack --no-typescript
+# A broken optimiser shows up here, without a browser.
+node scripts/smoke-wasm.mjs pkg
+
+rm -rf dist
+mkdir -p dist/www
+cp www/* dist/www/
+cp pkg/captchaai_balance.js pkg/captchaai_balance_bg.wasm dist/www/
+node scripts/build-extension.mjs pkg dist
+
+wasm=pkg/captchaai_balance_bg.wasm
+raw=$(wc -c < "$wasm")
+gz=$(gzip -9 -c "$wasm" | wc -c)
+glue=$(wc -c < pkg/captchaai_balance.js)
+printf '[build] %s: %d bytes raw, %d bytes gzipped (glue JS %d bytes)\n' "$wasm" "$raw" "$gz" "$glue"
+if [ "$raw" -ge 102400 ]; then
+  echo "[build] the .wasm is over the 100 KB budget" >&2
+  exit 1
+fi

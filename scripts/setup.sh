@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, on a fresh Debian machine that has only Rust
+# (rustup), node and npm. Idempotent: each step checks first, so a second run takes a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+WASM_PACK_VERSION=0.15.1
+# wasm-pack only uses a wasm-bindgen CLI of exactly the crate's version (pinned in Cargo.toml);
+# otherwise it tries GitHub, which is unreachable here.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+
+say() { printf '[setup] %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# `--locked` first for reproducible tools; the registry mirror sometimes lacks a locked
+# dependency version (seen: webpki-roots for wasm-bindgen-cli), then resolve afresh.
+cargo_install() { cargo install --locked "$@" || cargo install "$@"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+if ! have wasm-bindgen || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes)"
+  cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+if ! have wasm-pack || [ "$(wasm-pack --version | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
+  say "installing wasm-pack $WASM_PACK_VERSION (a few minutes)"
+  cargo_install wasm-pack --version "$WASM_PACK_VERSION"
+fi
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/web-ext ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (binaryen's wasm-opt, playwright-core, web-ext)"
+  npm ci --no-audit --no-fund
+fi
+# chromium-l10n: without it Chromium ignores --lang and the Indonesian UI test cannot run.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! dpkg -s chromium-l10n >/dev/null 2>&1; then
+  say "installing Debian's chromium, chromium-driver and chromium-l10n"
+  as_root apt-get update
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y chromium chromium-driver chromium-l10n
+fi
+say "ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-pack $WASM_PACK_VERSION, node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?')"

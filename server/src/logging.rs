@@ -1,0 +1,96 @@
+//! Log output (tracing to stderr) that cannot contain the key.
+//!
+//! The code never logs the key, the upstream URL or a client's query (tests check this). As a
+//! second line of defence, the writer masks the key in every line it writes: tracing's fmt
+//! layer writes each event with one `write_all`, so a key cannot be split across two writes.
+//! reqwest logs through the `log` crate, which is not bridged into tracing here, so its debug
+//! lines (which contain request URLs) are never printed at any `RUST_LOG` level.
+
+use crate::secret::ApiKey;
+use std::io::{self, Write};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+/// A `MakeWriter` that masks the key in everything written through it.
+#[derive(Clone)]
+pub struct Redacting<M> {
+    inner: M,
+    key: Option<ApiKey>,
+}
+
+impl<M> Redacting<M> {
+    /// Wraps `inner`, masking `key` (if any).
+    pub fn new(inner: M, key: Option<ApiKey>) -> Redacting<M> {
+        Redacting { inner, key }
+    }
+}
+
+/// The writer of one event.
+pub struct RedactingWriter<W> {
+    inner: W,
+    key: Option<ApiKey>,
+}
+
+impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
+    type Writer = RedactingWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter {
+            inner: self.inner.make_writer(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &self.key {
+            Some(key) if contains(buf, key.expose().as_bytes()) => {
+                let text = String::from_utf8_lossy(buf).replace(key.expose(), &key.masked());
+                self.inner.write_all(text.as_bytes())?;
+            }
+            _ => self.inner.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Installs the global subscriber: `RUST_LOG` (default `info`), stderr, key masked.
+pub fn init(key: Option<ApiKey>) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(Redacting::new(io::stderr, key))
+        .with_target(false)
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_the_key() {
+        let key = ApiKey::new("0123456789abcdef0123456789abcdef").expect("key");
+        let mut out = Vec::new();
+        let mut writer = RedactingWriter {
+            inner: &mut out,
+            key: Some(key),
+        };
+        writer
+            .write_all(b"url=http://x/res.php?key=0123456789abcdef0123456789abcdef&a=1\n")
+            .expect("write");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "url=http://x/res.php?key=0123…cdef&a=1\n"
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! The URL map and what every response gets on the way out.
+//!
+//! Every response carries `Access-Control-Allow-Origin: *` (the widget may live on another
+//! origin than this server) and, unless a handler chose otherwise (static files revalidate),
+//! `Cache-Control: no-store` (a balance must never come from a browser or CDN cache; our own
+//! 30-second cache is the only one). Each request is counted by route and logged with its path
+//! only: the query may hold a client's key.
+
+use crate::api;
+use crate::mock_api;
+use crate::state::AppState;
+use crate::static_files;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use std::time::Instant;
+use tracing::debug;
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/res.php", any(api::res_php))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/mock/state", get(mock_api::get_state))
+        .route("/mock/scenario", post(mock_api::post_scenario))
+        .route("/mock/topup", post(mock_api::post_topup))
+        .route("/mock/reset", post(mock_api::post_reset))
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            common_headers,
+        ))
+        .with_state(state)
+}
+
+/// The metrics label for a path: a fixed set, never the raw path.
+pub fn route_label(path: &str) -> &'static str {
+    match path {
+        "/res.php" => "res_php",
+        "/healthz" => "healthz",
+        "/metrics" => "metrics",
+        p if p.starts_with("/mock/") => "mock",
+        p if p.ends_with(".php") => "refused",
+        _ => "static",
+    }
+}
+
+async fn common_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let status = response.status().as_u16();
+    state.metrics.record_served(route_label(&path), status);
+    debug!(%method, path = %path, status, ms = started.elapsed().as_millis() as u64, "served");
+    response
+}
+
+/// `GET /healthz`: the process answers (it does not ask the upstream).
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /metrics`.
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics.encode() {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(_) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot encode metrics",
+        )
+            .into_response(),
+    }
+}
+
+/// Other API paths are refused; everything else is a static file.
+async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
+    if uri.path().ends_with(".php") {
+        return api::other_api_path();
+    }
+    static_files::serve(&state.static_dir, &method, &uri).await
+}

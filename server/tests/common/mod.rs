@@ -1,0 +1,246 @@
+//! Shared test helpers: a loopback stand-in for the CaptchaAI API that counts its hits and can
+//! misbehave on demand, and a way to start the server app on 127.0.0.1:0.
+//!
+//! Nothing here touches the network beyond 127.0.0.1.
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use captchaai_balance_server::clock::Clock;
+use captchaai_balance_server::secret::ApiKey;
+use captchaai_balance_server::{app, Config};
+use reqwest::Url;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// The server's key in every test. It must never appear in a response or a log line.
+pub const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+/// Its masked form.
+pub const KEY_MASKED: &str = "a1b2…8f90";
+/// A key a client puts in its own query (must be ignored, never forwarded nor logged).
+pub const CLIENT_KEY: &str = "ffffeeeeddddccccbbbbaaaa99998888";
+
+/// How the stand-in API answers.
+#[derive(Clone, Debug)]
+pub enum Behaviour {
+    /// `{"status":1,"request":"<balance>"}`.
+    Balance(&'static str),
+    /// Any status, content type and body.
+    Raw(u16, &'static str, &'static str),
+    /// Never answers (for timeouts).
+    Hang,
+}
+
+/// A loopback stand-in for `https://ocr.captchaai.com`.
+#[derive(Clone)]
+pub struct Upstream {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: Url,
+    hits: Arc<AtomicUsize>,
+    behaviour: Arc<Mutex<Behaviour>>,
+    queries: Arc<Mutex<Vec<String>>>,
+    gate: Arc<Mutex<Option<Arc<Semaphore>>>>,
+}
+
+impl Upstream {
+    /// Starts it on 127.0.0.1:0.
+    pub async fn start(behaviour: Behaviour) -> Upstream {
+        let upstream = Upstream {
+            url: Url::parse("http://127.0.0.1/").expect("url"),
+            hits: Arc::default(),
+            behaviour: Arc::new(Mutex::new(behaviour)),
+            queries: Arc::default(),
+            gate: Arc::default(),
+        };
+        let router = Router::new()
+            .fallback(any(answer))
+            .with_state(upstream.clone());
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind upstream");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, router).await.expect("upstream serve") });
+        Upstream {
+            url: Url::parse(&format!("http://{addr}")).expect("url"),
+            ..upstream
+        }
+    }
+
+    /// Requests received so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Path and query of every request received.
+    pub fn queries(&self) -> Vec<String> {
+        self.queries.lock().expect("lock").clone()
+    }
+
+    /// Changes how it answers.
+    pub fn set(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().expect("lock") = behaviour;
+    }
+
+    /// Holds every answer until the returned semaphore gets a permit.
+    pub fn close_gate(&self) -> Arc<Semaphore> {
+        let gate = Arc::new(Semaphore::new(0));
+        *self.gate.lock().expect("lock") = Some(Arc::clone(&gate));
+        gate
+    }
+}
+
+async fn answer(
+    State(up): State<Upstream>,
+    uri: axum::http::Uri,
+    RawQuery(query): RawQuery,
+) -> Response {
+    up.hits.fetch_add(1, Ordering::SeqCst);
+    up.queries
+        .lock()
+        .expect("lock")
+        .push(format!("{}?{}", uri.path(), query.unwrap_or_default()));
+    let gate = up.gate.lock().expect("lock").clone();
+    if let Some(gate) = gate {
+        // Permits are never given back, so each one lets exactly one answer through.
+        gate.acquire().await.expect("gate").forget();
+    }
+    let behaviour = up.behaviour.lock().expect("lock").clone();
+    match behaviour {
+        Behaviour::Balance(balance) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            format!(r#"{{"status":1,"request":"{balance}"}}"#),
+        )
+            .into_response(),
+        Behaviour::Raw(status, content_type, body) => (
+            StatusCode::from_u16(status).expect("status"),
+            [(header::CONTENT_TYPE, content_type)],
+            body,
+        )
+            .into_response(),
+        Behaviour::Hang => std::future::pending().await,
+    }
+}
+
+/// Proxy mode against `upstream` with a short timeout and a manual clock.
+pub fn proxy_config(upstream: &Upstream) -> Config {
+    let mut config = Config::proxy(ApiKey::new(KEY).expect("key"), upstream.url.clone());
+    config.upstream_timeout = Duration::from_millis(500);
+    config.clock = Clock::manual();
+    config
+}
+
+/// Mock mode with a manual clock.
+pub fn mock_config() -> Config {
+    let mut config = Config::mock(PathBuf::from("/nonexistent-static-dir"));
+    config.clock = Clock::manual();
+    config
+}
+
+/// Serves the app on 127.0.0.1:0 and returns its base URL.
+pub async fn start(config: Config) -> String {
+    let router = app(config).expect("app");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    format!("http://{addr}")
+}
+
+thread_local! {
+    // Building a client loads the TLS roots (~0.1 s in debug builds), so each test thread
+    // keeps one. Per thread, not global: a client's pooled connections belong to the runtime of
+    // the test that made them.
+    static CLIENT: reqwest::Client = reqwest::Client::builder().no_proxy().build().expect("client");
+}
+
+/// A client that never goes through a proxy.
+pub fn client() -> reqwest::Client {
+    CLIENT.with(Clone::clone)
+}
+
+/// One response, fully read.
+#[derive(Debug)]
+pub struct Got {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Got {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// Every header and the body, as one text (for "the key is not in there" checks).
+    pub fn everything(&self) -> String {
+        let mut text = format!("{}\n", self.status);
+        for (name, value) in &self.headers {
+            text.push_str(&format!(
+                "{name}: {}\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        text.push_str(&self.body);
+        text
+    }
+}
+
+/// GET `base` + `path`.
+pub async fn get(base: &str, path: &str) -> Got {
+    send(client().get(format!("{base}{path}"))).await
+}
+
+/// POST a raw body.
+pub async fn post(base: &str, path: &str, body: &str) -> Got {
+    send(
+        client()
+            .post(format!("{base}{path}"))
+            .body(body.to_string()),
+    )
+    .await
+}
+
+/// Sends and reads a request.
+pub async fn send(request: reqwest::RequestBuilder) -> Got {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.expect("body");
+    Got {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The balance request a widget sends.
+pub const BALANCE: &str = "/res.php?action=getbalance&json=1";
+
+/// The value of one metric line (`name{labels} value`), if present.
+pub fn metric(text: &str, series: &str) -> Option<String> {
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map(str::to_owned)
+}
+
+/// Waits (up to 10 s) until `condition` holds; panics otherwise. Used only to wait for
+/// something to happen, never to assert on how long it took.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

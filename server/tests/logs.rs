@@ -1,0 +1,99 @@
+//! Everything the server logs (at TRACE, without the writer's masking) during proxy failures
+//! never contains the key nor a client's key: the code itself must not log them.
+//!
+//! One test in its own file: it installs a global subscriber.
+
+mod common;
+
+use common::*;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Buffer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_is_never_logged() {
+    let logs = Buffer::default();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .init();
+
+    let upstream = Upstream::start(Behaviour::Balance("1.5")).await;
+    let mut config = proxy_config(&upstream);
+    config.cache_ttl = Duration::ZERO;
+    let base = start(config).await;
+    let balance = format!("/res.php?key={CLIENT_KEY}&action=getbalance&json=1");
+    for behaviour in [
+        Behaviour::Balance("1.5"),
+        Behaviour::Hang,
+        Behaviour::Raw(502, "text/html", "<html>502</html>"),
+        Behaviour::Raw(
+            500,
+            "application/json",
+            r#"{"status":0,"request":"ERROR_SERVER_ERROR"}"#,
+        ),
+        Behaviour::Raw(200, "text/plain", "garbage"),
+        Behaviour::Raw(
+            200,
+            "application/json",
+            r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#,
+        ),
+    ] {
+        upstream.set(behaviour);
+        get(&base, &balance).await;
+    }
+    get(&base, &format!("/res.php?key={CLIENT_KEY}&action=get&id=1")).await;
+
+    // And a connection that is refused outright.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut config = proxy_config(&upstream);
+    config.upstream =
+        reqwest::Url::parse(&format!("http://{}", listener.local_addr().expect("addr")))
+            .expect("url");
+    drop(listener);
+    get(&start(config).await, &balance).await;
+
+    let text = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+    println!("{text}");
+    assert!(
+        text.contains("upstream request failed"),
+        "the failures were logged:\n{text}"
+    );
+    assert!(
+        text.contains("code=\"timeout\"") || text.contains("code=timeout"),
+        "{text}"
+    );
+    assert!(text.contains("network"), "{text}");
+    assert!(text.contains("served"), "requests were logged:\n{text}");
+    assert!(!text.contains(KEY), "the server's key was logged:\n{text}");
+    assert!(
+        !text.contains(CLIENT_KEY),
+        "a client's key was logged:\n{text}"
+    );
+    assert!(
+        !text.contains("action=getbalance"),
+        "a URL with its query was logged:\n{text}"
+    );
+}

@@ -1,0 +1,334 @@
+//! Mock mode: the simulated account, its scenarios and its control API, served through the
+//! same cache and metrics as proxy mode.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+async fn scenario(base: &str, body: Value) -> Got {
+    let got = post(base, "/mock/scenario", &body.to_string()).await;
+    assert_eq!(got.status, 200, "{body}: {}", got.body);
+    got
+}
+
+#[tokio::test]
+async fn a_fresh_account_drains_over_time() {
+    let config = mock_config();
+    let clock = config.clock.clone();
+    let base = start(config).await;
+
+    let state = get(&base, "/mock/state").await;
+    assert_eq!(state.status, 200);
+    assert_eq!(state.headers["access-control-allow-origin"], "*");
+    assert_eq!(
+        state.json(),
+        json!({"scenario":"ok","balance":"25.000","drainPerMinute":"0.02","delayMs":0,"upstreamRequests":0})
+    );
+    let got = get(&base, BALANCE).await;
+    assert_eq!(
+        (got.status, got.body.as_str()),
+        (200, r#"{"status":1,"request":"25.000"}"#)
+    );
+
+    clock.advance(Duration::from_secs(20));
+    // 20 s × 0.02/min = 0.00666…, shown to five decimals, rounded down.
+    assert_eq!(
+        get(&base, "/mock/state").await.json()["balance"],
+        "24.99333"
+    );
+    // The widget still sees the cached reading for 30 s …
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "25.000");
+    clock.advance(Duration::from_secs(10));
+    // … then the drained balance.
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "24.990");
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(get(&base, "/mock/state").await.json()["balance"], "24.970");
+    assert_eq!(
+        get(&base, "/mock/state").await.json()["upstreamRequests"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn every_scenario_answers_like_the_api() {
+    let base = start(mock_config()).await;
+    let cases: &[(&str, u16, Value)] = &[
+        ("ok", 200, json!({"status":1,"request":"25.000"})),
+        ("low", 200, json!({"status":1,"request":"0.420"})),
+        ("zero", 200, json!({"status":1,"request":"0.000"})),
+        (
+            "error_zero_balance",
+            200,
+            json!({"status":0,"request":"ERROR_ZERO_BALANCE"}),
+        ),
+        (
+            "wrong_key",
+            200,
+            json!({"status":0,"request":"ERROR_WRONG_USER_KEY"}),
+        ),
+        (
+            "key_not_found",
+            200,
+            json!({"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST"}),
+        ),
+        (
+            "ip_banned",
+            200,
+            json!({"status":0,"request":"ERROR_IP_BANNED"}),
+        ),
+        (
+            "ip_not_allowed",
+            200,
+            json!({"status":0,"request":"ERROR_IP_NOT_ALLOWED"}),
+        ),
+        (
+            "rate_limited",
+            429,
+            json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}),
+        ),
+        (
+            "server_error",
+            200,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR"}),
+        ),
+        (
+            "html_502",
+            502,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
+        ),
+        // The markup reaches the widget as a string: the widget must show it as text.
+        (
+            "markup",
+            200,
+            json!({"status":1,"request":"<img src=x onerror=alert(1)>"}),
+        ),
+    ];
+    for (name, status, body) in cases {
+        // Each scenario starts from a fresh 25.00 account.
+        assert_eq!(post(&base, "/mock/reset", "").await.status, 200);
+        let state = scenario(&base, json!({ "scenario": name })).await;
+        assert_eq!(state.json()["scenario"], *name);
+        // The change is visible at once: the control API drops the cached reading.
+        let got = get(&base, BALANCE).await;
+        assert_eq!((got.status, got.json()), (*status, body.clone()), "{name}");
+        assert_eq!(got.headers["content-type"], "application/json", "{name}");
+    }
+
+    // Only the allow-listed request is served in mock mode too.
+    assert_eq!(get(&base, "/res.php?action=get&id=1").await.status, 403);
+    assert_eq!(get(&base, "/in.php").await.status, 403);
+
+    let metrics = get(&base, "/metrics").await.body;
+    assert_eq!(
+        metric(&metrics, "captchaai_upstream_requests_total").as_deref(),
+        Some("12")
+    );
+    for code in [
+        "wrong_key",
+        "key_not_found",
+        "ip_banned",
+        "ip_not_allowed",
+        "rate_limited",
+        "zero_balance",
+    ] {
+        assert_eq!(
+            metric(
+                &metrics,
+                &format!("captchaai_upstream_errors_total{{code=\"{code}\"}}")
+            )
+            .as_deref(),
+            Some("1"),
+            "{code}"
+        );
+    }
+    // server_error + html_502; the markup is malformed.
+    assert_eq!(
+        metric(
+            &metrics,
+            "captchaai_upstream_errors_total{code=\"server_error\"}"
+        )
+        .as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "captchaai_upstream_errors_total{code=\"malformed\"}"
+        )
+        .as_deref(),
+        Some("1")
+    );
+}
+
+#[tokio::test]
+async fn scenario_options_topup_and_reset() {
+    let config = mock_config();
+    let clock = config.clock.clone();
+    let base = start(config).await;
+
+    let got = scenario(
+        &base,
+        json!({"scenario":"ok","balance":"3.5","drainPerMinute":1}),
+    )
+    .await;
+    assert_eq!(got.json()["balance"], "3.500");
+    assert_eq!(got.json()["drainPerMinute"], "1");
+    clock.advance(Duration::from_secs(90));
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "2.000");
+    clock.advance(Duration::from_secs(600));
+    assert_eq!(
+        get(&base, "/mock/state").await.json()["balance"],
+        "0.000",
+        "never below zero"
+    );
+
+    let got = post(&base, "/mock/topup", r#"{"amount":"5"}"#).await;
+    assert_eq!(
+        (got.status, got.json()["balance"].clone()),
+        (200, json!("5.000"))
+    );
+    let got = post(&base, "/mock/topup", r#"{"amount":0.1}"#).await;
+    assert_eq!(got.json()["balance"], "5.100");
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "5.100");
+
+    // `low` presets 0.42 unless a balance is given.
+    assert_eq!(
+        scenario(&base, json!({"scenario":"low"})).await.json()["balance"],
+        "0.420"
+    );
+    assert_eq!(
+        scenario(&base, json!({"scenario":"low","balance":"0.9"}))
+            .await
+            .json()["balance"],
+        "0.900"
+    );
+
+    let got = post(&base, "/mock/reset", "").await;
+    assert_eq!(
+        got.json(),
+        json!({"scenario":"ok","balance":"25.000","drainPerMinute":"0.02","delayMs":0,"upstreamRequests":0})
+    );
+}
+
+#[tokio::test]
+async fn slow_answers_after_the_delay_and_is_shared() {
+    let base = start(mock_config()).await;
+    let got = scenario(&base, json!({"scenario":"slow"})).await;
+    assert_eq!(got.json()["delayMs"], 3000, "slow defaults to 3 s");
+    scenario(&base, json!({"scenario":"slow","delayMs":300})).await;
+
+    let started = std::time::Instant::now();
+    let requests: Vec<_> = (0..10)
+        .map(|_| {
+            tokio::spawn({
+                let base = base.clone();
+                async move { get(&base, BALANCE).await }
+            })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.expect("task").json()["request"], "25.000");
+    }
+    // A lower bound only: the answer cannot come before the simulated delay.
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(
+        get(&base, "/mock/state").await.json()["upstreamRequests"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_control_api_refuses_bad_input_with_400() {
+    let base = start(mock_config()).await;
+    let cases = [
+        ("/mock/scenario", "", "not valid JSON"),
+        ("/mock/scenario", "{", "not valid JSON"),
+        ("/mock/scenario", "[]", "JSON object"),
+        ("/mock/scenario", "{}", "scenario is required"),
+        (
+            "/mock/scenario",
+            r#"{"scenario":5}"#,
+            "scenario must be a string",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"broke"}"#,
+            "unknown scenario \"broke\"; expected one of: ok, low",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"ok","balance":"12,5"}"#,
+            "balance must be a decimal number",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"ok","balance":"-1"}"#,
+            "balance must be 0 or more",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"ok","balance":"1e12"}"#,
+            "balance must be a decimal number",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"ok","balance":true}"#,
+            "balance must be a decimal string",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"ok","drainPerMinute":"NaN"}"#,
+            "drainPerMinute must be a decimal number",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"slow","delayMs":-5}"#,
+            "delayMs must be a whole number",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"slow","delayMs":600000}"#,
+            "delayMs must be a whole number",
+        ),
+        (
+            "/mock/scenario",
+            r#"{"scenario":"ok","colour":"red"}"#,
+            "unknown field \"colour\"",
+        ),
+        ("/mock/topup", "{}", "amount is required"),
+        (
+            "/mock/topup",
+            r#"{"amount":"0"}"#,
+            "amount must be more than 0",
+        ),
+        (
+            "/mock/topup",
+            r#"{"amount":"-5"}"#,
+            "amount must be more than 0",
+        ),
+        (
+            "/mock/topup",
+            r#"{"amount":"five"}"#,
+            "amount must be a decimal number",
+        ),
+        (
+            "/mock/topup",
+            r#"{"amount":"999999"}"#,
+            "the balance would exceed",
+        ),
+    ];
+    for (path, body, message) in cases {
+        let got = post(&base, path, body).await;
+        assert_eq!(got.status, 400, "{path} {body}: {}", got.body);
+        let error = got.json()["error"].as_str().unwrap_or_default().to_string();
+        assert!(
+            error.contains(message),
+            "{path} {body}: {error:?} lacks {message:?}"
+        );
+    }
+    // Nothing changed.
+    assert_eq!(get(&base, "/mock/state").await.json()["balance"], "25.000");
+    assert_eq!(get(&base, "/mock/scenario").await.status, 405);
+}

@@ -1,0 +1,357 @@
+//! Proxy mode against a loopback stand-in for the API: allow-list, caching, single-flight,
+//! failure mapping, headers, metrics, and the key never leaving the server.
+
+mod common;
+
+use captchaai_balance_server::clock::Clock;
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+fn assert_no_key(got: &Got) {
+    let text = got.everything();
+    assert!(
+        !text.contains(KEY),
+        "the key leaked into a response:\n{text}"
+    );
+    assert!(
+        !text.contains(CLIENT_KEY),
+        "the client's key was echoed:\n{text}"
+    );
+}
+
+#[tokio::test]
+async fn forwards_only_getbalance_with_the_servers_key() {
+    let upstream = Upstream::start(Behaviour::Balance("12.345")).await;
+    let base = start(proxy_config(&upstream)).await;
+
+    let got = get(
+        &base,
+        &format!("/res.php?key={CLIENT_KEY}&action=getbalance&json=1&header_acao=1"),
+    )
+    .await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.body, r#"{"status":1,"request":"12.345"}"#);
+    assert_eq!(got.headers["access-control-allow-origin"], "*");
+    assert_eq!(got.headers["cache-control"], "no-store");
+    assert_eq!(got.headers["content-type"], "application/json");
+    assert_no_key(&got);
+    // The upstream saw the server's key, never the client's, and only getbalance.
+    assert_eq!(
+        upstream.queries(),
+        vec![format!("/res.php?key={KEY}&action=getbalance&json=1")]
+    );
+
+    let refused = [
+        "/res.php?action=get&id=123&json=1",
+        "/res.php?action=reportbad&id=1",
+        "/res.php?action=getbalance&action=get",
+        "/res.php?json=1",
+        "/res.php",
+        "/in.php?method=userrecaptcha&googlekey=x&pageurl=y",
+        "/in.php",
+        "/anything/else.php?action=getbalance",
+    ];
+    for path in refused {
+        let got = get(&base, path).await;
+        assert_eq!(got.status, 403, "{path}: {}", got.body);
+        assert_eq!(got.json()["status"], 0, "{path}");
+        assert_eq!(got.json()["request"], "ERROR_NOT_ALLOWED", "{path}");
+        assert!(
+            got.json()["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("only")),
+            "{path}"
+        );
+        assert_eq!(got.headers["access-control-allow-origin"], "*");
+        assert_no_key(&got);
+    }
+    for (method, path) in [
+        (reqwest::Method::POST, "/res.php"),
+        (reqwest::Method::POST, "/in.php"),
+    ] {
+        let got = send(
+            client()
+                .request(method, format!("{base}{path}"))
+                .body("key=x&method=post"),
+        )
+        .await;
+        assert_eq!(got.status, 403, "{path}");
+    }
+    // None of the refused requests reached the upstream.
+    assert_eq!(upstream.hits(), 1);
+
+    let preflight =
+        send(client().request(reqwest::Method::OPTIONS, format!("{base}{BALANCE}"))).await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn caches_for_the_configured_time() {
+    let upstream = Upstream::start(Behaviour::Balance("7.5")).await;
+    let config = proxy_config(&upstream);
+    let clock: Clock = config.clock.clone();
+    let base = start(config).await;
+
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "7.5");
+    upstream.set(Behaviour::Balance("7.25"));
+    clock.advance(Duration::from_secs(29));
+    // Within 30 s: the same reading, no second upstream request.
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "7.5");
+    assert_eq!(upstream.hits(), 1);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "7.25");
+    assert_eq!(upstream.hits(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_requests_cost_one_upstream_call() {
+    let upstream = Upstream::start(Behaviour::Balance("42.0")).await;
+    let gate = upstream.close_gate();
+    let base = start(proxy_config(&upstream)).await;
+    let client = client();
+
+    let requests: Vec<_> = (0..100)
+        .map(|_| {
+            let request = client.get(format!("{base}{BALANCE}"));
+            tokio::spawn(async move { send(request).await })
+        })
+        .collect();
+    // Hold the one upstream answer until it has been asked for and the others had time to
+    // queue behind it (they would be served from the cache anyway if they came later).
+    eventually("the upstream request", || upstream.hits() >= 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gate.add_permits(1000);
+
+    for request in requests {
+        let got = request.await.expect("task");
+        assert_eq!(got.status, 200);
+        assert_eq!(got.body, r#"{"status":1,"request":"42.0"}"#);
+    }
+    println!(
+        "100 concurrent balance requests -> {} upstream request(s)",
+        upstream.hits()
+    );
+    assert_eq!(upstream.hits(), 1);
+}
+
+#[tokio::test]
+async fn upstream_failures_become_2captcha_shaped_json() {
+    let upstream = Upstream::start(Behaviour::Hang).await;
+    let mut config = proxy_config(&upstream);
+    config.cache_ttl = Duration::ZERO; // every request asks again
+    let base = start(config).await;
+    let html = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>";
+
+    let cases = [
+        (
+            Behaviour::Hang,
+            504,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"timeout"}),
+        ),
+        (
+            Behaviour::Raw(502, "text/html", html),
+            502,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
+        ),
+        (
+            Behaviour::Raw(500, "text/plain", "Internal Server Error"),
+            502,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
+        ),
+        (
+            Behaviour::Raw(200, "text/html", html),
+            502,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
+        ),
+        (
+            Behaviour::Raw(200, "text/plain", "garbage \u{1F4A9}"),
+            502,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"malformed"}),
+        ),
+        (
+            Behaviour::Raw(200, "application/json", r#"{"status":1,"req"#),
+            502,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"malformed"}),
+        ),
+        (
+            Behaviour::Raw(200, "application/json", ""),
+            502,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"malformed"}),
+        ),
+        (
+            Behaviour::Raw(429, "text/html", html),
+            429,
+            json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"}),
+        ),
+        // Real API answers pass through unchanged.
+        (
+            Behaviour::Raw(
+                200,
+                "application/json",
+                r#"{"status":0,"request":"ERROR_ZERO_BALANCE"}"#,
+            ),
+            200,
+            json!({"status":0,"request":"ERROR_ZERO_BALANCE"}),
+        ),
+        (
+            Behaviour::Raw(
+                200,
+                "application/json",
+                r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#,
+            ),
+            200,
+            json!({"status":0,"request":"ERROR_WRONG_USER_KEY"}),
+        ),
+        (
+            Behaviour::Raw(
+                429,
+                "application/json",
+                r#"{"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}"#,
+            ),
+            429,
+            json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}),
+        ),
+        (
+            Behaviour::Raw(200, "text/plain", "3.14159"),
+            200,
+            json!({"status":1,"request":"3.14159"}),
+        ),
+        (
+            Behaviour::Raw(200, "text/plain", "IP_BANNED"),
+            200,
+            json!({"status":0,"request":"IP_BANNED","error":"ip_banned"}),
+        ),
+    ];
+    for (behaviour, status, body) in cases {
+        upstream.set(behaviour.clone());
+        let got = get(&base, BALANCE).await;
+        assert_eq!((got.status, got.json()), (status, body), "{behaviour:?}");
+        assert_eq!(got.headers["content-type"], "application/json");
+        assert_eq!(got.headers["access-control-allow-origin"], "*");
+        assert_no_key(&got);
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_a_network_error() {
+    // Bind a port, then free it: nothing listens there any more.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = format!("http://{}", listener.local_addr().expect("addr"));
+    drop(listener);
+    let mut config = proxy_config(&Upstream::start(Behaviour::Hang).await);
+    config.upstream = reqwest::Url::parse(&dead).expect("url");
+    let base = start(config).await;
+    let got = get(&base, BALANCE).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (
+            502,
+            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"network"})
+        )
+    );
+    assert_no_key(&got);
+}
+
+#[tokio::test]
+async fn an_upstream_echoing_the_key_is_masked() {
+    let upstream = Upstream::start(Behaviour::Raw(
+        200,
+        "application/json",
+        r#"{"status":0,"request":"ERROR_KEY a1b2c3d4e5f60718293a4b5c6d7e8f90"}"#,
+    ))
+    .await;
+    let got = get(&start(proxy_config(&upstream)).await, BALANCE).await;
+    assert_no_key(&got);
+    assert!(got.body.contains(KEY_MASKED), "{}", got.body);
+}
+
+#[tokio::test]
+async fn metrics_follow_the_readings() {
+    let upstream = Upstream::start(Behaviour::Balance("12.345")).await;
+    let config = proxy_config(&upstream);
+    let clock = config.clock.clone();
+    let base = start(config).await;
+
+    let before = get(&base, "/metrics").await;
+    assert_eq!(before.status, 200);
+    assert!(before.headers["content-type"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("text/plain; version=0.0.4"));
+    assert_eq!(
+        metric(&before.body, "captchaai_balance_usd").as_deref(),
+        Some("NaN")
+    );
+    assert_eq!(
+        metric(&before.body, "captchaai_upstream_requests_total").as_deref(),
+        Some("0")
+    );
+
+    get(&base, BALANCE).await;
+    get(&base, BALANCE).await; // cached
+    clock.advance(Duration::from_secs(45));
+    upstream.set(Behaviour::Raw(502, "text/html", "<html>bad gateway</html>"));
+    get(&base, BALANCE).await; // expired: asks again, fails
+    clock.advance(Duration::from_secs(5));
+    get(&base, "/res.php?action=get&id=1").await; // refused
+
+    let text = get(&base, "/metrics").await.body;
+    for (series, value) in [
+        ("captchaai_balance_usd", "12.345"),
+        ("captchaai_seconds_since_last_good_reading", "50.0"),
+        ("captchaai_upstream_requests_total", "2"),
+        (
+            "captchaai_upstream_errors_total{code=\"server_error\"}",
+            "1",
+        ),
+        ("captchaai_upstream_errors_total{code=\"timeout\"}", "0"),
+        (
+            "captchaai_requests_served_total{route=\"res_php\",status=\"200\"}",
+            "2",
+        ),
+        (
+            "captchaai_requests_served_total{route=\"res_php\",status=\"502\"}",
+            "1",
+        ),
+        (
+            "captchaai_requests_served_total{route=\"res_php\",status=\"403\"}",
+            "1",
+        ),
+        (
+            "captchaai_requests_served_total{route=\"metrics\",status=\"200\"}",
+            "1",
+        ),
+    ] {
+        assert_eq!(
+            metric(&text, series).as_deref(),
+            Some(value),
+            "{series} in\n{text}"
+        );
+    }
+    assert!(
+        text.contains("# TYPE captchaai_upstream_requests_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE captchaai_balance_usd gauge"),
+        "{text}"
+    );
+    assert!(!text.contains(KEY));
+}
+
+#[tokio::test]
+async fn healthz_answers_without_asking_upstream() {
+    let upstream = Upstream::start(Behaviour::Hang).await;
+    let base = start(proxy_config(&upstream)).await;
+    let got = get(&base, "/healthz").await;
+    assert_eq!((got.status, got.body.as_str()), (200, "ok"));
+    assert_eq!(upstream.hits(), 0);
+    // The mock control API does not exist in proxy mode.
+    assert_eq!(get(&base, "/mock/state").await.status, 404);
+    assert_eq!(
+        post(&base, "/mock/topup", r#"{"amount":"5"}"#).await.status,
+        404
+    );
+}

@@ -1,0 +1,470 @@
+// The MV3 extension in real Chromium (playwright-core + /usr/bin/chromium) against a loopback
+// mock CaptchaAI. Needs `make build` first (dist/extension). Every test starts a fresh
+// profile, configures the extension through its options page as a user would, then reads the
+// badge from the service worker and the text from the popup.
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMockApi } from './lib/mock-api.mjs';
+import { launch, OUT_DIR } from './lib/browser.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const EXTENSION_DIR = process.env.CAB_EXTENSION_DIR ?? path.join(ROOT, 'dist', 'extension');
+/** A well-formed key (32 hex characters) that must never show up anywhere but in requests. */
+const KEY = '5e1f0c9a7b3d4e2f8a6c1b0d9e7f3a24';
+/** Its middle: even a partial leak (more than the masked first/last 4) is a leak. */
+const KEY_MIDDLE = KEY.slice(4, -4);
+
+const GREEN = '#15803d';
+const RED = '#dc2626';
+const GREY = '#6b7280';
+const MINUTE = 60_000;
+
+let api;
+
+before(async () => {
+  fs.rmSync(path.join(OUT_DIR, 'extension-console.log'), { force: true });
+  assert.ok(fs.existsSync(path.join(EXTENSION_DIR, 'manifest.json')),
+    `${EXTENSION_DIR} is missing: run \`make build\` first`);
+  api = await startMockApi();
+});
+after(async () => { await api?.close(); });
+beforeEach(() => { api.reset(); });
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/** Poll `read` until `accept(value)` holds or `timeoutMs` passes; returns the last value. */
+async function waitFor(read, accept, { timeoutMs = 10_000, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let value;
+  for (;;) {
+    value = await read();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Start Chromium with the extension; `fn(ext)` runs, then the console of every page and of
+ * the worker is checked for the key, and the browser is closed.
+ */
+async function withExtension(fn, options = {}) {
+  const ext = await launch({ extensionDir: EXTENSION_DIR, ...options });
+  try {
+    await fn(ext);
+    fs.appendFileSync(path.join(OUT_DIR, 'extension-console.log'), `${ext.consoleMessages.join('\n')}\n`);
+    // Prove the console capture sees the worker, so the check below is not vacuous.
+    await ext.worker.evaluate(() => console.log('console-probe'));
+    await waitFor(() => ext.consoleMessages.some((m) => m.includes('console-probe')), Boolean,
+      { what: 'worker console capture' });
+    assertNoKey(ext.consoleMessages.join('\n'), 'console messages');
+  } finally {
+    await ext.close();
+  }
+}
+
+function assertNoKey(text, where) {
+  assert.ok(!text.includes(KEY), `the full API key appears in ${where}`);
+  assert.ok(!text.includes(KEY_MIDDLE), `part of the API key appears in ${where}`);
+}
+
+/** Everything a page could leak: visible text, serialized DOM, and every input's live value. */
+async function assertPageHasNoKey(page, where) {
+  assertNoKey(await page.evaluate(() => document.body.innerText), `${where} text`);
+  assertNoKey(await page.content(), `${where} DOM`);
+  const values = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
+    .map((el) => `${el.value} ${el.placeholder ?? ''}`).join('\n'));
+  assertNoKey(values, `${where} input values`);
+}
+
+async function badge(ext) {
+  return ext.worker.evaluate(async () => {
+    const [r, g, b] = await chrome.action.getBadgeBackgroundColor({});
+    return {
+      text: await chrome.action.getBadgeText({}),
+      color: `#${[r, g, b].map((n) => n.toString(16).padStart(2, '0')).join('')}`,
+      title: await chrome.action.getTitle({}),
+    };
+  });
+}
+
+/** Wait until the badge shows `text` (and `color`), then settle the worker. */
+async function expectBadge(ext, { text, color }) {
+  const look = await waitFor(() => badge(ext), (b) => b.text === text && (!color || b.color === color),
+    { what: `badge ${text} ${color ?? ''}` });
+  await idle(ext);
+  return look;
+}
+
+/** Resolve when the worker has no check in flight. */
+function idle(ext) {
+  return ext.worker.evaluate(() => globalThis.captchaaiBalance.idle());
+}
+
+/** Move the worker's clock (Date.now) `ms` ahead of real time: the core sees time pass. */
+function shiftWorkerClock(ext, ms) {
+  ext.clockOffsetMs = ms;
+  return ext.worker.evaluate(shiftClock, ms);
+}
+
+/** Runs in the worker or a page: Date.now() = real time + offset. */
+function shiftClock(offset) {
+  globalThis.realNow ??= Date.now.bind(Date);
+  Date.now = () => globalThis.realNow() + offset;
+}
+
+/** Fire the real `poll` alarm now and wait until its check has finished. */
+function fireAlarm(ext) {
+  return ext.worker.evaluate(async () => {
+    const fired = new Promise((resolve) => {
+      const listener = (alarm) => {
+        if (alarm.name !== 'poll') return;
+        chrome.alarms.onAlarm.removeListener(listener);
+        resolve();
+      };
+      chrome.alarms.onAlarm.addListener(listener);
+    });
+    // Real time, not the shifted Date.now: the alarm must be due now.
+    await chrome.alarms.create('poll', { when: performance.timeOrigin + performance.now() });
+    await fired;
+    await globalThis.captchaaiBalance.idle();
+  });
+}
+
+function storedState(ext) {
+  return ext.worker.evaluate(async () => (await chrome.storage.local.get('state')).state ?? null);
+}
+
+async function openOptions(ext) {
+  const page = await ext.page(`chrome-extension://${ext.extensionId}/options.html`);
+  await page.locator('#rates input').first().waitFor();
+  return page;
+}
+
+/**
+ * Fill the options page like a user: key, threshold, endpoint (under "Advanced"), Save.
+ * Returns the options page after the "Saved." status appeared.
+ */
+async function configure(ext, { key = KEY, threshold = '1.00', endpoint = api.url, notifications = true } = {}) {
+  const page = await openOptions(ext);
+  await page.getByLabel('API key', { exact: true }).fill(key);
+  await page.getByLabel('Low-balance threshold', { exact: true }).fill(threshold);
+  await page.getByLabel('Notifications', { exact: true }).setChecked(notifications);
+  await page.getByText('Advanced', { exact: true }).click();
+  await page.getByLabel('API endpoint', { exact: true }).fill(endpoint);
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.locator('#status[data-kind="ok"]').waitFor();
+  return page;
+}
+
+/**
+ * Open the popup (as a tab, 340 px wide, on the worker's shifted clock) and wait until its
+ * `open` check was answered.
+ */
+async function openPopup(ext, { checks = 1 } = {}) {
+  const page = await ext.page();
+  await page.setViewportSize({ width: 340, height: 640 });
+  if (ext.clockOffsetMs) await page.addInitScript(shiftClock, ext.clockOffsetMs);
+  await page.goto(`chrome-extension://${ext.extensionId}/popup.html`);
+  await page.waitForFunction((n) => Number(document.documentElement.dataset.checks ?? 0) >= n, checks);
+  return page;
+}
+
+async function screenshot(page, name) {
+  const file = path.join(OUT_DIR, name);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+const text = (page, selector) => page.locator(selector).innerText();
+
+// ---------------------------------------------------------------------------------------------
+// tests
+
+test('options page has the exact English labels and a Save button', async () => {
+  await withExtension(async (ext) => {
+    const page = await openOptions(ext);
+    for (const label of ['API key', 'Low-balance threshold', 'Check interval (minutes)', 'API endpoint']) {
+      assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, `label "${label}"`);
+    }
+    assert.equal(await page.getByLabel('Notifications', { exact: true }).count(), 1);
+    assert.ok(await page.locator('#rates input').count() >= 7, 'one rate input per captcha type');
+    assert.equal(await page.getByRole('button', { name: 'Save', exact: true }).count(), 1);
+    // Nothing configured yet: grey "?" and no request.
+    await expectBadge(ext, { text: '?', color: GREY });
+    assert.equal(api.balanceRequests(), 0);
+  });
+});
+
+test('ok balance: green badge with the short balance, popup shows balance, remaining and estimate', async () => {
+  api.setScenario({ scenario: 'ok', balance: '12.345' });
+  await withExtension(async (ext) => {
+    const options = await configure(ext);
+    const look = await expectBadge(ext, { text: '12.3', color: GREEN });
+    assert.match(look.title, /12\.345/, 'badge title has the full balance');
+    assert.deepEqual(api.keysSeen(), [KEY], 'the typed key was sent, once');
+
+    // The key input is empty after save; its placeholder shows the masked key.
+    const keyInput = options.getByLabel('API key', { exact: true });
+    assert.equal(await keyInput.inputValue(), '');
+    const placeholder = await keyInput.getAttribute('placeholder');
+    assert.ok(placeholder.startsWith(KEY.slice(0, 4)) && placeholder.endsWith(KEY.slice(-4)), placeholder);
+    assert.notEqual(placeholder, KEY);
+    await options.screenshot({ path: path.join(OUT_DIR, 'options.png'), fullPage: true });
+    await assertPageHasNoKey(options, 'options page');
+
+    const popup = await openPopup(ext);
+    assert.equal(await text(popup, '#balance'), '$12.3450');
+    assert.ok((await text(popup, '#level')).length > 0, 'level in words, not colour alone');
+    assert.match(await text(popup, '#checked'), /last checked|just now|ago/i);
+    assert.equal(await popup.locator('#stale').isVisible(), false);
+    assert.equal(await popup.locator('#error').isVisible(), false);
+    assert.match(await popup.locator('#add-funds').getAttribute('href'), /^https:\/\/(www\.)?captchaai\.com/);
+    assert.equal(await popup.locator('#add-funds').getAttribute('target'), '_blank');
+
+    // Solves remaining: floor(12.345 / 0.003) = 4115 reCAPTCHA v2 solves at the default rate.
+    const rows = popup.locator('#remaining tbody tr');
+    assert.ok(await rows.count() >= 7);
+    const v2 = await popup.locator('#remaining tr[data-type="recaptcha_v2"]').innerText();
+    assert.match(v2.replace(/[,.\s](?=\d{3}\b)/g, ''), /4115/);
+
+    // Calculator: 1000 reCAPTCHA v2 cost $3.0000, covered; 5000 are short by $2.6550.
+    await popup.locator('#calc-type').selectOption('recaptcha_v2');
+    await popup.locator('#calc-qty').fill('1000');
+    await waitFor(() => text(popup, '#calc-cost'), (s) => s.includes('$3.0000'), { what: 'estimate cost' });
+    assert.equal(await popup.locator('#calc-verdict').getAttribute('data-enough'), 'true');
+    await popup.locator('#calc-qty').fill('5000');
+    await waitFor(() => text(popup, '#calc-verdict'), (s) => s.includes('$2.6550'), { what: 'shortfall' });
+    assert.equal(await popup.locator('#calc-verdict').getAttribute('data-enough'), 'false');
+    await popup.locator('#calc-qty').fill('1000');
+    await waitFor(() => text(popup, '#calc-cost'), (s) => s.includes('$3.0000'), { what: 'estimate cost' });
+    await screenshot(popup, 'popup.png');
+    await popup.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(popup, 'popup-dark.png');
+    await assertPageHasNoKey(popup, 'popup');
+  });
+});
+
+test('a balance sent as a JSON number reads the same', async () => {
+  api.setScenario({ scenario: 'number', balance: '12.345' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    const popup = await openPopup(ext);
+    assert.equal(await text(popup, '#balance'), '$12.3450');
+  });
+});
+
+test('low balance: red badge with the short balance', async () => {
+  api.setScenario({ scenario: 'low' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await expectBadge(ext, { text: '.42', color: RED });
+    // The core's alert machine decided on a warning; notifications are on by default.
+    const shown = await ext.worker.evaluate(() => chrome.notifications.getAll());
+    assert.deepEqual(Object.keys(shown), ['captchaai-balance-warning']);
+    const popup = await openPopup(ext);
+    assert.equal(await text(popup, '#balance'), '$0.4200');
+    await screenshot(popup, 'popup-low.png');
+  });
+});
+
+test('zero balance: red 0 (and no notification when they are turned off)', async () => {
+  api.setScenario({ scenario: 'zero' });
+  await withExtension(async (ext) => {
+    await configure(ext, { notifications: false });
+    await expectBadge(ext, { text: '0', color: RED });
+    assert.deepEqual(await ext.worker.evaluate(() => chrome.notifications.getAll()), {});
+  });
+});
+
+test('ERROR_ZERO_BALANCE: red 0 and a critical notification', async () => {
+  api.setScenario({ scenario: 'error_zero_balance' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await expectBadge(ext, { text: '0', color: RED });
+    const shown = await ext.worker.evaluate(() => chrome.notifications.getAll());
+    assert.deepEqual(Object.keys(shown), ['captchaai-balance-critical']);
+  });
+});
+
+test('wrong key: grey !, popup shows cause and fix, the alarm does not retry the key', async () => {
+  api.setScenario({ scenario: 'wrong_key' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await expectBadge(ext, { text: '!', color: GREY });
+    assert.equal(api.balanceRequests(), 1);
+
+    const popup = await openPopup(ext);
+    assert.equal(await popup.locator('#error').isVisible(), true);
+    for (const part of ['#error-message', '#error-cause', '#error-fix']) {
+      assert.ok((await text(popup, part)).trim().length > 10, `${part} is filled`);
+    }
+    assert.match(await text(popup, '#error'), /key/i);
+    await screenshot(popup, 'popup-wrong-key.png');
+    await assertPageHasNoKey(popup, 'popup (wrong key)');
+    await popup.close();
+
+    // An hour later (far past any interval, floor or backoff) the alarm still sends nothing.
+    await shiftWorkerClock(ext, 60 * MINUTE);
+    await fireAlarm(ext);
+    await ext.worker.evaluate(() => globalThis.captchaaiBalance.check('alarm'));
+    assert.equal(api.balanceRequests(), 1, 'a rejected key was retried');
+    assert.equal((await badge(ext)).text, '!');
+  });
+});
+
+test('the alarm polls again once the interval has passed (control for the test above)', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    assert.equal(api.balanceRequests(), 1);
+    const alarm = await ext.worker.evaluate(() => chrome.alarms.get('poll'));
+    assert.ok(alarm && alarm.scheduledTime > Date.now(), 'the poll alarm is scheduled');
+    api.setScenario({ scenario: 'low' });
+    await shiftWorkerClock(ext, 60 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 2);
+    await expectBadge(ext, { text: '.42', color: RED });
+  });
+});
+
+test('HTML 502 after a good reading keeps the last balance, marked stale', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    const good = await expectBadge(ext, { text: '12.3', color: GREEN });
+    api.setScenario({ scenario: 'html_502' });
+    // Past the 5-minute cache and the request floor, then the user presses Refresh.
+    await shiftWorkerClock(ext, 6 * MINUTE);
+    const popup = await openPopup(ext);
+    await popup.getByRole('button', { name: 'Refresh' }).click();
+    await popup.waitForFunction(() => Number(document.documentElement.dataset.checks) >= 2);
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 2, 'the refresh reached the API');
+
+    const look = await badge(ext);
+    assert.equal(look.text, '12.3', 'last good balance kept on the badge');
+    assert.equal(look.color, GREEN);
+    assert.notEqual(look.title, good.title, 'the title changed');
+    assert.match(look.title, /stale|old|out of date|outdated/i, `badge title marks it stale: ${look.title}`);
+
+    assert.equal(await text(popup, '#balance'), '$12.3450');
+    assert.equal(await popup.locator('#stale').isVisible(), true, 'popup marks the reading stale');
+    assert.equal(await popup.locator('#error').isVisible(), true, 'popup explains the error');
+    assert.ok((await text(popup, '#error-fix')).trim().length > 10);
+    assert.doesNotMatch(await text(popup, '#error'), /<html|<title|nginx/i, 'no raw HTML shown');
+    await screenshot(popup, 'popup-stale.png');
+  });
+});
+
+test('opening the popup five times within 5 minutes sends no extra request', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    assert.equal(api.balanceRequests(), 1);
+    // Spread over 4 minutes (past the one-minute request floor, inside the 5-minute cache).
+    for (const offset of [0, 1, 2, 3, 4].map((m) => m * MINUTE + 10_000)) {
+      await shiftWorkerClock(ext, offset);
+      const popup = await openPopup(ext);
+      assert.equal(await text(popup, '#balance'), '$12.3450');
+      await popup.close();
+    }
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 1, 'popup opens within 5 minutes sent requests');
+    // Control: after 5 minutes the next open does fetch.
+    await shiftWorkerClock(ext, 5 * MINUTE + 30_000);
+    await (await openPopup(ext)).close();
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 2, 'an open after 5 minutes fetches again');
+  });
+});
+
+test('checks triggered together share one request', async () => {
+  api.setScenario({ scenario: 'slow', delayMs: 1500 });
+  await withExtension(async (ext) => {
+    await configure(ext); // its `settings` check is now waiting on the slow API
+    await waitFor(() => api.balanceRequests(), (n) => n === 1, { what: 'the settings check to reach the API' });
+    await ext.worker.evaluate(() => Promise.all(
+      ['refresh', 'open', 'alarm', 'refresh'].map((t) => globalThis.captchaaiBalance.check(t)),
+    ));
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 1, 'concurrent checks sent more than one request');
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+  });
+});
+
+test('bad option values show a message next to the field and are not saved', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    const before = await storedState(ext);
+    const requests = api.balanceRequests();
+
+    const page = await openOptions(ext);
+    await page.getByLabel('API key', { exact: true }).fill('too-short');
+    await page.getByLabel('Low-balance threshold', { exact: true }).fill('abc');
+    await page.getByLabel('Check interval (minutes)', { exact: true }).fill('0');
+    await page.getByText('Advanced', { exact: true }).click();
+    await page.getByLabel('API endpoint', { exact: true }).fill('not a url');
+    await page.locator('#rates input').first().fill('-1');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('#status[data-kind="error"]').waitFor();
+
+    for (const field of ['apiKey', 'threshold', 'intervalMinutes', 'endpoint']) {
+      const message = page.locator(`[data-field="${field}"] > .field-error`);
+      assert.equal(await message.isVisible(), true, `message next to ${field}`);
+      assert.ok((await message.innerText()).trim().length > 5, `message text for ${field}`);
+      assert.equal(await page.locator(`#${field}`).getAttribute('aria-invalid'), 'true');
+    }
+    const rateError = page.locator('#rates .field-error:visible, #rates-error:visible');
+    assert.ok(await rateError.count() >= 1, 'message next to the bad rate');
+
+    assert.deepEqual(await storedState(ext), before, 'nothing was saved');
+    await idle(ext);
+    assert.equal(api.balanceRequests(), requests, 'no request for rejected settings');
+    await screenshot(page, 'options-errors.png');
+    await assertPageHasNoKey(page, 'options page (errors)');
+  });
+});
+
+test('a value in markup from the API is shown as text, never as markup', async () => {
+  api.setScenario({ scenario: 'markup' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await expectBadge(ext, { text: '!', color: GREY });
+    const popup = await openPopup(ext);
+    assert.equal(await popup.locator('img').count(), 0, 'no element injected into the popup');
+    assert.equal(await popup.locator('#error').isVisible(), true);
+  });
+});
+
+test('the popup speaks Indonesian when the browser does', async (t) => {
+  if (!fs.existsSync('/usr/lib/chromium/locales/id.pak')) {
+    t.skip('Chromium has no Indonesian UI here (apt-get install chromium-l10n)');
+    return;
+  }
+  api.setScenario({ scenario: 'low' });
+  await withExtension(async (ext) => {
+    const lang = await ext.worker.evaluate(() => chrome.i18n.getUILanguage());
+    assert.match(lang, /^id/, `browser UI language ${lang}`);
+    const page = await openOptions(ext);
+    await page.getByLabel('Kunci API', { exact: true }).fill(KEY);
+    await page.getByText('Lanjutan', { exact: true }).click();
+    await page.getByLabel('Endpoint API', { exact: true }).fill(api.url);
+    await page.getByRole('button', { name: 'Simpan', exact: true }).click();
+    await page.locator('#status[data-kind="ok"]').waitFor();
+    await expectBadge(ext, { text: '.42', color: RED });
+    const popup = await openPopup(ext);
+    assert.equal(await popup.getByRole('button', { name: 'Perbarui' }).count(), 1);
+    assert.match(await text(popup, 'body'), /kalkulator biaya/i);
+    await screenshot(popup, 'popup-id.png');
+  }, { lang: 'id' });
+});

@@ -1,0 +1,118 @@
+// A loopback CaptchaAI (2captcha-protocol) balance API for the browser tests.
+//
+// It answers `GET /res.php?key=…&action=getbalance&json=1` the way the real host does
+// (see shared/API-FACTS.md): errors arrive with HTTP 200 in the body, except the HTTP-level
+// scenarios (429, HTML 502). It never logs a key: tests read them back through keysSeen().
+import http from 'node:http';
+
+/** Default balance per scenario that answers with a number. */
+const DEFAULT_BALANCE = { ok: '12.345', low: '0.42', zero: '0.000', slow: '12.345', number: '12.345' };
+
+/** Scenarios answered with `{"status":0,"request":CODE}` and HTTP 200. */
+const API_ERRORS = {
+  error_zero_balance: 'ERROR_ZERO_BALANCE',
+  wrong_key: 'ERROR_WRONG_USER_KEY',
+  key_not_found: 'ERROR_KEY_DOES_NOT_EXIST',
+  ip_banned: 'IP_BANNED',
+  ip_not_allowed: 'ERROR_IP_NOT_ALLOWED',
+  server_error: 'ERROR_SERVER_ERROR',
+};
+
+const SCENARIOS = new Set([...Object.keys(DEFAULT_BALANCE), ...Object.keys(API_ERRORS), 'rate_limited', 'html_502', 'markup']);
+
+const HTML_502 = '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>' +
+  '<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n';
+
+/**
+ * Start the mock API on 127.0.0.1.
+ * @param {{ port?: number }} [options] port 0 (default) picks a free one
+ * @returns {Promise<{
+ *   url: string,
+ *   setScenario: (s: { scenario: string, balance?: string, delayMs?: number }) => void,
+ *   balanceRequests: () => number,
+ *   keysSeen: () => string[],
+ *   reset: () => void,
+ *   close: () => Promise<void>,
+ * }>}
+ */
+export async function startMockApi({ port = 0 } = {}) {
+  let current = { scenario: 'ok', balance: undefined, delayMs: 0 };
+  let requests = 0;
+  let keys = [];
+  const sockets = new Set();
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const acao = url.searchParams.get('header_acao') === '1';
+    const headers = acao ? { 'Access-Control-Allow-Origin': '*' } : {};
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...headers, 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Max-Age': '60' });
+      res.end();
+      return;
+    }
+    if (url.pathname !== '/res.php' || url.searchParams.get('action') !== 'getbalance') {
+      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    requests += 1;
+    keys.push(url.searchParams.get('key') ?? '');
+    const { scenario, balance, delayMs } = current;
+    const delay = delayMs || (scenario === 'slow' ? 3000 : 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (res.destroyed) return;
+    const json = url.searchParams.get('json') === '1';
+    const send = (status, type, body) => {
+      res.writeHead(status, { ...headers, 'Content-Type': type, 'Cache-Control': 'no-store' });
+      res.end(body);
+    };
+    const answer = (status, request) => (json
+      ? send(200, 'application/json', JSON.stringify({ status, request }))
+      : send(200, 'text/plain', String(request)));
+
+    if (scenario in API_ERRORS) return answer(0, API_ERRORS[scenario]);
+    switch (scenario) {
+      case 'rate_limited':
+        return send(429, 'application/json', JSON.stringify({ status: 0, request: 'ERROR_TOO_MUCH_REQUESTS' }));
+      case 'html_502':
+        return send(502, 'text/html; charset=utf-8', HTML_502);
+      case 'markup':
+        return answer(1, '<img src=x onerror=alert(1)>');
+      case 'number':
+        // Some 2captcha clones send the balance as a JSON number.
+        return json
+          ? send(200, 'application/json', `{"status":1,"request":${balance ?? DEFAULT_BALANCE.number}}`)
+          : send(200, 'text/plain', balance ?? DEFAULT_BALANCE.number);
+      default:
+        return answer(1, balance ?? DEFAULT_BALANCE[scenario] ?? DEFAULT_BALANCE.ok);
+    }
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const { port: actual } = server.address();
+
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    setScenario({ scenario, balance, delayMs } = {}) {
+      if (!SCENARIOS.has(scenario)) throw new Error(`unknown mock scenario: ${scenario}`);
+      current = { scenario, balance, delayMs: delayMs ?? 0 };
+    },
+    balanceRequests: () => requests,
+    keysSeen: () => [...keys],
+    reset() {
+      current = { scenario: 'ok', balance: undefined, delayMs: 0 };
+      requests = 0;
+      keys = [];
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,524 @@
+// Playwright tests of the <captchaai-balance> widget in Debian's Chromium.
+//
+// Needs `make build` first (dist/www). Two set-ups:
+// - direct mode: dist/www served by a tiny static server in this file, the widget's `endpoint`
+//   and `api-key` pointing at the loopback mock API of lib/mock-api.mjs;
+// - server mode: the Rust server (mock mode) serving dist/www and answering /res.php itself,
+//   driven through its /mock/scenario control API (skipped with a reason if it cannot be built).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OUT_DIR, launch } from './lib/browser.mjs';
+import { startMockApi } from './lib/mock-api.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// CAB_WWW_DIR: test another assembled copy of dist/www (e.g. while dist/ is being rebuilt).
+const WWW = path.resolve(process.env.CAB_WWW_DIR ?? path.join(ROOT, 'dist', 'www'));
+const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+/** A well-formed (32 hex) key that must never show up in the page. */
+const KEY = '0123456789abcdef0123456789abcdef';
+const KEY_B = 'fedcba9876543210fedcba9876543210';
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.png': 'image/png',
+};
+
+/**
+ * Serve dist/www under several prefixes, each breaking the deployment in one way:
+ *   /ok/…        correct
+ *   /html-wasm/… the .wasm path answers an HTML page as text/html (SPA fallback, wrong MIME)
+ *   /missing/…   the .wasm path answers 404
+ *   /csp/…       every page carries a CSP without 'wasm-unsafe-eval'
+ * Test pages are registered with `page(name, html)` and served as /<prefix>/<name>.html.
+ */
+async function startStatic() {
+  const pages = new Map();
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const [, prefix, ...rest] = url.pathname.split('/');
+    const file = rest.join('/');
+    const headers = { 'Cache-Control': 'no-store' };
+    if (prefix === 'csp') headers['Content-Security-Policy'] = "script-src 'self'; object-src 'none'";
+    const send = (status, type, body) => {
+      res.writeHead(status, { ...headers, 'Content-Type': type });
+      res.end(body);
+    };
+    if (pages.has(file)) return send(200, MIME['.html'], pages.get(file));
+    if (file.endsWith('.wasm') && prefix === 'missing') return send(404, 'text/plain', 'not found');
+    if (file.endsWith('.wasm') && prefix === 'html-wasm') {
+      return send(200, MIME['.html'], '<!doctype html><title>App</title><div id="app"></div>');
+    }
+    const full = path.join(WWW, path.normalize(file));
+    if (!full.startsWith(WWW) || !fs.existsSync(full) || !fs.statSync(full).isFile()) {
+      return send(404, 'text/plain', 'not found');
+    }
+    send(200, MIME[path.extname(full)] ?? 'application/octet-stream', fs.readFileSync(full));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    url,
+    page(name, html) {
+      pages.set(`${name}.html`, html);
+    },
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
+}
+
+/** A minimal host page: the widget module plus the given widget markup. */
+function hostPage(body, { lang = 'en' } = {}) {
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
+<script type="module" src="./captchaai-balance.js"></script>
+<style>body{font:14px system-ui;margin:16px;display:grid;gap:12px;max-width:420px}</style>
+</head><body>${body}</body></html>`;
+}
+
+/** Poll `fn` until it returns a truthy value or the deadline passes (then fail with `what`). */
+async function until(fn, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Everything the test reads from one widget, shadow DOM included. */
+function readWidget(page, selector = 'captchaai-balance') {
+  return page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    if (!el) return null;
+    const root = el.shadowRoot;
+    const text = (s) => root.querySelector(s)?.textContent ?? null;
+    const shown = (s) => { const n = root.querySelector(s); return Boolean(n) && !n.hidden; };
+    return {
+      state: el.getAttribute('state'),
+      balance: text('[part=balance]'),
+      level: shown('[part=level]') ? text('[part=level]') : null,
+      stale: shown('.stale-mark'),
+      error: shown('[part=error]') ? text('[part=error]') : null,
+      meta: text('.meta'),
+      estimate: shown('[part=estimate]') ? text('[part=estimate] output') : null,
+      refresh: text('[part=refresh]'),
+      html: root.innerHTML,
+    };
+  }, selector);
+}
+
+/** Record every balancechange event of the page in window.__events. */
+async function recordEvents(page) {
+  await page.addInitScript(() => {
+    window.__events = [];
+    document.addEventListener('balancechange', (e) => {
+      window.__events.push({ id: e.target.id, detail: e.detail, composed: e.composed, bubbles: e.bubbles });
+    });
+  });
+}
+
+function waitState(page, state, selector = 'captchaai-balance') {
+  return until(async () => {
+    const w = await readWidget(page, selector);
+    return w?.state === state ? w : null;
+  }, `${selector} state=${state}`);
+}
+
+async function freePort() {
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const hasDist = fs.existsSync(path.join(WWW, 'captchaai-balance.js')) && fs.existsSync(path.join(WWW, 'captchaai_balance_bg.wasm'));
+
+describe('widget, direct mode against the loopback mock API', { skip: !hasDist && 'dist/www missing: run `make build` first' }, () => {
+  let browser;
+  let mock;
+  let web;
+  let n = 0;
+
+  before(async () => {
+    mock = await startMockApi();
+    web = await startStatic();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await mock?.close();
+    await web?.close();
+  });
+
+  /** Register a page with the given widget markup and open it (fake clock installed first). */
+  async function open(body, { prefix = 'ok', lang = 'en', clock = true } = {}) {
+    const name = `t${n++}`;
+    web.page(name, hostPage(body, { lang }));
+    const page = await browser.context.newPage();
+    page.on('dialog', (d) => { page.__dialogs = (page.__dialogs ?? 0) + 1; d.dismiss(); });
+    await recordEvents(page);
+    if (clock) await page.clock.install();
+    await page.goto(`${web.url}/${prefix}/${name}.html`);
+    return page;
+  }
+
+  const direct = (attrs = '') => `<captchaai-balance endpoint="${mock.url}" api-key="${KEY}" ${attrs}></captchaai-balance>`;
+
+  test('ok: exact balance, level text and colour, "updated" text, estimate, event', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok', balance: '12.345' });
+    const page = await open(direct('id="w"'));
+    const w = await waitState(page, 'ok');
+    assert.match(w.balance, /12\.345/);
+    assert.ok(w.level && w.level.trim().length > 0, 'level is shown as text, not only colour');
+    assert.equal(w.error, null);
+    assert.equal(w.stale, false);
+    assert.ok(w.meta && w.meta.trim().length > 0, 'checked text shown');
+    assert.ok(w.estimate && /\$/.test(w.estimate), `estimate shown: ${w.estimate}`);
+    const colour = await page.evaluate(() => getComputedStyle(document.querySelector('captchaai-balance').shadowRoot.querySelector('[part=container]')).borderLeftColor);
+    assert.equal(colour, 'rgb(21, 128, 61)', 'ok uses the badge green #15803d');
+    const events = await page.evaluate(() => window.__events);
+    const last = events.at(-1);
+    assert.deepEqual(last.detail, { balance: '12.345', level: 'ok', stale: false, error: null });
+    assert.ok(last.bubbles && last.composed, 'balancechange bubbles and is composed');
+    assert.equal(mock.keysSeen().at(-1), KEY, 'the widget sent its key to the API');
+    // Accessibility: a polite live region and a keyboard-reachable Refresh button.
+    const a11y = await page.evaluate(() => {
+      const root = document.querySelector('captchaai-balance').shadowRoot;
+      const status = root.querySelector('[role=status]');
+      return { live: status?.getAttribute('aria-live'), hasBalance: status?.contains(root.querySelector('[part=balance]')) };
+    });
+    assert.deepEqual(a11y, { live: 'polite', hasBalance: true });
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => document.querySelector('captchaai-balance').shadowRoot.activeElement?.getAttribute('part'));
+    assert.equal(focused, 'refresh', 'Tab reaches the Refresh button first');
+    await page.close();
+  });
+
+  test('low, empty (zero and ERROR_ZERO_BALANCE): state attribute and red level colour', async () => {
+    for (const [scenario, state, extra] of [
+      ['low', 'low', {}],
+      ['zero', 'empty', {}],
+      ['error_zero_balance', 'empty', {}],
+    ]) {
+      mock.reset();
+      mock.setScenario({ scenario, ...extra });
+      const page = await open(direct('threshold="1.00"'));
+      const w = await waitState(page, state);
+      assert.ok(w.level, `${scenario}: level text shown`);
+      const colour = await page.evaluate(() => getComputedStyle(document.querySelector('captchaai-balance').shadowRoot.querySelector('[part=container]')).borderLeftColor);
+      assert.equal(colour, 'rgb(220, 38, 38)', `${scenario}: red #dc2626`);
+      const last = (await page.evaluate(() => window.__events)).at(-1).detail;
+      assert.equal(last.level, state);
+      await page.close();
+    }
+  });
+
+  test('error: a rejected key shows the cause and the fix, state=error, event carries the code', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'key_not_found' });
+    const page = await open(direct());
+    const w = await waitState(page, 'error');
+    assert.ok(w.error && w.error.length > 20, `error text shown: ${w.error}`);
+    const parts = await page.evaluate(() => {
+      const root = document.querySelector('captchaai-balance').shadowRoot;
+      return [...root.querySelectorAll('[part=error] p')].filter((p) => !p.hidden).length;
+    });
+    assert.equal(parts, 3, 'message, cause and fix');
+    const last = (await page.evaluate(() => window.__events)).at(-1).detail;
+    assert.deepEqual(last, { balance: null, level: 'unknown', stale: false, error: 'key_not_found' });
+    await page.close();
+  });
+
+  test('stale: an HTML 502 after a good reading keeps the balance and marks it stale', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok', balance: '7.5' });
+    const page = await open(direct('interval="60"'));
+    await waitState(page, 'ok');
+    mock.setScenario({ scenario: 'html_502' });
+    await page.clock.fastForward(61_000);
+    const w = await until(async () => {
+      const r = await readWidget(page);
+      return r.stale ? r : null;
+    }, 'stale marking');
+    assert.equal(w.state, 'ok', 'a stale good reading keeps its level');
+    assert.match(w.balance, /7\.5/);
+    assert.ok(w.error, 'the error is explained');
+    assert.ok(!w.html.includes('Bad Gateway'), 'the HTML body is not shown');
+    const last = (await page.evaluate(() => window.__events)).at(-1).detail;
+    assert.equal(last.stale, true);
+    assert.equal(last.balance, '7.5');
+    assert.ok(last.error, 'error code present');
+    assert.equal(mock.balanceRequests(), 2);
+    await page.close();
+  });
+
+  test('markup in the balance field stays text: no element created, shown as malformed', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'markup' });
+    const page = await open(direct());
+    const w = await waitState(page, 'error');
+    const imgs = await page.evaluate(() => document.querySelectorAll('img').length
+      + document.querySelector('captchaai-balance').shadowRoot.querySelectorAll('img').length);
+    assert.equal(imgs, 0, 'no <img> element anywhere');
+    assert.ok(!page.__dialogs, 'no script ran');
+    assert.ok(!/<img/i.test(w.html), 'no raw markup inside the shadow DOM');
+    const last = (await page.evaluate(() => window.__events)).at(-1).detail;
+    assert.equal(last.error, 'malformed');
+    await page.close();
+  });
+
+  test('a balance sent as a JSON number is read', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'number', balance: '3.25' });
+    const page = await open(direct());
+    const w = await waitState(page, 'ok');
+    assert.match(w.balance, /3\.25/);
+    await page.close();
+  });
+
+  test('two widgets with the same endpoint and key share one request; another key does not', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok', balance: '4.00' });
+    const page = await open(`${direct('id="a" threshold="1"')}${direct('id="b" threshold="10" compact')}`);
+    await waitState(page, 'ok', '#a');
+    await waitState(page, 'low', '#b');
+    await new Promise((r) => setTimeout(r, 300)); // nothing else in flight
+    assert.equal(mock.balanceRequests(), 1, 'one request for two widgets');
+    await page.close();
+
+    mock.reset();
+    const page2 = await open(`${direct('id="a"')}<captchaai-balance id="c" endpoint="${mock.url}" api-key="${KEY_B}"></captchaai-balance>`);
+    await waitState(page2, 'ok', '#a');
+    await waitState(page2, 'ok', '#c');
+    assert.equal(mock.balanceRequests(), 2, 'different keys: one request each');
+    await page2.close();
+  });
+
+  test('hidden page: no polling; visible again: an immediate check, then polling resumes', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok' });
+    const page = await open(direct('interval="60"'));
+    await waitState(page, 'ok');
+    assert.equal(mock.balanceRequests(), 1);
+    // Control: while visible, the interval does poll.
+    await page.clock.fastForward(61_000);
+    await until(() => mock.balanceRequests() === 2, 'a poll after 61 s');
+
+    const setHidden = (hidden) => page.evaluate((h) => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+    await setHidden(true);
+    for (let i = 0; i < 5; i++) await page.clock.fastForward(61_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(mock.balanceRequests(), 2, 'no request while hidden');
+
+    await setHidden(false);
+    await until(() => mock.balanceRequests() === 3, 'an immediate check when visible again');
+    await page.clock.fastForward(61_000);
+    await until(() => mock.balanceRequests() === 4, 'polling resumed');
+    await page.close();
+  });
+
+  test('the full key never appears in the page (DOM, text, events, console); apiKey reads masked', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok' });
+    const consoleStart = browser.consoleMessages.length;
+    const page = await open(direct('id="k"'));
+    await waitState(page, 'ok');
+    const found = await page.evaluate((key) => {
+      const el = document.querySelector('captchaai-balance');
+      const attrs = [...el.attributes].filter((a) => a.name !== 'api-key').map((a) => a.value).join(' ');
+      return {
+        shadow: el.shadowRoot.innerHTML.includes(key),
+        text: document.body.innerText.includes(key),
+        attrs: attrs.includes(key),
+        events: JSON.stringify(window.__events).includes(key),
+        masked: el.apiKey,
+      };
+    }, KEY);
+    assert.deepEqual({ ...found, masked: undefined }, { shadow: false, text: false, attrs: false, events: false, masked: undefined });
+    assert.ok(!found.masked.includes(KEY) && found.masked.length > 0, `apiKey is masked: ${found.masked}`);
+    assert.ok(!browser.consoleMessages.slice(consoleStart).some((m) => m.includes(KEY)), 'key not in the console');
+    await page.close();
+  });
+
+  test('invalid attributes: the localized validation error is shown inside the widget', async () => {
+    mock.reset();
+    const page = await open(direct('threshold="lots"'));
+    const w = await waitState(page, 'error');
+    assert.ok(w.error && w.error.length > 10, `validation error shown: ${w.error}`);
+    const last = (await page.evaluate(() => window.__events)).at(-1).detail;
+    assert.equal(last.error, 'invalid_settings');
+    assert.equal(mock.balanceRequests(), 0, 'nothing fetched with invalid settings');
+    await page.close();
+
+    const page2 = await open(direct('interval="5"'));
+    const w2 = await waitState(page2, 'error');
+    assert.match(w2.error, /60/);
+    await page2.close();
+  });
+
+  test('Indonesian: lang="id" on the page localizes the widget', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok' });
+    const en = await open(direct());
+    const wEn = await waitState(en, 'ok');
+    const id = await open(direct(), { lang: 'id' });
+    const wId = await waitState(id, 'ok');
+    assert.notEqual(wId.refresh, wEn.refresh, 'refresh label differs');
+    assert.notEqual(wId.level, wEn.level, 'level text differs');
+    await en.close();
+    await id.close();
+  });
+
+  for (const [prefix, lang, pattern] of [
+    ['missing', 'en', /HTTP 404/],
+    ['html-wasm', 'en', /application\/wasm/],
+    ['csp', 'en', /wasm-unsafe-eval/],
+    ['missing', 'id', /Widget saldo tidak dapat berjalan/],
+  ]) {
+    test(`WASM load failure (${prefix}, ${lang}) is told to the site owner inside the widget`, async () => {
+      const page = await open(direct(), { prefix, lang, clock: false });
+      const w = await waitState(page, 'error');
+      assert.match(w.error, pattern);
+      const last = (await page.evaluate(() => window.__events)).at(-1).detail;
+      assert.equal(last.error, 'wasm_load');
+      if (prefix === 'csp' && lang === 'en') {
+        await page.screenshot({ path: path.join(OUT_DIR, 'widget-load-failure-csp.png') });
+      }
+      await page.close();
+    });
+  }
+});
+
+/** Find (or build) the server binary; null with a reason when it cannot be had. */
+function serverBinary() {
+  try {
+    const meta = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: ROOT, encoding: 'utf8' }));
+    if (!meta.packages.some((p) => p.name === 'captchaai-balance-server')) return { reason: 'no server package' };
+    execFileSync('cargo', ['build', '-q', '-p', 'captchaai-balance-server'], { cwd: ROOT, stdio: 'inherit' });
+    const bin = path.join(meta.target_directory, 'debug', 'captchaai-balance-server');
+    return fs.existsSync(bin) ? { bin } : { reason: `${bin} not built` };
+  } catch (e) {
+    return { reason: `cargo build -p captchaai-balance-server failed: ${e.message.split('\n')[0]}` };
+  }
+}
+
+describe('widget, demo page against the Rust server in mock mode', { skip: !hasDist && 'dist/www missing: run `make build` first' }, () => {
+  let browser;
+  let server;
+  let base;
+  let skipReason = null;
+
+  before(async () => {
+    const found = serverBinary();
+    if (!found.bin) {
+      skipReason = found.reason;
+      return;
+    }
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const env = { ...process.env };
+    delete env.CAPTCHAAI_API_KEY; // mock mode
+    server = spawn(found.bin, ['--listen', `127.0.0.1:${port}`, '--static-dir', WWW], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    server.stdout.on('data', (d) => { log += d; });
+    server.stderr.on('data', (d) => { log += d; });
+    await until(async () => {
+      if (server.exitCode != null) assert.fail(`server exited: ${log}`);
+      return fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    }, 'server /healthz', 15_000);
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    server?.kill();
+  });
+
+  const control = async (pathname, body) => {
+    const r = await fetch(`${base}${pathname}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    assert.ok(r.ok, `${pathname}: HTTP ${r.status}`);
+  };
+  const upstream = async () => (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
+
+  async function openDemo(colorScheme = 'light', { clock = false } = {}) {
+    const page = await browser.context.newPage();
+    await recordEvents(page);
+    // Timers set before install stay real: install the fake clock before the page loads.
+    if (clock) await page.clock.install();
+    await page.emulateMedia({ colorScheme });
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.goto(`${base}/`);
+    return page;
+  }
+
+  test('demo page: both widgets read the server, one request for both, the page reacts to the event', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    await control('/mock/reset');
+    await control('/mock/scenario', { scenario: 'ok', balance: '12.5', drainPerMinute: 0 });
+    const before = await upstream();
+    const page = await openDemo();
+    const prod = await waitState(page, 'ok', '#prod-balance');
+    const staging = await waitState(page, 'low', '#staging-balance');
+    assert.match(prod.balance, /12\.5/);
+    assert.match(staging.balance, /12\.5/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await upstream() - before, 1, 'two widgets, one request');
+    const pill = await page.textContent('#funds-pill');
+    assert.match(pill, /12\.5/);
+    await page.close();
+  });
+
+  test('demo page: each state through the server, stale after HTML 502; screenshots light and dark', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    for (const [scenario, state] of [['zero', 'empty'], ['wrong_key', 'error'], ['low', 'low']]) {
+      await control('/mock/reset');
+      await control('/mock/scenario', { scenario });
+      const page = await openDemo();
+      await waitState(page, state, '#prod-balance');
+      await page.close();
+    }
+
+    await control('/mock/reset');
+    await control('/mock/scenario', { scenario: 'ok', balance: '12.5', drainPerMinute: 0 });
+    for (const scheme of ['light', 'dark']) {
+      const page = await openDemo(scheme);
+      await waitState(page, 'ok', '#prod-balance');
+      await waitState(page, 'low', '#staging-balance');
+      await page.screenshot({ path: path.join(OUT_DIR, `widget-demo-${scheme}.png`), fullPage: true });
+      await page.locator('#prod-balance').screenshot({ path: path.join(OUT_DIR, `widget-${scheme}.png`) });
+      await page.close();
+    }
+
+    const page = await openDemo('light', { clock: true });
+    await waitState(page, 'ok', '#prod-balance');
+    await control('/mock/scenario', { scenario: 'html_502' });
+    await page.clock.fastForward(301_000);
+    await until(async () => (await readWidget(page, '#prod-balance')).stale, 'stale marking');
+    const w = await readWidget(page, '#prod-balance');
+    assert.equal(w.state, 'ok');
+    assert.match(w.balance, /12\.5/);
+    await page.locator('#prod-balance').screenshot({ path: path.join(OUT_DIR, 'widget-stale.png') });
+    await page.close();
+
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+    for (const scheme of ['light', 'dark']) {
+      fs.copyFileSync(path.join(OUT_DIR, `widget-demo-${scheme}.png`), path.join(SCREENSHOTS, `widget-${scheme}.png`));
+    }
+  });
+});

@@ -1,0 +1,122 @@
+//! The bindings in headless Chromium (`wasm-pack test --headless --chrome`, via
+//! scripts/test-wasm.sh), including real fetches against the loopback mock API whose URL the
+//! script passes at build time in CAPTCHAAI_MOCK_URL. The mock picks its answer from the first
+//! path segment (`{mock}/low/res.php` answers the "low" scenario).
+#![cfg(target_arch = "wasm32")]
+
+use captchaai_balance::bindings as cab;
+use serde_json::{json, Value};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const MOCK: &str = env!("CAPTCHAAI_MOCK_URL");
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+fn js(v: Value) -> JsValue {
+    serde_wasm_bindgen::to_value(&v).expect("to js")
+}
+
+fn rs(v: JsValue) -> Value {
+    serde_wasm_bindgen::from_value(v).expect("from js")
+}
+
+/// A state configured for one mock scenario.
+fn state_for(scenario: &str) -> Value {
+    let applied = rs(cab::apply_settings(
+        cab::load_state(JsValue::NULL),
+        js(json!({ "apiKey": KEY, "endpoint": format!("{MOCK}/{scenario}"), "threshold": "1.00" })),
+        "en",
+    ));
+    assert_eq!(applied["ok"], true, "{applied}");
+    applied["state"].clone()
+}
+
+async fn fetch(scenario: &str, timeout_ms: u32) -> Value {
+    rs(cab::fetch_balance(js(state_for(scenario)), timeout_ms, true).await)
+}
+
+#[wasm_bindgen_test]
+async fn reads_a_balance_over_http() {
+    let outcome = fetch("ok", 5_000).await;
+    assert_eq!(outcome, json!({ "ok": true, "balance": "12.345" }));
+    let number = fetch("number", 5_000).await;
+    assert_eq!(number["ok"], true, "{number}");
+}
+
+#[wasm_bindgen_test]
+async fn maps_api_errors() {
+    let cases = [
+        ("error_zero_balance", "zero_balance"),
+        ("wrong_key", "wrong_key"),
+        ("key_not_found", "key_not_found"),
+        ("ip_banned", "ip_banned"),
+        ("rate_limited", "rate_limited"),
+        ("html_502", "server_error"),
+        ("markup", "malformed"),
+    ];
+    for (scenario, code) in cases {
+        let outcome = fetch(scenario, 5_000).await;
+        assert_eq!(outcome["ok"], false, "{scenario}: {outcome}");
+        assert_eq!(outcome["code"], code, "{scenario}: {outcome}");
+        assert!(!outcome.to_string().contains(KEY), "{scenario} leaks the key");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn times_out_and_reports_network_errors() {
+    let slow = fetch("slow", 300).await;
+    assert_eq!(slow["code"], "timeout", "{slow}");
+    let mut state = state_for("ok");
+    state["settings"]["endpoint"] = json!("http://127.0.0.1:9");
+    let down = rs(cab::fetch_balance(js(state), 2_000, true).await);
+    assert_eq!(down["code"], "network", "{down}");
+}
+
+#[wasm_bindgen_test]
+async fn full_cycle_turns_the_badge_red_on_low() {
+    let state = state_for("low");
+    let plan = rs(cab::plan_check(js(state.clone()), 1.8e12, "open", None));
+    assert_eq!(plan["fetch"], true);
+    let outcome = cab::fetch_balance(js(state.clone()), 5_000, true).await;
+    let observed = rs(cab::observe(js(state), outcome, 1.8e12, "id"));
+    assert_eq!(observed["alert"]["kind"], "warning");
+    assert_eq!(observed["alert"]["title"], "Saldo CaptchaAI rendah");
+    let view = rs(cab::view(js(observed["state"].clone()), 1.8e12 + 60_000.0, "en"));
+    assert_eq!(view["level"], "low");
+    assert_eq!(view["badge"]["color"], "#dc2626");
+    assert_eq!(view["badge"]["text"], ".42");
+    assert_eq!(view["balanceText"], "$0.4200");
+    let again = rs(cab::plan_check(js(observed["state"].clone()), 1.8e12 + 60_000.0, "open", Some("en".into())));
+    assert_eq!(again["fetch"], false);
+    assert_eq!(again["reason"], "cached");
+}
+
+#[wasm_bindgen_test]
+fn settings_errors_are_localized_and_state_kept() {
+    let state = state_for("ok");
+    let bad = rs(cab::apply_settings(js(state.clone()), js(json!({ "apiKey": "abc", "intervalMinutes": "0" })), "id"));
+    assert_eq!(bad["ok"], false);
+    assert_eq!(bad["errors"]["apiKey"], "API key terdiri dari 32 karakter; key ini 3 karakter.");
+    assert!(bad["errors"]["intervalMinutes"].is_string());
+    assert_eq!(bad["state"]["settings"]["apiKey"], state["settings"]["apiKey"]);
+    assert_eq!(cab::mask_key(KEY), "0123…cdef");
+}
+
+#[wasm_bindgen_test]
+fn classify_estimate_and_messages() {
+    let outcome = rs(cab::classify_response(200, Some("text/plain".into()), "ERROR_ZERO_BALANCE"));
+    assert_eq!(outcome, json!({ "ok": false, "code": "zero_balance", "raw": "ERROR_ZERO_BALANCE" }));
+    let mut state = state_for("ok");
+    state = rs(cab::observe(js(state), js(json!({ "ok": true, "balance": "12.345" })), 1.8e12, "en"))["state"].clone();
+    let e = rs(cab::estimate(js(state), "recaptcha_v2", JsValue::from_str("1000"), "en"));
+    assert_eq!(e["costText"], "$3.0000");
+    assert_eq!(e["covered"], 4115);
+    assert_eq!(e["enough"], true);
+    assert_eq!(cab::message("id", "age_minutes", js(json!(["5"]))), "5 menit lalu");
+    let all = rs(cab::messages("en"));
+    assert_eq!(all["level_low"], "Low");
+    let garbage = rs(cab::load_state(JsValue::from_str("not a state")));
+    assert_eq!(garbage["version"], 1);
+}

@@ -1,0 +1,682 @@
+/**
+ * `<captchaai-balance>`: an embeddable CaptchaAI balance readout for admin pages.
+ *
+ * The element is only the browser front: every decision (level, colour, texts, staleness, when
+ * to poll, cost estimate) comes from the Rust/WASM module next to this file
+ * (`captchaai_balance.js` + `captchaai_balance_bg.wasm`), the same module the extension uses, so
+ * both always agree. The module is loaded lazily, once per page, when the first widget connects.
+ *
+ * Modes:
+ * - server mode (recommended): `endpoint` is a same-origin server (see server/) that holds the
+ *   key; no `api-key` attribute. Without `endpoint` and `api-key` the page origin is used.
+ * - direct mode (quick trial): `api-key` set, `endpoint` defaults to https://ocr.captchaai.com,
+ *   requests carry `header_acao=1` so the API answers with CORS headers.
+ *
+ * Attributes: endpoint, api-key, threshold, interval (seconds, >= 60), lang (en|id), compact.
+ * Reflects: `state` = loading | ok | low | empty | error.
+ * Fires: `balancechange` (bubbles, composed), detail `{ balance, level, stale, error }`.
+ *
+ * Text from the server never reaches innerHTML: everything variable is set with textContent.
+ * The api key is never copied into the DOM, an attribute, an event or the console.
+ */
+
+const TAG = 'captchaai-balance';
+const OFFICIAL_ENDPOINT = 'https://ocr.captchaai.com';
+/** Settings field (core) -> the attribute that feeds it, to say which attribute is wrong. */
+const ATTRIBUTE_OF_FIELD = { apiKey: 'api-key', endpoint: 'endpoint', threshold: 'threshold', intervalSeconds: 'interval' };
+const FETCH_TIMEOUT_MS = 15_000;
+/** How often the relative time ("updated 2 min ago") is re-rendered. */
+const RELATIVE_TIME_TICK_MS = 30_000;
+const DEFAULT_ESTIMATE_QTY = 1000;
+
+/**
+ * Sentences for a WebAssembly module that failed to load. These cannot come from locales/ like
+ * every other text, because locales/ are embedded in the very module that failed to load; keep
+ * this table to exactly these sentences. Audience: the site owner who deployed the widget.
+ */
+const LOAD_FAILURE = {
+  en: {
+    glue: 'The balance widget cannot start: $1 could not be loaded. Deploy it next to captchaai-balance.js and serve it as JavaScript (Content-Type: text/javascript).',
+    not_found: 'The balance widget cannot start: $1 answered HTTP $2. Deploy captchaai_balance_bg.wasm next to captchaai-balance.js.',
+    mime: 'The balance widget cannot start: $1 was served as "$2" instead of application/wasm. Configure the web server to send .wasm files with Content-Type: application/wasm (and a 404, not an HTML page, for missing files).',
+    csp: "The balance widget cannot start: this page's Content-Security-Policy does not allow WebAssembly. Add 'wasm-unsafe-eval' to the script-src directive.",
+    network: "The balance widget cannot start: $1 could not be downloaded (network error or blocked by CORS). Serve it from this page's origin, or send Access-Control-Allow-Origin for it.",
+    other: 'The balance widget cannot start its WebAssembly module ($1). Check the browser console.',
+  },
+  id: {
+    glue: 'Widget saldo tidak dapat berjalan: $1 gagal dimuat. Letakkan file itu di samping captchaai-balance.js dan sajikan sebagai JavaScript (Content-Type: text/javascript).',
+    not_found: 'Widget saldo tidak dapat berjalan: $1 menjawab HTTP $2. Letakkan captchaai_balance_bg.wasm di samping captchaai-balance.js.',
+    mime: 'Widget saldo tidak dapat berjalan: $1 dikirim sebagai "$2", bukan application/wasm. Atur server web agar mengirim file .wasm dengan Content-Type: application/wasm (dan 404, bukan halaman HTML, untuk file yang tidak ada).',
+    csp: "Widget saldo tidak dapat berjalan: Content-Security-Policy halaman ini tidak mengizinkan WebAssembly. Tambahkan 'wasm-unsafe-eval' ke direktif script-src.",
+    network: 'Widget saldo tidak dapat berjalan: $1 gagal diunduh (galat jaringan atau diblokir CORS). Sajikan dari origin halaman ini, atau kirim Access-Control-Allow-Origin untuk file itu.',
+    other: 'Widget saldo tidak dapat menjalankan modul WebAssembly ($1). Periksa konsol peramban.',
+  },
+};
+
+/** A WASM start failure with a kind from LOAD_FAILURE and the arguments of its sentence. */
+class LoadFailure extends Error {
+  constructor(kind, args, cause) {
+    super(`captchaai-balance: ${kind}`, { cause });
+    this.kind = kind;
+    this.args = args;
+  }
+}
+
+let wasmReady = null;
+
+/**
+ * Import the glue and instantiate the module, once per page.
+ * @returns {Promise<object>} the module namespace (`cab`)
+ */
+function loadWasm() {
+  wasmReady ??= startWasm();
+  return wasmReady;
+}
+
+async function startWasm() {
+  const glueUrl = new URL('./captchaai_balance.js', import.meta.url);
+  const wasmUrl = new URL('./captchaai_balance_bg.wasm', import.meta.url);
+  let cab;
+  try {
+    cab = await import(glueUrl.href);
+  } catch (e) {
+    throw new LoadFailure('glue', [glueUrl.href], e);
+  }
+  // Fetch the .wasm ourselves so a 404 or a CORS failure can be told apart from a compile error.
+  let response;
+  try {
+    response = await fetch(wasmUrl);
+  } catch (e) {
+    throw new LoadFailure('network', [wasmUrl.href], e);
+  }
+  if (!response.ok) throw new LoadFailure('not_found', [wasmUrl.href, String(response.status)]);
+  const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  try {
+    // The glue falls back to WebAssembly.instantiate when only the MIME type is wrong, so a wrong
+    // type with real wasm bytes still works; it fails when the body is not wasm (an HTML page).
+    await cab.default({ module_or_path: response });
+  } catch (e) {
+    const text = `${e?.name ?? ''} ${e?.message ?? e}`;
+    if (e?.name === 'EvalError' || /content.security.policy|unsafe-eval|\bCSP\b/i.test(text)) {
+      throw new LoadFailure('csp', [], e);
+    }
+    if (type !== 'application/wasm') throw new LoadFailure('mime', [wasmUrl.href, type || '(none)'], e);
+    throw new LoadFailure('other', [e?.name ?? 'Error'], e);
+  }
+  return cab;
+}
+
+/** `en` or `id`: anything starting with `id` is Indonesian, like the core's rule. */
+function normalizeLang(value) {
+  return /^id\b|^id[-_]/i.test(String(value ?? '').trim()) ? 'id' : 'en';
+}
+
+/**
+ * Widgets showing the same account (endpoint + key) share one request: the first one that needs
+ * a reading starts it, every subscribed widget folds the outcome into its own state.
+ * Keyed by endpoint and key in memory only; the key is never logged.
+ * @type {Map<string, { widgets: Set<CaptchaaiBalance>, inflight: Promise<object> | null }>}
+ */
+const accounts = new Map();
+
+function accountOf(key) {
+  let account = accounts.get(key);
+  if (!account) {
+    account = { widgets: new Set(), inflight: null };
+    accounts.set(key, account);
+  }
+  return account;
+}
+
+/** The structure is static: nothing here comes from the server or an attribute. */
+const TEMPLATE = `
+<style>
+  :host {
+    --_bg: var(--cab-bg, #ffffff);
+    --_fg: var(--cab-fg, #111827);
+    --_muted: var(--cab-muted, #4b5563);
+    --_border: var(--cab-border, #d1d5db);
+    --_accent: var(--cab-accent, #1d4ed8);
+    --_error-bg: var(--cab-error-bg, #fef2f2);
+    --_error-fg: var(--cab-error-fg, #991b1b);
+    display: inline-block;
+    box-sizing: border-box;
+    min-width: 16rem;
+    max-width: 100%;
+    font: var(--cab-font, 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
+    color: var(--_fg);
+  }
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_bg: var(--cab-bg, #111827);
+      --_fg: var(--cab-fg, #f3f4f6);
+      --_muted: var(--cab-muted, #9ca3af);
+      --_border: var(--cab-border, #374151);
+      --_accent: var(--cab-accent, #93c5fd);
+      --_error-bg: var(--cab-error-bg, #3b0d0d);
+      --_error-fg: var(--cab-error-fg, #fecaca);
+    }
+  }
+  :host([hidden]) { display: none; }
+  :host([compact]) { min-width: 0; }
+  * { box-sizing: border-box; }
+  .card {
+    background: var(--_bg);
+    border: 1px solid var(--_border);
+    border-left: 6px solid var(--_level, var(--_border));
+    border-radius: var(--cab-radius, 8px);
+    padding: .75rem .9rem;
+    display: grid;
+    gap: .4rem;
+  }
+  :host([compact]) .card { display: flex; flex-wrap: wrap; align-items: center; gap: .6rem; padding: .35rem .6rem; }
+  :host([compact]) .head { order: 2; margin-left: auto; }
+  .head { display: flex; align-items: center; justify-content: space-between; gap: .5rem; }
+  .title { font-weight: 600; color: var(--_muted); font-size: .85em; text-transform: uppercase; letter-spacing: .04em; }
+  .readout { display: flex; align-items: baseline; flex-wrap: wrap; gap: .25rem .6rem; }
+  .balance { font-size: 1.9em; font-weight: 700; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+  :host([compact]) .balance { font-size: 1.1em; }
+  .level {
+    display: inline-flex; align-items: center; gap: .35rem;
+    padding: .05rem .5rem; border-radius: 999px;
+    border: 1px solid var(--_level, var(--_border));
+    font-size: .85em; font-weight: 600; white-space: nowrap;
+  }
+  .level::before {
+    content: ""; width: .6em; height: .6em; border-radius: 50%;
+    background: var(--_level, var(--_border)); flex: none;
+  }
+  .stale-mark {
+    font-size: .8em; font-weight: 600; color: var(--_muted);
+    border: 1px dashed var(--_muted); border-radius: 4px; padding: 0 .35rem;
+  }
+  .card.stale .balance { opacity: .65; }
+  .meta { color: var(--_muted); font-size: .85em; }
+  .error {
+    background: var(--_error-bg); color: var(--_error-fg);
+    border-radius: 6px; padding: .45rem .6rem; font-size: .9em;
+  }
+  .error p { margin: 0; }
+  .error .message { font-weight: 600; }
+  .error .label { font-weight: 600; }
+  :host([compact]) .error { padding: .1rem .4rem; }
+  :host([compact]) .error .detail, :host([compact]) .meta, :host([compact]) .estimate,
+  :host([compact]) .title, :host([compact]) .stale-mark { display: none; }
+  .estimate { display: flex; flex-wrap: wrap; align-items: end; gap: .4rem .6rem; font-size: .85em; border-top: 1px solid var(--_border); padding-top: .5rem; }
+  .estimate label { display: grid; gap: .1rem; color: var(--_muted); }
+  .estimate select, .estimate input {
+    font: inherit; color: var(--_fg); background: var(--_bg);
+    border: 1px solid var(--_border); border-radius: 4px; padding: .15rem .3rem;
+  }
+  .estimate input { width: 6.5em; }
+  .estimate output { flex: 1 1 12rem; color: var(--_fg); }
+  button {
+    font: inherit; font-size: .85em; cursor: pointer;
+    color: var(--_accent); background: transparent;
+    border: 1px solid currentColor; border-radius: 6px; padding: .2rem .7rem;
+  }
+  button:hover { background: color-mix(in srgb, currentColor 10%, transparent); }
+  button:focus-visible, select:focus-visible, input:focus-visible { outline: 2px solid var(--_accent); outline-offset: 2px; }
+  button[disabled] { opacity: .6; cursor: progress; }
+  [hidden] { display: none !important; }
+</style>
+<div class="card" part="container">
+  <div class="head">
+    <span class="title"></span>
+    <button type="button" part="refresh" class="refresh"></button>
+  </div>
+  <div class="status" role="status" aria-live="polite" aria-atomic="true">
+    <div class="readout">
+      <span class="balance" part="balance"></span>
+      <span class="level" part="level"></span>
+      <span class="stale-mark" hidden></span>
+    </div>
+    <div class="error" part="error" hidden>
+      <p class="message"></p>
+      <p class="detail cause"><span class="label"></span> <span class="text"></span></p>
+      <p class="detail fix"><span class="label"></span> <span class="text"></span></p>
+    </div>
+  </div>
+  <div class="meta"></div>
+  <form class="estimate" part="estimate" hidden>
+    <label><span class="type-label"></span><select name="type"></select></label>
+    <label><span class="qty-label"></span><input name="qty" type="number" min="1" step="1" inputmode="numeric"></label>
+    <output aria-live="polite"></output>
+  </form>
+</div>`;
+
+const CaptchaaiBalance = class extends HTMLElement {
+  static observedAttributes = ['endpoint', 'api-key', 'threshold', 'interval', 'lang', 'compact'];
+
+  /** @type {object | null} the wasm module once loaded */
+  #cab = null;
+  /** @type {object | null} wasm State (settings + monitor) */
+  #state = null;
+  /** Localized attribute errors, or a load failure sentence; shown instead of a reading. */
+  #configError = null;
+  #account = null;
+  #direct = false;
+  #pollTimer = 0;
+  #tickTimer = 0;
+  #lastDetail = '';
+  #apiKeyProperty = null;
+  #pending = false;
+  /** Why a Refresh did not fetch, until the next reading. */
+  #note = '';
+  #els;
+  #onVisibility = () => this.#visibilityChanged();
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = TEMPLATE;
+    const $ = (sel) => root.querySelector(sel);
+    this.#els = {
+      card: $('.card'),
+      title: $('.title'),
+      refresh: $('.refresh'),
+      status: $('.status'),
+      balance: $('.balance'),
+      level: $('.level'),
+      stale: $('.stale-mark'),
+      error: $('.error'),
+      errorMessage: $('.error .message'),
+      causeLabel: $('.error .cause .label'),
+      causeText: $('.error .cause .text'),
+      fixLabel: $('.error .fix .label'),
+      fixText: $('.error .fix .text'),
+      meta: $('.meta'),
+      estimate: $('.estimate'),
+      typeLabel: $('.type-label'),
+      qtyLabel: $('.qty-label'),
+      type: $('.estimate select'),
+      qty: $('.estimate input'),
+      output: $('.estimate output'),
+    };
+    this.#els.qty.value = String(DEFAULT_ESTIMATE_QTY);
+    this.#els.refresh.addEventListener('click', () => this.refresh());
+    this.#els.estimate.addEventListener('input', () => this.#renderEstimate());
+    this.#els.estimate.addEventListener('submit', (e) => e.preventDefault());
+  }
+
+  /**
+   * The key as a property, for host pages that prefer not to put it in an attribute.
+   * Write-only in effect: reading it returns the masked form.
+   */
+  set apiKey(value) {
+    this.#apiKeyProperty = value == null ? null : String(value);
+    if (this.isConnected) this.#configure();
+  }
+
+  get apiKey() {
+    const key = this.#rawKey();
+    if (!key) return '';
+    return this.#cab ? this.#cab.maskKey(key) : '…';
+  }
+
+  /** Ask for a fresh reading now (what the Refresh button does). */
+  refresh() {
+    return this.#check('refresh');
+  }
+
+  connectedCallback() {
+    document.addEventListener('visibilitychange', this.#onVisibility);
+    if (!this.#state) this.#setState('loading');
+    this.#renderLoading();
+    loadWasm().then(
+      (cab) => {
+        if (!this.isConnected) return;
+        this.#cab = cab;
+        this.#configure();
+      },
+      (err) => {
+        if (!this.isConnected) return;
+        this.#showLoadFailure(err);
+      },
+    );
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener('visibilitychange', this.#onVisibility);
+    this.#stopTimers();
+    this.#leaveAccount();
+  }
+
+  attributeChangedCallback(name, oldValue, newValue) {
+    if (oldValue === newValue || !this.#cab || !this.isConnected) return;
+    if (name === 'compact') return;
+    this.#configure();
+  }
+
+  // ---- configuration -------------------------------------------------------------------------
+
+  #lang() {
+    return normalizeLang(
+      this.getAttribute('lang') || document.documentElement.lang || navigator.language,
+    );
+  }
+
+  #rawKey() {
+    return (this.#apiKeyProperty ?? this.getAttribute('api-key') ?? '').trim();
+  }
+
+  /** Resolve `endpoint` against the page (so "/" means this origin) and drop a trailing slash. */
+  #endpoint(key) {
+    const attr = this.getAttribute('endpoint');
+    if (attr == null || attr.trim() === '') return key ? OFFICIAL_ENDPOINT : location.origin;
+    try {
+      return new URL(attr.trim(), location.href).href.replace(/\/+$/, '');
+    } catch {
+      return attr.trim(); // let the core's validation word the error
+    }
+  }
+
+  #t(key, ...args) {
+    return this.#cab.message(this.#lang(), key, args.map(String));
+  }
+
+  #configure() {
+    const cab = this.#cab;
+    const lang = this.#lang();
+    const key = this.#rawKey();
+    const endpoint = this.#endpoint(key);
+    const errors = [];
+    const input = { apiKey: key, endpoint };
+    // Attributes the host did not set keep the core's defaults (threshold 1.00, 10 minutes).
+    const threshold = this.getAttribute('threshold');
+    if (threshold != null && threshold.trim() !== '') input.threshold = threshold.trim();
+    const interval = this.getAttribute('interval');
+    if (interval != null && interval.trim() !== '') input.intervalSeconds = interval.trim();
+
+    const result = cab.applySettings(cab.loadState(null), input, lang);
+    if (!result.ok) {
+      // "interval: …": the core words the problem, the attribute name tells which one.
+      for (const [field, sentence] of Object.entries(result.errors ?? {})) {
+        errors.push(`${ATTRIBUTE_OF_FIELD[field] ?? field}: ${sentence}`);
+      }
+    }
+
+    this.#stopTimers();
+    this.#leaveAccount();
+    this.#lastDetail = '';
+    if (errors.length) {
+      this.#state = null;
+      this.#configError = { code: 'invalid_settings', message: this.#t('widget_invalid_attributes'), details: errors };
+      this.#render();
+      return;
+    }
+    this.#configError = null;
+    this.#state = result.state;
+    this.#direct = key !== '';
+    this.#account = `${endpoint}\u0000${key}`;
+    accountOf(this.#account).widgets.add(this);
+    this.#render();
+    this.#check('open');
+    this.#startTick();
+  }
+
+  #leaveAccount() {
+    if (!this.#account) return;
+    const account = accounts.get(this.#account);
+    account?.widgets.delete(this);
+    if (account && account.widgets.size === 0 && !account.inflight) accounts.delete(this.#account);
+    this.#account = null;
+  }
+
+  // ---- polling -------------------------------------------------------------------------------
+
+  /**
+   * Ask the core whether to fetch now; if so, join (or start) the account's shared request.
+   * @param {'open'|'alarm'|'refresh'} trigger
+   */
+  async #check(trigger) {
+    if (!this.#state || !this.#account) return;
+    const cab = this.#cab;
+    const plan = cab.planCheck(this.#state, Date.now(), trigger, this.#lang());
+    if (!plan.fetch) {
+      // A pressed button that does nothing must say why ("checked less than a minute ago").
+      this.#note = trigger === 'refresh' ? plan.reasonText ?? '' : '';
+      if (this.#note) this.#render();
+      this.#schedule(plan);
+      return;
+    }
+    this.#note = '';
+    const account = accountOf(this.#account);
+    if (!account.inflight) {
+      const state = this.#state;
+      const acao = this.#direct;
+      account.inflight = (async () => {
+        let outcome;
+        try {
+          outcome = await cab.fetchBalance(state, FETCH_TIMEOUT_MS, acao);
+        } catch {
+          // fetchBalance never rejects by contract; keep the widget alive if it ever does.
+          outcome = { ok: false, code: 'network', raw: 'fetch failed' };
+        }
+        account.inflight = null;
+        const now = Date.now();
+        for (const widget of [...account.widgets]) widget.#observe(outcome, now);
+        return outcome;
+      })();
+    }
+    this.#pending = true;
+    this.#render();
+    await account.inflight;
+  }
+
+  #observe(outcome, now) {
+    if (!this.#state) return;
+    const result = this.#cab.observe(this.#state, outcome, now, this.#lang());
+    this.#state = result.state;
+    this.#pending = false;
+    this.#render();
+    this.#schedule(this.#cab.planCheck(this.#state, now, 'alarm'));
+  }
+
+  /**
+   * Arm the poll timer for the core's next check time: the interval (seconds) after the last
+   * request, later on backoff, never (null) for a key the API rejected until settings change.
+   */
+  #schedule(plan) {
+    clearTimeout(this.#pollTimer);
+    this.#pollTimer = 0;
+    if (!this.isConnected || document.hidden || !this.#state || plan?.nextCheckAt == null) return;
+    // At least a second: a plan that is due "now" but did not fetch must not spin.
+    const delay = Math.max(1000, plan.nextCheckAt - Date.now());
+    this.#pollTimer = setTimeout(() => this.#check('alarm'), delay);
+  }
+
+  #startTick() {
+    clearInterval(this.#tickTimer);
+    this.#tickTimer = document.hidden ? 0 : setInterval(() => this.#render(), RELATIVE_TIME_TICK_MS);
+  }
+
+  #stopTimers() {
+    clearTimeout(this.#pollTimer);
+    clearInterval(this.#tickTimer);
+    this.#pollTimer = 0;
+    this.#tickTimer = 0;
+  }
+
+  #visibilityChanged() {
+    if (!this.#state) return;
+    if (document.hidden) {
+      this.#stopTimers();
+      return;
+    }
+    this.#render();
+    this.#startTick();
+    // Back on screen: check at once. As an 'alarm' the core fetches when the interval passed
+    // while hidden, and otherwise re-arms the timer; backoff and rejected keys still apply.
+    this.#check('alarm');
+  }
+
+  // ---- rendering -----------------------------------------------------------------------------
+
+  #setState(value) {
+    if (this.getAttribute('state') !== value) this.setAttribute('state', value);
+  }
+
+  #emit(detail) {
+    const json = JSON.stringify(detail);
+    if (json === this.#lastDetail) return;
+    this.#lastDetail = json;
+    this.dispatchEvent(new CustomEvent('balancechange', { bubbles: true, composed: true, detail }));
+  }
+
+  #renderLoading() {
+    const e = this.#els;
+    // Before the module is here no locale table exists yet: a neutral ellipsis, no words.
+    e.balance.textContent = '…';
+    e.title.textContent = 'CaptchaAI';
+    e.refresh.textContent = '…';
+    e.refresh.disabled = true;
+    e.status.setAttribute('aria-busy', 'true');
+  }
+
+  #showLoadFailure(err) {
+    const lang = this.#lang();
+    const kind = err instanceof LoadFailure ? err.kind : 'other';
+    const args = err instanceof LoadFailure ? err.args : [String(err?.name ?? 'Error')];
+    const table = LOAD_FAILURE[lang] ?? LOAD_FAILURE.en;
+    const sentence = table[kind].replace(/\$(\d)/g, (_, i) => args[Number(i) - 1] ?? '');
+    console.error('captchaai-balance:', sentence, err?.cause ?? err);
+    const e = this.#els;
+    e.status.removeAttribute('aria-busy');
+    e.balance.textContent = '—';
+    e.level.hidden = true;
+    e.stale.hidden = true;
+    e.error.hidden = false;
+    e.errorMessage.textContent = sentence;
+    e.causeLabel.parentElement.hidden = true;
+    e.fixLabel.parentElement.hidden = true;
+    e.meta.textContent = '';
+    e.estimate.hidden = true;
+    e.refresh.hidden = true;
+    this.#applyLevelColour('error', null);
+    this.#setState('error');
+    this.#emit({ balance: null, level: 'unknown', stale: false, error: 'wasm_load' });
+  }
+
+  #applyLevelColour(level, colour) {
+    // Without a view (module failed to load, invalid attributes) there is no badge colour to
+    // ask for: use the badge table's grey for "error without a balance".
+    const safe = /^#[0-9a-f]{3,8}$/i.test(colour ?? '') ? colour : '#6b7280';
+    this.#els.card.style.setProperty('--_level', `var(--cab-${level}, ${safe})`);
+  }
+
+  #render() {
+    if (!this.#cab) return;
+    const e = this.#els;
+    const lang = this.#lang();
+    e.title.textContent = this.#t('widget_title');
+    e.refresh.textContent = this.#t('widget_refresh');
+    e.refresh.hidden = false;
+    e.causeLabel.textContent = this.#t('widget_cause');
+    e.fixLabel.textContent = this.#t('widget_fix');
+    e.typeLabel.textContent = this.#t('widget_estimate_type');
+    e.qtyLabel.textContent = this.#t('widget_estimate_quantity');
+    e.stale.textContent = this.#t('widget_stale');
+
+    if (this.#configError) {
+      const err = this.#configError;
+      e.status.removeAttribute('aria-busy');
+      e.refresh.disabled = true;
+      e.balance.textContent = '—';
+      e.level.hidden = true;
+      e.stale.hidden = true;
+      e.card.classList.remove('stale');
+      e.error.hidden = false;
+      e.errorMessage.textContent = err.message;
+      e.causeLabel.parentElement.hidden = false;
+      e.causeText.textContent = err.details.join(' ');
+      e.fixLabel.parentElement.hidden = false;
+      e.fixText.textContent = this.#t('widget_invalid_attributes_fix');
+      e.meta.textContent = '';
+      e.estimate.hidden = true;
+      this.#applyLevelColour('error', null);
+      this.#setState('error');
+      this.#emit({ balance: null, level: 'unknown', stale: false, error: err.code });
+      return;
+    }
+    if (!this.#state) return;
+
+    const view = this.#cab.view(this.#state, Date.now(), lang);
+    // ERROR_ZERO_BALANCE is a reading too (level empty) even without a number.
+    const hasReading = view.level !== 'unknown';
+    const state = hasReading ? view.level : view.error ? 'error' : 'loading';
+    const busy = this.#pending;
+
+    e.refresh.disabled = busy;
+    if (busy) e.status.setAttribute('aria-busy', 'true');
+    else e.status.removeAttribute('aria-busy');
+
+    e.balance.textContent = view.balanceText ?? '—';
+    e.level.hidden = !hasReading && !view.error;
+    e.level.textContent = hasReading ? view.levelText : view.error ? this.#t('widget_level_error') : '';
+    e.stale.hidden = !view.stale;
+    e.card.classList.toggle('stale', Boolean(view.stale));
+    const meta = [busy && !view.checkedAt ? this.#t('widget_checking') : view.checkedText];
+    if (view.staleText) meta.push(view.staleText);
+    if (view.pausedText && !view.error) meta.push(view.pausedText);
+    if (this.#note) meta.push(this.#note);
+    e.meta.textContent = meta.join(' · ');
+    this.#applyLevelColour(hasReading ? view.level : state === 'error' ? 'error' : 'unknown', view.badge?.color);
+    e.card.title = view.badge?.title ?? '';
+
+    if (view.error) {
+      e.error.hidden = false;
+      e.errorMessage.textContent = view.error.message;
+      e.causeLabel.parentElement.hidden = !view.error.cause;
+      e.causeText.textContent = view.error.cause ?? '';
+      e.fixLabel.parentElement.hidden = !view.error.fix;
+      e.fixText.textContent = view.error.fix ?? '';
+    } else {
+      e.error.hidden = true;
+    }
+
+    this.#renderEstimateOptions(view);
+    this.#renderEstimate();
+    this.#setState(state);
+    this.#emit({
+      balance: view.balance ?? null,
+      level: view.level,
+      stale: Boolean(view.stale),
+      error: view.error?.code ?? null,
+    });
+  }
+
+  #renderEstimateOptions(view) {
+    const e = this.#els;
+    const rows = Array.isArray(view.remaining) ? view.remaining : [];
+    e.estimate.hidden = rows.length === 0 || view.balance == null;
+    const wanted = rows.map((r) => `${r.type}\u0000${r.label}`).join('\u0001');
+    if (e.type.dataset.options === wanted) return;
+    const selected = e.type.value;
+    e.type.replaceChildren(
+      ...rows.map((r) => {
+        const option = document.createElement('option');
+        option.value = r.type;
+        option.textContent = r.label;
+        return option;
+      }),
+    );
+    e.type.dataset.options = wanted;
+    if (rows.some((r) => r.type === selected)) e.type.value = selected;
+  }
+
+  #renderEstimate() {
+    const e = this.#els;
+    if (!this.#state || e.estimate.hidden || !e.type.value) {
+      e.output.textContent = '';
+      return;
+    }
+    const qty = e.qty.value.trim();
+    const est = this.#cab.estimate(this.#state, e.type.value, qty, this.#lang());
+    e.output.textContent = est.ok ? this.#t('widget_estimate_cost', est.costText, est.summary) : est.error ?? '';
+  }
+};
+
+if (!customElements.get(TAG)) customElements.define(TAG, CaptchaaiBalance);
+
+export { CaptchaaiBalance };

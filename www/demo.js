@@ -1,0 +1,23 @@
+// Demo wiring for index.html: the host page reacts to `balancechange` without knowing anything
+// about the widget's internals. Kept out of index.html so the page works under a strict CSP
+// (script-src 'self' 'wasm-unsafe-eval').
+const pill = document.getElementById('funds-pill');
+const events = document.getElementById('events');
+const names = { 'prod-balance': 'production', 'staging-balance': 'staging' };
+
+document.addEventListener('balancechange', (event) => {
+  const { balance, level, stale, error } = event.detail;
+  const who = names[event.target.id] ?? event.target.id ?? 'widget';
+
+  const item = document.createElement('li');
+  const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const shown = level === 'unknown' && !error ? 'loading' : level;
+  item.textContent = `${time} ${who}: ${shown}${balance != null ? ` $${balance}` : ''}${stale ? ' (stale)' : ''}${error ? ` [${error}]` : ''}`;
+  events.prepend(item);
+  while (events.children.length > 6) events.lastElementChild.remove();
+
+  if (event.target.id === 'prod-balance') {
+    pill.dataset.level = error && balance == null ? 'error' : level;
+    pill.textContent = balance != null ? `Captcha funds: $${balance}${stale ? ' (stale)' : ''}` : `Captcha funds: ${error ?? '…'}`;
+  }
+});

@@ -6,11 +6,10 @@
 
 use crate::error::{ErrorCode, ErrorKind};
 use crate::level::BalanceLevel;
-use serde::{Deserialize, Serialize};
+use crate::json::{object, Json, ToJson};
 
 /// What the alert machine remembers between checks (stored with the monitor state).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertState {
     /// The low warning (or critical) has fired and not been re-armed.
     pub warned_low: bool,
@@ -30,8 +29,7 @@ pub enum AlertInput {
 }
 
 /// The notification to show, if any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "code")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertDecision {
     /// Nothing to say.
     None,
@@ -45,7 +43,27 @@ pub enum AlertDecision {
     KeyError(ErrorCode),
 }
 
+impl ToJson for AlertState {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("warnedLow", &self.warned_low)
+            .field("emptyNotified", &self.empty_notified)
+            .field("keyErrorNotified", &self.key_error_notified)
+            .end();
+    }
+}
+
 impl AlertState {
+    /// Reads a stored alert state; missing flags are off.
+    pub fn from_json(value: &Json) -> AlertState {
+        let flag = |name: &str| value.get(name).as_bool().unwrap_or(false);
+        AlertState {
+            warned_low: flag("warnedLow"),
+            empty_notified: flag("emptyNotified"),
+            key_error_notified: flag("keyErrorNotified"),
+        }
+    }
+
     /// The decision for one check, and the state after it. Pure: same inputs, same decisions.
     pub fn decide(&self, input: AlertInput) -> (AlertDecision, AlertState) {
         use AlertDecision as D;

@@ -2,7 +2,6 @@
 
 use crate::level::BalanceLevel;
 use crate::money::Money;
-use serde::Serialize;
 
 /// Money is there.
 pub const GREEN: &str = "#15803d";
@@ -12,7 +11,7 @@ pub const RED: &str = "#dc2626";
 pub const GREY: &str = "#6b7280";
 
 /// What the badge shows, apart from its localized tooltip.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadgeLook {
     /// At most four characters.
     pub text: String,

@@ -1,11 +1,10 @@
 //! What solves cost, what a batch will cost, and how many solves the balance still pays for.
 
+use crate::json::{object, Json, ToJson};
 use crate::money::Money;
-use serde::{Deserialize, Serialize};
 
 /// A kind of CAPTCHA with its own per-solve price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CaptchaType {
     /// reCAPTCHA v2.
     RecaptchaV2,
@@ -97,37 +96,30 @@ impl RateTable {
     }
 }
 
-impl Serialize for RateTable {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.rates.len()))?;
-        for (kind, rate) in self.iter() {
-            map.serialize_entry(kind.as_str(), &rate)?;
-        }
-        map.end()
+impl ToJson for RateTable {
+    fn write_json(&self, out: &mut String) {
+        self.iter().fold(object(out), |o, (kind, rate)| o.field(kind.as_str(), &rate)).end();
     }
 }
 
-/// Reads what it can: unknown types are ignored, missing or unreadable rates keep the default,
-/// so one bad stored value never wipes the other overrides.
-impl<'de> Deserialize<'de> for RateTable {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+impl RateTable {
+    /// Reads stored rates: unknown types are ignored, missing or unusable rates keep the
+    /// default, so one bad stored value never wipes the other overrides.
+    pub fn from_json(value: &Json) -> RateTable {
         let mut table = RateTable::default();
-        for (name, value) in map {
-            if let (Some(kind), Ok(rate)) = (CaptchaType::from_name(&name), serde_json::from_value::<Money>(value)) {
+        for kind in CaptchaType::all() {
+            if let Some(rate) = Money::from_json(value.get(kind.as_str())) {
                 if rate.is_positive() && rate <= MAX_RATE {
                     table.set(kind, rate);
                 }
             }
         }
-        Ok(table)
+        table
     }
 }
 
 /// What a batch costs against a balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
     /// Price of the batch.
     pub cost: Money,
@@ -196,14 +188,14 @@ mod tests {
     }
 
     #[test]
-    fn rate_table_serde_keeps_good_overrides() {
-        let t: RateTable = serde_json::from_str(r#"{"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01}"#).unwrap();
+    fn rate_table_json_keeps_good_overrides() {
+        let t = RateTable::from_json(&Json::parse(r#"{"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01}"#).unwrap());
         assert_eq!(t.rate(CaptchaType::Image), m("0.0005"));
         assert_eq!(t.rate(CaptchaType::Bls), m("0.002"));
         assert_eq!(t.rate(CaptchaType::Turnstile), m("0.002"));
         assert_eq!(t.rate(CaptchaType::Geetest), m("0.01"));
-        let json = serde_json::to_value(&t).unwrap();
-        assert_eq!(json["image"], "0.0005");
-        assert_eq!(json.as_object().unwrap().len(), 7);
+        let json = Json::parse(&t.to_json()).unwrap();
+        assert_eq!(json.get("image").as_str(), Some("0.0005"));
+        assert_eq!(RateTable::from_json(&json), t);
     }
 }

@@ -5,11 +5,10 @@
 //! locale keys of its cause and fix sentences (shared/API-FACTS.md, the article's
 //! troubleshooting table).
 
-use serde::{Deserialize, Serialize};
+use crate::json::{object, Json, ToJson};
 
 /// A stable error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// ERROR_WRONG_USER_KEY: the key is malformed.
     WrongKey,
@@ -38,8 +37,7 @@ pub enum ErrorCode {
 }
 
 /// What sort of problem an error is, for grouping in the UI and in alerts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The key or its permissions are wrong: the user must act.
     KeyProblem,
@@ -122,6 +120,11 @@ impl ErrorCode {
         self.info().name
     }
 
+    /// The code with this stable name (`"wrong_key"` …).
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        ERRORS.iter().find(|e| e.name == name).map(|e| e.code)
+    }
+
     /// The code for an API error text such as `ERROR_ZERO_BALANCE`, if known.
     pub fn from_api(text: &str) -> Option<ErrorCode> {
         ERRORS
@@ -171,7 +174,7 @@ impl ErrorCode {
 
 /// One failed check: the code and a short, key-free description of what was seen
 /// (the API's error text, `HTTP 502`, `timeout` …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// The stable code.
     pub code: ErrorCode,
@@ -179,10 +182,29 @@ pub struct ApiError {
     pub raw: String,
 }
 
+impl ToJson for ErrorCode {
+    fn write_json(&self, out: &mut String) {
+        self.as_str().write_json(out);
+    }
+}
+
+impl ToJson for ApiError {
+    fn write_json(&self, out: &mut String) {
+        object(out).field("code", &self.code).field("raw", &self.raw).end();
+    }
+}
+
 impl ApiError {
     /// An error with its description.
     pub fn new(code: ErrorCode, raw: impl Into<String>) -> ApiError {
         ApiError { code, raw: raw.into() }
+    }
+
+    /// Reads a stored or passed-in `{code, raw}`; `raw` is cut to 80 characters.
+    pub fn from_json(value: &Json) -> Option<ApiError> {
+        let code = ErrorCode::from_name(value.get("code").as_str()?)?;
+        let raw: String = value.get("raw").as_str().unwrap_or_default().chars().take(80).collect();
+        Some(ApiError { code, raw })
     }
 }
 
@@ -236,9 +258,9 @@ mod tests {
         let all: Vec<_> = ErrorCode::all().collect();
         assert_eq!(all.len(), 12);
         for code in all {
-            let json = serde_json::to_string(&code).unwrap();
-            assert_eq!(json, format!("\"{}\"", code.as_str()));
-            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+            let error = ApiError::new(code, "x");
+            assert_eq!(error.to_json(), format!(r#"{{"code":"{}","raw":"x"}}"#, code.as_str()));
+            assert_eq!(ApiError::from_json(&Json::parse(&error.to_json()).unwrap()), Some(error));
             assert!(code.api_code().starts_with("ERROR_"));
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::money::Money;
-use serde::{Deserialize, Serialize};
+use crate::json::ToJson;
 
 /// Below this the account cannot pay for a single solve: a solver refuses to submit (the
 /// source article's 0.01 floor).
@@ -12,8 +12,7 @@ pub const EMPTY_FLOOR: Money = Money::from_cents(1);
 pub const DEFAULT_LOW_THRESHOLD: Money = Money::from_cents(100);
 
 /// The level shown by the badge and the widget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BalanceLevel {
     /// At or above the low threshold.
     Ok,
@@ -56,6 +55,12 @@ impl BalanceLevel {
             BalanceLevel::Empty => "empty",
             BalanceLevel::Unknown => "unknown",
         }
+    }
+}
+
+impl ToJson for BalanceLevel {
+    fn write_json(&self, out: &mut String) {
+        self.as_str().write_json(out);
     }
 }
 

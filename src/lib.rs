@@ -10,6 +10,7 @@ pub mod badge;
 pub mod costs;
 pub mod error;
 pub mod i18n;
+pub mod json;
 pub mod level;
 pub mod money;
 pub mod monitor;
@@ -18,6 +19,11 @@ pub mod schedule;
 pub mod settings;
 pub mod state;
 pub mod view;
+
+/// The module's allocator (see Cargo.toml for why not std's).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 /// The JS API; public so the wasm-bindgen tests in tests/web.rs can call it.
 #[cfg(target_arch = "wasm32")]

@@ -4,7 +4,7 @@
 //! into 0.30000000000000004 and make "covered solves" off by one. `Money` is a fixed-point
 //! count of nano-dollars (10⁻⁹ USD) in an `i64`: exact for every balance the API reports.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use crate::json::{Json, ToJson};
 use std::fmt;
 
 /// Nano-dollars per dollar.
@@ -65,18 +65,14 @@ impl Money {
         if text.len() > MAX_INPUT_LEN {
             return Err(MoneyError::TooLong);
         }
-        let (negative, rest) = match text.as_bytes()[0] {
-            b'-' => (true, &text[1..]),
-            b'+' => (false, &text[1..]),
+        let (negative, rest) = match (text.strip_prefix('-'), text.strip_prefix('+')) {
+            (Some(rest), _) => (true, rest),
+            (_, Some(rest)) => (false, rest),
             _ => (false, text),
         };
-        let (mantissa, exponent) = match rest.find(['e', 'E']) {
-            Some(at) => {
-                let exp: i32 = rest[at + 1..]
-                    .parse()
-                    .map_err(|_| MoneyError::NotANumber)?;
-                (&rest[..at], exp)
-            }
+        let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+            // i64 like every other integer parsed in the module: one parser in the binary.
+            Some((mantissa, exp)) => (mantissa, exp.parse::<i64>().map_err(|_| MoneyError::NotANumber)?),
             None => (rest, 0),
         };
         let (int_part, frac_part) = match mantissa.split_once('.') {
@@ -92,7 +88,7 @@ impl Money {
 
     /// Builds the amount digit by digit: each digit's place value is a power of ten in
     /// nano-dollars, so the decimal point moves by the exponent without any rounding.
-    fn from_digits(int_part: &str, frac_part: &str, exponent: i32, negative: bool) -> Result<Money, MoneyError> {
+    fn from_digits(int_part: &str, frac_part: &str, exponent: i64, negative: bool) -> Result<Money, MoneyError> {
         if exponent.unsigned_abs() > 40 {
             // Either vanishingly small (truncates to zero) or far beyond range.
             let all_zero = int_part.bytes().chain(frac_part.bytes()).all(|b| b == b'0');
@@ -100,7 +96,7 @@ impl Money {
         }
         let digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).map(|b| b - b'0').collect();
         // Index in `digits` where the decimal point sits after applying the exponent.
-        let point = int_part.len() as i64 + i64::from(exponent);
+        let point = int_part.len() as i64 + exponent;
         let mut nanos: i64 = 0;
         for (i, d) in digits.iter().enumerate() {
             // Place value of this digit in nano-dollars: 10^(point - 1 - i + 9).
@@ -241,23 +237,17 @@ impl std::str::FromStr for Money {
     }
 }
 
-/// Stored and sent to JS as the exact decimal string.
-impl Serialize for Money {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+impl Money {
+    /// Reads an amount stored as a decimal string or written as a JSON number.
+    pub fn from_json(value: &Json) -> Option<Money> {
+        value.as_text().and_then(|t| Money::parse(t).ok())
     }
 }
 
-/// Read back from a decimal string (or a number, as older or hand-edited data may hold).
-impl<'de> Deserialize<'de> for Money {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(d)?;
-        let text = match &value {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(serde::de::Error::custom("expected a decimal amount")),
-        };
-        Money::parse(&text).map_err(|_| serde::de::Error::custom("expected a decimal amount"))
+/// Stored and sent to JS as the exact decimal string.
+impl ToJson for Money {
+    fn write_json(&self, out: &mut String) {
+        self.to_string().write_json(out);
     }
 }
 
@@ -370,16 +360,18 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_through_display_and_serde() {
+    fn round_trips_through_display_and_json() {
         for text in ["12.345", "0", "-0.5", "0.000000001", "1000000000"] {
             let m = Money::parse(text).unwrap();
             assert_eq!(m.to_string(), text);
-            let json = serde_json::to_string(&m).unwrap();
+            let json = m.to_json();
             assert_eq!(json, format!("\"{text}\""));
-            assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
+            assert_eq!(Money::from_json(&Json::parse(&json).unwrap()), Some(m));
         }
-        assert_eq!(serde_json::from_str::<Money>("1.25").unwrap(), Money::parse("1.25").unwrap());
-        assert!(serde_json::from_str::<Money>("true").is_err());
+        assert_eq!(Money::from_json(&Json::parse("true").unwrap()), None);
+        assert_eq!(Money::from_json(&Json::parse("1.25").unwrap()), Some(Money::parse("1.25").unwrap()));
+        assert_eq!(Money::from_json(&Json::parse("\"0.5\"").unwrap()), Some(Money::parse("0.5").unwrap()));
+        assert_eq!(Money::from_json(&Json::parse("null").unwrap()), None);
     }
 
     #[test]

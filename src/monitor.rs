@@ -11,7 +11,7 @@ use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
 use crate::schedule::{self, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
 use crate::settings::Settings;
-use serde::{Deserialize, Serialize};
+use crate::json::{object, Json, ToJson};
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
 pub const HISTORY_LIMIT: usize = 500;
@@ -20,7 +20,7 @@ pub const HISTORY_LIMIT: usize = 500;
 pub type Outcome = Result<Money, ApiError>;
 
 /// A balance read from the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reading {
     /// The balance.
     pub balance: Money,
@@ -29,7 +29,7 @@ pub struct Reading {
 }
 
 /// A check that failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedCheck {
     /// What went wrong.
     pub error: ApiError,
@@ -38,7 +38,7 @@ pub struct FailedCheck {
 }
 
 /// One point of the balance history, tagged with the account it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryPoint {
     /// When (epoch ms).
     pub at: i64,
@@ -49,8 +49,7 @@ pub struct HistoryPoint {
 }
 
 /// Everything the monitor remembers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MonitorState {
     /// The account these readings belong to.
     pub account: String,
@@ -69,8 +68,7 @@ pub struct MonitorState {
 }
 
 /// Why a check will or will not be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanReason {
     /// Ask now.
     Due,
@@ -89,23 +87,65 @@ pub enum PlanReason {
 }
 
 impl PlanReason {
-    /// The locale key explaining it.
-    pub fn message_key(self) -> &'static str {
+    /// The stable name (`due`, `cached`, `too_soon` …).
+    pub fn as_str(self) -> &'static str {
         match self {
-            PlanReason::Due => "plan_due",
-            PlanReason::Cached => "plan_cached",
-            PlanReason::NotDue => "plan_not_due",
-            PlanReason::TooSoon => "plan_too_soon",
-            PlanReason::KeyRejected => "plan_key_rejected",
-            PlanReason::NoKey => "plan_no_key",
-            PlanReason::BackingOff => "plan_backing_off",
+            PlanReason::Due => "due",
+            PlanReason::Cached => "cached",
+            PlanReason::NotDue => "not_due",
+            PlanReason::TooSoon => "too_soon",
+            PlanReason::KeyRejected => "key_rejected",
+            PlanReason::NoKey => "no_key",
+            PlanReason::BackingOff => "backing_off",
         }
+    }
+
+    /// The locale key explaining it (`plan_due` …).
+    pub fn message_key(self) -> String {
+        format!("plan_{}", self.as_str())
+    }
+}
+
+impl ToJson for PlanReason {
+    fn write_json(&self, out: &mut String) {
+        self.as_str().write_json(out);
+    }
+}
+
+impl ToJson for Reading {
+    fn write_json(&self, out: &mut String) {
+        object(out).field("balance", &self.balance).field("at", &self.at).end();
+    }
+}
+
+impl ToJson for FailedCheck {
+    fn write_json(&self, out: &mut String) {
+        object(out).field("error", &self.error).field("at", &self.at).end();
+    }
+}
+
+impl ToJson for HistoryPoint {
+    fn write_json(&self, out: &mut String) {
+        object(out).field("at", &self.at).field("balance", &self.balance).field("account", &self.account).end();
+    }
+}
+
+impl ToJson for MonitorState {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("account", &self.account)
+            .field("lastGood", &self.last_good)
+            .field("lastError", &self.last_error)
+            .field("lastRequestAt", &self.last_request_at)
+            .field("failures", &self.failures)
+            .field("alerts", &self.alerts)
+            .field("history", &self.history)
+            .end();
     }
 }
 
 /// The answer to "should I ask the API now?".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
     /// Send the request now.
     pub fetch: bool,
@@ -115,7 +155,46 @@ pub struct Plan {
     pub next_check_at: Option<i64>,
 }
 
+impl Reading {
+    fn from_json(v: &Json) -> Option<Reading> {
+        Some(Reading { balance: Money::from_json(v.get("balance"))?, at: v.get("at").as_i64()? })
+    }
+}
+
+impl FailedCheck {
+    fn from_json(v: &Json) -> Option<FailedCheck> {
+        Some(FailedCheck { error: ApiError::from_json(v.get("error"))?, at: v.get("at").as_i64()? })
+    }
+}
+
+impl HistoryPoint {
+    fn from_json(v: &Json) -> Option<HistoryPoint> {
+        Some(HistoryPoint {
+            at: v.get("at").as_i64()?,
+            balance: Money::from_json(v.get("balance"))?,
+            account: v.get("account").as_str()?.to_string(),
+        })
+    }
+}
+
 impl MonitorState {
+    /// Reads a stored monitor field by field: whatever cannot be read is left empty on its own
+    /// (a bad history point is dropped, the rest stays).
+    pub fn from_json(v: &Json) -> MonitorState {
+        let mut history: Vec<HistoryPoint> = v.get("history").as_array().iter().filter_map(HistoryPoint::from_json).collect();
+        let excess = history.len().saturating_sub(HISTORY_LIMIT);
+        history.drain(..excess);
+        MonitorState {
+            account: v.get("account").as_str().unwrap_or_default().to_string(),
+            last_good: Reading::from_json(v.get("lastGood")),
+            last_error: FailedCheck::from_json(v.get("lastError")),
+            last_request_at: v.get("lastRequestAt").as_i64(),
+            failures: v.get("failures").as_i64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            alerts: AlertState::from_json(v.get("alerts")),
+            history,
+        }
+    }
+
     /// A fresh state for an account, keeping the history of every account.
     pub fn for_account(&self, settings: &Settings) -> MonitorState {
         let account = settings.account_id();
@@ -252,15 +331,12 @@ pub enum Staleness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     const MIN: i64 = 60_000;
     const T0: i64 = 1_800_000_000_000;
 
     fn settings() -> Settings {
-        Settings::default()
-            .apply(json!({"apiKey": "0123456789abcdef0123456789abcdef"}).as_object().unwrap())
-            .unwrap()
+        Settings::default().apply(&Json::parse(r#"{"apiKey": "0123456789abcdef0123456789abcdef"}"#).unwrap()).unwrap()
     }
 
     fn ok(b: &str) -> Outcome {
@@ -369,7 +445,7 @@ mod tests {
         }
         assert_eq!(m.history.len(), HISTORY_LIMIT);
         assert_eq!(m.history[0].at, T0 + 20 * MIN);
-        let other = s.apply(json!({"apiKey": "ffffffffffffffffffffffffffffffff"}).as_object().unwrap()).unwrap();
+        let other = s.apply(&Json::parse(r#"{"apiKey": "ffffffffffffffffffffffffffffffff"}"#).unwrap()).unwrap();
         let switched = m.for_account(&other);
         assert_eq!(switched.last_good, None);
         assert_eq!(switched.history.len(), HISTORY_LIMIT);

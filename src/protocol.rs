@@ -5,9 +5,8 @@
 //! [`classify`] returns a balance or a typed error: never a panic, never a guessed balance.
 
 use crate::error::{ApiError, ErrorCode};
+use crate::json::Json;
 use crate::money::Money;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 /// CaptchaAI's API host.
 pub const DEFAULT_ENDPOINT: &str = "https://ocr.captchaai.com";
@@ -76,21 +75,11 @@ pub fn balance_url(endpoint: &str, key: &str, acao: bool) -> Result<String, Endp
     Ok(url)
 }
 
-/// The JSON form: `{"status":1,"request":"12.345"}`. Fields are kept raw so a number keeps
-/// its exact digits (a float round trip would not).
-#[derive(Deserialize)]
-struct JsonAnswer<'a> {
-    #[serde(borrow)]
-    status: Option<&'a RawValue>,
-    #[serde(borrow)]
-    request: Option<&'a RawValue>,
-}
-
 /// Reads one HTTP answer into a balance or a typed error.
 pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<Money, ApiError> {
     let text = body.trim();
     let http = || format!("HTTP {status}");
-    let looks_html = content_type.is_some_and(|c| c.to_ascii_lowercase().contains("html"))
+    let looks_html = content_type.is_some_and(|c| c.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"html")))
         || text.starts_with('<');
     let server_failed = status >= 500 || looks_html;
 
@@ -105,7 +94,7 @@ pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<M
         return Err(ApiError::new(ErrorCode::RateLimited, http()));
     }
     if text.starts_with('{') {
-        return match serde_json::from_str::<JsonAnswer>(text) {
+        return match Json::parse(text) {
             Ok(answer) => classify_json(status, &answer),
             Err(_) if server_failed => Err(ApiError::new(ErrorCode::ServerError, http())),
             Err(_) => Err(ApiError::new(ErrorCode::Malformed, "broken JSON")),
@@ -130,20 +119,16 @@ pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<M
     }
 }
 
-fn classify_json(status: u16, answer: &JsonAnswer) -> Result<Money, ApiError> {
+/// The JSON form: `{"status":1,"request":"12.345"}`. The reader keeps numbers as written, so a
+/// balance sent as a JSON number keeps its exact digits.
+fn classify_json(status: u16, answer: &Json) -> Result<Money, ApiError> {
     let malformed = |what: &str| Err(ApiError::new(ErrorCode::Malformed, what));
-    let Some(request) = answer.request else {
-        return malformed("no request field");
-    };
-    let request_text: String = match request.get().as_bytes().first() {
-        Some(b'"') => match serde_json::from_str::<String>(request.get()) {
-            Ok(s) => s,
-            Err(_) => return malformed("broken JSON"),
-        },
-        Some(b'-' | b'0'..=b'9') => request.get().to_string(),
+    let request_text = match answer.get("request") {
+        Json::String(s) | Json::Number(s) => s.clone(),
+        Json::Null => return malformed("no request field"),
         _ => return malformed("request is not text or a number"),
     };
-    let ok = answer.status.map(|s| s.get().trim_matches('"')) == Some("1");
+    let ok = answer.get("status").as_text() == Some("1");
     if ok {
         return match Money::parse(&request_text) {
             Ok(balance) if (200..300).contains(&status) => Ok(balance),

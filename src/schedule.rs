@@ -5,7 +5,6 @@
 //! retried sooner than the interval but with a growing delay.
 
 use crate::error::RetryPolicy;
-use serde::{Deserialize, Serialize};
 
 /// The least time between two requests for one key.
 pub const MIN_REQUEST_GAP_MS: i64 = 60_000;
@@ -17,8 +16,7 @@ pub const MAX_BACKOFF_MS: i64 = 60 * 60_000;
 pub const DUE_SLACK_MS: i64 = 2_000;
 
 /// What asks for a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// The polling alarm or timer.
     Alarm,

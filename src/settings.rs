@@ -1,11 +1,10 @@
 //! What the user configured, and the checks on what they type.
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
+use crate::json::{object, Json, ToJson};
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::{is_default_endpoint, normalize_endpoint, DEFAULT_ENDPOINT};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 /// The article's monitor interval.
 pub const DEFAULT_INTERVAL_SECS: u32 = 10 * 60;
@@ -19,8 +18,7 @@ pub const MAX_THRESHOLD: Money = Money::from_cents(100_000_000);
 pub const KEY_LEN: usize = 32;
 
 /// The monitor's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// The API key (stored locally; never shown in full).
     pub api_key: String,
@@ -34,8 +32,6 @@ pub struct Settings {
     pub rates: RateTable,
     /// Show browser notifications.
     pub notifications: bool,
-    /// `intervalSeconds` in whole minutes, for forms that ask in minutes (derived, read-only).
-    interval_minutes: u32,
 }
 
 impl Default for Settings {
@@ -47,8 +43,22 @@ impl Default for Settings {
             endpoint: DEFAULT_ENDPOINT.to_string(),
             rates: RateTable::default(),
             notifications: true,
-            interval_minutes: DEFAULT_INTERVAL_SECS / 60,
         }
+    }
+}
+
+/// Stored and sent to JS; `intervalMinutes` is derived for forms that ask in minutes.
+impl ToJson for Settings {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("apiKey", &self.api_key)
+            .field("threshold", &self.threshold)
+            .field("intervalSeconds", &self.interval_seconds)
+            .field("intervalMinutes", &(self.interval_seconds / 60))
+            .field("endpoint", &self.endpoint)
+            .field("rates", &self.rates)
+            .field("notifications", &self.notifications)
+            .end();
     }
 }
 
@@ -95,15 +105,11 @@ impl FieldError {
 /// Masks a key for display: `abcd…wxyz`. Short keys show only their length.
 pub fn mask_key(key: &str) -> String {
     let chars: Vec<char> = key.trim().chars().collect();
-    if chars.is_empty() {
-        return String::new();
+    match chars.len() {
+        0 => String::new(),
+        n if n < 12 => format!("…({n} chars)"),
+        n => chars[..4].iter().chain(['…'].iter()).chain(chars[n - 4..].iter()).collect(),
     }
-    if chars.len() < 12 {
-        return format!("…({} chars)", chars.len());
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}…{tail}")
 }
 
 /// Checks a key locally before it is ever sent (bad keys get the IP banned).
@@ -147,7 +153,7 @@ impl Settings {
     /// Applies a form's values (strings or JSON values; missing fields keep their current
     /// value; an empty key keeps the stored key). All fields are checked; on any error nothing
     /// changes and every bad field is reported.
-    pub fn apply(&self, input: &Map<String, Value>) -> Result<Settings, Vec<(String, FieldError)>> {
+    pub fn apply(&self, input: &Json) -> Result<Settings, Vec<(String, FieldError)>> {
         let mut next = self.clone();
         let mut errors = Vec::new();
         let mut field = |name: &str, result: Result<(), FieldError>| {
@@ -156,35 +162,35 @@ impl Settings {
             }
         };
 
-        if let Some(v) = input.get("apiKey") {
+        if let Some(v) = present(input.get("apiKey")) {
             let key = as_text(v).trim().to_string();
             if !key.is_empty() {
                 field("apiKey", check_key(&key).map(|_| next.api_key = key));
             }
         }
-        if let Some(v) = input.get("threshold") {
+        if let Some(v) = present(input.get("threshold")) {
             field("threshold", parse_amount(v, Money::ZERO, MAX_THRESHOLD).map(|m| next.threshold = m));
         }
-        if let Some(v) = input.get("intervalSeconds") {
+        if let Some(v) = present(input.get("intervalSeconds")) {
             field(
                 "intervalSeconds",
                 parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS).map(|s| next.interval_seconds = s),
             );
-        } else if let Some(v) = input.get("intervalMinutes") {
+        } else if let Some(v) = present(input.get("intervalMinutes")) {
             field(
                 "intervalMinutes",
                 parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60).map(|m| next.interval_seconds = m * 60),
             );
         }
-        if let Some(v) = input.get("endpoint") {
+        if let Some(v) = present(input.get("endpoint")) {
             field(
                 "endpoint",
                 normalize_endpoint(&as_text(v)).map(|e| next.endpoint = e).map_err(|_| FieldError::BadEndpoint),
             );
         }
-        if let Some(Value::Object(rates)) = input.get("rates") {
+        if let rates @ Json::Object(_) = input.get("rates") {
             for kind in CaptchaType::all() {
-                if let Some(v) = rates.get(kind.as_str()) {
+                if let Some(v) = present(rates.get(kind.as_str())) {
                     let min = Money::from_nanos(1);
                     field(
                         &format!("rates.{}", kind.as_str()),
@@ -193,15 +199,15 @@ impl Settings {
                 }
             }
         }
-        if let Some(v) = input.get("notifications") {
+        if let Some(v) = present(input.get("notifications")) {
             field(
                 "notifications",
-                match v {
-                    Value::Bool(b) => {
-                        next.notifications = *b;
+                match v.as_bool() {
+                    Some(b) => {
+                        next.notifications = b;
                         Ok(())
                     }
-                    _ => Err(FieldError::NotABoolean),
+                    None => Err(FieldError::NotABoolean),
                 },
             );
         }
@@ -209,7 +215,6 @@ impl Settings {
         if errors.is_empty() && next.api_key.is_empty() && is_default_endpoint(&next.endpoint) {
             errors.push(("apiKey".to_string(), FieldError::KeyMissing));
         }
-        next.interval_minutes = next.interval_seconds / 60;
         if errors.is_empty() {
             Ok(next)
         } else {
@@ -219,58 +224,45 @@ impl Settings {
 
     /// Reads stored settings leniently: each field that is missing or unreadable keeps its
     /// default, so one bad value never loses the others.
-    pub fn from_stored(value: &Value) -> Settings {
+    pub fn from_json(value: &Json) -> Settings {
         let mut settings = Settings::default();
-        let Some(obj) = value.as_object() else {
-            return settings;
-        };
-        if let Some(key) = obj.get("apiKey").and_then(Value::as_str) {
+        if let Some(key) = value.get("apiKey").as_str() {
             if check_key(key).is_ok() {
                 settings.api_key = key.to_string();
             }
         }
-        if let Some(Ok(t)) = obj.get("threshold").map(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD)) {
+        if let Some(Ok(t)) = present(value.get("threshold")).map(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD)) {
             settings.threshold = t;
         }
-        let secs = obj
-            .get("intervalSeconds")
+        let secs = present(value.get("intervalSeconds"))
             .map(|v| parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS))
             .or_else(|| {
-                obj.get("intervalMinutes")
+                present(value.get("intervalMinutes"))
                     .map(|v| parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60).map(|m| m * 60))
             });
         if let Some(Ok(s)) = secs {
             settings.interval_seconds = s;
         }
-        if let Some(Ok(e)) = obj.get("endpoint").map(|v| normalize_endpoint(&as_text(v))) {
+        if let Some(Ok(e)) = value.get("endpoint").as_str().map(normalize_endpoint) {
             settings.endpoint = e;
         }
-        if let Some(Ok(rates)) = obj.get("rates").map(|v| serde_json::from_value::<RateTable>(v.clone())) {
-            settings.rates = rates;
-        }
-        if let Some(b) = obj.get("notifications").and_then(Value::as_bool) {
+        settings.rates = RateTable::from_json(value.get("rates"));
+        if let Some(b) = value.get("notifications").as_bool() {
             settings.notifications = b;
         }
-        settings.interval_minutes = settings.interval_seconds / 60;
         settings
     }
 }
 
-impl<'de> Deserialize<'de> for Settings {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Settings::from_stored(&Value::deserialize(d)?))
-    }
+fn present(v: &Json) -> Option<&Json> {
+    v.is_present().then_some(v)
 }
 
-fn as_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    }
+fn as_text(v: &Json) -> String {
+    v.as_text().unwrap_or_default().to_string()
 }
 
-fn parse_amount(v: &Value, min: Money, max: Money) -> Result<Money, FieldError> {
+fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
     let text = as_text(v);
     // People type "1,50" in Indonesian; a comma as the only separator is a decimal comma.
     let text = if text.contains(',') && !text.contains('.') { text.replace(',', ".") } else { text };
@@ -281,10 +273,10 @@ fn parse_amount(v: &Value, min: Money, max: Money) -> Result<Money, FieldError> 
     Ok(amount)
 }
 
-fn parse_whole(v: &Value, min: u32, max: u32) -> Result<u32, FieldError> {
+fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
     let text = as_text(v);
-    let n: u64 = text.trim().parse().map_err(|_| FieldError::NotAWholeNumber)?;
-    if n < u64::from(min) || n > u64::from(max) {
+    let n: i64 = text.trim().parse().map_err(|_| FieldError::NotAWholeNumber)?;
+    if n < i64::from(min) || n > i64::from(max) {
         return Err(FieldError::NumberRange(min, max));
     }
     Ok(n as u32)
@@ -293,12 +285,16 @@ fn parse_whole(v: &Value, min: u32, max: u32) -> Result<u32, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     const KEY: &str = "0123456789abcdef0123456789ABCDEF";
 
+    fn j(v: Value) -> Json {
+        Json::parse(&v.to_string()).unwrap()
+    }
+
     fn apply(input: Value) -> Result<Settings, Vec<(String, FieldError)>> {
-        Settings::default().apply(input.as_object().unwrap())
+        Settings::default().apply(&j(input))
     }
 
     #[test]
@@ -319,9 +315,9 @@ mod tests {
         assert_eq!(s.endpoint, "http://127.0.0.1:9");
         assert_eq!(s.rates.rate(CaptchaType::Image), Money::parse("0.0008").unwrap());
         assert!(!s.notifications);
-        let json = serde_json::to_value(&s).unwrap();
-        assert_eq!(json["intervalMinutes"], 5);
-        assert_eq!(json["threshold"], "2.5");
+        let json = Json::parse(&s.to_json()).unwrap();
+        assert_eq!(json.get("intervalMinutes").as_i64(), Some(5));
+        assert_eq!(json.get("threshold").as_str(), Some("2.5"));
     }
 
     #[test]
@@ -352,29 +348,29 @@ mod tests {
         let s = apply(json!({"endpoint": "http://localhost:8080"})).unwrap();
         assert!(s.api_key.is_empty() && s.can_request());
         let with_key = apply(json!({"apiKey": KEY})).unwrap();
-        let again = with_key.apply(json!({"apiKey": "", "threshold": "3"}).as_object().unwrap()).unwrap();
+        let again = with_key.apply(&j(json!({"apiKey": "", "threshold": "3"}))).unwrap();
         assert_eq!(again.api_key, KEY);
     }
 
     #[test]
     fn stored_settings_survive_bad_parts() {
-        let s = Settings::from_stored(&json!({"apiKey": KEY, "threshold": "nonsense", "intervalMinutes": 3,
-            "endpoint": 5, "rates": {"bls": "0.01"}, "notifications": false}));
+        let s = Settings::from_json(&j(json!({"apiKey": KEY, "threshold": "nonsense", "intervalMinutes": 3,
+            "endpoint": 5, "rates": {"bls": "0.01"}, "notifications": false})));
         assert_eq!(s.api_key, KEY);
         assert_eq!(s.threshold, DEFAULT_LOW_THRESHOLD);
         assert_eq!(s.interval_seconds, 180);
         assert_eq!(s.endpoint, DEFAULT_ENDPOINT);
         assert_eq!(s.rates.rate(CaptchaType::Bls), Money::parse("0.01").unwrap());
         assert!(!s.notifications);
-        assert_eq!(Settings::from_stored(&json!("garbage")), Settings::default());
-        let round: Settings = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
+        assert_eq!(Settings::from_json(&j(json!("garbage"))), Settings::default());
+        let round = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
         assert_eq!(round, s);
     }
 
     #[test]
     fn account_id_changes_with_key_or_endpoint() {
         let a = apply(json!({"apiKey": KEY})).unwrap();
-        let b = a.apply(json!({"endpoint": "http://127.0.0.1:1"}).as_object().unwrap()).unwrap();
+        let b = a.apply(&j(json!({"endpoint": "http://127.0.0.1:1"}))).unwrap();
         assert_ne!(a.account_id(), b.account_id());
         assert_eq!(a.account_id(), a.clone().account_id());
         assert!(!a.account_id().contains("0123"));

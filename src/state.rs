@@ -5,32 +5,29 @@
 //! which never fails and keeps every part it can read: a bad threshold never costs the key,
 //! a bad history point never costs the last good balance.
 
-use crate::alerts::AlertState;
-use crate::monitor::{FailedCheck, HistoryPoint, MonitorState, Reading};
+use crate::json::{object, Json, ToJson};
+use crate::monitor::MonitorState;
 use crate::settings::{FieldError, Settings};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::{Map, Value};
 
 /// The version this build writes.
 pub const STATE_VERSION: u32 = 1;
 
 /// Upgrades, indexed by the version they start from: `MIGRATIONS[0]` turns version 0 into 1.
 /// A new layout adds a function here; old data is never thrown away.
-const MIGRATIONS: [fn(Map<String, Value>) -> Map<String, Value>; 1] = [v0_to_v1];
+const MIGRATIONS: [fn(Json) -> Json; 1] = [v0_to_v1];
 
 /// Version 0 is anything stored without a version: either a v1-shaped object or bare settings
 /// (`{apiKey, threshold, …}`) as a hand-written or early configuration would hold.
-fn v0_to_v1(mut obj: Map<String, Value>) -> Map<String, Value> {
-    if !obj.contains_key("settings") && !obj.contains_key("monitor") {
-        let settings = Value::Object(std::mem::take(&mut obj));
-        obj.insert("settings".into(), settings);
+fn v0_to_v1(value: Json) -> Json {
+    if value.get("settings").is_present() || value.get("monitor").is_present() {
+        value
+    } else {
+        Json::Object(vec![("settings".into(), value)])
     }
-    obj
 }
 
 /// Everything the monitor stores.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     /// Layout version ([`STATE_VERSION`]).
     pub version: u32,
@@ -38,6 +35,16 @@ pub struct State {
     pub settings: Settings,
     /// Readings, errors, alert memory, history.
     pub monitor: MonitorState,
+}
+
+impl ToJson for State {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("version", &self.version)
+            .field("settings", &self.settings)
+            .field("monitor", &self.monitor)
+            .end();
+    }
 }
 
 impl Default for State {
@@ -50,54 +57,24 @@ impl Default for State {
 
 impl State {
     /// Reads a stored value of any version; never fails.
-    pub fn load(raw: &Value) -> State {
-        let Some(obj) = raw.as_object() else {
+    pub fn load(raw: Json) -> State {
+        if !matches!(raw, Json::Object(_)) {
             return State::default();
-        };
-        let mut obj = obj.clone();
-        let version = obj.get("version").and_then(Value::as_u64).unwrap_or(0) as usize;
-        for migrate in MIGRATIONS.iter().skip(version) {
-            obj = migrate(obj);
         }
+        let version = raw.get("version").as_i64().unwrap_or(0).clamp(0, i64::from(STATE_VERSION)) as usize;
+        let value = MIGRATIONS.iter().skip(version).fold(raw, |v, migrate| migrate(v));
         // Data from a newer build is read as far as this build understands it.
-        let settings = Settings::from_stored(obj.get("settings").unwrap_or(&Value::Null));
-        let monitor = obj.get("monitor").map(monitor_from_stored).unwrap_or_default().for_account(&settings);
+        let settings = Settings::from_json(value.get("settings"));
+        let monitor = MonitorState::from_json(value.get("monitor")).for_account(&settings);
         State { version: STATE_VERSION, settings, monitor }
     }
 
     /// Applies a settings form. A changed key or endpoint starts a fresh monitor for the new
     /// account (history kept); on error the state is unchanged.
-    pub fn apply_settings(&self, input: &Map<String, Value>) -> Result<State, Vec<(String, FieldError)>> {
+    pub fn apply_settings(&self, input: &Json) -> Result<State, Vec<(String, FieldError)>> {
         let settings = self.settings.apply(input)?;
         let monitor = self.monitor.for_account(&settings);
         Ok(State { version: STATE_VERSION, settings, monitor })
-    }
-}
-
-fn field<T: DeserializeOwned + Default>(obj: &Map<String, Value>, name: &str) -> T {
-    obj.get(name).and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default()
-}
-
-/// Reads the monitor field by field; history points that do not parse are dropped one by one.
-fn monitor_from_stored(value: &Value) -> MonitorState {
-    let Some(obj) = value.as_object() else {
-        return MonitorState::default();
-    };
-    let history = match obj.get("history") {
-        Some(Value::Array(points)) => points
-            .iter()
-            .filter_map(|p| serde_json::from_value::<HistoryPoint>(p.clone()).ok())
-            .collect(),
-        _ => Vec::new(),
-    };
-    MonitorState {
-        account: field(obj, "account"),
-        last_good: field::<Option<Reading>>(obj, "lastGood"),
-        last_error: field::<Option<FailedCheck>>(obj, "lastError"),
-        last_request_at: field(obj, "lastRequestAt"),
-        failures: field(obj, "failures"),
-        alerts: field::<AlertState>(obj, "alerts"),
-        history,
     }
 }
 
@@ -106,12 +83,20 @@ mod tests {
     use super::*;
     use crate::error::{ApiError, ErrorCode};
     use crate::money::Money;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
+    fn j(v: Value) -> Json {
+        Json::parse(&v.to_string()).unwrap()
+    }
+
+    fn stored(s: &State) -> Value {
+        serde_json::from_str(&s.to_json()).unwrap()
+    }
+
     fn with_reading() -> State {
-        let s = State::default().apply_settings(json!({"apiKey": KEY}).as_object().unwrap()).unwrap();
+        let s = State::default().apply_settings(&j(json!({"apiKey": KEY}))).unwrap();
         let (monitor, _) = s.monitor.observe(&s.settings, &Ok(Money::parse("12.345").unwrap()), 1_000);
         State { monitor, ..s }
     }
@@ -119,25 +104,25 @@ mod tests {
     #[test]
     fn round_trips() {
         let s = with_reading();
-        let stored = serde_json::to_value(&s).unwrap();
+        let stored = stored(&s);
         assert_eq!(stored["version"], 1);
-        assert_eq!(State::load(&stored), s);
+        assert_eq!(State::load(j(stored)), s);
     }
 
     #[test]
     fn garbage_gives_defaults() {
         for raw in [json!(null), json!(42), json!("x"), json!([]), json!({})] {
-            assert_eq!(State::load(&raw), State::default(), "{raw}");
+            assert_eq!(State::load(j(raw.clone())), State::default(), "{raw}");
         }
     }
 
     #[test]
     fn bad_parts_lose_nothing_else() {
-        let mut stored = serde_json::to_value(with_reading()).unwrap();
+        let mut stored = stored(&with_reading());
         stored["settings"]["threshold"] = json!("oops");
         stored["monitor"]["failures"] = json!("many");
         stored["monitor"]["history"].as_array_mut().unwrap().push(json!({"at": "bad"}));
-        let s = State::load(&stored);
+        let s = State::load(j(stored));
         assert_eq!(s.settings.api_key, KEY);
         assert_eq!(s.monitor.last_good.unwrap().balance, Money::parse("12.345").unwrap());
         assert_eq!(s.monitor.history.len(), 1);
@@ -146,7 +131,7 @@ mod tests {
 
     #[test]
     fn migrates_unversioned_bare_settings() {
-        let s = State::load(&json!({"apiKey": KEY, "threshold": "2"}));
+        let s = State::load(j(json!({"apiKey": KEY, "threshold": "2"})));
         assert_eq!(s.version, STATE_VERSION);
         assert_eq!(s.settings.api_key, KEY);
         assert_eq!(s.settings.threshold, Money::parse("2").unwrap());
@@ -154,10 +139,10 @@ mod tests {
 
     #[test]
     fn newer_versions_are_read_as_far_as_understood() {
-        let mut stored = serde_json::to_value(with_reading()).unwrap();
+        let mut stored = stored(&with_reading());
         stored["version"] = json!(7);
         stored["monitor"]["somethingNew"] = json!({"x": 1});
-        let s = State::load(&stored);
+        let s = State::load(j(stored));
         assert_eq!(s.settings.api_key, KEY);
         assert!(s.monitor.last_good.is_some());
     }
@@ -167,11 +152,11 @@ mod tests {
         let s = with_reading();
         let (monitor, _) = s.monitor.observe(&s.settings, &Err(ApiError::new(ErrorCode::WrongKey, "x")), 2_000);
         let s = State { monitor, ..s };
-        let changed = s.apply_settings(json!({"apiKey": "ffffffffffffffffffffffffffffffff"}).as_object().unwrap()).unwrap();
+        let changed = s.apply_settings(&j(json!({"apiKey": "ffffffffffffffffffffffffffffffff"}))).unwrap();
         assert_eq!(changed.monitor.last_error, None);
         assert_eq!(changed.monitor.history.len(), 1);
-        let same = s.apply_settings(json!({"threshold": "5"}).as_object().unwrap()).unwrap();
+        let same = s.apply_settings(&j(json!({"threshold": "5"}))).unwrap();
         assert!(same.monitor.last_error.is_some(), "same key stays rejected");
-        assert!(s.apply_settings(json!({"threshold": "x"}).as_object().unwrap()).is_err());
+        assert!(s.apply_settings(&j(json!({"threshold": "x"}))).is_err());
     }
 }

@@ -13,14 +13,13 @@ use crate::money::Money;
 use crate::monitor::Staleness;
 use crate::settings::mask_key;
 use crate::state::State;
-use serde::Serialize;
-use serde_json::Value;
+use crate::json::{object, Json, ToJson};
 
 /// Where to top up.
 pub const ADD_FUNDS_URL: &str = "https://captchaai.com/";
 
 /// The badge with its tooltip.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct BadgeView {
     /// At most four characters.
     pub text: String,
@@ -31,7 +30,7 @@ pub struct BadgeView {
 }
 
 /// An error with its explanation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ErrorView {
     /// Stable code.
     pub code: &'static str,
@@ -46,11 +45,9 @@ pub struct ErrorView {
 }
 
 /// Solves the balance still pays for, per type.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct RemainingView {
     /// Stable type name.
-    #[serde(rename = "type")]
     pub kind: &'static str,
     /// Localized label.
     pub label: String,
@@ -63,8 +60,7 @@ pub struct RemainingView {
 }
 
 /// The whole picture.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct View {
     /// `ok` / `low` / `empty` / `unknown`.
     pub level: BalanceLevel,
@@ -107,7 +103,7 @@ pub struct View {
 }
 
 /// A notification, localized.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AlertView {
     /// `critical` / `warning` / `restored` / `key_error`.
     pub kind: &'static str,
@@ -118,8 +114,7 @@ pub struct AlertView {
 }
 
 /// A cost estimate against the balance.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct EstimateView {
     /// The inputs were usable.
     pub ok: bool,
@@ -139,6 +134,84 @@ pub struct EstimateView {
     pub enough: Option<bool>,
     /// One sentence: covered or short by how much.
     pub summary: String,
+}
+
+impl ToJson for BadgeView {
+    fn write_json(&self, out: &mut String) {
+        object(out).field("text", &self.text).field("color", &self.color).field("title", &self.title).end();
+    }
+}
+
+impl ToJson for ErrorView {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("code", &self.code)
+            .field("raw", &self.raw)
+            .field("message", &self.message)
+            .field("cause", &self.cause)
+            .field("fix", &self.fix)
+            .end();
+    }
+}
+
+impl ToJson for RemainingView {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("type", &self.kind)
+            .field("label", &self.label)
+            .field("rate", &self.rate)
+            .field("rateText", &self.rate_text)
+            .field("solves", &self.solves)
+            .end();
+    }
+}
+
+impl ToJson for View {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("level", &self.level)
+            .field("levelText", &self.level_text)
+            .field("stale", &self.stale)
+            .field("staleText", &self.stale_text)
+            .field("balance", &self.balance)
+            .field("balanceText", &self.balance_text)
+            .field("checkedAt", &self.checked_at)
+            .field("checkedText", &self.checked_text)
+            .field("updatedAt", &self.updated_at)
+            .field("updatedAgo", &self.updated_ago)
+            .field("badge", &self.badge)
+            .field("error", &self.error)
+            .field("remaining", &self.remaining)
+            .field("nextCheckAt", &self.next_check_at)
+            .field("pausedText", &self.paused_text)
+            .field("keyMasked", &self.key_masked)
+            .field("threshold", &self.threshold)
+            .field("thresholdText", &self.threshold_text)
+            .field("addFundsUrl", &self.add_funds_url)
+            .end();
+    }
+}
+
+impl ToJson for AlertView {
+    fn write_json(&self, out: &mut String) {
+        object(out).field("kind", &self.kind).field("title", &self.title).field("message", &self.message).end();
+    }
+}
+
+impl ToJson for EstimateView {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("ok", &self.ok)
+            .field("error", &self.error)
+            .field("cost", &self.cost)
+            .field("costText", &self.cost_text)
+            .field("covered", &self.covered)
+            .field("shortfall", &self.shortfall)
+            .field("shortfallText", &self.shortfall_text)
+            .field("enough", &self.enough)
+            .field("summary", &self.summary)
+            .end();
+    }
 }
 
 fn level_text(lang: Lang, level: BalanceLevel) -> String {
@@ -176,7 +249,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
     let look = badge_look(level, balance, error.is_some());
     let level_words = level_text(lang, level);
     let plan = monitor.plan(settings, crate::schedule::Trigger::Alarm, now_ms);
-    let paused_text = plan.next_check_at.is_none().then(|| text(lang, plan.reason.message_key()).to_string());
+    let paused_text = plan.next_check_at.is_none().then(|| text(lang, &plan.reason.message_key()).to_string());
     let mut title = match (balance, &error) {
         (Some(b), _) => format(lang, "badge_title", &[&b.display(), &level_words, &age(lang, now_ms, updated_at.unwrap_or(now_ms))]),
         (None, Some(e)) => format(lang, "badge_title_error", &[&e.message]),
@@ -245,16 +318,12 @@ pub fn alert_view(decision: AlertDecision, state: &State, lang: Lang) -> Option<
 
 /// The cost of `quantity` solves of `captcha_type` against the shown balance.
 /// `quantity` may be a number or the text of a form field.
-pub fn estimate_view(state: &State, captcha_type: &str, quantity: &Value, lang: Lang) -> EstimateView {
+pub fn estimate_view(state: &State, captcha_type: &str, quantity: &Json, lang: Lang) -> EstimateView {
     let fail = |key: &str| EstimateView { error: Some(text(lang, key).to_string()), summary: text(lang, key).to_string(), ..EstimateView::default() };
     let Some(kind) = CaptchaType::from_name(captcha_type) else {
         return fail("estimate_bad_type");
     };
-    let qty = match quantity {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse::<u64>().ok(),
-        _ => None,
-    };
+    let qty = quantity.as_text().and_then(|q| q.trim().parse::<i64>().ok()).and_then(|q| u64::try_from(q).ok());
     let Some(qty) = qty.filter(|q| (1..=MAX_QUANTITY).contains(q)) else {
         return fail("estimate_bad_quantity");
     };
@@ -284,13 +353,17 @@ pub fn estimate_view(state: &State, captcha_type: &str, quantity: &Value, lang: 
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn j(v: Value) -> Json {
+        Json::parse(&v.to_string()).unwrap()
+    }
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
     const T0: i64 = 1_800_000_000_000;
 
     fn state_after(outcomes: &[Result<&str, ErrorCode>]) -> State {
-        let mut s = State::default().apply_settings(json!({"apiKey": KEY}).as_object().unwrap()).unwrap();
+        let mut s = State::default().apply_settings(&j(json!({"apiKey": KEY}))).unwrap();
         for (i, o) in outcomes.iter().enumerate() {
             let outcome = o.map(|b| Money::parse(b).unwrap()).map_err(|c| ApiError::new(c, c.api_code()));
             s.monitor = s.monitor.observe(&s.settings, &outcome, T0 + i as i64 * 600_000).0;
@@ -332,19 +405,19 @@ mod tests {
     #[test]
     fn estimates() {
         let s = state_after(&[Ok("1.00")]);
-        let e = estimate_view(&s, "recaptcha_v3", &json!("500"), Lang::En);
+        let e = estimate_view(&s, "recaptcha_v3", &j(json!("500")), Lang::En);
         assert!(e.ok);
         assert_eq!(e.cost_text.as_deref(), Some("$2.0000"));
         assert_eq!((e.covered, e.enough), (Some(250), Some(false)));
         assert_eq!(e.summary, "Short by $1.0000: the balance covers 250 of 500 solves.");
-        let e = estimate_view(&s, "image", &json!(100), Lang::En);
+        let e = estimate_view(&s, "image", &j(json!(100)), Lang::En);
         assert_eq!(e.enough, Some(true));
         for (t, q) in [("image", json!("0")), ("image", json!("-1")), ("image", json!("1.5")), ("image", json!(null)), ("nope", json!(1))] {
-            let e = estimate_view(&s, t, &q, Lang::En);
+            let e = estimate_view(&s, t, &j(q.clone()), Lang::En);
             assert!(!e.ok && e.error.is_some(), "{t} {q}");
         }
         let none = state_after(&[]);
-        let e = estimate_view(&none, "image", &json!(10), Lang::En);
+        let e = estimate_view(&none, "image", &j(json!(10)), Lang::En);
         assert_eq!((e.ok, e.cost_text.as_deref(), e.enough), (true, Some("$0.0100"), None));
     }
 

@@ -259,6 +259,8 @@ const CaptchaaiBalance = class extends HTMLElement {
   #pollTimer = 0;
   #tickTimer = 0;
   #lastDetail = '';
+  /** The inputs the current state was built from (held in memory only, like the key). */
+  #signature = '';
   #apiKeyProperty = null;
   #pending = false;
   /** Why a Refresh did not fetch, until the next reading. */
@@ -388,7 +390,11 @@ const CaptchaaiBalance = class extends HTMLElement {
     const interval = this.getAttribute('interval');
     if (interval != null && interval.trim() !== '') input.intervalSeconds = interval.trim();
 
-    const result = cab.applySettings(cab.loadState(null), input, lang);
+    // Re-connected (moved in the DOM) with the same attributes: keep the readings we have.
+    const signature = JSON.stringify([input, lang]);
+    const keep = signature === this.#signature && this.#state ? this.#state : null;
+    this.#signature = signature;
+    const result = cab.applySettings(keep ?? cab.loadState(null), input, lang);
     if (!result.ok) {
       // "interval: …": the core words the problem, the attribute name tells which one.
       for (const [field, sentence] of Object.entries(result.errors ?? {})) {

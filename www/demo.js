@@ -3,7 +3,7 @@
 // (script-src 'self' 'wasm-unsafe-eval').
 const pill = document.getElementById('funds-pill');
 const events = document.getElementById('events');
-const names = { 'prod-balance': 'production', 'staging-balance': 'staging' };
+const names = { 'prod-balance': 'production', 'compact-balance': 'compact' };
 
 document.addEventListener('balancechange', (event) => {
   const { balance, level, stale, error } = event.detail;

@@ -7,7 +7,7 @@
 //! lines (which contain request URLs) are never printed at any `RUST_LOG` level.
 
 use crate::secret::ApiKey;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
@@ -70,6 +70,8 @@ pub fn init(key: Option<ApiKey>) {
         .with_env_filter(filter)
         .with_writer(Redacting::new(io::stderr, key))
         .with_target(false)
+        // Colour codes only for a person at a terminal, not in files or journald.
+        .with_ansi(io::stderr().is_terminal())
         .init();
 }
 

@@ -52,12 +52,7 @@ mod native {
                 return ExitCode::from(1);
             }
         };
-        let served = axum::serve(listener, router).with_graceful_shutdown(async {
-            // If the signal handler cannot be installed, run until killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        });
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal());
         match served.await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -65,6 +60,33 @@ mod native {
                 ExitCode::from(1)
             }
         }
+    }
+
+    /// Ctrl-C, or SIGTERM (systemd, docker stop). If a handler cannot be installed, that
+    /// signal simply keeps its default action.
+    async fn shutdown_signal() {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {}
+            () = terminate => {}
+        }
+        tracing::info!("shutting down");
     }
 
     /// What a person starting the server needs: the mode, and the URLs to open. The key is

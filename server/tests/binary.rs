@@ -73,6 +73,24 @@ impl Server {
         }
     }
 
+    /// Sends SIGTERM and waits (up to 10 s) for a clean exit; returns (exit code, stdout).
+    fn terminate(mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        for _ in 0..1000 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (status.code(), self.stdout.join().expect("stdout"));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        let (stdout, stderr) = self.stop();
+        panic!("no clean exit after SIGTERM\n{stdout}\n{stderr}");
+    }
+
     /// Stops the process and returns (stdout, stderr).
     fn stop(mut self) -> (String, String) {
         let _ = self.child.kill();
@@ -145,7 +163,8 @@ async fn mock_mode_is_the_default() {
     let got = get(&server.base, BALANCE).await;
     assert_eq!(got.json()["status"], 1);
     assert_eq!(get(&server.base, "/healthz").await.body, "ok");
-    let (stdout, _) = server.stop();
+    let (code, stdout) = server.terminate();
+    assert_eq!(code, Some(0), "SIGTERM ends the server cleanly");
     assert!(stdout.contains("mode: mock"), "{stdout}");
     assert!(stdout.contains("/mock/state"), "{stdout}");
     assert!(

@@ -237,6 +237,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
       return [...root.querySelectorAll('[part=error] p')].filter((p) => !p.hidden).length;
     });
     assert.equal(parts, 3, 'message, cause and fix');
+    await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-error.png') });
     const last = (await page.evaluate(() => window.__events)).at(-1).detail;
     assert.deepEqual(last, { balance: null, level: 'unknown', stale: false, error: 'key_not_found' });
     await page.close();
@@ -373,6 +374,23 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     await page2.close();
   });
 
+  test('themable: --cab-* custom properties and ::part reach inside the shadow DOM', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok' });
+    const page = await open(`<style>
+      captchaai-balance { --cab-ok: rgb(1, 2, 3); --cab-bg: rgb(250, 240, 230); }
+      captchaai-balance::part(balance) { color: rgb(9, 8, 7); }
+    </style>${direct()}`);
+    await waitState(page, 'ok');
+    const look = await page.evaluate(() => {
+      const root = document.querySelector('captchaai-balance').shadowRoot;
+      const card = getComputedStyle(root.querySelector('[part=container]'));
+      return { level: card.borderLeftColor, bg: card.backgroundColor, balance: getComputedStyle(root.querySelector('[part=balance]')).color };
+    });
+    assert.deepEqual(look, { level: 'rgb(1, 2, 3)', bg: 'rgb(250, 240, 230)', balance: 'rgb(9, 8, 7)' });
+    await page.close();
+  });
+
   test('Indonesian: lang="id" on the page localizes the widget', async () => {
     mock.reset();
     mock.setScenario({ scenario: 'ok' });
@@ -380,6 +398,8 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     const wEn = await waitState(en, 'ok');
     const id = await open(direct(), { lang: 'id' });
     const wId = await waitState(id, 'ok');
+    await id.emulateMedia({ colorScheme: 'dark' });
+    await id.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-id-dark.png') });
     assert.notEqual(wId.refresh, wEn.refresh, 'refresh label differs');
     assert.notEqual(wId.level, wEn.level, 'level text differs');
     await en.close();
@@ -406,17 +426,19 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
   }
 });
 
-/** Find (or build) the server binary; null with a reason when it cannot be had. */
+/**
+ * The server binary: CAB_SERVER_BIN when set (a Makefile that already built it), otherwise
+ * `cargo build -p captchaai-balance-server`. `{ skip }` only when the package does not exist;
+ * a failing build is an error, not a skip.
+ */
 function serverBinary() {
-  try {
-    const meta = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: ROOT, encoding: 'utf8' }));
-    if (!meta.packages.some((p) => p.name === 'captchaai-balance-server')) return { reason: 'no server package' };
-    execFileSync('cargo', ['build', '-q', '-p', 'captchaai-balance-server'], { cwd: ROOT, stdio: 'inherit' });
-    const bin = path.join(meta.target_directory, 'debug', 'captchaai-balance-server');
-    return fs.existsSync(bin) ? { bin } : { reason: `${bin} not built` };
-  } catch (e) {
-    return { reason: `cargo build -p captchaai-balance-server failed: ${e.message.split('\n')[0]}` };
-  }
+  if (process.env.CAB_SERVER_BIN) return { bin: process.env.CAB_SERVER_BIN };
+  const meta = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: ROOT, encoding: 'utf8' }));
+  if (!meta.packages.some((p) => p.name === 'captchaai-balance-server')) return { skip: 'no captchaai-balance-server package' };
+  execFileSync('cargo', ['build', '-q', '-p', 'captchaai-balance-server'], { cwd: ROOT, stdio: 'inherit' });
+  const bin = path.join(meta.target_directory, 'debug', 'captchaai-balance-server');
+  assert.ok(fs.existsSync(bin), `${bin} missing after cargo build`);
+  return { bin };
 }
 
 describe('widget, demo page against the Rust server in mock mode', { skip: !hasDist && 'dist/www missing: run `make build` first' }, () => {
@@ -427,8 +449,8 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
 
   before(async () => {
     const found = serverBinary();
-    if (!found.bin) {
-      skipReason = found.reason;
+    if (found.skip) {
+      skipReason = found.skip;
       return;
     }
     const port = await freePort();
@@ -474,7 +496,7 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     const before = await upstream();
     const page = await openDemo();
     const prod = await waitState(page, 'ok', '#prod-balance');
-    const staging = await waitState(page, 'low', '#staging-balance');
+    const staging = await waitState(page, 'low', '#compact-balance');
     assert.match(prod.balance, /12\.5/);
     assert.match(staging.balance, /12\.5/);
     await new Promise((r) => setTimeout(r, 300));
@@ -499,7 +521,7 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     for (const scheme of ['light', 'dark']) {
       const page = await openDemo(scheme);
       await waitState(page, 'ok', '#prod-balance');
-      await waitState(page, 'low', '#staging-balance');
+      await waitState(page, 'low', '#compact-balance');
       await page.screenshot({ path: path.join(OUT_DIR, `widget-demo-${scheme}.png`), fullPage: true });
       await page.locator('#prod-balance').screenshot({ path: path.join(OUT_DIR, `widget-${scheme}.png`) });
       await page.close();

@@ -1,0 +1,476 @@
+//! JSON in and out of the core: API answers, stored state, forms, and what the JS API returns.
+//!
+//! Why not serde: measured in the wasm module, serde_json's deserializer alone was half of the
+//! binary (its error messages pull in float formatting and Debug escaping), and serde's derive
+//! code with any serializer another 15 KB; the budget is 100 KB. Serde would also turn numbers
+//! into `f64`, while a balance must keep its exact digits. This reader keeps numbers as their
+//! text, bounds depth, and never panics; [`ToJson`] writes the few shapes the core returns.
+
+/// Nesting deeper than this is not data we wrote or an API answer.
+const MAX_DEPTH: usize = 32;
+
+/// A parsed JSON value. Numbers keep their source text (`"12.345"`, `"1e309"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Json {
+    /// `null`
+    Null,
+    /// `true` / `false`
+    Bool(bool),
+    /// A number, as written.
+    Number(String),
+    /// A string, unescaped.
+    String(String),
+    /// An array.
+    Array(Vec<Json>),
+    /// An object; keys in source order (the last duplicate wins on lookup).
+    Object(Vec<(String, Json)>),
+}
+
+/// The text is not JSON (or nests deeper than 32 levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonError;
+
+/// Null, shared so lookups on missing keys can return a reference.
+pub static NULL: Json = Json::Null;
+
+impl Json {
+    /// Parses a whole document; trailing non-space text is an error.
+    pub fn parse(text: &str) -> Result<Json, JsonError> {
+        let mut p = Parser { s: text.as_bytes(), i: 0 };
+        let v = p.value(0)?;
+        p.ws();
+        if p.i == p.s.len() {
+            Ok(v)
+        } else {
+            Err(JsonError)
+        }
+    }
+
+    /// The member `key` of an object, or `Null`.
+    pub fn get(&self, key: &str) -> &Json {
+        match self {
+            Json::Object(members) => members.iter().rev().find(|(k, _)| k == key).map_or(&NULL, |(_, v)| v),
+            _ => &NULL,
+        }
+    }
+
+    /// True unless `Null`.
+    pub fn is_present(&self) -> bool {
+        !matches!(self, Json::Null)
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A string's text or a number's digits (form fields arrive as either).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Json::String(s) | Json::Number(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A whole number (a number written as an integer, or `1.0e3`-free integer text).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Json::Number(n) => n.parse().ok().or_else(|| {
+                // JS writes large integral doubles like 1800000000000 exactly, but a stored
+                // time may come back as "1.8e12"; accept integral values written with a fraction.
+                let (whole, frac) = n.split_once('.')?;
+                frac.bytes().all(|b| b == b'0').then(|| whole.parse().ok()).flatten()
+            }),
+            _ => None,
+        }
+    }
+
+    /// The elements, if this is an array.
+    pub fn as_array(&self) -> &[Json] {
+        match self {
+            Json::Array(items) => items,
+            _ => &[],
+        }
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        self.ws();
+        if self.s.get(self.i) == Some(&b) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], v: Json) -> Result<Json, JsonError> {
+        if self.s[self.i..].starts_with(word) {
+            self.i += word.len();
+            Ok(v)
+        } else {
+            Err(JsonError)
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(JsonError);
+        }
+        self.ws();
+        match self.s.get(self.i).ok_or(JsonError)? {
+            b'n' => self.literal(b"null", Json::Null),
+            b't' => self.literal(b"true", Json::Bool(true)),
+            b'f' => self.literal(b"false", Json::Bool(false)),
+            b'"' => self.string().map(Json::String),
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                if !self.eat(b']') {
+                    loop {
+                        items.push(self.value(depth + 1)?);
+                        if self.eat(b']') {
+                            break;
+                        }
+                        if !self.eat(b',') {
+                            return Err(JsonError);
+                        }
+                    }
+                }
+                Ok(Json::Array(items))
+            }
+            b'{' => {
+                self.i += 1;
+                let mut members = Vec::new();
+                if !self.eat(b'}') {
+                    loop {
+                        self.ws();
+                        if self.s.get(self.i) != Some(&b'"') {
+                            return Err(JsonError);
+                        }
+                        let key = self.string()?;
+                        if !self.eat(b':') {
+                            return Err(JsonError);
+                        }
+                        members.push((key, self.value(depth + 1)?));
+                        if self.eat(b'}') {
+                            break;
+                        }
+                        if !self.eat(b',') {
+                            return Err(JsonError);
+                        }
+                    }
+                }
+                Ok(Json::Object(members))
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(JsonError),
+        }
+    }
+
+    /// A number token, checked against the JSON grammar (so `NaN`, `Infinity`, `01` and `1.`
+    /// are errors) and kept as text.
+    fn number(&mut self) -> Result<Json, JsonError> {
+        let start = self.i;
+        let digits = |p: &mut Self| {
+            let from = p.i;
+            while p.s.get(p.i).is_some_and(u8::is_ascii_digit) {
+                p.i += 1;
+            }
+            p.i - from
+        };
+        if self.s.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let int_start = self.i;
+        let n = digits(self);
+        if n == 0 || (n > 1 && self.s[int_start] == b'0') {
+            return Err(JsonError);
+        }
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(JsonError);
+            }
+        }
+        if matches!(self.s.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.s.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(JsonError);
+            }
+        }
+        let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| JsonError)?;
+        Ok(Json::Number(text.to_string()))
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let hex = self.s.get(self.i..self.i + 4).ok_or(JsonError)?;
+        self.i += 4;
+        hex.iter().try_fold(0, |acc, b| Ok(acc * 16 + (*b as char).to_digit(16).ok_or(JsonError)?))
+    }
+
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.i += 1; // opening quote
+        let mut out = String::new();
+        loop {
+            let start = self.i;
+            while self.s.get(self.i).is_some_and(|b| !matches!(b, b'"' | b'\\') && *b >= 0x20) {
+                self.i += 1;
+            }
+            out.push_str(std::str::from_utf8(&self.s[start..self.i]).map_err(|_| JsonError)?);
+            match self.s.get(self.i).ok_or(JsonError)? {
+                b'"' => {
+                    self.i += 1;
+                    return Ok(out);
+                }
+                b'\\' => {
+                    let esc = *self.s.get(self.i + 1).ok_or(JsonError)?;
+                    self.i += 2;
+                    let c = match esc {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                if self.s.get(self.i..self.i + 2) != Some(b"\\u") {
+                                    return Err(JsonError);
+                                }
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(JsonError);
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            char::from_u32(code).ok_or(JsonError)?
+                        }
+                        _ => return Err(JsonError),
+                    };
+                    out.push(c);
+                }
+                _ => return Err(JsonError), // raw control character
+            }
+        }
+    }
+}
+
+/// A value that writes itself as JSON text.
+pub trait ToJson {
+    /// Appends the JSON text to `out`.
+    fn write_json(&self, out: &mut String);
+
+    /// The JSON text.
+    fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+}
+
+/// Writes one object: `object(out).field("a", &a).field("b", &b).end()`.
+pub struct ObjectWriter<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+/// Starts an object.
+pub fn object(out: &mut String) -> ObjectWriter<'_> {
+    out.push('{');
+    ObjectWriter { out, first: true }
+}
+
+impl ObjectWriter<'_> {
+    /// One member.
+    pub fn field(mut self, key: &str, value: &dyn ToJson) -> Self {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        key.write_json(self.out);
+        self.out.push(':');
+        value.write_json(self.out);
+        self
+    }
+
+    /// Closes the object.
+    pub fn end(self) {
+        self.out.push('}');
+    }
+}
+
+impl ToJson for str {
+    fn write_json(&self, out: &mut String) {
+        out.push('"');
+        for c in self.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    out.push_str("\\u00");
+                    out.push(HEX[(c as usize) >> 4] as char);
+                    out.push(HEX[(c as usize) & 15] as char);
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+}
+
+impl ToJson for String {
+    fn write_json(&self, out: &mut String) {
+        self.as_str().write_json(out);
+    }
+}
+
+impl ToJson for bool {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl ToJson for i64 {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl ToJson for u64 {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl ToJson for u32 {
+    fn write_json(&self, out: &mut String) {
+        u64::from(*self).write_json(out);
+    }
+}
+
+impl<T: ToJson> ToJson for Option<T> {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Some(v) => v.write_json(out),
+            None => out.push_str("null"),
+        }
+    }
+}
+
+impl<T: ToJson> ToJson for [T] {
+    fn write_json(&self, out: &mut String) {
+        out.push('[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            item.write_json(out);
+        }
+        out.push(']');
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn write_json(&self, out: &mut String) {
+        self.as_slice().write_json(out);
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for &T {
+    fn write_json(&self, out: &mut String) {
+        (**self).write_json(out);
+    }
+}
+
+/// Pairs written as one object (`{"k": "v", …}`), in order.
+impl<K: AsRef<str>, V: ToJson> ToJson for [(K, V)] {
+    fn write_json(&self, out: &mut String) {
+        self.iter().fold(object(out), |o, (k, v)| o.field(k.as_ref(), v)).end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_json_that_reads_back() {
+        let mut out = String::new();
+        let text = "quote \" backslash \\ newline \n bell \u{7} é";
+        object(&mut out)
+            .field("s", &text)
+            .field("n", &-42_i64)
+            .field("b", &true)
+            .field("none", &None::<u64>)
+            .field("list", &vec![1_u64, 2])
+            .field("pairs", &&[("a", "x")][..])
+            .end();
+        assert_eq!(
+            out,
+            r#"{"s":"quote \" backslash \\ newline \n bell \u0007 é","n":-42,"b":true,"none":null,"list":[1,2],"pairs":{"a":"x"}}"#
+        );
+        let back = Json::parse(&out).unwrap();
+        assert_eq!(back.get("s").as_str(), Some(text));
+        assert_eq!(back.get("n").as_i64(), Some(-42));
+    }
+
+    #[test]
+    fn parses_documents() {
+        let v = Json::parse(r#" {"status":1, "request":"12.345", "n": -1.5e3, "a":[true,false,null,{}], "s":"\u00e9\ud83d\ude00\n\"", "status":2} "#).unwrap();
+        assert_eq!(v.get("request").as_str(), Some("12.345"));
+        assert_eq!(v.get("n"), &Json::Number("-1.5e3".into()));
+        assert_eq!(v.get("status").as_i64(), Some(2), "last duplicate wins");
+        assert_eq!(v.get("a").as_array().len(), 4);
+        assert_eq!(v.get("s").as_str(), Some("é😀\n\""));
+        assert_eq!(v.get("missing"), &Json::Null);
+        assert_eq!(Json::parse("1800000000000.0").unwrap().as_i64(), Some(1_800_000_000_000));
+    }
+
+    #[test]
+    fn rejects_what_is_not_json() {
+        let deep = "[".repeat(40) + &"]".repeat(40);
+        for bad in [
+            "", "{", "{\"a\":}", "{\"a\":1,}", "[1,]", "NaN", "Infinity", "-Infinity", "01", "1.", ".5", "1e",
+            "+1", "\"abc", "\"\\x\"", "\"\\ud800\"", "tru", "{a:1}", "1 2", "\"a\u{1}b\"", &deep,
+        ] {
+            assert_eq!(Json::parse(bad), Err(JsonError), "{bad:?}");
+        }
+    }
+}

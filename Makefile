@@ -29,14 +29,20 @@ test-rust: setup
 test-wasm: setup
 	bash scripts/test-wasm.sh
 
-test-e2e: build server
+# The widget tests build and start the server themselves (debug build, sharing test-rust's
+# compiled dependencies).
+test-e2e: build
 	node --test --test-concurrency=1 tests/e2e/
 
 server: setup
 	cargo build --profile server -p captchaai-balance-server
 
-## The main command: set up, build, start the server in mock mode on http://127.0.0.1:8080.
+## The main command: set up, build, start the server on http://127.0.0.1:8080 (mock mode, or
+## proxy mode when CAPTCHAAI_API_KEY is set).
 demo: build server
+	@echo "[demo] admin page with the widget:  http://127.0.0.1:8080/"
+	@echo "[demo] unpacked extension (Chrome):  $(CURDIR)/dist/extension  (Firefox: $(CURDIR)/dist/extension-firefox)"
+	@echo "[demo] point the extension's 'API endpoint' option at http://127.0.0.1:8080 to see the same balance"
 	./target/server/captchaai-balance-server --listen 127.0.0.1:8080 --static-dir dist/www
 
 bench: build server

@@ -75,6 +75,8 @@ pub enum FieldError {
     NotAnAmount,
     /// Amount outside the allowed range (min, max).
     AmountRange(Money, Money),
+    /// A price must be above zero and at most this.
+    PriceRange(Money),
     /// Not a whole number.
     NotAWholeNumber,
     /// Whole number outside the allowed range (min, max).
@@ -94,6 +96,7 @@ impl FieldError {
             FieldError::KeyCharacters => ("field_error_key_characters", vec![]),
             FieldError::NotAnAmount => ("field_error_not_amount", vec![]),
             FieldError::AmountRange(lo, hi) => ("field_error_amount_range", vec![lo.to_string(), hi.to_string()]),
+            FieldError::PriceRange(hi) => ("field_error_price_range", vec![hi.to_string()]),
             FieldError::NotAWholeNumber => ("field_error_not_whole", vec![]),
             FieldError::NumberRange(lo, hi) => ("field_error_number_range", vec![lo.to_string(), hi.to_string()]),
             FieldError::BadEndpoint => ("field_error_endpoint", vec![]),
@@ -191,11 +194,11 @@ impl Settings {
         if let rates @ Json::Object(_) = input.get("rates") {
             for kind in CaptchaType::all() {
                 if let Some(v) = present(rates.get(kind.as_str())) {
-                    let min = Money::from_nanos(1);
-                    field(
-                        &format!("rates.{}", kind.as_str()),
-                        parse_amount(v, min, MAX_RATE).map(|r| next.rates.set(kind, r)),
-                    );
+                    let rate = parse_amount(v, Money::from_nanos(1), MAX_RATE).map_err(|e| match e {
+                        FieldError::AmountRange(..) => FieldError::PriceRange(MAX_RATE),
+                        other => other,
+                    });
+                    field(&format!("rates.{}", kind.as_str()), rate.map(|r| next.rates.set(kind, r)));
                 }
             }
         }
@@ -331,7 +334,7 @@ mod tests {
             (json!({"apiKey": KEY, "intervalMinutes": "2.5"}), vec![("intervalMinutes", FieldError::NotAWholeNumber)]),
             (json!({"apiKey": KEY, "intervalSeconds": 30}), vec![("intervalSeconds", FieldError::NumberRange(60, 86400))]),
             (json!({"apiKey": KEY, "endpoint": "ocr.captchaai.com"}), vec![("endpoint", FieldError::BadEndpoint)]),
-            (json!({"apiKey": KEY, "rates": {"image": "0"}}), vec![("rates.image", FieldError::AmountRange(Money::from_nanos(1), MAX_RATE))]),
+            (json!({"apiKey": KEY, "rates": {"image": "0"}}), vec![("rates.image", FieldError::PriceRange(MAX_RATE))]),
             (json!({"apiKey": KEY, "notifications": "yes"}), vec![("notifications", FieldError::NotABoolean)]),
             (json!({}), vec![("apiKey", FieldError::KeyMissing)]),
             (json!({"apiKey": "x", "threshold": "y"}), vec![("apiKey", FieldError::KeyLength(1)), ("threshold", FieldError::NotAnAmount)]),

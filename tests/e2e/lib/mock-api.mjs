@@ -50,14 +50,18 @@ export async function startMockApi({ port = 0 } = {}) {
       res.end();
       return;
     }
-    if (url.pathname !== '/res.php' || url.searchParams.get('action') !== 'getbalance') {
+    // `/{scenario}/res.php` answers that scenario whatever setScenario chose, so one mock can
+    // serve several endpoints at once (the wasm-bindgen tests in the browser use this).
+    const prefixed = url.pathname.match(/^\/([a-z_0-9]+)\/res\.php$/);
+    const pathScenario = prefixed && SCENARIOS.has(prefixed[1]) ? prefixed[1] : null;
+    if ((url.pathname !== '/res.php' && !pathScenario) || url.searchParams.get('action') !== 'getbalance') {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' });
       res.end('not found');
       return;
     }
     requests += 1;
     keys.push(url.searchParams.get('key') ?? '');
-    const { scenario, balance, delayMs } = current;
+    const { scenario, balance, delayMs } = pathScenario ? { scenario: pathScenario, delayMs: 0 } : current;
     const delay = delayMs || (scenario === 'slow' ? 3000 : 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     if (res.destroyed) return;

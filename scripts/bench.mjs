@@ -1,0 +1,82 @@
+// `make bench`: prints the figures the issues set targets for. Sizes of what a browser
+// downloads, upstream requests for 100 concurrent widget loads through the server, and the
+// cost of the wasm calls every popup/widget render makes.
+// Usage: node scripts/bench.mjs <server-binary>
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
+
+const serverBin = process.argv[2];
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+
+function size(path) {
+  const raw = readFileSync(path);
+  return { raw: raw.length, gz: gzipSync(raw, { level: 9 }).length };
+}
+
+console.log('== sizes (raw / gzip -9)');
+let total = { raw: 0, gz: 0 };
+for (const f of ['captchaai_balance_bg.wasm', 'captchaai_balance.js', 'captchaai-balance.js']) {
+  const s = size(`dist/www/${f}`);
+  total = { raw: total.raw + s.raw, gz: total.gz + s.gz };
+  console.log(`${f.padEnd(28)} ${String(s.raw).padStart(7)} B  ${String(s.gz).padStart(6)} B`);
+}
+console.log(`${'widget transfer (all three)'.padEnd(28)} ${String(total.raw).padStart(7)} B  ${String(total.gz).padStart(6)} B  (${kb(total.gz)} gzipped)`);
+for (const z of ['dist/captchaai-balance-chrome.zip', 'dist/captchaai-balance-firefox.zip']) {
+  console.log(`${z.padEnd(40)} ${statSync(z).size} B`);
+}
+
+console.log('\n== wasm calls (node, warm)');
+const glue = await import('../dist/www/captchaai_balance.js');
+glue.initSync({ module: readFileSync('dist/www/captchaai_balance_bg.wasm') });
+let state = glue.applySettings(glue.loadState(null), { apiKey: '0123456789abcdef0123456789abcdef' }, 'en').state;
+const t0 = 1_800_000_000_000;
+for (let i = 0; i < 300; i += 1) {
+  state = glue.observe(state, { ok: true, balance: `${(20 - i * 0.01).toFixed(2)}` }, t0 + i * 600_000, 'en').state;
+}
+function timeIt(label, n, fn) {
+  for (let i = 0; i < 50; i += 1) fn(i);
+  const start = performance.now();
+  for (let i = 0; i < n; i += 1) fn(i);
+  const us = ((performance.now() - start) * 1000) / n;
+  console.log(`${label.padEnd(44)} ${us.toFixed(1)} µs/call`);
+}
+timeIt('view(state with 300 history points)', 2000, (i) => glue.view(state, t0 + 1e9 + i, 'en'));
+timeIt('observe(one reading)', 2000, (i) => glue.observe(state, { ok: true, balance: '12.345' }, t0 + 2e9 + i, 'en'));
+timeIt('planCheck', 5000, (i) => glue.planCheck(state, t0 + 2e9 + i, 'open'));
+timeIt('classifyResponse(JSON body)', 20000, () => glue.classifyResponse(200, 'application/json', '{"status":1,"request":"12.345"}'));
+
+if (!serverBin) process.exit(0);
+console.log('\n== server: 100 concurrent widget loads');
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => { const { port: p } = s.address(); s.close(() => resolve(p)); });
+});
+const base = `http://127.0.0.1:${port}`;
+const child = spawn(serverBin, ['--listen', `127.0.0.1:${port}`, '--static-dir', 'dist/www'], {
+  stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CAPTCHAAI_API_KEY: '' },
+});
+try {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const post = (path, body) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await post('/mock/reset', {});
+  await post('/mock/scenario', { scenario: 'ok', balance: '25.00', drainPerMinute: '0', delayMs: 200 });
+  const before = (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
+  const start = performance.now();
+  const answers = await Promise.all(Array.from({ length: 100 }, () => fetch(`${base}/res.php?action=getbalance&json=1`).then((r) => r.json())));
+  const ms = performance.now() - start;
+  const after = (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
+  const good = answers.filter((a) => a.status === 1).length;
+  console.log(`100 concurrent requests -> ${after - before} upstream request(s), ${good}/100 balances, ${ms.toFixed(0)} ms (upstream answers after 200 ms)`);
+  const again = await Promise.all(Array.from({ length: 100 }, () => fetch(`${base}/res.php?action=getbalance&json=1`).then((r) => r.json())));
+  const cached = (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
+  console.log(`100 more within 30 s -> ${cached - after} upstream request(s) (${again.length} answered from the cache)`);
+} finally {
+  child.kill('SIGTERM');
+}

@@ -20,7 +20,7 @@ test: build lint test-rust test-wasm test-e2e
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown -p captchaai-balance -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -p captchaai-balance --all-targets -- -D warnings
 	npx web-ext lint --source-dir dist/extension-firefox --self-hosted
 
 test-rust: setup

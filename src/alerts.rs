@@ -5,8 +5,8 @@
 //! brings it back to ok; a key problem once until a check succeeds again.
 
 use crate::error::{ErrorCode, ErrorKind};
-use crate::level::BalanceLevel;
 use crate::json::{object, Json, ToJson};
+use crate::level::BalanceLevel;
 
 /// What the alert machine remembers between checks (stored with the monitor state).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -145,19 +145,75 @@ mod tests {
         let wrong = Failed(ErrorCode::WrongKey);
         let down = Failed(ErrorCode::ServerError);
         let cases: Vec<(&str, Vec<AlertInput>, Vec<AlertDecision>)> = vec![
-            ("quiet while ok", vec![Reading(Ok), Reading(Ok)], vec![D::None, D::None]),
-            ("warn once while low", vec![Reading(Ok), Reading(Low), Reading(Low), Reading(Low)], vec![D::None, D::Warning, D::None, D::None]),
-            ("first reading low warns", vec![Reading(Low)], vec![D::Warning]),
-            ("critical on entering empty, once", vec![Reading(Low), Reading(Empty), Reading(Empty)], vec![D::Warning, D::Critical, D::None]),
-            ("zero balance error is critical", vec![Reading(Ok), zero, zero], vec![D::None, D::Critical, D::None]),
-            ("restored and re-armed", vec![Reading(Low), Reading(Ok), Reading(Low)], vec![D::Warning, D::Restored, D::Warning]),
-            ("restored from empty", vec![Reading(Empty), Reading(Ok)], vec![D::Critical, D::Restored]),
-            ("empty to low: no extra warning", vec![Reading(Empty), Reading(Low), Reading(Low)], vec![D::Critical, D::None, D::None]),
-            ("low after partial top-up re-arms critical", vec![Reading(Empty), Reading(Low), Reading(Empty)], vec![D::Critical, D::None, D::Critical]),
-            ("transient errors say nothing and keep state", vec![Reading(Low), down, down, Reading(Low)], vec![D::Warning, D::None, D::None, D::None]),
-            ("key error once", vec![wrong, wrong, wrong], vec![D::KeyError(ErrorCode::WrongKey), D::None, D::None]),
-            ("key error again after recovery", vec![wrong, Reading(Ok), wrong], vec![D::KeyError(ErrorCode::WrongKey), D::None, D::KeyError(ErrorCode::WrongKey)]),
-            ("unknown reading says nothing", vec![Reading(Unknown)], vec![D::None]),
+            (
+                "quiet while ok",
+                vec![Reading(Ok), Reading(Ok)],
+                vec![D::None, D::None],
+            ),
+            (
+                "warn once while low",
+                vec![Reading(Ok), Reading(Low), Reading(Low), Reading(Low)],
+                vec![D::None, D::Warning, D::None, D::None],
+            ),
+            (
+                "first reading low warns",
+                vec![Reading(Low)],
+                vec![D::Warning],
+            ),
+            (
+                "critical on entering empty, once",
+                vec![Reading(Low), Reading(Empty), Reading(Empty)],
+                vec![D::Warning, D::Critical, D::None],
+            ),
+            (
+                "zero balance error is critical",
+                vec![Reading(Ok), zero, zero],
+                vec![D::None, D::Critical, D::None],
+            ),
+            (
+                "restored and re-armed",
+                vec![Reading(Low), Reading(Ok), Reading(Low)],
+                vec![D::Warning, D::Restored, D::Warning],
+            ),
+            (
+                "restored from empty",
+                vec![Reading(Empty), Reading(Ok)],
+                vec![D::Critical, D::Restored],
+            ),
+            (
+                "empty to low: no extra warning",
+                vec![Reading(Empty), Reading(Low), Reading(Low)],
+                vec![D::Critical, D::None, D::None],
+            ),
+            (
+                "low after partial top-up re-arms critical",
+                vec![Reading(Empty), Reading(Low), Reading(Empty)],
+                vec![D::Critical, D::None, D::Critical],
+            ),
+            (
+                "transient errors say nothing and keep state",
+                vec![Reading(Low), down, down, Reading(Low)],
+                vec![D::Warning, D::None, D::None, D::None],
+            ),
+            (
+                "key error once",
+                vec![wrong, wrong, wrong],
+                vec![D::KeyError(ErrorCode::WrongKey), D::None, D::None],
+            ),
+            (
+                "key error again after recovery",
+                vec![wrong, Reading(Ok), wrong],
+                vec![
+                    D::KeyError(ErrorCode::WrongKey),
+                    D::None,
+                    D::KeyError(ErrorCode::WrongKey),
+                ],
+            ),
+            (
+                "unknown reading says nothing",
+                vec![Reading(Unknown)],
+                vec![D::None],
+            ),
         ];
         for (name, inputs, want) in cases {
             assert_eq!(run(&inputs), want, "{name}");
@@ -166,7 +222,11 @@ mod tests {
 
     #[test]
     fn same_inputs_same_decisions() {
-        let s = AlertState { warned_low: true, empty_notified: false, key_error_notified: false };
+        let s = AlertState {
+            warned_low: true,
+            empty_notified: false,
+            key_error_notified: false,
+        };
         assert_eq!(s.decide(Reading(Empty)), s.decide(Reading(Empty)));
     }
 }

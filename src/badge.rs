@@ -36,10 +36,22 @@ const LOOKS: [(BalanceLevel, &str, BadgeText); 3] = [
 pub fn badge_look(level: BalanceLevel, balance: Option<Money>, failed: bool) -> BadgeLook {
     let look = LOOKS.iter().find(|(l, _, _)| *l == level);
     match (look, balance) {
-        (Some((_, color, BadgeText::Short)), Some(b)) => BadgeLook { text: b.short(), color },
-        (Some((_, color, BadgeText::Fixed(text))), _) => BadgeLook { text: (*text).into(), color },
-        _ if failed => BadgeLook { text: "!".into(), color: GREY },
-        _ => BadgeLook { text: "?".into(), color: GREY },
+        (Some((_, color, BadgeText::Short)), Some(b)) => BadgeLook {
+            text: b.short(),
+            color,
+        },
+        (Some((_, color, BadgeText::Fixed(text))), _) => BadgeLook {
+            text: (*text).into(),
+            color,
+        },
+        _ if failed => BadgeLook {
+            text: "!".into(),
+            color: GREY,
+        },
+        _ => BadgeLook {
+            text: "?".into(),
+            color: GREY,
+        },
     }
 }
 
@@ -62,7 +74,14 @@ mod tests {
             (Ok, None, false, "?", GREY),
         ];
         for (level, balance, failed, text, color) in cases {
-            assert_eq!(badge_look(level, balance, failed), BadgeLook { text: text.into(), color }, "{level:?}");
+            assert_eq!(
+                badge_look(level, balance, failed),
+                BadgeLook {
+                    text: text.into(),
+                    color
+                },
+                "{level:?}"
+            );
         }
     }
 }

@@ -43,8 +43,15 @@ fn state_from(value: &JsValue) -> State {
 fn outcome_js(outcome: &Outcome) -> JsValue {
     let mut out = String::new();
     match outcome {
-        Ok(balance) => object(&mut out).field("ok", &true).field("balance", balance).end(),
-        Err(e) => object(&mut out).field("ok", &false).field("code", &e.code).field("raw", &e.raw).end(),
+        Ok(balance) => object(&mut out)
+            .field("ok", &true)
+            .field("balance", balance)
+            .end(),
+        Err(e) => object(&mut out)
+            .field("ok", &false)
+            .field("code", &e.code)
+            .field("raw", &e.raw)
+            .end(),
     }
     to_js(&Raw(out))
 }
@@ -95,7 +102,11 @@ pub fn apply_settings(state: JsValue, input: JsValue, lang: &str) -> JsValue {
         }
     };
     let mut out = String::new();
-    object(&mut out).field("ok", &ok).field("state", &next).field("errors", &errors.as_slice()).end();
+    object(&mut out)
+        .field("ok", &ok)
+        .field("state", &next)
+        .field("errors", &errors.as_slice())
+        .end();
     to_js(&Raw(out))
 }
 
@@ -121,7 +132,10 @@ pub fn plan_check(state: JsValue, now_ms: f64, trigger: &str, lang: Option<Strin
                 .field("nextCheckAt", &plan.next_check_at)
                 .end();
         }
-        None => object(&mut out).field("fetch", &false).field("reason", &"unknown_trigger").end(),
+        None => object(&mut out)
+            .field("fetch", &false)
+            .field("reason", &"unknown_trigger")
+            .end(),
     }
     to_js(&Raw(out))
 }
@@ -177,24 +191,38 @@ pub fn classify_response(status: u16, content_type: Option<String>, body: &str) 
 pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsValue {
     let mut state = state_from(&state);
     let outcome = outcome_from(&from_js(&outcome));
-    let (monitor, decision) = state.monitor.observe(&state.settings, &outcome, now_ms as i64);
+    let (monitor, decision) = state
+        .monitor
+        .observe(&state.settings, &outcome, now_ms as i64);
     state.monitor = monitor;
     let alert = view::alert_view(decision, &state, Lang::from_tag(lang));
     let mut out = String::new();
-    object(&mut out).field("state", &state).field("alert", &alert).end();
+    object(&mut out)
+        .field("state", &state)
+        .field("alert", &alert)
+        .end();
     to_js(&Raw(out))
 }
 
 /// Everything a popup, badge or widget shows.
 #[wasm_bindgen]
 pub fn view(state: JsValue, now_ms: f64, lang: &str) -> JsValue {
-    to_js(&view::view(&state_from(&state), now_ms as i64, Lang::from_tag(lang)))
+    to_js(&view::view(
+        &state_from(&state),
+        now_ms as i64,
+        Lang::from_tag(lang),
+    ))
 }
 
 /// Cost of a batch against the balance.
 #[wasm_bindgen]
 pub fn estimate(state: JsValue, captcha_type: &str, quantity: JsValue, lang: &str) -> JsValue {
-    to_js(&view::estimate_view(&state_from(&state), captcha_type, &from_js(&quantity), Lang::from_tag(lang)))
+    to_js(&view::estimate_view(
+        &state_from(&state),
+        captcha_type,
+        &from_js(&quantity),
+        Lang::from_tag(lang),
+    ))
 }
 
 /// One localized sentence; `args` fills `$1`, `$2` ….

@@ -48,17 +48,26 @@ impl CaptchaType {
 
     /// The stable name (`recaptcha_v2` …), also the locale key suffix (`type_recaptcha_v2`).
     pub fn as_str(self) -> &'static str {
-        DEFAULT_RATES.iter().find(|(t, _, _)| *t == self).map_or("other", |(_, n, _)| n)
+        DEFAULT_RATES
+            .iter()
+            .find(|(t, _, _)| *t == self)
+            .map_or("other", |(_, n, _)| n)
     }
 
     /// The type with this stable name.
     pub fn from_name(name: &str) -> Option<CaptchaType> {
-        DEFAULT_RATES.iter().find(|(_, n, _)| *n == name).map(|(t, _, _)| *t)
+        DEFAULT_RATES
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(t, _, _)| *t)
     }
 
     /// The default rate.
     pub fn default_rate(self) -> Money {
-        DEFAULT_RATES.iter().find(|(t, _, _)| *t == self).map_or(Money::ZERO, |(_, _, n)| Money::from_nanos(*n))
+        DEFAULT_RATES
+            .iter()
+            .find(|(t, _, _)| *t == self)
+            .map_or(Money::ZERO, |(_, _, n)| Money::from_nanos(*n))
     }
 }
 
@@ -71,14 +80,19 @@ pub struct RateTable {
 
 impl Default for RateTable {
     fn default() -> Self {
-        RateTable { rates: DEFAULT_RATES.map(|(t, _, n)| (t, Money::from_nanos(n))) }
+        RateTable {
+            rates: DEFAULT_RATES.map(|(t, _, n)| (t, Money::from_nanos(n))),
+        }
     }
 }
 
 impl RateTable {
     /// The rate for a type.
     pub fn rate(&self, kind: CaptchaType) -> Money {
-        self.rates.iter().find(|(t, _)| *t == kind).map_or(kind.default_rate(), |(_, r)| *r)
+        self.rates
+            .iter()
+            .find(|(t, _)| *t == kind)
+            .map_or(kind.default_rate(), |(_, r)| *r)
     }
 
     /// Sets one rate (already validated).
@@ -98,7 +112,9 @@ impl RateTable {
 
 impl ToJson for RateTable {
     fn write_json(&self, out: &mut String) {
-        self.iter().fold(object(out), |o, (kind, rate)| o.field(kind.as_str(), &rate)).end();
+        self.iter()
+            .fold(object(out), |o, (kind, rate)| o.field(kind.as_str(), &rate))
+            .end();
     }
 }
 
@@ -162,11 +178,20 @@ mod tests {
     fn defaults_match_the_article() {
         let t = RateTable::default();
         let want = [
-            ("recaptcha_v2", "0.003"), ("recaptcha_v3", "0.004"), ("turnstile", "0.002"),
-            ("geetest", "0.003"), ("image", "0.001"), ("bls", "0.002"), ("other", "0.003"),
+            ("recaptcha_v2", "0.003"),
+            ("recaptcha_v3", "0.004"),
+            ("turnstile", "0.002"),
+            ("geetest", "0.003"),
+            ("image", "0.001"),
+            ("bls", "0.002"),
+            ("other", "0.003"),
         ];
         for (name, rate) in want {
-            assert_eq!(t.rate(CaptchaType::from_name(name).unwrap()), m(rate), "{name}");
+            assert_eq!(
+                t.rate(CaptchaType::from_name(name).unwrap()),
+                m(rate),
+                "{name}"
+            );
         }
     }
 
@@ -182,14 +207,28 @@ mod tests {
         ];
         for (bal, rate, qty, cost, covered, short, enough) in cases {
             let b = budget(m(bal), m(rate), qty).unwrap();
-            assert_eq!(b, Budget { cost: m(cost), covered, shortfall: m(short), enough }, "{bal} {rate} {qty}");
+            assert_eq!(
+                b,
+                Budget {
+                    cost: m(cost),
+                    covered,
+                    shortfall: m(short),
+                    enough
+                },
+                "{bal} {rate} {qty}"
+            );
         }
         assert_eq!(budget(m("1"), Money::from_nanos(i64::MAX / 2), 10), None);
     }
 
     #[test]
     fn rate_table_json_keeps_good_overrides() {
-        let t = RateTable::from_json(&Json::parse(r#"{"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01}"#).unwrap());
+        let t = RateTable::from_json(
+            &Json::parse(
+                r#"{"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01}"#,
+            )
+            .unwrap(),
+        );
         assert_eq!(t.rate(CaptchaType::Image), m("0.0005"));
         assert_eq!(t.rate(CaptchaType::Bls), m("0.002"));
         assert_eq!(t.rate(CaptchaType::Turnstile), m("0.002"));

@@ -112,7 +112,10 @@ impl ErrorCode {
 
     fn info(self) -> &'static ErrorInfo {
         // The table lists every variant (tested), so the fallback is never taken.
-        ERRORS.iter().find(|e| e.code == self).unwrap_or(&ERRORS[ERRORS.len() - 2])
+        ERRORS
+            .iter()
+            .find(|e| e.code == self)
+            .unwrap_or(&ERRORS[ERRORS.len() - 2])
     }
 
     /// The stable snake_case code.
@@ -137,7 +140,11 @@ impl ErrorCode {
     /// Codes the API never sends map to `ERROR_SERVER_ERROR`, which every client treats as
     /// "try again later".
     pub fn api_code(self) -> &'static str {
-        self.info().api_codes.first().copied().unwrap_or("ERROR_SERVER_ERROR")
+        self.info()
+            .api_codes
+            .first()
+            .copied()
+            .unwrap_or("ERROR_SERVER_ERROR")
     }
 
     /// The kind of problem.
@@ -153,7 +160,10 @@ impl ErrorCode {
     /// True when the last good balance still describes the account (the failure was on the
     /// way there, not about the account), so it stays on the badge marked stale.
     pub fn keeps_last_balance(self) -> bool {
-        matches!(self.kind(), K::Transient | K::RateLimited | K::Banned | K::Unknown)
+        matches!(
+            self.kind(),
+            K::Transient | K::RateLimited | K::Banned | K::Unknown
+        )
     }
 
     /// Locale key of the short title, e.g. `err_wrong_key`.
@@ -190,20 +200,32 @@ impl ToJson for ErrorCode {
 
 impl ToJson for ApiError {
     fn write_json(&self, out: &mut String) {
-        object(out).field("code", &self.code).field("raw", &self.raw).end();
+        object(out)
+            .field("code", &self.code)
+            .field("raw", &self.raw)
+            .end();
     }
 }
 
 impl ApiError {
     /// An error with its description.
     pub fn new(code: ErrorCode, raw: impl Into<String>) -> ApiError {
-        ApiError { code, raw: raw.into() }
+        ApiError {
+            code,
+            raw: raw.into(),
+        }
     }
 
     /// Reads a stored or passed-in `{code, raw}`; `raw` is cut to 80 characters.
     pub fn from_json(value: &Json) -> Option<ApiError> {
         let code = ErrorCode::from_name(value.get("code").as_str()?)?;
-        let raw: String = value.get("raw").as_str().unwrap_or_default().chars().take(80).collect();
+        let raw: String = value
+            .get("raw")
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(80)
+            .collect();
         Some(ApiError { code, raw })
     }
 }
@@ -259,8 +281,14 @@ mod tests {
         assert_eq!(all.len(), 12);
         for code in all {
             let error = ApiError::new(code, "x");
-            assert_eq!(error.to_json(), format!(r#"{{"code":"{}","raw":"x"}}"#, code.as_str()));
-            assert_eq!(ApiError::from_json(&Json::parse(&error.to_json()).unwrap()), Some(error));
+            assert_eq!(
+                error.to_json(),
+                format!(r#"{{"code":"{}","raw":"x"}}"#, code.as_str())
+            );
+            assert_eq!(
+                ApiError::from_json(&Json::parse(&error.to_json()).unwrap()),
+                Some(error)
+            );
             assert!(code.api_code().starts_with("ERROR_"));
         }
     }

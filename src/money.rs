@@ -72,7 +72,10 @@ impl Money {
         };
         let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
             // i64 like every other integer parsed in the module: one parser in the binary.
-            Some((mantissa, exp)) => (mantissa, exp.parse::<i64>().map_err(|_| MoneyError::NotANumber)?),
+            Some((mantissa, exp)) => (
+                mantissa,
+                exp.parse::<i64>().map_err(|_| MoneyError::NotANumber)?,
+            ),
             None => (rest, 0),
         };
         let (int_part, frac_part) = match mantissa.split_once('.') {
@@ -80,7 +83,10 @@ impl Money {
             None => (mantissa, ""),
         };
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if (int_part.is_empty() && frac_part.is_empty()) || !all_digits(int_part) || !all_digits(frac_part) {
+        if (int_part.is_empty() && frac_part.is_empty())
+            || !all_digits(int_part)
+            || !all_digits(frac_part)
+        {
             return Err(MoneyError::NotANumber);
         }
         Self::from_digits(int_part, frac_part, exponent, negative)
@@ -88,13 +94,26 @@ impl Money {
 
     /// Builds the amount digit by digit: each digit's place value is a power of ten in
     /// nano-dollars, so the decimal point moves by the exponent without any rounding.
-    fn from_digits(int_part: &str, frac_part: &str, exponent: i64, negative: bool) -> Result<Money, MoneyError> {
+    fn from_digits(
+        int_part: &str,
+        frac_part: &str,
+        exponent: i64,
+        negative: bool,
+    ) -> Result<Money, MoneyError> {
         if exponent.unsigned_abs() > 40 {
             // Either vanishingly small (truncates to zero) or far beyond range.
             let all_zero = int_part.bytes().chain(frac_part.bytes()).all(|b| b == b'0');
-            return if all_zero || exponent < 0 { Ok(Money::ZERO) } else { Err(MoneyError::OutOfRange) };
+            return if all_zero || exponent < 0 {
+                Ok(Money::ZERO)
+            } else {
+                Err(MoneyError::OutOfRange)
+            };
         }
-        let digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).map(|b| b - b'0').collect();
+        let digits: Vec<u8> = int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .map(|b| b - b'0')
+            .collect();
         // Index in `digits` where the decimal point sits after applying the exponent.
         let point = int_part.len() as i64 + exponent;
         let mut nanos: i64 = 0;
@@ -134,7 +153,10 @@ impl Money {
 
     /// `self × quantity`, or `None` on overflow.
     pub fn checked_mul(self, quantity: u64) -> Option<Money> {
-        i64::try_from(quantity).ok().and_then(|q| self.0.checked_mul(q)).map(Money)
+        i64::try_from(quantity)
+            .ok()
+            .and_then(|q| self.0.checked_mul(q))
+            .map(Money)
     }
 
     /// How many whole `unit`s fit in `self` (floor); 0 when either is not positive.
@@ -286,7 +308,12 @@ mod tests {
         let a = Money::parse("0.1").unwrap();
         let b = Money::parse("0.2").unwrap();
         assert_eq!(a.checked_add(b), Some(Money::parse("0.3").unwrap()));
-        assert_eq!(Money::parse("0.3").unwrap().whole_multiples_of(Money::parse("0.1").unwrap()), 3);
+        assert_eq!(
+            Money::parse("0.3")
+                .unwrap()
+                .whole_multiples_of(Money::parse("0.1").unwrap()),
+            3
+        );
     }
 
     #[test]
@@ -369,8 +396,14 @@ mod tests {
             assert_eq!(Money::from_json(&Json::parse(&json).unwrap()), Some(m));
         }
         assert_eq!(Money::from_json(&Json::parse("true").unwrap()), None);
-        assert_eq!(Money::from_json(&Json::parse("1.25").unwrap()), Some(Money::parse("1.25").unwrap()));
-        assert_eq!(Money::from_json(&Json::parse("\"0.5\"").unwrap()), Some(Money::parse("0.5").unwrap()));
+        assert_eq!(
+            Money::from_json(&Json::parse("1.25").unwrap()),
+            Some(Money::parse("1.25").unwrap())
+        );
+        assert_eq!(
+            Money::from_json(&Json::parse("\"0.5\"").unwrap()),
+            Some(Money::parse("0.5").unwrap())
+        );
         assert_eq!(Money::from_json(&Json::parse("null").unwrap()), None);
     }
 
@@ -378,7 +411,10 @@ mod tests {
     fn multiplies_and_divides() {
         let rate = Money::parse("0.003").unwrap();
         assert_eq!(rate.checked_mul(1000), Some(Money::parse("3").unwrap()));
-        assert_eq!(Money::parse("12.345").unwrap().whole_multiples_of(rate), 4115);
+        assert_eq!(
+            Money::parse("12.345").unwrap().whole_multiples_of(rate),
+            4115
+        );
         assert_eq!(Money::ZERO.whole_multiples_of(rate), 0);
         assert_eq!(rate.whole_multiples_of(Money::ZERO), 0);
         assert_eq!(Money::from_nanos(i64::MAX).checked_mul(2), None);

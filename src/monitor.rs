@@ -7,11 +7,11 @@
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{ApiError, ErrorCode, RetryPolicy};
+use crate::json::{object, Json, ToJson};
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
 use crate::schedule::{self, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
 use crate::settings::Settings;
-use crate::json::{object, Json, ToJson};
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
 pub const HISTORY_LIMIT: usize = 500;
@@ -114,19 +114,29 @@ impl ToJson for PlanReason {
 
 impl ToJson for Reading {
     fn write_json(&self, out: &mut String) {
-        object(out).field("balance", &self.balance).field("at", &self.at).end();
+        object(out)
+            .field("balance", &self.balance)
+            .field("at", &self.at)
+            .end();
     }
 }
 
 impl ToJson for FailedCheck {
     fn write_json(&self, out: &mut String) {
-        object(out).field("error", &self.error).field("at", &self.at).end();
+        object(out)
+            .field("error", &self.error)
+            .field("at", &self.at)
+            .end();
     }
 }
 
 impl ToJson for HistoryPoint {
     fn write_json(&self, out: &mut String) {
-        object(out).field("at", &self.at).field("balance", &self.balance).field("account", &self.account).end();
+        object(out)
+            .field("at", &self.at)
+            .field("balance", &self.balance)
+            .field("account", &self.account)
+            .end();
     }
 }
 
@@ -157,13 +167,19 @@ pub struct Plan {
 
 impl Reading {
     fn from_json(v: &Json) -> Option<Reading> {
-        Some(Reading { balance: Money::from_json(v.get("balance"))?, at: v.get("at").as_i64()? })
+        Some(Reading {
+            balance: Money::from_json(v.get("balance"))?,
+            at: v.get("at").as_i64()?,
+        })
     }
 }
 
 impl FailedCheck {
     fn from_json(v: &Json) -> Option<FailedCheck> {
-        Some(FailedCheck { error: ApiError::from_json(v.get("error"))?, at: v.get("at").as_i64()? })
+        Some(FailedCheck {
+            error: ApiError::from_json(v.get("error"))?,
+            at: v.get("at").as_i64()?,
+        })
     }
 }
 
@@ -181,7 +197,12 @@ impl MonitorState {
     /// Reads a stored monitor field by field: whatever cannot be read is left empty on its own
     /// (a bad history point is dropped, the rest stays).
     pub fn from_json(v: &Json) -> MonitorState {
-        let mut history: Vec<HistoryPoint> = v.get("history").as_array().iter().filter_map(HistoryPoint::from_json).collect();
+        let mut history: Vec<HistoryPoint> = v
+            .get("history")
+            .as_array()
+            .iter()
+            .filter_map(HistoryPoint::from_json)
+            .collect();
         let excess = history.len().saturating_sub(HISTORY_LIMIT);
         history.drain(..excess);
         MonitorState {
@@ -189,7 +210,11 @@ impl MonitorState {
             last_good: Reading::from_json(v.get("lastGood")),
             last_error: FailedCheck::from_json(v.get("lastError")),
             last_request_at: v.get("lastRequestAt").as_i64(),
-            failures: v.get("failures").as_i64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            failures: v
+                .get("failures")
+                .as_i64()
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
             alerts: AlertState::from_json(v.get("alerts")),
             history,
         }
@@ -201,11 +226,17 @@ impl MonitorState {
         if account == self.account {
             return self.clone();
         }
-        MonitorState { account, history: self.history.clone(), ..MonitorState::default() }
+        MonitorState {
+            account,
+            history: self.history.clone(),
+            ..MonitorState::default()
+        }
     }
 
     fn policy(&self) -> RetryPolicy {
-        self.last_error.as_ref().map_or(RetryPolicy::Normal, |f| f.error.code.retry_policy())
+        self.last_error
+            .as_ref()
+            .map_or(RetryPolicy::Normal, |f| f.error.code.retry_policy())
     }
 
     /// When the next check is due, or `None` while paused (no key, rejected key).
@@ -213,13 +244,23 @@ impl MonitorState {
         if !settings.can_request() {
             return None;
         }
-        schedule::next_check_at(self.last_request_at, self.policy(), self.failures, settings.interval_ms(), now_ms)
+        schedule::next_check_at(
+            self.last_request_at,
+            self.policy(),
+            self.failures,
+            settings.interval_ms(),
+            now_ms,
+        )
     }
 
     /// Whether to ask the API now.
     pub fn plan(&self, settings: &Settings, trigger: Trigger, now_ms: i64) -> Plan {
         let next_check_at = self.next_check_at(settings, now_ms);
-        let decide = |fetch, reason| Plan { fetch, reason, next_check_at };
+        let decide = |fetch, reason| Plan {
+            fetch,
+            reason,
+            next_check_at,
+        };
         if !settings.can_request() {
             return decide(false, PlanReason::NoKey);
         }
@@ -228,7 +269,10 @@ impl MonitorState {
                 // A malformed key stays rejected; a missing plan or IP allow-list can be fixed
                 // in the dashboard, so an explicit user action may try once more.
                 let user_may_retry = matches!(trigger, Trigger::Refresh | Trigger::Settings)
-                    && !matches!(failed.error.code, ErrorCode::WrongKey | ErrorCode::InvalidKey);
+                    && !matches!(
+                        failed.error.code,
+                        ErrorCode::WrongKey | ErrorCode::InvalidKey
+                    );
                 if !user_may_retry {
                     return decide(false, PlanReason::KeyRejected);
                 }
@@ -238,7 +282,9 @@ impl MonitorState {
         if since_last.is_some_and(|d| d < MIN_REQUEST_GAP_MS) {
             return decide(false, PlanReason::TooSoon);
         }
-        if matches!(self.policy(), RetryPolicy::BackOff { .. }) && next_check_at.is_some_and(|at| now_ms < at) {
+        if matches!(self.policy(), RetryPolicy::BackOff { .. })
+            && next_check_at.is_some_and(|at| now_ms < at)
+        {
             return decide(false, PlanReason::BackingOff);
         }
         let fresh = since_last.is_some_and(|d| d < CACHE_MS) && self.last_error.is_none();
@@ -247,18 +293,28 @@ impl MonitorState {
                 decide(false, PlanReason::NotDue)
             }
             Trigger::Open | Trigger::Settings if fresh => decide(false, PlanReason::Cached),
-            Trigger::Open if since_last.is_some_and(|d| d < CACHE_MS) => decide(false, PlanReason::Cached),
+            Trigger::Open if since_last.is_some_and(|d| d < CACHE_MS) => {
+                decide(false, PlanReason::Cached)
+            }
             _ => decide(true, PlanReason::Due),
         }
     }
 
     /// Folds one check into the state; returns the new state and the alert it deserves.
-    pub fn observe(&self, settings: &Settings, outcome: &Outcome, now_ms: i64) -> (MonitorState, AlertDecision) {
+    pub fn observe(
+        &self,
+        settings: &Settings,
+        outcome: &Outcome,
+        now_ms: i64,
+    ) -> (MonitorState, AlertDecision) {
         let mut next = self.for_account(settings);
         next.last_request_at = Some(now_ms);
         let input = match outcome {
             Ok(balance) => {
-                next.last_good = Some(Reading { balance: *balance, at: now_ms });
+                next.last_good = Some(Reading {
+                    balance: *balance,
+                    at: now_ms,
+                });
                 next.last_error = None;
                 next.failures = 0;
                 next.record(*balance, now_ms);
@@ -267,13 +323,19 @@ impl MonitorState {
             Err(error) => {
                 if error.code == ErrorCode::ZeroBalance {
                     // A definite answer about the account: its balance is zero right now.
-                    next.last_good = Some(Reading { balance: Money::ZERO, at: now_ms });
+                    next.last_good = Some(Reading {
+                        balance: Money::ZERO,
+                        at: now_ms,
+                    });
                     next.record(Money::ZERO, now_ms);
                     next.failures = 0;
                 } else {
                     next.failures = next.failures.saturating_add(1);
                 }
-                next.last_error = Some(FailedCheck { error: error.clone(), at: now_ms });
+                next.last_error = Some(FailedCheck {
+                    error: error.clone(),
+                    at: now_ms,
+                });
                 AlertInput::Failed(error.code)
             }
         };
@@ -283,7 +345,11 @@ impl MonitorState {
     }
 
     fn record(&mut self, balance: Money, at: i64) {
-        self.history.push(HistoryPoint { at, balance, account: self.account.clone() });
+        self.history.push(HistoryPoint {
+            at,
+            balance,
+            account: self.account.clone(),
+        });
         let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
         self.history.drain(..excess);
     }
@@ -309,7 +375,11 @@ impl MonitorState {
     /// Why the shown balance may be out of date: the last check failed, or the reading is old.
     pub fn staleness(&self, settings: &Settings, now_ms: i64) -> Option<Staleness> {
         let good = self.last_good?;
-        if self.last_error.as_ref().is_some_and(|f| f.error.code.keeps_last_balance()) {
+        if self
+            .last_error
+            .as_ref()
+            .is_some_and(|f| f.error.code.keeps_last_balance())
+        {
             Some(Staleness::CheckFailed)
         } else if is_stale(good.at, now_ms, settings.interval_ms()) {
             Some(Staleness::Old)
@@ -336,7 +406,9 @@ mod tests {
     const T0: i64 = 1_800_000_000_000;
 
     fn settings() -> Settings {
-        Settings::default().apply(&Json::parse(r#"{"apiKey": "0123456789abcdef0123456789abcdef"}"#).unwrap()).unwrap()
+        Settings::default()
+            .apply(&Json::parse(r#"{"apiKey": "0123456789abcdef0123456789abcdef"}"#).unwrap())
+            .unwrap()
     }
 
     fn ok(b: &str) -> Outcome {
@@ -349,7 +421,11 @@ mod tests {
 
     fn after(steps: &[(i64, Outcome)]) -> MonitorState {
         let s = settings();
-        steps.iter().fold(MonitorState::default().for_account(&s), |m, (at, o)| m.observe(&s, o, *at).0)
+        steps
+            .iter()
+            .fold(MonitorState::default().for_account(&s), |m, (at, o)| {
+                m.observe(&s, o, *at).0
+            })
     }
 
     #[test]
@@ -366,22 +442,134 @@ mod tests {
         let cases: Vec<(&str, &MonitorState, Trigger, i64, bool, PlanReason)> = vec![
             ("first open fetches", &fresh, Tr::Open, T0, true, R::Due),
             ("first alarm fetches", &fresh, Tr::Alarm, T0, true, R::Due),
-            ("open within 5 min reuses", &read, Tr::Open, T0 + 4 * MIN, false, R::Cached),
-            ("open after 5 min fetches", &read, Tr::Open, T0 + 5 * MIN, true, R::Due),
-            ("alarm before interval waits", &read, Tr::Alarm, T0 + 9 * MIN, false, R::NotDue),
-            ("alarm at interval fetches", &read, Tr::Alarm, T0 + 10 * MIN - 1_000, true, R::Due),
-            ("refresh within a minute refused", &read, Tr::Refresh, T0 + 30_000, false, R::TooSoon),
-            ("refresh after a minute fetches", &read, Tr::Refresh, T0 + MIN, true, R::Due),
-            ("settings with fresh reading reuse", &read, Tr::Settings, T0 + 2 * MIN, false, R::Cached),
-            ("rejected key: alarm never", &rejected, Tr::Alarm, T0 + 100 * MIN, false, R::KeyRejected),
-            ("rejected key: refresh never", &rejected, Tr::Refresh, T0 + 100 * MIN, false, R::KeyRejected),
-            ("no plan: alarm never", &no_plan, Tr::Alarm, T0 + 100 * MIN, false, R::KeyRejected),
-            ("no plan: user may retry", &no_plan, Tr::Refresh, T0 + 2 * MIN, true, R::Due),
-            ("banned: waits 5 min", &banned, Tr::Refresh, T0 + 4 * MIN, false, R::BackingOff),
-            ("banned: then retries", &banned, Tr::Alarm, T0 + 5 * MIN, true, R::Due),
-            ("transient: alarm retries after a minute", &down, Tr::Alarm, T0 + MIN, true, R::Due),
-            ("transient: open retries after a minute", &down, Tr::Open, T0 + 2 * MIN, false, R::Cached),
-            ("transient: refresh after a minute", &down, Tr::Refresh, T0 + MIN, true, R::Due),
+            (
+                "open within 5 min reuses",
+                &read,
+                Tr::Open,
+                T0 + 4 * MIN,
+                false,
+                R::Cached,
+            ),
+            (
+                "open after 5 min fetches",
+                &read,
+                Tr::Open,
+                T0 + 5 * MIN,
+                true,
+                R::Due,
+            ),
+            (
+                "alarm before interval waits",
+                &read,
+                Tr::Alarm,
+                T0 + 9 * MIN,
+                false,
+                R::NotDue,
+            ),
+            (
+                "alarm at interval fetches",
+                &read,
+                Tr::Alarm,
+                T0 + 10 * MIN - 1_000,
+                true,
+                R::Due,
+            ),
+            (
+                "refresh within a minute refused",
+                &read,
+                Tr::Refresh,
+                T0 + 30_000,
+                false,
+                R::TooSoon,
+            ),
+            (
+                "refresh after a minute fetches",
+                &read,
+                Tr::Refresh,
+                T0 + MIN,
+                true,
+                R::Due,
+            ),
+            (
+                "settings with fresh reading reuse",
+                &read,
+                Tr::Settings,
+                T0 + 2 * MIN,
+                false,
+                R::Cached,
+            ),
+            (
+                "rejected key: alarm never",
+                &rejected,
+                Tr::Alarm,
+                T0 + 100 * MIN,
+                false,
+                R::KeyRejected,
+            ),
+            (
+                "rejected key: refresh never",
+                &rejected,
+                Tr::Refresh,
+                T0 + 100 * MIN,
+                false,
+                R::KeyRejected,
+            ),
+            (
+                "no plan: alarm never",
+                &no_plan,
+                Tr::Alarm,
+                T0 + 100 * MIN,
+                false,
+                R::KeyRejected,
+            ),
+            (
+                "no plan: user may retry",
+                &no_plan,
+                Tr::Refresh,
+                T0 + 2 * MIN,
+                true,
+                R::Due,
+            ),
+            (
+                "banned: waits 5 min",
+                &banned,
+                Tr::Refresh,
+                T0 + 4 * MIN,
+                false,
+                R::BackingOff,
+            ),
+            (
+                "banned: then retries",
+                &banned,
+                Tr::Alarm,
+                T0 + 5 * MIN,
+                true,
+                R::Due,
+            ),
+            (
+                "transient: alarm retries after a minute",
+                &down,
+                Tr::Alarm,
+                T0 + MIN,
+                true,
+                R::Due,
+            ),
+            (
+                "transient: open retries after a minute",
+                &down,
+                Tr::Open,
+                T0 + 2 * MIN,
+                false,
+                R::Cached,
+            ),
+            (
+                "transient: refresh after a minute",
+                &down,
+                Tr::Refresh,
+                T0 + MIN,
+                true,
+                R::Due,
+            ),
         ];
         for (name, state, trigger, now, fetch, reason) in cases {
             let plan = state.plan(&s, trigger, now);
@@ -395,13 +583,19 @@ mod tests {
     #[test]
     fn observe_keeps_last_good_balance_on_transient_errors() {
         let s = settings();
-        let m = after(&[(T0, ok("12.345")), (T0 + 10 * MIN, err(ErrorCode::ServerError))]);
+        let m = after(&[
+            (T0, ok("12.345")),
+            (T0 + 10 * MIN, err(ErrorCode::ServerError)),
+        ]);
         assert_eq!(m.shown_balance(), Some(Money::parse("12.345").unwrap()));
         assert_eq!(m.level(&s), BalanceLevel::Ok);
         assert_eq!(m.staleness(&s, T0 + 10 * MIN), Some(Staleness::CheckFailed));
         assert_eq!(m.failures, 1);
         assert_eq!(m.history.len(), 1);
-        let wrong = after(&[(T0, ok("12.345")), (T0 + 10 * MIN, err(ErrorCode::WrongKey))]);
+        let wrong = after(&[
+            (T0, ok("12.345")),
+            (T0 + 10 * MIN, err(ErrorCode::WrongKey)),
+        ]);
         assert_eq!(wrong.shown_balance(), None);
         assert_eq!(wrong.level(&s), BalanceLevel::Unknown);
     }
@@ -433,7 +627,15 @@ mod tests {
         let (m, d2) = m.observe(&s, &ok("0.4"), T0 + 10 * MIN);
         let (m, d3) = m.observe(&s, &err(ErrorCode::ZeroBalance), T0 + 20 * MIN);
         let (_, d4) = m.observe(&s, &ok("20"), T0 + 30 * MIN);
-        assert_eq!([d1, d2, d3, d4], [AlertDecision::Warning, AlertDecision::None, AlertDecision::Critical, AlertDecision::Restored]);
+        assert_eq!(
+            [d1, d2, d3, d4],
+            [
+                AlertDecision::Warning,
+                AlertDecision::None,
+                AlertDecision::Critical,
+                AlertDecision::Restored
+            ]
+        );
     }
 
     #[test]
@@ -445,7 +647,9 @@ mod tests {
         }
         assert_eq!(m.history.len(), HISTORY_LIMIT);
         assert_eq!(m.history[0].at, T0 + 20 * MIN);
-        let other = s.apply(&Json::parse(r#"{"apiKey": "ffffffffffffffffffffffffffffffff"}"#).unwrap()).unwrap();
+        let other = s
+            .apply(&Json::parse(r#"{"apiKey": "ffffffffffffffffffffffffffffffff"}"#).unwrap())
+            .unwrap();
         let switched = m.for_account(&other);
         assert_eq!(switched.last_good, None);
         assert_eq!(switched.history.len(), HISTORY_LIMIT);

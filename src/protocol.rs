@@ -43,7 +43,9 @@ pub fn normalize_endpoint(endpoint: &str) -> Result<String, EndpointError> {
         return Err(EndpointError::NotHttp);
     }
     if endpoint.len() > 2048
-        || endpoint.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@'))
+        || endpoint
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '@'))
     {
         return Err(EndpointError::Unsupported);
     }
@@ -79,8 +81,11 @@ pub fn balance_url(endpoint: &str, key: &str, acao: bool) -> Result<String, Endp
 pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<Money, ApiError> {
     let text = body.trim();
     let http = || format!("HTTP {status}");
-    let looks_html = content_type.is_some_and(|c| c.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"html")))
-        || text.starts_with('<');
+    let looks_html = content_type.is_some_and(|c| {
+        c.as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"html"))
+    }) || text.starts_with('<');
     let server_failed = status >= 500 || looks_html;
 
     if text.len() > MAX_ANSWER_LEN {
@@ -140,10 +145,16 @@ fn classify_json(status: u16, answer: &Json) -> Result<Money, ApiError> {
         return Err(ApiError::new(code, request_text.to_ascii_uppercase()));
     }
     if status == 429 {
-        return Err(ApiError::new(ErrorCode::RateLimited, format!("HTTP {status}")));
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!("HTTP {status}"),
+        ));
     }
     if status >= 500 {
-        return Err(ApiError::new(ErrorCode::ServerError, format!("HTTP {status}")));
+        return Err(ApiError::new(
+            ErrorCode::ServerError,
+            format!("HTTP {status}"),
+        ));
     }
     if is_api_shaped_code(&request_text) {
         return Err(ApiError::new(ErrorCode::Unknown, request_text));
@@ -155,7 +166,9 @@ fn classify_json(status: u16, answer: &Json) -> Result<Money, ApiError> {
 /// server (markup, prose) is never echoed.
 fn is_api_shaped_code(text: &str) -> bool {
     (3..=64).contains(&text.len())
-        && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && text.bytes().any(|b| b.is_ascii_uppercase())
 }
 
@@ -167,13 +180,32 @@ mod tests {
     fn builds_urls() {
         let key = "0123456789abcdef0123456789abcdef";
         let cases = [
-            ("", false, "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1"),
-            ("https://ocr.captchaai.com/", false, "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1"),
-            ("http://127.0.0.1:9000///", true, "http://127.0.0.1:9000/res.php?key=K&action=getbalance&json=1&header_acao=1"),
-            ("https://proxy.example/captcha/", false, "https://proxy.example/captcha/res.php?key=K&action=getbalance&json=1"),
+            (
+                "",
+                false,
+                "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1",
+            ),
+            (
+                "https://ocr.captchaai.com/",
+                false,
+                "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1",
+            ),
+            (
+                "http://127.0.0.1:9000///",
+                true,
+                "http://127.0.0.1:9000/res.php?key=K&action=getbalance&json=1&header_acao=1",
+            ),
+            (
+                "https://proxy.example/captcha/",
+                false,
+                "https://proxy.example/captcha/res.php?key=K&action=getbalance&json=1",
+            ),
         ];
         for (endpoint, acao, want) in cases {
-            assert_eq!(balance_url(endpoint, key, acao).unwrap(), want.replace('K', key));
+            assert_eq!(
+                balance_url(endpoint, key, acao).unwrap(),
+                want.replace('K', key)
+            );
         }
         assert_eq!(
             balance_url("http://localhost:8080", "", false).unwrap(),

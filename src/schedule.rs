@@ -44,7 +44,8 @@ impl Trigger {
 /// The delay after a check with this outcome policy; `failures` counts consecutive failed
 /// checks including this one. `None` means "do not poll again until settings change".
 pub fn retry_delay_ms(policy: RetryPolicy, failures: u32, interval_ms: i64) -> Option<i64> {
-    let doubling = |base_ms: i64| base_ms.saturating_mul(1_i64 << failures.saturating_sub(1).min(20));
+    let doubling =
+        |base_ms: i64| base_ms.saturating_mul(1_i64 << failures.saturating_sub(1).min(20));
     match policy {
         RetryPolicy::Normal => Some(interval_ms.max(MIN_REQUEST_GAP_MS)),
         RetryPolicy::RetryWithBackoff { base_secs } => Some(
@@ -100,14 +101,33 @@ mod tests {
             (RetryPolicy::StopUntilSettingsChange, 1, ten, None),
         ];
         for (policy, failures, interval, want) in cases {
-            assert_eq!(retry_delay_ms(policy, failures, interval), want, "{policy:?} {failures}");
+            assert_eq!(
+                retry_delay_ms(policy, failures, interval),
+                want,
+                "{policy:?} {failures}"
+            );
         }
     }
 
     #[test]
     fn next_check() {
-        assert_eq!(next_check_at(None, RetryPolicy::Normal, 0, 600_000, 42), Some(42));
-        assert_eq!(next_check_at(Some(1_000), RetryPolicy::Normal, 0, 600_000, 5_000), Some(601_000));
-        assert_eq!(next_check_at(Some(1_000), RetryPolicy::StopUntilSettingsChange, 1, 600_000, 5_000), None);
+        assert_eq!(
+            next_check_at(None, RetryPolicy::Normal, 0, 600_000, 42),
+            Some(42)
+        );
+        assert_eq!(
+            next_check_at(Some(1_000), RetryPolicy::Normal, 0, 600_000, 5_000),
+            Some(601_000)
+        );
+        assert_eq!(
+            next_check_at(
+                Some(1_000),
+                RetryPolicy::StopUntilSettingsChange,
+                1,
+                600_000,
+                5_000
+            ),
+            None
+        );
     }
 }

@@ -92,13 +92,22 @@ impl FieldError {
     pub fn message_key(&self) -> (&'static str, Vec<String>) {
         match self {
             FieldError::KeyMissing => ("field_error_key_missing", vec![]),
-            FieldError::KeyLength(n) => ("field_error_key_length", vec![KEY_LEN.to_string(), n.to_string()]),
+            FieldError::KeyLength(n) => (
+                "field_error_key_length",
+                vec![KEY_LEN.to_string(), n.to_string()],
+            ),
             FieldError::KeyCharacters => ("field_error_key_characters", vec![]),
             FieldError::NotAnAmount => ("field_error_not_amount", vec![]),
-            FieldError::AmountRange(lo, hi) => ("field_error_amount_range", vec![lo.to_string(), hi.to_string()]),
+            FieldError::AmountRange(lo, hi) => (
+                "field_error_amount_range",
+                vec![lo.to_string(), hi.to_string()],
+            ),
             FieldError::PriceRange(hi) => ("field_error_price_range", vec![hi.to_string()]),
             FieldError::NotAWholeNumber => ("field_error_not_whole", vec![]),
-            FieldError::NumberRange(lo, hi) => ("field_error_number_range", vec![lo.to_string(), hi.to_string()]),
+            FieldError::NumberRange(lo, hi) => (
+                "field_error_number_range",
+                vec![lo.to_string(), hi.to_string()],
+            ),
             FieldError::BadEndpoint => ("field_error_endpoint", vec![]),
             FieldError::NotABoolean => ("field_error_boolean", vec![]),
         }
@@ -111,7 +120,11 @@ pub fn mask_key(key: &str) -> String {
     match chars.len() {
         0 => String::new(),
         n if n < 12 => format!("…({n} chars)"),
-        n => chars[..4].iter().chain(['…'].iter()).chain(chars[n - 4..].iter()).collect(),
+        n => chars[..4]
+            .iter()
+            .chain(['…'].iter())
+            .chain(chars[n - 4..].iter())
+            .collect(),
     }
 }
 
@@ -146,7 +159,13 @@ impl Settings {
     /// account changed without storing the key twice. FNV-1a: stable across builds.
     pub fn account_id(&self) -> String {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.endpoint.to_ascii_lowercase().bytes().chain([0]).chain(self.api_key.bytes()) {
+        for b in self
+            .endpoint
+            .to_ascii_lowercase()
+            .bytes()
+            .chain([0])
+            .chain(self.api_key.bytes())
+        {
             hash ^= u64::from(b);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
@@ -172,33 +191,44 @@ impl Settings {
             }
         }
         if let Some(v) = present(input.get("threshold")) {
-            field("threshold", parse_amount(v, Money::ZERO, MAX_THRESHOLD).map(|m| next.threshold = m));
+            field(
+                "threshold",
+                parse_amount(v, Money::ZERO, MAX_THRESHOLD).map(|m| next.threshold = m),
+            );
         }
         if let Some(v) = present(input.get("intervalSeconds")) {
             field(
                 "intervalSeconds",
-                parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS).map(|s| next.interval_seconds = s),
+                parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS)
+                    .map(|s| next.interval_seconds = s),
             );
         } else if let Some(v) = present(input.get("intervalMinutes")) {
             field(
                 "intervalMinutes",
-                parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60).map(|m| next.interval_seconds = m * 60),
+                parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60)
+                    .map(|m| next.interval_seconds = m * 60),
             );
         }
         if let Some(v) = present(input.get("endpoint")) {
             field(
                 "endpoint",
-                normalize_endpoint(&as_text(v)).map(|e| next.endpoint = e).map_err(|_| FieldError::BadEndpoint),
+                normalize_endpoint(&as_text(v))
+                    .map(|e| next.endpoint = e)
+                    .map_err(|_| FieldError::BadEndpoint),
             );
         }
         if let rates @ Json::Object(_) = input.get("rates") {
             for kind in CaptchaType::all() {
                 if let Some(v) = present(rates.get(kind.as_str())) {
-                    let rate = parse_amount(v, Money::from_nanos(1), MAX_RATE).map_err(|e| match e {
-                        FieldError::AmountRange(..) => FieldError::PriceRange(MAX_RATE),
-                        other => other,
-                    });
-                    field(&format!("rates.{}", kind.as_str()), rate.map(|r| next.rates.set(kind, r)));
+                    let rate =
+                        parse_amount(v, Money::from_nanos(1), MAX_RATE).map_err(|e| match e {
+                            FieldError::AmountRange(..) => FieldError::PriceRange(MAX_RATE),
+                            other => other,
+                        });
+                    field(
+                        &format!("rates.{}", kind.as_str()),
+                        rate.map(|r| next.rates.set(kind, r)),
+                    );
                 }
             }
         }
@@ -234,14 +264,17 @@ impl Settings {
                 settings.api_key = key.to_string();
             }
         }
-        if let Some(Ok(t)) = present(value.get("threshold")).map(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD)) {
+        if let Some(Ok(t)) =
+            present(value.get("threshold")).map(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD))
+        {
             settings.threshold = t;
         }
         let secs = present(value.get("intervalSeconds"))
             .map(|v| parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS))
             .or_else(|| {
-                present(value.get("intervalMinutes"))
-                    .map(|v| parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60).map(|m| m * 60))
+                present(value.get("intervalMinutes")).map(|v| {
+                    parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60).map(|m| m * 60)
+                })
             });
         if let Some(Ok(s)) = secs {
             settings.interval_seconds = s;
@@ -268,7 +301,11 @@ fn as_text(v: &Json) -> String {
 fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
     let text = as_text(v);
     // People type "1,50" in Indonesian; a comma as the only separator is a decimal comma.
-    let text = if text.contains(',') && !text.contains('.') { text.replace(',', ".") } else { text };
+    let text = if text.contains(',') && !text.contains('.') {
+        text.replace(',', ".")
+    } else {
+        text
+    };
     let amount = Money::parse(&text).map_err(|_| FieldError::NotAnAmount)?;
     if amount < min || amount > max {
         return Err(FieldError::AmountRange(min, max));
@@ -278,7 +315,10 @@ fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
 
 fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
     let text = as_text(v);
-    let n: i64 = text.trim().parse().map_err(|_| FieldError::NotAWholeNumber)?;
+    let n: i64 = text
+        .trim()
+        .parse()
+        .map_err(|_| FieldError::NotAWholeNumber)?;
     if n < i64::from(min) || n > i64::from(max) {
         return Err(FieldError::NumberRange(min, max));
     }
@@ -316,7 +356,10 @@ mod tests {
         assert_eq!(s.threshold, Money::parse("2.5").unwrap());
         assert_eq!(s.interval_seconds, 300);
         assert_eq!(s.endpoint, "http://127.0.0.1:9");
-        assert_eq!(s.rates.rate(CaptchaType::Image), Money::parse("0.0008").unwrap());
+        assert_eq!(
+            s.rates.rate(CaptchaType::Image),
+            Money::parse("0.0008").unwrap()
+        );
         assert!(!s.notifications);
         let json = Json::parse(&s.to_json()).unwrap();
         assert_eq!(json.get("intervalMinutes").as_i64(), Some(5));
@@ -326,22 +369,62 @@ mod tests {
     #[test]
     fn reports_every_bad_field_and_changes_nothing() {
         let cases: Vec<(Value, Vec<(&str, FieldError)>)> = vec![
-            (json!({"apiKey": "abc"}), vec![("apiKey", FieldError::KeyLength(3))]),
-            (json!({"apiKey": "g123456789abcdef0123456789abcdef"}), vec![("apiKey", FieldError::KeyCharacters)]),
-            (json!({"threshold": "lots"}), vec![("threshold", FieldError::NotAnAmount)]),
-            (json!({"apiKey": KEY, "threshold": "-1"}), vec![("threshold", FieldError::AmountRange(Money::ZERO, MAX_THRESHOLD))]),
-            (json!({"apiKey": KEY, "intervalMinutes": "0"}), vec![("intervalMinutes", FieldError::NumberRange(1, 1440))]),
-            (json!({"apiKey": KEY, "intervalMinutes": "2.5"}), vec![("intervalMinutes", FieldError::NotAWholeNumber)]),
-            (json!({"apiKey": KEY, "intervalSeconds": 30}), vec![("intervalSeconds", FieldError::NumberRange(60, 86400))]),
-            (json!({"apiKey": KEY, "endpoint": "ocr.captchaai.com"}), vec![("endpoint", FieldError::BadEndpoint)]),
-            (json!({"apiKey": KEY, "rates": {"image": "0"}}), vec![("rates.image", FieldError::PriceRange(MAX_RATE))]),
-            (json!({"apiKey": KEY, "notifications": "yes"}), vec![("notifications", FieldError::NotABoolean)]),
+            (
+                json!({"apiKey": "abc"}),
+                vec![("apiKey", FieldError::KeyLength(3))],
+            ),
+            (
+                json!({"apiKey": "g123456789abcdef0123456789abcdef"}),
+                vec![("apiKey", FieldError::KeyCharacters)],
+            ),
+            (
+                json!({"threshold": "lots"}),
+                vec![("threshold", FieldError::NotAnAmount)],
+            ),
+            (
+                json!({"apiKey": KEY, "threshold": "-1"}),
+                vec![(
+                    "threshold",
+                    FieldError::AmountRange(Money::ZERO, MAX_THRESHOLD),
+                )],
+            ),
+            (
+                json!({"apiKey": KEY, "intervalMinutes": "0"}),
+                vec![("intervalMinutes", FieldError::NumberRange(1, 1440))],
+            ),
+            (
+                json!({"apiKey": KEY, "intervalMinutes": "2.5"}),
+                vec![("intervalMinutes", FieldError::NotAWholeNumber)],
+            ),
+            (
+                json!({"apiKey": KEY, "intervalSeconds": 30}),
+                vec![("intervalSeconds", FieldError::NumberRange(60, 86400))],
+            ),
+            (
+                json!({"apiKey": KEY, "endpoint": "ocr.captchaai.com"}),
+                vec![("endpoint", FieldError::BadEndpoint)],
+            ),
+            (
+                json!({"apiKey": KEY, "rates": {"image": "0"}}),
+                vec![("rates.image", FieldError::PriceRange(MAX_RATE))],
+            ),
+            (
+                json!({"apiKey": KEY, "notifications": "yes"}),
+                vec![("notifications", FieldError::NotABoolean)],
+            ),
             (json!({}), vec![("apiKey", FieldError::KeyMissing)]),
-            (json!({"apiKey": "x", "threshold": "y"}), vec![("apiKey", FieldError::KeyLength(1)), ("threshold", FieldError::NotAnAmount)]),
+            (
+                json!({"apiKey": "x", "threshold": "y"}),
+                vec![
+                    ("apiKey", FieldError::KeyLength(1)),
+                    ("threshold", FieldError::NotAnAmount),
+                ],
+            ),
         ];
         for (input, want) in cases {
             let got = apply(input.clone()).unwrap_err();
-            let want: Vec<(String, FieldError)> = want.into_iter().map(|(f, e)| (f.to_string(), e)).collect();
+            let want: Vec<(String, FieldError)> =
+                want.into_iter().map(|(f, e)| (f.to_string(), e)).collect();
             assert_eq!(got, want, "{input}");
         }
     }
@@ -351,21 +434,31 @@ mod tests {
         let s = apply(json!({"endpoint": "http://localhost:8080"})).unwrap();
         assert!(s.api_key.is_empty() && s.can_request());
         let with_key = apply(json!({"apiKey": KEY})).unwrap();
-        let again = with_key.apply(&j(json!({"apiKey": "", "threshold": "3"}))).unwrap();
+        let again = with_key
+            .apply(&j(json!({"apiKey": "", "threshold": "3"})))
+            .unwrap();
         assert_eq!(again.api_key, KEY);
     }
 
     #[test]
     fn stored_settings_survive_bad_parts() {
-        let s = Settings::from_json(&j(json!({"apiKey": KEY, "threshold": "nonsense", "intervalMinutes": 3,
-            "endpoint": 5, "rates": {"bls": "0.01"}, "notifications": false})));
+        let s = Settings::from_json(&j(
+            json!({"apiKey": KEY, "threshold": "nonsense", "intervalMinutes": 3,
+            "endpoint": 5, "rates": {"bls": "0.01"}, "notifications": false}),
+        ));
         assert_eq!(s.api_key, KEY);
         assert_eq!(s.threshold, DEFAULT_LOW_THRESHOLD);
         assert_eq!(s.interval_seconds, 180);
         assert_eq!(s.endpoint, DEFAULT_ENDPOINT);
-        assert_eq!(s.rates.rate(CaptchaType::Bls), Money::parse("0.01").unwrap());
+        assert_eq!(
+            s.rates.rate(CaptchaType::Bls),
+            Money::parse("0.01").unwrap()
+        );
         assert!(!s.notifications);
-        assert_eq!(Settings::from_json(&j(json!("garbage"))), Settings::default());
+        assert_eq!(
+            Settings::from_json(&j(json!("garbage"))),
+            Settings::default()
+        );
         let round = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
         assert_eq!(round, s);
     }
@@ -373,7 +466,9 @@ mod tests {
     #[test]
     fn account_id_changes_with_key_or_endpoint() {
         let a = apply(json!({"apiKey": KEY})).unwrap();
-        let b = a.apply(&j(json!({"endpoint": "http://127.0.0.1:1"}))).unwrap();
+        let b = a
+            .apply(&j(json!({"endpoint": "http://127.0.0.1:1"})))
+            .unwrap();
         assert_ne!(a.account_id(), b.account_id());
         assert_eq!(a.account_id(), a.clone().account_id());
         assert!(!a.account_id().contains("0123"));

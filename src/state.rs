@@ -51,7 +51,11 @@ impl Default for State {
     fn default() -> Self {
         let settings = Settings::default();
         let monitor = MonitorState::default().for_account(&settings);
-        State { version: STATE_VERSION, settings, monitor }
+        State {
+            version: STATE_VERSION,
+            settings,
+            monitor,
+        }
     }
 }
 
@@ -61,12 +65,23 @@ impl State {
         if !matches!(raw, Json::Object(_)) {
             return State::default();
         }
-        let version = raw.get("version").as_i64().unwrap_or(0).clamp(0, i64::from(STATE_VERSION)) as usize;
-        let value = MIGRATIONS.iter().skip(version).fold(raw, |v, migrate| migrate(v));
+        let version = raw
+            .get("version")
+            .as_i64()
+            .unwrap_or(0)
+            .clamp(0, i64::from(STATE_VERSION)) as usize;
+        let value = MIGRATIONS
+            .iter()
+            .skip(version)
+            .fold(raw, |v, migrate| migrate(v));
         // Data from a newer build is read as far as this build understands it.
         let settings = Settings::from_json(value.get("settings"));
         let monitor = MonitorState::from_json(value.get("monitor")).for_account(&settings);
-        State { version: STATE_VERSION, settings, monitor }
+        State {
+            version: STATE_VERSION,
+            settings,
+            monitor,
+        }
     }
 
     /// Applies a settings form. A changed key or endpoint starts a fresh monitor for the new
@@ -74,7 +89,11 @@ impl State {
     pub fn apply_settings(&self, input: &Json) -> Result<State, Vec<(String, FieldError)>> {
         let settings = self.settings.apply(input)?;
         let monitor = self.monitor.for_account(&settings);
-        Ok(State { version: STATE_VERSION, settings, monitor })
+        Ok(State {
+            version: STATE_VERSION,
+            settings,
+            monitor,
+        })
     }
 }
 
@@ -96,8 +115,12 @@ mod tests {
     }
 
     fn with_reading() -> State {
-        let s = State::default().apply_settings(&j(json!({"apiKey": KEY}))).unwrap();
-        let (monitor, _) = s.monitor.observe(&s.settings, &Ok(Money::parse("12.345").unwrap()), 1_000);
+        let s = State::default()
+            .apply_settings(&j(json!({"apiKey": KEY})))
+            .unwrap();
+        let (monitor, _) =
+            s.monitor
+                .observe(&s.settings, &Ok(Money::parse("12.345").unwrap()), 1_000);
         State { monitor, ..s }
     }
 
@@ -121,10 +144,16 @@ mod tests {
         let mut stored = stored(&with_reading());
         stored["settings"]["threshold"] = json!("oops");
         stored["monitor"]["failures"] = json!("many");
-        stored["monitor"]["history"].as_array_mut().unwrap().push(json!({"at": "bad"}));
+        stored["monitor"]["history"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"at": "bad"}));
         let s = State::load(j(stored));
         assert_eq!(s.settings.api_key, KEY);
-        assert_eq!(s.monitor.last_good.unwrap().balance, Money::parse("12.345").unwrap());
+        assert_eq!(
+            s.monitor.last_good.unwrap().balance,
+            Money::parse("12.345").unwrap()
+        );
         assert_eq!(s.monitor.history.len(), 1);
         assert_eq!(s.monitor.failures, 0);
     }
@@ -150,9 +179,15 @@ mod tests {
     #[test]
     fn changing_the_key_starts_a_new_account_but_keeps_history() {
         let s = with_reading();
-        let (monitor, _) = s.monitor.observe(&s.settings, &Err(ApiError::new(ErrorCode::WrongKey, "x")), 2_000);
+        let (monitor, _) = s.monitor.observe(
+            &s.settings,
+            &Err(ApiError::new(ErrorCode::WrongKey, "x")),
+            2_000,
+        );
         let s = State { monitor, ..s };
-        let changed = s.apply_settings(&j(json!({"apiKey": "ffffffffffffffffffffffffffffffff"}))).unwrap();
+        let changed = s
+            .apply_settings(&j(json!({"apiKey": "ffffffffffffffffffffffffffffffff"})))
+            .unwrap();
         assert_eq!(changed.monitor.last_error, None);
         assert_eq!(changed.monitor.history.len(), 1);
         let same = s.apply_settings(&j(json!({"threshold": "5"}))).unwrap();

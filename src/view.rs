@@ -8,12 +8,12 @@ use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, MAX_QUANTITY};
 use crate::error::ApiError;
 use crate::i18n::{age, format, text, Lang};
+use crate::json::{object, Json, ToJson};
 use crate::level::BalanceLevel;
 use crate::money::Money;
 use crate::monitor::Staleness;
 use crate::settings::mask_key;
 use crate::state::State;
-use crate::json::{object, Json, ToJson};
 
 /// Where to top up.
 pub const ADD_FUNDS_URL: &str = "https://captchaai.com/";
@@ -138,7 +138,11 @@ pub struct EstimateView {
 
 impl ToJson for BadgeView {
     fn write_json(&self, out: &mut String) {
-        object(out).field("text", &self.text).field("color", &self.color).field("title", &self.title).end();
+        object(out)
+            .field("text", &self.text)
+            .field("color", &self.color)
+            .field("title", &self.title)
+            .end();
     }
 }
 
@@ -194,7 +198,11 @@ impl ToJson for View {
 
 impl ToJson for AlertView {
     fn write_json(&self, out: &mut String) {
-        object(out).field("kind", &self.kind).field("title", &self.title).field("message", &self.message).end();
+        object(out)
+            .field("kind", &self.kind)
+            .field("title", &self.title)
+            .field("message", &self.message)
+            .end();
     }
 }
 
@@ -236,22 +244,47 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
     let (settings, monitor) = (&state.settings, &state.monitor);
     let level = monitor.level(settings);
     let balance = monitor.shown_balance();
-    let error = monitor.last_error.as_ref().map(|f| error_view(&f.error, lang));
+    let error = monitor
+        .last_error
+        .as_ref()
+        .map(|f| error_view(&f.error, lang));
     let staleness = monitor.staleness(settings, now_ms);
     let stale_text = staleness.map(|s| {
-        text(lang, if s == Staleness::CheckFailed { "stale_failed" } else { "stale_old" }).to_string()
+        text(
+            lang,
+            if s == Staleness::CheckFailed {
+                "stale_failed"
+            } else {
+                "stale_old"
+            },
+        )
+        .to_string()
     });
     let checked_text = match monitor.last_request_at {
         Some(at) => format(lang, "checked_at", &[&age(lang, now_ms, at)]),
         None => text(lang, "never_checked").to_string(),
     };
-    let updated_at = monitor.last_good.filter(|_| balance.is_some()).map(|r| r.at);
+    let updated_at = monitor
+        .last_good
+        .filter(|_| balance.is_some())
+        .map(|r| r.at);
     let look = badge_look(level, balance, error.is_some());
     let level_words = level_text(lang, level);
     let plan = monitor.plan(settings, crate::schedule::Trigger::Alarm, now_ms);
-    let paused_text = plan.next_check_at.is_none().then(|| text(lang, &plan.reason.message_key()).to_string());
+    let paused_text = plan
+        .next_check_at
+        .is_none()
+        .then(|| text(lang, &plan.reason.message_key()).to_string());
     let mut title = match (balance, &error) {
-        (Some(b), _) => format(lang, "badge_title", &[&b.display(), &level_words, &age(lang, now_ms, updated_at.unwrap_or(now_ms))]),
+        (Some(b), _) => format(
+            lang,
+            "badge_title",
+            &[
+                &b.display(),
+                &level_words,
+                &age(lang, now_ms, updated_at.unwrap_or(now_ms)),
+            ],
+        ),
         (None, Some(e)) => format(lang, "badge_title_error", &[&e.message]),
         (None, None) if !settings.can_request() => text(lang, "badge_title_no_key").to_string(),
         (None, None) => text(lang, "badge_title_none").to_string(),
@@ -286,7 +319,11 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
         checked_text,
         updated_at,
         updated_ago: updated_at.map(|at| age(lang, now_ms, at)),
-        badge: BadgeView { text: look.text, color: look.color, title },
+        badge: BadgeView {
+            text: look.text,
+            color: look.color,
+            title,
+        },
         error,
         remaining,
         next_check_at: plan.next_check_at,
@@ -300,30 +337,66 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
 
 /// The notification for an alert decision, if it deserves one.
 pub fn alert_view(decision: AlertDecision, state: &State, lang: Lang) -> Option<AlertView> {
-    let balance = state.monitor.shown_balance().unwrap_or(Money::ZERO).display();
+    let balance = state
+        .monitor
+        .shown_balance()
+        .unwrap_or(Money::ZERO)
+        .display();
     let threshold = state.settings.threshold.display();
     let (kind, title, message) = match decision {
         AlertDecision::None => return None,
-        AlertDecision::Critical => ("critical", text(lang, "alert_critical_title").into(), format(lang, "alert_critical_message", &[&balance])),
-        AlertDecision::Warning => ("warning", text(lang, "alert_warning_title").into(), format(lang, "alert_warning_message", &[&balance, &threshold])),
-        AlertDecision::Restored => ("restored", text(lang, "alert_restored_title").into(), format(lang, "alert_restored_message", &[&balance])),
+        AlertDecision::Critical => (
+            "critical",
+            text(lang, "alert_critical_title").into(),
+            format(lang, "alert_critical_message", &[&balance]),
+        ),
+        AlertDecision::Warning => (
+            "warning",
+            text(lang, "alert_warning_title").into(),
+            format(lang, "alert_warning_message", &[&balance, &threshold]),
+        ),
+        AlertDecision::Restored => (
+            "restored",
+            text(lang, "alert_restored_title").into(),
+            format(lang, "alert_restored_message", &[&balance]),
+        ),
         AlertDecision::KeyError(_) => {
             let failed = state.monitor.last_error.as_ref()?;
             let e = error_view(&failed.error, lang);
-            ("key_error", format(lang, "alert_key_error_title", &[&e.message]), format!("{} {}", e.cause, e.fix))
+            (
+                "key_error",
+                format(lang, "alert_key_error_title", &[&e.message]),
+                format!("{} {}", e.cause, e.fix),
+            )
         }
     };
-    Some(AlertView { kind, title, message })
+    Some(AlertView {
+        kind,
+        title,
+        message,
+    })
 }
 
 /// The cost of `quantity` solves of `captcha_type` against the shown balance.
 /// `quantity` may be a number or the text of a form field.
-pub fn estimate_view(state: &State, captcha_type: &str, quantity: &Json, lang: Lang) -> EstimateView {
-    let fail = |key: &str| EstimateView { error: Some(text(lang, key).to_string()), summary: text(lang, key).to_string(), ..EstimateView::default() };
+pub fn estimate_view(
+    state: &State,
+    captcha_type: &str,
+    quantity: &Json,
+    lang: Lang,
+) -> EstimateView {
+    let fail = |key: &str| EstimateView {
+        error: Some(text(lang, key).to_string()),
+        summary: text(lang, key).to_string(),
+        ..EstimateView::default()
+    };
     let Some(kind) = CaptchaType::from_name(captcha_type) else {
         return fail("estimate_bad_type");
     };
-    let qty = quantity.as_text().and_then(|q| q.trim().parse::<i64>().ok()).and_then(|q| u64::try_from(q).ok());
+    let qty = quantity
+        .as_text()
+        .and_then(|q| q.trim().parse::<i64>().ok())
+        .and_then(|q| u64::try_from(q).ok());
     let Some(qty) = qty.filter(|q| (1..=MAX_QUANTITY).contains(q)) else {
         return fail("estimate_bad_quantity");
     };
@@ -331,8 +404,17 @@ pub fn estimate_view(state: &State, captcha_type: &str, quantity: &Json, lang: L
     let Some(cost) = estimate(rate, qty) else {
         return fail("estimate_bad_quantity");
     };
-    let mut out = EstimateView { ok: true, cost: Some(cost), cost_text: Some(cost.display()), ..EstimateView::default() };
-    match state.monitor.shown_balance().and_then(|b| budget(b, rate, qty)) {
+    let mut out = EstimateView {
+        ok: true,
+        cost: Some(cost),
+        cost_text: Some(cost.display()),
+        ..EstimateView::default()
+    };
+    match state
+        .monitor
+        .shown_balance()
+        .and_then(|b| budget(b, rate, qty))
+    {
         Some(b) => {
             out.covered = Some(b.covered);
             out.shortfall = Some(b.shortfall);
@@ -341,7 +423,15 @@ pub fn estimate_view(state: &State, captcha_type: &str, quantity: &Json, lang: L
             out.summary = if b.enough {
                 format(lang, "estimate_enough", &[&b.covered.to_string()])
             } else {
-                format(lang, "estimate_short", &[&b.shortfall.display(), &b.covered.min(qty).to_string(), &qty.to_string()])
+                format(
+                    lang,
+                    "estimate_short",
+                    &[
+                        &b.shortfall.display(),
+                        &b.covered.min(qty).to_string(),
+                        &qty.to_string(),
+                    ],
+                )
             };
         }
         None => out.summary = text(lang, "estimate_no_balance").to_string(),
@@ -363,10 +453,17 @@ mod tests {
     const T0: i64 = 1_800_000_000_000;
 
     fn state_after(outcomes: &[Result<&str, ErrorCode>]) -> State {
-        let mut s = State::default().apply_settings(&j(json!({"apiKey": KEY}))).unwrap();
+        let mut s = State::default()
+            .apply_settings(&j(json!({"apiKey": KEY})))
+            .unwrap();
         for (i, o) in outcomes.iter().enumerate() {
-            let outcome = o.map(|b| Money::parse(b).unwrap()).map_err(|c| ApiError::new(c, c.api_code()));
-            s.monitor = s.monitor.observe(&s.settings, &outcome, T0 + i as i64 * 600_000).0;
+            let outcome = o
+                .map(|b| Money::parse(b).unwrap())
+                .map_err(|c| ApiError::new(c, c.api_code()));
+            s.monitor = s
+                .monitor
+                .observe(&s.settings, &outcome, T0 + i as i64 * 600_000)
+                .0;
         }
         s
     }
@@ -374,26 +471,99 @@ mod tests {
     #[test]
     fn views_per_situation() {
         let now = |s: &State| s.monitor.last_request_at.unwrap_or(T0) + 180_000;
-        let cases: Vec<(&str, Vec<Result<&str, ErrorCode>>, &str, &str, &str, bool)> = vec![
-            ("ok", vec![Ok("12.345")], "ok", "12.3", crate::badge::GREEN, false),
-            ("low", vec![Ok("0.42")], "low", ".42", crate::badge::RED, false),
-            ("zero", vec![Ok("0")], "empty", "0", crate::badge::RED, false),
-            ("zero error", vec![Err(ErrorCode::ZeroBalance)], "empty", "0", crate::badge::RED, false),
-            ("wrong key", vec![Err(ErrorCode::WrongKey)], "unknown", "!", crate::badge::GREY, false),
-            ("502 after good", vec![Ok("12.345"), Err(ErrorCode::ServerError)], "ok", "12.3", crate::badge::GREEN, true),
-            ("nothing yet", vec![], "unknown", "?", crate::badge::GREY, false),
+        type Case<'a> = (
+            &'a str,
+            Vec<Result<&'a str, ErrorCode>>,
+            &'a str,
+            &'a str,
+            &'a str,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "ok",
+                vec![Ok("12.345")],
+                "ok",
+                "12.3",
+                crate::badge::GREEN,
+                false,
+            ),
+            (
+                "low",
+                vec![Ok("0.42")],
+                "low",
+                ".42",
+                crate::badge::RED,
+                false,
+            ),
+            (
+                "zero",
+                vec![Ok("0")],
+                "empty",
+                "0",
+                crate::badge::RED,
+                false,
+            ),
+            (
+                "zero error",
+                vec![Err(ErrorCode::ZeroBalance)],
+                "empty",
+                "0",
+                crate::badge::RED,
+                false,
+            ),
+            (
+                "wrong key",
+                vec![Err(ErrorCode::WrongKey)],
+                "unknown",
+                "!",
+                crate::badge::GREY,
+                false,
+            ),
+            (
+                "502 after good",
+                vec![Ok("12.345"), Err(ErrorCode::ServerError)],
+                "ok",
+                "12.3",
+                crate::badge::GREEN,
+                true,
+            ),
+            (
+                "nothing yet",
+                vec![],
+                "unknown",
+                "?",
+                crate::badge::GREY,
+                false,
+            ),
         ];
         for (name, outcomes, level, text, color, stale) in cases {
             let s = state_after(&outcomes);
             let v = view(&s, now(&s), Lang::En);
-            assert_eq!((v.level.as_str(), v.badge.text.as_str(), v.badge.color, v.stale), (level, text, color, stale), "{name}");
-            assert!(!v.badge.title.contains(KEY) && v.key_masked == "0123…cdef", "{name}");
+            assert_eq!(
+                (
+                    v.level.as_str(),
+                    v.badge.text.as_str(),
+                    v.badge.color,
+                    v.stale
+                ),
+                (level, text, color, stale),
+                "{name}"
+            );
+            assert!(
+                !v.badge.title.contains(KEY) && v.key_masked == "0123…cdef",
+                "{name}"
+            );
         }
         let s = state_after(&[Ok("12.345"), Err(ErrorCode::ServerError)]);
         let v = view(&s, T0 + 600_000 + 180_000, Lang::En);
         assert_eq!(v.balance_text.as_deref(), Some("$12.3450"));
         assert_eq!(v.checked_text, "last checked 3 min ago");
-        assert!(v.badge.title.contains("$12.3450") && v.badge.title.contains("Stale"), "{}", v.badge.title);
+        assert!(
+            v.badge.title.contains("$12.3450") && v.badge.title.contains("Stale"),
+            "{}",
+            v.badge.title
+        );
         assert_eq!(v.error.as_ref().unwrap().code, "server_error");
         assert_eq!(v.remaining[0].solves, Some(4115));
         let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
@@ -409,16 +579,28 @@ mod tests {
         assert!(e.ok);
         assert_eq!(e.cost_text.as_deref(), Some("$2.0000"));
         assert_eq!((e.covered, e.enough), (Some(250), Some(false)));
-        assert_eq!(e.summary, "Short by $1.0000: the balance covers 250 of 500 solves.");
+        assert_eq!(
+            e.summary,
+            "Short by $1.0000: the balance covers 250 of 500 solves."
+        );
         let e = estimate_view(&s, "image", &j(json!(100)), Lang::En);
         assert_eq!(e.enough, Some(true));
-        for (t, q) in [("image", json!("0")), ("image", json!("-1")), ("image", json!("1.5")), ("image", json!(null)), ("nope", json!(1))] {
+        for (t, q) in [
+            ("image", json!("0")),
+            ("image", json!("-1")),
+            ("image", json!("1.5")),
+            ("image", json!(null)),
+            ("nope", json!(1)),
+        ] {
             let e = estimate_view(&s, t, &j(q.clone()), Lang::En);
             assert!(!e.ok && e.error.is_some(), "{t} {q}");
         }
         let none = state_after(&[]);
         let e = estimate_view(&none, "image", &j(json!(10)), Lang::En);
-        assert_eq!((e.ok, e.cost_text.as_deref(), e.enough), (true, Some("$0.0100"), None));
+        assert_eq!(
+            (e.ok, e.cost_text.as_deref(), e.enough),
+            (true, Some("$0.0100"), None)
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ fn expand(body: &str) -> String {
     match body {
         "DEEP" => "{\"a\":".repeat(100) + "1" + &"}".repeat(100),
         "LONGNUMBER" => "9".repeat(200),
-        "LONGBODY" => format!("{{\"status\":1,\"request\":\"1\",\"pad\":\"{}\"}}", "x".repeat(10_000)),
+        "LONGBODY" => format!(
+            "{{\"status\":1,\"request\":\"1\",\"pad\":\"{}\"}}",
+            "x".repeat(10_000)
+        ),
         "LONGHTML" => format!("<html>{}</html>", "<p>busy</p>".repeat(5_000)),
         other => other.to_string(),
     }
@@ -18,7 +21,8 @@ fn expand(body: &str) -> String {
 
 #[test]
 fn every_fixture_classifies_as_documented() {
-    let fixtures: Vec<Value> = serde_json::from_str(include_str!("fixtures/api-bodies.json")).unwrap();
+    let fixtures: Vec<Value> =
+        serde_json::from_str(include_str!("fixtures/api-bodies.json")).unwrap();
     assert!(fixtures.len() >= 50);
     for f in &fixtures {
         let name = f["name"].as_str().unwrap();
@@ -27,14 +31,22 @@ fn every_fixture_classifies_as_documented() {
         let got = classify(status, f["type"].as_str(), &body);
         match (f.get("balance"), got) {
             (Some(want), Ok(balance)) => {
-                assert_eq!(balance, Money::parse(want.as_str().unwrap()).unwrap(), "{name}");
+                assert_eq!(
+                    balance,
+                    Money::parse(want.as_str().unwrap()).unwrap(),
+                    "{name}"
+                );
             }
             (None, Err(error)) => {
                 assert_eq!(error.code.as_str(), f["code"].as_str().unwrap(), "{name}");
                 if let Some(raw) = f.get("raw") {
                     assert_eq!(error.raw, raw.as_str().unwrap(), "{name}");
                 }
-                assert!(error.raw.len() <= 80 && !error.raw.contains('<'), "{name}: raw echoes the body: {}", error.raw);
+                assert!(
+                    error.raw.len() <= 80 && !error.raw.contains('<'),
+                    "{name}: raw echoes the body: {}",
+                    error.raw
+                );
             }
             (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),
         }

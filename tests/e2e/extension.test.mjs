@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMockApi } from './lib/mock-api.mjs';
 import { launch, OUT_DIR } from './lib/browser.mjs';
+import { startServer } from './lib/server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const EXTENSION_DIR = process.env.CAB_EXTENSION_DIR ?? path.join(ROOT, 'dist', 'extension');
@@ -467,4 +468,42 @@ test('the popup speaks Indonesian when the browser does', async (t) => {
     assert.match(await text(popup, 'body'), /kalkulator biaya/i);
     await screenshot(popup, 'popup-id.png');
   }, { lang: 'id' });
+});
+
+test('the badge agrees with the widget when both read the same server', async () => {
+  const server = await startServer({ wwwDir: path.join(ROOT, 'dist', 'www') });
+  try {
+    await server.control('/mock/reset');
+    await server.control('/mock/scenario', { scenario: 'ok', balance: '3.5', drainPerMinute: '0' });
+    await withExtension(async (ext) => {
+      // Server mode: the server adds the key, so the extension needs none. Same threshold as
+      // the demo page's first widget (5).
+      await configure(ext, { key: '', endpoint: server.base, threshold: '5' });
+      const look = await expectBadge(ext, { text: '3.50', color: RED });
+      const popup = await openPopup(ext);
+      const extension = { balance: await text(popup, '#balance'), level: await text(popup, '#level') };
+
+      const page = await ext.page(`${server.base}/`);
+      const widget = await waitFor(() => page.evaluate(() => {
+        const el = document.querySelector('#prod-balance');
+        const part = (name) => el?.shadowRoot?.querySelector(`[part~="${name}"]`);
+        return {
+          state: el?.getAttribute('state'),
+          balance: part('balance')?.textContent ?? '',
+          level: part('level')?.textContent ?? '',
+          // The widget paints its level with the badge colour the core chose.
+          colour: part('container')?.style.getPropertyValue('--_level') ?? '',
+        };
+      }), (w) => w.state === 'low', { what: 'widget state low' });
+      assert.equal(widget.balance, extension.balance, 'same exact balance');
+      assert.equal(widget.level, extension.level, 'same level text');
+      assert.equal(look.color, RED);
+      assert.ok(widget.colour.includes(look.color), `widget colour ${widget.colour} is the badge's ${look.color}`);
+      assert.match(look.title, /\$3\.5000/);
+      await screenshot(page, 'agreement-widget.png');
+      await screenshot(popup, 'agreement-popup.png');
+    });
+  } finally {
+    server.close();
+  }
 });

@@ -7,14 +7,13 @@
 //   driven through its /mock/scenario control API (skipped with a reason if it cannot be built).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OUT_DIR, launch } from './lib/browser.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
+import { freePort, startServer } from './lib/server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // CAB_WWW_DIR: test another assembled copy of dist/www (e.g. while dist/ is being rebuilt).
@@ -135,13 +134,6 @@ function waitState(page, state, selector = 'captchaai-balance') {
   }, `${selector} state=${state}`);
 }
 
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const hasDist = fs.existsSync(path.join(WWW, 'captchaai-balance.js')) && fs.existsSync(path.join(WWW, 'captchaai_balance_bg.wasm'));
 
@@ -426,57 +418,22 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
   }
 });
 
-/**
- * The server binary: CAB_SERVER_BIN when set (a Makefile that already built it), otherwise
- * `cargo build -p captchaai-balance-server`. `{ skip }` only when the package does not exist;
- * a failing build is an error, not a skip.
- */
-function serverBinary() {
-  if (process.env.CAB_SERVER_BIN) return { bin: process.env.CAB_SERVER_BIN };
-  const meta = JSON.parse(execFileSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: ROOT, encoding: 'utf8' }));
-  if (!meta.packages.some((p) => p.name === 'captchaai-balance-server')) return { skip: 'no captchaai-balance-server package' };
-  execFileSync('cargo', ['build', '-q', '-p', 'captchaai-balance-server'], { cwd: ROOT, stdio: 'inherit' });
-  const bin = path.join(meta.target_directory, 'debug', 'captchaai-balance-server');
-  assert.ok(fs.existsSync(bin), `${bin} missing after cargo build`);
-  return { bin };
-}
-
 describe('widget, demo page against the Rust server in mock mode', { skip: !hasDist && 'dist/www missing: run `make build` first' }, () => {
   let browser;
   let server;
   let base;
-  let skipReason = null;
+  let control;
+  let upstream;
 
   before(async () => {
-    const found = serverBinary();
-    if (found.skip) {
-      skipReason = found.skip;
-      return;
-    }
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = { ...process.env };
-    delete env.CAPTCHAAI_API_KEY; // mock mode
-    server = spawn(found.bin, ['--listen', `127.0.0.1:${port}`, '--static-dir', WWW], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    server.stdout.on('data', (d) => { log += d; });
-    server.stderr.on('data', (d) => { log += d; });
-    await until(async () => {
-      if (server.exitCode != null) assert.fail(`server exited: ${log}`);
-      return fetch(`${base}/healthz`).then((r) => r.ok, () => false);
-    }, 'server /healthz', 15_000);
+    server = await startServer({ wwwDir: WWW });
+    ({ base, control, upstream } = server);
     browser = await launch();
   });
   after(async () => {
     await browser?.close();
-    server?.kill();
+    server?.close();
   });
-
-  const control = async (pathname, body) => {
-    const r = await fetch(`${base}${pathname}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}) });
-    assert.ok(r.ok, `${pathname}: HTTP ${r.status}`);
-  };
-  const upstream = async () => (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
 
   async function openDemo(colorScheme = 'light', { clock = false } = {}) {
     const page = await browser.context.newPage();
@@ -490,7 +447,6 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
   }
 
   test('demo page: both widgets read the server, one request for both, the page reacts to the event', async (t) => {
-    if (skipReason) return t.skip(skipReason);
     await control('/mock/reset');
     await control('/mock/scenario', { scenario: 'ok', balance: '12.5', drainPerMinute: 0 });
     const before = await upstream();
@@ -507,7 +463,6 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
   });
 
   test('demo page: each state through the server, stale after HTML 502; screenshots light and dark', async (t) => {
-    if (skipReason) return t.skip(skipReason);
     for (const [scenario, state] of [['zero', 'empty'], ['wrong_key', 'error'], ['low', 'low']]) {
       await control('/mock/reset');
       await control('/mock/scenario', { scenario });

@@ -111,11 +111,8 @@ impl ErrorCode {
     }
 
     fn info(self) -> &'static ErrorInfo {
-        // The table lists every variant (tested), so the fallback is never taken.
-        ERRORS
-            .iter()
-            .find(|e| e.code == self)
-            .unwrap_or(&ERRORS[ERRORS.len() - 2])
+        // The table lists the variants in declaration order, one row each (tested).
+        &ERRORS[self as usize]
     }
 
     /// The stable snake_case code.
@@ -279,6 +276,12 @@ mod tests {
     fn table_is_complete_and_names_round_trip() {
         let all: Vec<_> = ErrorCode::all().collect();
         assert_eq!(all.len(), 12);
+        for (i, code) in all.iter().enumerate() {
+            assert_eq!(
+                *code as usize, i,
+                "ERRORS row {i} is out of declaration order"
+            );
+        }
         for code in all {
             let error = ApiError::new(code, "x");
             assert_eq!(

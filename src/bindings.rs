@@ -40,14 +40,17 @@ fn state_from(value: &JsValue) -> State {
 }
 
 /// `{ ok: true, balance } | { ok: false, code, raw }`.
-fn outcome_js(outcome: &Outcome) -> JsValue {
+/// `account` tags an answer with the account it was fetched for, so `observe` can drop an
+/// answer that arrives after the settings changed.
+fn outcome_js(outcome: &Outcome, account: Option<String>) -> JsValue {
     let mut out = String::new();
+    let tagged = |out| object(out).field("account", &account);
     match outcome {
-        Ok(balance) => object(&mut out)
+        Ok(balance) => tagged(&mut out)
             .field("ok", &true)
             .field("balance", balance)
             .end(),
-        Err(e) => object(&mut out)
+        Err(e) => tagged(&mut out)
             .field("ok", &false)
             .field("code", &e.code)
             .field("raw", &e.raw)
@@ -154,7 +157,7 @@ pub async fn fetch_balance(state: JsValue, timeout_ms: u32, acao: bool) -> JsVal
             Err(_) => Err(ApiError::new(ErrorCode::Network, "bad endpoint")),
         }
     };
-    outcome_js(&outcome)
+    outcome_js(&outcome, Some(settings.account_id()))
 }
 
 async fn request(url: &str, timeout_ms: u32) -> Outcome {
@@ -183,18 +186,18 @@ async fn request(url: &str, timeout_ms: u32) -> Outcome {
 /// Reads an HTTP answer: `{ ok: true, balance } | { ok: false, code, raw }`.
 #[wasm_bindgen(js_name = classifyResponse)]
 pub fn classify_response(status: u16, content_type: Option<String>, body: &str) -> JsValue {
-    outcome_js(&classify(status, content_type.as_deref(), body))
+    outcome_js(&classify(status, content_type.as_deref(), body), None)
 }
 
 /// Folds an outcome into the state: `{ state, alert }`.
 #[wasm_bindgen]
 pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsValue {
-    let mut state = state_from(&state);
-    let outcome = outcome_from(&from_js(&outcome));
-    let (monitor, decision) = state
-        .monitor
-        .observe(&state.settings, &outcome, now_ms as i64);
-    state.monitor = monitor;
+    let outcome = from_js(&outcome);
+    let (state, decision) = state_from(&state).observe(
+        &outcome_from(&outcome),
+        outcome.get("account").as_str(),
+        now_ms as i64,
+    );
     let alert = view::alert_view(decision, &state, Lang::from_tag(lang));
     let mut out = String::new();
     object(&mut out)

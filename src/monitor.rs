@@ -221,14 +221,14 @@ impl MonitorState {
     }
 
     /// A fresh state for an account, keeping the history of every account.
-    pub fn for_account(&self, settings: &Settings) -> MonitorState {
+    pub fn for_account(self, settings: &Settings) -> MonitorState {
         let account = settings.account_id();
         if account == self.account {
-            return self.clone();
+            return self;
         }
         MonitorState {
             account,
-            history: self.history.clone(),
+            history: self.history,
             ..MonitorState::default()
         }
     }
@@ -302,7 +302,7 @@ impl MonitorState {
 
     /// Folds one check into the state; returns the new state and the alert it deserves.
     pub fn observe(
-        &self,
+        self,
         settings: &Settings,
         outcome: &Outcome,
         now_ms: i64,

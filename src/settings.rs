@@ -114,17 +114,14 @@ impl FieldError {
     }
 }
 
-/// Masks a key for display: `abcd…wxyz`. Short keys show only their length.
+/// Masks a key for display: `abcd…wxyz`. Short or non-ASCII text shows only its length.
 pub fn mask_key(key: &str) -> String {
-    let chars: Vec<char> = key.trim().chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        n if n < 12 => format!("…({n} chars)"),
-        n => chars[..4]
-            .iter()
-            .chain(['…'].iter())
-            .chain(chars[n - 4..].iter())
-            .collect(),
+    let key = key.trim();
+    let n = key.chars().count();
+    match (key.get(..4), key.get(n.saturating_sub(4)..)) {
+        _ if n == 0 => String::new(),
+        (Some(head), Some(tail)) if n >= 12 && key.is_ascii() => format!("{head}…{tail}"),
+        _ => format!("…({n} chars)"),
     }
 }
 
@@ -345,6 +342,7 @@ mod tests {
         assert_eq!(mask_key(KEY), "0123…CDEF");
         assert_eq!(mask_key(""), "");
         assert_eq!(mask_key("short"), "…(5 chars)");
+        assert_eq!(mask_key(" ééééééééééééééé "), "…(15 chars)");
     }
 
     #[test]

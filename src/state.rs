@@ -5,8 +5,9 @@
 //! which never fails and keeps every part it can read: a bad threshold never costs the key,
 //! a bad history point never costs the last good balance.
 
+use crate::alerts::AlertDecision;
 use crate::json::{object, Json, ToJson};
-use crate::monitor::MonitorState;
+use crate::monitor::{MonitorState, Outcome};
 use crate::settings::{FieldError, Settings};
 
 /// The version this build writes.
@@ -84,11 +85,27 @@ impl State {
         }
     }
 
+    /// Folds one check into the state. `fetched_for` is the account (`Settings::account_id`)
+    /// the request was sent for: an answer that arrives after the key or endpoint changed
+    /// speaks for the old account and is dropped rather than credited to the new one.
+    pub fn observe(
+        self,
+        outcome: &Outcome,
+        fetched_for: Option<&str>,
+        now_ms: i64,
+    ) -> (State, AlertDecision) {
+        if fetched_for.is_some_and(|account| account != self.settings.account_id()) {
+            return (self, AlertDecision::None);
+        }
+        let (monitor, decision) = self.monitor.observe(&self.settings, outcome, now_ms);
+        (State { monitor, ..self }, decision)
+    }
+
     /// Applies a settings form. A changed key or endpoint starts a fresh monitor for the new
     /// account (history kept); on error the state is unchanged.
     pub fn apply_settings(&self, input: &Json) -> Result<State, Vec<(String, FieldError)>> {
         let settings = self.settings.apply(input)?;
-        let monitor = self.monitor.for_account(&settings);
+        let monitor = self.monitor.clone().for_account(&settings);
         Ok(State {
             version: STATE_VERSION,
             settings,
@@ -174,6 +191,26 @@ mod tests {
         let s = State::load(j(stored));
         assert_eq!(s.settings.api_key, KEY);
         assert!(s.monitor.last_good.is_some());
+    }
+
+    #[test]
+    fn an_answer_for_the_old_key_is_dropped() {
+        let s = with_reading();
+        let asked_for = s.settings.account_id();
+        let changed = s
+            .apply_settings(&j(json!({"apiKey": "ffffffffffffffffffffffffffffffff"})))
+            .unwrap();
+        let late = Err(ApiError::new(ErrorCode::WrongKey, "ERROR_WRONG_USER_KEY"));
+        let (after, decision) = changed.clone().observe(&late, Some(&asked_for), 5_000);
+        assert_eq!(
+            (after.clone(), decision),
+            (changed.clone(), AlertDecision::None)
+        );
+        let account = changed.settings.account_id();
+        let (current, _) = changed.clone().observe(&late, Some(&account), 5_000);
+        assert!(current.monitor.last_error.is_some());
+        let (untagged, _) = changed.observe(&late, None, 5_000);
+        assert_eq!(untagged, current);
     }
 
     #[test]

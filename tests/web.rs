@@ -49,7 +49,13 @@ async fn fetch(scenario: &str, timeout_ms: u32) -> Value {
 #[wasm_bindgen_test]
 async fn reads_a_balance_over_http() {
     let outcome = fetch("ok", 5_000).await;
-    assert_eq!(outcome, json!({ "ok": true, "balance": "12.345" }));
+    assert_eq!(outcome["ok"], true, "{outcome}");
+    assert_eq!(outcome["balance"], "12.345");
+    // Tagged with the (hashed) account it answers for, never with the key.
+    assert!(
+        outcome["account"].as_str().is_some_and(|a| a.len() == 8),
+        "{outcome}"
+    );
     let number = fetch("number", 5_000).await;
     assert_eq!(number["ok"], true, "{number}");
 }
@@ -144,7 +150,7 @@ fn classify_estimate_and_messages() {
     ));
     assert_eq!(
         outcome,
-        json!({ "ok": false, "code": "zero_balance", "raw": "ERROR_ZERO_BALANCE" })
+        json!({ "account": null, "ok": false, "code": "zero_balance", "raw": "ERROR_ZERO_BALANCE" })
     );
     let mut state = state_for("ok");
     state = rs(cab::observe(

@@ -86,18 +86,13 @@ async function runCheck(trigger) {
   if (plan.fetch) {
     const outcome = await cab.fetchBalance(state, FETCH_TIMEOUT_MS, false);
     fetched = true;
-    // The options page may have saved while the request was out. Fold the outcome into what
-    // is stored now, unless the key or endpoint changed: then it answers for the old key and
-    // the `settings` check that the options page asked for will fetch again.
-    const fresh = await readState();
-    if (sameSource(fresh.settings, state.settings)) {
-      const result = cab.observe(fresh, outcome, Date.now(), lang);
-      state = result.state;
-      await writeState(state);
-      if (result.alert && state.settings.notifications) await notify(result.alert);
-    } else {
-      state = fresh;
-    }
+    // The options page may have saved while the request was out: fold the outcome into what
+    // is stored now. The core drops an answer tagged with another key or endpoint; the
+    // `settings` check that the options page asked for fetches again.
+    const result = cab.observe(await readState(), outcome, Date.now(), lang);
+    state = result.state;
+    await writeState(state);
+    if (result.alert && state.settings.notifications) await notify(result.alert);
   }
   await publish(state);
   return { fetched, reason: plan.reason };
@@ -108,9 +103,4 @@ async function publish(state) {
   const cab = await ready;
   const view = cab.view(state, Date.now(), uiLang());
   await Promise.all([renderBadge(view.badge), scheduleAt(view.nextCheckAt)]);
-}
-
-/** Same key and endpoint: an answer for one is an answer for the other. */
-function sameSource(a, b) {
-  return a.apiKey === b.apiKey && a.endpoint === b.endpoint;
 }

@@ -18,7 +18,6 @@ import { freePort, startServer } from './lib/server.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // CAB_WWW_DIR: test another assembled copy of dist/www (e.g. while dist/ is being rebuilt).
 const WWW = path.resolve(process.env.CAB_WWW_DIR ?? path.join(ROOT, 'dist', 'www'));
-const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 /** A well-formed (32 hex) key that must never show up in the page. */
 const KEY = '0123456789abcdef0123456789abcdef';
 const KEY_B = 'fedcba9876543210fedcba9876543210';
@@ -492,10 +491,5 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     assert.match(w.balance, /12\.5/);
     await page.locator('#prod-balance').screenshot({ path: path.join(OUT_DIR, 'widget-stale.png') });
     await page.close();
-
-    fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    for (const scheme of ['light', 'dark']) {
-      fs.copyFileSync(path.join(OUT_DIR, `widget-demo-${scheme}.png`), path.join(SCREENSHOTS, `widget-${scheme}.png`));
-    }
   });
 });

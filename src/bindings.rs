@@ -7,8 +7,7 @@
 use crate::error::{ApiError, ErrorCode};
 use crate::i18n::{self, Lang};
 use crate::json::{object, Json, ToJson};
-use crate::money::Money;
-use crate::monitor::Outcome;
+use crate::monitor::{outcome_from_json, write_outcome, Outcome};
 use crate::protocol::{balance_url, classify};
 use crate::schedule::Trigger;
 use crate::settings::mask_key;
@@ -39,26 +38,6 @@ fn state_from(value: &JsValue) -> State {
     State::load(from_js(value))
 }
 
-/// `{ ok: true, balance } | { ok: false, code, raw }`.
-/// `account` tags an answer with the account it was fetched for, so `observe` can drop an
-/// answer that arrives after the settings changed.
-fn outcome_js(outcome: &Outcome, account: Option<String>) -> JsValue {
-    let mut out = String::new();
-    let tagged = |out| object(out).field("account", &account);
-    match outcome {
-        Ok(balance) => tagged(&mut out)
-            .field("ok", &true)
-            .field("balance", balance)
-            .end(),
-        Err(e) => tagged(&mut out)
-            .field("ok", &false)
-            .field("code", &e.code)
-            .field("raw", &e.raw)
-            .end(),
-    }
-    to_js(&Raw(out))
-}
-
 /// Already-written JSON text.
 struct Raw(String);
 
@@ -68,15 +47,10 @@ impl ToJson for Raw {
     }
 }
 
-fn outcome_from(value: &Json) -> Outcome {
-    if value.get("ok").as_bool() == Some(true) {
-        if let Some(balance) = Money::from_json(value.get("balance")) {
-            return Ok(balance);
-        }
-    } else if let Some(error) = ApiError::from_json(value) {
-        return Err(error);
-    }
-    Err(ApiError::new(ErrorCode::Malformed, "invalid outcome"))
+fn outcome_js(outcome: &Outcome, account: Option<String>) -> JsValue {
+    let mut out = String::new();
+    write_outcome(outcome, account.as_deref(), &mut out);
+    to_js(&Raw(out))
 }
 
 /// Migrates whatever was stored into the current `State`; never throws.
@@ -194,7 +168,7 @@ pub fn classify_response(status: u16, content_type: Option<String>, body: &str) 
 pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsValue {
     let outcome = from_js(&outcome);
     let (state, decision) = state_from(&state).observe(
-        &outcome_from(&outcome),
+        &outcome_from_json(&outcome),
         outcome.get("account").as_str(),
         now_ms as i64,
     );

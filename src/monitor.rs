@@ -19,6 +19,34 @@ pub const HISTORY_LIMIT: usize = 500;
 /// What one balance check produced.
 pub type Outcome = Result<Money, ApiError>;
 
+/// Writes an outcome for JS: `{ account, ok: true, balance }` or
+/// `{ account, ok: false, code, raw }`. `account` (`Settings::account_id`) tags the answer with
+/// the account it was fetched for, so a late answer for old settings can be dropped.
+pub fn write_outcome(outcome: &Outcome, account: Option<&str>, out: &mut String) {
+    let tagged = object(out).field("account", &account);
+    match outcome {
+        Ok(balance) => tagged.field("ok", &true).field("balance", balance).end(),
+        Err(e) => tagged
+            .field("ok", &false)
+            .field("code", &e.code)
+            .field("raw", &e.raw)
+            .end(),
+    }
+}
+
+/// Reads an outcome back; anything that is neither shape is a malformed answer, never a
+/// balance.
+pub fn outcome_from_json(value: &Json) -> Outcome {
+    if value.get("ok").as_bool() == Some(true) {
+        if let Some(balance) = Money::from_json(value.get("balance")) {
+            return Ok(balance);
+        }
+    } else if let Some(error) = ApiError::from_json(value) {
+        return Err(error);
+    }
+    Err(ApiError::new(ErrorCode::Malformed, "invalid outcome"))
+}
+
 /// A balance read from the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reading {
@@ -426,6 +454,30 @@ mod tests {
             .fold(MonitorState::default().for_account(&s), |m, (at, o)| {
                 m.observe(&s, o, *at).0
             })
+    }
+
+    #[test]
+    fn outcomes_round_trip_and_garbage_is_malformed() {
+        for outcome in [ok("12.345"), err(ErrorCode::WrongKey)] {
+            let mut out = String::new();
+            write_outcome(&outcome, Some("abcd1234"), &mut out);
+            let back = Json::parse(&out).unwrap();
+            assert_eq!(back.get("account").as_str(), Some("abcd1234"));
+            assert_eq!(outcome_from_json(&back), outcome);
+        }
+        for garbage in [
+            r#"{"ok":true,"balance":"lots"}"#,
+            r#"{"ok":false,"code":"nope"}"#,
+            "null",
+            "[1]",
+        ] {
+            let got = outcome_from_json(&Json::parse(garbage).unwrap());
+            assert_eq!(
+                got.map_err(|e| e.code),
+                Err(ErrorCode::Malformed),
+                "{garbage}"
+            );
+        }
     }
 
     #[test]

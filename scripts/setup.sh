@@ -21,6 +21,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+# `make lint` needs both; minimal rustup profiles leave them out.
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding the $component component"
+    rustup component add "$component"
+  fi
+done
 if ! have wasm-bindgen || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes)"
   cargo_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
@@ -38,6 +45,6 @@ fi
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! dpkg -s chromium-l10n >/dev/null 2>&1; then
   say "installing Debian's chromium, chromium-driver and chromium-l10n"
   as_root apt-get update
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y chromium chromium-driver chromium-l10n
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver chromium-l10n
 fi
 say "ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-pack $WASM_PACK_VERSION, node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?')"

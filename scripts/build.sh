@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 # npm's binaryen first: wasm-pack runs the first wasm-opt on PATH, and Debian's binaryen 108
 # silently corrupts wasm-bindgen 0.2.130 output (shared/BROWSER-TESTING.md).
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+source scripts/wasm-env.sh
 
 wasm-pack build --target web --release --out-dir pkg --no-pack --no-typescript
 # A broken optimiser shows up here, without a browser.

@@ -1,6 +1,6 @@
 //! What solves cost, what a batch will cost, and how many solves the balance still pays for.
 
-use crate::json::{object, Json, ToJson};
+use crate::json::{object, ToJson};
 use crate::money::Money;
 
 /// A kind of CAPTCHA with its own per-solve price.
@@ -118,22 +118,6 @@ impl ToJson for RateTable {
     }
 }
 
-impl RateTable {
-    /// Reads stored rates: unknown types are ignored, missing or unusable rates keep the
-    /// default, so one bad stored value never wipes the other overrides.
-    pub fn from_json(value: &Json) -> RateTable {
-        let mut table = RateTable::default();
-        for kind in CaptchaType::all() {
-            if let Some(rate) = Money::from_json(value.get(kind.as_str())) {
-                if rate.is_positive() && rate <= MAX_RATE {
-                    table.set(kind, rate);
-                }
-            }
-        }
-        table
-    }
-}
-
 /// What a batch costs against a balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budget {
@@ -219,22 +203,5 @@ mod tests {
             );
         }
         assert_eq!(budget(m("1"), Money::from_nanos(i64::MAX / 2), 10), None);
-    }
-
-    #[test]
-    fn rate_table_json_keeps_good_overrides() {
-        let t = RateTable::from_json(
-            &Json::parse(
-                r#"{"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01}"#,
-            )
-            .unwrap(),
-        );
-        assert_eq!(t.rate(CaptchaType::Image), m("0.0005"));
-        assert_eq!(t.rate(CaptchaType::Bls), m("0.002"));
-        assert_eq!(t.rate(CaptchaType::Turnstile), m("0.002"));
-        assert_eq!(t.rate(CaptchaType::Geetest), m("0.01"));
-        let json = Json::parse(&t.to_json()).unwrap();
-        assert_eq!(json.get("image").as_str(), Some("0.0005"));
-        assert_eq!(RateTable::from_json(&json), t);
     }
 }

@@ -231,8 +231,7 @@ impl MonitorState {
             .iter()
             .filter_map(HistoryPoint::from_json)
             .collect();
-        let excess = history.len().saturating_sub(HISTORY_LIMIT);
-        history.drain(..excess);
+        keep_newest(&mut history);
         MonitorState {
             account: v.get("account").as_str().unwrap_or_default().to_string(),
             last_good: Reading::from_json(v.get("lastGood")),
@@ -315,13 +314,14 @@ impl MonitorState {
         {
             return decide(false, PlanReason::BackingOff);
         }
-        let fresh = since_last.is_some_and(|d| d < CACHE_MS) && self.last_error.is_none();
+        let recent = since_last.is_some_and(|d| d < CACHE_MS);
         match trigger {
             Trigger::Alarm if next_check_at.is_some_and(|at| now_ms + DUE_SLACK_MS < at) => {
                 decide(false, PlanReason::NotDue)
             }
-            Trigger::Open | Trigger::Settings if fresh => decide(false, PlanReason::Cached),
-            Trigger::Open if since_last.is_some_and(|d| d < CACHE_MS) => {
+            // Opening a view reuses any recent answer; saving settings only a good one.
+            Trigger::Open if recent => decide(false, PlanReason::Cached),
+            Trigger::Settings if recent && self.last_error.is_none() => {
                 decide(false, PlanReason::Cached)
             }
             _ => decide(true, PlanReason::Due),
@@ -378,8 +378,7 @@ impl MonitorState {
             balance,
             account: self.account.clone(),
         });
-        let excess = self.history.len().saturating_sub(HISTORY_LIMIT);
-        self.history.drain(..excess);
+        keep_newest(&mut self.history);
     }
 
     /// The current level.
@@ -415,6 +414,12 @@ impl MonitorState {
             None
         }
     }
+}
+
+/// Drops the oldest points beyond [`HISTORY_LIMIT`].
+fn keep_newest(history: &mut Vec<HistoryPoint>) {
+    let excess = history.len().saturating_sub(HISTORY_LIMIT);
+    history.drain(..excess);
 }
 
 /// Why a balance is stale.

@@ -193,18 +193,8 @@ impl Settings {
                 parse_amount(v, Money::ZERO, MAX_THRESHOLD).map(|m| next.threshold = m),
             );
         }
-        if let Some(v) = present(input.get("intervalSeconds")) {
-            field(
-                "intervalSeconds",
-                parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS)
-                    .map(|s| next.interval_seconds = s),
-            );
-        } else if let Some(v) = present(input.get("intervalMinutes")) {
-            field(
-                "intervalMinutes",
-                parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60)
-                    .map(|m| next.interval_seconds = m * 60),
-            );
+        if let Some((name, secs)) = parse_interval(input) {
+            field(name, secs.map(|s| next.interval_seconds = s));
         }
         if let Some(v) = present(input.get("endpoint")) {
             field(
@@ -217,14 +207,9 @@ impl Settings {
         if let rates @ Json::Object(_) = input.get("rates") {
             for kind in CaptchaType::all() {
                 if let Some(v) = present(rates.get(kind.as_str())) {
-                    let rate =
-                        parse_amount(v, Money::from_nanos(1), MAX_RATE).map_err(|e| match e {
-                            FieldError::AmountRange(..) => FieldError::PriceRange(MAX_RATE),
-                            other => other,
-                        });
                     field(
                         &format!("rates.{}", kind.as_str()),
-                        rate.map(|r| next.rates.set(kind, r)),
+                        parse_rate(v).map(|r| next.rates.set(kind, r)),
                     );
                 }
             }
@@ -266,20 +251,18 @@ impl Settings {
         {
             settings.threshold = t;
         }
-        let secs = present(value.get("intervalSeconds"))
-            .map(|v| parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS))
-            .or_else(|| {
-                present(value.get("intervalMinutes")).map(|v| {
-                    parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60).map(|m| m * 60)
-                })
-            });
-        if let Some(Ok(s)) = secs {
+        if let Some((_, Ok(s))) = parse_interval(value) {
             settings.interval_seconds = s;
         }
         if let Some(Ok(e)) = value.get("endpoint").as_str().map(normalize_endpoint) {
             settings.endpoint = e;
         }
-        settings.rates = RateTable::from_json(value.get("rates"));
+        // Each stored rate on its own: one bad value keeps its default, not the others'.
+        for kind in CaptchaType::all() {
+            if let Ok(rate) = parse_rate(value.get("rates").get(kind.as_str())) {
+                settings.rates.set(kind, rate);
+            }
+        }
         if let Some(b) = value.get("notifications").as_bool() {
             settings.notifications = b;
         }
@@ -308,6 +291,30 @@ fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
         return Err(FieldError::AmountRange(min, max));
     }
     Ok(amount)
+}
+
+/// The interval from `intervalSeconds` or, for forms that ask in minutes, `intervalMinutes`:
+/// the field it came from and its value in seconds.
+fn parse_interval(input: &Json) -> Option<(&'static str, Result<u32, FieldError>)> {
+    if let Some(v) = present(input.get("intervalSeconds")) {
+        Some((
+            "intervalSeconds",
+            parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS),
+        ))
+    } else {
+        present(input.get("intervalMinutes")).map(|v| {
+            let minutes = parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60);
+            ("intervalMinutes", minutes.map(|m| m * 60))
+        })
+    }
+}
+
+/// A per-solve price: above zero, at most [`MAX_RATE`].
+fn parse_rate(v: &Json) -> Result<Money, FieldError> {
+    parse_amount(v, Money::from_nanos(1), MAX_RATE).map_err(|e| match e {
+        FieldError::AmountRange(..) => FieldError::PriceRange(MAX_RATE),
+        other => other,
+    })
 }
 
 fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
@@ -459,6 +466,20 @@ mod tests {
         );
         let round = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
         assert_eq!(round, s);
+    }
+
+    #[test]
+    fn stored_rates_keep_good_overrides() {
+        let s = Settings::from_json(&j(json!({"rates":
+            {"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01,"other":"101"}})));
+        let m = |t: &str| Money::parse(t).unwrap();
+        assert_eq!(s.rates.rate(CaptchaType::Image), m("0.0005"));
+        assert_eq!(s.rates.rate(CaptchaType::Bls), m("0.002"));
+        assert_eq!(s.rates.rate(CaptchaType::Turnstile), m("0.002"));
+        assert_eq!(s.rates.rate(CaptchaType::Geetest), m("0.01"));
+        assert_eq!(s.rates.rate(CaptchaType::Other), m("0.003"));
+        let back = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
+        assert_eq!(back.rates, s.rates);
     }
 
     #[test]

@@ -268,6 +268,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
         .last_good
         .filter(|_| balance.is_some())
         .map(|r| r.at);
+    let updated_ago = updated_at.map(|at| age(lang, now_ms, at));
     let look = badge_look(level, balance, error.is_some());
     let level_words = level_text(lang, level);
     let plan = monitor.plan(settings, crate::schedule::Trigger::Alarm, now_ms);
@@ -282,7 +283,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
             &[
                 &b.display(),
                 &level_words,
-                &age(lang, now_ms, updated_at.unwrap_or(now_ms)),
+                updated_ago.as_deref().unwrap_or_default(),
             ],
         ),
         (None, Some(e)) => format(lang, "badge_title_error", &[&e.message]),
@@ -318,7 +319,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
         checked_at: monitor.last_request_at,
         checked_text,
         updated_at,
-        updated_ago: updated_at.map(|at| age(lang, now_ms, at)),
+        updated_ago,
         badge: BadgeView {
             text: look.text,
             color: look.color,

@@ -22,7 +22,10 @@ raw=$(wc -c < "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 glue=$(wc -c < pkg/captchaai_balance.js)
 printf '[build] %s: %d bytes raw, %d bytes gzipped (glue JS %d bytes)\n' "$wasm" "$raw" "$gz" "$glue"
-if [ "$raw" -ge 100000 ]; then
-  echo "[build] the .wasm is $raw bytes: over the 100 KB (100,000 bytes) budget" >&2
+# The budget (docs/ARCHITECTURE.md, "Size"): 100 KB held the first release; the outage story,
+# the refresh countdown, hysteresis and clock-skew handling needed room, so it is 120 KB now.
+WASM_BUDGET_BYTES=120000
+if [ "$raw" -ge "$WASM_BUDGET_BYTES" ]; then
+  echo "[build] the .wasm is $raw bytes: over the $WASM_BUDGET_BYTES-byte budget" >&2
   exit 1
 fi

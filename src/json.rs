@@ -2,7 +2,7 @@
 //!
 //! Why not serde: measured in the wasm module, serde_json's deserializer alone was half of the
 //! binary (its error messages pull in float formatting and Debug escaping), and serde's derive
-//! code with any serializer another 15 KB; the budget is 100 KB. Serde would also turn numbers
+//! code with any serializer another 15 KB; the budget is 120 KB. Serde would also turn numbers
 //! into `f64`, while a balance must keep its exact digits. This reader keeps numbers as their
 //! text, bounds depth, and never panics; [`ToJson`] writes the few shapes the core returns.
 

@@ -3,27 +3,39 @@
  * stored and the worker is asked for a `settings` check; otherwise each message goes next to
  * its field and nothing is saved. The stored key is never put back into the page: the key
  * input stays empty (empty = keep the stored key) with the masked key as its placeholder.
+ * What the API said about the saved key (the core's `view.keyStatus`) stands next to the key
+ * field; **Test key** asks the worker for one check within the same request floors.
  */
 import { ready } from './lib/core.js';
-import { readState, writeState } from './lib/storage.js';
+import { readState, writeState, onStateChanged } from './lib/storage.js';
 import { localizePage, t, uiLang } from './lib/i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const lang = uiLang();
+/** Minutes east of UTC: the core shows "rejected this key at 10:02" in the browser's zone. */
+const utcOffset = -new Date().getTimezoneOffset();
 const form = $('settings');
+/** A check asked by this page is out. */
+let checking = false;
+/** Re-renders the key status once a second while Test key counts down. */
+let tickTimer = 0;
 
 localizePage();
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   save();
 });
+$('test-key').addEventListener('click', testKey);
+$('apiKey').addEventListener('input', () => renderKeyStatus());
+// The worker finished a check (this page's or the alarm's): show what the API said.
+onStateChanged(() => renderKeyStatus());
 fill();
 
 /** Put the stored settings into the form (never the key itself). */
 async function fill() {
   const [cab, state] = await Promise.all([ready, readState()]);
   const { settings } = state;
-  const view = cab.view(state, Date.now(), lang);
+  const view = cab.view(state, Date.now(), lang, utcOffset);
   const key = $('apiKey');
   key.value = '';
   key.placeholder = view.keyMasked || t('options_api_key_placeholder');
@@ -34,7 +46,42 @@ async function fill() {
   $('intervalMinutes').value = String(settings.intervalMinutes);
   $('endpoint').value = settings.endpoint;
   $('notifications').checked = Boolean(settings.notifications);
+  $('showSolves').checked = settings.showSolves !== false;
   renderRates(settings.rates, new Map(view.remaining.map((row) => [row.type, row.label])));
+  paintKeyStatus(view);
+}
+
+/** Re-read the state and show the key status and the Test key button. */
+async function renderKeyStatus() {
+  const [cab, state] = await Promise.all([ready, readState()]);
+  paintKeyStatus(cab.view(state, Date.now(), lang, utcOffset));
+}
+
+/**
+ * The key status next to the key field and the Test key button (spinner while a check is out,
+ * the core's countdown within the request floor).
+ * @param {any} view the core's View
+ */
+function paintKeyStatus(view) {
+  const status = $('apiKey-status');
+  const keyStatus = checking ? { ok: null, text: view.refresh.checkingText } : view.keyStatus;
+  status.hidden = !keyStatus;
+  status.textContent = keyStatus?.text ?? '';
+  status.dataset.ok = String(keyStatus?.ok ?? '');
+
+  const button = $('test-key');
+  // A key typed in the field is tested by saving it (the save checks it once).
+  const typed = $('apiKey').value.trim() !== '';
+  const waiting = !typed && view.refresh.allowedAt != null;
+  button.disabled = checking || (!typed && !view.refresh.enabled);
+  button.dataset.busy = String(checking);
+  button.title = !typed && view.refresh.reason ? view.refresh.reason : '';
+  $('test-key-text').textContent = waiting && !checking ? view.refresh.text : t('options_test_key');
+  clearTimeout(tickTimer);
+  if (waiting && !checking) {
+    const left = view.refresh.allowedAt - Date.now();
+    tickTimer = setTimeout(renderKeyStatus, Math.max(50, left % 1000 || 1000));
+  }
 }
 
 /**
@@ -73,6 +120,7 @@ function readForm() {
     intervalMinutes: $('intervalMinutes').value.trim(),
     endpoint: $('endpoint').value.trim(),
     notifications: $('notifications').checked,
+    showSolves: $('showSolves').checked,
     rates: Object.fromEntries([...document.querySelectorAll('input[data-rate]')]
       .map((el) => [el.dataset.rate, el.value.trim()])),
   };
@@ -82,28 +130,74 @@ function readForm() {
   return input;
 }
 
+/**
+ * Validate and store the form: the one place this page writes the state.
+ * @param {object} input the form as typed
+ * @returns {Promise<{ ok: boolean, errors?: Record<string, string> }>}
+ */
+async function storeSettings(input) {
+  const [cab, state] = await Promise.all([ready, readState()]);
+  const result = cab.applySettings(state, input, lang);
+  if (result.ok) await writeState(result.state);
+  return result;
+}
+
+/**
+ * Ask the worker for one check; resolves when it has answered (the worker applies the floors).
+ * @param {'settings'|'refresh'} trigger
+ */
+async function askCheck(trigger) {
+  checking = true;
+  await renderKeyStatus();
+  try {
+    await chrome.runtime.sendMessage({ type: 'check', trigger });
+  } catch (error) {
+    console.warn('captchaai-balance: worker unreachable:', error?.message ?? String(error));
+  } finally {
+    checking = false;
+  }
+}
+
 async function save() {
   const button = $('save');
   button.disabled = true;
   setStatus('', '');
   clearErrors();
   try {
-    const [cab, state] = await Promise.all([ready, readState()]);
-    const result = cab.applySettings(state, readForm(), lang);
+    const result = await storeSettings(readForm());
     if (!result.ok) {
       showErrors(result.errors ?? {});
       setStatus('error', t('options_not_saved'));
       return;
     }
-    await writeState(result.state);
     await fill();
     setStatus('ok', t('options_saved'));
-    // Check now with the new settings (the worker applies the request floor).
-    chrome.runtime.sendMessage({ type: 'check', trigger: 'settings' }).catch((error) => {
-      console.warn('captchaai-balance: worker unreachable:', error?.message ?? String(error));
-    });
+    // Check now with the new settings, then say what the API made of the key.
+    await askCheck('settings');
+    await afterCheck();
   } finally {
     button.disabled = false;
+  }
+}
+
+/** Test key: one check of the saved key (a key typed in the field is saved first). */
+async function testKey() {
+  if ($('apiKey').value.trim()) {
+    await save();
+    return;
+  }
+  setStatus('', '');
+  await askCheck('refresh');
+  await afterCheck();
+}
+
+/** After a check: the key status, and no "Saved." in green next to a rejected key. */
+async function afterCheck() {
+  const [cab, state] = await Promise.all([ready, readState()]);
+  const view = cab.view(state, Date.now(), lang, utcOffset);
+  paintKeyStatus(view);
+  if (view.keyStatus && !view.keyStatus.ok && $('status').dataset.kind === 'ok') {
+    setStatus('warn', t('options_saved_key_problem'));
   }
 }
 
@@ -144,7 +238,7 @@ function showErrors(errors) {
   first?.focus();
 }
 
-/** @param {'ok'|'error'|''} kind @param {string} text */
+/** @param {'ok'|'warn'|'error'|''} kind @param {string} text */
 function setStatus(kind, text) {
   const status = $('status');
   status.dataset.kind = kind;

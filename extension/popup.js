@@ -2,6 +2,11 @@
  * @file The toolbar popup: renders the core's `view()` of the stored state, asks the worker
  * for a check on open (the core reuses a reading younger than 5 minutes) and on Refresh,
  * and re-renders whenever the worker stores a new state. Text only through textContent.
+ *
+ * Speed: the wasm module takes a few dozen milliseconds to compile, so the popup first paints
+ * the view it rendered last time (kept in chrome.storage.session, memory only), then the wasm
+ * renders the current one over it. Nothing in that first paint is decided here: it is the
+ * core's own earlier answer.
  */
 import { ready } from './lib/core.js';
 import { readState, onStateChanged } from './lib/storage.js';
@@ -9,29 +14,52 @@ import { localizePage, t, uiLang } from './lib/i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const lang = uiLang();
-const numberFormat = new Intl.NumberFormat(lang);
+/** Minutes east of UTC: the core shows clock times ("read 12:02") in the browser's zone. */
+const utcOffset = -new Date().getTimezoneOffset();
+/** chrome.storage.session key of the last rendered view (the next opening paints it first). */
+const LAST_VIEW = 'popupView';
 
 /** The state last rendered (the calculator estimates against it). */
 let currentState = null;
+/** The view last painted (repainted when a check starts or ends). */
+let currentView = null;
 /** Renders run one after the other, so an older state never overwrites a newer one. */
 let renderQueue = Promise.resolve();
 /** Checks answered by the worker since the popup opened (exposed as <html data-checks>). */
 let checksDone = 0;
+/** A check asked by this popup is out: the button shows a spinner. */
+let checking = false;
+/** Re-renders once a second while the button counts down. */
+let tickTimer = 0;
+let wasmRendered = false;
+let balanceMarked = false;
 
 localizePage();
 
-$('options-link').addEventListener('click', openOptions);
-$('paused-link').addEventListener('click', openOptions);
-$('error-link').addEventListener('click', openOptions);
+for (const id of ['options-link', 'paused-link', 'error-link', 'rates-note']) {
+  $(id).addEventListener('click', openOptions);
+}
 $('refresh').addEventListener('click', () => requestCheck('refresh'));
 $('calc').addEventListener('submit', (event) => event.preventDefault());
 $('calc-type').addEventListener('change', renderEstimate);
 $('calc-qty').addEventListener('input', renderEstimate);
 onStateChanged(render);
-// "last checked 3 min ago" and the stale flag move with the clock.
+// "read 3 min ago" and the stale flag move with the clock.
 setInterval(render, 30_000);
 
+paintStored();
 render().then(() => requestCheck('open'));
+
+/** Paint the view stored by the previous opening, unless the wasm already rendered. */
+async function paintStored() {
+  try {
+    const stored = await chrome.storage.session?.get(LAST_VIEW);
+    const view = stored?.[LAST_VIEW];
+    if (view && !wasmRendered) paint(view);
+  } catch {
+    // No session storage (older browser): the wasm render below is the first paint.
+  }
+}
 
 /** @param {Event} event */
 function openOptions(event) {
@@ -44,9 +72,8 @@ function openOptions(event) {
  * @param {'open'|'refresh'} trigger
  */
 async function requestCheck(trigger) {
-  const button = $('refresh');
-  button.disabled = true;
-  button.textContent = t('popup_checking');
+  checking = true;
+  if (currentView) paintRefresh(currentView.refresh);
   $('card').setAttribute('aria-busy', 'true');
   try {
     const answer = await chrome.runtime.sendMessage({ type: 'check', trigger });
@@ -54,8 +81,7 @@ async function requestCheck(trigger) {
   } catch (error) {
     console.warn('captchaai-balance: worker unreachable:', error?.message ?? String(error));
   } finally {
-    button.disabled = false;
-    button.textContent = t('popup_refresh');
+    checking = false;
     $('card').removeAttribute('aria-busy');
   }
   await render();
@@ -71,27 +97,44 @@ function render() {
 async function renderNow() {
   const [cab, state] = await Promise.all([ready, readState()]);
   currentState = state;
-  const view = cab.view(state, Date.now(), lang);
+  const view = cab.view(state, Date.now(), lang, utcOffset);
+  wasmRendered = true;
+  paint(view);
+  renderTypeOptions(view.remaining);
+  renderEstimate();
+  chrome.storage.session?.set({ [LAST_VIEW]: view }).catch(() => {});
+}
 
+/**
+ * Put one view on screen (no wasm needed: the stored view is painted the same way).
+ * @param {any} view the core's View
+ */
+function paint(view) {
+  currentView = view;
   const card = $('card');
   card.dataset.level = view.level;
   card.dataset.stale = String(Boolean(view.stale));
   card.style.setProperty('--level', view.badge.color);
   $('balance').textContent = view.balanceText ?? '—';
-  $('level').textContent = view.levelText;
-  $('stale').hidden = !view.stale;
-  $('stale-text').hidden = !view.staleText;
+  $('level').textContent = view.pillText;
+  // When the balance on screen was read; the failed check has its own line in the error box.
+  $('checked').textContent = view.readText ?? view.checkedText;
+  $('stale-text').hidden = !view.staleText || Boolean(view.error);
   $('stale-text').textContent = view.staleText ?? '';
-  $('checked').textContent = view.checkedText;
   // Checks are paused (no key, key rejected): say why, with the way to the options. When an
   // error paused them, its own fix already says so: only the link is added there.
   $('paused').hidden = !view.pausedText || Boolean(view.error);
   $('paused-text').textContent = view.pausedText ?? '';
   $('error-link').hidden = !(view.pausedText && view.error);
+  paintRefresh(view.refresh);
 
   const error = view.error;
   $('error').hidden = !error;
   if (error) {
+    // An outage with a last good balance on screen is a warning, not the red of an empty account.
+    $('error').dataset.severity = error.severity;
+    $('failed').hidden = !view.failedText;
+    $('failed').textContent = view.failedText ?? '';
     $('error-message').textContent = error.message;
     $('error-cause').textContent = error.cause;
     $('error-fix').textContent = error.fix;
@@ -101,14 +144,40 @@ async function renderNow() {
   addFunds.href = view.addFundsUrl;
   // The call to action stands out only when money is what is missing.
   addFunds.classList.toggle('primary', view.level === 'low' || view.level === 'empty');
-  // Solves remaining need a balance; without one the table would be all dashes.
-  $('remaining-card').hidden = view.balance === null;
+  // The per-solve figures: hidden for thread plans (a setting); solves need a balance.
+  $('rates-note').hidden = !view.ratesNote || !view.showSolves;
+  $('rates-note').textContent = view.ratesNote ?? '';
+  $('remaining-card').hidden = view.balance === null || !view.showSolves;
+  $('calc-card').hidden = !view.showSolves;
   renderRemaining(view.remaining);
-  renderTypeOptions(view.remaining);
-  renderEstimate();
+
+  if (view.balanceText && !balanceMarked) {
+    balanceMarked = true;
+    // Read by scripts/bench.mjs: when the balance reached the screen.
+    requestAnimationFrame(() => performance.mark('cab-balance-painted'));
+  }
 }
 
-/** @param {Array<{ type: string, label: string, rateText: string, solves: number | null }>} rows */
+/**
+ * The Refresh button never stays silent: a spinner while a check is out, a countdown within
+ * the request floor, disabled with the reason while checks are paused (all from the core).
+ * @param {{ enabled: boolean, text: string, reason: string | null, allowedAt: number | null, checkingText: string }} refresh
+ */
+function paintRefresh(refresh) {
+  const button = $('refresh');
+  button.disabled = checking || !refresh.enabled;
+  button.dataset.busy = String(checking);
+  $('refresh-text').textContent = checking ? refresh.checkingText : refresh.text;
+  button.title = checking ? '' : refresh.reason ?? '';
+  clearTimeout(tickTimer);
+  if (!checking && refresh.allowedAt != null) {
+    // Next whole second of the countdown (the core words every step).
+    const left = refresh.allowedAt - Date.now();
+    tickTimer = setTimeout(render, Math.max(50, left % 1000 || 1000));
+  }
+}
+
+/** @param {Array<{ type: string, label: string, rateText: string, solvesText: string | null }>} rows */
 function renderRemaining(rows) {
   const body = $('remaining').tBodies[0];
   body.replaceChildren(...rows.map((row) => {
@@ -119,7 +188,7 @@ function renderRemaining(rows) {
     rate.className = 'rate';
     rate.textContent = row.rateText;
     type.append(rate);
-    tr.append(type, cell(formatCount(row.solves), 'num'));
+    tr.append(type, cell(row.solvesText ?? '—', 'num'));
     return tr;
   }));
 }
@@ -152,9 +221,4 @@ function cell(text, className) {
   td.textContent = text;
   if (className) td.className = className;
   return td;
-}
-
-/** @param {number | null | undefined} value */
-function formatCount(value) {
-  return typeof value === 'number' ? numberFormat.format(value) : '—';
 }

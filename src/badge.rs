@@ -7,6 +7,10 @@ use crate::money::Money;
 pub const GREEN: &str = "#15803d";
 /// Low or empty: act now.
 pub const RED: &str = "#dc2626";
+/// Money was there at the last good reading, but that reading is out of date.
+pub const AMBER: &str = "#b45309";
+/// Low or empty at the last good reading, which is out of date: still urgent, but not fresh.
+pub const DARK_RED: &str = "#7f1d1d";
 /// Nothing to say about the money (error, not read yet).
 pub const GREY: &str = "#6b7280";
 
@@ -25,22 +29,35 @@ enum BadgeText {
     Fixed(&'static str),
 }
 
-/// Level → (colour, text). `Unknown` splits into "not read yet" (`?`) and "error" (`!`).
-const LOOKS: [(BalanceLevel, &str, BadgeText); 3] = [
-    (BalanceLevel::Ok, GREEN, BadgeText::Short),
-    (BalanceLevel::Low, RED, BadgeText::Short),
-    (BalanceLevel::Empty, RED, BadgeText::Fixed("0")),
+/// (level, stale) → (colour, text). A stale reading keeps its text (the last good balance is
+/// still the best figure there is) but never the colour of a fresh one, so a glance at the
+/// toolbar tells "read just now" from "could not check". `Unknown` splits into "not read yet"
+/// (`?`) and "error" (`!`).
+#[rustfmt::skip]
+const LOOKS: [(BalanceLevel, bool, &str, BadgeText); 6] = [
+    (BalanceLevel::Ok, false, GREEN, BadgeText::Short),
+    (BalanceLevel::Ok, true, AMBER, BadgeText::Short),
+    (BalanceLevel::Low, false, RED, BadgeText::Short),
+    (BalanceLevel::Low, true, DARK_RED, BadgeText::Short),
+    (BalanceLevel::Empty, false, RED, BadgeText::Fixed("0")),
+    (BalanceLevel::Empty, true, DARK_RED, BadgeText::Fixed("0")),
 ];
 
-/// The badge for a level, the balance shown, and whether the latest check failed.
-pub fn badge_look(level: BalanceLevel, balance: Option<Money>, failed: bool) -> BadgeLook {
-    let look = LOOKS.iter().find(|(l, _, _)| *l == level);
+/// The badge for a level, the balance shown, whether it is stale, and whether the latest check
+/// failed.
+pub fn badge_look(
+    level: BalanceLevel,
+    balance: Option<Money>,
+    stale: bool,
+    failed: bool,
+) -> BadgeLook {
+    let look = LOOKS.iter().find(|(l, s, ..)| *l == level && *s == stale);
     match (look, balance) {
-        (Some((_, color, BadgeText::Short)), Some(b)) => BadgeLook {
+        (Some((.., color, BadgeText::Short)), Some(b)) => BadgeLook {
             text: b.short(),
             color,
         },
-        (Some((_, color, BadgeText::Fixed(text))), _) => BadgeLook {
+        (Some((.., color, BadgeText::Fixed(text))), _) => BadgeLook {
             text: (*text).into(),
             color,
         },
@@ -61,26 +78,28 @@ mod tests {
     use BalanceLevel::*;
 
     #[test]
+    #[rustfmt::skip]
     fn table() {
         let m = |s: &str| Some(Money::parse(s).unwrap());
         let cases = [
-            (Ok, m("12.345"), false, "12.3", GREEN),
-            (Ok, m("12.345"), true, "12.3", GREEN),
-            (Low, m("0.42"), false, ".42", RED),
-            (Empty, m("0"), false, "0", RED),
-            (Empty, None, true, "0", RED),
-            (Unknown, None, true, "!", GREY),
-            (Unknown, None, false, "?", GREY),
-            (Ok, None, false, "?", GREY),
+            // level, balance, stale, failed, text, colour
+            (Ok, m("12.345"), false, false, "12.3", GREEN),
+            (Ok, m("12.345"), true, true, "12.3", AMBER),
+            (Ok, m("12.345"), true, false, "12.3", AMBER),
+            (Low, m("0.42"), false, false, ".42", RED),
+            (Low, m("0.42"), true, true, ".42", DARK_RED),
+            (Empty, m("0"), false, false, "0", RED),
+            (Empty, m("0"), true, true, "0", DARK_RED),
+            (Empty, None, false, true, "0", RED),
+            (Unknown, None, false, true, "!", GREY),
+            (Unknown, None, false, false, "?", GREY),
+            (Ok, None, false, false, "?", GREY),
         ];
-        for (level, balance, failed, text, color) in cases {
+        for (level, balance, stale, failed, text, color) in cases {
             assert_eq!(
-                badge_look(level, balance, failed),
-                BadgeLook {
-                    text: text.into(),
-                    color
-                },
-                "{level:?}"
+                badge_look(level, balance, stale, failed),
+                BadgeLook { text: text.into(), color },
+                "{level:?} stale={stale}"
             );
         }
     }

@@ -181,13 +181,15 @@ pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsV
     to_js(&Raw(out))
 }
 
-/// Everything a popup, badge or widget shows.
+/// Everything a popup, badge or widget shows. `utc_offset_min` (the browser's
+/// `-new Date().getTimezoneOffset()`) places clock times; UTC without it.
 #[wasm_bindgen]
-pub fn view(state: JsValue, now_ms: f64, lang: &str) -> JsValue {
+pub fn view(state: JsValue, now_ms: f64, lang: &str, utc_offset_min: Option<f64>) -> JsValue {
     to_js(&view::view(
         &state_from(&state),
         now_ms as i64,
         Lang::from_tag(lang),
+        utc_offset_min.unwrap_or(0.0) as i64,
     ))
 }
 

@@ -80,6 +80,59 @@ pub fn all(lang: Lang) -> &'static [(&'static str, &'static str)] {
     lang.table()
 }
 
+/// Digit grouping, decimal and clock separators per language: `1,234.50` and `12:02` in
+/// English, `1.234,50` and `12.02` in Indonesian. One table, so sentences, tables, the badge
+/// tooltip, notifications and the widget format numbers the same way.
+#[rustfmt::skip]
+const SEPARATORS: [(Lang, char, char, char); 2] = [
+    // lang,    thousands, decimal, clock
+    (Lang::En, ',', '.', ':'),
+    (Lang::Id, '.', ',', '.'),
+];
+
+fn separators(lang: Lang) -> (char, char, char) {
+    SEPARATORS
+        .iter()
+        .find(|(l, ..)| *l == lang)
+        .map_or((',', '.', ':'), |(_, t, d, c)| (*t, *d, *c))
+}
+
+/// The decimal separator of a language.
+pub fn decimal_mark(lang: Lang) -> char {
+    separators(lang).1
+}
+
+/// A count with its thousands grouped: `4,115` (en), `4.115` (id).
+pub fn count(lang: Lang, n: u64) -> String {
+    let digits = n.to_string();
+    let sep = separators(lang).0;
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The wall-clock time of `at_ms` (epoch ms) at a UTC offset in minutes: `12:02` (en),
+/// `12.02` (id). The offset comes from the browser, the only place that knows the time zone.
+pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
+    let minutes = (at_ms.div_euclid(60_000) + utc_offset_min).rem_euclid(24 * 60);
+    let mut out = String::with_capacity(5);
+    for (i, part) in [minutes / 60, minutes % 60].into_iter().enumerate() {
+        if i > 0 {
+            out.push(separators(lang).2);
+        }
+        if part < 10 {
+            out.push('0');
+        }
+        out.push_str(&part.to_string());
+    }
+    out
+}
+
 /// "just now", "3 min ago", "2 h ago", "4 d ago".
 pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
     let secs = now_ms.saturating_sub(at_ms).max(0) / 1000;
@@ -127,6 +180,34 @@ mod tests {
         assert_eq!(age(Lang::En, 3 * 60_000 + 5, 0), "3 min ago");
         assert_eq!(age(Lang::En, 7_200_000, 0), "2 h ago");
         assert_eq!(age(Lang::Id, 3 * 86_400_000, 0), "3 hari lalu");
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn counts_and_clocks_per_language() {
+        let counts = [
+            (Lang::En, 0, "0"),
+            (Lang::En, 4115, "4,115"),
+            (Lang::En, 50_000_000, "50,000,000"),
+            (Lang::Id, 4115, "4.115"),
+            (Lang::Id, 411_499, "411.499"),
+            (Lang::Id, 999, "999"),
+        ];
+        for (lang, n, want) in counts {
+            assert_eq!(count(lang, n), want, "{lang:?} {n}");
+        }
+        // 1_800_000_000_000 ms is 2027-01-15 08:00 UTC.
+        let clocks = [
+            (Lang::En, 1_800_000_000_000, 0, "08:00"),
+            (Lang::En, 1_800_000_000_000 + 122 * 60_000, 0, "10:02"),
+            (Lang::Id, 1_800_000_000_000 + 122 * 60_000, 0, "10.02"),
+            (Lang::En, 1_800_000_000_000, 420, "15:00"),
+            (Lang::En, 1_800_000_000_000, -540, "23:00"),
+            (Lang::En, 1_800_000_000_000 + 59_999, 0, "08:00"),
+        ];
+        for (lang, at, offset, want) in clocks {
+            assert_eq!(clock(lang, at, offset), want, "{lang:?} {at} {offset}");
+        }
     }
 
     #[test]

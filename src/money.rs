@@ -4,6 +4,7 @@
 //! into 0.30000000000000004 and make "covered solves" off by one. `Money` is a fixed-point
 //! count of nano-dollars (10⁻⁹ USD) in an `i64`: exact for every balance the API reports.
 
+use crate::i18n::{count, decimal_mark, Lang};
 use crate::json::{Json, ToJson};
 use std::fmt;
 
@@ -178,16 +179,30 @@ impl Money {
         self.0 as f64 / SCALE as f64
     }
 
-    /// The amount for people: `$12.3450`. At least four decimals (the source article's display),
-    /// more when the amount has them, so the figure shown is always exact.
+    /// The amount for people in English: `$12.3450` (see [`Money::display_in`]).
     pub fn display(self) -> String {
-        let sign = if self.0 < 0 { "-" } else { "" };
+        self.display_in(Lang::En)
+    }
+
+    /// The amount for people: `$1,234.4900` (en), `$1.234,4900` (id). At least four decimals
+    /// (the source article's display), more when the amount has them, so the figure shown is
+    /// always exact; grouped and separated like every other number of the language.
+    pub fn display_in(self, lang: Lang) -> String {
         let abs = self.0.unsigned_abs();
-        let whole = abs / SCALE as u64;
         let frac = format!("{:09}", abs % SCALE as u64);
         let frac = frac.trim_end_matches('0');
-        let frac = format!("{frac:0<4}");
-        format!("{sign}${}.{frac}", group_thousands(whole))
+        let mut out = String::with_capacity(24);
+        if self.0 < 0 {
+            out.push('-');
+        }
+        out.push('$');
+        out.push_str(&count(lang, abs / SCALE as u64));
+        out.push(decimal_mark(lang));
+        out.push_str(frac);
+        for _ in frac.len()..4 {
+            out.push('0');
+        }
+        out
     }
 
     /// At most four characters for the toolbar badge: `0`, `.42`, `9.99`, `12.3`, `999`, `1.2k`,
@@ -222,18 +237,6 @@ impl Money {
         }
         "1B+".into()
     }
-}
-
-fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The exact decimal, shortest form: `12.345`, `0`, `-0.5`.
@@ -344,17 +347,24 @@ mod tests {
     }
 
     #[test]
+    #[rustfmt::skip]
     fn displays_with_four_places_or_more() {
         let cases = [
-            ("12.345", "$12.3450"),
-            ("0", "$0.0000"),
-            ("1234567.5", "$1,234,567.5000"),
-            ("0.123456", "$0.123456"),
-            ("-0.5", "-$0.5000"),
+            (Lang::En, "12.345", "$12.3450"),
+            (Lang::En, "0", "$0.0000"),
+            (Lang::En, "1234567.5", "$1,234,567.5000"),
+            (Lang::En, "1234.49", "$1,234.4900"),
+            (Lang::En, "0.123456", "$0.123456"),
+            (Lang::En, "-0.5", "-$0.5000"),
+            (Lang::Id, "12.345", "$12,3450"),
+            (Lang::Id, "1234.49", "$1.234,4900"),
+            (Lang::Id, "1234567.5", "$1.234.567,5000"),
+            (Lang::Id, "-0.5", "-$0,5000"),
         ];
-        for (text, shown) in cases {
-            assert_eq!(Money::parse(text).unwrap().display(), shown);
+        for (lang, text, shown) in cases {
+            assert_eq!(Money::parse(text).unwrap().display_in(lang), shown, "{lang:?} {text}");
         }
+        assert_eq!(Money::parse("1234.49").unwrap().display(), "$1,234.4900");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct Settings {
     pub rates: RateTable,
     /// Show browser notifications.
     pub notifications: bool,
+    /// Show "Solves remaining" and the cost calculator. Off for thread plans, where a monthly
+    /// fee buys threads and per-solve counts mean little.
+    pub show_solves: bool,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             endpoint: DEFAULT_ENDPOINT.to_string(),
             rates: RateTable::default(),
             notifications: true,
+            show_solves: true,
         }
     }
 }
@@ -58,6 +62,7 @@ impl ToJson for Settings {
             .field("endpoint", &self.endpoint)
             .field("rates", &self.rates)
             .field("notifications", &self.notifications)
+            .field("showSolves", &self.show_solves)
             .end();
     }
 }
@@ -214,17 +219,18 @@ impl Settings {
                 }
             }
         }
-        if let Some(v) = present(input.get("notifications")) {
-            field(
-                "notifications",
-                match v.as_bool() {
-                    Some(b) => {
-                        next.notifications = b;
-                        Ok(())
-                    }
-                    None => Err(FieldError::NotABoolean),
-                },
-            );
+        for (name, slot) in [
+            ("notifications", &mut next.notifications),
+            ("showSolves", &mut next.show_solves),
+        ] {
+            if let Some(v) = present(input.get(name)) {
+                field(
+                    name,
+                    v.as_bool()
+                        .map(|b| *slot = b)
+                        .ok_or(FieldError::NotABoolean),
+                );
+            }
         }
         // The key is needed unless a proxy endpoint adds it server-side.
         if errors.is_empty() && next.api_key.is_empty() && is_default_endpoint(&next.endpoint) {
@@ -265,6 +271,9 @@ impl Settings {
         }
         if let Some(b) = value.get("notifications").as_bool() {
             settings.notifications = b;
+        }
+        if let Some(b) = value.get("showSolves").as_bool() {
+            settings.show_solves = b;
         }
         settings
     }
@@ -480,6 +489,18 @@ mod tests {
         assert_eq!(s.rates.rate(CaptchaType::Other), m("0.003"));
         let back = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
         assert_eq!(back.rates, s.rates);
+    }
+
+    #[test]
+    fn solves_can_be_hidden_for_thread_plans() {
+        assert!(Settings::default().show_solves);
+        let s = apply(json!({"apiKey": KEY, "showSolves": false})).unwrap();
+        assert!(!s.show_solves);
+        assert_eq!(Settings::from_json(&Json::parse(&s.to_json()).unwrap()), s);
+        assert_eq!(
+            apply(json!({"apiKey": KEY, "showSolves": "no"})).unwrap_err(),
+            vec![("showSolves".to_string(), FieldError::NotABoolean)]
+        );
     }
 
     #[test]

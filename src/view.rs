@@ -5,13 +5,14 @@
 
 use crate::alerts::AlertDecision;
 use crate::badge::badge_look;
-use crate::costs::{budget, estimate, CaptchaType, MAX_QUANTITY};
-use crate::error::ApiError;
-use crate::i18n::{age, format, text, Lang};
+use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
+use crate::error::{ApiError, ErrorCode, ErrorKind};
+use crate::i18n::{age, clock, count, format, text, Lang};
 use crate::json::{object, Json, ToJson};
 use crate::level::BalanceLevel;
 use crate::money::Money;
-use crate::monitor::Staleness;
+use crate::monitor::{PlanReason, Staleness};
+use crate::schedule::{Trigger, MIN_REQUEST_GAP_MS};
 use crate::settings::mask_key;
 use crate::state::State;
 
@@ -42,6 +43,34 @@ pub struct ErrorView {
     pub cause: String,
     /// What to do.
     pub fix: String,
+    /// `warning` while a last good balance is still shown (an outage, not an empty account),
+    /// `error` otherwise.
+    pub severity: &'static str,
+}
+
+/// The Refresh button: never silent. Within the request floor or a backoff it is disabled and
+/// counts down; while checks are paused it is disabled with the reason.
+#[derive(Debug, Clone)]
+pub struct RefreshView {
+    /// A press would send a request (or join the one in flight).
+    pub enabled: bool,
+    /// The button's label: "Refresh" or "You can check again in 40 s".
+    pub text: String,
+    /// Why it is disabled (the button's tooltip), if it is.
+    pub reason: Option<String>,
+    /// When a press may send a request again (epoch ms); views re-render until then.
+    pub allowed_at: Option<i64>,
+    /// The label while a request is out.
+    pub checking_text: String,
+}
+
+/// What the API said about the key, for the options page next to the key field.
+#[derive(Debug, Clone)]
+pub struct KeyStatusView {
+    /// The key was accepted (a balance was read with it).
+    pub ok: bool,
+    /// "CaptchaAI rejected this key at 10:02: ERROR_WRONG_USER_KEY".
+    pub text: String,
 }
 
 /// Solves the balance still pays for, per type.
@@ -57,15 +86,23 @@ pub struct RemainingView {
     pub rate_text: String,
     /// floor(balance / rate), `None` without a balance.
     pub solves: Option<u64>,
+    /// `4,115` (en) / `4.115` (id), `None` without a balance.
+    pub solves_text: Option<String>,
 }
 
 /// The whole picture.
 #[derive(Debug, Clone)]
 pub struct View {
+    /// What a widget reflects as its `state` attribute: `ok` / `low` / `empty` / `error` /
+    /// `loading` (nothing read yet).
+    pub state: &'static str,
     /// `ok` / `low` / `empty` / `unknown`.
     pub level: BalanceLevel,
     /// The level in words (colour is never the only signal).
     pub level_text: String,
+    /// The level pill: the level with what it is compared with and whether it is out of date
+    /// ("Low · below $1.0000 · out of date").
+    pub pill_text: String,
     /// The balance shown may be out of date.
     pub stale: bool,
     /// Why it is stale.
@@ -82,6 +119,18 @@ pub struct View {
     pub updated_at: Option<i64>,
     /// "3 min ago" for the shown balance.
     pub updated_ago: Option<String>,
+    /// When the balance on screen was read: "Balance read 12:02, 14 min ago".
+    pub read_text: Option<String>,
+    /// That the latest check failed and when the next one is, apart from the balance's age.
+    pub failed_text: Option<String>,
+    /// The Refresh button.
+    pub refresh: RefreshView,
+    /// What the API said about the key, if it was asked.
+    pub key_status: Option<KeyStatusView>,
+    /// Show "Solves remaining" and the calculator (a setting).
+    pub show_solves: bool,
+    /// "Example rates: set yours in the options." while the rates are the built-in examples.
+    pub rates_note: Option<String>,
     /// Badge look and tooltip.
     pub badge: BadgeView,
     /// The latest check's error.
@@ -154,6 +203,28 @@ impl ToJson for ErrorView {
             .field("message", &self.message)
             .field("cause", &self.cause)
             .field("fix", &self.fix)
+            .field("severity", &self.severity)
+            .end();
+    }
+}
+
+impl ToJson for RefreshView {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("enabled", &self.enabled)
+            .field("text", &self.text)
+            .field("reason", &self.reason)
+            .field("allowedAt", &self.allowed_at)
+            .field("checkingText", &self.checking_text)
+            .end();
+    }
+}
+
+impl ToJson for KeyStatusView {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("ok", &self.ok)
+            .field("text", &self.text)
             .end();
     }
 }
@@ -166,6 +237,7 @@ impl ToJson for RemainingView {
             .field("rate", &self.rate)
             .field("rateText", &self.rate_text)
             .field("solves", &self.solves)
+            .field("solvesText", &self.solves_text)
             .end();
     }
 }
@@ -173,8 +245,10 @@ impl ToJson for RemainingView {
 impl ToJson for View {
     fn write_json(&self, out: &mut String) {
         object(out)
+            .field("state", &self.state)
             .field("level", &self.level)
             .field("levelText", &self.level_text)
+            .field("pillText", &self.pill_text)
             .field("stale", &self.stale)
             .field("staleText", &self.stale_text)
             .field("balance", &self.balance)
@@ -183,6 +257,12 @@ impl ToJson for View {
             .field("checkedText", &self.checked_text)
             .field("updatedAt", &self.updated_at)
             .field("updatedAgo", &self.updated_ago)
+            .field("readText", &self.read_text)
+            .field("failedText", &self.failed_text)
+            .field("refresh", &self.refresh)
+            .field("keyStatus", &self.key_status)
+            .field("showSolves", &self.show_solves)
+            .field("ratesNote", &self.rates_note)
             .field("badge", &self.badge)
             .field("error", &self.error)
             .field("remaining", &self.remaining)
@@ -226,28 +306,117 @@ fn level_text(lang: Lang, level: BalanceLevel) -> String {
     text(lang, &format!("level_{}", level.as_str())).to_string()
 }
 
-/// An error with its localized sentences.
-pub fn error_view(error: &ApiError, lang: Lang) -> ErrorView {
+/// True when the key is not in these settings but added by a server in front of the API
+/// (server mode): a key problem is fixed there, not in the settings.
+fn key_on_server(state: &State) -> bool {
+    state.settings.api_key.is_empty() && state.settings.can_request()
+}
+
+/// An error with its localized sentences. `kept_balance`: a last good balance is still shown;
+/// `key_on_server`: the key is the server's (server mode).
+pub fn error_view(
+    error: &ApiError,
+    lang: Lang,
+    kept_balance: bool,
+    key_on_server: bool,
+) -> ErrorView {
     let code = error.code;
     let raw = error.raw.as_str();
+    let fix_key = if key_on_server && matches!(code, ErrorCode::WrongKey | ErrorCode::KeyNotFound) {
+        "err_key_fix_server".to_string()
+    } else {
+        code.fix_key()
+    };
     ErrorView {
         code: code.as_str(),
         raw: error.raw.clone(),
         message: format(lang, &code.title_key(), &[raw]),
         cause: format(lang, &code.cause_key(), &[raw]),
-        fix: format(lang, &code.fix_key(), &[raw]),
+        fix: format(lang, &fix_key, &[raw]),
+        severity: if kept_balance && code.keeps_last_balance() {
+            "warning"
+        } else {
+            "error"
+        },
     }
 }
 
-/// The whole picture of a state at `now`.
-pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
+/// The Refresh button at `now`, derived from the plan a press would get.
+fn refresh_view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> RefreshView {
+    let monitor = &state.monitor;
+    let plan = monitor.plan(&state.settings, Trigger::Refresh, now_ms);
+    let allowed_at = match plan.reason {
+        PlanReason::TooSoon => monitor
+            .last_request_at
+            .map(|at| at.saturating_add(MIN_REQUEST_GAP_MS)),
+        PlanReason::BackingOff => plan.next_check_at,
+        _ => None,
+    };
+    let paused = matches!(plan.reason, PlanReason::KeyRejected | PlanReason::NoKey);
+    let label = match allowed_at {
+        Some(at) => {
+            // Whole seconds, rounded up: the button never reaches 0 while still disabled.
+            let secs = (at.saturating_sub(now_ms).max(0) + 999) / 1000;
+            if secs <= 90 {
+                format(lang, "refresh_wait", &[&count(lang, secs as u64)])
+            } else {
+                format(
+                    lang,
+                    "refresh_wait_until",
+                    &[&clock(lang, at, utc_offset_min)],
+                )
+            }
+        }
+        None => text(lang, "refresh").to_string(),
+    };
+    RefreshView {
+        enabled: allowed_at.is_none() && !paused,
+        text: label,
+        reason: (allowed_at.is_some() || paused)
+            .then(|| text(lang, &plan.reason.message_key()).to_string()),
+        allowed_at,
+        checking_text: text(lang, "checking").to_string(),
+    }
+}
+
+/// What the API said about the key, if it was asked.
+fn key_status(state: &State, lang: Lang, utc_offset_min: i64) -> Option<KeyStatusView> {
+    let monitor = &state.monitor;
+    if let Some(failed) = &monitor.last_error {
+        if failed.error.code.kind() == ErrorKind::KeyProblem {
+            let at = clock(lang, failed.at, utc_offset_min);
+            let key = match failed.error.code {
+                ErrorCode::InvalidKey => "key_status_invalid",
+                _ if key_on_server(state) => "key_status_rejected_server",
+                _ => "key_status_rejected",
+            };
+            return Some(KeyStatusView {
+                ok: false,
+                text: format(lang, key, &[&at, &failed.error.raw]),
+            });
+        }
+    }
+    monitor.last_good.map(|good| KeyStatusView {
+        ok: true,
+        text: format(
+            lang,
+            "key_status_accepted",
+            &[&clock(lang, good.at, utc_offset_min)],
+        ),
+    })
+}
+
+/// The whole picture of a state at `now`; clock times are shown at `utc_offset_min` (the
+/// browser's time zone: `-new Date().getTimezoneOffset()`).
+pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View {
     let (settings, monitor) = (&state.settings, &state.monitor);
     let level = monitor.level(settings);
     let balance = monitor.shown_balance();
+    let money = |m: Money| m.display_in(lang);
     let error = monitor
         .last_error
         .as_ref()
-        .map(|f| error_view(&f.error, lang));
+        .map(|f| error_view(&f.error, lang, balance.is_some(), key_on_server(state)));
     let staleness = monitor.staleness(settings, now_ms);
     let stale_text = staleness.map(|s| {
         text(
@@ -269,19 +438,50 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
         .filter(|_| balance.is_some())
         .map(|r| r.at);
     let updated_ago = updated_at.map(|at| age(lang, now_ms, at));
-    let look = badge_look(level, balance, error.is_some());
+    let read_text = updated_at.map(|at| {
+        format(
+            lang,
+            "balance_read",
+            &[&clock(lang, at, utc_offset_min), &age(lang, now_ms, at)],
+        )
+    });
+    let look = badge_look(level, balance, staleness.is_some(), error.is_some());
     let level_words = level_text(lang, level);
-    let plan = monitor.plan(settings, crate::schedule::Trigger::Alarm, now_ms);
+    let threshold_text = money(settings.threshold);
+    let mut pill_text = level_words.clone();
+    if level == BalanceLevel::Low {
+        pill_text = format(lang, "pill_low", &[&level_words, &threshold_text]);
+    }
+    if staleness.is_some() {
+        pill_text.push_str(" · ");
+        pill_text.push_str(text(lang, "pill_stale"));
+    }
+    let plan = monitor.plan(settings, Trigger::Alarm, now_ms);
     let paused_text = plan
         .next_check_at
         .is_none()
         .then(|| text(lang, &plan.reason.message_key()).to_string());
+    let failed_text = monitor
+        .last_error
+        .as_ref()
+        .filter(|f| f.error.code != ErrorCode::ZeroBalance)
+        .map(|f| {
+            let at = clock(lang, f.at, utc_offset_min);
+            match plan.next_check_at {
+                Some(next) => format(
+                    lang,
+                    "check_failed_next",
+                    &[&at, &clock(lang, next, utc_offset_min)],
+                ),
+                None => format(lang, "check_failed_paused", &[&at]),
+            }
+        });
     let mut title = match (balance, &error) {
         (Some(b), _) => format(
             lang,
             "badge_title",
             &[
-                &b.display(),
+                &money(b),
                 &level_words,
                 updated_ago.as_deref().unwrap_or_default(),
             ],
@@ -301,25 +501,43 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
     let remaining = settings
         .rates
         .iter()
-        .map(|(kind, rate)| RemainingView {
-            kind: kind.as_str(),
-            label: text(lang, &format!("type_{}", kind.as_str())).to_string(),
-            rate,
-            rate_text: format(lang, "per_solve", &[&rate.display()]),
-            solves: balance.map(|b| b.whole_multiples_of(rate)),
+        .map(|(kind, rate)| {
+            let solves = balance.map(|b| b.whole_multiples_of(rate));
+            RemainingView {
+                kind: kind.as_str(),
+                label: text(lang, &format!("type_{}", kind.as_str())).to_string(),
+                rate,
+                rate_text: format(lang, "per_solve", &[&money(rate)]),
+                solves,
+                solves_text: solves.map(|n| count(lang, n)),
+            }
         })
         .collect();
+    let state_name = match level {
+        BalanceLevel::Unknown if error.is_some() => "error",
+        BalanceLevel::Unknown => "loading",
+        other => other.as_str(),
+    };
     View {
+        state: state_name,
         level,
         level_text: level_words,
+        pill_text,
         stale: staleness.is_some(),
         stale_text,
         balance,
-        balance_text: balance.map(Money::display),
+        balance_text: balance.map(money),
         checked_at: monitor.last_request_at,
         checked_text,
         updated_at,
         updated_ago,
+        read_text,
+        failed_text,
+        refresh: refresh_view(state, now_ms, lang, utc_offset_min),
+        key_status: key_status(state, lang, utc_offset_min),
+        show_solves: settings.show_solves,
+        rates_note: (settings.rates == RateTable::default())
+            .then(|| text(lang, "rates_example").to_string()),
         badge: BadgeView {
             text: look.text,
             color: look.color,
@@ -331,7 +549,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang) -> View {
         paused_text,
         key_masked: mask_key(&settings.api_key),
         threshold: settings.threshold,
-        threshold_text: settings.threshold.display(),
+        threshold_text,
         add_funds_url: ADD_FUNDS_URL,
     }
 }
@@ -342,8 +560,8 @@ pub fn alert_view(decision: AlertDecision, state: &State, lang: Lang) -> Option<
         .monitor
         .shown_balance()
         .unwrap_or(Money::ZERO)
-        .display();
-    let threshold = state.settings.threshold.display();
+        .display_in(lang);
+    let threshold = state.settings.threshold.display_in(lang);
     let (kind, title, message) = match decision {
         AlertDecision::None => return None,
         AlertDecision::Critical => (
@@ -363,7 +581,7 @@ pub fn alert_view(decision: AlertDecision, state: &State, lang: Lang) -> Option<
         ),
         AlertDecision::KeyError(_) => {
             let failed = state.monitor.last_error.as_ref()?;
-            let e = error_view(&failed.error, lang);
+            let e = error_view(&failed.error, lang, false, key_on_server(state));
             (
                 "key_error",
                 format(lang, "alert_key_error_title", &[&e.message]),
@@ -408,7 +626,7 @@ pub fn estimate_view(
     let mut out = EstimateView {
         ok: true,
         cost: Some(cost),
-        cost_text: Some(cost.display()),
+        cost_text: Some(cost.display_in(lang)),
         ..EstimateView::default()
     };
     match state
@@ -419,18 +637,18 @@ pub fn estimate_view(
         Some(b) => {
             out.covered = Some(b.covered);
             out.shortfall = Some(b.shortfall);
-            out.shortfall_text = Some(b.shortfall.display());
+            out.shortfall_text = Some(b.shortfall.display_in(lang));
             out.enough = Some(b.enough);
             out.summary = if b.enough {
-                format(lang, "estimate_enough", &[&b.covered.to_string()])
+                format(lang, "estimate_enough", &[&count(lang, b.covered)])
             } else {
                 format(
                     lang,
                     "estimate_short",
                     &[
-                        &b.shortfall.display(),
-                        &b.covered.min(qty).to_string(),
-                        &qty.to_string(),
+                        &b.shortfall.display_in(lang),
+                        &count(lang, b.covered.min(qty)),
+                        &count(lang, qty),
                     ],
                 )
             };
@@ -469,108 +687,230 @@ mod tests {
         s
     }
 
+    fn view_at(s: &State, now: i64, lang: Lang) -> View {
+        view(s, now, lang, 0)
+    }
+
     #[test]
+    #[rustfmt::skip]
     fn views_per_situation() {
+        use crate::badge::{AMBER, GREEN, GREY, RED};
         let now = |s: &State| s.monitor.last_request_at.unwrap_or(T0) + 180_000;
-        type Case<'a> = (
-            &'a str,
-            Vec<Result<&'a str, ErrorCode>>,
-            &'a str,
-            &'a str,
-            &'a str,
-            bool,
-        );
+        type Case<'a> = (&'a str, Vec<Result<&'a str, ErrorCode>>, &'a str, &'a str, &'a str, &'a str, bool);
         let cases: Vec<Case> = vec![
-            (
-                "ok",
-                vec![Ok("12.345")],
-                "ok",
-                "12.3",
-                crate::badge::GREEN,
-                false,
-            ),
-            (
-                "low",
-                vec![Ok("0.42")],
-                "low",
-                ".42",
-                crate::badge::RED,
-                false,
-            ),
-            (
-                "zero",
-                vec![Ok("0")],
-                "empty",
-                "0",
-                crate::badge::RED,
-                false,
-            ),
-            (
-                "zero error",
-                vec![Err(ErrorCode::ZeroBalance)],
-                "empty",
-                "0",
-                crate::badge::RED,
-                false,
-            ),
-            (
-                "wrong key",
-                vec![Err(ErrorCode::WrongKey)],
-                "unknown",
-                "!",
-                crate::badge::GREY,
-                false,
-            ),
-            (
-                "502 after good",
-                vec![Ok("12.345"), Err(ErrorCode::ServerError)],
-                "ok",
-                "12.3",
-                crate::badge::GREEN,
-                true,
-            ),
-            (
-                "nothing yet",
-                vec![],
-                "unknown",
-                "?",
-                crate::badge::GREY,
-                false,
-            ),
+            // name, outcomes, state, level, badge text, badge colour, stale
+            ("ok", vec![Ok("12.345")], "ok", "ok", "12.3", GREEN, false),
+            ("low", vec![Ok("0.42")], "low", "low", ".42", RED, false),
+            ("zero", vec![Ok("0")], "empty", "empty", "0", RED, false),
+            ("zero error", vec![Err(ErrorCode::ZeroBalance)], "empty", "empty", "0", RED, false),
+            ("wrong key", vec![Err(ErrorCode::WrongKey)], "error", "unknown", "!", GREY, false),
+            ("502 after good", vec![Ok("12.345"), Err(ErrorCode::ServerError)], "ok", "ok", "12.3", AMBER, true),
+            ("502 first", vec![Err(ErrorCode::ServerError)], "error", "unknown", "!", GREY, false),
+            ("nothing yet", vec![], "loading", "unknown", "?", GREY, false),
         ];
-        for (name, outcomes, level, text, color, stale) in cases {
+        for (name, outcomes, state, level, text, color, stale) in cases {
             let s = state_after(&outcomes);
-            let v = view(&s, now(&s), Lang::En);
+            let v = view_at(&s, now(&s), Lang::En);
             assert_eq!(
-                (
-                    v.level.as_str(),
-                    v.badge.text.as_str(),
-                    v.badge.color,
-                    v.stale
-                ),
-                (level, text, color, stale),
+                (v.state, v.level.as_str(), v.badge.text.as_str(), v.badge.color, v.stale),
+                (state, level, text, color, stale),
                 "{name}"
             );
-            assert!(
-                !v.badge.title.contains(KEY) && v.key_masked == "0123…cdef",
-                "{name}"
-            );
+            assert!(!v.badge.title.contains(KEY) && v.key_masked == "0123…cdef", "{name}");
         }
         let s = state_after(&[Ok("12.345"), Err(ErrorCode::ServerError)]);
-        let v = view(&s, T0 + 600_000 + 180_000, Lang::En);
+        let v = view_at(&s, T0 + 600_000 + 180_000, Lang::En);
         assert_eq!(v.balance_text.as_deref(), Some("$12.3450"));
         assert_eq!(v.checked_text, "last checked 3 min ago");
-        assert!(
-            v.badge.title.contains("$12.3450") && v.badge.title.contains("Stale"),
-            "{}",
-            v.badge.title
-        );
+        assert!(v.badge.title.contains("$12.3450") && v.badge.title.contains("Stale"), "{}", v.badge.title);
         assert_eq!(v.error.as_ref().unwrap().code, "server_error");
         assert_eq!(v.remaining[0].solves, Some(4115));
+        assert_eq!(v.remaining[0].solves_text.as_deref(), Some("4,115"));
         let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
-        let v = view(&wrong, T0, Lang::Id);
-        assert_eq!(v.error.unwrap().message, "API key salah");
+        let v = view_at(&wrong, T0, Lang::Id);
+        assert_eq!(v.error.unwrap().message, "CaptchaAI menolak API key");
         assert!(v.paused_text.unwrap().contains("dihentikan"));
+    }
+
+    #[test]
+    fn one_story_during_an_outage() {
+        // Read at 08:00, the check at 08:10 failed, seen at 08:14.
+        let s = state_after(&[Ok("12.345"), Err(ErrorCode::ServerError)]);
+        let v = view_at(&s, T0 + 14 * 60_000, Lang::En);
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some("Balance read 08:00, 14 min ago")
+        );
+        let failed = v.failed_text.as_deref().unwrap();
+        assert!(
+            failed.starts_with("Latest check failed at 08:10; next check at 08:"),
+            "{failed}"
+        );
+        assert_eq!(v.pill_text, "OK · out of date");
+        let e = v.error.unwrap();
+        assert_eq!(e.severity, "warning");
+        // The same local time in another zone (UTC+7) and in Indonesian.
+        let v = view(&s, T0 + 14 * 60_000, Lang::Id, 7 * 60);
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some("Saldo dibaca 15.00, 14 menit lalu")
+        );
+        // A 502 with no earlier reading: no balance kept, so nothing says one is.
+        let first = state_after(&[Err(ErrorCode::ServerError)]);
+        let v = view_at(&first, T0 + 60_000, Lang::En);
+        let e = v.error.unwrap();
+        assert_eq!(e.severity, "error");
+        for sentence in [&e.message, &e.cause, &e.fix] {
+            assert!(!sentence.contains("last good balance"), "{sentence}");
+        }
+        assert_eq!(v.read_text, None);
+        assert!(v.failed_text.is_some());
+        // Fresh reading: no failure line, plain pill.
+        let ok = state_after(&[Ok("12.345")]);
+        let v = view_at(&ok, T0 + 60_000, Lang::En);
+        assert_eq!((v.failed_text, v.pill_text.as_str()), (None, "OK"));
+    }
+
+    #[test]
+    fn the_low_pill_names_the_threshold() {
+        let s = state_after(&[Ok("0.42")]);
+        assert_eq!(view_at(&s, T0, Lang::En).pill_text, "Low · below $1.0000");
+        assert_eq!(
+            view_at(&s, T0, Lang::Id).pill_text,
+            "Rendah · di bawah $1,0000"
+        );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn refresh_is_never_silent() {
+        let ok = state_after(&[Ok("12.345")]);
+        let banned = state_after(&[Ok("12.345"), Err(ErrorCode::IpBanned)]);
+        let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
+        let none = State::default();
+        let t1 = T0 + 600_000;
+        type Case<'a> = (&'a str, &'a State, i64, bool, &'a str, Option<i64>);
+        let cases: [Case; 7] = [
+            // name, state, now, enabled, label, allowed at
+            ("just checked", &ok, T0 + 20_000, false, "You can check again in 40 s", Some(T0 + 60_000)),
+            ("rounds up", &ok, T0 + 59_001, false, "You can check again in 1 s", Some(T0 + 60_000)),
+            ("after the floor", &ok, T0 + 60_000, true, "Refresh", None),
+            ("banned", &banned, t1 + 60_000, false, "You can check again at 08:15", Some(t1 + 300_000)),
+            ("banned, later", &banned, t1 + 300_000, true, "Refresh", None),
+            ("rejected key", &wrong, T0 + 3_600_000, false, "Refresh", None),
+            ("no key", &none, T0, false, "Refresh", None),
+        ];
+        for (name, s, now, enabled, label, allowed_at) in cases {
+            let r = view_at(s, now, Lang::En).refresh;
+            assert_eq!((r.enabled, r.text.as_str(), r.allowed_at), (enabled, label, allowed_at), "{name}");
+            assert_eq!(r.reason.is_some(), !enabled, "{name}: a disabled button says why");
+        }
+        let r = view_at(&wrong, T0, Lang::En).refresh;
+        assert!(r.reason.unwrap().contains("paused"));
+        assert_eq!(view_at(&ok, T0 + 20_000, Lang::Id).refresh.text, "Bisa dicek lagi dalam 40 detik");
+    }
+
+    #[test]
+    fn key_status_next_to_the_key() {
+        let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
+        let status = view_at(&wrong, T0, Lang::En).key_status.unwrap();
+        assert!(!status.ok);
+        assert_eq!(
+            status.text,
+            "CaptchaAI rejected this key at 08:00: ERROR_WRONG_USER_KEY"
+        );
+        let ok = state_after(&[Ok("1")]);
+        let status = view_at(&ok, T0, Lang::En).key_status.unwrap();
+        assert_eq!(
+            (status.ok, status.text.as_str()),
+            (true, "CaptchaAI accepted this key at 08:00.")
+        );
+        assert!(view_at(&State::default(), T0, Lang::En)
+            .key_status
+            .is_none());
+        // The API's rejection and the local check are told apart.
+        let invalid = error_view(
+            &ApiError::new(ErrorCode::InvalidKey, "x"),
+            Lang::En,
+            false,
+            false,
+        );
+        let rejected = error_view(
+            &ApiError::new(ErrorCode::WrongKey, "x"),
+            Lang::En,
+            false,
+            false,
+        );
+        assert!(
+            rejected.message.contains("CaptchaAI rejected"),
+            "{}",
+            rejected.message
+        );
+        assert!(
+            invalid.message.contains("local check"),
+            "{}",
+            invalid.message
+        );
+        assert!(invalid.cause.contains("never sent") && !rejected.cause.contains("never sent"));
+        // Server mode: the key is the server's, so the fix points there, not at the settings.
+        let mut server = State::default()
+            .apply_settings(&j(json!({"endpoint": "http://127.0.0.1:9"})))
+            .unwrap();
+        let outcome = Err(ApiError::new(ErrorCode::WrongKey, "ERROR_WRONG_USER_KEY"));
+        server.monitor = server.monitor.observe(&server.settings, &outcome, T0).0;
+        let v = view_at(&server, T0, Lang::En);
+        let fix = v.error.unwrap().fix;
+        assert!(
+            fix.contains("CAPTCHAAI_API_KEY") && !fix.contains("settings"),
+            "{fix}"
+        );
+        assert!(v.key_status.unwrap().text.contains("server's key"));
+        let own = view_at(&wrong, T0, Lang::En).error.unwrap().fix;
+        assert!(
+            own.contains("settings") && !own.contains("CAPTCHAAI_API_KEY"),
+            "{own}"
+        );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn numbers_in_one_format_per_language() {
+        let s = state_after(&[Ok("1234.49")]);
+        let cases = [
+            (Lang::En, "$1,234.4900", "411,496", "$1.0000", "$0.0030 per solve"),
+            (Lang::Id, "$1.234,4900", "411.496", "$1,0000", "$0,0030 per penyelesaian"),
+        ];
+        for (lang, balance, solves, threshold, rate) in cases {
+            let v = view_at(&s, T0, lang);
+            assert_eq!(v.balance_text.as_deref(), Some(balance), "{lang:?}");
+            assert_eq!(v.remaining[0].solves_text.as_deref(), Some(solves), "{lang:?}");
+            assert_eq!(v.threshold_text, threshold, "{lang:?}");
+            assert_eq!(v.remaining[0].rate_text, rate, "{lang:?}");
+            assert!(v.badge.title.contains(balance), "{lang:?}: {}", v.badge.title);
+        }
+        let e = estimate_view(&s, "recaptcha_v2", &j(json!("1000")), Lang::Id);
+        assert_eq!(e.summary, "Cukup: saldo membayar 411.496 penyelesaian jenis ini.");
+        let low = state_after(&[Ok("0.42")]);
+        let a = alert_view(AlertDecision::Warning, &low, Lang::Id).unwrap();
+        assert!(a.message.contains("$0,4200") && a.message.contains("$1,0000"), "{}", a.message);
+    }
+
+    #[test]
+    fn example_rates_and_hidden_solves() {
+        let s = state_after(&[Ok("1")]);
+        let v = view_at(&s, T0, Lang::En);
+        assert_eq!(
+            v.rates_note.as_deref(),
+            Some("Example rates: set yours in the options.")
+        );
+        assert!(v.show_solves);
+        let own = s
+            .apply_settings(&j(
+                json!({"rates": {"image": "0.0008"}, "showSolves": false}),
+            ))
+            .unwrap();
+        let v = view_at(&own, T0, Lang::En);
+        assert_eq!((v.rates_note, v.show_solves), (None, false));
     }
 
     #[test]
@@ -583,6 +923,12 @@ mod tests {
         assert_eq!(
             e.summary,
             "Short by $1.0000: the balance covers 250 of 500 solves."
+        );
+        let big = state_after(&[Ok("100")]);
+        let e = estimate_view(&big, "image", &j(json!("50000000")), Lang::En);
+        assert_eq!(
+            e.summary,
+            "Short by $49,900.0000: the balance covers 100,000 of 50,000,000 solves."
         );
         let e = estimate_view(&s, "image", &j(json!(100)), Lang::En);
         assert_eq!(e.enough, Some(true));

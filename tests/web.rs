@@ -105,6 +105,7 @@ async fn full_cycle_turns_the_badge_red_on_low() {
         js(observed["state"].clone()),
         1.8e12 + 60_000.0,
         "en",
+        None,
     ));
     assert_eq!(view["level"], "low");
     assert_eq!(view["badge"]["color"], "#dc2626");

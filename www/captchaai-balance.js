@@ -13,8 +13,9 @@
  *   requests carry `header_acao=1` so the API answers with CORS headers.
  *
  * Attributes: endpoint, api-key, threshold, interval (seconds, >= 60), lang (en|id), compact.
- * Reflects: `state` = loading | ok | low | empty | error.
- * Fires: `balancechange` (bubbles, composed), detail `{ balance, level, stale, error }`.
+ * Reflects: `state` = loading | ok | low | empty | error (the core's `view.state`).
+ * Fires: `balancechange` (bubbles, composed), detail
+ * `{ balance, balanceText, level, levelText, stale, error, message }` (texts localized by the core).
  *
  * Text from the server never reaches innerHTML: everything variable is set with textContent.
  * The api key is never copied into the DOM, an attribute, an event or the console.
@@ -106,9 +107,14 @@ async function startWasm() {
   return cab;
 }
 
-/** `en` or `id`: anything starting with `id` is Indonesian, like the core's rule. */
-function normalizeLang(value) {
-  return /^id\b|^id[-_]/i.test(String(value ?? '').trim()) ? 'id' : 'en';
+/**
+ * The language of the load-failure sentences only: the core normalizes every other `lang`
+ * (pass it the raw tag), but these sentences are needed exactly when the core did not load.
+ * Same rule as the core's `Lang::from_tag`: `id`, `id-ID` and the legacy `in` are Indonesian.
+ */
+function loadFailureLang(tag) {
+  const primary = String(tag ?? '').trim().split(/[-_]/)[0].toLowerCase();
+  return primary === 'id' || primary === 'in' ? 'id' : 'en';
 }
 
 /**
@@ -128,9 +134,8 @@ function accountOf(key) {
   return account;
 }
 
-/** The structure is static: nothing here comes from the server or an attribute. */
-const TEMPLATE = `
-<style>
+/** The widget's CSS, adopted by every shadow root (one parsed sheet per page). */
+const CSS = `
   :host {
     --_bg: var(--cab-bg, #ffffff);
     --_fg: var(--cab-fg, #111827);
@@ -139,6 +144,8 @@ const TEMPLATE = `
     --_accent: var(--cab-accent, #1d4ed8);
     --_error-bg: var(--cab-error-bg, #fef2f2);
     --_error-fg: var(--cab-error-fg, #991b1b);
+    --_warning-bg: var(--cab-warning-bg, #fffbeb);
+    --_warning-fg: var(--cab-warning-fg, #92400e);
     display: inline-block;
     box-sizing: border-box;
     min-width: 16rem;
@@ -155,6 +162,8 @@ const TEMPLATE = `
       --_accent: var(--cab-accent, #93c5fd);
       --_error-bg: var(--cab-error-bg, #3b0d0d);
       --_error-fg: var(--cab-error-fg, #fecaca);
+      --_warning-bg: var(--cab-warning-bg, #2a2110);
+      --_warning-fg: var(--cab-warning-fg, #fcd34d);
     }
   }
   :host([hidden]) { display: none; }
@@ -186,11 +195,8 @@ const TEMPLATE = `
     content: ""; width: .6em; height: .6em; border-radius: 50%;
     background: var(--_level, var(--_border)); flex: none;
   }
-  .stale-mark {
-    font-size: .8em; font-weight: 600; color: var(--_muted);
-    border: 1px dashed var(--_muted); border-radius: 4px; padding: 0 .35rem;
-  }
   .card.stale .balance { opacity: .65; }
+  .card.stale .level { border-style: dashed; }
   .meta { color: var(--_muted); font-size: .85em; }
   .error {
     background: var(--_error-bg); color: var(--_error-fg);
@@ -198,17 +204,21 @@ const TEMPLATE = `
   }
   .error p { margin: 0; }
   .error .message { font-weight: 600; }
+  .error .failed { font-size: .9em; }
+  /* A failed check while the last good balance is shown: a warning, not an empty account. */
+  .error.warning { background: var(--_warning-bg); color: var(--_warning-fg); }
   .error .label { font-weight: 600; }
   :host([compact]) .error { padding: .1rem .4rem; }
   :host([compact]) .error .detail, :host([compact]) .meta, :host([compact]) .estimate,
-  :host([compact]) .title, :host([compact]) .stale-mark { display: none; }
+  :host([compact]) .title { display: none; }
   .estimate { display: flex; flex-wrap: wrap; align-items: end; gap: .4rem .6rem; font-size: .85em; border-top: 1px solid var(--_border); padding-top: .5rem; }
   .estimate label { display: grid; gap: .1rem; color: var(--_muted); }
   .estimate select, .estimate input {
     font: inherit; color: var(--_fg); background: var(--_bg);
     border: 1px solid var(--_border); border-radius: 4px; padding: .15rem .3rem;
   }
-  .estimate input { width: 6.5em; }
+  /* Wide enough for the largest quantity the core accepts ("100000000") next to the spinner. */
+  .estimate input { width: 11ch; min-width: 11ch; box-sizing: content-box; font-variant-numeric: tabular-nums; }
   .estimate output { flex: 1 1 12rem; color: var(--_fg); }
   button {
     font: inherit; font-size: .85em; cursor: pointer;
@@ -217,21 +227,43 @@ const TEMPLATE = `
   }
   button:hover { background: color-mix(in srgb, currentColor 10%, transparent); }
   button:focus-visible, select:focus-visible, input:focus-visible { outline: 2px solid var(--_accent); outline-offset: 2px; }
-  button[disabled] { opacity: .6; cursor: progress; }
+  button[disabled], button[aria-disabled="true"] { opacity: .6; cursor: not-allowed; }
+  button[data-busy="true"] { cursor: progress; }
+  .spinner { display: none; }
+  button[data-busy="true"] .spinner {
+    display: inline-block; width: .8em; height: .8em; margin-right: .35em; vertical-align: -.1em;
+    border: 2px solid currentColor; border-right-color: transparent; border-radius: 50%;
+    animation: cab-spin .8s linear infinite;
+  }
+  @keyframes cab-spin { to { transform: rotate(360deg); } }
   [hidden] { display: none !important; }
-</style>
+`;
+
+let sheet = null;
+
+/** @returns {CSSStyleSheet} */
+function styleSheet() {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+  }
+  return sheet;
+}
+
+/** The structure is static: nothing here comes from the server or an attribute. */
+const TEMPLATE = `
 <div class="card" part="container">
   <div class="head">
     <span class="title"></span>
-    <button type="button" part="refresh" class="refresh"></button>
+    <button type="button" part="refresh" class="refresh"><span class="spinner" aria-hidden="true"></span><span class="refresh-text"></span></button>
   </div>
   <div class="status" role="status" aria-live="polite" aria-atomic="true">
     <div class="readout">
       <span class="balance" part="balance"></span>
       <span class="level" part="level"></span>
-      <span class="stale-mark" hidden></span>
     </div>
     <div class="error" part="error" hidden>
+      <p class="failed" hidden></p>
       <p class="message"></p>
       <p class="detail cause"><span class="label"></span> <span class="text"></span></p>
       <p class="detail fix"><span class="label"></span> <span class="text"></span></p>
@@ -258,6 +290,8 @@ const CaptchaaiBalance = class extends HTMLElement {
   #direct = false;
   #pollTimer = 0;
   #tickTimer = 0;
+  /** Re-renders once a second while the Refresh button counts down. */
+  #countdownTimer = 0;
   #lastDetail = '';
   /** The inputs the current state was built from (held in memory only, like the key). */
   #signature = '';
@@ -271,17 +305,19 @@ const CaptchaaiBalance = class extends HTMLElement {
   constructor() {
     super();
     const root = this.attachShadow({ mode: 'open' });
+    root.adoptedStyleSheets = [styleSheet()];
     root.innerHTML = TEMPLATE;
     const $ = (sel) => root.querySelector(sel);
     this.#els = {
       card: $('.card'),
       title: $('.title'),
       refresh: $('.refresh'),
+      refreshText: $('.refresh-text'),
       status: $('.status'),
       balance: $('.balance'),
       level: $('.level'),
-      stale: $('.stale-mark'),
       error: $('.error'),
+      failed: $('.error .failed'),
       errorMessage: $('.error .message'),
       causeLabel: $('.error .cause .label'),
       causeText: $('.error .cause .text'),
@@ -296,7 +332,9 @@ const CaptchaaiBalance = class extends HTMLElement {
       output: $('.estimate output'),
     };
     this.#els.qty.value = String(DEFAULT_ESTIMATE_QTY);
-    this.#els.refresh.addEventListener('click', () => this.refresh());
+    this.#els.refresh.addEventListener('click', () => {
+      if (this.#els.refresh.getAttribute('aria-disabled') !== 'true') this.refresh();
+    });
     this.#els.estimate.addEventListener('input', () => this.#renderEstimate());
     this.#els.estimate.addEventListener('submit', (e) => e.preventDefault());
   }
@@ -352,10 +390,9 @@ const CaptchaaiBalance = class extends HTMLElement {
 
   // ---- configuration -------------------------------------------------------------------------
 
+  /** The raw language tag; the core decides what it means (`in` and `id-ID` are Indonesian). */
   #lang() {
-    return normalizeLang(
-      this.getAttribute('lang') || document.documentElement.lang || navigator.language,
-    );
+    return this.getAttribute('lang') || document.documentElement.lang || navigator.language || 'en';
   }
 
   #rawKey() {
@@ -500,8 +537,10 @@ const CaptchaaiBalance = class extends HTMLElement {
   #stopTimers() {
     clearTimeout(this.#pollTimer);
     clearInterval(this.#tickTimer);
+    clearTimeout(this.#countdownTimer);
     this.#pollTimer = 0;
     this.#tickTimer = 0;
+    this.#countdownTimer = 0;
   }
 
   #visibilityChanged() {
@@ -535,33 +574,54 @@ const CaptchaaiBalance = class extends HTMLElement {
     // Before the module is here no locale table exists yet: a neutral ellipsis, no words.
     e.balance.textContent = '…';
     e.title.textContent = 'CaptchaAI';
-    e.refresh.textContent = '…';
+    e.refreshText.textContent = '…';
     e.refresh.disabled = true;
     e.status.setAttribute('aria-busy', 'true');
   }
 
   #showLoadFailure(err) {
-    const lang = this.#lang();
     const kind = err instanceof LoadFailure ? err.kind : 'other';
     const args = err instanceof LoadFailure ? err.args : [String(err?.name ?? 'Error')];
-    const table = LOAD_FAILURE[lang] ?? LOAD_FAILURE.en;
+    const table = LOAD_FAILURE[loadFailureLang(this.#lang())];
     const sentence = table[kind].replace(/\$(\d)/g, (_, i) => args[Number(i) - 1] ?? '');
     console.error('captchaai-balance:', sentence, err?.cause ?? err);
+    this.#paintNoReading({ message: sentence }, 'wasm_load');
+    this.#els.refresh.hidden = true;
+  }
+
+  /**
+   * The one error painter: `null` hides the box; otherwise its message, optional cause and fix,
+   * the line about the failed check, and its severity (`warning` keeps the reading on screen).
+   * @param {{ message: string, cause?: string, fix?: string, failed?: string | null, severity?: string } | null} err
+   */
+  #paintError(err) {
+    const e = this.#els;
+    e.error.hidden = !err;
+    if (!err) return;
+    e.error.classList.toggle('warning', err.severity === 'warning');
+    e.failed.hidden = !err.failed;
+    e.failed.textContent = err.failed ?? '';
+    e.errorMessage.textContent = err.message;
+    e.causeLabel.parentElement.hidden = !err.cause;
+    e.causeText.textContent = err.cause ?? '';
+    e.fixLabel.parentElement.hidden = !err.fix;
+    e.fixText.textContent = err.fix ?? '';
+  }
+
+  /** No reading can be shown (module failed to load, invalid attributes): the error alone. */
+  #paintNoReading(err, code) {
     const e = this.#els;
     e.status.removeAttribute('aria-busy');
+    e.refresh.disabled = true;
     e.balance.textContent = '—';
     e.level.hidden = true;
-    e.stale.hidden = true;
-    e.error.hidden = false;
-    e.errorMessage.textContent = sentence;
-    e.causeLabel.parentElement.hidden = true;
-    e.fixLabel.parentElement.hidden = true;
+    e.card.classList.remove('stale');
     e.meta.textContent = '';
     e.estimate.hidden = true;
-    e.refresh.hidden = true;
+    this.#paintError(err);
     this.#applyLevelColour('error', null);
     this.#setState('error');
-    this.#emit({ balance: null, level: 'unknown', stale: false, error: 'wasm_load' });
+    this.#emit({ balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: code, message: err.message });
   }
 
   #applyLevelColour(level, colour) {
@@ -571,91 +631,90 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#els.card.style.setProperty('--_level', `var(--cab-${level}, ${safe})`);
   }
 
+  /**
+   * The Refresh button, from the core: a spinner while the request is out, a countdown within
+   * the request floor, disabled with the reason while checks are paused.
+   */
+  #paintRefresh(refresh) {
+    const e = this.#els;
+    const busy = this.#pending;
+    e.refresh.hidden = false;
+    // aria-disabled, not disabled: the button stays reachable with Tab and its countdown or
+    // reason stays readable to a screen reader; a press while disabled does nothing.
+    e.refresh.disabled = false;
+    e.refresh.setAttribute('aria-disabled', String(busy || !refresh.enabled));
+    e.refresh.dataset.busy = String(busy);
+    e.refreshText.textContent = busy ? refresh.checkingText : refresh.text;
+    e.refresh.title = busy ? '' : refresh.reason ?? '';
+    clearTimeout(this.#countdownTimer);
+    this.#countdownTimer = 0;
+    if (!busy && refresh.allowedAt != null && !document.hidden) {
+      const left = refresh.allowedAt - Date.now();
+      this.#countdownTimer = setTimeout(() => this.#render(), Math.max(50, left % 1000 || 1000));
+    }
+  }
+
   #render() {
     if (!this.#cab) return;
     const e = this.#els;
     const lang = this.#lang();
     e.title.textContent = this.#t('widget_title');
-    e.refresh.textContent = this.#t('widget_refresh');
-    e.refresh.hidden = false;
     e.causeLabel.textContent = this.#t('widget_cause');
     e.fixLabel.textContent = this.#t('widget_fix');
     e.typeLabel.textContent = this.#t('widget_estimate_type');
     e.qtyLabel.textContent = this.#t('widget_estimate_quantity');
-    e.stale.textContent = this.#t('widget_stale');
 
     if (this.#configError) {
       const err = this.#configError;
-      e.status.removeAttribute('aria-busy');
-      e.refresh.disabled = true;
-      e.balance.textContent = '—';
-      e.level.hidden = true;
-      e.stale.hidden = true;
-      e.card.classList.remove('stale');
-      e.error.hidden = false;
-      e.errorMessage.textContent = err.message;
-      e.causeLabel.parentElement.hidden = false;
-      e.causeText.textContent = err.details.join(' ');
-      e.fixLabel.parentElement.hidden = false;
-      e.fixText.textContent = this.#t('widget_invalid_attributes_fix');
-      e.meta.textContent = '';
-      e.estimate.hidden = true;
-      this.#applyLevelColour('error', null);
-      this.#setState('error');
-      this.#emit({ balance: null, level: 'unknown', stale: false, error: err.code });
+      e.refreshText.textContent = this.#t('refresh');
+      this.#paintNoReading({
+        message: err.message,
+        cause: err.details.join(' '),
+        fix: this.#t('widget_invalid_attributes_fix'),
+      }, err.code);
       return;
     }
     if (!this.#state) return;
 
-    const view = this.#cab.view(this.#state, Date.now(), lang);
-    // ERROR_ZERO_BALANCE is a reading too (level empty) even without a number.
-    const hasReading = view.level !== 'unknown';
-    const state = hasReading ? view.level : view.error ? 'error' : 'loading';
+    const view = this.#cab.view(this.#state, Date.now(), lang, -new Date().getTimezoneOffset());
     const busy = this.#pending;
-
-    e.refresh.disabled = busy;
     if (busy) e.status.setAttribute('aria-busy', 'true');
     else e.status.removeAttribute('aria-busy');
+    this.#paintRefresh(view.refresh);
 
     e.balance.textContent = view.balanceText ?? '—';
+    // ERROR_ZERO_BALANCE is a reading too (level empty) even without a number.
+    const hasReading = view.level !== 'unknown';
     e.level.hidden = !hasReading && !view.error;
-    e.level.textContent = hasReading ? view.levelText : view.error ? this.#t('widget_level_error') : '';
-    e.stale.hidden = !view.stale;
+    e.level.textContent = hasReading ? view.pillText : view.error ? this.#t('widget_level_error') : '';
     e.card.classList.toggle('stale', Boolean(view.stale));
-    const meta = [busy && !view.checkedAt ? this.#t('widget_checking') : view.checkedText];
-    if (view.staleText) meta.push(view.staleText);
+    const meta = [busy && !view.checkedAt ? view.refresh.checkingText : view.readText ?? view.checkedText];
+    if (view.staleText && !view.error) meta.push(view.staleText);
     if (view.pausedText && !view.error) meta.push(view.pausedText);
     if (this.#note) meta.push(this.#note);
     e.meta.textContent = meta.join(' · ');
-    this.#applyLevelColour(hasReading ? view.level : state === 'error' ? 'error' : 'unknown', view.badge?.color);
+    this.#applyLevelColour(hasReading ? view.level : view.state === 'error' ? 'error' : 'unknown', view.badge?.color);
     e.card.title = view.badge?.title ?? '';
-
-    if (view.error) {
-      e.error.hidden = false;
-      e.errorMessage.textContent = view.error.message;
-      e.causeLabel.parentElement.hidden = !view.error.cause;
-      e.causeText.textContent = view.error.cause ?? '';
-      e.fixLabel.parentElement.hidden = !view.error.fix;
-      e.fixText.textContent = view.error.fix ?? '';
-    } else {
-      e.error.hidden = true;
-    }
+    this.#paintError(view.error && { ...view.error, failed: view.failedText });
 
     this.#renderEstimateOptions(view);
     this.#renderEstimate();
-    this.#setState(state);
+    this.#setState(view.state);
     this.#emit({
       balance: view.balance ?? null,
+      balanceText: view.balanceText ?? null,
       level: view.level,
+      levelText: hasReading ? view.pillText : null,
       stale: Boolean(view.stale),
       error: view.error?.code ?? null,
+      message: view.error?.message ?? null,
     });
   }
 
   #renderEstimateOptions(view) {
     const e = this.#els;
     const rows = Array.isArray(view.remaining) ? view.remaining : [];
-    e.estimate.hidden = rows.length === 0 || view.balance == null;
+    e.estimate.hidden = rows.length === 0 || view.balance == null || !view.showSolves;
     const wanted = rows.map((r) => `${r.type}\u0000${r.label}`).join('\u0001');
     if (e.type.dataset.options === wanted) return;
     const selected = e.type.value;

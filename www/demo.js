@@ -6,7 +6,7 @@ const events = document.getElementById('events');
 const names = { 'prod-balance': 'production', 'compact-balance': 'compact' };
 
 document.addEventListener('balancechange', (event) => {
-  const { balance, level, stale, error } = event.detail;
+  const { balance, balanceText, level, levelText, stale, error, message } = event.detail;
   const who = names[event.target.id] ?? event.target.id ?? 'widget';
 
   const item = document.createElement('li');
@@ -17,7 +17,9 @@ document.addEventListener('balancechange', (event) => {
   while (events.children.length > 6) events.lastElementChild.remove();
 
   if (event.target.id === 'prod-balance') {
+    // Words from the widget (localized by its core), never a raw code such as `server_error`.
     pill.dataset.level = error && balance == null ? 'error' : level;
-    pill.textContent = balance != null ? `Captcha funds: $${balance}${stale ? ' (stale)' : ''}` : `Captcha funds: ${error ?? '…'}`;
+    pill.dataset.stale = String(Boolean(stale));
+    pill.textContent = `Captcha funds: ${[balanceText, levelText ?? message].filter(Boolean).join(' · ') || '…'}`;
   }
 });

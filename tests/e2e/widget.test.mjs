@@ -106,8 +106,12 @@ function readWidget(page, selector = 'captchaai-balance') {
       state: el.getAttribute('state'),
       balance: text('[part=balance]'),
       level: shown('[part=level]') ? text('[part=level]') : null,
-      stale: shown('.stale-mark'),
+      stale: root.querySelector('[part=container]').classList.contains('stale'),
       error: shown('[part=error]') ? text('[part=error]') : null,
+      errorClass: root.querySelector('[part=error]').className,
+      fix: shown('.error .fix') ? text('.error .fix .text') : null,
+      refreshDisabled: root.querySelector('[part=refresh]').getAttribute('aria-disabled') === 'true',
+      busy: root.querySelector('[part=refresh]').dataset.busy === 'true',
       meta: text('.meta'),
       estimate: shown('[part=estimate]') ? text('[part=estimate] output') : null,
       refresh: text('[part=refresh]'),
@@ -182,7 +186,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.equal(colour, 'rgb(21, 128, 61)', 'ok uses the badge green #15803d');
     const events = await page.evaluate(() => window.__events);
     const last = events.at(-1);
-    assert.deepEqual(last.detail, { balance: '12.345', level: 'ok', stale: false, error: null });
+    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null });
     assert.ok(last.bubbles && last.composed, 'balancechange bubbles and is composed');
     assert.equal(mock.keysSeen().at(-1), KEY, 'the widget sent its key to the API');
     // Accessibility: a polite live region and a keyboard-reachable Refresh button.
@@ -225,12 +229,13 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.ok(w.error && w.error.length > 20, `error text shown: ${w.error}`);
     const parts = await page.evaluate(() => {
       const root = document.querySelector('captchaai-balance').shadowRoot;
-      return [...root.querySelectorAll('[part=error] p')].filter((p) => !p.hidden).length;
+      return [...root.querySelectorAll('[part=error] :is(.message, .cause, .fix)')].filter((p) => !p.hidden).length;
     });
     assert.equal(parts, 3, 'message, cause and fix');
+    assert.match(w.error, /Latest check failed at \d\d:\d\d; checks are paused\./);
     await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-error.png') });
     const last = (await page.evaluate(() => window.__events)).at(-1).detail;
-    assert.deepEqual(last, { balance: null, level: 'unknown', stale: false, error: 'key_not_found' });
+    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found' });
     await page.close();
   });
 
@@ -248,6 +253,13 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.equal(w.state, 'ok', 'a stale good reading keeps its level');
     assert.match(w.balance, /7\.5/);
     assert.ok(w.error, 'the error is explained');
+    // One story: when the balance was read, that the latest check failed, an amber warning.
+    assert.match(w.meta, /^Balance read \d\d:\d\d, 1 min ago/);
+    assert.match(w.error, /Latest check failed at \d\d:\d\d; next check at \d\d:\d\d\./);
+    assert.match(w.errorClass, /\bwarning\b/);
+    assert.equal(w.level, 'OK · out of date');
+    const colour = await page.evaluate(() => getComputedStyle(document.querySelector('captchaai-balance').shadowRoot.querySelector('[part=container]')).borderLeftColor);
+    assert.equal(colour, 'rgb(180, 83, 9)', 'the badge table\'s amber for a stale reading');
     assert.ok(!w.html.includes('Bad Gateway'), 'the HTML body is not shown');
     const last = (await page.evaluate(() => window.__events)).at(-1).detail;
     assert.equal(last.stale, true);
@@ -393,8 +405,70 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     await id.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-id-dark.png') });
     assert.notEqual(wId.refresh, wEn.refresh, 'refresh label differs');
     assert.notEqual(wId.level, wEn.level, 'level text differs');
+    // The core decides what a tag means: the legacy `in` is Indonesian there, so here too.
+    const legacy = await open(direct('lang="in"'));
+    const wIn = await waitState(legacy, 'ok');
+    assert.equal(wIn.level, wId.level);
+    assert.match(wIn.balance, /^\$12,3450$/, 'Indonesian decimal separator');
+    await legacy.close();
     await en.close();
     await id.close();
+  });
+
+  test('Refresh is never silent: countdown within the floor, spinner while the request is out', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'slow', delayMs: 1500 });
+    const page = await open(direct());
+    const busy = await until(async () => {
+      const r = await readWidget(page);
+      return r.busy ? r : null;
+    }, 'spinner while the request is out');
+    assert.match(busy.refresh, /^Checking…$/);
+    assert.equal(busy.refreshDisabled, true);
+    const w = await waitState(page, 'ok');
+    assert.match(w.refresh, /^You can check again in 60 s$/);
+    assert.equal(w.refreshDisabled, true);
+    await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-countdown.png') });
+    // A press while counting down sends nothing.
+    await page.locator('captchaai-balance').locator('[part=refresh]').click({ force: true });
+    await page.clock.fastForward(20_000);
+    const later = await until(async () => {
+      const r = await readWidget(page);
+      return /in 40 s/.test(r.refresh) ? r : null;
+    }, 'the countdown at 40 s');
+    assert.equal(later.refreshDisabled, true);
+    assert.equal(mock.balanceRequests(), 1);
+    await page.clock.fastForward(41_000);
+    const ready = await until(async () => {
+      const r = await readWidget(page);
+      return r.refresh === 'Refresh' ? r : null;
+    }, 'Refresh enabled after the floor');
+    assert.equal(ready.refreshDisabled, false);
+    await page.close();
+  });
+
+  test('CSS in one constructable stylesheet; the quantity field shows 50000000 whole; counts grouped', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok', balance: '12.345' });
+    const page = await open(`${direct('id="a"')}${direct('id="b" compact')}`);
+    await waitState(page, 'ok', '#a');
+    const sheets = await page.evaluate(() => [...document.querySelectorAll('captchaai-balance')].map((el) => ({
+      adopted: el.shadowRoot.adoptedStyleSheets.length,
+      styleElements: el.shadowRoot.querySelectorAll('style').length,
+    })));
+    assert.deepEqual(sheets, [{ adopted: 1, styleElements: 0 }, { adopted: 1, styleElements: 0 }]);
+    assert.ok(await page.evaluate(() => {
+      const [a, b] = document.querySelectorAll('captchaai-balance');
+      return a.shadowRoot.adoptedStyleSheets[0] === b.shadowRoot.adoptedStyleSheets[0];
+    }), 'one sheet shared by every widget');
+    const qty = page.locator('#a').locator('[part=estimate] input');
+    await qty.fill('50000000');
+    const fits = await qty.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    assert.ok(fits.scroll <= fits.client, `quantity field cuts 50000000: ${JSON.stringify(fits)}`);
+    await qty.fill('1000');
+    const w = await readWidget(page, '#a');
+    assert.match(w.estimate, /4,115 solves/);
+    await page.close();
   });
 
   for (const [prefix, lang, pattern] of [
@@ -466,7 +540,12 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
       await control('/mock/reset');
       await control('/mock/scenario', { scenario });
       const page = await openDemo();
-      await waitState(page, state, '#prod-balance');
+      const w = await waitState(page, state, '#prod-balance');
+      if (scenario === 'wrong_key') {
+        // Server mode: the key is the server's, so the fix points there, not at "settings".
+        assert.match(w.fix, /CAPTCHAAI_API_KEY/);
+        assert.doesNotMatch(w.fix, /settings/);
+      }
       await page.close();
     }
 
@@ -491,5 +570,30 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     assert.match(w.balance, /12\.5/);
     await page.locator('#prod-balance').screenshot({ path: path.join(OUT_DIR, 'widget-stale.png') });
     await page.close();
+  });
+
+  test('demo page at 375 px: no horizontal scrolling; the header pill shows words, never a raw code', async () => {
+    await control('/mock/reset');
+    await control('/mock/scenario', { scenario: 'server_error' });
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 375, height: 812 });
+    await page.goto(`${base}/`);
+    await waitState(page, 'error', '#prod-balance');
+    const pill = await page.textContent('#funds-pill');
+    assert.doesNotMatch(pill, /server_error/);
+    assert.equal(pill, 'Captcha funds: Server error');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `the page is ${width} px wide at 375`);
+    await page.close();
+
+    await control('/mock/scenario', { scenario: 'ok', balance: '12.5', drainPerMinute: 0 });
+    const ok = await browser.context.newPage();
+    await ok.setViewportSize({ width: 375, height: 812 });
+    await ok.goto(`${base}/`);
+    await waitState(ok, 'ok', '#prod-balance');
+    assert.equal(await ok.textContent('#funds-pill'), 'Captcha funds: $12.5000 · OK');
+    assert.ok(await ok.evaluate(() => document.documentElement.scrollWidth) <= 375);
+    await ok.screenshot({ path: path.join(OUT_DIR, 'demo-375.png'), fullPage: true });
+    await ok.close();
   });
 });

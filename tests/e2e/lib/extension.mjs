@@ -1,0 +1,126 @@
+// Helpers for tests that drive the unpacked extension in Chromium: configure it through its
+// options page as a user would, open the popup, read the badge. Needs `make build` first.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, OUT_DIR } from './browser.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The unpacked Chrome build (CAB_EXTENSION_DIR to test another copy). */
+export const EXTENSION_DIR = process.env.CAB_EXTENSION_DIR ?? path.join(ROOT, 'dist', 'extension');
+/** A well-formed key (32 hex characters). */
+export const KEY = '5e1f0c9a7b3d4e2f8a6c1b0d9e7f3a24';
+export const MINUTE = 60_000;
+
+/** Poll `read` until `accept(value)` holds or `timeoutMs` passes; returns the last value. */
+export async function waitFor(read, accept, { timeoutMs = 10_000, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let value;
+  for (;;) {
+    value = await read();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Start Chromium with the extension, run `fn(ext)`, close it. */
+export async function withExtension(fn, options = {}) {
+  assert.ok(fs.existsSync(path.join(EXTENSION_DIR, 'manifest.json')), `${EXTENSION_DIR} is missing: run \`make build\` first`);
+  const ext = await launch({ extensionDir: EXTENSION_DIR, ...options });
+  try {
+    await fn(ext);
+  } finally {
+    await ext.close();
+  }
+}
+
+/** The toolbar badge as the worker sees it. */
+export function badge(ext) {
+  return ext.worker.evaluate(async () => {
+    const [r, g, b] = await chrome.action.getBadgeBackgroundColor({});
+    return {
+      text: await chrome.action.getBadgeText({}),
+      color: `#${[r, g, b].map((n) => n.toString(16).padStart(2, '0')).join('')}`,
+      title: await chrome.action.getTitle({}),
+    };
+  });
+}
+
+/** Resolve when the worker has no check in flight. */
+export function idle(ext) {
+  return ext.worker.evaluate(() => globalThis.captchaaiBalance.idle());
+}
+
+/** Wait until the badge shows `text` (and `color`), then settle the worker. */
+export async function expectBadge(ext, { text, color }) {
+  const look = await waitFor(() => badge(ext), (b) => b.text === text && (!color || b.color === color),
+    { what: `badge ${text} ${color ?? ''}` });
+  await idle(ext);
+  return look;
+}
+
+/** Runs in the worker or a page: Date.now() = real time + offset. */
+export function shiftClock(offset) {
+  globalThis.realNow ??= Date.now.bind(Date);
+  Date.now = () => globalThis.realNow() + offset;
+}
+
+/** Move the worker's clock `ms` ahead of real time (pages opened later follow it). */
+export function shiftWorkerClock(ext, ms) {
+  ext.clockOffsetMs = ms;
+  return ext.worker.evaluate(shiftClock, ms);
+}
+
+/** Open an extension page on the worker's shifted clock. */
+export async function openPage(ext, file, { viewport } = {}) {
+  const page = await ext.page();
+  if (viewport) await page.setViewportSize(viewport);
+  if (ext.clockOffsetMs) await page.addInitScript(shiftClock, ext.clockOffsetMs);
+  await page.goto(`chrome-extension://${ext.extensionId}/${file}`);
+  return page;
+}
+
+/** The options page, once its rate inputs are there. */
+export async function openOptions(ext) {
+  const page = await openPage(ext, 'options.html');
+  await page.locator('#rates input').first().waitFor();
+  return page;
+}
+
+/**
+ * Fill the options page like a user: key, threshold, endpoint (under "Advanced"), Save; returns
+ * the page once the save was answered and the worker finished the check it asked for.
+ */
+export async function configure(ext, { key = KEY, threshold = '1.00', endpoint, rates = {}, showSolves } = {}) {
+  const page = await openOptions(ext);
+  if (key !== null) await page.locator('#apiKey').fill(key);
+  await page.locator('#threshold').fill(threshold);
+  await page.locator('#advanced summary').click();
+  await page.locator('#endpoint').fill(endpoint);
+  for (const [type, rate] of Object.entries(rates)) await page.locator(`#rate-${type}`).fill(rate);
+  if (showSolves !== undefined) await page.locator('#showSolves').setChecked(showSolves);
+  await page.locator('#save').click();
+  await page.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
+  await idle(ext);
+  return page;
+}
+
+/**
+ * Open the popup as a tab (on the worker's shifted clock) and wait until its `open` check was
+ * answered. Default viewport: the browser's 800x600 (a normal window; Chrome cuts popups at
+ * 600 px high).
+ */
+export async function openPopup(ext, { viewport, checks = 1 } = {}) {
+  const page = await openPage(ext, 'popup.html', { viewport });
+  await page.waitForFunction((n) => Number(document.documentElement.dataset.checks ?? 0) >= n, checks);
+  return page;
+}
+
+/** A full-page screenshot in test-output/. */
+export async function screenshot(page, name) {
+  const file = path.join(OUT_DIR, name);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}

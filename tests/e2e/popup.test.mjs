@@ -1,0 +1,218 @@
+// The popup and the options page as a new user meets them, in real Chromium with the unpacked
+// extension against the loopback mock API: the 600 px popup limit, a Refresh that always
+// answers, one story during an outage, the key status next to the key field, example rates,
+// numbers per language, and the first paint from the view stored by the previous opening.
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { startMockApi } from './lib/mock-api.mjs';
+import {
+  KEY, MINUTE, badge, configure, expectBadge, idle, openOptions, openPage, openPopup, screenshot,
+  shiftWorkerClock, waitFor, withExtension,
+} from './lib/extension.mjs';
+
+const GREEN = '#15803d';
+const AMBER = '#b45309';
+const GREY = '#6b7280';
+
+let api;
+before(async () => { api = await startMockApi(); });
+after(async () => { await api?.close(); });
+beforeEach(() => { api.reset(); });
+
+const text = (page, selector) => page.locator(selector).innerText();
+
+test('the popup fits Chrome\'s 600 px limit with the default settings; solves and calculator stay reachable', async () => {
+  api.setScenario({ scenario: 'ok', balance: '12.345' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    const popup = await openPopup(ext); // 800x600, a normal window
+    const height = await popup.evaluate(() => document.documentElement.scrollHeight);
+    assert.ok(height <= 600, `popup is ${height} px high`);
+    await screenshot(popup, 'popup-fits.png');
+    // Solves remaining: one click away, with the count grouped like every other number.
+    await popup.locator('#remaining-card summary').click();
+    const v2 = popup.locator('#remaining tr[data-type="recaptcha_v2"]');
+    await v2.waitFor({ state: 'visible' });
+    assert.match(await v2.innerText(), /4,115/);
+    assert.equal(await popup.locator('#calc-qty').isVisible(), true, 'the calculator is open');
+    // The badge tooltip speaks the same number format.
+    assert.match((await badge(ext)).title, /\$12\.3450/);
+  });
+});
+
+test('Refresh is never silent: countdown within the floor, spinner while a request is out, reason while paused', async () => {
+  api.setScenario({ scenario: 'slow', delayMs: 1500 });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    // Within the one-request-a-minute floor the button counts down, disabled.
+    let popup = await openPopup(ext);
+    const button = popup.locator('#refresh');
+    assert.equal(await button.isDisabled(), true);
+    const first = await button.innerText();
+    assert.match(first, /^You can check again in \d+ s$/);
+    assert.match(await button.getAttribute('title'), /one check per minute/);
+    const n = Number(first.match(/\d+/)[0]);
+    await waitFor(() => button.innerText(), (s) => s !== first, { what: 'the countdown to move', timeoutMs: 3000 });
+    assert.match(await button.innerText(), new RegExp(`in (${n - 1}|${n - 2}) s`));
+    await popup.close();
+
+    // Past the floor and the 5-minute cache: opening checks, and the button shows a spinner.
+    await shiftWorkerClock(ext, 6 * MINUTE);
+    popup = await openPage(ext, 'popup.html');
+    await waitFor(() => popup.locator('#refresh').getAttribute('data-busy'), (b) => b === 'true', { what: 'spinner' });
+    assert.equal(await popup.locator('#refresh').innerText(), 'Checking…');
+    await screenshot(popup, 'popup-checking.png');
+    await popup.waitForFunction(() => Number(document.documentElement.dataset.checks ?? 0) >= 1);
+    assert.equal(await popup.locator('#refresh').getAttribute('data-busy'), 'false');
+    await popup.close();
+  });
+
+  api.setScenario({ scenario: 'wrong_key' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await expectBadge(ext, { text: '!', color: GREY });
+    await shiftWorkerClock(ext, 60 * MINUTE);
+    const popup = await openPopup(ext);
+    const button = popup.locator('#refresh');
+    assert.equal(await button.isDisabled(), true, 'paused checks: Refresh disabled');
+    assert.equal(await button.innerText(), 'Refresh');
+    assert.match(await button.getAttribute('title'), /paused/);
+    await screenshot(popup, 'popup-rejected-key.png');
+  });
+});
+
+test('one story during an outage: when the balance was read, that the latest check failed, a warning, an out-of-date badge', async () => {
+  api.setScenario({ scenario: 'ok', balance: '12.345' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    api.setScenario({ scenario: 'html_502' });
+    await shiftWorkerClock(ext, 6 * MINUTE);
+    const popup = await openPopup(ext);
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 2);
+
+    assert.match(await text(popup, '#checked'), /^Balance read \d\d:\d\d, 6 min ago$/);
+    assert.match(await text(popup, '#failed'), /^Latest check failed at \d\d:\d\d; next check at \d\d:\d\d\.$/);
+    assert.equal(await popup.locator('#error').getAttribute('data-severity'), 'warning');
+    const box = await popup.locator('#error').evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert.equal(box, 'rgb(255, 251, 235)', 'an amber warning, not the red of an empty account');
+    assert.equal(await text(popup, '#level'), 'OK · out of date');
+    const look = await badge(ext);
+    assert.deepEqual([look.text, look.color], ['12.3', AMBER], 'the badge looks different from a fresh reading');
+    await screenshot(popup, 'popup-stale.png');
+  });
+});
+
+test('a 502 with no earlier reading does not claim a kept balance', async () => {
+  api.setScenario({ scenario: 'html_502' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await expectBadge(ext, { text: '!', color: GREY });
+    const popup = await openPopup(ext);
+    assert.equal(await popup.locator('#error').getAttribute('data-severity'), 'error');
+    assert.doesNotMatch(await text(popup, '#error'), /last good balance/i);
+    assert.equal(await text(popup, '#balance'), '—');
+  });
+});
+
+test('options: a rejected key is reported next to the key field, not a bare green "Saved."; Test key checks once', async () => {
+  api.setScenario({ scenario: 'wrong_key' });
+  await withExtension(async (ext) => {
+    const options = await configure(ext, { endpoint: api.url });
+    const status = options.locator('#apiKey-status');
+    await waitFor(() => status.innerText(), (s) => s.includes('rejected'), { what: 'key status' });
+    await waitFor(() => options.locator('#status').getAttribute('data-kind'), (k) => k === 'warn', { what: 'save status' });
+    assert.match(await status.innerText(), /^CaptchaAI rejected this key at \d\d:\d\d: ERROR_WRONG_USER_KEY$/);
+    assert.equal(await status.getAttribute('data-ok'), 'false');
+    assert.equal(await options.locator('#status').getAttribute('data-kind'), 'warn');
+    assert.doesNotMatch(await text(options, '#status'), /^Saved\.$/);
+    await screenshot(options, 'options-rejected-key.png');
+    assert.equal(api.balanceRequests(), 1);
+  });
+
+  api.reset();
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    const options = await configure(ext, { endpoint: api.url });
+    const status = options.locator('#apiKey-status');
+    await waitFor(() => status.innerText(), (s) => s.includes('accepted'), { what: 'key accepted' });
+    // Within the floor Test key waits (the same floor as Refresh) …
+    const testKey = options.locator('#test-key');
+    assert.equal(await testKey.isDisabled(), true);
+    assert.match(await testKey.innerText(), /You can check again in \d+ s/);
+    await options.close();
+    // … past it, one press sends one request.
+    await shiftWorkerClock(ext, 2 * MINUTE);
+    const later = await openOptions(ext);
+    await waitFor(() => later.locator('#test-key').isDisabled(), (d) => !d, { what: 'Test key enabled' });
+    await later.locator('#test-key').click();
+    await waitFor(() => api.balanceRequests(), (n) => n === 2, { what: 'the test request' });
+    await idle(ext);
+    assert.match(await later.locator('#apiKey-status').innerText(), /^CaptchaAI accepted this key at \d\d:\d\d\.$/);
+  });
+});
+
+test('example rates are marked until the user saves their own; a setting hides solves and the calculator', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    let popup = await openPopup(ext);
+    assert.equal(await text(popup, '#rates-note'), 'Example rates: set yours in the options.');
+    assert.equal(await popup.locator('#rates-note').getAttribute('href'), 'options.html');
+    await popup.close();
+
+    await configure(ext, { key: null, endpoint: api.url, rates: { image: '0.0008' } });
+    popup = await openPopup(ext);
+    assert.equal(await popup.locator('#rates-note').isVisible(), false);
+    assert.equal(await popup.locator('#remaining-card').isVisible(), true);
+    await popup.close();
+
+    await configure(ext, { key: null, endpoint: api.url, showSolves: false });
+    popup = await openPopup(ext);
+    assert.equal(await popup.locator('#remaining-card').isVisible(), false, 'solves remaining hidden');
+    assert.equal(await popup.locator('#calc-card').isVisible(), false, 'calculator hidden');
+    assert.equal(await text(popup, '#balance'), '$12.3450');
+  });
+});
+
+test('Indonesian: Indonesian separators for money and counts, one word for Refresh', async (t) => {
+  if (!fs.existsSync('/usr/lib/chromium/locales/id.pak')) {
+    t.skip('Chromium has no Indonesian UI here (apt-get install chromium-l10n)');
+    return;
+  }
+  api.setScenario({ scenario: 'ok', balance: '1234.49' });
+  await withExtension(async (ext) => {
+    const options = await configure(ext, { endpoint: api.url });
+    assert.equal(await options.locator('label[for="apiKey"]').innerText(), 'API key');
+    const popup = await openPopup(ext);
+    assert.equal(await text(popup, '#balance'), '$1.234,4900');
+    await popup.locator('#remaining-card summary').click();
+    assert.match(await popup.locator('#remaining tr[data-type="recaptcha_v2"]').innerText(), /411\.496/);
+    assert.match(await text(popup, '#refresh'), /^Bisa dicek lagi dalam \d+ detik$/);
+    assert.match(await text(popup, '#level'), /^Aman$/);
+    await screenshot(popup, 'popup-id.png');
+  }, { lang: 'id' });
+});
+
+test('the popup paints the view stored by its previous opening before the wasm is ready', async () => {
+  api.setScenario({ scenario: 'ok', balance: '12.345' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await (await openPopup(ext)).close(); // renders once: stores its view
+    await waitFor(() => ext.worker.evaluate(async () => (await chrome.storage.session.get('popupView')).popupView?.balanceText),
+      (b) => b === '$12.3450', { what: 'the stored view' });
+    const page = await ext.page();
+    // The wasm never finishes compiling in this page: only the stored view can paint.
+    await page.addInitScript(() => {
+      const never = () => new Promise(() => {});
+      WebAssembly.instantiate = never;
+      WebAssembly.instantiateStreaming = never;
+    });
+    await page.goto(`chrome-extension://${ext.extensionId}/popup.html`);
+    await waitFor(() => text(page, '#balance'), (s) => s === '$12.3450', { what: 'balance from the stored view' });
+    assert.equal(await text(page, '#level'), 'OK');
+  });
+});

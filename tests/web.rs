@@ -132,7 +132,7 @@ fn settings_errors_are_localized_and_state_kept() {
     assert_eq!(bad["ok"], false);
     assert_eq!(
         bad["errors"]["apiKey"],
-        "API key terdiri dari 32 karakter; key ini 3 karakter."
+        "API key terdiri dari 32 karakter; key ini 3 karakter. Key ini tidak dikirim ke CaptchaAI."
     );
     assert!(bad["errors"]["intervalMinutes"].is_string());
     assert_eq!(

@@ -76,7 +76,9 @@ function paintKeyStatus(view) {
   button.disabled = checking || (!typed && !view.refresh.enabled);
   button.dataset.busy = String(checking);
   button.title = !typed && view.refresh.reason ? view.refresh.reason : '';
-  $('test-key-text').textContent = waiting && !checking ? view.refresh.text : t('options_test_key');
+  // The wait goes under the field: the button keeps its short label.
+  $('test-key-wait').hidden = !waiting || checking;
+  $('test-key-wait').textContent = waiting ? view.refresh.text : '';
   clearTimeout(tickTimer);
   if (waiting && !checking) {
     const left = view.refresh.allowedAt - Date.now();

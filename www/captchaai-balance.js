@@ -180,7 +180,9 @@ const CSS = `
   }
   :host([compact]) .card { display: flex; flex-wrap: wrap; align-items: center; gap: .6rem; padding: .35rem .6rem; }
   :host([compact]) .head { order: 2; margin-left: auto; }
-  .head { display: flex; align-items: center; justify-content: space-between; gap: .5rem; }
+  /* A countdown label is long: the button moves under the title rather than squeezing it. */
+  .head { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: .4rem .5rem; }
+  .refresh { white-space: nowrap; margin-left: auto; }
   .title { font-weight: 600; color: var(--_muted); font-size: .85em; text-transform: uppercase; letter-spacing: .04em; }
   .readout { display: flex; align-items: baseline; flex-wrap: wrap; gap: .25rem .6rem; }
   .balance { font-size: 1.9em; font-weight: 700; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }

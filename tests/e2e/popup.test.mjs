@@ -142,7 +142,8 @@ test('options: a rejected key is reported next to the key field, not a bare gree
     // Within the floor Test key waits (the same floor as Refresh) …
     const testKey = options.locator('#test-key');
     assert.equal(await testKey.isDisabled(), true);
-    assert.match(await testKey.innerText(), /You can check again in \d+ s/);
+    assert.equal(await testKey.innerText(), 'Test key');
+    assert.match(await options.locator('#test-key-wait').innerText(), /^You can check again in \d+ s$/);
     await options.close();
     // … past it, one press sends one request.
     await shiftWorkerClock(ext, 2 * MINUTE);

@@ -55,7 +55,7 @@ test('Refresh is never silent: countdown within the floor, spinner while a reque
     assert.match(await button.getAttribute('title'), /one check per minute/);
     const n = Number(first.match(/\d+/)[0]);
     await waitFor(() => button.innerText(), (s) => s !== first, { what: 'the countdown to move', timeoutMs: 3000 });
-    assert.match(await button.innerText(), new RegExp(`in (${n - 1}|${n - 2}) s`));
+    assert.ok(Number((await button.innerText()).match(/\d+/)[0]) < n, 'counts down');
     await popup.close();
 
     // Past the floor and the 5-minute cache: opening checks, and the button shows a spinner.

@@ -426,7 +426,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.match(busy.refresh, /^Checking…$/);
     assert.equal(busy.refreshDisabled, true);
     const w = await waitState(page, 'ok');
-    assert.match(w.refresh, /^You can check again in 60 s$/);
+    assert.match(w.refresh, /^You can check again in (60|59) s$/);
     assert.equal(w.refreshDisabled, true);
     await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-countdown.png') });
     // A press while counting down sends nothing.
@@ -434,8 +434,8 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     await page.clock.fastForward(20_000);
     const later = await until(async () => {
       const r = await readWidget(page);
-      return /in 40 s/.test(r.refresh) ? r : null;
-    }, 'the countdown at 40 s');
+      return /in (40|39|38) s/.test(r.refresh) ? r : null;
+    }, 'the countdown near 40 s');
     assert.equal(later.refreshDisabled, true);
     assert.equal(mock.balanceRequests(), 1);
     await page.clock.fastForward(41_000);

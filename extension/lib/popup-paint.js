@@ -5,8 +5,9 @@
  * parsed, so the first frame already shows the view the previous opening rendered (kept in
  * localStorage: synchronous, no round trip to the browser). Module scripts only run after
  * parsing and their imports (the wasm glue among them). Measured with `make bench` on a busy
- * 2-core machine: the first paint took 2.2x a blank extension page when it waited for the
- * wasm, 1.6x from a module, 1.0x to 1.35x (medians of several runs) as this classic script.
+ * 2-core machine (medians of 15 runs, noisy): the first paint took 2.2x a blank extension page
+ * when it waited for the wasm, 1.6x from a module, about 1.2x to 1.3x as this classic script
+ * that starts popup.js only after the first frame.
  * popup.js (a module) then paints every fresh view from the wasm core with the same functions,
  * reached through `globalThis.cabPopup`.
  */
@@ -138,8 +139,18 @@
     el.textContent = chrome.i18n.getMessage(el.dataset.i18n) || el.dataset.i18n;
   }
   document.documentElement.lang = chrome.i18n.getUILanguage();
+  globalThis.cabPopup = { paint, paintRefresh, storeView };
   const view = storedView();
   if (view) paint(view, false);
 
-  globalThis.cabPopup = { paint, paintRefresh, storeView };
+  // popup.js (the wasm glue and its compile) starts once the stored view is on screen, so that
+  // work does not hold back the first frame; with nothing stored it starts at once.
+  const start = () => {
+    const script = document.createElement('script');
+    script.type = 'module';
+    script.src = 'popup.js';
+    document.body.append(script);
+  };
+  if (view) requestAnimationFrame(() => setTimeout(start));
+  else start();
 })();

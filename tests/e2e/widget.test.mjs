@@ -112,6 +112,7 @@ function readWidget(page, selector = 'captchaai-balance') {
       fix: shown('.error .fix') ? text('.error .fix .text') : null,
       refreshDisabled: root.querySelector('[part=refresh]').getAttribute('aria-disabled') === 'true',
       busy: root.querySelector('[part=refresh]').dataset.busy === 'true',
+      refreshTitle: root.querySelector('[part=refresh]').title,
       meta: text('.meta'),
       estimate: shown('[part=estimate]') ? text('[part=estimate] output') : null,
       refresh: text('[part=refresh]'),
@@ -545,6 +546,9 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
         // Server mode: the key is the server's, so the fix points there, not at "settings".
         assert.match(w.fix, /CAPTCHAAI_API_KEY/);
         assert.doesNotMatch(w.fix, /settings/);
+        // Checks are paused: Refresh is disabled and says why.
+        assert.equal(w.refreshDisabled, true);
+        assert.match(w.refreshTitle, /paused/);
       }
       await page.close();
     }

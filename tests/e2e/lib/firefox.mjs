@@ -253,10 +253,6 @@ class Element {
   selected() { return this.command('GET', '/selected'); }
 
   displayed() { return this.command('GET', '/displayed'); }
-
-  attribute(name) { return this.command('GET', `/attribute/${name}`); }
-
-  property(name) { return this.command('GET', `/property/${name}`); }
 }
 
 /** An XPath string literal for `text` (which may hold either kind of quote). */

@@ -264,6 +264,13 @@ fn slowloris_connections_are_cut_off() {
         dripped.is_some_and(|t| t < Duration::from_secs(5)),
         "the dripping client was not cut off: {dripped:?}"
     );
+    // A body that never arrives in full: answered or closed in time, not held.
+    let mut body = TcpStream::connect(&addr).expect("connect");
+    body.write_all(
+        b"POST /mock/topup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"amount\"",
+    )
+    .expect("write");
+    assert!(closed_within(&mut body, Duration::from_secs(5)));
     // A keep-alive connection left idle after its request is closed too.
     let mut kept = TcpStream::connect(&addr).expect("connect");
     kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")

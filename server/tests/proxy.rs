@@ -109,7 +109,11 @@ async fn caches_for_the_configured_time() {
 async fn a_hundred_concurrent_requests_cost_one_upstream_call() {
     let upstream = Upstream::start(Behaviour::Balance("42.0")).await;
     let gate = upstream.close_gate();
-    let base = start(proxy_config(&upstream)).await;
+    let mut config = proxy_config(&upstream);
+    // The gate holds the upstream answer on purpose: a loaded machine must not turn that into
+    // a timeout (this test is about sharing, not about time limits).
+    config.upstream_timeout = Duration::from_secs(20);
+    let base = start(config).await;
     let client = client();
 
     let requests: Vec<_> = (0..100)

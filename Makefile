@@ -24,8 +24,11 @@ lint: setup
 	cargo clippy --target wasm32-unknown-unknown -p captchaai-balance --all-targets -- -D warnings
 	npx web-ext lint --source-dir dist/extension-firefox --self-hosted --warnings-as-errors
 
+# The release check proves `cargo build --release` gives an unwinding server: server/src/lib.rs
+# has a compile_error! guard against panic = "abort", and a check is enough to run it.
 test-rust: setup
 	cargo test --workspace
+	cargo check --release -p captchaai-balance-server
 
 test-wasm: setup
 	bash scripts/test-wasm.sh

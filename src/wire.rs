@@ -409,7 +409,10 @@ mod tests {
         let got: Vec<(&str, &str)> = members.iter().map(|(k, s)| (*k, s.as_str())).collect();
         assert_eq!(got, want);
         assert_eq!(Colour::js_shape(), r#""red" | "dark_blue""#);
-        assert_eq!(<Option<Vec<Colour>>>::js_shape(), r#"("red" | "dark_blue")[] | null"#);
+        assert_eq!(
+            <Option<Vec<Colour>>>::js_shape(),
+            r#"("red" | "dark_blue")[] | null"#
+        );
         assert_eq!(Colour::from_name("dark_blue"), Some(Colour::DarkBlue));
         assert_eq!(Colour::ALL.len(), 2);
     }

@@ -280,6 +280,33 @@ macro_rules! wire_enum {
     };
 }
 
+/// One declared type for the contract: its name and `(member, JS shape)` list.
+pub type Described = (&'static str, Vec<(&'static str, String)>);
+
+/// The name and members of a wire type, for [`contract_text`].
+pub fn describe<T: Wire>() -> Described {
+    (T::NAME, T::members())
+}
+
+/// The "Wire types" block of docs/ARCHITECTURE.md: one `Name = { member: shape, … }` a type.
+pub fn contract_text(types: &[Described]) -> String {
+    let mut out = String::from("```\n");
+    for (name, members) in types {
+        out.push_str(name);
+        out.push_str(" = {\n");
+        for (member, shape) in members {
+            out.push_str("  ");
+            out.push_str(member);
+            out.push_str(": ");
+            out.push_str(shape);
+            out.push_str(",\n");
+        }
+        out.push_str("}\n");
+    }
+    out.push_str("```\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,5 +442,9 @@ mod tests {
         );
         assert_eq!(Colour::from_name("dark_blue"), Some(Colour::DarkBlue));
         assert_eq!(Colour::ALL.len(), 2);
+        assert_eq!(
+            contract_text(&[describe::<Point>()]),
+            "```\nPoint = {\n  at: number,\n  colour: \"red\" | \"dark_blue\",\n  note: string | null,\n}\n```\n"
+        );
     }
 }

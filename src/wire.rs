@@ -387,20 +387,17 @@ mod tests {
 
     #[test]
     fn lenient_structs_keep_what_reads() {
-        #[rustfmt::skip]
         // (text, read as (count, on, points read))
         type Case = (&'static str, Option<(i64, bool, usize)>);
+        #[rustfmt::skip]
         let cases: &[Case] = &[
-            (r#"{"count":3,"on":false,"points":[]}"#, Some((3, false, 0))),
-            (r#"{"count":-3,"on":false}"#, Some((7, false, 0))),
-            (r#"{"count":"x","on":1}"#, Some((7, true, 0))),
-            (
-                r#"{"points":[{"at":1,"colour":"red"},{"at":"bad"},{"at":2,"colour":"red"}]}"#,
-                Some((7, true, 2)),
-            ),
-            ("{}", Some((7, true, 0))),
-            ("null", None),
-            ("[1]", None),
+            (r#"{"count":3,"on":false,"points":[]}"#,                                         Some((3, false, 0))),
+            (r#"{"count":-3,"on":false}"#,                                                    Some((7, false, 0))),
+            (r#"{"count":"x","on":1}"#,                                                       Some((7, true, 0))),
+            (r#"{"points":[{"at":1,"colour":"red"},{"at":"bad"},{"at":2,"colour":"red"}]}"#, Some((7, true, 2))),
+            ("{}",                                                                            Some((7, true, 0))),
+            ("null",                                                                          None),
+            ("[1]",                                                                           None),
         ];
         for (text, want) in cases {
             let got = read::<Form>(text).map(|f| (f.count, f.on, f.points.len()));

@@ -14,14 +14,15 @@ build: setup
 	bash scripts/build.sh
 
 ## Every test: lint, cargo tests (core + server), wasm-bindgen tests in headless Chromium,
-## Firefox manifest lint, Playwright tests of the extension and the widget.
+## Firefox manifest lint, Playwright tests of the extension and the widget (Chromium), the
+## extension's main scenarios in Firefox ESR (geckodriver).
 test: build lint test-rust test-wasm test-e2e
 
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p captchaai-balance --all-targets -- -D warnings
-	npx web-ext lint --source-dir dist/extension-firefox --self-hosted
+	npx web-ext lint --source-dir dist/extension-firefox --self-hosted --warnings-as-errors
 
 test-rust: setup
 	cargo test --workspace

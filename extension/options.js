@@ -1,11 +1,12 @@
 /**
- * @file The options page. The core validates (`applySettings`): on success the new state is
- * stored and the worker is asked for a `settings` check; otherwise each message goes next to
+ * @file The options page. The form goes to the service worker (`saveSettings`), the only
+ * writer of the stored state: it validates through the core (`applySettings`) in the same
+ * queue as checks, stores, and starts a `settings` check; otherwise each message goes next to
  * its field and nothing is saved. The stored key is never put back into the page: the key
  * input stays empty (empty = keep the stored key) with the masked key as its placeholder.
  */
 import { ready } from './lib/core.js';
-import { readState, writeState } from './lib/storage.js';
+import { readState } from './lib/storage.js';
 import { localizePage, t, uiLang } from './lib/i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -88,20 +89,16 @@ async function save() {
   setStatus('', '');
   clearErrors();
   try {
-    const [cab, state] = await Promise.all([ready, readState()]);
-    const result = cab.applySettings(state, readForm(), lang);
-    if (!result.ok) {
-      showErrors(result.errors ?? {});
+    // The worker applies it between checks, never over one, and then checks (within the floor).
+    const result = await chrome.runtime.sendMessage({ type: 'saveSettings', input: readForm() })
+      .catch((error) => ({ ok: false, error: error?.message ?? String(error) }));
+    if (!result?.ok) {
+      showErrors(result?.errors ?? {});
       setStatus('error', t('options_not_saved'));
       return;
     }
-    await writeState(result.state);
     await fill();
     setStatus('ok', t('options_saved'));
-    // Check now with the new settings (the worker applies the request floor).
-    chrome.runtime.sendMessage({ type: 'check', trigger: 'settings' }).catch((error) => {
-      console.warn('captchaai-balance: worker unreachable:', error?.message ?? String(error));
-    });
   } finally {
     button.disabled = false;
   }

@@ -14,6 +14,8 @@ node scripts/smoke-wasm.mjs pkg
 rm -rf dist
 mkdir -p dist/www
 cp www/* dist/www/
+# The check cycle the widget shares with the extension (the extension copies all of lib/).
+cp extension/lib/check-cycle.js dist/www/
 cp pkg/captchaai_balance.js pkg/captchaai_balance_bg.wasm dist/www/
 node scripts/build-extension.mjs pkg dist
 

@@ -7,14 +7,17 @@
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{ApiError, ErrorCode, RetryPolicy};
-use crate::json::{object, Json, ToJson};
+use crate::json::{object, unknown_members, Json, ToJson};
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
-use crate::schedule::{self, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
+use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
 use crate::settings::Settings;
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
 pub const HISTORY_LIMIT: usize = 500;
+/// Requesters (keys, proxies) whose last request time is remembered across account switches:
+/// more than anyone switches between within the one-minute floor.
+pub const REQUESTER_LIMIT: usize = 8;
 
 /// What one balance check produced.
 pub type Outcome = Result<Money, ApiError>;
@@ -76,6 +79,15 @@ pub struct HistoryPoint {
     pub account: String,
 }
 
+/// When one requester (`Settings::requester_id`, a hash) last asked the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMark {
+    /// `Settings::requester_id`.
+    pub requester: String,
+    /// When (epoch ms).
+    pub at: i64,
+}
+
 /// Everything the monitor remembers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MonitorState {
@@ -93,7 +105,28 @@ pub struct MonitorState {
     pub alerts: AlertState,
     /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
     pub history: Vec<HistoryPoint>,
+    /// A request went out ([`MonitorState::begin_check`]) and its answer is not folded in yet.
+    /// Stored before the request, so a worker killed mid-request wakes to a retry, not to
+    /// silence.
+    pub checking: bool,
+    /// Last request time per requester, newest last, at most [`REQUESTER_LIMIT`]; survives
+    /// account switches like the history.
+    pub requests: Vec<RequestMark>,
+    /// Members written by a newer build, kept as they are.
+    pub extra: Vec<(String, Json)>,
 }
+
+const MONITOR_FIELDS: [&str; 9] = [
+    "account",
+    "lastGood",
+    "lastError",
+    "lastRequestAt",
+    "failures",
+    "alerts",
+    "history",
+    "checking",
+    "requests",
+];
 
 /// Why a check will or will not be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +201,15 @@ impl ToJson for HistoryPoint {
     }
 }
 
+impl ToJson for RequestMark {
+    fn write_json(&self, out: &mut String) {
+        object(out)
+            .field("requester", &self.requester)
+            .field("at", &self.at)
+            .end();
+    }
+}
+
 impl ToJson for MonitorState {
     fn write_json(&self, out: &mut String) {
         object(out)
@@ -178,6 +220,9 @@ impl ToJson for MonitorState {
             .field("failures", &self.failures)
             .field("alerts", &self.alerts)
             .field("history", &self.history)
+            .field("checking", &self.checking)
+            .field("requests", &self.requests)
+            .extra(&self.extra)
             .end();
     }
 }
@@ -221,6 +266,15 @@ impl HistoryPoint {
     }
 }
 
+impl RequestMark {
+    fn from_json(v: &Json) -> Option<RequestMark> {
+        Some(RequestMark {
+            requester: v.get("requester").as_str()?.to_string(),
+            at: v.get("at").as_i64()?,
+        })
+    }
+}
+
 impl MonitorState {
     /// Reads a stored monitor field by field: whatever cannot be read is left empty on its own
     /// (a bad history point is dropped, the rest stays).
@@ -244,10 +298,20 @@ impl MonitorState {
                 .unwrap_or(0),
             alerts: AlertState::from_json(v.get("alerts")),
             history,
+            checking: v.get("checking").as_bool().unwrap_or(false),
+            requests: v
+                .get("requests")
+                .as_array()
+                .iter()
+                .filter_map(RequestMark::from_json)
+                .take(REQUESTER_LIMIT)
+                .collect(),
+            extra: unknown_members(v, &MONITOR_FIELDS),
         }
     }
 
-    /// A fresh state for an account, keeping the history of every account.
+    /// A fresh state for an account, keeping the history and request times of every account
+    /// (and what a newer build stored).
     pub fn for_account(self, settings: &Settings) -> MonitorState {
         let account = settings.account_id();
         if account == self.account {
@@ -256,8 +320,48 @@ impl MonitorState {
         MonitorState {
             account,
             history: self.history,
+            requests: self.requests,
+            extra: self.extra,
             ..MonitorState::default()
         }
+    }
+
+    /// Marks a request as sent now, before it is sent: the floor and the next check time then
+    /// hold even if the caller dies before the answer arrives (a service worker stopped
+    /// mid-request). Until [`MonitorState::observe`] folds the answer in, the next check is
+    /// due one floor later, as after a transient failure.
+    pub fn begin_check(self, settings: &Settings, now_ms: i64) -> MonitorState {
+        let mut next = self.for_account(settings);
+        next.last_request_at = Some(now_ms);
+        next.checking = true;
+        next.mark_request(settings, now_ms);
+        next
+    }
+
+    fn mark_request(&mut self, settings: &Settings, now_ms: i64) {
+        let requester = settings.requester_id();
+        self.requests.retain(|m| m.requester != requester);
+        self.requests.push(RequestMark {
+            requester,
+            at: now_ms,
+        });
+        let excess = self.requests.len().saturating_sub(REQUESTER_LIMIT);
+        self.requests.drain(..excess);
+    }
+
+    /// When this account's requester last asked the API, from any account that shares it,
+    /// ignoring times from the future (a clock that went back).
+    fn last_asked(&self, settings: &Settings, now_ms: i64) -> Option<i64> {
+        let requester = settings.requester_id();
+        let marked = self
+            .requests
+            .iter()
+            .filter(|m| m.requester == requester)
+            .map(|m| m.at);
+        trusted_time(self.last_request_at, now_ms)
+            .into_iter()
+            .chain(marked.filter(|&at| trusted_time(Some(at), now_ms).is_some()))
+            .max()
     }
 
     fn policy(&self) -> RetryPolicy {
@@ -271,13 +375,23 @@ impl MonitorState {
         if !settings.can_request() {
             return None;
         }
-        schedule::next_check_at(
-            self.last_request_at,
-            self.policy(),
+        let last = self.last_asked(settings, now_ms);
+        let policy = self.policy();
+        let due = schedule::next_check_at(
+            trusted_time(self.last_request_at, now_ms),
+            policy,
             self.failures,
             settings.interval_ms(),
             now_ms,
-        )
+        )?;
+        let floor = last.map_or(now_ms, |at| at.saturating_add(MIN_REQUEST_GAP_MS));
+        if self.checking && policy == RetryPolicy::Normal {
+            // The answer never came (the caller died): retry once the floor allows, as after
+            // a transient failure. A backoff still applies in full.
+            return Some(floor);
+        }
+        // Another account that shares the requester may have asked more recently.
+        Some(due.max(floor))
     }
 
     /// Whether to ask the API now.
@@ -305,7 +419,9 @@ impl MonitorState {
                 }
             }
         }
-        let since_last = self.last_request_at.map(|at| now_ms.saturating_sub(at));
+        let since_last = self
+            .last_asked(settings, now_ms)
+            .map(|at| now_ms.saturating_sub(at));
         if since_last.is_some_and(|d| d < MIN_REQUEST_GAP_MS) {
             return decide(false, PlanReason::TooSoon);
         }
@@ -314,7 +430,9 @@ impl MonitorState {
         {
             return decide(false, PlanReason::BackingOff);
         }
-        let recent = since_last.is_some_and(|d| d < CACHE_MS);
+        // Only this account's own answer can be reused (another account may share the key).
+        let recent = trusted_time(self.last_request_at, now_ms)
+            .is_some_and(|at| now_ms.saturating_sub(at) < CACHE_MS);
         match trigger {
             Trigger::Alarm if next_check_at.is_some_and(|at| now_ms + DUE_SLACK_MS < at) => {
                 decide(false, PlanReason::NotDue)
@@ -337,6 +455,8 @@ impl MonitorState {
     ) -> (MonitorState, AlertDecision) {
         let mut next = self.for_account(settings);
         next.last_request_at = Some(now_ms);
+        next.checking = false;
+        next.mark_request(settings, now_ms);
         let input = match outcome {
             Ok(balance) => {
                 next.last_good = Some(Reading {
@@ -346,7 +466,7 @@ impl MonitorState {
                 next.last_error = None;
                 next.failures = 0;
                 next.record(*balance, now_ms);
-                AlertInput::Reading(BalanceLevel::of(*balance, settings.threshold))
+                AlertInput::Reading(*balance, settings.threshold)
             }
             Err(error) => {
                 if error.code == ErrorCode::ZeroBalance {
@@ -399,7 +519,8 @@ impl MonitorState {
         self.last_good.filter(|_| usable).map(|r| r.balance)
     }
 
-    /// Why the shown balance may be out of date: the last check failed, or the reading is old.
+    /// Why the shown balance may be out of date: the last check failed, or the reading is old
+    /// or of unknown age (stamped in the future by a clock that has since gone back).
     pub fn staleness(&self, settings: &Settings, now_ms: i64) -> Option<Staleness> {
         let good = self.last_good?;
         if self
@@ -408,7 +529,9 @@ impl MonitorState {
             .is_some_and(|f| f.error.code.keeps_last_balance())
         {
             Some(Staleness::CheckFailed)
-        } else if is_stale(good.at, now_ms, settings.interval_ms()) {
+        } else if trusted_time(Some(good.at), now_ms).is_none()
+            || is_stale(good.at, now_ms, settings.interval_ms())
+        {
             Some(Staleness::Old)
         } else {
             None
@@ -427,7 +550,7 @@ fn keep_newest(history: &mut Vec<HistoryPoint>) {
 pub enum Staleness {
     /// The latest check failed; the balance is the last good one.
     CheckFailed,
-    /// No check succeeded for more than two intervals.
+    /// No check succeeded for more than two intervals, or the reading's time is in the future.
     Old,
 }
 
@@ -710,5 +833,70 @@ mod tests {
         let switched = m.for_account(&other);
         assert_eq!(switched.last_good, None);
         assert_eq!(switched.history.len(), HISTORY_LIMIT);
+    }
+
+    #[test]
+    fn a_check_is_marked_before_its_request() {
+        let s = settings();
+        let begun = MonitorState::default().begin_check(&s, T0);
+        // The caller died before the answer: nothing else was stored.
+        let stored = MonitorState::from_json(&Json::parse(&begun.to_json()).unwrap());
+        assert_eq!(stored.last_request_at, Some(T0));
+        assert!(stored.checking);
+        assert_eq!(
+            stored.next_check_at(&s, T0 + 500),
+            Some(T0 + MIN),
+            "a retry is scheduled"
+        );
+        for trigger in [
+            Trigger::Open,
+            Trigger::Refresh,
+            Trigger::Settings,
+            Trigger::Alarm,
+        ] {
+            let plan = stored.plan(&s, trigger, T0 + 500);
+            assert_eq!(
+                (plan.fetch, plan.reason),
+                (false, PlanReason::TooSoon),
+                "{trigger:?}"
+            );
+        }
+        let retry = stored.plan(&s, Trigger::Alarm, T0 + MIN);
+        assert_eq!((retry.fetch, retry.reason), (true, PlanReason::Due));
+        // The answer folds in and the usual interval applies again.
+        let (done, _) = stored.observe(&s, &ok("5"), T0 + 800);
+        assert!(!done.checking);
+        assert_eq!(done.next_check_at(&s, T0 + 900), Some(T0 + 800 + 10 * MIN));
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn times_from_the_future_are_not_trusted() {
+        let s = settings();
+        let hour = 60 * MIN;
+        // (name, when the reading was stamped, trigger, fetch, reason, stale) at now = T0
+        type Case = (&'static str, i64, Trigger, bool, PlanReason, Option<Staleness>);
+        let cases: Vec<Case> = vec![
+            ("7 h ahead: refresh asks", T0 + 7 * hour, Trigger::Refresh, true, PlanReason::Due, Some(Staleness::Old)),
+            ("7 h ahead: alarm asks", T0 + 7 * hour, Trigger::Alarm, true, PlanReason::Due, Some(Staleness::Old)),
+            ("7 h ahead: open asks", T0 + 7 * hour, Trigger::Open, true, PlanReason::Due, Some(Staleness::Old)),
+            ("2 min ahead: untrusted", T0 + 2 * MIN, Trigger::Refresh, true, PlanReason::Due, Some(Staleness::Old)),
+            ("within the tolerance: floor holds", T0 + 30_000, Trigger::Refresh, false, PlanReason::TooSoon, None),
+            ("control, 30 s ago: floor holds", T0 - 30_000, Trigger::Refresh, false, PlanReason::TooSoon, None),
+            ("control, 3 min ago: cached", T0 - 3 * MIN, Trigger::Open, false, PlanReason::Cached, None),
+        ];
+        for (name, stamped, trigger, fetch, reason, stale) in cases {
+            let m = after(&[(stamped, ok("5"))]);
+            let plan = m.plan(&s, trigger, T0);
+            assert_eq!((plan.fetch, plan.reason), (fetch, reason), "{name}");
+            assert_eq!(m.staleness(&s, T0), stale, "{name}");
+            assert!(plan.next_check_at.is_some_and(|at| at <= T0 + 11 * MIN), "{name}: next check within an interval");
+        }
+        // A future-dated backoff or pending check does not block either.
+        let banned = after(&[(T0 + 7 * hour, err(ErrorCode::IpBanned))]);
+        assert_eq!(banned.plan(&s, Trigger::Alarm, T0).reason, PlanReason::Due);
+        let pending = MonitorState::default().begin_check(&s, T0 + 7 * hour);
+        assert_eq!(pending.plan(&s, Trigger::Alarm, T0).reason, PlanReason::Due);
+        assert_eq!(pending.next_check_at(&s, T0), Some(T0));
     }
 }

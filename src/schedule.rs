@@ -14,6 +14,19 @@ pub const CACHE_MS: i64 = 5 * 60_000;
 pub const MAX_BACKOFF_MS: i64 = 60 * 60_000;
 /// Alarms may fire a little early; a check this close to its time counts as due.
 pub const DUE_SLACK_MS: i64 = 2_000;
+/// A request that gets no answer within this long is a `timeout` (both the extension and the
+/// widget pass it to `fetchBalance`).
+pub const FETCH_TIMEOUT_MS: u32 = 15_000;
+/// A stored time further ahead of `now` than this was written by a clock that has since gone
+/// back (or was set wrong): it says nothing about when the API was last asked. Small clock
+/// corrections (NTP steps) stay within it; a wrong time beyond it would otherwise block
+/// every check for the size of the skew.
+pub const CLOCK_SKEW_TOLERANCE_MS: i64 = 60_000;
+
+/// `at`, unless it lies further in the future than [`CLOCK_SKEW_TOLERANCE_MS`]: then unknown.
+pub fn trusted_time(at: Option<i64>, now_ms: i64) -> Option<i64> {
+    at.filter(|&at| at <= now_ms.saturating_add(CLOCK_SKEW_TOLERANCE_MS))
+}
 
 /// What asks for a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +119,23 @@ mod tests {
                 want,
                 "{policy:?} {failures}"
             );
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn future_times_are_not_trusted() {
+        let now = 1_000_000;
+        let cases = [
+            (None, None),
+            (Some(now - 5 * MIN), Some(now - 5 * MIN)),
+            (Some(now), Some(now)),
+            (Some(now + CLOCK_SKEW_TOLERANCE_MS), Some(now + CLOCK_SKEW_TOLERANCE_MS)),
+            (Some(now + CLOCK_SKEW_TOLERANCE_MS + 1), None),
+            (Some(now + 7 * 60 * MIN), None),
+        ];
+        for (at, want) in cases {
+            assert_eq!(trusted_time(at, now), want, "{at:?}");
         }
     }
 

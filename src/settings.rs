@@ -1,7 +1,7 @@
 //! What the user configured, and the checks on what they type.
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
-use crate::json::{object, Json, ToJson};
+use crate::json::{object, unknown_members, Json, ToJson};
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::{is_default_endpoint, normalize_endpoint, DEFAULT_ENDPOINT};
@@ -32,7 +32,20 @@ pub struct Settings {
     pub rates: RateTable,
     /// Show browser notifications.
     pub notifications: bool,
+    /// Members written by a newer build, kept as they are.
+    pub extra: Vec<(String, Json)>,
 }
+
+/// The members this build reads and writes (`intervalMinutes` is derived, never kept).
+const SETTINGS_FIELDS: [&str; 7] = [
+    "apiKey",
+    "threshold",
+    "intervalSeconds",
+    "intervalMinutes",
+    "endpoint",
+    "rates",
+    "notifications",
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -43,6 +56,7 @@ impl Default for Settings {
             endpoint: DEFAULT_ENDPOINT.to_string(),
             rates: RateTable::default(),
             notifications: true,
+            extra: Vec::new(),
         }
     }
 }
@@ -58,6 +72,7 @@ impl ToJson for Settings {
             .field("endpoint", &self.endpoint)
             .field("rates", &self.rates)
             .field("notifications", &self.notifications)
+            .extra(&self.extra)
             .end();
     }
 }
@@ -153,20 +168,23 @@ impl Settings {
     }
 
     /// A short, non-reversible name for the account (endpoint + key), used to notice that the
-    /// account changed without storing the key twice. FNV-1a: stable across builds.
+    /// account changed without storing the key twice. The endpoint is compared in its
+    /// canonical spelling ([`canonical_endpoint`]): `localhost:8080/` and `127.0.0.1:8080` are
+    /// one account, so re-typing it keeps the readings, the request floor and the alert memory.
     pub fn account_id(&self) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self
-            .endpoint
-            .to_ascii_lowercase()
-            .bytes()
-            .chain([0])
-            .chain(self.api_key.bytes())
-        {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        short_hash(&[&canonical_endpoint(&self.endpoint), &self.api_key])
+    }
+
+    /// A short, non-reversible name for whatever the API counts requests against: the key
+    /// (at any endpoint: the same key behind two spellings or a proxy is still one key), or,
+    /// with no key, the proxy endpoint that adds one. The one-request-a-minute floor is kept
+    /// per requester, so switching keys back and forth never asks for one key twice a minute.
+    pub fn requester_id(&self) -> String {
+        if self.api_key.is_empty() {
+            short_hash(&["endpoint", &canonical_endpoint(&self.endpoint)])
+        } else {
+            short_hash(&["key", &self.api_key])
         }
-        format!("{:08x}", (hash >> 32) as u32)
     }
 
     /// Applies a form's values (strings or JSON values; missing fields keep their current
@@ -266,8 +284,60 @@ impl Settings {
         if let Some(b) = value.get("notifications").as_bool() {
             settings.notifications = b;
         }
+        settings.extra = unknown_members(value, &SETTINGS_FIELDS);
         settings
     }
+}
+
+/// FNV-1a over the parts (separated by NUL), top 32 bits as 8 hex digits: stable across builds,
+/// and too short to recover a key from.
+fn short_hash(parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        let sep: &[u8] = if i == 0 { &[] } else { &[0] };
+        for &b in sep.iter().chain(part.as_bytes()) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{:08x}", (hash >> 32) as u32)
+}
+
+/// How an endpoint is compared (never shown or requested): lower case (as before hosts were
+/// compared at all), `localhost` as `127.0.0.1`, the scheme's default port dropped, no
+/// trailing slash.
+pub fn canonical_endpoint(endpoint: &str) -> String {
+    // Byte-level on purpose: `str` pattern searches pull kilobytes of panic formatting into
+    // the wasm module (docs/ARCHITECTURE.md, "Size").
+    let lower = endpoint.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let start = bytes
+        .windows(3)
+        .position(|w| w == b"://")
+        .map_or(0, |i| i + 3);
+    let end = bytes
+        .iter()
+        .skip(start)
+        .position(|&b| b == b'/')
+        .map_or(bytes.len(), |i| start + i);
+    let (head, path) = bytes.split_at(end);
+    let (scheme, authority) = head.split_at(start);
+    let colon = authority.iter().rposition(|&b| b == b':');
+    let (host, port) = authority.split_at(colon.unwrap_or(authority.len()));
+    let mut out = scheme.to_vec();
+    out.extend_from_slice(if host == b"localhost" {
+        b"127.0.0.1"
+    } else {
+        host
+    });
+    if !matches!(
+        (scheme, port),
+        (b"http://", b":80") | (b"https://", b":443")
+    ) {
+        out.extend_from_slice(port);
+    }
+    out.extend_from_slice(path);
+    String::from_utf8(out).unwrap_or(lower)
 }
 
 fn present(v: &Json) -> Option<&Json> {
@@ -480,6 +550,60 @@ mod tests {
         assert_eq!(s.rates.rate(CaptchaType::Other), m("0.003"));
         let back = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
         assert_eq!(back.rates, s.rates);
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn endpoints_compare_in_one_spelling() {
+        let cases = [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://localhost:8080/", "http://127.0.0.1:8080"),
+            ("HTTP://LocalHost:8080//", "http://127.0.0.1:8080"),
+            ("https://OCR.CaptchaAI.com:443", "https://ocr.captchaai.com"),
+            ("http://example.test:80/Proxy/", "http://example.test/proxy"),
+            ("https://example.test:80", "https://example.test:80"),
+        ];
+        for (endpoint, want) in cases {
+            assert_eq!(canonical_endpoint(endpoint), want, "{endpoint}");
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn identities() {
+        let at = |key: &str, endpoint: &str| apply(json!({"apiKey": key, "endpoint": endpoint})).unwrap();
+        let other = "ffffffffffffffffffffffffffffffff";
+        let a = at(KEY, "http://localhost:8080");
+        // (other settings, same account as `a`, same requester as `a`)
+        let cases = [
+            (at(KEY, "http://127.0.0.1:8080/"), true, true),
+            (at(KEY, "HTTP://LOCALHOST:8080"), true, true),
+            (at(KEY, "http://127.0.0.1:9090"), false, true),
+            (at(other, "http://localhost:8080"), false, false),
+            (at("", "http://localhost:8080"), false, false),
+        ];
+        for (b, account, requester) in cases {
+            assert_eq!(a.account_id() == b.account_id(), account, "{}", b.endpoint);
+            assert_eq!(a.requester_id() == b.requester_id(), requester, "{}", b.endpoint);
+        }
+        let proxy = at("", "http://localhost:8080");
+        assert_eq!(proxy.requester_id(), at("", "http://127.0.0.1:8080/").requester_id());
+        assert!(!a.requester_id().contains(&KEY[..4]) && a.requester_id().len() == 8);
+    }
+
+    #[test]
+    fn unknown_fields_are_kept() {
+        let stored = j(
+            json!({"apiKey": KEY, "threshold": "2", "intervalMinutes": 3,
+            "futureOption": {"a": [1, 2]}, "theme": "dark"}),
+        );
+        let s = Settings::from_json(&stored);
+        let back: Value = serde_json::from_str(&s.to_json()).unwrap();
+        assert_eq!(back["futureOption"], json!({"a": [1, 2]}));
+        assert_eq!(back["theme"], "dark");
+        assert_eq!(back["intervalMinutes"], 3, "derived, written once");
+        let saved = s.apply(&j(json!({"threshold": "5"}))).unwrap();
+        assert_eq!(saved.extra, s.extra, "a save keeps them");
     }
 
     #[test]

@@ -177,3 +177,31 @@ fn classify_estimate_and_messages() {
     let garbage = rs(cab::load_state(JsValue::from_str("not a state")));
     assert_eq!(garbage["version"], 1);
 }
+
+#[wasm_bindgen_test]
+fn a_begun_check_holds_the_floor_and_deep_junk_costs_only_itself() {
+    let begun = rs(cab::begin_check(js(state_for("ok")), 1.8e12));
+    assert_eq!(begun["monitor"]["lastRequestAt"], 1_800_000_000_000_i64);
+    assert_eq!(begun["monitor"]["checking"], true);
+    let plan = rs(cab::plan_check(
+        js(begun.clone()),
+        1.8e12 + 500.0,
+        "open",
+        None,
+    ));
+    assert_eq!(plan["reason"], "too_soon", "{plan}");
+    assert_eq!(plan["nextCheckAt"], 1_800_000_060_000_i64, "{plan}");
+    assert_eq!(cab::fetch_timeout_ms(), 15_000);
+
+    let mut junk = json!(0);
+    for _ in 0..40 {
+        junk = json!([junk]);
+    }
+    let mut stored = begun.clone();
+    stored["monitor"]["futureCache"] = junk;
+    stored["newerPart"] = json!({ "kept": true });
+    let loaded = rs(cab::load_state(js(stored)));
+    assert_eq!(loaded["settings"], begun["settings"]);
+    assert_eq!(loaded["monitor"]["lastRequestAt"], 1_800_000_000_000_i64);
+    assert_eq!(loaded["newerPart"], json!({ "kept": true }));
+}

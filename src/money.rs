@@ -5,6 +5,7 @@
 //! count of nano-dollars (10⁻⁹ USD) in an `i64`: exact for every balance the API reports.
 
 use crate::json::{Json, ToJson};
+use crate::wire::{FromJson, JsShape};
 use std::fmt;
 
 /// Nano-dollars per dollar.
@@ -263,6 +264,19 @@ impl Money {
     /// Reads an amount stored as a decimal string or written as a JSON number.
     pub fn from_json(value: &Json) -> Option<Money> {
         value.as_text().and_then(|t| Money::parse(t).ok())
+    }
+}
+
+impl FromJson for Money {
+    fn from_json(value: &Json) -> Option<Self> {
+        Money::from_json(value)
+    }
+}
+
+/// An exact decimal string (`"12.345"`), never a float.
+impl JsShape for Money {
+    fn js_shape() -> String {
+        "decimal".to_string()
     }
 }
 

@@ -7,7 +7,9 @@
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{ApiError, ErrorCode, RetryPolicy};
-use crate::json::{object, unknown_members, Json, ToJson};
+use crate::json::{object, Json, ToJson};
+use crate::wire::FromJson;
+use crate::wire_struct;
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
@@ -50,83 +52,94 @@ pub fn outcome_from_json(value: &Json) -> Outcome {
     Err(ApiError::new(ErrorCode::Malformed, "invalid outcome"))
 }
 
-/// A balance read from the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reading {
-    /// The balance.
-    pub balance: Money,
-    /// When it was read (epoch ms).
-    pub at: i64,
+wire_struct! {
+    /// A balance read from the API.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Reading strict {
+        /// The balance.
+        balance: Money = "balance",
+        /// When it was read (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// A check that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedCheck {
-    /// What went wrong.
-    pub error: ApiError,
-    /// When (epoch ms).
-    pub at: i64,
+wire_struct! {
+    /// A check that failed.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct FailedCheck strict {
+        /// What went wrong.
+        error: ApiError = "error",
+        /// When (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// One point of the balance history, tagged with the account it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryPoint {
-    /// When (epoch ms).
-    pub at: i64,
-    /// The balance then.
-    pub balance: Money,
-    /// `Settings::account_id` of the account.
-    pub account: String,
+wire_struct! {
+    /// One point of the balance history, tagged with the account it belongs to.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct HistoryPoint strict {
+        /// When (epoch ms).
+        at: i64 = "at",
+        /// The balance then.
+        balance: Money = "balance",
+        /// `Settings::account_id` of the account.
+        account: String = "account",
+    }
 }
 
-/// When one requester (`Settings::requester_id`, a hash) last asked the API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestMark {
-    /// `Settings::requester_id`.
-    pub requester: String,
-    /// When (epoch ms).
-    pub at: i64,
+wire_struct! {
+    /// When one requester (`Settings::requester_id`, a hash) last asked the API.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RequestMark strict {
+        /// `Settings::requester_id`.
+        requester: String = "requester",
+        /// When (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// Everything the monitor remembers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MonitorState {
-    /// The account these readings belong to.
-    pub account: String,
-    /// The last balance read successfully.
-    pub last_good: Option<Reading>,
-    /// The latest check's failure; cleared by a successful check.
-    pub last_error: Option<FailedCheck>,
-    /// When the API was last asked (success or not).
-    pub last_request_at: Option<i64>,
-    /// Consecutive failed checks (drives the backoff).
-    pub failures: u32,
-    /// The alert machine's memory.
-    pub alerts: AlertState,
-    /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
-    pub history: Vec<HistoryPoint>,
-    /// A request went out ([`MonitorState::begin_check`]) and its answer is not folded in yet.
-    /// Stored before the request, so a worker killed mid-request wakes to a retry, not to
-    /// silence.
-    pub checking: bool,
-    /// Last request time per requester, newest last, at most [`REQUESTER_LIMIT`]; survives
-    /// account switches like the history.
-    pub requests: Vec<RequestMark>,
-    /// Members written by a newer build, kept as they are.
-    pub extra: Vec<(String, Json)>,
+wire_struct! {
+    /// Everything the monitor remembers. Read leniently: whatever cannot be read is left empty
+    /// on its own (a bad history point is dropped, the rest stays).
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct MonitorState lenient keeps extra {
+        /// The account these readings belong to.
+        account: String = "account",
+        /// The last balance read successfully.
+        last_good: Option<Reading> = "lastGood",
+        /// The latest check's failure; cleared by a successful check.
+        last_error: Option<FailedCheck> = "lastError",
+        /// When the API was last asked (success or not).
+        last_request_at: Option<i64> = "lastRequestAt",
+        /// Consecutive failed checks (drives the backoff).
+        failures: u32 = "failures",
+        /// The alert machine's memory.
+        alerts: AlertState = "alerts",
+        /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
+        history: Vec<HistoryPoint> = "history" via read_history,
+        /// A request went out ([`MonitorState::begin_check`]) and its answer is not folded in
+        /// yet. Stored before the request, so a worker killed mid-request wakes to a retry, not
+        /// to silence.
+        checking: bool = "checking",
+        /// Last request time per requester, newest last, at most [`REQUESTER_LIMIT`]; survives
+        /// account switches like the history.
+        requests: Vec<RequestMark> = "requests" via read_requests,
+    }
 }
 
-const MONITOR_FIELDS: [&str; 9] = [
-    "account",
-    "lastGood",
-    "lastError",
-    "lastRequestAt",
-    "failures",
-    "alerts",
-    "history",
-    "checking",
-    "requests",
-];
+/// The stored history, trimmed to [`HISTORY_LIMIT`].
+fn read_history(value: &Json) -> Option<Vec<HistoryPoint>> {
+    let mut history = Vec::<HistoryPoint>::from_json(value)?;
+    keep_newest(&mut history);
+    Some(history)
+}
+
+/// The stored request marks, at most [`REQUESTER_LIMIT`].
+fn read_requests(value: &Json) -> Option<Vec<RequestMark>> {
+    let mut requests = Vec::<RequestMark>::from_json(value)?;
+    requests.truncate(REQUESTER_LIMIT);
+    Some(requests)
+}
 
 /// Why a check will or will not be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,60 +186,6 @@ impl ToJson for PlanReason {
     }
 }
 
-impl ToJson for Reading {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("balance", &self.balance)
-            .field("at", &self.at)
-            .end();
-    }
-}
-
-impl ToJson for FailedCheck {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("error", &self.error)
-            .field("at", &self.at)
-            .end();
-    }
-}
-
-impl ToJson for HistoryPoint {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("at", &self.at)
-            .field("balance", &self.balance)
-            .field("account", &self.account)
-            .end();
-    }
-}
-
-impl ToJson for RequestMark {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("requester", &self.requester)
-            .field("at", &self.at)
-            .end();
-    }
-}
-
-impl ToJson for MonitorState {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("account", &self.account)
-            .field("lastGood", &self.last_good)
-            .field("lastError", &self.last_error)
-            .field("lastRequestAt", &self.last_request_at)
-            .field("failures", &self.failures)
-            .field("alerts", &self.alerts)
-            .field("history", &self.history)
-            .field("checking", &self.checking)
-            .field("requests", &self.requests)
-            .extra(&self.extra)
-            .end();
-    }
-}
-
 /// The answer to "should I ask the API now?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
@@ -238,76 +197,10 @@ pub struct Plan {
     pub next_check_at: Option<i64>,
 }
 
-impl Reading {
-    fn from_json(v: &Json) -> Option<Reading> {
-        Some(Reading {
-            balance: Money::from_json(v.get("balance"))?,
-            at: v.get("at").as_i64()?,
-        })
-    }
-}
-
-impl FailedCheck {
-    fn from_json(v: &Json) -> Option<FailedCheck> {
-        Some(FailedCheck {
-            error: ApiError::from_json(v.get("error"))?,
-            at: v.get("at").as_i64()?,
-        })
-    }
-}
-
-impl HistoryPoint {
-    fn from_json(v: &Json) -> Option<HistoryPoint> {
-        Some(HistoryPoint {
-            at: v.get("at").as_i64()?,
-            balance: Money::from_json(v.get("balance"))?,
-            account: v.get("account").as_str()?.to_string(),
-        })
-    }
-}
-
-impl RequestMark {
-    fn from_json(v: &Json) -> Option<RequestMark> {
-        Some(RequestMark {
-            requester: v.get("requester").as_str()?.to_string(),
-            at: v.get("at").as_i64()?,
-        })
-    }
-}
-
 impl MonitorState {
-    /// Reads a stored monitor field by field: whatever cannot be read is left empty on its own
-    /// (a bad history point is dropped, the rest stays).
+    /// Reads a stored monitor; anything that is not one reads as a fresh monitor.
     pub fn from_json(v: &Json) -> MonitorState {
-        let mut history: Vec<HistoryPoint> = v
-            .get("history")
-            .as_array()
-            .iter()
-            .filter_map(HistoryPoint::from_json)
-            .collect();
-        keep_newest(&mut history);
-        MonitorState {
-            account: v.get("account").as_str().unwrap_or_default().to_string(),
-            last_good: Reading::from_json(v.get("lastGood")),
-            last_error: FailedCheck::from_json(v.get("lastError")),
-            last_request_at: v.get("lastRequestAt").as_i64(),
-            failures: v
-                .get("failures")
-                .as_i64()
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0),
-            alerts: AlertState::from_json(v.get("alerts")),
-            history,
-            checking: v.get("checking").as_bool().unwrap_or(false),
-            requests: v
-                .get("requests")
-                .as_array()
-                .iter()
-                .filter_map(RequestMark::from_json)
-                .take(REQUESTER_LIMIT)
-                .collect(),
-            extra: unknown_members(v, &MONITOR_FIELDS),
-        }
+        <MonitorState as FromJson>::from_json(v).unwrap_or_default()
     }
 
     /// A fresh state for an account, keeping the history and request times of every account

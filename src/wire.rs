@@ -152,7 +152,7 @@ macro_rules! wire_read {
 macro_rules! wire_struct {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident $mode:ident {
+        pub struct $name:ident $mode:ident $(keeps $extra:ident)? {
             $(
                 $(#[$field_meta:meta])*
                 $field:ident : $ty:ty = $key:literal $(via $reader:path)?
@@ -166,6 +166,10 @@ macro_rules! wire_struct {
                 $(#[$field_meta])*
                 pub $field: $ty,
             )*
+            $(
+                /// Members written by a newer build, kept as they are and written back.
+                pub $extra: Vec<(String, $crate::json::Json)>,
+            )?
         }
 
         impl $crate::json::ToJson for $name {
@@ -177,13 +181,17 @@ macro_rules! wire_struct {
                         let derived: $dty = $dexpr;
                         derived
                     }))*)?
+                    $(.extra(&self.$extra))?
                     .end();
             }
         }
 
         impl $crate::wire::FromJson for $name {
             fn from_json(value: &$crate::json::Json) -> Option<Self> {
-                $crate::wire_struct!(@read $mode $name value { $($field : $ty = $key $(via $reader)?),* })
+                $crate::wire_struct!(@read $mode $name value
+                    { $($field : $ty = $key $(via $reader)?),* }
+                    { $($extra)? }
+                    [ $($key,)* $($($dkey,)*)? ])
             }
         }
 
@@ -204,19 +212,23 @@ macro_rules! wire_struct {
         }
     };
 
-    (@read strict $name:ident $value:ident { $($field:ident : $ty:ty = $key:literal $(via $reader:path)?),* }) => {
+    (@read strict $name:ident $value:ident
+        { $($field:ident : $ty:ty = $key:literal $(via $reader:path)?),* } { } [ $($known:literal,)* ]) => {
         Some($name {
             $($field: $crate::wire_read!($ty, $value.get($key) $(, $reader)?)?,)*
         })
     };
 
-    (@read lenient $name:ident $value:ident { $($field:ident : $ty:ty = $key:literal $(via $reader:path)?),* }) => {{
+    (@read lenient $name:ident $value:ident
+        { $($field:ident : $ty:ty = $key:literal $(via $reader:path)?),* } { $($extra:ident)? } [ $($known:literal,)* ]) => {{
         if !matches!($value, $crate::json::Json::Object(_)) {
             return None;
         }
         let defaults = <$name as Default>::default();
+        let _known: &[&str] = &[$($known),*];
         Some($name {
             $($field: $crate::wire_read!($ty, $value.get($key) $(, $reader)?).unwrap_or(defaults.$field),)*
+            $($extra: $crate::json::unknown_members($value, _known),)?
         })
     }};
 }
@@ -343,7 +355,7 @@ mod tests {
     wire_struct! {
         /// Each member falls back on its own.
         #[derive(Debug, Clone, PartialEq, Eq)]
-        pub struct Form lenient {
+        pub struct Form lenient keeps extra {
             /// Must be positive.
             count: i64 = "count" via positive,
             /// A flag.
@@ -360,6 +372,7 @@ mod tests {
                 count: 7,
                 on: true,
                 points: Vec::new(),
+                extra: Vec::new(),
             }
         }
     }
@@ -415,6 +428,7 @@ mod tests {
                 colour: Colour::DarkBlue,
                 note: None,
             }],
+            extra: Vec::new(),
         };
         let text = form.to_json();
         assert_eq!(
@@ -422,6 +436,14 @@ mod tests {
             r#"{"count":4,"on":false,"points":[{"at":1,"colour":"dark_blue","note":null}],"double":8}"#
         );
         assert_eq!(read::<Form>(&text), Some(form));
+        // What a newer build wrote comes back after the known members; derived ones are known.
+        let newer = r#"{"count":4,"future":{"a":[1]},"double":99,"on":true}"#;
+        let read_back = read::<Form>(newer).unwrap();
+        assert_eq!(read_back.extra.len(), 1);
+        assert_eq!(
+            read_back.to_json(),
+            r#"{"count":4,"on":true,"points":[],"double":8,"future":{"a":[1]}}"#
+        );
     }
 
     #[test]

@@ -13,10 +13,10 @@
 
 use crate::error::{ErrorCode, ErrorKind};
 use crate::json::Json;
-use crate::wire::FromJson;
-use crate::wire_struct;
 use crate::level::{BalanceLevel, EMPTY_FLOOR};
 use crate::money::Money;
+use crate::wire::FromJson;
+use crate::wire_struct;
 
 /// The smallest hysteresis band: five cents.
 pub const MIN_BAND: Money = Money::from_cents(5);

@@ -195,7 +195,14 @@ wire_struct! {
 
 /// A stored or passed-in description, cut to 80 characters; none is an empty one.
 fn read_raw(value: &Json) -> Option<String> {
-    Some(value.as_str().unwrap_or_default().chars().take(80).collect())
+    Some(
+        value
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(80)
+            .collect(),
+    )
 }
 
 impl ToJson for ErrorCode {

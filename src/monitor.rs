@@ -8,12 +8,12 @@
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{ApiError, ErrorCode, RetryPolicy};
 use crate::json::{object, Json, ToJson};
-use crate::wire::FromJson;
-use crate::wire_struct;
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
 use crate::settings::Settings;
+use crate::wire::FromJson;
+use crate::wire_struct;
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
 pub const HISTORY_LIMIT: usize = 500;

@@ -2,11 +2,11 @@
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
 use crate::json::Json;
-use crate::wire::{FromJson, JsShape};
-use crate::wire_struct;
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::{is_default_endpoint, normalize_endpoint, DEFAULT_ENDPOINT};
+use crate::wire::{FromJson, JsShape};
+use crate::wire_struct;
 
 /// The article's monitor interval.
 pub const DEFAULT_INTERVAL_SECS: u32 = 10 * 60;
@@ -57,7 +57,10 @@ impl Default for Settings {
 
 /// A stored key, if it passes the local check.
 fn read_key(value: &Json) -> Option<String> {
-    value.as_str().filter(|key| check_key(key).is_ok()).map(str::to_string)
+    value
+        .as_str()
+        .filter(|key| check_key(key).is_ok())
+        .map(str::to_string)
 }
 
 fn read_threshold(value: &Json) -> Option<Money> {

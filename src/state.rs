@@ -7,10 +7,10 @@
 
 use crate::alerts::AlertDecision;
 use crate::json::Json;
-use crate::wire::FromJson;
-use crate::wire_struct;
 use crate::monitor::{MonitorState, Outcome};
 use crate::settings::{FieldError, Settings};
+use crate::wire::FromJson;
+use crate::wire_struct;
 
 /// The version this build writes.
 pub const STATE_VERSION: u32 = 1;
@@ -124,8 +124,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::ToJson;
     use crate::error::{ApiError, ErrorCode};
+    use crate::json::ToJson;
     use crate::money::Money;
     use crate::schedule::Trigger;
     use serde_json::{json, Value};

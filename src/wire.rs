@@ -30,6 +30,8 @@ pub trait JsShape {
 pub trait Wire {
     /// The type's name in docs/ARCHITECTURE.md.
     const NAME: &'static str;
+    /// Whether members a newer build wrote are kept and written back.
+    const KEEPS_UNKNOWN: bool;
     /// `(member, JS shape)`, in the order they are written.
     fn members() -> Vec<(&'static str, String)>;
 }
@@ -203,6 +205,7 @@ macro_rules! wire_struct {
 
         impl $crate::wire::Wire for $name {
             const NAME: &'static str = stringify!($name);
+            const KEEPS_UNKNOWN: bool = $crate::wire_struct!(@keeps $($extra)?);
             fn members() -> Vec<(&'static str, String)> {
                 vec![
                     $(($key, <$ty as $crate::wire::JsShape>::js_shape()),)*
@@ -211,6 +214,9 @@ macro_rules! wire_struct {
             }
         }
     };
+
+    (@keeps) => { false };
+    (@keeps $extra:ident) => { true };
 
     (@read strict $name:ident $value:ident
         { $($field:ident : $ty:ty = $key:literal $(via $reader:path)?),* } { } [ $($known:literal,)* ]) => {
@@ -292,18 +298,20 @@ macro_rules! wire_enum {
     };
 }
 
-/// One declared type for the contract: its name and `(member, JS shape)` list.
-pub type Described = (&'static str, Vec<(&'static str, String)>);
+/// One declared type for the contract: its name, `(member, JS shape)` list, and whether it
+/// keeps a newer build's members.
+pub type Described = (&'static str, Vec<(&'static str, String)>, bool);
 
 /// The name and members of a wire type, for [`contract_text`].
 pub fn describe<T: Wire>() -> Described {
-    (T::NAME, T::members())
+    (T::NAME, T::members(), T::KEEPS_UNKNOWN)
 }
 
-/// The "Wire types" block of docs/ARCHITECTURE.md: one `Name = { member: shape, … }` a type.
-pub fn contract_text(types: &[Described]) -> String {
+/// The "Wire types" block of docs/ARCHITECTURE.md: one `Name = { member: shape, … }` a struct,
+/// then one `Name = "a" | "b" …` a string enum.
+pub fn contract_text(types: &[Described], enums: &[(&str, Vec<&str>)]) -> String {
     let mut out = String::from("```\n");
-    for (name, members) in types {
+    for (name, members, keeps_unknown) in types {
         out.push_str(name);
         out.push_str(" = {\n");
         for (member, shape) in members {
@@ -313,7 +321,17 @@ pub fn contract_text(types: &[Described]) -> String {
             out.push_str(shape);
             out.push_str(",\n");
         }
+        if *keeps_unknown {
+            out.push_str("  ...members of a newer build, kept\n");
+        }
         out.push_str("}\n");
+    }
+    for (name, names) in enums {
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        out.push_str(name);
+        out.push_str(" = ");
+        out.push_str(&quoted.join(" | "));
+        out.push('\n');
     }
     out.push_str("```\n");
     out
@@ -467,8 +485,8 @@ mod tests {
         assert_eq!(Colour::from_name("dark_blue"), Some(Colour::DarkBlue));
         assert_eq!(Colour::ALL.len(), 2);
         assert_eq!(
-            contract_text(&[describe::<Point>()]),
-            "```\nPoint = {\n  at: number,\n  colour: \"red\" | \"dark_blue\",\n  note: string | null,\n}\n```\n"
+            contract_text(&[describe::<Point>()], &[("Colour", vec!["red", "dark_blue"])]),
+            "```\nPoint = {\n  at: number,\n  colour: \"red\" | \"dark_blue\",\n  note: string | null,\n}\nColour = \"red\" | \"dark_blue\"\n```\n"
         );
     }
 }

@@ -7,13 +7,13 @@
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{ApiError, ErrorCode, RetryPolicy};
-use crate::json::{object, Json, ToJson};
+use crate::json::Json;
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
 use crate::settings::Settings;
 use crate::wire::FromJson;
-use crate::wire_struct;
+use crate::{wire_enum, wire_struct};
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
 pub const HISTORY_LIMIT: usize = 500;
@@ -24,32 +24,69 @@ pub const REQUESTER_LIMIT: usize = 8;
 /// What one balance check produced.
 pub type Outcome = Result<Money, ApiError>;
 
-/// Writes an outcome for JS: `{ account, ok: true, balance }` or
-/// `{ account, ok: false, code, raw }`. `account` (`Settings::account_id`) tags the answer with
-/// the account it was fetched for, so a late answer for old settings can be dropped.
-pub fn write_outcome(outcome: &Outcome, account: Option<&str>, out: &mut String) {
-    let tagged = object(out).field("account", &account);
-    match outcome {
-        Ok(balance) => tagged.field("ok", &true).field("balance", balance).end(),
-        Err(e) => tagged
-            .field("ok", &false)
-            .field("code", &e.code)
-            .field("raw", &e.raw)
-            .end(),
+wire_struct! {
+    /// An [`Outcome`] as it crosses to JS, tagged with the account (`Settings::account_id`) it
+    /// was fetched for, so a late answer for old settings can be dropped:
+    /// `{ account, ok: true, balance }` or `{ account, ok: false, code, raw }` (the other
+    /// members null).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TaggedOutcome strict {
+        /// The account asked for, or null (an answer classified without a request).
+        account: Option<String> = "account",
+        /// A balance was read.
+        ok: bool = "ok",
+        /// The balance, when `ok`.
+        balance: Option<Money> = "balance",
+        /// What went wrong, when not `ok`.
+        code: Option<ErrorCode> = "code",
+        /// A short, key-free description of what was seen, when not `ok`.
+        raw: Option<String> = "raw",
     }
 }
 
-/// Reads an outcome back; anything that is neither shape is a malformed answer, never a
-/// balance.
-pub fn outcome_from_json(value: &Json) -> Outcome {
-    if value.get("ok").as_bool() == Some(true) {
-        if let Some(balance) = Money::from_json(value.get("balance")) {
-            return Ok(balance);
+impl TaggedOutcome {
+    /// Tags an outcome with the account it was fetched for.
+    pub fn new(outcome: &Outcome, account: Option<String>) -> TaggedOutcome {
+        let (balance, error) = match outcome {
+            Ok(balance) => (Some(*balance), None),
+            Err(e) => (None, Some(e)),
+        };
+        TaggedOutcome {
+            account,
+            ok: outcome.is_ok(),
+            balance,
+            code: error.map(|e| e.code),
+            raw: error.map(|e| e.raw.clone()),
         }
-    } else if let Some(error) = ApiError::from_json(value) {
-        return Err(error);
     }
-    Err(ApiError::new(ErrorCode::Malformed, "invalid outcome"))
+
+    /// The outcome again; anything that is neither shape is a malformed answer, never a
+    /// balance.
+    pub fn outcome(&self) -> Outcome {
+        match (self.ok, self.balance, self.code) {
+            (true, Some(balance), _) => Ok(balance),
+            (false, _, Some(code)) => Err(ApiError::new(
+                code,
+                self.raw
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(80)
+                    .collect::<String>(),
+            )),
+            _ => Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
+        }
+    }
+
+    /// Reads what JS passed in; garbage reads as a malformed outcome for no account.
+    pub fn read(value: &Json) -> TaggedOutcome {
+        <TaggedOutcome as FromJson>::from_json(value).unwrap_or_else(|| {
+            TaggedOutcome::new(
+                &Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
+                None,
+            )
+        })
+    }
 }
 
 wire_struct! {
@@ -141,48 +178,31 @@ fn read_requests(value: &Json) -> Option<Vec<RequestMark>> {
     Some(requests)
 }
 
-/// Why a check will or will not be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanReason {
-    /// Ask now.
-    Due,
-    /// A reading from the last 5 minutes is reused.
-    Cached,
-    /// The next check is later.
-    NotDue,
-    /// The key was asked less than a minute ago.
-    TooSoon,
-    /// The API rejected this key: wait for new settings.
-    KeyRejected,
-    /// No usable key.
-    NoKey,
-    /// Backing off after a ban or rate limit.
-    BackingOff,
+wire_enum! {
+    /// Why a check will or will not be sent.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PlanReason {
+        /// Ask now.
+        Due = "due",
+        /// A reading from the last 5 minutes is reused.
+        Cached = "cached",
+        /// The next check is later.
+        NotDue = "not_due",
+        /// The key was asked less than a minute ago.
+        TooSoon = "too_soon",
+        /// The API rejected this key: wait for new settings.
+        KeyRejected = "key_rejected",
+        /// No usable key.
+        NoKey = "no_key",
+        /// Backing off after a ban or rate limit.
+        BackingOff = "backing_off",
+    }
 }
 
 impl PlanReason {
-    /// The stable name (`due`, `cached`, `too_soon` …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlanReason::Due => "due",
-            PlanReason::Cached => "cached",
-            PlanReason::NotDue => "not_due",
-            PlanReason::TooSoon => "too_soon",
-            PlanReason::KeyRejected => "key_rejected",
-            PlanReason::NoKey => "no_key",
-            PlanReason::BackingOff => "backing_off",
-        }
-    }
-
     /// The locale key explaining it (`plan_due` …).
     pub fn message_key(self) -> String {
         format!("plan_{}", self.as_str())
-    }
-}
-
-impl ToJson for PlanReason {
-    fn write_json(&self, out: &mut String) {
-        self.as_str().write_json(out);
     }
 }
 
@@ -450,6 +470,7 @@ pub enum Staleness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::ToJson;
 
     const MIN: i64 = 60_000;
     const T0: i64 = 1_800_000_000_000;
@@ -480,24 +501,23 @@ mod tests {
     #[test]
     fn outcomes_round_trip_and_garbage_is_malformed() {
         for outcome in [ok("12.345"), err(ErrorCode::WrongKey)] {
-            let mut out = String::new();
-            write_outcome(&outcome, Some("abcd1234"), &mut out);
-            let back = Json::parse(&out).unwrap();
-            assert_eq!(back.get("account").as_str(), Some("abcd1234"));
-            assert_eq!(outcome_from_json(&back), outcome);
+            let text = TaggedOutcome::new(&outcome, Some("abcd1234".into())).to_json();
+            let back = TaggedOutcome::read(&Json::parse(&text).unwrap());
+            assert_eq!(back.account.as_deref(), Some("abcd1234"));
+            assert_eq!(back.outcome(), outcome);
         }
-        for garbage in [
+        #[rustfmt::skip]
+        let garbage = [
             r#"{"ok":true,"balance":"lots"}"#,
+            r#"{"ok":true}"#,
             r#"{"ok":false,"code":"nope"}"#,
+            r#"{"ok":false}"#,
             "null",
             "[1]",
-        ] {
-            let got = outcome_from_json(&Json::parse(garbage).unwrap());
-            assert_eq!(
-                got.map_err(|e| e.code),
-                Err(ErrorCode::Malformed),
-                "{garbage}"
-            );
+        ];
+        for text in garbage {
+            let got = TaggedOutcome::read(&Json::parse(text).unwrap()).outcome();
+            assert_eq!(got.map_err(|e| e.code), Err(ErrorCode::Malformed), "{text}");
         }
     }
 

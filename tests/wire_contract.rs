@@ -4,7 +4,9 @@
 
 use captchaai_balance::alerts::AlertState;
 use captchaai_balance::error::{ApiError, ErrorCode};
-use captchaai_balance::monitor::{FailedCheck, HistoryPoint, MonitorState, Reading, RequestMark};
+use captchaai_balance::monitor::{
+    FailedCheck, HistoryPoint, MonitorState, PlanReason, Reading, RequestMark, TaggedOutcome,
+};
 use captchaai_balance::settings::Settings;
 use captchaai_balance::state::State;
 use captchaai_balance::wire::{contract_text, describe};
@@ -24,6 +26,7 @@ fn generated() -> String {
         describe::<ApiError>(),
         describe::<HistoryPoint>(),
         describe::<RequestMark>(),
+        describe::<TaggedOutcome>(),
     ];
     let enums = [(
         "ErrorCode",

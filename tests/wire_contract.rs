@@ -28,10 +28,16 @@ fn generated() -> String {
         describe::<RequestMark>(),
         describe::<TaggedOutcome>(),
     ];
-    let enums = [(
-        "ErrorCode",
-        ErrorCode::all().map(ErrorCode::as_str).collect(),
-    )];
+    let enums = [
+        (
+            "ErrorCode",
+            ErrorCode::all().map(ErrorCode::as_str).collect(),
+        ),
+        (
+            "PlanReason",
+            PlanReason::ALL.iter().map(|r| r.as_str()).collect(),
+        ),
+    ];
     contract_text(&types, &enums)
 }
 

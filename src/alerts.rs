@@ -12,9 +12,11 @@
 //! the level shown is still the plain one (ok at $1.00); only notifications wait.
 
 use crate::error::{ErrorCode, ErrorKind};
-use crate::json::{object, unknown_members, Json, ToJson};
+use crate::json::Json;
 use crate::level::{BalanceLevel, EMPTY_FLOOR};
 use crate::money::Money;
+use crate::wire::FromJson;
+use crate::wire_struct;
 
 /// The smallest hysteresis band: five cents.
 pub const MIN_BAND: Money = Money::from_cents(5);
@@ -32,20 +34,19 @@ fn clearly_above(balance: Money, boundary: Money) -> bool {
         .is_some_and(|line| balance >= line)
 }
 
-/// What the alert machine remembers between checks (stored with the monitor state).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AlertState {
-    /// The low warning (or critical) has fired and not been re-armed.
-    pub warned_low: bool,
-    /// The critical alert has fired since the balance was last above empty.
-    pub empty_notified: bool,
-    /// A key problem was notified since the last successful check.
-    pub key_error_notified: bool,
-    /// Members written by a newer build, kept as they are.
-    pub extra: Vec<(String, Json)>,
+wire_struct! {
+    /// What the alert machine remembers between checks (stored with the monitor state); a
+    /// flag that is missing or unreadable is off.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct AlertState lenient keeps extra {
+        /// The low warning (or critical) has fired and not been re-armed.
+        warned_low: bool = "warnedLow",
+        /// The critical alert has fired since the balance was last above empty.
+        empty_notified: bool = "emptyNotified",
+        /// A key problem was notified since the last successful check.
+        key_error_notified: bool = "keyErrorNotified",
+    }
 }
-
-const ALERT_FIELDS: [&str; 3] = ["warnedLow", "emptyNotified", "keyErrorNotified"];
 
 /// What one check means for notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,27 +72,10 @@ pub enum AlertDecision {
     KeyError(ErrorCode),
 }
 
-impl ToJson for AlertState {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("warnedLow", &self.warned_low)
-            .field("emptyNotified", &self.empty_notified)
-            .field("keyErrorNotified", &self.key_error_notified)
-            .extra(&self.extra)
-            .end();
-    }
-}
-
 impl AlertState {
-    /// Reads a stored alert state; missing flags are off.
+    /// Reads a stored alert state; anything that is not one reads as nothing notified.
     pub fn from_json(value: &Json) -> AlertState {
-        let flag = |name: &str| value.get(name).as_bool().unwrap_or(false);
-        AlertState {
-            warned_low: flag("warnedLow"),
-            empty_notified: flag("emptyNotified"),
-            key_error_notified: flag("keyErrorNotified"),
-            extra: unknown_members(value, &ALERT_FIELDS),
-        }
+        <AlertState as FromJson>::from_json(value).unwrap_or_default()
     }
 
     /// The decision for one check, and the state after it. Pure: same inputs, same decisions.

@@ -7,7 +7,7 @@
 use crate::error::{ApiError, ErrorCode};
 use crate::i18n::{self, Lang};
 use crate::json::{object, Json, ToJson};
-use crate::monitor::{outcome_from_json, write_outcome, Outcome};
+use crate::monitor::{Outcome, TaggedOutcome};
 use crate::protocol::{balance_url, classify};
 use crate::schedule::{Trigger, FETCH_TIMEOUT_MS};
 use crate::settings::mask_key;
@@ -50,9 +50,7 @@ impl ToJson for Raw {
 }
 
 fn outcome_js(outcome: &Outcome, account: Option<String>) -> JsValue {
-    let mut out = String::new();
-    write_outcome(outcome, account.as_deref(), &mut out);
-    to_js(&Raw(out))
+    to_js(&TaggedOutcome::new(outcome, account))
 }
 
 /// Migrates whatever was stored into the current `State`; never throws.
@@ -182,12 +180,9 @@ pub fn classify_response(status: u16, content_type: Option<String>, body: &str) 
 /// Folds an outcome into the state: `{ state, alert }`.
 #[wasm_bindgen]
 pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsValue {
-    let outcome = from_js(&outcome);
-    let (state, decision) = state_from(&state).observe(
-        &outcome_from_json(&outcome),
-        outcome.get("account").as_str(),
-        now_ms as i64,
-    );
+    let tagged = TaggedOutcome::read(&from_js(&outcome));
+    let (state, decision) =
+        state_from(&state).observe(&tagged.outcome(), tagged.account.as_deref(), now_ms as i64);
     let alert = view::alert_view(decision, &state, Lang::from_tag(lang));
     let mut out = String::new();
     object(&mut out)

@@ -5,7 +5,9 @@
 //! locale keys of its cause and fix sentences (shared/API-FACTS.md, the article's
 //! troubleshooting table).
 
-use crate::json::{object, Json, ToJson};
+use crate::json::{Json, ToJson};
+use crate::wire::{FromJson, JsShape};
+use crate::wire_struct;
 
 /// A stable error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,14 +181,28 @@ impl ErrorCode {
     }
 }
 
-/// One failed check: the code and a short, key-free description of what was seen
-/// (the API's error text, `HTTP 502`, `timeout` …).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// The stable code.
-    pub code: ErrorCode,
-    /// What was seen, safe to show and to log.
-    pub raw: String,
+wire_struct! {
+    /// One failed check: the code and a short, key-free description of what was seen
+    /// (the API's error text, `HTTP 502`, `timeout` …).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ApiError strict {
+        /// The stable code.
+        code: ErrorCode = "code",
+        /// What was seen, safe to show and to log.
+        raw: String = "raw" via read_raw,
+    }
+}
+
+/// A stored or passed-in description, cut to 80 characters; none is an empty one.
+fn read_raw(value: &Json) -> Option<String> {
+    Some(
+        value
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(80)
+            .collect(),
+    )
 }
 
 impl ToJson for ErrorCode {
@@ -195,12 +211,15 @@ impl ToJson for ErrorCode {
     }
 }
 
-impl ToJson for ApiError {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("code", &self.code)
-            .field("raw", &self.raw)
-            .end();
+impl FromJson for ErrorCode {
+    fn from_json(value: &Json) -> Option<Self> {
+        value.as_str().and_then(ErrorCode::from_name)
+    }
+}
+
+impl JsShape for ErrorCode {
+    fn js_shape() -> String {
+        "ErrorCode".to_string()
     }
 }
 
@@ -211,19 +230,6 @@ impl ApiError {
             code,
             raw: raw.into(),
         }
-    }
-
-    /// Reads a stored or passed-in `{code, raw}`; `raw` is cut to 80 characters.
-    pub fn from_json(value: &Json) -> Option<ApiError> {
-        let code = ErrorCode::from_name(value.get("code").as_str()?)?;
-        let raw: String = value
-            .get("raw")
-            .as_str()
-            .unwrap_or_default()
-            .chars()
-            .take(80)
-            .collect();
-        Some(ApiError { code, raw })
     }
 }
 

@@ -14,6 +14,7 @@
 //! hex, `NaN`, `Infinity`, more than 64 characters, and anything beyond ±1 000 000 000 USD.
 
 use crate::json::{Json, ToJson};
+use crate::wire::{FromJson, JsShape};
 use std::fmt;
 
 /// Nano-dollars per dollar.
@@ -281,6 +282,19 @@ impl Money {
     /// Reads an amount stored as a decimal string or written as a JSON number.
     pub fn from_json(value: &Json) -> Option<Money> {
         value.as_text().and_then(|t| Money::parse(t).ok())
+    }
+}
+
+impl FromJson for Money {
+    fn from_json(value: &Json) -> Option<Self> {
+        Money::from_json(value)
+    }
+}
+
+/// An exact decimal string (`"12.345"`), never a float.
+impl JsShape for Money {
+    fn js_shape() -> String {
+        "decimal".to_string()
     }
 }
 

@@ -7,11 +7,13 @@
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{ApiError, ErrorCode, RetryPolicy};
-use crate::json::{object, unknown_members, Json, ToJson};
+use crate::json::Json;
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
 use crate::settings::Settings;
+use crate::wire::FromJson;
+use crate::{wire_enum, wire_struct};
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
 pub const HISTORY_LIMIT: usize = 500;
@@ -22,208 +24,185 @@ pub const REQUESTER_LIMIT: usize = 8;
 /// What one balance check produced.
 pub type Outcome = Result<Money, ApiError>;
 
-/// Writes an outcome for JS: `{ account, ok: true, balance }` or
-/// `{ account, ok: false, code, raw }`. `account` (`Settings::account_id`) tags the answer with
-/// the account it was fetched for, so a late answer for old settings can be dropped.
-pub fn write_outcome(outcome: &Outcome, account: Option<&str>, out: &mut String) {
-    let tagged = object(out).field("account", &account);
-    match outcome {
-        Ok(balance) => tagged.field("ok", &true).field("balance", balance).end(),
-        Err(e) => tagged
-            .field("ok", &false)
-            .field("code", &e.code)
-            .field("raw", &e.raw)
-            .end(),
+wire_struct! {
+    /// An [`Outcome`] as it crosses to JS, tagged with the account (`Settings::account_id`) it
+    /// was fetched for, so a late answer for old settings can be dropped:
+    /// `{ account, ok: true, balance }` or `{ account, ok: false, code, raw }` (the other
+    /// members null).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TaggedOutcome strict {
+        /// The account asked for, or null (an answer classified without a request).
+        account: Option<String> = "account",
+        /// A balance was read.
+        ok: bool = "ok",
+        /// The balance, when `ok`.
+        balance: Option<Money> = "balance",
+        /// What went wrong, when not `ok`.
+        code: Option<ErrorCode> = "code",
+        /// A short, key-free description of what was seen, when not `ok`.
+        raw: Option<String> = "raw",
     }
 }
 
-/// Reads an outcome back; anything that is neither shape is a malformed answer, never a
-/// balance.
-pub fn outcome_from_json(value: &Json) -> Outcome {
-    if value.get("ok").as_bool() == Some(true) {
-        if let Some(balance) = Money::from_json(value.get("balance")) {
-            return Ok(balance);
+impl TaggedOutcome {
+    /// Tags an outcome with the account it was fetched for.
+    pub fn new(outcome: &Outcome, account: Option<String>) -> TaggedOutcome {
+        let (balance, error) = match outcome {
+            Ok(balance) => (Some(*balance), None),
+            Err(e) => (None, Some(e)),
+        };
+        TaggedOutcome {
+            account,
+            ok: outcome.is_ok(),
+            balance,
+            code: error.map(|e| e.code),
+            raw: error.map(|e| e.raw.clone()),
         }
-    } else if let Some(error) = ApiError::from_json(value) {
-        return Err(error);
     }
-    Err(ApiError::new(ErrorCode::Malformed, "invalid outcome"))
+
+    /// The outcome again; anything that is neither shape is a malformed answer, never a
+    /// balance.
+    pub fn outcome(&self) -> Outcome {
+        match (self.ok, self.balance, self.code) {
+            (true, Some(balance), _) => Ok(balance),
+            (false, _, Some(code)) => Err(ApiError::new(
+                code,
+                self.raw
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(80)
+                    .collect::<String>(),
+            )),
+            _ => Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
+        }
+    }
+
+    /// Reads what JS passed in; garbage reads as a malformed outcome for no account.
+    pub fn read(value: &Json) -> TaggedOutcome {
+        <TaggedOutcome as FromJson>::from_json(value).unwrap_or_else(|| {
+            TaggedOutcome::new(
+                &Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
+                None,
+            )
+        })
+    }
 }
 
-/// A balance read from the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reading {
-    /// The balance.
-    pub balance: Money,
-    /// When it was read (epoch ms).
-    pub at: i64,
+wire_struct! {
+    /// A balance read from the API.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Reading strict {
+        /// The balance.
+        balance: Money = "balance",
+        /// When it was read (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// A check that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedCheck {
-    /// What went wrong.
-    pub error: ApiError,
-    /// When (epoch ms).
-    pub at: i64,
+wire_struct! {
+    /// A check that failed.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct FailedCheck strict {
+        /// What went wrong.
+        error: ApiError = "error",
+        /// When (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// One point of the balance history, tagged with the account it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryPoint {
-    /// When (epoch ms).
-    pub at: i64,
-    /// The balance then.
-    pub balance: Money,
-    /// `Settings::account_id` of the account.
-    pub account: String,
+wire_struct! {
+    /// One point of the balance history, tagged with the account it belongs to.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct HistoryPoint strict {
+        /// When (epoch ms).
+        at: i64 = "at",
+        /// The balance then.
+        balance: Money = "balance",
+        /// `Settings::account_id` of the account.
+        account: String = "account",
+    }
 }
 
-/// When one requester (`Settings::requester_id`, a hash) last asked the API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestMark {
-    /// `Settings::requester_id`.
-    pub requester: String,
-    /// When (epoch ms).
-    pub at: i64,
+wire_struct! {
+    /// When one requester (`Settings::requester_id`, a hash) last asked the API.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RequestMark strict {
+        /// `Settings::requester_id`.
+        requester: String = "requester",
+        /// When (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// Everything the monitor remembers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MonitorState {
-    /// The account these readings belong to.
-    pub account: String,
-    /// The last balance read successfully.
-    pub last_good: Option<Reading>,
-    /// The latest check's failure; cleared by a successful check.
-    pub last_error: Option<FailedCheck>,
-    /// When the API was last asked (success or not).
-    pub last_request_at: Option<i64>,
-    /// Consecutive failed checks (drives the backoff).
-    pub failures: u32,
-    /// The alert machine's memory.
-    pub alerts: AlertState,
-    /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
-    pub history: Vec<HistoryPoint>,
-    /// A request went out ([`MonitorState::begin_check`]) and its answer is not folded in yet.
-    /// Stored before the request, so a worker killed mid-request wakes to a retry, not to
-    /// silence.
-    pub checking: bool,
-    /// Last request time per requester, newest last, at most [`REQUESTER_LIMIT`]; survives
-    /// account switches like the history.
-    pub requests: Vec<RequestMark>,
-    /// Members written by a newer build, kept as they are.
-    pub extra: Vec<(String, Json)>,
+wire_struct! {
+    /// Everything the monitor remembers. Read leniently: whatever cannot be read is left empty
+    /// on its own (a bad history point is dropped, the rest stays).
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct MonitorState lenient keeps extra {
+        /// The account these readings belong to.
+        account: String = "account",
+        /// The last balance read successfully.
+        last_good: Option<Reading> = "lastGood",
+        /// The latest check's failure; cleared by a successful check.
+        last_error: Option<FailedCheck> = "lastError",
+        /// When the API was last asked (success or not).
+        last_request_at: Option<i64> = "lastRequestAt",
+        /// Consecutive failed checks (drives the backoff).
+        failures: u32 = "failures",
+        /// The alert machine's memory.
+        alerts: AlertState = "alerts",
+        /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
+        history: Vec<HistoryPoint> = "history" via read_history,
+        /// A request went out ([`MonitorState::begin_check`]) and its answer is not folded in
+        /// yet. Stored before the request, so a worker killed mid-request wakes to a retry, not
+        /// to silence.
+        checking: bool = "checking",
+        /// Last request time per requester, newest last, at most [`REQUESTER_LIMIT`]; survives
+        /// account switches like the history.
+        requests: Vec<RequestMark> = "requests" via read_requests,
+    }
 }
 
-const MONITOR_FIELDS: [&str; 9] = [
-    "account",
-    "lastGood",
-    "lastError",
-    "lastRequestAt",
-    "failures",
-    "alerts",
-    "history",
-    "checking",
-    "requests",
-];
+/// The stored history, trimmed to [`HISTORY_LIMIT`].
+fn read_history(value: &Json) -> Option<Vec<HistoryPoint>> {
+    let mut history = Vec::<HistoryPoint>::from_json(value)?;
+    keep_newest(&mut history);
+    Some(history)
+}
 
-/// Why a check will or will not be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanReason {
-    /// Ask now.
-    Due,
-    /// A reading from the last 5 minutes is reused.
-    Cached,
-    /// The next check is later.
-    NotDue,
-    /// The key was asked less than a minute ago.
-    TooSoon,
-    /// The API rejected this key: wait for new settings.
-    KeyRejected,
-    /// No usable key.
-    NoKey,
-    /// Backing off after a ban or rate limit.
-    BackingOff,
+/// The stored request marks, at most [`REQUESTER_LIMIT`].
+fn read_requests(value: &Json) -> Option<Vec<RequestMark>> {
+    let mut requests = Vec::<RequestMark>::from_json(value)?;
+    requests.truncate(REQUESTER_LIMIT);
+    Some(requests)
+}
+
+wire_enum! {
+    /// Why a check will or will not be sent.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PlanReason {
+        /// Ask now.
+        Due = "due",
+        /// A reading from the last 5 minutes is reused.
+        Cached = "cached",
+        /// The next check is later.
+        NotDue = "not_due",
+        /// The key was asked less than a minute ago.
+        TooSoon = "too_soon",
+        /// The API rejected this key: wait for new settings.
+        KeyRejected = "key_rejected",
+        /// No usable key.
+        NoKey = "no_key",
+        /// Backing off after a ban or rate limit.
+        BackingOff = "backing_off",
+    }
 }
 
 impl PlanReason {
-    /// The stable name (`due`, `cached`, `too_soon` …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlanReason::Due => "due",
-            PlanReason::Cached => "cached",
-            PlanReason::NotDue => "not_due",
-            PlanReason::TooSoon => "too_soon",
-            PlanReason::KeyRejected => "key_rejected",
-            PlanReason::NoKey => "no_key",
-            PlanReason::BackingOff => "backing_off",
-        }
-    }
-
     /// The locale key explaining it (`plan_due` …).
     pub fn message_key(self) -> String {
         format!("plan_{}", self.as_str())
-    }
-}
-
-impl ToJson for PlanReason {
-    fn write_json(&self, out: &mut String) {
-        self.as_str().write_json(out);
-    }
-}
-
-impl ToJson for Reading {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("balance", &self.balance)
-            .field("at", &self.at)
-            .end();
-    }
-}
-
-impl ToJson for FailedCheck {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("error", &self.error)
-            .field("at", &self.at)
-            .end();
-    }
-}
-
-impl ToJson for HistoryPoint {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("at", &self.at)
-            .field("balance", &self.balance)
-            .field("account", &self.account)
-            .end();
-    }
-}
-
-impl ToJson for RequestMark {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("requester", &self.requester)
-            .field("at", &self.at)
-            .end();
-    }
-}
-
-impl ToJson for MonitorState {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("account", &self.account)
-            .field("lastGood", &self.last_good)
-            .field("lastError", &self.last_error)
-            .field("lastRequestAt", &self.last_request_at)
-            .field("failures", &self.failures)
-            .field("alerts", &self.alerts)
-            .field("history", &self.history)
-            .field("checking", &self.checking)
-            .field("requests", &self.requests)
-            .extra(&self.extra)
-            .end();
     }
 }
 
@@ -238,76 +217,10 @@ pub struct Plan {
     pub next_check_at: Option<i64>,
 }
 
-impl Reading {
-    fn from_json(v: &Json) -> Option<Reading> {
-        Some(Reading {
-            balance: Money::from_json(v.get("balance"))?,
-            at: v.get("at").as_i64()?,
-        })
-    }
-}
-
-impl FailedCheck {
-    fn from_json(v: &Json) -> Option<FailedCheck> {
-        Some(FailedCheck {
-            error: ApiError::from_json(v.get("error"))?,
-            at: v.get("at").as_i64()?,
-        })
-    }
-}
-
-impl HistoryPoint {
-    fn from_json(v: &Json) -> Option<HistoryPoint> {
-        Some(HistoryPoint {
-            at: v.get("at").as_i64()?,
-            balance: Money::from_json(v.get("balance"))?,
-            account: v.get("account").as_str()?.to_string(),
-        })
-    }
-}
-
-impl RequestMark {
-    fn from_json(v: &Json) -> Option<RequestMark> {
-        Some(RequestMark {
-            requester: v.get("requester").as_str()?.to_string(),
-            at: v.get("at").as_i64()?,
-        })
-    }
-}
-
 impl MonitorState {
-    /// Reads a stored monitor field by field: whatever cannot be read is left empty on its own
-    /// (a bad history point is dropped, the rest stays).
+    /// Reads a stored monitor; anything that is not one reads as a fresh monitor.
     pub fn from_json(v: &Json) -> MonitorState {
-        let mut history: Vec<HistoryPoint> = v
-            .get("history")
-            .as_array()
-            .iter()
-            .filter_map(HistoryPoint::from_json)
-            .collect();
-        keep_newest(&mut history);
-        MonitorState {
-            account: v.get("account").as_str().unwrap_or_default().to_string(),
-            last_good: Reading::from_json(v.get("lastGood")),
-            last_error: FailedCheck::from_json(v.get("lastError")),
-            last_request_at: v.get("lastRequestAt").as_i64(),
-            failures: v
-                .get("failures")
-                .as_i64()
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0),
-            alerts: AlertState::from_json(v.get("alerts")),
-            history,
-            checking: v.get("checking").as_bool().unwrap_or(false),
-            requests: v
-                .get("requests")
-                .as_array()
-                .iter()
-                .filter_map(RequestMark::from_json)
-                .take(REQUESTER_LIMIT)
-                .collect(),
-            extra: unknown_members(v, &MONITOR_FIELDS),
-        }
+        <MonitorState as FromJson>::from_json(v).unwrap_or_default()
     }
 
     /// A fresh state for an account, keeping the history and request times of every account
@@ -557,6 +470,7 @@ pub enum Staleness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::ToJson;
 
     const MIN: i64 = 60_000;
     const T0: i64 = 1_800_000_000_000;
@@ -587,24 +501,23 @@ mod tests {
     #[test]
     fn outcomes_round_trip_and_garbage_is_malformed() {
         for outcome in [ok("12.345"), err(ErrorCode::WrongKey)] {
-            let mut out = String::new();
-            write_outcome(&outcome, Some("abcd1234"), &mut out);
-            let back = Json::parse(&out).unwrap();
-            assert_eq!(back.get("account").as_str(), Some("abcd1234"));
-            assert_eq!(outcome_from_json(&back), outcome);
+            let text = TaggedOutcome::new(&outcome, Some("abcd1234".into())).to_json();
+            let back = TaggedOutcome::read(&Json::parse(&text).unwrap());
+            assert_eq!(back.account.as_deref(), Some("abcd1234"));
+            assert_eq!(back.outcome(), outcome);
         }
-        for garbage in [
+        #[rustfmt::skip]
+        let garbage = [
             r#"{"ok":true,"balance":"lots"}"#,
+            r#"{"ok":true}"#,
             r#"{"ok":false,"code":"nope"}"#,
+            r#"{"ok":false}"#,
             "null",
             "[1]",
-        ] {
-            let got = outcome_from_json(&Json::parse(garbage).unwrap());
-            assert_eq!(
-                got.map_err(|e| e.code),
-                Err(ErrorCode::Malformed),
-                "{garbage}"
-            );
+        ];
+        for text in garbage {
+            let got = TaggedOutcome::read(&Json::parse(text).unwrap()).outcome();
+            assert_eq!(got.map_err(|e| e.code), Err(ErrorCode::Malformed), "{text}");
         }
     }
 

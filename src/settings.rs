@@ -1,10 +1,12 @@
 //! What the user configured, and the checks on what they type.
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
-use crate::json::{object, unknown_members, Json, ToJson};
+use crate::json::Json;
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::{is_default_endpoint, normalize_endpoint, DEFAULT_ENDPOINT};
+use crate::wire::{FromJson, JsShape};
+use crate::wire_struct;
 
 /// The article's monitor interval.
 pub const DEFAULT_INTERVAL_SECS: u32 = 10 * 60;
@@ -17,35 +19,27 @@ pub const MAX_THRESHOLD: Money = Money::from_cents(100_000_000);
 /// CaptchaAI keys are 32 characters.
 pub const KEY_LEN: usize = 32;
 
-/// The monitor's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// The API key (stored locally; never shown in full).
-    pub api_key: String,
-    /// Below this the level is `low`.
-    pub threshold: Money,
-    /// Seconds between checks.
-    pub interval_seconds: u32,
-    /// API base URL, normalised.
-    pub endpoint: String,
-    /// Per-type prices.
-    pub rates: RateTable,
-    /// Show browser notifications.
-    pub notifications: bool,
-    /// Members written by a newer build, kept as they are.
-    pub extra: Vec<(String, Json)>,
+wire_struct! {
+    /// The monitor's settings. Stored settings are read leniently: each field that is missing
+    /// or unreadable keeps its default, so one bad value never loses the others.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Settings lenient keeps extra {
+        /// The API key (stored locally; never shown in full).
+        api_key: String = "apiKey" via read_key,
+        /// Below this the level is `low`.
+        threshold: Money = "threshold" via read_threshold,
+        /// Seconds between checks.
+        interval_seconds: u32 = "intervalSeconds" via read_interval_seconds,
+        /// API base URL, normalised.
+        endpoint: String = "endpoint" via read_endpoint,
+        /// Per-type prices.
+        rates: RateTable = "rates" via read_rates,
+        /// Show browser notifications.
+        notifications: bool = "notifications",
+    }
+    // For forms that ask in minutes; never read back from storage.
+    derived { "intervalMinutes": u32 = |s| s.interval_seconds / 60 }
 }
-
-/// The members this build reads and writes (`intervalMinutes` is derived, never kept).
-const SETTINGS_FIELDS: [&str; 7] = [
-    "apiKey",
-    "threshold",
-    "intervalSeconds",
-    "intervalMinutes",
-    "endpoint",
-    "rates",
-    "notifications",
-];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -61,20 +55,42 @@ impl Default for Settings {
     }
 }
 
-/// Stored and sent to JS; `intervalMinutes` is derived for forms that ask in minutes.
-impl ToJson for Settings {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("apiKey", &self.api_key)
-            .field("threshold", &self.threshold)
-            .field("intervalSeconds", &self.interval_seconds)
-            .field("intervalMinutes", &(self.interval_seconds / 60))
-            .field("endpoint", &self.endpoint)
-            .field("rates", &self.rates)
-            .field("notifications", &self.notifications)
-            .extra(&self.extra)
-            .end();
+/// A stored key, if it passes the local check.
+fn read_key(value: &Json) -> Option<String> {
+    value
+        .as_str()
+        .filter(|key| check_key(key).is_ok())
+        .map(str::to_string)
+}
+
+fn read_threshold(value: &Json) -> Option<Money> {
+    present(value).and_then(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD).ok())
+}
+
+fn read_interval_seconds(value: &Json) -> Option<u32> {
+    present(value).and_then(|v| parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS).ok())
+}
+
+fn read_endpoint(value: &Json) -> Option<String> {
+    value.as_str().and_then(|e| normalize_endpoint(e).ok())
+}
+
+/// One decimal per captcha type (`recaptcha_v2`, `turnstile` …, see `CaptchaType`).
+impl JsShape for RateTable {
+    fn js_shape() -> String {
+        "{ [captchaType]: decimal }".to_string()
     }
+}
+
+/// Each stored rate on its own: one bad value keeps its default, not the others'.
+fn read_rates(value: &Json) -> Option<RateTable> {
+    let mut rates = RateTable::default();
+    for kind in CaptchaType::all() {
+        if let Ok(rate) = parse_rate(value.get(kind.as_str())) {
+            rates.set(kind, rate);
+        }
+    }
+    Some(rates)
 }
 
 /// Why one field's value was refused. Each maps to a locale key (`field_error_*`).
@@ -255,36 +271,16 @@ impl Settings {
         }
     }
 
-    /// Reads stored settings leniently: each field that is missing or unreadable keeps its
-    /// default, so one bad value never loses the others.
+    /// Reads stored settings leniently (see [`Settings`]); anything that is not an object
+    /// reads as the defaults.
     pub fn from_json(value: &Json) -> Settings {
-        let mut settings = Settings::default();
-        if let Some(key) = value.get("apiKey").as_str() {
-            if check_key(key).is_ok() {
-                settings.api_key = key.to_string();
+        let mut settings = <Settings as FromJson>::from_json(value).unwrap_or_default();
+        // A hand-written configuration may give the interval in minutes only.
+        if !value.get("intervalSeconds").is_present() {
+            if let Some((_, Ok(seconds))) = parse_interval(value) {
+                settings.interval_seconds = seconds;
             }
         }
-        if let Some(Ok(t)) =
-            present(value.get("threshold")).map(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD))
-        {
-            settings.threshold = t;
-        }
-        if let Some((_, Ok(s))) = parse_interval(value) {
-            settings.interval_seconds = s;
-        }
-        if let Some(Ok(e)) = value.get("endpoint").as_str().map(normalize_endpoint) {
-            settings.endpoint = e;
-        }
-        // Each stored rate on its own: one bad value keeps its default, not the others'.
-        for kind in CaptchaType::all() {
-            if let Ok(rate) = parse_rate(value.get("rates").get(kind.as_str())) {
-                settings.rates.set(kind, rate);
-            }
-        }
-        if let Some(b) = value.get("notifications").as_bool() {
-            settings.notifications = b;
-        }
-        settings.extra = unknown_members(value, &SETTINGS_FIELDS);
         settings
     }
 }
@@ -402,6 +398,7 @@ fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::ToJson;
     use serde_json::{json, Value};
 
     const KEY: &str = "0123456789abcdef0123456789ABCDEF";

@@ -6,9 +6,11 @@
 //! a bad history point never costs the last good balance.
 
 use crate::alerts::AlertDecision;
-use crate::json::{object, unknown_members, Json, ToJson};
+use crate::json::Json;
 use crate::monitor::{MonitorState, Outcome};
 use crate::settings::{FieldError, Settings};
+use crate::wire::FromJson;
+use crate::wire_struct;
 
 /// The version this build writes.
 pub const STATE_VERSION: u32 = 1;
@@ -27,31 +29,22 @@ fn v0_to_v1(value: Json) -> Json {
     }
 }
 
-/// Everything the monitor stores.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct State {
-    /// Layout version: [`STATE_VERSION`], or the higher version a newer build stored (its
-    /// layout is kept, so that build need not migrate its own data again).
-    pub version: u32,
-    /// The user's settings.
-    pub settings: Settings,
-    /// Readings, errors, alert memory, history.
-    pub monitor: MonitorState,
-    /// Members written by a newer build, kept as they are.
-    pub extra: Vec<(String, Json)>,
+wire_struct! {
+    /// Everything the monitor stores.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct State lenient keeps extra {
+        /// Layout version: [`STATE_VERSION`], or the higher version a newer build stored (its
+        /// layout is kept, so that build need not migrate its own data again).
+        version: u32 = "version",
+        /// The user's settings.
+        settings: Settings = "settings" via read_settings,
+        /// Readings, errors, alert memory, history.
+        monitor: MonitorState = "monitor",
+    }
 }
 
-const STATE_FIELDS: [&str; 3] = ["version", "settings", "monitor"];
-
-impl ToJson for State {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("version", &self.version)
-            .field("settings", &self.settings)
-            .field("monitor", &self.monitor)
-            .extra(&self.extra)
-            .end();
-    }
+fn read_settings(value: &Json) -> Option<Settings> {
+    Some(Settings::from_json(value))
 }
 
 impl Default for State {
@@ -85,14 +78,10 @@ impl State {
             .fold(raw, |v, migrate| migrate(v));
         // Data from a newer build is read as far as this build understands it, and what it
         // does not understand is written back untouched.
-        let settings = Settings::from_json(value.get("settings"));
-        let monitor = MonitorState::from_json(value.get("monitor")).for_account(&settings);
-        State {
-            version: (stored as u32).max(STATE_VERSION),
-            settings,
-            monitor,
-            extra: unknown_members(&value, &STATE_FIELDS),
-        }
+        let mut state = <State as FromJson>::from_json(&value).unwrap_or_default();
+        state.version = (stored as u32).max(STATE_VERSION);
+        state.monitor = state.monitor.for_account(&state.settings);
+        state
     }
 
     /// Marks a check as sent now ([`MonitorState::begin_check`]); store the result before
@@ -136,6 +125,7 @@ impl State {
 mod tests {
     use super::*;
     use crate::error::{ApiError, ErrorCode};
+    use crate::json::ToJson;
     use crate::money::Money;
     use crate::schedule::Trigger;
     use serde_json::{json, Value};

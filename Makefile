@@ -1,7 +1,7 @@
 # Every target does its own set-up (scripts/setup.sh is idempotent: a second run takes a second).
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
-# wasm-pack test drives Debian's chromedriver (shared/BROWSER-TESTING.md).
+# wasm-pack test drives Debian's chromedriver (docs/BROWSERS.md).
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
 .PHONY: setup build test test-rust test-wasm test-e2e lint demo server bench clean

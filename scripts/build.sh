@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # npm's binaryen first: wasm-pack runs the first wasm-opt on PATH, and Debian's binaryen 108
-# silently corrupts wasm-bindgen 0.2.130 output (shared/BROWSER-TESTING.md).
+# silently corrupts wasm-bindgen 0.2.130 output (docs/BROWSERS.md).
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 source scripts/wasm-env.sh
 

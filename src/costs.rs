@@ -22,7 +22,7 @@ pub enum CaptchaType {
     Other,
 }
 
-/// Default USD per successful solve (shared/API-FACTS.md, from the source article).
+/// Default USD per successful solve (docs/API.md, "Defaults").
 #[rustfmt::skip]
 const DEFAULT_RATES: [(CaptchaType, &str, i64); 7] = [
     (CaptchaType::RecaptchaV2, "recaptcha_v2", 3_000_000),

@@ -2,8 +2,8 @@
 //!
 //! Each [`ErrorCode`] is a stable snake_case code (stored, sent to JS, used in metrics) with the
 //! API texts that map to it, its kind, what the monitor must do next (retry policy) and the
-//! locale keys of its cause and fix sentences (shared/API-FACTS.md, the article's
-//! troubleshooting table).
+//! locale keys of its cause and fix sentences (docs/API.md: "Error codes" and the
+//! troubleshooting list under "Defaults").
 
 use crate::json::{Json, ToJson};
 use crate::wire::{FromJson, JsShape};

@@ -5,10 +5,10 @@ use crate::json::ToJson;
 use crate::money::Money;
 
 /// Below this the account cannot pay for a single solve: a solver refuses to submit (the
-/// source article's 0.01 floor).
+/// 0.01 floor of docs/API.md, "Defaults").
 pub const EMPTY_FLOOR: Money = Money::from_cents(1);
 
-/// The default low-balance threshold (the article's alert threshold).
+/// The default low-balance threshold (docs/API.md, "Defaults").
 pub const DEFAULT_LOW_THRESHOLD: Money = Money::from_cents(100);
 
 /// The level shown by the badge and the widget.

@@ -1,6 +1,6 @@
 //! When to ask the API next.
 //!
-//! Politeness rules from shared/API-FACTS.md: never more than one request per minute per key,
+//! Politeness rules from docs/API.md ("Politeness"): never more than one request per minute per key,
 //! never again with a rejected key, at least 5 minutes after an IP ban, and transient failures
 //! retried sooner than the interval but with a growing delay.
 
@@ -8,7 +8,7 @@ use crate::error::RetryPolicy;
 
 /// The least time between two requests for one key.
 pub const MIN_REQUEST_GAP_MS: i64 = 60_000;
-/// A reading younger than this is reused when a view opens (the article's 5-minute cache).
+/// A reading younger than this is reused when a view opens (the 5-minute cache of docs/API.md, "Defaults").
 pub const CACHE_MS: i64 = 5 * 60_000;
 /// Backoff never waits longer than this.
 pub const MAX_BACKOFF_MS: i64 = 60 * 60_000;

@@ -648,7 +648,7 @@ mod tests {
                 R::Due,
             ),
             (
-                "transient: open retries after a minute",
+                "transient: open within 5 min reuses the failed check",
                 &down,
                 Tr::Open,
                 T0 + 2 * MIN,

@@ -89,26 +89,27 @@ impl Answer {
     }
 }
 
-/// One reading of the account: the answer for clients and what it means.
+/// The verdict on one upstream check: what it means (the core's classification) and the
+/// answer clients get.
 #[derive(Debug, Clone)]
-pub struct Reading {
+pub struct Verdict {
     /// What clients get.
     pub answer: Answer,
     /// The core's classification (for metrics and logs).
     pub outcome: Result<Money, ApiError>,
 }
 
-impl Reading {
+impl Verdict {
     /// A reading for an upstream HTTP answer (a body cut after
     /// [`captchaai_balance::protocol::MAX_ANSWER_LEN`] + 1 bytes gets the same verdict as the
     /// whole body).
-    pub fn from_upstream(status: u16, content_type: Option<&str>, body: &str) -> Reading {
-        Reading::from_outcome(classify(status, content_type, body))
+    pub fn from_upstream(status: u16, content_type: Option<&str>, body: &str) -> Verdict {
+        Verdict::from_outcome(classify(status, content_type, body))
     }
 
     /// A reading for a classification (the proxy scrubs the key from it first).
-    pub fn from_outcome(outcome: Result<Money, ApiError>) -> Reading {
-        Reading {
+    pub fn from_outcome(outcome: Result<Money, ApiError>) -> Verdict {
+        Verdict {
             answer: Answer::for_outcome(&outcome),
             outcome,
         }
@@ -116,8 +117,8 @@ impl Reading {
 
     /// A reading for a request that got no HTTP answer at all (`Timeout`, `Network`) or that
     /// failed inside this server (`ServerError`). `raw` is a short, key-free description.
-    pub fn failure(code: ErrorCode, raw: &str) -> Reading {
-        Reading::from_outcome(Err(ApiError::new(code, raw)))
+    pub fn failure(code: ErrorCode, raw: &str) -> Verdict {
+        Verdict::from_outcome(Err(ApiError::new(code, raw)))
     }
 }
 
@@ -140,7 +141,7 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn body(r: &Reading) -> Value {
+    fn body(r: &Verdict) -> Value {
         serde_json::from_str(&r.answer.body).expect("answers are JSON")
     }
 
@@ -195,7 +196,7 @@ mod tests {
             (403, Some("application/json"), r#"{"status":0,"request":"ERROR_IP_NOT_ALLOWED"}"#, 200, json!({"status":0,"request":"ERROR_IP_NOT_ALLOWED","error":"ip_not_allowed"}), Err("ip_not_allowed")),
         ];
         for (status, ct, text, want_status, want_body, want_outcome) in cases {
-            let r = Reading::from_upstream(*status, *ct, text);
+            let r = Verdict::from_upstream(*status, *ct, text);
             assert_eq!(r.answer.status.as_u16(), *want_status, "{text}");
             assert_eq!(&body(&r), want_body, "{text}");
             match (&r.outcome, want_outcome) {
@@ -245,7 +246,7 @@ mod tests {
             };
             assert_eq!(read.code, want, "{}", answer.body);
             assert_eq!(
-                body(&Reading::from_outcome(Err(read)))["error"],
+                body(&Verdict::from_outcome(Err(read)))["error"],
                 want.as_str()
             );
         }
@@ -254,13 +255,13 @@ mod tests {
 
     #[test]
     fn failures_keep_the_2captcha_shape() {
-        let r = Reading::failure(ErrorCode::Timeout, "timeout");
+        let r = Verdict::failure(ErrorCode::Timeout, "timeout");
         assert_eq!(r.answer.status, StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(
             body(&r),
             json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"timeout"})
         );
-        let r = Reading::failure(ErrorCode::Network, "connection refused");
+        let r = Verdict::failure(ErrorCode::Network, "connection refused");
         assert_eq!(body(&r)["error"], "network");
         assert_eq!(
             serde_json::from_str::<Value>(

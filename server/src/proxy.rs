@@ -6,7 +6,7 @@
 //! classification, see answer.rs), and the classification's description of what was seen is
 //! scrubbed of the key, in any letter case, after decoding, before metrics or logs see it.
 
-use crate::answer::Reading;
+use crate::answer::Verdict;
 use crate::secret::ApiKey;
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::protocol::{classify, MAX_ANSWER_LEN};
@@ -59,8 +59,8 @@ impl Proxy {
         &self.endpoint
     }
 
-    /// Asks the API for the balance. Never fails: every failure is a [`Reading`] too.
-    pub async fn fetch(&self) -> Reading {
+    /// Asks the API for the balance. Never fails: every failure is a [`Verdict`] too.
+    pub async fn fetch(&self) -> Verdict {
         let mut url = self.endpoint.clone();
         url.query_pairs_mut()
             .append_pair("key", self.key.expose())
@@ -87,10 +87,10 @@ impl Proxy {
             error.raw = self.key.scrub(&error.raw);
             error
         });
-        Reading::from_outcome(outcome)
+        Verdict::from_outcome(outcome)
     }
 
-    fn failure(&self, error: reqwest::Error) -> Reading {
+    fn failure(&self, error: reqwest::Error) -> Verdict {
         let error = error.without_url();
         let code = if error.is_timeout() {
             ErrorCode::Timeout
@@ -99,7 +99,7 @@ impl Proxy {
         };
         let description = self.key.scrub(&describe(&error));
         warn!(endpoint = %self.endpoint, code = code.as_str(), error = %description, "upstream request failed");
-        Reading::failure(code, code.as_str())
+        Verdict::failure(code, code.as_str())
     }
 }
 

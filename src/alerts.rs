@@ -171,30 +171,30 @@ mod tests {
     }
 
     #[test]
-    #[rustfmt::skip]
     fn sequences() {
         let zero = Failed(ErrorCode::ZeroBalance);
         let wrong = Failed(ErrorCode::WrongKey);
         let down = Failed(ErrorCode::ServerError);
         let key = D::KeyError(ErrorCode::WrongKey);
+        #[rustfmt::skip]
         let cases: Vec<(&str, Vec<AlertInput>, Vec<AlertDecision>)> = vec![
-            ("quiet while ok", vec![r("5"), r("5")], vec![D::None, D::None]),
-            ("warn once while low", vec![r("5"), r("0.5"), r("0.4"), r("0.3")], vec![D::None, D::Warning, D::None, D::None]),
-            ("first reading low warns", vec![r("0.5")], vec![D::Warning]),
-            ("critical on entering empty, once", vec![r("0.5"), r("0"), r("0")], vec![D::Warning, D::Critical, D::None]),
-            ("zero balance error is critical", vec![r("5"), zero, zero], vec![D::None, D::Critical, D::None]),
-            ("restored and re-armed", vec![r("0.5"), r("5"), r("0.5")], vec![D::Warning, D::Restored, D::Warning]),
-            ("restored from empty", vec![r("0"), r("5")], vec![D::Critical, D::Restored]),
-            ("empty to low: no extra warning", vec![r("0"), r("0.5"), r("0.4")], vec![D::Critical, D::None, D::None]),
-            ("low after partial top-up re-arms critical", vec![r("0"), r("0.5"), r("0")], vec![D::Critical, D::None, D::Critical]),
-            ("transient errors say nothing and keep state", vec![r("0.5"), down, down, r("0.5")], vec![D::Warning, D::None, D::None, D::None]),
-            ("key error once", vec![wrong, wrong, wrong], vec![key, D::None, D::None]),
-            ("key error again after recovery", vec![wrong, r("5"), wrong], vec![key, D::None, key]),
-            ("flapping at the threshold warns once", vec![r("0.99"), r("1.00"), r("0.99"), r("1.00"), r("0.99"), r("1.09"), r("0.99")], vec![D::Warning, D::None, D::None, D::None, D::None, D::None, D::None]),
-            ("restored only past the band", vec![r("0.99"), r("1.05"), r("1.10"), r("0.99")], vec![D::Warning, D::None, D::Restored, D::Warning]),
-            ("first reading inside the band is quiet", vec![r("1.00"), r("1.01")], vec![D::None, D::None]),
+            ("quiet while ok",                               vec![r("5"), r("5")], vec![D::None, D::None]),
+            ("warn once while low",                          vec![r("5"), r("0.5"), r("0.4"), r("0.3")], vec![D::None, D::Warning, D::None, D::None]),
+            ("first reading low warns",                      vec![r("0.5")], vec![D::Warning]),
+            ("critical on entering empty, once",             vec![r("0.5"), r("0"), r("0")], vec![D::Warning, D::Critical, D::None]),
+            ("zero balance error is critical",               vec![r("5"), zero, zero], vec![D::None, D::Critical, D::None]),
+            ("restored and re-armed",                        vec![r("0.5"), r("5"), r("0.5")], vec![D::Warning, D::Restored, D::Warning]),
+            ("restored from empty",                          vec![r("0"), r("5")], vec![D::Critical, D::Restored]),
+            ("empty to low: no extra warning",               vec![r("0"), r("0.5"), r("0.4")], vec![D::Critical, D::None, D::None]),
+            ("low after partial top-up re-arms critical",    vec![r("0"), r("0.5"), r("0")], vec![D::Critical, D::None, D::Critical]),
+            ("transient errors say nothing and keep state",  vec![r("0.5"), down, down, r("0.5")], vec![D::Warning, D::None, D::None, D::None]),
+            ("key error once",                               vec![wrong, wrong, wrong], vec![key, D::None, D::None]),
+            ("key error again after recovery",               vec![wrong, r("5"), wrong], vec![key, D::None, key]),
+            ("flapping at the threshold warns once",         vec![r("0.99"), r("1.00"), r("0.99"), r("1.00"), r("0.99"), r("1.09"), r("0.99")], vec![D::Warning, D::None, D::None, D::None, D::None, D::None, D::None]),
+            ("restored only past the band",                  vec![r("0.99"), r("1.05"), r("1.10"), r("0.99")], vec![D::Warning, D::None, D::Restored, D::Warning]),
+            ("first reading inside the band is quiet",       vec![r("1.00"), r("1.01")], vec![D::None, D::None]),
             ("flapping at the empty floor is critical once", vec![r("0.009"), r("0.011"), r("0.009"), r("0.05"), r("0.009")], vec![D::Critical, D::None, D::None, D::None, D::None]),
-            ("critical re-armed past the floor's band", vec![r("0.009"), r("0.06"), r("0.009")], vec![D::Critical, D::None, D::Critical]),
+            ("critical re-armed past the floor's band",      vec![r("0.009"), r("0.06"), r("0.009")], vec![D::Critical, D::None, D::Critical]),
         ];
         for (name, inputs, want) in cases {
             assert_eq!(run(&inputs), want, "{name}");
@@ -202,10 +202,17 @@ mod tests {
     }
 
     #[test]
-    #[rustfmt::skip]
     fn bands() {
         let m = |s: &str| Money::parse(s).unwrap();
-        let cases = [("0", "0.05"), ("0.01", "0.05"), ("1", "0.10"), ("0.30", "0.05"), ("0.60", "0.06"), ("50", "5")];
+        #[rustfmt::skip]
+        let cases = [
+            ("0",    "0.05"),
+            ("0.01", "0.05"),
+            ("1",    "0.10"),
+            ("0.30", "0.05"),
+            ("0.60", "0.06"),
+            ("50",   "5"),
+        ];
         for (boundary, want) in cases {
             assert_eq!(band(m(boundary)), m(want), "{boundary}");
         }

@@ -239,18 +239,19 @@ mod tests {
 
     #[test]
     fn every_documented_api_code_maps() {
+        #[rustfmt::skip]
         let cases = [
-            ("ERROR_WRONG_USER_KEY", C::WrongKey),
-            ("ERROR_KEY_DOES_NOT_EXIST", C::KeyNotFound),
-            ("ERROR_ZERO_BALANCE", C::ZeroBalance),
-            ("IP_BANNED", C::IpBanned),
-            ("ERROR_IP_BANNED", C::IpBanned),
-            ("ERROR_IP_BLOCKED", C::IpBanned),
-            ("ERROR_IP_NOT_ALLOWED", C::IpNotAllowed),
-            ("ERROR_TOO_MUCH_REQUESTS", C::RateLimited),
-            ("ERROR_SERVER_ERROR", C::ServerError),
+            ("ERROR_WRONG_USER_KEY",        C::WrongKey),
+            ("ERROR_KEY_DOES_NOT_EXIST",    C::KeyNotFound),
+            ("ERROR_ZERO_BALANCE",          C::ZeroBalance),
+            ("IP_BANNED",                   C::IpBanned),
+            ("ERROR_IP_BANNED",             C::IpBanned),
+            ("ERROR_IP_BLOCKED",            C::IpBanned),
+            ("ERROR_IP_NOT_ALLOWED",        C::IpNotAllowed),
+            ("ERROR_TOO_MUCH_REQUESTS",     C::RateLimited),
+            ("ERROR_SERVER_ERROR",          C::ServerError),
             ("ERROR_INTERNAL_SERVER_ERROR", C::ServerError),
-            ("error_zero_balance", C::ZeroBalance),
+            ("error_zero_balance",          C::ZeroBalance),
         ];
         for (text, code) in cases {
             assert_eq!(ErrorCode::from_api(text), Some(code), "{text}");
@@ -260,18 +261,19 @@ mod tests {
 
     #[test]
     fn policies_follow_the_api_facts() {
+        #[rustfmt::skip]
         let cases = [
-            (C::WrongKey, R::StopUntilSettingsChange),
-            (C::KeyNotFound, R::StopUntilSettingsChange),
+            (C::WrongKey,     R::StopUntilSettingsChange),
+            (C::KeyNotFound,  R::StopUntilSettingsChange),
             (C::IpNotAllowed, R::StopUntilSettingsChange),
-            (C::InvalidKey, R::StopUntilSettingsChange),
-            (C::ZeroBalance, R::Normal),
-            (C::IpBanned, R::BackOff { min_secs: 300 }),
-            (C::RateLimited, R::BackOff { min_secs: 120 }),
-            (C::ServerError, R::RetryWithBackoff { base_secs: 5 }),
-            (C::Timeout, R::RetryWithBackoff { base_secs: 5 }),
-            (C::Network, R::RetryWithBackoff { base_secs: 5 }),
-            (C::Malformed, R::RetryWithBackoff { base_secs: 5 }),
+            (C::InvalidKey,   R::StopUntilSettingsChange),
+            (C::ZeroBalance,  R::Normal),
+            (C::IpBanned,     R::BackOff { min_secs: 300 }),
+            (C::RateLimited,  R::BackOff { min_secs: 120 }),
+            (C::ServerError,  R::RetryWithBackoff { base_secs: 5 }),
+            (C::Timeout,      R::RetryWithBackoff { base_secs: 5 }),
+            (C::Network,      R::RetryWithBackoff { base_secs: 5 }),
+            (C::Malformed,    R::RetryWithBackoff { base_secs: 5 }),
         ];
         for (code, policy) in cases {
             assert_eq!(code.retry_policy(), policy, "{code:?}");

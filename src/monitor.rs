@@ -532,137 +532,26 @@ mod tests {
         let down = after(&[(T0, err(ErrorCode::ServerError))]);
         use PlanReason as R;
         use Trigger as Tr;
+        #[rustfmt::skip]
         let cases: Vec<(&str, &MonitorState, Trigger, i64, bool, PlanReason)> = vec![
-            ("first open fetches", &fresh, Tr::Open, T0, true, R::Due),
-            ("first alarm fetches", &fresh, Tr::Alarm, T0, true, R::Due),
-            (
-                "open within 5 min reuses",
-                &read,
-                Tr::Open,
-                T0 + 4 * MIN,
-                false,
-                R::Cached,
-            ),
-            (
-                "open after 5 min fetches",
-                &read,
-                Tr::Open,
-                T0 + 5 * MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "alarm before interval waits",
-                &read,
-                Tr::Alarm,
-                T0 + 9 * MIN,
-                false,
-                R::NotDue,
-            ),
-            (
-                "alarm at interval fetches",
-                &read,
-                Tr::Alarm,
-                T0 + 10 * MIN - 1_000,
-                true,
-                R::Due,
-            ),
-            (
-                "refresh within a minute refused",
-                &read,
-                Tr::Refresh,
-                T0 + 30_000,
-                false,
-                R::TooSoon,
-            ),
-            (
-                "refresh after a minute fetches",
-                &read,
-                Tr::Refresh,
-                T0 + MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "settings with fresh reading reuse",
-                &read,
-                Tr::Settings,
-                T0 + 2 * MIN,
-                false,
-                R::Cached,
-            ),
-            (
-                "rejected key: alarm never",
-                &rejected,
-                Tr::Alarm,
-                T0 + 100 * MIN,
-                false,
-                R::KeyRejected,
-            ),
-            (
-                "rejected key: refresh never",
-                &rejected,
-                Tr::Refresh,
-                T0 + 100 * MIN,
-                false,
-                R::KeyRejected,
-            ),
-            (
-                "no plan: alarm never",
-                &no_plan,
-                Tr::Alarm,
-                T0 + 100 * MIN,
-                false,
-                R::KeyRejected,
-            ),
-            (
-                "no plan: user may retry",
-                &no_plan,
-                Tr::Refresh,
-                T0 + 2 * MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "banned: waits 5 min",
-                &banned,
-                Tr::Refresh,
-                T0 + 4 * MIN,
-                false,
-                R::BackingOff,
-            ),
-            (
-                "banned: then retries",
-                &banned,
-                Tr::Alarm,
-                T0 + 5 * MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "transient: alarm retries after a minute",
-                &down,
-                Tr::Alarm,
-                T0 + MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "transient: open within 5 min reuses the failed check",
-                &down,
-                Tr::Open,
-                T0 + 2 * MIN,
-                false,
-                R::Cached,
-            ),
-            (
-                "transient: refresh after a minute",
-                &down,
-                Tr::Refresh,
-                T0 + MIN,
-                true,
-                R::Due,
-            ),
+            ("first open fetches",                                   &fresh,    Tr::Open,     T0,                    true,  R::Due),
+            ("first alarm fetches",                                  &fresh,    Tr::Alarm,    T0,                    true,  R::Due),
+            ("open within 5 min reuses",                             &read,     Tr::Open,     T0 + 4 * MIN,          false, R::Cached),
+            ("open after 5 min fetches",                             &read,     Tr::Open,     T0 + 5 * MIN,          true,  R::Due),
+            ("alarm before interval waits",                          &read,     Tr::Alarm,    T0 + 9 * MIN,          false, R::NotDue),
+            ("alarm at interval fetches",                            &read,     Tr::Alarm,    T0 + 10 * MIN - 1_000, true,  R::Due),
+            ("refresh within a minute refused",                      &read,     Tr::Refresh,  T0 + 30_000,           false, R::TooSoon),
+            ("refresh after a minute fetches",                       &read,     Tr::Refresh,  T0 + MIN,              true,  R::Due),
+            ("settings with fresh reading reuse",                    &read,     Tr::Settings, T0 + 2 * MIN,          false, R::Cached),
+            ("rejected key: alarm never",                            &rejected, Tr::Alarm,    T0 + 100 * MIN,        false, R::KeyRejected),
+            ("rejected key: refresh never",                          &rejected, Tr::Refresh,  T0 + 100 * MIN,        false, R::KeyRejected),
+            ("no plan: alarm never",                                 &no_plan,  Tr::Alarm,    T0 + 100 * MIN,        false, R::KeyRejected),
+            ("no plan: user may retry",                              &no_plan,  Tr::Refresh,  T0 + 2 * MIN,          true,  R::Due),
+            ("banned: waits 5 min",                                  &banned,   Tr::Refresh,  T0 + 4 * MIN,          false, R::BackingOff),
+            ("banned: then retries",                                 &banned,   Tr::Alarm,    T0 + 5 * MIN,          true,  R::Due),
+            ("transient: alarm retries after a minute",              &down,     Tr::Alarm,    T0 + MIN,              true,  R::Due),
+            ("transient: open within 5 min reuses the failed check", &down,     Tr::Open,     T0 + 2 * MIN,          false, R::Cached),
+            ("transient: refresh after a minute",                    &down,     Tr::Refresh,  T0 + MIN,              true,  R::Due),
         ];
         for (name, state, trigger, now, fetch, reason) in cases {
             let plan = state.plan(&s, trigger, now);
@@ -783,27 +672,37 @@ mod tests {
     }
 
     #[test]
-    #[rustfmt::skip]
     fn times_from_the_future_are_not_trusted() {
         let s = settings();
         let hour = 60 * MIN;
         // (name, when the reading was stamped, trigger, fetch, reason, stale) at now = T0
-        type Case = (&'static str, i64, Trigger, bool, PlanReason, Option<Staleness>);
+        type Case = (
+            &'static str,
+            i64,
+            Trigger,
+            bool,
+            PlanReason,
+            Option<Staleness>,
+        );
+        #[rustfmt::skip]
         let cases: Vec<Case> = vec![
-            ("7 h ahead: refresh asks", T0 + 7 * hour, Trigger::Refresh, true, PlanReason::Due, Some(Staleness::Old)),
-            ("7 h ahead: alarm asks", T0 + 7 * hour, Trigger::Alarm, true, PlanReason::Due, Some(Staleness::Old)),
-            ("7 h ahead: open asks", T0 + 7 * hour, Trigger::Open, true, PlanReason::Due, Some(Staleness::Old)),
-            ("2 min ahead: untrusted", T0 + 2 * MIN, Trigger::Refresh, true, PlanReason::Due, Some(Staleness::Old)),
-            ("within the tolerance: floor holds", T0 + 30_000, Trigger::Refresh, false, PlanReason::TooSoon, None),
-            ("control, 30 s ago: floor holds", T0 - 30_000, Trigger::Refresh, false, PlanReason::TooSoon, None),
-            ("control, 3 min ago: cached", T0 - 3 * MIN, Trigger::Open, false, PlanReason::Cached, None),
+            ("7 h ahead: refresh asks",           T0 + 7 * hour, Trigger::Refresh, true,  PlanReason::Due,     Some(Staleness::Old)),
+            ("7 h ahead: alarm asks",             T0 + 7 * hour, Trigger::Alarm,   true,  PlanReason::Due,     Some(Staleness::Old)),
+            ("7 h ahead: open asks",              T0 + 7 * hour, Trigger::Open,    true,  PlanReason::Due,     Some(Staleness::Old)),
+            ("2 min ahead: untrusted",            T0 + 2 * MIN,  Trigger::Refresh, true,  PlanReason::Due,     Some(Staleness::Old)),
+            ("within the tolerance: floor holds", T0 + 30_000,   Trigger::Refresh, false, PlanReason::TooSoon, None),
+            ("control, 30 s ago: floor holds",    T0 - 30_000,   Trigger::Refresh, false, PlanReason::TooSoon, None),
+            ("control, 3 min ago: cached",        T0 - 3 * MIN,  Trigger::Open,    false, PlanReason::Cached,  None),
         ];
         for (name, stamped, trigger, fetch, reason, stale) in cases {
             let m = after(&[(stamped, ok("5"))]);
             let plan = m.plan(&s, trigger, T0);
             assert_eq!((plan.fetch, plan.reason), (fetch, reason), "{name}");
             assert_eq!(m.staleness(&s, T0), stale, "{name}");
-            assert!(plan.next_check_at.is_some_and(|at| at <= T0 + 11 * MIN), "{name}: next check within an interval");
+            assert!(
+                plan.next_check_at.is_some_and(|at| at <= T0 + 11 * MIN),
+                "{name}: next check within an interval"
+            );
         }
         // A future-dated backoff or pending check does not block either.
         let banned = after(&[(T0 + 7 * hour, err(ErrorCode::IpBanned))]);

@@ -182,27 +182,12 @@ mod tests {
     #[test]
     fn builds_urls() {
         let key = "0123456789abcdef0123456789abcdef";
+        #[rustfmt::skip]
         let cases = [
-            (
-                "",
-                false,
-                "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1",
-            ),
-            (
-                "https://ocr.captchaai.com/",
-                false,
-                "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1",
-            ),
-            (
-                "http://127.0.0.1:9000///",
-                true,
-                "http://127.0.0.1:9000/res.php?key=K&action=getbalance&json=1&header_acao=1",
-            ),
-            (
-                "https://proxy.example/captcha/",
-                false,
-                "https://proxy.example/captcha/res.php?key=K&action=getbalance&json=1",
-            ),
+            ("",                               false, "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1"),
+            ("https://ocr.captchaai.com/",     false, "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1"),
+            ("http://127.0.0.1:9000///",       true,  "http://127.0.0.1:9000/res.php?key=K&action=getbalance&json=1&header_acao=1"),
+            ("https://proxy.example/captcha/", false, "https://proxy.example/captcha/res.php?key=K&action=getbalance&json=1"),
         ];
         for (endpoint, acao, want) in cases {
             assert_eq!(
@@ -227,12 +212,12 @@ mod tests {
         let cut = padded(16 * 1024, "GARBAGE");
         #[rustfmt::skip]
         let cases: &[Case] = &[
-            (200, None, padded(16 * 1024, "GARBAGE"), Err(ErrorCode::Malformed)),
-            (200, None, cut[..MAX_ANSWER_LEN + 1].to_string(), Err(ErrorCode::Malformed)),
-            (200, None, padded(MAX_ANSWER_LEN, ""), Err(ErrorCode::Malformed)),
+            (200, None,              padded(16 * 1024, "GARBAGE"), Err(ErrorCode::Malformed)),
+            (200, None,              cut[..MAX_ANSWER_LEN + 1].to_string(), Err(ErrorCode::Malformed)),
+            (200, None,              padded(MAX_ANSWER_LEN, ""), Err(ErrorCode::Malformed)),
             (200, Some("text/html"), padded(MAX_ANSWER_LEN, ""), Err(ErrorCode::ServerError)),
-            (200, None, padded(MAX_ANSWER_LEN - 10, ""), Ok("12.34")),
-            (200, None, format!("{{\"status\":1,\"request\":\"1\"}}{}", " ".repeat(MAX_ANSWER_LEN)), Err(ErrorCode::Malformed)),
+            (200, None,              padded(MAX_ANSWER_LEN - 10, ""), Ok("12.34")),
+            (200, None,              format!("{{\"status\":1,\"request\":\"1\"}}{}", " ".repeat(MAX_ANSWER_LEN)), Err(ErrorCode::Malformed)),
         ];
         for (status, content_type, body, want) in cases {
             let got = classify(*status, *content_type, body);
@@ -246,16 +231,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_endpoints() {
-        for (endpoint, err) in [
-            ("ftp://x", EndpointError::NotHttp),
-            ("ocr.captchaai.com", EndpointError::NotHttp),
-            ("https://", EndpointError::NotHttp),
-            ("http://:80", EndpointError::NotHttp),
-            ("https://a.b/?x=1", EndpointError::Unsupported),
+        #[rustfmt::skip]
+        let cases = [
+            ("ftp://x",             EndpointError::NotHttp),
+            ("ocr.captchaai.com",   EndpointError::NotHttp),
+            ("https://",            EndpointError::NotHttp),
+            ("http://:80",          EndpointError::NotHttp),
+            ("https://a.b/?x=1",    EndpointError::Unsupported),
             ("https://user:pw@a.b", EndpointError::Unsupported),
-            ("https://a b", EndpointError::Unsupported),
+            ("https://a b",         EndpointError::Unsupported),
             ("javascript:alert(1)", EndpointError::NotHttp),
-        ] {
+        ];
+        for (endpoint, err) in cases {
             assert_eq!(normalize_endpoint(endpoint), Err(err), "{endpoint}");
         }
         assert!(is_default_endpoint(""));

@@ -99,19 +99,20 @@ mod tests {
         let ten = 10 * MIN;
         let transient = RetryPolicy::RetryWithBackoff { base_secs: 5 };
         let ban = RetryPolicy::BackOff { min_secs: 300 };
+        #[rustfmt::skip]
         let cases = [
-            (RetryPolicy::Normal, 0, ten, Some(ten)),
-            (RetryPolicy::Normal, 0, 1_000, Some(MIN)),
-            (transient, 1, ten, Some(MIN)),
-            (transient, 4, ten, Some(MIN)),
-            (transient, 5, ten, Some(80_000)),
-            (transient, 7, ten, Some(320_000)),
-            (transient, 9, ten, Some(ten)),
-            (transient, 60, ten, Some(ten)),
-            (ban, 1, ten, Some(5 * MIN)),
-            (ban, 2, ten, Some(10 * MIN)),
-            (ban, 30, ten, Some(60 * MIN)),
-            (RetryPolicy::StopUntilSettingsChange, 1, ten, None),
+            (RetryPolicy::Normal,                  0,  ten,   Some(ten)),
+            (RetryPolicy::Normal,                  0,  1_000, Some(MIN)),
+            (transient,                            1,  ten,   Some(MIN)),
+            (transient,                            4,  ten,   Some(MIN)),
+            (transient,                            5,  ten,   Some(80_000)),
+            (transient,                            7,  ten,   Some(320_000)),
+            (transient,                            9,  ten,   Some(ten)),
+            (transient,                            60, ten,   Some(ten)),
+            (ban,                                  1,  ten,   Some(5 * MIN)),
+            (ban,                                  2,  ten,   Some(10 * MIN)),
+            (ban,                                  30, ten,   Some(60 * MIN)),
+            (RetryPolicy::StopUntilSettingsChange, 1,  ten,   None),
         ];
         for (policy, failures, interval, want) in cases {
             assert_eq!(
@@ -123,16 +124,16 @@ mod tests {
     }
 
     #[test]
-    #[rustfmt::skip]
     fn future_times_are_not_trusted() {
         let now = 1_000_000;
+        #[rustfmt::skip]
         let cases = [
-            (None, None),
-            (Some(now - 5 * MIN), Some(now - 5 * MIN)),
-            (Some(now), Some(now)),
-            (Some(now + CLOCK_SKEW_TOLERANCE_MS), Some(now + CLOCK_SKEW_TOLERANCE_MS)),
+            (None,                                    None),
+            (Some(now - 5 * MIN),                     Some(now - 5 * MIN)),
+            (Some(now),                               Some(now)),
+            (Some(now + CLOCK_SKEW_TOLERANCE_MS),     Some(now + CLOCK_SKEW_TOLERANCE_MS)),
             (Some(now + CLOCK_SKEW_TOLERANCE_MS + 1), None),
-            (Some(now + 7 * 60 * MIN), None),
+            (Some(now + 7 * 60 * MIN),                None),
         ];
         for (at, want) in cases {
             assert_eq!(trusted_time(at, now), want, "{at:?}");

@@ -326,15 +326,15 @@ mod tests {
     }
 
     #[test]
-    #[rustfmt::skip]
     fn the_floor_belongs_to_the_key_whatever_the_settings_say() {
         let other = "ffffffffffffffffffffffffffffffff";
         let at = |key: &str, endpoint: &str| json!({"apiKey": key, "endpoint": endpoint});
+        #[rustfmt::skip]
         let cases: Vec<(&str, Vec<Value>, Vec<bool>)> = vec![
             ("endpoint spellings alternate", vec![at(KEY, "http://localhost:9"), at(KEY, "http://127.0.0.1:9"), at(KEY, "http://localhost:9/"), at(KEY, "HTTP://127.0.0.1:9")], vec![true, false, false, false]),
-            ("keys switch back and forth", vec![at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9"), at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9")], vec![true, true, false, false]),
-            ("same key, another endpoint", vec![at(KEY, "http://127.0.0.1:9"), at(KEY, "http://127.0.0.1:10")], vec![true, false]),
-            ("control: two keys once each", vec![at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9")], vec![true, true]),
+            ("keys switch back and forth",   vec![at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9"), at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9")], vec![true, true, false, false]),
+            ("same key, another endpoint",   vec![at(KEY, "http://127.0.0.1:9"), at(KEY, "http://127.0.0.1:10")], vec![true, false]),
+            ("control: two keys once each",  vec![at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9")], vec![true, true]),
         ];
         for (name, inputs, want) in cases {
             assert_eq!(saves(&inputs), want, "{name}");

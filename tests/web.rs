@@ -62,14 +62,15 @@ async fn reads_a_balance_over_http() {
 
 #[wasm_bindgen_test]
 async fn maps_api_errors() {
+    #[rustfmt::skip]
     let cases = [
         ("error_zero_balance", "zero_balance"),
-        ("wrong_key", "wrong_key"),
-        ("key_not_found", "key_not_found"),
-        ("ip_banned", "ip_banned"),
-        ("rate_limited", "rate_limited"),
-        ("html_502", "server_error"),
-        ("markup", "malformed"),
+        ("wrong_key",          "wrong_key"),
+        ("key_not_found",      "key_not_found"),
+        ("ip_banned",          "ip_banned"),
+        ("rate_limited",       "rate_limited"),
+        ("html_502",           "server_error"),
+        ("markup",             "malformed"),
     ];
     for (scenario, code) in cases {
         let outcome = fetch(scenario, 5_000).await;

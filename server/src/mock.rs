@@ -362,12 +362,14 @@ mod tests {
 
     #[test]
     fn prints_balances_like_the_api() {
-        for (nanos, want) in [
-            (0, "0.000"),
-            (420_000_000, "0.420"),
+        #[rustfmt::skip]
+        let cases = [
+            (0,              "0.000"),
+            (420_000_000,    "0.420"),
             (24_980_000_000, "24.980"),
             (12_345_678_901, "12.34567"),
-        ] {
+        ];
+        for (nanos, want) in cases {
             assert_eq!(api_text(Money::from_nanos(nanos)), want);
         }
     }

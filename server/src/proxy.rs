@@ -136,17 +136,13 @@ mod tests {
     #[test]
     fn keeps_the_upstream_path() {
         let key = ApiKey::new("0123456789abcdef0123456789abcdef").expect("key");
-        for (upstream, want) in [
-            (
-                "https://ocr.captchaai.com",
-                "https://ocr.captchaai.com/res.php",
-            ),
-            ("http://127.0.0.1:9/", "http://127.0.0.1:9/res.php"),
-            (
-                "https://proxy.example/captcha",
-                "https://proxy.example/captcha/res.php",
-            ),
-        ] {
+        #[rustfmt::skip]
+        let cases = [
+            ("https://ocr.captchaai.com",     "https://ocr.captchaai.com/res.php"),
+            ("http://127.0.0.1:9/",           "http://127.0.0.1:9/res.php"),
+            ("https://proxy.example/captcha", "https://proxy.example/captcha/res.php"),
+        ];
+        for (upstream, want) in cases {
             let url = Url::parse(upstream).expect("url");
             let proxy = Proxy::new(&url, key.clone(), Duration::from_secs(1)).expect("client");
             assert_eq!(proxy.endpoint().as_str(), want);

@@ -136,16 +136,14 @@ async fn proxy_mode_prints_only_the_masked_key() {
     let got = get(&base, &balance).await;
     assert_eq!(got.body, r#"{"status":1,"request":"9.87654"}"#);
     let mut everything = got.everything();
-    for behaviour in [
+    #[rustfmt::skip]
+    let behaviours = [
         Behaviour::Raw(502, "text/html", "<html>502 Bad Gateway</html>"),
-        Behaviour::Raw(
-            200,
-            "application/json",
-            r#"{"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST"}"#,
-        ),
+        Behaviour::Raw(200, "application/json", r#"{"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST"}"#),
         Behaviour::Raw(200, "text/plain", "garbage"),
         Behaviour::Hang,
-    ] {
+    ];
+    for behaviour in behaviours {
         upstream.set(behaviour);
         everything.push_str(&get(&base, &balance).await.everything());
     }
@@ -158,11 +156,13 @@ async fn proxy_mode_prints_only_the_masked_key() {
     assert!(stdout.contains(KEY_MASKED), "{stdout}");
     assert!(stdout.contains(&format!("admin page: {base}/")), "{stdout}");
     assert!(stderr.contains("upstream request failed"), "{stderr}");
-    for (what, text) in [
+    #[rustfmt::skip]
+    let outputs = [
         ("responses", &everything),
-        ("stdout", &stdout),
-        ("stderr", &stderr),
-    ] {
+        ("stdout",    &stdout),
+        ("stderr",    &stderr),
+    ];
+    for (what, text) in outputs {
         assert!(!text.contains(KEY), "the key leaked into {what}:\n{text}");
         assert!(
             !text.contains(CLIENT_KEY),

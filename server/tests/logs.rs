@@ -51,35 +51,21 @@ async fn the_key_is_never_logged() {
     config.cache_ttl = Duration::ZERO;
     let base = start(config).await;
     let balance = format!("/res.php?key={CLIENT_KEY}&action=getbalance&json=1");
-    for behaviour in [
+    #[rustfmt::skip]
+    let behaviours = [
         Behaviour::Balance("1.5"),
         Behaviour::Hang,
         Behaviour::Raw(502, "text/html", "<html>502</html>"),
-        Behaviour::Raw(
-            500,
-            "application/json",
-            r#"{"status":0,"request":"ERROR_SERVER_ERROR"}"#,
-        ),
+        Behaviour::Raw(500, "application/json", r#"{"status":0,"request":"ERROR_SERVER_ERROR"}"#),
         Behaviour::Raw(200, "text/plain", "garbage"),
-        Behaviour::Raw(
-            200,
-            "application/json",
-            r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#,
-        ),
+        Behaviour::Raw(200, "application/json", r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#),
         // The key echoed with JSON escapes, in upper case (an "unknown code" that is logged),
         // and as plain text.
-        Behaviour::Owned(
-            200,
-            "application/json",
-            format!(r#"{{"status":0,"request":"{escaped}"}}"#),
-        ),
-        Behaviour::Owned(
-            200,
-            "application/json",
-            format!(r#"{{"status":0,"request":"{upper}"}}"#),
-        ),
+        Behaviour::Owned(200, "application/json", format!(r#"{{"status":0,"request":"{escaped}"}}"#)),
+        Behaviour::Owned(200, "application/json", format!(r#"{{"status":0,"request":"{upper}"}}"#)),
         Behaviour::Owned(200, "text/plain", format!("ERROR_{upper}")),
-    ] {
+    ];
+    for behaviour in behaviours {
         upstream.set(behaviour);
         get(&base, &balance).await;
     }

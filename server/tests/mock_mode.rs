@@ -54,56 +54,21 @@ async fn a_fresh_account_drains_over_time() {
 #[tokio::test]
 async fn every_scenario_answers_like_the_api() {
     let base = start(mock_config()).await;
+    #[rustfmt::skip]
     let cases: &[(&str, u16, Value)] = &[
-        ("ok", 200, json!({"status":1,"request":"25"})),
-        ("low", 200, json!({"status":1,"request":"0.42"})),
-        ("zero", 200, json!({"status":1,"request":"0"})),
-        (
-            "error_zero_balance",
-            200,
-            json!({"status":0,"request":"ERROR_ZERO_BALANCE","error":"zero_balance"}),
-        ),
-        (
-            "wrong_key",
-            200,
-            json!({"status":0,"request":"ERROR_WRONG_USER_KEY","error":"wrong_key"}),
-        ),
-        (
-            "key_not_found",
-            200,
-            json!({"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST","error":"key_not_found"}),
-        ),
-        (
-            "ip_banned",
-            200,
-            json!({"status":0,"request":"ERROR_IP_BANNED","error":"ip_banned"}),
-        ),
-        (
-            "ip_not_allowed",
-            200,
-            json!({"status":0,"request":"ERROR_IP_NOT_ALLOWED","error":"ip_not_allowed"}),
-        ),
-        (
-            "rate_limited",
-            429,
-            json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"}),
-        ),
-        (
-            "server_error",
-            502,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
-        ),
-        (
-            "html_502",
-            502,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
-        ),
+        ("ok",                 200, json!({"status":1,"request":"25"})),
+        ("low",                200, json!({"status":1,"request":"0.42"})),
+        ("zero",               200, json!({"status":1,"request":"0"})),
+        ("error_zero_balance", 200, json!({"status":0,"request":"ERROR_ZERO_BALANCE","error":"zero_balance"})),
+        ("wrong_key",          200, json!({"status":0,"request":"ERROR_WRONG_USER_KEY","error":"wrong_key"})),
+        ("key_not_found",      200, json!({"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST","error":"key_not_found"})),
+        ("ip_banned",          200, json!({"status":0,"request":"ERROR_IP_BANNED","error":"ip_banned"})),
+        ("ip_not_allowed",     200, json!({"status":0,"request":"ERROR_IP_NOT_ALLOWED","error":"ip_not_allowed"})),
+        ("rate_limited",       429, json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"})),
+        ("server_error",       502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"})),
+        ("html_502",           502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"})),
         // The markup never reaches the widget: the server answers the core's verdict.
-        (
-            "markup",
-            200,
-            json!({"status":0,"request":"unexpected answer","error":"malformed"}),
-        ),
+        ("markup",             200, json!({"status":0,"request":"unexpected answer","error":"malformed"})),
     ];
     for (name, status, body) in cases {
         // Each scenario starts from a fresh 25.00 account.
@@ -242,82 +207,27 @@ async fn slow_answers_after_the_delay_and_is_shared() {
 #[tokio::test]
 async fn the_control_api_refuses_bad_input_with_400() {
     let base = start(mock_config()).await;
+    #[rustfmt::skip]
     let cases = [
-        ("/mock/scenario", "", "not valid JSON"),
-        ("/mock/scenario", "{", "not valid JSON"),
-        ("/mock/scenario", "[]", "JSON object"),
-        ("/mock/scenario", "{}", "scenario is required"),
-        (
-            "/mock/scenario",
-            r#"{"scenario":5}"#,
-            "scenario must be a string",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"broke"}"#,
-            "unknown scenario \"broke\"; expected one of: ok, low",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"ok","balance":"12,5"}"#,
-            "balance must be a decimal number",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"ok","balance":"-1"}"#,
-            "balance must be 0 or more",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"ok","balance":"1e12"}"#,
-            "balance must be a decimal number",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"ok","balance":true}"#,
-            "balance must be a decimal string",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"ok","drainPerMinute":"NaN"}"#,
-            "drainPerMinute must be a decimal number",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"slow","delayMs":-5}"#,
-            "delayMs must be a whole number",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"slow","delayMs":600000}"#,
-            "delayMs must be a whole number",
-        ),
-        (
-            "/mock/scenario",
-            r#"{"scenario":"ok","colour":"red"}"#,
-            "unknown field \"colour\"",
-        ),
-        ("/mock/topup", "{}", "amount is required"),
-        (
-            "/mock/topup",
-            r#"{"amount":"0"}"#,
-            "amount must be more than 0",
-        ),
-        (
-            "/mock/topup",
-            r#"{"amount":"-5"}"#,
-            "amount must be more than 0",
-        ),
-        (
-            "/mock/topup",
-            r#"{"amount":"five"}"#,
-            "amount must be a decimal number",
-        ),
-        (
-            "/mock/topup",
-            r#"{"amount":"999999"}"#,
-            "the balance would exceed",
-        ),
+        ("/mock/scenario", "",                                            "not valid JSON"),
+        ("/mock/scenario", "{",                                           "not valid JSON"),
+        ("/mock/scenario", "[]",                                          "JSON object"),
+        ("/mock/scenario", "{}",                                          "scenario is required"),
+        ("/mock/scenario", r#"{"scenario":5}"#,                           "scenario must be a string"),
+        ("/mock/scenario", r#"{"scenario":"broke"}"#,                     "unknown scenario \"broke\"; expected one of: ok, low"),
+        ("/mock/scenario", r#"{"scenario":"ok","balance":"12,5"}"#,       "balance must be a decimal number"),
+        ("/mock/scenario", r#"{"scenario":"ok","balance":"-1"}"#,         "balance must be 0 or more"),
+        ("/mock/scenario", r#"{"scenario":"ok","balance":"1e12"}"#,       "balance must be a decimal number"),
+        ("/mock/scenario", r#"{"scenario":"ok","balance":true}"#,         "balance must be a decimal string"),
+        ("/mock/scenario", r#"{"scenario":"ok","drainPerMinute":"NaN"}"#, "drainPerMinute must be a decimal number"),
+        ("/mock/scenario", r#"{"scenario":"slow","delayMs":-5}"#,         "delayMs must be a whole number"),
+        ("/mock/scenario", r#"{"scenario":"slow","delayMs":600000}"#,     "delayMs must be a whole number"),
+        ("/mock/scenario", r#"{"scenario":"ok","colour":"red"}"#,         "unknown field \"colour\""),
+        ("/mock/topup",    "{}",                                          "amount is required"),
+        ("/mock/topup",    r#"{"amount":"0"}"#,                           "amount must be more than 0"),
+        ("/mock/topup",    r#"{"amount":"-5"}"#,                          "amount must be more than 0"),
+        ("/mock/topup",    r#"{"amount":"five"}"#,                        "amount must be a decimal number"),
+        ("/mock/topup",    r#"{"amount":"999999"}"#,                      "the balance would exceed"),
     ];
     for (path, body, message) in cases {
         let got = post(&base, path, body).await;
@@ -355,10 +265,10 @@ async fn the_control_api_refuses_cross_origin_writes() {
         ("/mock/scenario", &[("content-type", "application/json"), ("origin", "http://127.0.0.1:1")], 403),
         ("/mock/scenario", &[("content-type", "application/json"), ("sec-fetch-site", "cross-site")], 403),
         ("/mock/scenario", &[("content-type", "application/json"), ("sec-fetch-site", "same-site")], 403),
-        ("/mock/topup", &[("content-type", "text/plain")], 415),
-        ("/mock/topup", &[("content-type", "application/json"), ("origin", "http://evil.example")], 403),
-        ("/mock/reset", &[("content-type", "text/plain")], 415),
-        ("/mock/reset", &[("content-type", "application/json"), ("sec-fetch-site", "cross-site")], 403),
+        ("/mock/topup",    &[("content-type", "text/plain")], 415),
+        ("/mock/topup",    &[("content-type", "application/json"), ("origin", "http://evil.example")], 403),
+        ("/mock/reset",    &[("content-type", "text/plain")], 415),
+        ("/mock/reset",    &[("content-type", "application/json"), ("sec-fetch-site", "cross-site")], 403),
     ];
     for (path, headers, status) in cases {
         let mut request = client()

@@ -30,29 +30,15 @@ async fn serves_the_widget_with_the_right_types() {
     let dir = widget_dir("types");
     let base = start(Config::mock(&dir)).await;
 
-    for (path, content_type, body) in [
-        (
-            "/",
-            "text/html; charset=utf-8",
-            "<!doctype html><title>admin</title>",
-        ),
-        (
-            "/index.html",
-            "text/html; charset=utf-8",
-            "<!doctype html><title>admin</title>",
-        ),
-        (
-            "/captchaai-balance.js",
-            "text/javascript; charset=utf-8",
-            "export {};",
-        ),
-        (
-            "/captchaai_balance_bg.wasm",
-            "application/wasm",
-            "\0asm\u{1}\0\0\0",
-        ),
-        ("/pkg/style.css", "text/css; charset=utf-8", "p{}"),
-    ] {
+    #[rustfmt::skip]
+    let cases = [
+        ("/",                          "text/html; charset=utf-8",       "<!doctype html><title>admin</title>"),
+        ("/index.html",                "text/html; charset=utf-8",       "<!doctype html><title>admin</title>"),
+        ("/captchaai-balance.js",      "text/javascript; charset=utf-8", "export {};"),
+        ("/captchaai_balance_bg.wasm", "application/wasm",               "\0asm\u{1}\0\0\0"),
+        ("/pkg/style.css",             "text/css; charset=utf-8",        "p{}"),
+    ];
+    for (path, content_type, body) in cases {
         let got = get(&base, path).await;
         assert_eq!(got.status, 200, "{path}");
         assert_eq!(got.headers["content-type"], content_type, "{path}");
@@ -157,12 +143,12 @@ async fn revalidates_with_etag_and_last_modified() {
 
     #[rustfmt::skip]
     let cases: &[(&str, String, u16)] = &[
-        ("if-none-match", etag.clone(), 304),
-        ("if-none-match", format!("\"nope\", {etag}"), 304),
-        ("if-none-match", format!("W/{etag}"), 304),
-        ("if-none-match", "*".to_string(), 304),
-        ("if-none-match", "\"nope\"".to_string(), 200),
-        ("if-modified-since", modified.clone(), 304),
+        ("if-none-match",     etag.clone(),                                304),
+        ("if-none-match",     format!("\"nope\", {etag}"),                 304),
+        ("if-none-match",     format!("W/{etag}"),                         304),
+        ("if-none-match",     "*".to_string(),                             304),
+        ("if-none-match",     "\"nope\"".to_string(),                      200),
+        ("if-modified-since", modified.clone(),                            304),
         ("if-modified-since", "Thu, 01 Jan 1970 00:00:00 GMT".to_string(), 200),
     ];
     for (name, value, status) in cases {

@@ -159,7 +159,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_article() {
+    fn defaults_match_the_guide() {
         let t = RateTable::default();
         #[rustfmt::skip]
         let want = [

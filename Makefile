@@ -1,7 +1,7 @@
 # Every target does its own set-up (scripts/setup.sh is idempotent: a second run takes a second).
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
-# wasm-pack test drives Debian's chromedriver (shared/BROWSER-TESTING.md).
+# wasm-pack test drives Debian's chromedriver (docs/BROWSERS.md).
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
 .PHONY: setup build test test-rust test-wasm test-e2e lint demo server bench clean
@@ -14,17 +14,21 @@ build: setup
 	bash scripts/build.sh
 
 ## Every test: lint, cargo tests (core + server), wasm-bindgen tests in headless Chromium,
-## Firefox manifest lint, Playwright tests of the extension and the widget.
+## Firefox manifest lint, Playwright tests of the extension and the widget (Chromium), the
+## extension's main scenarios in Firefox ESR (geckodriver).
 test: build lint test-rust test-wasm test-e2e
 
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p captchaai-balance --all-targets -- -D warnings
-	npx web-ext lint --source-dir dist/extension-firefox --self-hosted
+	npx web-ext lint --source-dir dist/extension-firefox --self-hosted --warnings-as-errors
 
+# The release check proves `cargo build --release` gives an unwinding server: server/src/lib.rs
+# has a compile_error! guard against panic = "abort", and a check is enough to run it.
 test-rust: setup
 	cargo test --workspace
+	cargo check --release -p captchaai-balance-server
 
 test-wasm: setup
 	bash scripts/test-wasm.sh

@@ -5,7 +5,7 @@
  * event must have its listener in place before the first await). No top-level await, and
  * nothing here may touch `window`.
  */
-import { check, idle, isTrigger, restore } from './lib/checker.js';
+import { check, idle, isTrigger, restore, saveSettings } from './lib/checker.js';
 import { ALARM } from './lib/alarm.js';
 import { handleNotificationClick } from './lib/notifications.js';
 
@@ -16,15 +16,19 @@ chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === ALARM) check('alarm');
 });
 
-// The popup asks for `open` (5-minute cache) and `refresh`; the options page for `settings`.
+// The popup asks for `open` (5-minute cache) and `refresh` checks; the options page sends its
+// form (`saveSettings`): the worker is the only writer of the stored state.
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-  if (sender.id !== chrome.runtime.id || message?.type !== 'check' || !isTrigger(message.trigger)) {
+  if (sender.id !== chrome.runtime.id) return false;
+  let work;
+  if (message?.type === 'check' && isTrigger(message.trigger)) {
+    work = check(message.trigger).then((result) => ({ ok: true, ...result }));
+  } else if (message?.type === 'saveSettings' && message.input && typeof message.input === 'object') {
+    work = saveSettings(message.input);
+  } else {
     return false;
   }
-  check(message.trigger).then(
-    (result) => sendResponse({ ok: true, ...result }),
-    (error) => sendResponse({ ok: false, error: error?.message ?? String(error) }),
-  );
+  work.then(sendResponse, (error) => sendResponse({ ok: false, error: error?.message ?? String(error) }));
   return true; // answer asynchronously
 });
 

@@ -1,13 +1,14 @@
 /**
- * @file The options page. The core validates (`applySettings`): on success the new state is
- * stored and the worker is asked for a `settings` check; otherwise each message goes next to
+ * @file The options page. The form goes to the service worker (`saveSettings`), the only
+ * writer of the stored state: it validates through the core (`applySettings`) in the same
+ * queue as checks, stores, and starts a `settings` check; otherwise each message goes next to
  * its field and nothing is saved. The stored key is never put back into the page: the key
  * input stays empty (empty = keep the stored key) with the masked key as its placeholder.
  * What the API said about the saved key (the core's `view.keyStatus`) stands next to the key
  * field; **Test key** asks the worker for one check within the same request floors.
  */
 import { ready } from './lib/core.js';
-import { readState, writeState, onStateChanged } from './lib/storage.js';
+import { readState, onStateChanged } from './lib/storage.js';
 import { localizePage, t, uiLang } from './lib/i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -133,18 +134,6 @@ function readForm() {
 }
 
 /**
- * Validate and store the form: the one place this page writes the state.
- * @param {object} input the form as typed
- * @returns {Promise<{ ok: boolean, errors?: Record<string, string> }>}
- */
-async function storeSettings(input) {
-  const [cab, state] = await Promise.all([ready, readState()]);
-  const result = cab.applySettings(state, input, lang);
-  if (result.ok) await writeState(result.state);
-  return result;
-}
-
-/**
  * Ask the worker for one check; resolves when it has answered (the worker applies the floors).
  * @param {'settings'|'refresh'} trigger
  */
@@ -166,15 +155,18 @@ async function save() {
   setStatus('', '');
   clearErrors();
   try {
-    const result = await storeSettings(readForm());
-    if (!result.ok) {
-      showErrors(result.errors ?? {});
+    // The worker applies it between checks, never over one, and then checks (within the floor).
+    const result = await chrome.runtime.sendMessage({ type: 'saveSettings', input: readForm() })
+      .catch((error) => ({ ok: false, error: error?.message ?? String(error) }));
+    if (!result?.ok) {
+      showErrors(result?.errors ?? {});
       setStatus('error', t('options_not_saved'));
       return;
     }
     await fill();
     setStatus('ok', t('options_saved'));
-    // Check now with the new settings, then say what the API made of the key.
+    // Wait for the check the save started (this `settings` request joins it and, within the
+    // request floor, sends nothing more), then say what the API made of the key.
     await askCheck('settings');
     await afterCheck();
   } finally {

@@ -4,11 +4,11 @@
 //   node scripts/build-extension.mjs <pkgDir> <outDir>      (defaults: pkg dist)
 //
 // Writes:
-//   <outDir>/extension/              Chrome, load unpacked (manifest as in extension/)
+//   <outDir>/extension/              Chrome, load unpacked: extension/ as is (icons/ included,
+//                                    committed PNGs), plus
 //     pkg/captchaai_balance.js       wasm-bindgen glue and module, copied from <pkgDir>
 //     pkg/captchaai_balance_bg.wasm
 //     _locales/{en,id}/messages.json from locales/{en,id}/*.json
-//     icons/icon-{16,32,48,128}.png  drawn here (no binary files in the repository)
 //   <outDir>/extension-firefox/      the same with the manifest rewritten for Firefox
 //   <outDir>/captchaai-balance-chrome.zip, <outDir>/captchaai-balance-firefox.zip
 //
@@ -25,17 +25,18 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import zlib from 'node:zlib';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LANGS = ['en', 'id'];
 const GLUE = ['captchaai_balance.js', 'captchaai_balance_bg.wasm'];
-const ICON_SIZES = [16, 32, 48, 128];
 const FIREFOX = {
   id: 'captchaai-balance@captchaai-balance.example',
-  // data_collection_permissions is known from Firefox 140 (desktop) and 142 (Android);
-  // web-ext lint warns for any lower minimum.
-  strictMinVersion: '142.0',
+  // The newest feature the build relies on decides (docs/BROWSERS.md has the table): Firefox's
+  // built-in data-collection consent (data_collection_permissions) arrived in desktop 140, after
+  // module background scripts (112) and install-time MV3 host permissions (127). On Android
+  // the consent arrived in 142. web-ext lint (run with --warnings-as-errors) flags a lower one.
+  strictMinVersion: '140.0',
+  strictMinVersionAndroid: '142.0',
 };
 
 const pkgDir = path.resolve(process.argv[2] ?? path.join(ROOT, 'pkg'));
@@ -54,7 +55,6 @@ function main() {
   fs.mkdirSync(path.join(chromeDir, 'pkg'), { recursive: true });
   for (const file of GLUE) fs.copyFileSync(path.join(pkgDir, file), path.join(chromeDir, 'pkg', file));
   writeLocales(path.join(chromeDir, '_locales'));
-  writeIcons(path.join(chromeDir, 'icons'));
 
   const manifest = readJson(path.join(chromeDir, 'manifest.json'));
   manifest.version = readJson(path.join(ROOT, 'package.json')).version ?? manifest.version;
@@ -81,6 +81,7 @@ function firefoxManifest(chrome) {
       // The extension sends the key only to the configured API and collects nothing.
       data_collection_permissions: { required: ['none'] },
     },
+    gecko_android: { strict_min_version: FIREFOX.strictMinVersionAndroid },
   };
   return manifest;
 }
@@ -132,110 +133,16 @@ function toChromeMessage(text) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Icons: a white "C" ring on a blue rounded square, anti-aliased by 4x4 supersampling.
-
-function writeIcons(dir) {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const size of ICON_SIZES) fs.writeFileSync(path.join(dir, `icon-${size}.png`), drawIcon(size));
-}
-
-function drawIcon(size) {
-  const bg = [37, 99, 235]; // #2563eb
-  const fg = [255, 255, 255];
-  const rgba = Buffer.alloc(size * size * 4);
-  const SS = 4;
-  const c = size / 2;
-  const half = size / 2 - size * 0.02;
-  const corner = size * 0.22;
-  const ringR = size * 0.27;
-  const ringW = size * (size <= 16 ? 0.15 : 0.12);
-  const gap = (40 * Math.PI) / 180; // opening of the "C", each side of 0°
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      let bgCover = 0;
-      let fgCover = 0;
-      for (let sy = 0; sy < SS; sy++) {
-        for (let sx = 0; sx < SS; sx++) {
-          const px = x + (sx + 0.5) / SS - c;
-          const py = y + (sy + 0.5) / SS - c;
-          const qx = Math.abs(px) - (half - corner);
-          const qy = Math.abs(py) - (half - corner);
-          const outside = Math.hypot(Math.max(qx, 0), Math.max(qy, 0)) + Math.min(Math.max(qx, qy), 0) - corner;
-          if (outside > 0) continue;
-          bgCover++;
-          const r = Math.hypot(px, py);
-          const angle = Math.abs(Math.atan2(py, px));
-          if (Math.abs(r - ringR) <= ringW / 2 && angle >= gap) fgCover++;
-        }
-      }
-      const a = bgCover / (SS * SS);
-      const f = bgCover ? fgCover / bgCover : 0;
-      const i = (y * size + x) * 4;
-      for (let k = 0; k < 3; k++) rgba[i + k] = Math.round(bg[k] * (1 - f) + fg[k] * f);
-      rgba[i + 3] = Math.round(a * 255);
-    }
-  }
-  return encodePng(size, size, rgba);
-}
-
-function encodePng(width, height, rgba) {
-  const raw = Buffer.alloc((width * 4 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    raw[y * (width * 4 + 1)] = 0; // filter: none
-    rgba.copy(raw, y * (width * 4 + 1) + 1, y * width * 4, (y + 1) * width * 4);
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, deflate, no filter method, no interlace
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', zlib.deflateSync(raw, { level: 9 })),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-function pngChunk(type, data) {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'ascii');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const byte of buf) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Zip: the `zip` command when there is one, else a small stored/deflated writer (no npm deps).
+// Zip: Debian's `zip` (scripts/setup.sh installs it). Files in sorted order and `-X` (no extra
+// attributes) so two builds of the same tree differ only by timestamps.
 
 function zipDir(dir, zipPath) {
   fs.rmSync(zipPath, { force: true });
-  const files = listFiles(dir);
-  if (hasZipCommand()) {
-    execFileSync('zip', ['-q', '-X', '-9', zipPath, ...files], { cwd: dir });
-    return;
-  }
-  fs.writeFileSync(zipPath, buildZip(dir, files));
-}
-
-function hasZipCommand() {
   try {
-    execFileSync('zip', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+    execFileSync('zip', ['-q', '-X', '-9', zipPath, ...listFiles(dir)], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (error) {
+    if (error.code === 'ENOENT') fail('the `zip` command is missing: run `make setup` (or apt-get install zip)');
+    fail(`zip failed for ${path.relative(ROOT, zipPath)}: ${error.message}`);
   }
 }
 
@@ -246,57 +153,6 @@ function listFiles(dir, prefix = '') {
       const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
       return entry.isDirectory() ? listFiles(dir, rel) : [rel];
     });
-}
-
-function buildZip(dir, files) {
-  const locals = [];
-  const centrals = [];
-  let offset = 0;
-  const DOS_TIME = 0; // 00:00:00
-  const DOS_DATE = (1 << 5) | 1; // 1980-01-01: reproducible archives
-  for (const name of files) {
-    const data = fs.readFileSync(path.join(dir, name));
-    const deflated = zlib.deflateRawSync(data, { level: 9 });
-    const store = deflated.length >= data.length;
-    const body = store ? data : deflated;
-    const nameBuf = Buffer.from(name, 'utf8');
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(store ? 0 : 8, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBuf.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(store ? 0 : 8, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(nameBuf.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, nameBuf, body);
-    centrals.push(central, nameBuf);
-    offset += local.length + nameBuf.length + body.length;
-  }
-  const centralSize = centrals.reduce((n, b) => n + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, ...centrals, end]);
 }
 
 // ---------------------------------------------------------------------------------------------

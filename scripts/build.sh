@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # npm's binaryen first: wasm-pack runs the first wasm-opt on PATH, and Debian's binaryen 108
-# silently corrupts wasm-bindgen 0.2.130 output (shared/BROWSER-TESTING.md).
+# silently corrupts wasm-bindgen 0.2.130 output (docs/BROWSERS.md).
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 source scripts/wasm-env.sh
 
@@ -14,6 +14,8 @@ node scripts/smoke-wasm.mjs pkg
 rm -rf dist
 mkdir -p dist/www
 cp www/* dist/www/
+# The check cycle the widget shares with the extension (the extension copies all of lib/).
+cp extension/lib/check-cycle.js dist/www/
 cp pkg/captchaai_balance.js pkg/captchaai_balance_bg.wasm dist/www/
 node scripts/build-extension.mjs pkg dist
 

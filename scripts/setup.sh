@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 WASM_PACK_VERSION=0.15.1
+GECKODRIVER_VERSION=0.37.1
 # wasm-pack only uses a wasm-bindgen CLI of exactly the crate's version (pinned in Cargo.toml);
 # otherwise it tries GitHub, which is unreachable here.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
@@ -41,10 +42,23 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] 
   say "installing npm packages (binaryen's wasm-opt, playwright-core, web-ext)"
   npm ci --no-audit --no-fund
 fi
+# Debian packages, installed in one apt-get run when any is missing.
 # chromium-l10n: without it Chromium ignores --lang and the Indonesian UI test cannot run.
+# firefox-esr: the Firefox e2e test drives it through geckodriver (below). zip: the extension zips.
+apt_packages=()
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! dpkg -s chromium-l10n >/dev/null 2>&1; then
-  say "installing Debian's chromium, chromium-driver and chromium-l10n"
-  as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver chromium-l10n
+  apt_packages+=(chromium chromium-driver chromium-l10n)
 fi
-say "ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-pack $WASM_PACK_VERSION, node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?')"
+[ -x /usr/bin/firefox-esr ] || apt_packages+=(firefox-esr)
+have zip || apt_packages+=(zip)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  say "installing Debian's ${apt_packages[*]}"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${apt_packages[@]}"
+fi
+# geckodriver is not packaged in Debian; crates.io has it (Mozilla publishes it there).
+if ! have geckodriver || [ "$(geckodriver --version | awk 'NR==1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  say "installing geckodriver $GECKODRIVER_VERSION (a few minutes)"
+  cargo_install geckodriver --version "$GECKODRIVER_VERSION"
+fi
+say "ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-pack $WASM_PACK_VERSION, node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?'), $(/usr/bin/firefox-esr --version 2>/dev/null || echo 'firefox-esr ?'), geckodriver $GECKODRIVER_VERSION"

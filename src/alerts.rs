@@ -1,29 +1,58 @@
 //! Which notification a new check deserves: one alert per event, never a flood.
 //!
 //! Critical when the account becomes empty; a low-balance warning once when the balance falls
-//! below the threshold, re-armed only when it is back at or above it; "restored" when a top-up
-//! brings it back to ok; a key problem once until a check succeeds again.
+//! below the threshold; "restored" when a top-up brings it clearly back above it; a key problem
+//! once until a check succeeds again.
+//!
+//! Hysteresis: a balance that hovers at a boundary (0.99 <-> 1.00 against a $1.00 threshold,
+//! a job spending while small top-ups arrive) must not notify on every check. A warning is
+//! re-armed, and "restored" said, only once the balance is at least [`band`] above the
+//! boundary: `threshold + max(10 % of threshold, $0.05)`, so $1.10 for the default $1.00. The
+//! critical alert re-arms the same way above the empty floor ($0.01 + $0.05). Inside the band
+//! the level shown is still the plain one (ok at $1.00); only notifications wait.
 
 use crate::error::{ErrorCode, ErrorKind};
-use crate::json::{object, Json, ToJson};
-use crate::level::BalanceLevel;
+use crate::json::Json;
+use crate::level::{BalanceLevel, EMPTY_FLOOR};
+use crate::money::Money;
+use crate::wire::FromJson;
+use crate::wire_struct;
 
-/// What the alert machine remembers between checks (stored with the monitor state).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AlertState {
-    /// The low warning (or critical) has fired and not been re-armed.
-    pub warned_low: bool,
-    /// The critical alert has fired since the balance was last above empty.
-    pub empty_notified: bool,
-    /// A key problem was notified since the last successful check.
-    pub key_error_notified: bool,
+/// The smallest hysteresis band: five cents.
+pub const MIN_BAND: Money = Money::from_cents(5);
+
+/// How far above `boundary` a balance must be to re-arm its alert: 10 % of the boundary, at
+/// least [`MIN_BAND`].
+pub fn band(boundary: Money) -> Money {
+    Money::from_nanos(boundary.nanos() / 10).max(MIN_BAND)
+}
+
+/// True when `balance` is clearly above `boundary` (at or above boundary + [`band`]).
+fn clearly_above(balance: Money, boundary: Money) -> bool {
+    boundary
+        .checked_add(band(boundary))
+        .is_some_and(|line| balance >= line)
+}
+
+wire_struct! {
+    /// What the alert machine remembers between checks (stored with the monitor state); a
+    /// flag that is missing or unreadable is off.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct AlertState lenient keeps extra {
+        /// The low warning (or critical) has fired and not been re-armed.
+        warned_low: bool = "warnedLow",
+        /// The critical alert has fired since the balance was last above empty.
+        empty_notified: bool = "emptyNotified",
+        /// A key problem was notified since the last successful check.
+        key_error_notified: bool = "keyErrorNotified",
+    }
 }
 
 /// What one check means for notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertInput {
-    /// A balance was read; its level.
-    Reading(BalanceLevel),
+    /// A balance was read, and the low threshold it is compared with.
+    Reading(Money, Money),
     /// The check failed.
     Failed(ErrorCode),
 }
@@ -43,40 +72,31 @@ pub enum AlertDecision {
     KeyError(ErrorCode),
 }
 
-impl ToJson for AlertState {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("warnedLow", &self.warned_low)
-            .field("emptyNotified", &self.empty_notified)
-            .field("keyErrorNotified", &self.key_error_notified)
-            .end();
-    }
-}
-
 impl AlertState {
-    /// Reads a stored alert state; missing flags are off.
+    /// Reads a stored alert state; anything that is not one reads as nothing notified.
     pub fn from_json(value: &Json) -> AlertState {
-        let flag = |name: &str| value.get(name).as_bool().unwrap_or(false);
-        AlertState {
-            warned_low: flag("warnedLow"),
-            empty_notified: flag("emptyNotified"),
-            key_error_notified: flag("keyErrorNotified"),
-        }
+        <AlertState as FromJson>::from_json(value).unwrap_or_default()
     }
 
     /// The decision for one check, and the state after it. Pure: same inputs, same decisions.
     pub fn decide(&self, input: AlertInput) -> (AlertDecision, AlertState) {
         use AlertDecision as D;
         let mut next = self.clone();
-        let empty = matches!(
-            input,
-            AlertInput::Reading(BalanceLevel::Empty) | AlertInput::Failed(ErrorCode::ZeroBalance)
-        );
+        let reading = match input {
+            AlertInput::Reading(balance, threshold) => {
+                Some((balance, BalanceLevel::of(balance, threshold), threshold))
+            }
+            AlertInput::Failed(_) => None,
+        };
+        let empty = matches!(reading, Some((_, BalanceLevel::Empty, _)))
+            || input == AlertInput::Failed(ErrorCode::ZeroBalance);
+        if empty || reading.is_some() {
+            // The API answered about the account, so the key works again.
+            next.key_error_notified = false;
+        }
         let decision = if empty {
             // Empty implies low: no separate low warning on the way back up through "low".
             next.warned_low = true;
-            // The API answered about the account, so the key works again.
-            next.key_error_notified = false;
             if self.empty_notified {
                 D::None
             } else {
@@ -84,27 +104,34 @@ impl AlertState {
                 D::Critical
             }
         } else {
-            match input {
-                AlertInput::Reading(BalanceLevel::Low) => {
-                    next.key_error_notified = false;
-                    // Re-arm critical: a partial top-up followed by a new drain is a new event.
-                    next.empty_notified = false;
-                    if self.warned_low {
-                        D::None
+            match (reading, input) {
+                (Some((balance, level, threshold)), _) => {
+                    // Re-arm critical once clearly payable again: a partial top-up followed
+                    // by a new drain is a new event, a balance hovering at a cent is not.
+                    if clearly_above(balance, EMPTY_FLOOR) {
+                        next.empty_notified = false;
+                    }
+                    if level == BalanceLevel::Low {
+                        if self.warned_low {
+                            D::None
+                        } else {
+                            next.warned_low = true;
+                            D::Warning
+                        }
+                    } else if clearly_above(balance, threshold) {
+                        next.warned_low = false;
+                        next.empty_notified = false;
+                        if self.warned_low || self.empty_notified {
+                            D::Restored
+                        } else {
+                            D::None
+                        }
                     } else {
-                        next.warned_low = true;
-                        D::Warning
+                        // Ok, but inside the band: nothing said, nothing re-armed.
+                        D::None
                     }
                 }
-                AlertInput::Reading(BalanceLevel::Ok) => {
-                    next = AlertState::default();
-                    if self.warned_low || self.empty_notified {
-                        D::Restored
-                    } else {
-                        D::None
-                    }
-                }
-                AlertInput::Failed(code) if code.kind() == ErrorKind::KeyProblem => {
+                (None, AlertInput::Failed(code)) if code.kind() == ErrorKind::KeyProblem => {
                     if self.key_error_notified {
                         D::None
                     } else {
@@ -124,7 +151,11 @@ mod tests {
     use super::*;
     use AlertDecision as D;
     use AlertInput::*;
-    use BalanceLevel::*;
+
+    /// A reading against the default $1.00 threshold.
+    fn r(balance: &str) -> AlertInput {
+        Reading(Money::parse(balance).unwrap(), Money::from_cents(100))
+    }
 
     /// Runs a sequence of checks from a fresh state and returns the decisions.
     fn run(inputs: &[AlertInput]) -> Vec<AlertDecision> {
@@ -144,76 +175,26 @@ mod tests {
         let zero = Failed(ErrorCode::ZeroBalance);
         let wrong = Failed(ErrorCode::WrongKey);
         let down = Failed(ErrorCode::ServerError);
+        let key = D::KeyError(ErrorCode::WrongKey);
+        #[rustfmt::skip]
         let cases: Vec<(&str, Vec<AlertInput>, Vec<AlertDecision>)> = vec![
-            (
-                "quiet while ok",
-                vec![Reading(Ok), Reading(Ok)],
-                vec![D::None, D::None],
-            ),
-            (
-                "warn once while low",
-                vec![Reading(Ok), Reading(Low), Reading(Low), Reading(Low)],
-                vec![D::None, D::Warning, D::None, D::None],
-            ),
-            (
-                "first reading low warns",
-                vec![Reading(Low)],
-                vec![D::Warning],
-            ),
-            (
-                "critical on entering empty, once",
-                vec![Reading(Low), Reading(Empty), Reading(Empty)],
-                vec![D::Warning, D::Critical, D::None],
-            ),
-            (
-                "zero balance error is critical",
-                vec![Reading(Ok), zero, zero],
-                vec![D::None, D::Critical, D::None],
-            ),
-            (
-                "restored and re-armed",
-                vec![Reading(Low), Reading(Ok), Reading(Low)],
-                vec![D::Warning, D::Restored, D::Warning],
-            ),
-            (
-                "restored from empty",
-                vec![Reading(Empty), Reading(Ok)],
-                vec![D::Critical, D::Restored],
-            ),
-            (
-                "empty to low: no extra warning",
-                vec![Reading(Empty), Reading(Low), Reading(Low)],
-                vec![D::Critical, D::None, D::None],
-            ),
-            (
-                "low after partial top-up re-arms critical",
-                vec![Reading(Empty), Reading(Low), Reading(Empty)],
-                vec![D::Critical, D::None, D::Critical],
-            ),
-            (
-                "transient errors say nothing and keep state",
-                vec![Reading(Low), down, down, Reading(Low)],
-                vec![D::Warning, D::None, D::None, D::None],
-            ),
-            (
-                "key error once",
-                vec![wrong, wrong, wrong],
-                vec![D::KeyError(ErrorCode::WrongKey), D::None, D::None],
-            ),
-            (
-                "key error again after recovery",
-                vec![wrong, Reading(Ok), wrong],
-                vec![
-                    D::KeyError(ErrorCode::WrongKey),
-                    D::None,
-                    D::KeyError(ErrorCode::WrongKey),
-                ],
-            ),
-            (
-                "unknown reading says nothing",
-                vec![Reading(Unknown)],
-                vec![D::None],
-            ),
+            ("quiet while ok",                               vec![r("5"), r("5")], vec![D::None, D::None]),
+            ("warn once while low",                          vec![r("5"), r("0.5"), r("0.4"), r("0.3")], vec![D::None, D::Warning, D::None, D::None]),
+            ("first reading low warns",                      vec![r("0.5")], vec![D::Warning]),
+            ("critical on entering empty, once",             vec![r("0.5"), r("0"), r("0")], vec![D::Warning, D::Critical, D::None]),
+            ("zero balance error is critical",               vec![r("5"), zero, zero], vec![D::None, D::Critical, D::None]),
+            ("restored and re-armed",                        vec![r("0.5"), r("5"), r("0.5")], vec![D::Warning, D::Restored, D::Warning]),
+            ("restored from empty",                          vec![r("0"), r("5")], vec![D::Critical, D::Restored]),
+            ("empty to low: no extra warning",               vec![r("0"), r("0.5"), r("0.4")], vec![D::Critical, D::None, D::None]),
+            ("low after partial top-up re-arms critical",    vec![r("0"), r("0.5"), r("0")], vec![D::Critical, D::None, D::Critical]),
+            ("transient errors say nothing and keep state",  vec![r("0.5"), down, down, r("0.5")], vec![D::Warning, D::None, D::None, D::None]),
+            ("key error once",                               vec![wrong, wrong, wrong], vec![key, D::None, D::None]),
+            ("key error again after recovery",               vec![wrong, r("5"), wrong], vec![key, D::None, key]),
+            ("flapping at the threshold warns once",         vec![r("0.99"), r("1.00"), r("0.99"), r("1.00"), r("0.99"), r("1.09"), r("0.99")], vec![D::Warning, D::None, D::None, D::None, D::None, D::None, D::None]),
+            ("restored only past the band",                  vec![r("0.99"), r("1.05"), r("1.10"), r("0.99")], vec![D::Warning, D::None, D::Restored, D::Warning]),
+            ("first reading inside the band is quiet",       vec![r("1.00"), r("1.01")], vec![D::None, D::None]),
+            ("flapping at the empty floor is critical once", vec![r("0.009"), r("0.011"), r("0.009"), r("0.05"), r("0.009")], vec![D::Critical, D::None, D::None, D::None, D::None]),
+            ("critical re-armed past the floor's band",      vec![r("0.009"), r("0.06"), r("0.009")], vec![D::Critical, D::None, D::Critical]),
         ];
         for (name, inputs, want) in cases {
             assert_eq!(run(&inputs), want, "{name}");
@@ -221,12 +202,28 @@ mod tests {
     }
 
     #[test]
+    fn bands() {
+        let m = |s: &str| Money::parse(s).unwrap();
+        #[rustfmt::skip]
+        let cases = [
+            ("0",    "0.05"),
+            ("0.01", "0.05"),
+            ("1",    "0.10"),
+            ("0.30", "0.05"),
+            ("0.60", "0.06"),
+            ("50",   "5"),
+        ];
+        for (boundary, want) in cases {
+            assert_eq!(band(m(boundary)), m(want), "{boundary}");
+        }
+    }
+
+    #[test]
     fn same_inputs_same_decisions() {
         let s = AlertState {
             warned_low: true,
-            empty_notified: false,
-            key_error_notified: false,
+            ..AlertState::default()
         };
-        assert_eq!(s.decide(Reading(Empty)), s.decide(Reading(Empty)));
+        assert_eq!(s.decide(r("0")), s.decide(r("0")));
     }
 }

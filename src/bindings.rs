@@ -7,9 +7,9 @@
 use crate::error::{ApiError, ErrorCode};
 use crate::i18n::{self, Lang};
 use crate::json::{object, Json, ToJson};
-use crate::monitor::{outcome_from_json, write_outcome, Outcome};
+use crate::monitor::{Outcome, TaggedOutcome};
 use crate::protocol::{balance_url, classify};
-use crate::schedule::Trigger;
+use crate::schedule::{Trigger, FETCH_TIMEOUT_MS};
 use crate::settings::mask_key;
 use crate::state::State;
 use crate::view;
@@ -23,6 +23,8 @@ fn to_js(value: &dyn ToJson) -> JsValue {
 }
 
 /// JS values come in through `JSON.stringify` and the core's reader, which keeps numbers exact.
+/// They are stored data or forms, never API answers: a value nested too deep is dropped on its
+/// own (`Json::parse_stored`) instead of costing the whole state.
 fn from_js(value: &JsValue) -> Json {
     if value.is_undefined() {
         return Json::Null;
@@ -30,7 +32,7 @@ fn from_js(value: &JsValue) -> Json {
     js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
-        .and_then(|s| Json::parse(&s).ok())
+        .and_then(|s| Json::parse_stored(&s).ok())
         .unwrap_or(Json::Null)
 }
 
@@ -48,9 +50,7 @@ impl ToJson for Raw {
 }
 
 fn outcome_js(outcome: &Outcome, account: Option<String>) -> JsValue {
-    let mut out = String::new();
-    write_outcome(outcome, account.as_deref(), &mut out);
-    to_js(&Raw(out))
+    to_js(&TaggedOutcome::new(outcome, account))
 }
 
 /// Migrates whatever was stored into the current `State`; never throws.
@@ -117,6 +117,20 @@ pub fn plan_check(state: JsValue, now_ms: f64, trigger: &str, lang: Option<Strin
     to_js(&Raw(out))
 }
 
+/// Marks a check as sent (`State`): store it, and schedule the next wake-up from its view,
+/// before sending the request, so a caller that dies mid-request still holds the floor and
+/// wakes for a retry.
+#[wasm_bindgen(js_name = beginCheck)]
+pub fn begin_check(state: JsValue, now_ms: f64) -> JsValue {
+    to_js(&state_from(&state).begin_check(now_ms as i64))
+}
+
+/// How long `fetchBalance` callers wait for the API (ms).
+#[wasm_bindgen(js_name = fetchTimeoutMs)]
+pub fn fetch_timeout_ms() -> u32 {
+    FETCH_TIMEOUT_MS
+}
+
 /// One real balance request (gloo-net, so it runs in a service worker). Never rejects: every
 /// failure becomes an outcome with a code. The URL holds the key, so it is never logged.
 #[wasm_bindgen(js_name = fetchBalance)]
@@ -166,12 +180,9 @@ pub fn classify_response(status: u16, content_type: Option<String>, body: &str) 
 /// Folds an outcome into the state: `{ state, alert }`.
 #[wasm_bindgen]
 pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsValue {
-    let outcome = from_js(&outcome);
-    let (state, decision) = state_from(&state).observe(
-        &outcome_from_json(&outcome),
-        outcome.get("account").as_str(),
-        now_ms as i64,
-    );
+    let tagged = TaggedOutcome::read(&from_js(&outcome));
+    let (state, decision) =
+        state_from(&state).observe(&tagged.outcome(), tagged.account.as_deref(), now_ms as i64);
     let alert = view::alert_view(decision, &state, Lang::from_tag(lang));
     let mut out = String::new();
     object(&mut out)

@@ -22,7 +22,7 @@ pub enum CaptchaType {
     Other,
 }
 
-/// Default USD per successful solve (shared/API-FACTS.md, from the source article).
+/// Default USD per successful solve (docs/API.md, "Defaults").
 #[rustfmt::skip]
 const DEFAULT_RATES: [(CaptchaType, &str, i64); 7] = [
     (CaptchaType::RecaptchaV2, "recaptcha_v2", 3_000_000),
@@ -159,16 +159,17 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_article() {
+    fn defaults_match_the_guide() {
         let t = RateTable::default();
+        #[rustfmt::skip]
         let want = [
             ("recaptcha_v2", "0.003"),
             ("recaptcha_v3", "0.004"),
-            ("turnstile", "0.002"),
-            ("geetest", "0.003"),
-            ("image", "0.001"),
-            ("bls", "0.002"),
-            ("other", "0.003"),
+            ("turnstile",    "0.002"),
+            ("geetest",      "0.003"),
+            ("image",        "0.001"),
+            ("bls",          "0.002"),
+            ("other",        "0.003"),
         ];
         for (name, rate) in want {
             assert_eq!(
@@ -181,13 +182,14 @@ mod tests {
 
     #[test]
     fn budgets() {
+        #[rustfmt::skip]
         let cases = [
-            // balance, rate, qty, cost, covered, shortfall, enough
-            ("12.345", "0.003", 1000, "3", 4115, "0", true),
-            ("1.00", "0.004", 500, "2", 250, "1", false),
-            ("0", "0.001", 10, "0.01", 0, "0.01", false),
-            ("-0.5", "0.002", 0, "0", 0, "0.5", false),
-            ("0.3", "0.1", 3, "0.3", 3, "0", true),
+            // balance, rate,   qty,  cost,   covered, shortfall, enough
+            ("12.345", "0.003", 1000, "3",    4115,    "0",       true),
+            ("1.00",   "0.004", 500,  "2",    250,     "1",       false),
+            ("0",      "0.001", 10,   "0.01", 0,       "0.01",    false),
+            ("-0.5",   "0.002", 0,    "0",    0,       "0.5",     false),
+            ("0.3",    "0.1",   3,    "0.3",  3,       "0",       true),
         ];
         for (bal, rate, qty, cost, covered, short, enough) in cases {
             let b = budget(m(bal), m(rate), qty).unwrap();

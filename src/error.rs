@@ -2,10 +2,12 @@
 //!
 //! Each [`ErrorCode`] is a stable snake_case code (stored, sent to JS, used in metrics) with the
 //! API texts that map to it, its kind, what the monitor must do next (retry policy) and the
-//! locale keys of its cause and fix sentences (shared/API-FACTS.md, the article's
-//! troubleshooting table).
+//! locale keys of its cause and fix sentences (docs/API.md: "Error codes" and the
+//! troubleshooting list under "Defaults").
 
-use crate::json::{object, Json, ToJson};
+use crate::json::{Json, ToJson};
+use crate::wire::{FromJson, JsShape};
+use crate::wire_struct;
 
 /// A stable error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,14 +181,28 @@ impl ErrorCode {
     }
 }
 
-/// One failed check: the code and a short, key-free description of what was seen
-/// (the API's error text, `HTTP 502`, `timeout` …).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    /// The stable code.
-    pub code: ErrorCode,
-    /// What was seen, safe to show and to log.
-    pub raw: String,
+wire_struct! {
+    /// One failed check: the code and a short, key-free description of what was seen
+    /// (the API's error text, `HTTP 502`, `timeout` …).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ApiError strict {
+        /// The stable code.
+        code: ErrorCode = "code",
+        /// What was seen, safe to show and to log.
+        raw: String = "raw" via read_raw,
+    }
+}
+
+/// A stored or passed-in description, cut to 80 characters; none is an empty one.
+fn read_raw(value: &Json) -> Option<String> {
+    Some(
+        value
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(80)
+            .collect(),
+    )
 }
 
 impl ToJson for ErrorCode {
@@ -195,12 +211,15 @@ impl ToJson for ErrorCode {
     }
 }
 
-impl ToJson for ApiError {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("code", &self.code)
-            .field("raw", &self.raw)
-            .end();
+impl FromJson for ErrorCode {
+    fn from_json(value: &Json) -> Option<Self> {
+        value.as_str().and_then(ErrorCode::from_name)
+    }
+}
+
+impl JsShape for ErrorCode {
+    fn js_shape() -> String {
+        "ErrorCode".to_string()
     }
 }
 
@@ -212,19 +231,6 @@ impl ApiError {
             raw: raw.into(),
         }
     }
-
-    /// Reads a stored or passed-in `{code, raw}`; `raw` is cut to 80 characters.
-    pub fn from_json(value: &Json) -> Option<ApiError> {
-        let code = ErrorCode::from_name(value.get("code").as_str()?)?;
-        let raw: String = value
-            .get("raw")
-            .as_str()
-            .unwrap_or_default()
-            .chars()
-            .take(80)
-            .collect();
-        Some(ApiError { code, raw })
-    }
 }
 
 #[cfg(test)]
@@ -233,18 +239,19 @@ mod tests {
 
     #[test]
     fn every_documented_api_code_maps() {
+        #[rustfmt::skip]
         let cases = [
-            ("ERROR_WRONG_USER_KEY", C::WrongKey),
-            ("ERROR_KEY_DOES_NOT_EXIST", C::KeyNotFound),
-            ("ERROR_ZERO_BALANCE", C::ZeroBalance),
-            ("IP_BANNED", C::IpBanned),
-            ("ERROR_IP_BANNED", C::IpBanned),
-            ("ERROR_IP_BLOCKED", C::IpBanned),
-            ("ERROR_IP_NOT_ALLOWED", C::IpNotAllowed),
-            ("ERROR_TOO_MUCH_REQUESTS", C::RateLimited),
-            ("ERROR_SERVER_ERROR", C::ServerError),
+            ("ERROR_WRONG_USER_KEY",        C::WrongKey),
+            ("ERROR_KEY_DOES_NOT_EXIST",    C::KeyNotFound),
+            ("ERROR_ZERO_BALANCE",          C::ZeroBalance),
+            ("IP_BANNED",                   C::IpBanned),
+            ("ERROR_IP_BANNED",             C::IpBanned),
+            ("ERROR_IP_BLOCKED",            C::IpBanned),
+            ("ERROR_IP_NOT_ALLOWED",        C::IpNotAllowed),
+            ("ERROR_TOO_MUCH_REQUESTS",     C::RateLimited),
+            ("ERROR_SERVER_ERROR",          C::ServerError),
             ("ERROR_INTERNAL_SERVER_ERROR", C::ServerError),
-            ("error_zero_balance", C::ZeroBalance),
+            ("error_zero_balance",          C::ZeroBalance),
         ];
         for (text, code) in cases {
             assert_eq!(ErrorCode::from_api(text), Some(code), "{text}");
@@ -254,18 +261,19 @@ mod tests {
 
     #[test]
     fn policies_follow_the_api_facts() {
+        #[rustfmt::skip]
         let cases = [
-            (C::WrongKey, R::StopUntilSettingsChange),
-            (C::KeyNotFound, R::StopUntilSettingsChange),
+            (C::WrongKey,     R::StopUntilSettingsChange),
+            (C::KeyNotFound,  R::StopUntilSettingsChange),
             (C::IpNotAllowed, R::StopUntilSettingsChange),
-            (C::InvalidKey, R::StopUntilSettingsChange),
-            (C::ZeroBalance, R::Normal),
-            (C::IpBanned, R::BackOff { min_secs: 300 }),
-            (C::RateLimited, R::BackOff { min_secs: 120 }),
-            (C::ServerError, R::RetryWithBackoff { base_secs: 5 }),
-            (C::Timeout, R::RetryWithBackoff { base_secs: 5 }),
-            (C::Network, R::RetryWithBackoff { base_secs: 5 }),
-            (C::Malformed, R::RetryWithBackoff { base_secs: 5 }),
+            (C::InvalidKey,   R::StopUntilSettingsChange),
+            (C::ZeroBalance,  R::Normal),
+            (C::IpBanned,     R::BackOff { min_secs: 300 }),
+            (C::RateLimited,  R::BackOff { min_secs: 120 }),
+            (C::ServerError,  R::RetryWithBackoff { base_secs: 5 }),
+            (C::Timeout,      R::RetryWithBackoff { base_secs: 5 }),
+            (C::Network,      R::RetryWithBackoff { base_secs: 5 }),
+            (C::Malformed,    R::RetryWithBackoff { base_secs: 5 }),
         ];
         for (code, policy) in cases {
             assert_eq!(code.retry_policy(), policy, "{code:?}");

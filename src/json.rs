@@ -26,7 +26,7 @@ pub enum Json {
     Object(Vec<(String, Json)>),
 }
 
-/// The text is not JSON (or nests deeper than 32 levels).
+/// The text is not JSON (or, for [`Json::parse`], nests deeper than 32 levels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonError;
 
@@ -34,11 +34,24 @@ pub struct JsonError;
 pub static NULL: Json = Json::Null;
 
 impl Json {
-    /// Parses a whole document; trailing non-space text is an error.
+    /// Parses a whole document; trailing non-space text is an error, and so is nesting
+    /// deeper than 32 levels (an API answer that deep is not an answer).
     pub fn parse(text: &str) -> Result<Json, JsonError> {
+        Json::parse_with(text, false)
+    }
+
+    /// Parses stored data: a value nested deeper than 32 levels becomes `null` (skipped
+    /// without recursion) instead of failing the document, so one over-deep unknown field
+    /// never costs the settings and history around it. Bad JSON is still an error.
+    pub fn parse_stored(text: &str) -> Result<Json, JsonError> {
+        Json::parse_with(text, true)
+    }
+
+    fn parse_with(text: &str, skip_deep: bool) -> Result<Json, JsonError> {
         let mut p = Parser {
             s: text.as_bytes(),
             i: 0,
+            skip_deep,
         };
         let v = p.value(0)?;
         p.ws();
@@ -110,6 +123,8 @@ impl Json {
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Replace too-deep values with `null` instead of failing.
+    skip_deep: bool,
 }
 
 impl Parser<'_> {
@@ -140,14 +155,14 @@ impl Parser<'_> {
 
     fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
         if depth > MAX_DEPTH {
-            return Err(JsonError);
+            return if self.skip_deep {
+                self.skip().map(|_| Json::Null)
+            } else {
+                Err(JsonError)
+            };
         }
         self.ws();
         match self.s.get(self.i).ok_or(JsonError)? {
-            b'n' => self.literal(b"null", Json::Null),
-            b't' => self.literal(b"true", Json::Bool(true)),
-            b'f' => self.literal(b"false", Json::Bool(false)),
-            b'"' => self.string().map(Json::String),
             b'[' => {
                 self.i += 1;
                 let mut items = Vec::new();
@@ -188,8 +203,72 @@ impl Parser<'_> {
                 }
                 Ok(Json::Object(members))
             }
+            _ => self.scalar(),
+        }
+    }
+
+    fn scalar(&mut self) -> Result<Json, JsonError> {
+        self.ws();
+        match self.s.get(self.i).ok_or(JsonError)? {
+            b'n' => self.literal(b"null", Json::Null),
+            b't' => self.literal(b"true", Json::Bool(true)),
+            b'f' => self.literal(b"false", Json::Bool(false)),
+            b'"' => self.string().map(Json::String),
             b'-' | b'0'..=b'9' => self.number(),
             _ => Err(JsonError),
+        }
+    }
+
+    /// `"key":` inside an object.
+    fn key(&mut self) -> Result<(), JsonError> {
+        self.ws();
+        if self.s.get(self.i) != Some(&b'"') {
+            return Err(JsonError);
+        }
+        self.string()?;
+        if self.eat(b':') {
+            Ok(())
+        } else {
+            Err(JsonError)
+        }
+    }
+
+    /// Checks and steps over one value of any depth with a heap stack of closing brackets
+    /// instead of recursion.
+    fn skip(&mut self) -> Result<(), JsonError> {
+        let mut closers: Vec<u8> = Vec::new();
+        loop {
+            if self.eat(b'[') {
+                if !self.eat(b']') {
+                    closers.push(b']');
+                    continue;
+                }
+            } else if self.eat(b'{') {
+                if !self.eat(b'}') {
+                    closers.push(b'}');
+                    self.key()?;
+                    continue;
+                }
+            } else {
+                self.scalar()?;
+            }
+            // One value done: close what ends here, then expect the next member.
+            loop {
+                let Some(&close) = closers.last() else {
+                    return Ok(());
+                };
+                if self.eat(close) {
+                    closers.pop();
+                    continue;
+                }
+                if !self.eat(b',') {
+                    return Err(JsonError);
+                }
+                if close == b'}' {
+                    self.key()?;
+                }
+                break;
+            }
         }
     }
 
@@ -334,6 +413,11 @@ impl ObjectWriter<'_> {
         self
     }
 
+    /// Members kept from a newer build ([`unknown_members`]), after the known ones.
+    pub fn extra(self, members: &[(String, Json)]) -> Self {
+        members.iter().fold(self, |o, (k, v)| o.field(k, v))
+    }
+
     /// Closes the object.
     pub fn end(self) {
         self.out.push('}');
@@ -427,6 +511,33 @@ impl<T: ToJson + ?Sized> ToJson for &T {
     }
 }
 
+/// A value read earlier, written back as it was (numbers keep their digits).
+impl ToJson for Json {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => b.write_json(out),
+            Json::Number(n) => out.push_str(n),
+            Json::String(s) => s.write_json(out),
+            Json::Array(items) => items.write_json(out),
+            Json::Object(members) => members.as_slice().write_json(out),
+        }
+    }
+}
+
+/// The members of `value` whose names are not in `known`: what a newer build stored, kept so
+/// that writing from this build loses nothing (see [`ObjectWriter::extra`]).
+pub fn unknown_members(value: &Json, known: &[&str]) -> Vec<(String, Json)> {
+    match value {
+        Json::Object(members) => members
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Pairs written as one object (`{"k": "v", …}`), in order.
 impl<K: AsRef<str>, V: ToJson> ToJson for [(K, V)] {
     fn write_json(&self, out: &mut String) {
@@ -505,5 +616,52 @@ mod tests {
         ] {
             assert_eq!(Json::parse(bad), Err(JsonError), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn stored_documents_skip_what_is_too_deep() {
+        let deep = |n: usize| "[".repeat(n) + "1" + &"]".repeat(n);
+        let doc = format!(
+            r#"{{"keep":"yes","deep":{{"x":{}}},"obj":{},"after":[1,2]}}"#,
+            deep(40),
+            "{\"a\":".repeat(40) + "{}" + &"}".repeat(40)
+        );
+        assert_eq!(Json::parse(&doc), Err(JsonError), "API answers stay strict");
+        let v = Json::parse_stored(&doc).unwrap();
+        assert_eq!(v.get("keep").as_str(), Some("yes"));
+        assert_eq!(v.get("after").as_array().len(), 2);
+        // The value at depth 33 is replaced by null; the levels above it are kept (the root
+        // is depth 0, "x" depth 2).
+        let mut at = v.get("deep").get("x");
+        for _ in 0..30 {
+            at = &at.as_array()[0];
+        }
+        assert_eq!(at, &Json::Array(vec![Json::Null]));
+        assert!(v.get("obj").is_present());
+        // Skipping still checks the grammar, and a million levels do not recurse.
+        for bad in [
+            format!(r#"{{"x":{}"#, "[".repeat(40)),
+            format!(r#"{{"x":{}1,]{}}}"#, "[".repeat(40), "]".repeat(39)),
+            format!(r#"{{"x":{}{{"a" 1}}{}}}"#, "[".repeat(40), "]".repeat(40)),
+            format!(r#"{{"x":{}tru{}}}"#, "[".repeat(40), "]".repeat(40)),
+        ] {
+            assert_eq!(Json::parse_stored(&bad), Err(JsonError), "{bad}");
+        }
+        let huge = format!(r#"{{"k":1,"x":{}}}"#, deep(1_000_000));
+        assert_eq!(
+            Json::parse_stored(&huge).unwrap().get("k").as_i64(),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn values_write_back_as_read() {
+        let text = r#"{"a":[1.50,"x\"y",null,true,{"b":-2e3}],"c":{}}"#;
+        assert_eq!(Json::parse(text).unwrap().to_json(), text);
+        let v = Json::parse(r#"{"known":1,"new":{"x":[1]},"later":"v"}"#).unwrap();
+        let extra = unknown_members(&v, &["known"]);
+        let mut out = String::new();
+        object(&mut out).field("known", &2_u32).extra(&extra).end();
+        assert_eq!(out, r#"{"known":2,"new":{"x":[1]},"later":"v"}"#);
     }
 }

@@ -5,10 +5,10 @@ use crate::json::ToJson;
 use crate::money::Money;
 
 /// Below this the account cannot pay for a single solve: a solver refuses to submit (the
-/// source article's 0.01 floor).
+/// 0.01 floor of docs/API.md, "Defaults").
 pub const EMPTY_FLOOR: Money = Money::from_cents(1);
 
-/// The default low-balance threshold (the article's alert threshold).
+/// The default low-balance threshold (docs/API.md, "Defaults").
 pub const DEFAULT_LOW_THRESHOLD: Money = Money::from_cents(100);
 
 /// The level shown by the badge and the widget.
@@ -88,15 +88,16 @@ mod tests {
     #[test]
     fn levels_by_balance() {
         let t = m("1.00");
+        #[rustfmt::skip]
         let cases = [
-            ("25", Ok),
-            ("1.00", Ok),
+            ("25",    Ok),
+            ("1.00",  Ok),
             ("0.999", Low),
-            ("0.42", Low),
-            ("0.01", Low),
+            ("0.42",  Low),
+            ("0.01",  Low),
             ("0.009", Empty),
-            ("0", Empty),
-            ("-2", Empty),
+            ("0",     Empty),
+            ("-2",    Empty),
         ];
         for (b, want) in cases {
             assert_eq!(BalanceLevel::of(m(b), t), want, "{b}");
@@ -109,16 +110,17 @@ mod tests {
     fn levels_with_errors() {
         let t = m("1");
         let e = |c| ApiError::new(c, "x");
+        #[rustfmt::skip]
         let cases = [
-            (None, None, Unknown),
-            (Some("5"), None, Ok),
-            (None, Some(e(ErrorCode::ZeroBalance)), Empty),
-            (Some("5"), Some(e(ErrorCode::ZeroBalance)), Empty),
-            (Some("5"), Some(e(ErrorCode::ServerError)), Ok),
-            (Some("0.5"), Some(e(ErrorCode::Timeout)), Low),
-            (None, Some(e(ErrorCode::ServerError)), Unknown),
-            (Some("5"), Some(e(ErrorCode::WrongKey)), Unknown),
-            (Some("5"), Some(e(ErrorCode::IpBanned)), Ok),
+            (None,        None,                            Unknown),
+            (Some("5"),   None,                            Ok),
+            (None,        Some(e(ErrorCode::ZeroBalance)), Empty),
+            (Some("5"),   Some(e(ErrorCode::ZeroBalance)), Empty),
+            (Some("5"),   Some(e(ErrorCode::ServerError)), Ok),
+            (Some("0.5"), Some(e(ErrorCode::Timeout)),     Low),
+            (None,        Some(e(ErrorCode::ServerError)), Unknown),
+            (Some("5"),   Some(e(ErrorCode::WrongKey)),    Unknown),
+            (Some("5"),   Some(e(ErrorCode::IpBanned)),    Ok),
         ];
         for (good, err, want) in cases {
             assert_eq!(

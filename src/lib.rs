@@ -19,6 +19,7 @@ pub mod schedule;
 pub mod settings;
 pub mod state;
 pub mod view;
+pub mod wire;
 
 /// The module's allocator (see Cargo.toml for why not std's).
 #[cfg(target_arch = "wasm32")]

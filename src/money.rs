@@ -3,9 +3,19 @@
 //! Balances arrive as decimal strings ("12.345"); parsing them into `f64` would turn 0.1 + 0.2
 //! into 0.30000000000000004 and make "covered solves" off by one. `Money` is a fixed-point
 //! count of nano-dollars (10⁻⁹ USD) in an `i64`: exact for every balance the API reports.
+//!
+//! What [`Money::parse`] accepts (docs/API.md, "Balance numbers"): the balance APIs send a
+//! decimal string (`"12.345"`) or a JSON number (`12.3456`, and from float serialisers
+//! `1.2e-5`), so the JSON number grammar is read exactly, at any exponent. The same parser
+//! reads amounts people type in the options, so three forms that cannot change a value's
+//! meaning are accepted too: a leading `+`, no digit before the point (`.5`), no digit after it
+//! (`7.`). Refused: every Unicode space other than ASCII white space around the number (a
+//! no-break space is page text, not an API answer), digit grouping (`1,000`, `1 000`, `1_000`),
+//! hex, `NaN`, `Infinity`, more than 64 characters, and anything beyond ±1 000 000 000 USD.
 
 use crate::i18n::{count, decimal_mark, Lang};
 use crate::json::{Json, ToJson};
+use crate::wire::{FromJson, JsShape};
 use std::fmt;
 
 /// Nano-dollars per dollar.
@@ -16,6 +26,10 @@ const SCALE_DIGITS: usize = 9;
 const MAX_ABS_NANOS: i64 = 1_000_000_000 * SCALE;
 /// Longer input is garbage, not a number (an HTML page, a runaway body).
 const MAX_INPUT_LEN: usize = 64;
+/// The place value of [`MAX_ABS_NANOS`]: no digit may sit higher than 10^18 nano-dollars.
+const MAX_POWER: i64 = 18;
+/// Exponents are clamped to this size (see [`parse_exponent`]).
+const MAX_EXPONENT: i64 = 1_000;
 
 /// An exact amount of US dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -53,13 +67,17 @@ impl Money {
         self.0
     }
 
-    /// Parses a decimal number such as `12.345`, `-0.5`, `+3`, `.25` or `1.5e-3`.
+    /// Parses a decimal number: `12.345`, `-0.5`, `1.5e-3`, and the lenient forms `+3`, `.25`,
+    /// `7.` (see the module doc for what is accepted and why).
     ///
-    /// Digits past the ninth decimal place are dropped (truncated toward zero): they are below a
-    /// billionth of a dollar and only appear when a 2captcha clone prints a float like
-    /// `12.340000000000002`. Exponents are accepted because some clones serialise floats that way.
+    /// Every value within ±1 000 000 000 USD is read exactly, whatever its exponent (`1` with 44
+    /// zeros and `e-41` is 1000); a larger one is [`MoneyError::OutOfRange`]. Digits past the
+    /// ninth decimal place are dropped (truncated toward zero): they are below a billionth of a
+    /// dollar and only appear when a 2captcha clone prints a float like `12.340000000000002`.
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
-        let text = text.trim();
+        // ASCII white space only (what a plain-text answer or a JSON document can hold around a
+        // number); a no-break space or any other Unicode space is not part of a number.
+        let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
         if text.is_empty() {
             return Err(MoneyError::Empty);
         }
@@ -72,11 +90,7 @@ impl Money {
             _ => (false, text),
         };
         let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
-            // i64 like every other integer parsed in the module: one parser in the binary.
-            Some((mantissa, exp)) => (
-                mantissa,
-                exp.parse::<i64>().map_err(|_| MoneyError::NotANumber)?,
-            ),
+            Some((mantissa, exp)) => (mantissa, parse_exponent(exp)?),
             None => (rest, 0),
         };
         let (int_part, frac_part) = match mantissa.split_once('.') {
@@ -94,50 +108,37 @@ impl Money {
     }
 
     /// Builds the amount digit by digit: each digit's place value is a power of ten in
-    /// nano-dollars, so the decimal point moves by the exponent without any rounding.
+    /// nano-dollars, so the decimal point moves by the exponent without any rounding. Only
+    /// the digits' positions matter, never the exponent alone, so `1` with 44 zeros and
+    /// `e-41` lands on 1000 exactly.
     fn from_digits(
         int_part: &str,
         frac_part: &str,
         exponent: i64,
         negative: bool,
     ) -> Result<Money, MoneyError> {
-        if exponent.unsigned_abs() > 40 {
-            // Either vanishingly small (truncates to zero) or far beyond range.
-            let all_zero = int_part.bytes().chain(frac_part.bytes()).all(|b| b == b'0');
-            return if all_zero || exponent < 0 {
-                Ok(Money::ZERO)
-            } else {
-                Err(MoneyError::OutOfRange)
-            };
-        }
-        let digits: Vec<u8> = int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .map(|b| b - b'0')
-            .collect();
-        // Index in `digits` where the decimal point sits after applying the exponent.
+        // Index in the digits where the decimal point sits after applying the exponent. The
+        // exponent is clamped to ±MAX_EXPONENT and there are at most 64 digits: no overflow.
         let point = int_part.len() as i64 + exponent;
         let mut nanos: i64 = 0;
-        for (i, d) in digits.iter().enumerate() {
-            // Place value of this digit in nano-dollars: 10^(point - 1 - i + 9).
-            let power = point - 1 - i as i64 + SCALE_DIGITS as i64;
-            if power < 0 {
-                break; // below a nano-dollar: truncated
-            }
-            if *d == 0 {
+        for (i, d) in int_part.bytes().chain(frac_part.bytes()).enumerate() {
+            let d = i64::from(d - b'0');
+            if d == 0 {
                 continue;
             }
-            if power > 18 {
+            // Place value of this digit in nano-dollars: 10^power.
+            let power = point - 1 - i as i64 + SCALE_DIGITS as i64;
+            if power < 0 {
+                break; // this digit and all after it are below a nano-dollar: truncated
+            }
+            if power > MAX_POWER {
                 return Err(MoneyError::OutOfRange);
             }
-            let place = 10_i64.pow(power as u32);
-            nanos = i64::from(*d)
-                .checked_mul(place)
+            nanos = d
+                .checked_mul(10_i64.pow(power as u32))
                 .and_then(|v| nanos.checked_add(v))
+                .filter(|n| *n <= MAX_ABS_NANOS)
                 .ok_or(MoneyError::OutOfRange)?;
-            if nanos > MAX_ABS_NANOS {
-                return Err(MoneyError::OutOfRange);
-            }
         }
         Ok(Money(if negative { -nanos } else { nanos }))
     }
@@ -185,7 +186,7 @@ impl Money {
     }
 
     /// The amount for people: `$1,234.4900` (en), `$1.234,4900` (id). At least four decimals
-    /// (the source article's display), more when the amount has them, so the figure shown is
+    /// (as CaptchaAI's own dashboard shows it), more when the amount has them, so the figure shown is
     /// always exact; grouped and separated like every other number of the language.
     pub fn display_in(self, lang: Lang) -> String {
         let abs = self.0.unsigned_abs();
@@ -239,6 +240,24 @@ impl Money {
     }
 }
 
+/// The exponent of `1e-3`: an optional sign and digits. Beyond ±[`MAX_EXPONENT`] it is
+/// clamped: with at most 64 digits, such a number is either far out of range or far below a
+/// nano-dollar, whichever way it is clamped.
+fn parse_exponent(text: &str) -> Result<i64, MoneyError> {
+    let (negative, digits) = match (text.strip_prefix('-'), text.strip_prefix('+')) {
+        (Some(rest), _) => (true, rest),
+        (_, Some(rest)) => (false, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(MoneyError::NotANumber);
+    }
+    let value = digits.bytes().fold(0_i64, |acc, b| {
+        (acc * 10 + i64::from(b - b'0')).min(MAX_EXPONENT)
+    });
+    Ok(if negative { -value } else { value })
+}
+
 /// The exact decimal, shortest form: `12.345`, `0`, `-0.5`.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -269,6 +288,19 @@ impl Money {
     }
 }
 
+impl FromJson for Money {
+    fn from_json(value: &Json) -> Option<Self> {
+        Money::from_json(value)
+    }
+}
+
+/// An exact decimal string (`"12.345"`), never a float.
+impl JsShape for Money {
+    fn js_shape() -> String {
+        "decimal".to_string()
+    }
+}
+
 /// Stored and sent to JS as the exact decimal string.
 impl ToJson for Money {
     fn write_json(&self, out: &mut String) {
@@ -282,24 +314,44 @@ mod tests {
 
     #[test]
     fn parses_exactly() {
+        let forty_four_zeros = "0".repeat(44);
+        let big_mantissa = format!("1{forty_four_zeros}e-41");
+        let tiny_mantissa = format!("0.{}1e41", "0".repeat(40));
+        let long_fraction = format!("1.{}", "0".repeat(60));
+        #[rustfmt::skip]
         let cases: &[(&str, i64)] = &[
             ("12.345", 12_345_000_000),
             ("0", 0),
             ("0.000", 0),
             ("-0.5", -500_000_000),
+            ("-0", 0),
             ("+3", 3_000_000_000),
+            ("+5e2", 500_000_000_000),
             (".25", 250_000_000),
             ("7.", 7_000_000_000),
             ("0.1", 100_000_000),
             ("0.000000001", 1),
             ("0.0000000019", 1),
             ("12.340000000000002", 12_340_000_000),
+            ("999999999.999999999", 999_999_999_999_999_999),
+            ("1000000000", 1_000_000_000_000_000_000),
+            ("-1000000000", -1_000_000_000_000_000_000),
             ("1.5e-3", 1_500_000),
             ("1E2", 100_000_000_000),
             ("2.5e+1", 25_000_000_000),
+            ("1e9", 1_000_000_000_000_000_000),
+            ("1e-9", 1),
+            ("1e-10", 0),
             ("1e-50", 0),
+            ("0e999999", 0),
+            ("0.0e-99999999999999999999", 0),
+            ("1e-99999999999999999999", 0),
+            (&big_mantissa, 1_000_000_000_000),
+            (&tiny_mantissa, 1_000_000_000),
+            (&long_fraction, 1_000_000_000),
+            ("0000000000000000000000000000000000000000012.5", 12_500_000_000),
             ("  4.20\n", 4_200_000_000),
-            ("1000000000", 1_000_000_000_000_000_000),
+            ("\t7\r\n", 7_000_000_000),
         ];
         for (text, nanos) in cases {
             assert_eq!(Money::parse(text), Ok(Money::from_nanos(*nanos)), "{text}");
@@ -321,6 +373,8 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
+        let huge_mantissa = format!("1{}e-30", "0".repeat(44));
+        #[rustfmt::skip]
         let cases: &[(&str, MoneyError)] = &[
             ("", MoneyError::Empty),
             ("   ", MoneyError::Empty),
@@ -330,20 +384,38 @@ mod tests {
             ("-Infinity", MoneyError::NotANumber),
             ("1.2.3", MoneyError::NotANumber),
             ("1,5", MoneyError::NotANumber),
+            ("1,000", MoneyError::NotANumber),
+            ("1_000", MoneyError::NotANumber),
             ("-", MoneyError::NotANumber),
+            ("+", MoneyError::NotANumber),
+            ("--1", MoneyError::NotANumber),
+            ("+-1", MoneyError::NotANumber),
             (".", MoneyError::NotANumber),
             ("1e", MoneyError::NotANumber),
+            ("1e+", MoneyError::NotANumber),
+            ("1e--2", MoneyError::NotANumber),
+            ("1e2.5", MoneyError::NotANumber),
+            ("e5", MoneyError::NotANumber),
             ("0x10", MoneyError::NotANumber),
             ("1 2", MoneyError::NotANumber),
+            ("1\u{a0}000", MoneyError::NotANumber),
+            ("\u{a0}12.5", MoneyError::NotANumber),
+            ("12.5\u{a0}", MoneyError::NotANumber),
+            ("\u{2009}12.5", MoneyError::NotANumber),
             ("١٢", MoneyError::NotANumber),
             ("1e309", MoneyError::OutOfRange),
+            ("1e10", MoneyError::OutOfRange),
+            ("1e99999999999999999999", MoneyError::OutOfRange),
+            (&huge_mantissa, MoneyError::OutOfRange),
             ("1000000000.000000001", MoneyError::OutOfRange),
+            ("-1000000000.000000001", MoneyError::OutOfRange),
             ("99999999999999999999", MoneyError::OutOfRange),
         ];
         for (text, err) in cases {
-            assert_eq!(Money::parse(text), Err(*err), "{text}");
+            assert_eq!(Money::parse(text), Err(*err), "{text:?}");
         }
         assert_eq!(Money::parse(&"9".repeat(65)), Err(MoneyError::TooLong));
+        assert_eq!(Money::parse(&"1".repeat(80)), Err(MoneyError::TooLong));
     }
 
     #[test]

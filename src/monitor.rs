@@ -7,178 +7,202 @@
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{ApiError, ErrorCode, RetryPolicy};
-use crate::json::{object, Json, ToJson};
+use crate::json::Json;
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
-use crate::schedule::{self, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
+use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
 use crate::settings::Settings;
+use crate::wire::FromJson;
+use crate::{wire_enum, wire_struct};
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
 pub const HISTORY_LIMIT: usize = 500;
+/// Requesters (keys, proxies) whose last request time is remembered across account switches:
+/// more than anyone switches between within the one-minute floor.
+pub const REQUESTER_LIMIT: usize = 8;
 
 /// What one balance check produced.
 pub type Outcome = Result<Money, ApiError>;
 
-/// Writes an outcome for JS: `{ account, ok: true, balance }` or
-/// `{ account, ok: false, code, raw }`. `account` (`Settings::account_id`) tags the answer with
-/// the account it was fetched for, so a late answer for old settings can be dropped.
-pub fn write_outcome(outcome: &Outcome, account: Option<&str>, out: &mut String) {
-    let tagged = object(out).field("account", &account);
-    match outcome {
-        Ok(balance) => tagged.field("ok", &true).field("balance", balance).end(),
-        Err(e) => tagged
-            .field("ok", &false)
-            .field("code", &e.code)
-            .field("raw", &e.raw)
-            .end(),
+wire_struct! {
+    /// An [`Outcome`] as it crosses to JS, tagged with the account (`Settings::account_id`) it
+    /// was fetched for, so a late answer for old settings can be dropped:
+    /// `{ account, ok: true, balance }` or `{ account, ok: false, code, raw }` (the other
+    /// members null).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TaggedOutcome strict {
+        /// The account asked for, or null (an answer classified without a request).
+        account: Option<String> = "account",
+        /// A balance was read.
+        ok: bool = "ok",
+        /// The balance, when `ok`.
+        balance: Option<Money> = "balance",
+        /// What went wrong, when not `ok`.
+        code: Option<ErrorCode> = "code",
+        /// A short, key-free description of what was seen, when not `ok`.
+        raw: Option<String> = "raw",
     }
 }
 
-/// Reads an outcome back; anything that is neither shape is a malformed answer, never a
-/// balance.
-pub fn outcome_from_json(value: &Json) -> Outcome {
-    if value.get("ok").as_bool() == Some(true) {
-        if let Some(balance) = Money::from_json(value.get("balance")) {
-            return Ok(balance);
+impl TaggedOutcome {
+    /// Tags an outcome with the account it was fetched for.
+    pub fn new(outcome: &Outcome, account: Option<String>) -> TaggedOutcome {
+        let (balance, error) = match outcome {
+            Ok(balance) => (Some(*balance), None),
+            Err(e) => (None, Some(e)),
+        };
+        TaggedOutcome {
+            account,
+            ok: outcome.is_ok(),
+            balance,
+            code: error.map(|e| e.code),
+            raw: error.map(|e| e.raw.clone()),
         }
-    } else if let Some(error) = ApiError::from_json(value) {
-        return Err(error);
     }
-    Err(ApiError::new(ErrorCode::Malformed, "invalid outcome"))
+
+    /// The outcome again; anything that is neither shape is a malformed answer, never a
+    /// balance.
+    pub fn outcome(&self) -> Outcome {
+        match (self.ok, self.balance, self.code) {
+            (true, Some(balance), _) => Ok(balance),
+            (false, _, Some(code)) => Err(ApiError::new(
+                code,
+                self.raw
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(80)
+                    .collect::<String>(),
+            )),
+            _ => Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
+        }
+    }
+
+    /// Reads what JS passed in; garbage reads as a malformed outcome for no account.
+    pub fn read(value: &Json) -> TaggedOutcome {
+        <TaggedOutcome as FromJson>::from_json(value).unwrap_or_else(|| {
+            TaggedOutcome::new(
+                &Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
+                None,
+            )
+        })
+    }
 }
 
-/// A balance read from the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reading {
-    /// The balance.
-    pub balance: Money,
-    /// When it was read (epoch ms).
-    pub at: i64,
+wire_struct! {
+    /// A balance read from the API.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Reading strict {
+        /// The balance.
+        balance: Money = "balance",
+        /// When it was read (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// A check that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedCheck {
-    /// What went wrong.
-    pub error: ApiError,
-    /// When (epoch ms).
-    pub at: i64,
+wire_struct! {
+    /// A check that failed.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct FailedCheck strict {
+        /// What went wrong.
+        error: ApiError = "error",
+        /// When (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// One point of the balance history, tagged with the account it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryPoint {
-    /// When (epoch ms).
-    pub at: i64,
-    /// The balance then.
-    pub balance: Money,
-    /// `Settings::account_id` of the account.
-    pub account: String,
+wire_struct! {
+    /// One point of the balance history, tagged with the account it belongs to.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct HistoryPoint strict {
+        /// When (epoch ms).
+        at: i64 = "at",
+        /// The balance then.
+        balance: Money = "balance",
+        /// `Settings::account_id` of the account.
+        account: String = "account",
+    }
 }
 
-/// Everything the monitor remembers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MonitorState {
-    /// The account these readings belong to.
-    pub account: String,
-    /// The last balance read successfully.
-    pub last_good: Option<Reading>,
-    /// The latest check's failure; cleared by a successful check.
-    pub last_error: Option<FailedCheck>,
-    /// When the API was last asked (success or not).
-    pub last_request_at: Option<i64>,
-    /// Consecutive failed checks (drives the backoff).
-    pub failures: u32,
-    /// The alert machine's memory.
-    pub alerts: AlertState,
-    /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
-    pub history: Vec<HistoryPoint>,
+wire_struct! {
+    /// When one requester (`Settings::requester_id`, a hash) last asked the API.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RequestMark strict {
+        /// `Settings::requester_id`.
+        requester: String = "requester",
+        /// When (epoch ms).
+        at: i64 = "at",
+    }
 }
 
-/// Why a check will or will not be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlanReason {
-    /// Ask now.
-    Due,
-    /// A reading from the last 5 minutes is reused.
-    Cached,
-    /// The next check is later.
-    NotDue,
-    /// The key was asked less than a minute ago.
-    TooSoon,
-    /// The API rejected this key: wait for new settings.
-    KeyRejected,
-    /// No usable key.
-    NoKey,
-    /// Backing off after a ban or rate limit.
-    BackingOff,
+wire_struct! {
+    /// Everything the monitor remembers. Read leniently: whatever cannot be read is left empty
+    /// on its own (a bad history point is dropped, the rest stays).
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct MonitorState lenient keeps extra {
+        /// The account these readings belong to.
+        account: String = "account",
+        /// The last balance read successfully.
+        last_good: Option<Reading> = "lastGood",
+        /// The latest check's failure; cleared by a successful check.
+        last_error: Option<FailedCheck> = "lastError",
+        /// When the API was last asked (success or not).
+        last_request_at: Option<i64> = "lastRequestAt",
+        /// Consecutive failed checks (drives the backoff).
+        failures: u32 = "failures",
+        /// The alert machine's memory.
+        alerts: AlertState = "alerts",
+        /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
+        history: Vec<HistoryPoint> = "history" via read_history,
+        /// A request went out ([`MonitorState::begin_check`]) and its answer is not folded in
+        /// yet. Stored before the request, so a worker killed mid-request wakes to a retry, not
+        /// to silence.
+        checking: bool = "checking",
+        /// Last request time per requester, newest last, at most [`REQUESTER_LIMIT`]; survives
+        /// account switches like the history.
+        requests: Vec<RequestMark> = "requests" via read_requests,
+    }
+}
+
+/// The stored history, trimmed to [`HISTORY_LIMIT`].
+fn read_history(value: &Json) -> Option<Vec<HistoryPoint>> {
+    let mut history = Vec::<HistoryPoint>::from_json(value)?;
+    keep_newest(&mut history);
+    Some(history)
+}
+
+/// The stored request marks, at most [`REQUESTER_LIMIT`].
+fn read_requests(value: &Json) -> Option<Vec<RequestMark>> {
+    let mut requests = Vec::<RequestMark>::from_json(value)?;
+    requests.truncate(REQUESTER_LIMIT);
+    Some(requests)
+}
+
+wire_enum! {
+    /// Why a check will or will not be sent.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum PlanReason {
+        /// Ask now.
+        Due = "due",
+        /// A reading from the last 5 minutes is reused.
+        Cached = "cached",
+        /// The next check is later.
+        NotDue = "not_due",
+        /// The key was asked less than a minute ago.
+        TooSoon = "too_soon",
+        /// The API rejected this key: wait for new settings.
+        KeyRejected = "key_rejected",
+        /// No usable key.
+        NoKey = "no_key",
+        /// Backing off after a ban or rate limit.
+        BackingOff = "backing_off",
+    }
 }
 
 impl PlanReason {
-    /// The stable name (`due`, `cached`, `too_soon` …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlanReason::Due => "due",
-            PlanReason::Cached => "cached",
-            PlanReason::NotDue => "not_due",
-            PlanReason::TooSoon => "too_soon",
-            PlanReason::KeyRejected => "key_rejected",
-            PlanReason::NoKey => "no_key",
-            PlanReason::BackingOff => "backing_off",
-        }
-    }
-
     /// The locale key explaining it (`plan_due` …).
     pub fn message_key(self) -> String {
         format!("plan_{}", self.as_str())
-    }
-}
-
-impl ToJson for PlanReason {
-    fn write_json(&self, out: &mut String) {
-        self.as_str().write_json(out);
-    }
-}
-
-impl ToJson for Reading {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("balance", &self.balance)
-            .field("at", &self.at)
-            .end();
-    }
-}
-
-impl ToJson for FailedCheck {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("error", &self.error)
-            .field("at", &self.at)
-            .end();
-    }
-}
-
-impl ToJson for HistoryPoint {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("at", &self.at)
-            .field("balance", &self.balance)
-            .field("account", &self.account)
-            .end();
-    }
-}
-
-impl ToJson for MonitorState {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("account", &self.account)
-            .field("lastGood", &self.last_good)
-            .field("lastError", &self.last_error)
-            .field("lastRequestAt", &self.last_request_at)
-            .field("failures", &self.failures)
-            .field("alerts", &self.alerts)
-            .field("history", &self.history)
-            .end();
     }
 }
 
@@ -193,61 +217,14 @@ pub struct Plan {
     pub next_check_at: Option<i64>,
 }
 
-impl Reading {
-    fn from_json(v: &Json) -> Option<Reading> {
-        Some(Reading {
-            balance: Money::from_json(v.get("balance"))?,
-            at: v.get("at").as_i64()?,
-        })
-    }
-}
-
-impl FailedCheck {
-    fn from_json(v: &Json) -> Option<FailedCheck> {
-        Some(FailedCheck {
-            error: ApiError::from_json(v.get("error"))?,
-            at: v.get("at").as_i64()?,
-        })
-    }
-}
-
-impl HistoryPoint {
-    fn from_json(v: &Json) -> Option<HistoryPoint> {
-        Some(HistoryPoint {
-            at: v.get("at").as_i64()?,
-            balance: Money::from_json(v.get("balance"))?,
-            account: v.get("account").as_str()?.to_string(),
-        })
-    }
-}
-
 impl MonitorState {
-    /// Reads a stored monitor field by field: whatever cannot be read is left empty on its own
-    /// (a bad history point is dropped, the rest stays).
+    /// Reads a stored monitor; anything that is not one reads as a fresh monitor.
     pub fn from_json(v: &Json) -> MonitorState {
-        let mut history: Vec<HistoryPoint> = v
-            .get("history")
-            .as_array()
-            .iter()
-            .filter_map(HistoryPoint::from_json)
-            .collect();
-        keep_newest(&mut history);
-        MonitorState {
-            account: v.get("account").as_str().unwrap_or_default().to_string(),
-            last_good: Reading::from_json(v.get("lastGood")),
-            last_error: FailedCheck::from_json(v.get("lastError")),
-            last_request_at: v.get("lastRequestAt").as_i64(),
-            failures: v
-                .get("failures")
-                .as_i64()
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0),
-            alerts: AlertState::from_json(v.get("alerts")),
-            history,
-        }
+        <MonitorState as FromJson>::from_json(v).unwrap_or_default()
     }
 
-    /// A fresh state for an account, keeping the history of every account.
+    /// A fresh state for an account, keeping the history and request times of every account
+    /// (and what a newer build stored).
     pub fn for_account(self, settings: &Settings) -> MonitorState {
         let account = settings.account_id();
         if account == self.account {
@@ -256,8 +233,48 @@ impl MonitorState {
         MonitorState {
             account,
             history: self.history,
+            requests: self.requests,
+            extra: self.extra,
             ..MonitorState::default()
         }
+    }
+
+    /// Marks a request as sent now, before it is sent: the floor and the next check time then
+    /// hold even if the caller dies before the answer arrives (a service worker stopped
+    /// mid-request). Until [`MonitorState::observe`] folds the answer in, the next check is
+    /// due one floor later, as after a transient failure.
+    pub fn begin_check(self, settings: &Settings, now_ms: i64) -> MonitorState {
+        let mut next = self.for_account(settings);
+        next.last_request_at = Some(now_ms);
+        next.checking = true;
+        next.mark_request(settings, now_ms);
+        next
+    }
+
+    fn mark_request(&mut self, settings: &Settings, now_ms: i64) {
+        let requester = settings.requester_id();
+        self.requests.retain(|m| m.requester != requester);
+        self.requests.push(RequestMark {
+            requester,
+            at: now_ms,
+        });
+        let excess = self.requests.len().saturating_sub(REQUESTER_LIMIT);
+        self.requests.drain(..excess);
+    }
+
+    /// When this account's requester last asked the API, from any account that shares it,
+    /// ignoring times from the future (a clock that went back).
+    pub fn last_asked(&self, settings: &Settings, now_ms: i64) -> Option<i64> {
+        let requester = settings.requester_id();
+        let marked = self
+            .requests
+            .iter()
+            .filter(|m| m.requester == requester)
+            .map(|m| m.at);
+        trusted_time(self.last_request_at, now_ms)
+            .into_iter()
+            .chain(marked.filter(|&at| trusted_time(Some(at), now_ms).is_some()))
+            .max()
     }
 
     fn policy(&self) -> RetryPolicy {
@@ -271,13 +288,23 @@ impl MonitorState {
         if !settings.can_request() {
             return None;
         }
-        schedule::next_check_at(
-            self.last_request_at,
-            self.policy(),
+        let last = self.last_asked(settings, now_ms);
+        let policy = self.policy();
+        let due = schedule::next_check_at(
+            trusted_time(self.last_request_at, now_ms),
+            policy,
             self.failures,
             settings.interval_ms(),
             now_ms,
-        )
+        )?;
+        let floor = last.map_or(now_ms, |at| at.saturating_add(MIN_REQUEST_GAP_MS));
+        if self.checking && policy == RetryPolicy::Normal {
+            // The answer never came (the caller died): retry once the floor allows, as after
+            // a transient failure. A backoff still applies in full.
+            return Some(floor);
+        }
+        // Another account that shares the requester may have asked more recently.
+        Some(due.max(floor))
     }
 
     /// Whether to ask the API now.
@@ -305,7 +332,9 @@ impl MonitorState {
                 }
             }
         }
-        let since_last = self.last_request_at.map(|at| now_ms.saturating_sub(at));
+        let since_last = self
+            .last_asked(settings, now_ms)
+            .map(|at| now_ms.saturating_sub(at));
         if since_last.is_some_and(|d| d < MIN_REQUEST_GAP_MS) {
             return decide(false, PlanReason::TooSoon);
         }
@@ -314,7 +343,9 @@ impl MonitorState {
         {
             return decide(false, PlanReason::BackingOff);
         }
-        let recent = since_last.is_some_and(|d| d < CACHE_MS);
+        // Only this account's own answer can be reused (another account may share the key).
+        let recent = trusted_time(self.last_request_at, now_ms)
+            .is_some_and(|at| now_ms.saturating_sub(at) < CACHE_MS);
         match trigger {
             Trigger::Alarm if next_check_at.is_some_and(|at| now_ms + DUE_SLACK_MS < at) => {
                 decide(false, PlanReason::NotDue)
@@ -337,6 +368,8 @@ impl MonitorState {
     ) -> (MonitorState, AlertDecision) {
         let mut next = self.for_account(settings);
         next.last_request_at = Some(now_ms);
+        next.checking = false;
+        next.mark_request(settings, now_ms);
         let input = match outcome {
             Ok(balance) => {
                 next.last_good = Some(Reading {
@@ -346,7 +379,7 @@ impl MonitorState {
                 next.last_error = None;
                 next.failures = 0;
                 next.record(*balance, now_ms);
-                AlertInput::Reading(BalanceLevel::of(*balance, settings.threshold))
+                AlertInput::Reading(*balance, settings.threshold)
             }
             Err(error) => {
                 if error.code == ErrorCode::ZeroBalance {
@@ -399,7 +432,8 @@ impl MonitorState {
         self.last_good.filter(|_| usable).map(|r| r.balance)
     }
 
-    /// Why the shown balance may be out of date: the last check failed, or the reading is old.
+    /// Why the shown balance may be out of date: the last check failed, or the reading is old
+    /// or of unknown age (stamped in the future by a clock that has since gone back).
     pub fn staleness(&self, settings: &Settings, now_ms: i64) -> Option<Staleness> {
         let good = self.last_good?;
         if self
@@ -408,7 +442,9 @@ impl MonitorState {
             .is_some_and(|f| f.error.code.keeps_last_balance())
         {
             Some(Staleness::CheckFailed)
-        } else if is_stale(good.at, now_ms, settings.interval_ms()) {
+        } else if trusted_time(Some(good.at), now_ms).is_none()
+            || is_stale(good.at, now_ms, settings.interval_ms())
+        {
             Some(Staleness::Old)
         } else {
             None
@@ -427,13 +463,14 @@ fn keep_newest(history: &mut Vec<HistoryPoint>) {
 pub enum Staleness {
     /// The latest check failed; the balance is the last good one.
     CheckFailed,
-    /// No check succeeded for more than two intervals.
+    /// No check succeeded for more than two intervals, or the reading's time is in the future.
     Old,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::ToJson;
 
     const MIN: i64 = 60_000;
     const T0: i64 = 1_800_000_000_000;
@@ -464,24 +501,23 @@ mod tests {
     #[test]
     fn outcomes_round_trip_and_garbage_is_malformed() {
         for outcome in [ok("12.345"), err(ErrorCode::WrongKey)] {
-            let mut out = String::new();
-            write_outcome(&outcome, Some("abcd1234"), &mut out);
-            let back = Json::parse(&out).unwrap();
-            assert_eq!(back.get("account").as_str(), Some("abcd1234"));
-            assert_eq!(outcome_from_json(&back), outcome);
+            let text = TaggedOutcome::new(&outcome, Some("abcd1234".into())).to_json();
+            let back = TaggedOutcome::read(&Json::parse(&text).unwrap());
+            assert_eq!(back.account.as_deref(), Some("abcd1234"));
+            assert_eq!(back.outcome(), outcome);
         }
-        for garbage in [
+        #[rustfmt::skip]
+        let garbage = [
             r#"{"ok":true,"balance":"lots"}"#,
+            r#"{"ok":true}"#,
             r#"{"ok":false,"code":"nope"}"#,
+            r#"{"ok":false}"#,
             "null",
             "[1]",
-        ] {
-            let got = outcome_from_json(&Json::parse(garbage).unwrap());
-            assert_eq!(
-                got.map_err(|e| e.code),
-                Err(ErrorCode::Malformed),
-                "{garbage}"
-            );
+        ];
+        for text in garbage {
+            let got = TaggedOutcome::read(&Json::parse(text).unwrap()).outcome();
+            assert_eq!(got.map_err(|e| e.code), Err(ErrorCode::Malformed), "{text}");
         }
     }
 
@@ -496,137 +532,26 @@ mod tests {
         let down = after(&[(T0, err(ErrorCode::ServerError))]);
         use PlanReason as R;
         use Trigger as Tr;
+        #[rustfmt::skip]
         let cases: Vec<(&str, &MonitorState, Trigger, i64, bool, PlanReason)> = vec![
-            ("first open fetches", &fresh, Tr::Open, T0, true, R::Due),
-            ("first alarm fetches", &fresh, Tr::Alarm, T0, true, R::Due),
-            (
-                "open within 5 min reuses",
-                &read,
-                Tr::Open,
-                T0 + 4 * MIN,
-                false,
-                R::Cached,
-            ),
-            (
-                "open after 5 min fetches",
-                &read,
-                Tr::Open,
-                T0 + 5 * MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "alarm before interval waits",
-                &read,
-                Tr::Alarm,
-                T0 + 9 * MIN,
-                false,
-                R::NotDue,
-            ),
-            (
-                "alarm at interval fetches",
-                &read,
-                Tr::Alarm,
-                T0 + 10 * MIN - 1_000,
-                true,
-                R::Due,
-            ),
-            (
-                "refresh within a minute refused",
-                &read,
-                Tr::Refresh,
-                T0 + 30_000,
-                false,
-                R::TooSoon,
-            ),
-            (
-                "refresh after a minute fetches",
-                &read,
-                Tr::Refresh,
-                T0 + MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "settings with fresh reading reuse",
-                &read,
-                Tr::Settings,
-                T0 + 2 * MIN,
-                false,
-                R::Cached,
-            ),
-            (
-                "rejected key: alarm never",
-                &rejected,
-                Tr::Alarm,
-                T0 + 100 * MIN,
-                false,
-                R::KeyRejected,
-            ),
-            (
-                "rejected key: refresh never",
-                &rejected,
-                Tr::Refresh,
-                T0 + 100 * MIN,
-                false,
-                R::KeyRejected,
-            ),
-            (
-                "no plan: alarm never",
-                &no_plan,
-                Tr::Alarm,
-                T0 + 100 * MIN,
-                false,
-                R::KeyRejected,
-            ),
-            (
-                "no plan: user may retry",
-                &no_plan,
-                Tr::Refresh,
-                T0 + 2 * MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "banned: waits 5 min",
-                &banned,
-                Tr::Refresh,
-                T0 + 4 * MIN,
-                false,
-                R::BackingOff,
-            ),
-            (
-                "banned: then retries",
-                &banned,
-                Tr::Alarm,
-                T0 + 5 * MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "transient: alarm retries after a minute",
-                &down,
-                Tr::Alarm,
-                T0 + MIN,
-                true,
-                R::Due,
-            ),
-            (
-                "transient: open retries after a minute",
-                &down,
-                Tr::Open,
-                T0 + 2 * MIN,
-                false,
-                R::Cached,
-            ),
-            (
-                "transient: refresh after a minute",
-                &down,
-                Tr::Refresh,
-                T0 + MIN,
-                true,
-                R::Due,
-            ),
+            ("first open fetches",                                   &fresh,    Tr::Open,     T0,                    true,  R::Due),
+            ("first alarm fetches",                                  &fresh,    Tr::Alarm,    T0,                    true,  R::Due),
+            ("open within 5 min reuses",                             &read,     Tr::Open,     T0 + 4 * MIN,          false, R::Cached),
+            ("open after 5 min fetches",                             &read,     Tr::Open,     T0 + 5 * MIN,          true,  R::Due),
+            ("alarm before interval waits",                          &read,     Tr::Alarm,    T0 + 9 * MIN,          false, R::NotDue),
+            ("alarm at interval fetches",                            &read,     Tr::Alarm,    T0 + 10 * MIN - 1_000, true,  R::Due),
+            ("refresh within a minute refused",                      &read,     Tr::Refresh,  T0 + 30_000,           false, R::TooSoon),
+            ("refresh after a minute fetches",                       &read,     Tr::Refresh,  T0 + MIN,              true,  R::Due),
+            ("settings with fresh reading reuse",                    &read,     Tr::Settings, T0 + 2 * MIN,          false, R::Cached),
+            ("rejected key: alarm never",                            &rejected, Tr::Alarm,    T0 + 100 * MIN,        false, R::KeyRejected),
+            ("rejected key: refresh never",                          &rejected, Tr::Refresh,  T0 + 100 * MIN,        false, R::KeyRejected),
+            ("no plan: alarm never",                                 &no_plan,  Tr::Alarm,    T0 + 100 * MIN,        false, R::KeyRejected),
+            ("no plan: user may retry",                              &no_plan,  Tr::Refresh,  T0 + 2 * MIN,          true,  R::Due),
+            ("banned: waits 5 min",                                  &banned,   Tr::Refresh,  T0 + 4 * MIN,          false, R::BackingOff),
+            ("banned: then retries",                                 &banned,   Tr::Alarm,    T0 + 5 * MIN,          true,  R::Due),
+            ("transient: alarm retries after a minute",              &down,     Tr::Alarm,    T0 + MIN,              true,  R::Due),
+            ("transient: open within 5 min reuses the failed check", &down,     Tr::Open,     T0 + 2 * MIN,          false, R::Cached),
+            ("transient: refresh after a minute",                    &down,     Tr::Refresh,  T0 + MIN,              true,  R::Due),
         ];
         for (name, state, trigger, now, fetch, reason) in cases {
             let plan = state.plan(&s, trigger, now);
@@ -710,5 +635,80 @@ mod tests {
         let switched = m.for_account(&other);
         assert_eq!(switched.last_good, None);
         assert_eq!(switched.history.len(), HISTORY_LIMIT);
+    }
+
+    #[test]
+    fn a_check_is_marked_before_its_request() {
+        let s = settings();
+        let begun = MonitorState::default().begin_check(&s, T0);
+        // The caller died before the answer: nothing else was stored.
+        let stored = MonitorState::from_json(&Json::parse(&begun.to_json()).unwrap());
+        assert_eq!(stored.last_request_at, Some(T0));
+        assert!(stored.checking);
+        assert_eq!(
+            stored.next_check_at(&s, T0 + 500),
+            Some(T0 + MIN),
+            "a retry is scheduled"
+        );
+        for trigger in [
+            Trigger::Open,
+            Trigger::Refresh,
+            Trigger::Settings,
+            Trigger::Alarm,
+        ] {
+            let plan = stored.plan(&s, trigger, T0 + 500);
+            assert_eq!(
+                (plan.fetch, plan.reason),
+                (false, PlanReason::TooSoon),
+                "{trigger:?}"
+            );
+        }
+        let retry = stored.plan(&s, Trigger::Alarm, T0 + MIN);
+        assert_eq!((retry.fetch, retry.reason), (true, PlanReason::Due));
+        // The answer folds in and the usual interval applies again.
+        let (done, _) = stored.observe(&s, &ok("5"), T0 + 800);
+        assert!(!done.checking);
+        assert_eq!(done.next_check_at(&s, T0 + 900), Some(T0 + 800 + 10 * MIN));
+    }
+
+    #[test]
+    fn times_from_the_future_are_not_trusted() {
+        let s = settings();
+        let hour = 60 * MIN;
+        // (name, when the reading was stamped, trigger, fetch, reason, stale) at now = T0
+        type Case = (
+            &'static str,
+            i64,
+            Trigger,
+            bool,
+            PlanReason,
+            Option<Staleness>,
+        );
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            ("7 h ahead: refresh asks",           T0 + 7 * hour, Trigger::Refresh, true,  PlanReason::Due,     Some(Staleness::Old)),
+            ("7 h ahead: alarm asks",             T0 + 7 * hour, Trigger::Alarm,   true,  PlanReason::Due,     Some(Staleness::Old)),
+            ("7 h ahead: open asks",              T0 + 7 * hour, Trigger::Open,    true,  PlanReason::Due,     Some(Staleness::Old)),
+            ("2 min ahead: untrusted",            T0 + 2 * MIN,  Trigger::Refresh, true,  PlanReason::Due,     Some(Staleness::Old)),
+            ("within the tolerance: floor holds", T0 + 30_000,   Trigger::Refresh, false, PlanReason::TooSoon, None),
+            ("control, 30 s ago: floor holds",    T0 - 30_000,   Trigger::Refresh, false, PlanReason::TooSoon, None),
+            ("control, 3 min ago: cached",        T0 - 3 * MIN,  Trigger::Open,    false, PlanReason::Cached,  None),
+        ];
+        for (name, stamped, trigger, fetch, reason, stale) in cases {
+            let m = after(&[(stamped, ok("5"))]);
+            let plan = m.plan(&s, trigger, T0);
+            assert_eq!((plan.fetch, plan.reason), (fetch, reason), "{name}");
+            assert_eq!(m.staleness(&s, T0), stale, "{name}");
+            assert!(
+                plan.next_check_at.is_some_and(|at| at <= T0 + 11 * MIN),
+                "{name}: next check within an interval"
+            );
+        }
+        // A future-dated backoff or pending check does not block either.
+        let banned = after(&[(T0 + 7 * hour, err(ErrorCode::IpBanned))]);
+        assert_eq!(banned.plan(&s, Trigger::Alarm, T0).reason, PlanReason::Due);
+        let pending = MonitorState::default().begin_check(&s, T0 + 7 * hour);
+        assert_eq!(pending.plan(&s, Trigger::Alarm, T0).reason, PlanReason::Due);
+        assert_eq!(pending.next_check_at(&s, T0), Some(T0));
     }
 }

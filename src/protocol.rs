@@ -11,8 +11,11 @@ use crate::money::Money;
 /// CaptchaAI's API host.
 pub const DEFAULT_ENDPOINT: &str = "https://ocr.captchaai.com";
 
-/// Bodies longer than this are not a balance answer (a 2captcha answer is ~40 bytes).
-const MAX_ANSWER_LEN: usize = 4096;
+/// Bodies longer than this are not a balance answer (a 2captcha answer is ~40 bytes). The
+/// length is that of the whole body, white space included: a reader that stops after this many
+/// bytes plus one (the server does) reaches the same verdict as one that read everything, and
+/// `12.34` followed by kilobytes of spaces and `GARBAGE` can never be read as 12.34.
+pub const MAX_ANSWER_LEN: usize = 4096;
 
 /// Why an endpoint is unusable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +91,7 @@ pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<M
     }) || text.starts_with('<');
     let server_failed = status >= 500 || looks_html;
 
-    if text.len() > MAX_ANSWER_LEN {
+    if body.len() > MAX_ANSWER_LEN {
         return Err(if server_failed {
             ApiError::new(ErrorCode::ServerError, http())
         } else {
@@ -179,27 +182,12 @@ mod tests {
     #[test]
     fn builds_urls() {
         let key = "0123456789abcdef0123456789abcdef";
+        #[rustfmt::skip]
         let cases = [
-            (
-                "",
-                false,
-                "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1",
-            ),
-            (
-                "https://ocr.captchaai.com/",
-                false,
-                "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1",
-            ),
-            (
-                "http://127.0.0.1:9000///",
-                true,
-                "http://127.0.0.1:9000/res.php?key=K&action=getbalance&json=1&header_acao=1",
-            ),
-            (
-                "https://proxy.example/captcha/",
-                false,
-                "https://proxy.example/captcha/res.php?key=K&action=getbalance&json=1",
-            ),
+            ("",                               false, "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1"),
+            ("https://ocr.captchaai.com/",     false, "https://ocr.captchaai.com/res.php?key=K&action=getbalance&json=1"),
+            ("http://127.0.0.1:9000///",       true,  "http://127.0.0.1:9000/res.php?key=K&action=getbalance&json=1&header_acao=1"),
+            ("https://proxy.example/captcha/", false, "https://proxy.example/captcha/res.php?key=K&action=getbalance&json=1"),
         ];
         for (endpoint, acao, want) in cases {
             assert_eq!(
@@ -213,18 +201,48 @@ mod tests {
         );
     }
 
+    /// The length limit is on the whole body: white space cannot hide garbage past the point
+    /// where a capped reader stops.
+    /// Status, content type, body → balance or error code.
+    type Case<'a> = (u16, Option<&'a str>, String, Result<&'a str, ErrorCode>);
+
+    #[test]
+    fn an_oversized_body_is_never_a_balance() {
+        let padded = |pad: usize, tail: &str| format!("12.34{}{tail}", " ".repeat(pad));
+        let cut = padded(16 * 1024, "GARBAGE");
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            (200, None,              padded(16 * 1024, "GARBAGE"), Err(ErrorCode::Malformed)),
+            (200, None,              cut[..MAX_ANSWER_LEN + 1].to_string(), Err(ErrorCode::Malformed)),
+            (200, None,              padded(MAX_ANSWER_LEN, ""), Err(ErrorCode::Malformed)),
+            (200, Some("text/html"), padded(MAX_ANSWER_LEN, ""), Err(ErrorCode::ServerError)),
+            (200, None,              padded(MAX_ANSWER_LEN - 10, ""), Ok("12.34")),
+            (200, None,              format!("{{\"status\":1,\"request\":\"1\"}}{}", " ".repeat(MAX_ANSWER_LEN)), Err(ErrorCode::Malformed)),
+        ];
+        for (status, content_type, body, want) in cases {
+            let got = classify(*status, *content_type, body);
+            match (got, want) {
+                (Ok(m), Ok(w)) => assert_eq!(m.to_string(), *w),
+                (Err(e), Err(w)) => assert_eq!(e.code, *w, "{} bytes", body.len()),
+                (got, want) => panic!("{} bytes: {got:?} vs {want:?}", body.len()),
+            }
+        }
+    }
+
     #[test]
     fn rejects_bad_endpoints() {
-        for (endpoint, err) in [
-            ("ftp://x", EndpointError::NotHttp),
-            ("ocr.captchaai.com", EndpointError::NotHttp),
-            ("https://", EndpointError::NotHttp),
-            ("http://:80", EndpointError::NotHttp),
-            ("https://a.b/?x=1", EndpointError::Unsupported),
+        #[rustfmt::skip]
+        let cases = [
+            ("ftp://x",             EndpointError::NotHttp),
+            ("ocr.captchaai.com",   EndpointError::NotHttp),
+            ("https://",            EndpointError::NotHttp),
+            ("http://:80",          EndpointError::NotHttp),
+            ("https://a.b/?x=1",    EndpointError::Unsupported),
             ("https://user:pw@a.b", EndpointError::Unsupported),
-            ("https://a b", EndpointError::Unsupported),
+            ("https://a b",         EndpointError::Unsupported),
             ("javascript:alert(1)", EndpointError::NotHttp),
-        ] {
+        ];
+        for (endpoint, err) in cases {
             assert_eq!(normalize_endpoint(endpoint), Err(err), "{endpoint}");
         }
         assert!(is_default_endpoint(""));

@@ -1,6 +1,6 @@
 //! When to ask the API next.
 //!
-//! Politeness rules from shared/API-FACTS.md: never more than one request per minute per key,
+//! Politeness rules from docs/API.md ("Politeness"): never more than one request per minute per key,
 //! never again with a rejected key, at least 5 minutes after an IP ban, and transient failures
 //! retried sooner than the interval but with a growing delay.
 
@@ -8,12 +8,25 @@ use crate::error::RetryPolicy;
 
 /// The least time between two requests for one key.
 pub const MIN_REQUEST_GAP_MS: i64 = 60_000;
-/// A reading younger than this is reused when a view opens (the article's 5-minute cache).
+/// A reading younger than this is reused when a view opens (the 5-minute cache of docs/API.md, "Defaults").
 pub const CACHE_MS: i64 = 5 * 60_000;
 /// Backoff never waits longer than this.
 pub const MAX_BACKOFF_MS: i64 = 60 * 60_000;
 /// Alarms may fire a little early; a check this close to its time counts as due.
 pub const DUE_SLACK_MS: i64 = 2_000;
+/// A request that gets no answer within this long is a `timeout` (both the extension and the
+/// widget pass it to `fetchBalance`).
+pub const FETCH_TIMEOUT_MS: u32 = 15_000;
+/// A stored time further ahead of `now` than this was written by a clock that has since gone
+/// back (or was set wrong): it says nothing about when the API was last asked. Small clock
+/// corrections (NTP steps) stay within it; a wrong time beyond it would otherwise block
+/// every check for the size of the skew.
+pub const CLOCK_SKEW_TOLERANCE_MS: i64 = 60_000;
+
+/// `at`, unless it lies further in the future than [`CLOCK_SKEW_TOLERANCE_MS`]: then unknown.
+pub fn trusted_time(at: Option<i64>, now_ms: i64) -> Option<i64> {
+    at.filter(|&at| at <= now_ms.saturating_add(CLOCK_SKEW_TOLERANCE_MS))
+}
 
 /// What asks for a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,19 +99,20 @@ mod tests {
         let ten = 10 * MIN;
         let transient = RetryPolicy::RetryWithBackoff { base_secs: 5 };
         let ban = RetryPolicy::BackOff { min_secs: 300 };
+        #[rustfmt::skip]
         let cases = [
-            (RetryPolicy::Normal, 0, ten, Some(ten)),
-            (RetryPolicy::Normal, 0, 1_000, Some(MIN)),
-            (transient, 1, ten, Some(MIN)),
-            (transient, 4, ten, Some(MIN)),
-            (transient, 5, ten, Some(80_000)),
-            (transient, 7, ten, Some(320_000)),
-            (transient, 9, ten, Some(ten)),
-            (transient, 60, ten, Some(ten)),
-            (ban, 1, ten, Some(5 * MIN)),
-            (ban, 2, ten, Some(10 * MIN)),
-            (ban, 30, ten, Some(60 * MIN)),
-            (RetryPolicy::StopUntilSettingsChange, 1, ten, None),
+            (RetryPolicy::Normal,                  0,  ten,   Some(ten)),
+            (RetryPolicy::Normal,                  0,  1_000, Some(MIN)),
+            (transient,                            1,  ten,   Some(MIN)),
+            (transient,                            4,  ten,   Some(MIN)),
+            (transient,                            5,  ten,   Some(80_000)),
+            (transient,                            7,  ten,   Some(320_000)),
+            (transient,                            9,  ten,   Some(ten)),
+            (transient,                            60, ten,   Some(ten)),
+            (ban,                                  1,  ten,   Some(5 * MIN)),
+            (ban,                                  2,  ten,   Some(10 * MIN)),
+            (ban,                                  30, ten,   Some(60 * MIN)),
+            (RetryPolicy::StopUntilSettingsChange, 1,  ten,   None),
         ];
         for (policy, failures, interval, want) in cases {
             assert_eq!(
@@ -106,6 +120,23 @@ mod tests {
                 want,
                 "{policy:?} {failures}"
             );
+        }
+    }
+
+    #[test]
+    fn future_times_are_not_trusted() {
+        let now = 1_000_000;
+        #[rustfmt::skip]
+        let cases = [
+            (None,                                    None),
+            (Some(now - 5 * MIN),                     Some(now - 5 * MIN)),
+            (Some(now),                               Some(now)),
+            (Some(now + CLOCK_SKEW_TOLERANCE_MS),     Some(now + CLOCK_SKEW_TOLERANCE_MS)),
+            (Some(now + CLOCK_SKEW_TOLERANCE_MS + 1), None),
+            (Some(now + 7 * 60 * MIN),                None),
+        ];
+        for (at, want) in cases {
+            assert_eq!(trusted_time(at, now), want, "{at:?}");
         }
     }
 

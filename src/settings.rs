@@ -1,12 +1,14 @@
 //! What the user configured, and the checks on what they type.
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
-use crate::json::{object, Json, ToJson};
+use crate::json::Json;
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::{is_default_endpoint, normalize_endpoint, DEFAULT_ENDPOINT};
+use crate::wire::{FromJson, JsShape};
+use crate::wire_struct;
 
-/// The article's monitor interval.
+/// The default time between two checks (ten minutes).
 pub const DEFAULT_INTERVAL_SECS: u32 = 10 * 60;
 /// The shortest interval: the API's per-key politeness floor.
 pub const MIN_INTERVAL_SECS: u32 = 60;
@@ -17,24 +19,29 @@ pub const MAX_THRESHOLD: Money = Money::from_cents(100_000_000);
 /// CaptchaAI keys are 32 characters.
 pub const KEY_LEN: usize = 32;
 
-/// The monitor's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// The API key (stored locally; never shown in full).
-    pub api_key: String,
-    /// Below this the level is `low`.
-    pub threshold: Money,
-    /// Seconds between checks.
-    pub interval_seconds: u32,
-    /// API base URL, normalised.
-    pub endpoint: String,
-    /// Per-type prices.
-    pub rates: RateTable,
-    /// Show browser notifications.
-    pub notifications: bool,
-    /// Show "Solves remaining" and the cost calculator. Off for thread plans, where a monthly
-    /// fee buys threads and per-solve counts mean little.
-    pub show_solves: bool,
+wire_struct! {
+    /// The monitor's settings. Stored settings are read leniently: each field that is missing
+    /// or unreadable keeps its default, so one bad value never loses the others.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Settings lenient keeps extra {
+        /// The API key (stored locally; never shown in full).
+        api_key: String = "apiKey" via read_key,
+        /// Below this the level is `low`.
+        threshold: Money = "threshold" via read_threshold,
+        /// Seconds between checks.
+        interval_seconds: u32 = "intervalSeconds" via read_interval_seconds,
+        /// API base URL, normalised.
+        endpoint: String = "endpoint" via read_endpoint,
+        /// Per-type prices.
+        rates: RateTable = "rates" via read_rates,
+        /// Show browser notifications.
+        notifications: bool = "notifications",
+        /// Show "Solves remaining" and the cost calculator. Off for thread plans, where a
+        /// monthly fee buys threads and per-solve counts mean little.
+        show_solves: bool = "showSolves",
+    }
+    // For forms that ask in minutes; never read back from storage.
+    derived { "intervalMinutes": u32 = |s| s.interval_seconds / 60 }
 }
 
 impl Default for Settings {
@@ -47,24 +54,47 @@ impl Default for Settings {
             rates: RateTable::default(),
             notifications: true,
             show_solves: true,
+            extra: Vec::new(),
         }
     }
 }
 
-/// Stored and sent to JS; `intervalMinutes` is derived for forms that ask in minutes.
-impl ToJson for Settings {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("apiKey", &self.api_key)
-            .field("threshold", &self.threshold)
-            .field("intervalSeconds", &self.interval_seconds)
-            .field("intervalMinutes", &(self.interval_seconds / 60))
-            .field("endpoint", &self.endpoint)
-            .field("rates", &self.rates)
-            .field("notifications", &self.notifications)
-            .field("showSolves", &self.show_solves)
-            .end();
+/// A stored key, if it passes the local check.
+fn read_key(value: &Json) -> Option<String> {
+    value
+        .as_str()
+        .filter(|key| check_key(key).is_ok())
+        .map(str::to_string)
+}
+
+fn read_threshold(value: &Json) -> Option<Money> {
+    present(value).and_then(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD).ok())
+}
+
+fn read_interval_seconds(value: &Json) -> Option<u32> {
+    present(value).and_then(|v| parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS).ok())
+}
+
+fn read_endpoint(value: &Json) -> Option<String> {
+    value.as_str().and_then(|e| normalize_endpoint(e).ok())
+}
+
+/// One decimal per captcha type (`recaptcha_v2`, `turnstile` …, see `CaptchaType`).
+impl JsShape for RateTable {
+    fn js_shape() -> String {
+        "{ [captchaType]: decimal }".to_string()
     }
+}
+
+/// Each stored rate on its own: one bad value keeps its default, not the others'.
+fn read_rates(value: &Json) -> Option<RateTable> {
+    let mut rates = RateTable::default();
+    for kind in CaptchaType::all() {
+        if let Ok(rate) = parse_rate(value.get(kind.as_str())) {
+            rates.set(kind, rate);
+        }
+    }
+    Some(rates)
 }
 
 /// Why one field's value was refused. Each maps to a locale key (`field_error_*`).
@@ -158,20 +188,23 @@ impl Settings {
     }
 
     /// A short, non-reversible name for the account (endpoint + key), used to notice that the
-    /// account changed without storing the key twice. FNV-1a: stable across builds.
+    /// account changed without storing the key twice. The endpoint is compared in its
+    /// canonical spelling ([`canonical_endpoint`]): `localhost:8080/` and `127.0.0.1:8080` are
+    /// one account, so re-typing it keeps the readings, the request floor and the alert memory.
     pub fn account_id(&self) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self
-            .endpoint
-            .to_ascii_lowercase()
-            .bytes()
-            .chain([0])
-            .chain(self.api_key.bytes())
-        {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        short_hash(&[&canonical_endpoint(&self.endpoint), &self.api_key])
+    }
+
+    /// A short, non-reversible name for whatever the API counts requests against: the key
+    /// (at any endpoint: the same key behind two spellings or a proxy is still one key), or,
+    /// with no key, the proxy endpoint that adds one. The one-request-a-minute floor is kept
+    /// per requester, so switching keys back and forth never asks for one key twice a minute.
+    pub fn requester_id(&self) -> String {
+        if self.api_key.is_empty() {
+            short_hash(&["endpoint", &canonical_endpoint(&self.endpoint)])
+        } else {
+            short_hash(&["key", &self.api_key])
         }
-        format!("{:08x}", (hash >> 32) as u32)
     }
 
     /// Applies a form's values (strings or JSON values; missing fields keep their current
@@ -243,40 +276,69 @@ impl Settings {
         }
     }
 
-    /// Reads stored settings leniently: each field that is missing or unreadable keeps its
-    /// default, so one bad value never loses the others.
+    /// Reads stored settings leniently (see [`Settings`]); anything that is not an object
+    /// reads as the defaults.
     pub fn from_json(value: &Json) -> Settings {
-        let mut settings = Settings::default();
-        if let Some(key) = value.get("apiKey").as_str() {
-            if check_key(key).is_ok() {
-                settings.api_key = key.to_string();
+        let mut settings = <Settings as FromJson>::from_json(value).unwrap_or_default();
+        // A hand-written configuration may give the interval in minutes only.
+        if !value.get("intervalSeconds").is_present() {
+            if let Some((_, Ok(seconds))) = parse_interval(value) {
+                settings.interval_seconds = seconds;
             }
-        }
-        if let Some(Ok(t)) =
-            present(value.get("threshold")).map(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD))
-        {
-            settings.threshold = t;
-        }
-        if let Some((_, Ok(s))) = parse_interval(value) {
-            settings.interval_seconds = s;
-        }
-        if let Some(Ok(e)) = value.get("endpoint").as_str().map(normalize_endpoint) {
-            settings.endpoint = e;
-        }
-        // Each stored rate on its own: one bad value keeps its default, not the others'.
-        for kind in CaptchaType::all() {
-            if let Ok(rate) = parse_rate(value.get("rates").get(kind.as_str())) {
-                settings.rates.set(kind, rate);
-            }
-        }
-        if let Some(b) = value.get("notifications").as_bool() {
-            settings.notifications = b;
-        }
-        if let Some(b) = value.get("showSolves").as_bool() {
-            settings.show_solves = b;
         }
         settings
     }
+}
+
+/// FNV-1a over the parts (separated by NUL), top 32 bits as 8 hex digits: stable across builds,
+/// and too short to recover a key from.
+fn short_hash(parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, part) in parts.iter().enumerate() {
+        let sep: &[u8] = if i == 0 { &[] } else { &[0] };
+        for &b in sep.iter().chain(part.as_bytes()) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{:08x}", (hash >> 32) as u32)
+}
+
+/// How an endpoint is compared (never shown or requested): lower case (as before hosts were
+/// compared at all), `localhost` as `127.0.0.1`, the scheme's default port dropped, no
+/// trailing slash.
+pub fn canonical_endpoint(endpoint: &str) -> String {
+    // Byte-level on purpose: `str` pattern searches pull kilobytes of panic formatting into
+    // the wasm module (docs/ARCHITECTURE.md, "Size").
+    let lower = endpoint.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let start = bytes
+        .windows(3)
+        .position(|w| w == b"://")
+        .map_or(0, |i| i + 3);
+    let end = bytes
+        .iter()
+        .skip(start)
+        .position(|&b| b == b'/')
+        .map_or(bytes.len(), |i| start + i);
+    let (head, path) = bytes.split_at(end);
+    let (scheme, authority) = head.split_at(start);
+    let colon = authority.iter().rposition(|&b| b == b':');
+    let (host, port) = authority.split_at(colon.unwrap_or(authority.len()));
+    let mut out = scheme.to_vec();
+    out.extend_from_slice(if host == b"localhost" {
+        b"127.0.0.1"
+    } else {
+        host
+    });
+    if !matches!(
+        (scheme, port),
+        (b"http://", b":80") | (b"https://", b":443")
+    ) {
+        out.extend_from_slice(port);
+    }
+    out.extend_from_slice(path);
+    String::from_utf8(out).unwrap_or(lower)
 }
 
 fn present(v: &Json) -> Option<&Json> {
@@ -341,6 +403,7 @@ fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::ToJson;
     use serde_json::{json, Value};
 
     const KEY: &str = "0123456789abcdef0123456789ABCDEF";
@@ -492,15 +555,57 @@ mod tests {
     }
 
     #[test]
-    fn solves_can_be_hidden_for_thread_plans() {
-        assert!(Settings::default().show_solves);
-        let s = apply(json!({"apiKey": KEY, "showSolves": false})).unwrap();
-        assert!(!s.show_solves);
-        assert_eq!(Settings::from_json(&Json::parse(&s.to_json()).unwrap()), s);
-        assert_eq!(
-            apply(json!({"apiKey": KEY, "showSolves": "no"})).unwrap_err(),
-            vec![("showSolves".to_string(), FieldError::NotABoolean)]
+    #[rustfmt::skip]
+    fn endpoints_compare_in_one_spelling() {
+        let cases = [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://localhost:8080/", "http://127.0.0.1:8080"),
+            ("HTTP://LocalHost:8080//", "http://127.0.0.1:8080"),
+            ("https://OCR.CaptchaAI.com:443", "https://ocr.captchaai.com"),
+            ("http://example.test:80/Proxy/", "http://example.test/proxy"),
+            ("https://example.test:80", "https://example.test:80"),
+        ];
+        for (endpoint, want) in cases {
+            assert_eq!(canonical_endpoint(endpoint), want, "{endpoint}");
+        }
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn identities() {
+        let at = |key: &str, endpoint: &str| apply(json!({"apiKey": key, "endpoint": endpoint})).unwrap();
+        let other = "ffffffffffffffffffffffffffffffff";
+        let a = at(KEY, "http://localhost:8080");
+        // (other settings, same account as `a`, same requester as `a`)
+        let cases = [
+            (at(KEY, "http://127.0.0.1:8080/"), true, true),
+            (at(KEY, "HTTP://LOCALHOST:8080"), true, true),
+            (at(KEY, "http://127.0.0.1:9090"), false, true),
+            (at(other, "http://localhost:8080"), false, false),
+            (at("", "http://localhost:8080"), false, false),
+        ];
+        for (b, account, requester) in cases {
+            assert_eq!(a.account_id() == b.account_id(), account, "{}", b.endpoint);
+            assert_eq!(a.requester_id() == b.requester_id(), requester, "{}", b.endpoint);
+        }
+        let proxy = at("", "http://localhost:8080");
+        assert_eq!(proxy.requester_id(), at("", "http://127.0.0.1:8080/").requester_id());
+        assert!(!a.requester_id().contains(&KEY[..4]) && a.requester_id().len() == 8);
+    }
+
+    #[test]
+    fn unknown_fields_are_kept() {
+        let stored = j(
+            json!({"apiKey": KEY, "threshold": "2", "intervalMinutes": 3,
+            "futureOption": {"a": [1, 2]}, "theme": "dark"}),
         );
+        let s = Settings::from_json(&stored);
+        let back: Value = serde_json::from_str(&s.to_json()).unwrap();
+        assert_eq!(back["futureOption"], json!({"a": [1, 2]}));
+        assert_eq!(back["theme"], "dark");
+        assert_eq!(back["intervalMinutes"], 3, "derived, written once");
+        let saved = s.apply(&j(json!({"threshold": "5"}))).unwrap();
+        assert_eq!(saved.extra, s.extra, "a save keeps them");
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! a bad history point never costs the last good balance.
 
 use crate::alerts::AlertDecision;
-use crate::json::{object, Json, ToJson};
+use crate::json::Json;
 use crate::monitor::{MonitorState, Outcome};
 use crate::settings::{FieldError, Settings};
+use crate::wire::FromJson;
+use crate::wire_struct;
 
 /// The version this build writes.
 pub const STATE_VERSION: u32 = 1;
@@ -27,25 +29,22 @@ fn v0_to_v1(value: Json) -> Json {
     }
 }
 
-/// Everything the monitor stores.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct State {
-    /// Layout version ([`STATE_VERSION`]).
-    pub version: u32,
-    /// The user's settings.
-    pub settings: Settings,
-    /// Readings, errors, alert memory, history.
-    pub monitor: MonitorState,
+wire_struct! {
+    /// Everything the monitor stores.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct State lenient keeps extra {
+        /// Layout version: [`STATE_VERSION`], or the higher version a newer build stored (its
+        /// layout is kept, so that build need not migrate its own data again).
+        version: u32 = "version",
+        /// The user's settings.
+        settings: Settings = "settings" via read_settings,
+        /// Readings, errors, alert memory, history.
+        monitor: MonitorState = "monitor",
+    }
 }
 
-impl ToJson for State {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("version", &self.version)
-            .field("settings", &self.settings)
-            .field("monitor", &self.monitor)
-            .end();
-    }
+fn read_settings(value: &Json) -> Option<Settings> {
+    Some(Settings::from_json(value))
 }
 
 impl Default for State {
@@ -56,6 +55,7 @@ impl Default for State {
             version: STATE_VERSION,
             settings,
             monitor,
+            extra: Vec::new(),
         }
     }
 }
@@ -66,23 +66,29 @@ impl State {
         if !matches!(raw, Json::Object(_)) {
             return State::default();
         }
-        let version = raw
+        let stored = raw
             .get("version")
             .as_i64()
             .unwrap_or(0)
-            .clamp(0, i64::from(STATE_VERSION)) as usize;
+            .clamp(0, i64::from(u32::MAX));
+        let version = stored.min(i64::from(STATE_VERSION)) as usize;
         let value = MIGRATIONS
             .iter()
             .skip(version)
             .fold(raw, |v, migrate| migrate(v));
-        // Data from a newer build is read as far as this build understands it.
-        let settings = Settings::from_json(value.get("settings"));
-        let monitor = MonitorState::from_json(value.get("monitor")).for_account(&settings);
-        State {
-            version: STATE_VERSION,
-            settings,
-            monitor,
-        }
+        // Data from a newer build is read as far as this build understands it, and what it
+        // does not understand is written back untouched.
+        let mut state = <State as FromJson>::from_json(&value).unwrap_or_default();
+        state.version = (stored as u32).max(STATE_VERSION);
+        state.monitor = state.monitor.for_account(&state.settings);
+        state
+    }
+
+    /// Marks a check as sent now ([`MonitorState::begin_check`]); store the result before
+    /// sending the request.
+    pub fn begin_check(self, now_ms: i64) -> State {
+        let monitor = self.monitor.begin_check(&self.settings, now_ms);
+        State { monitor, ..self }
     }
 
     /// Folds one check into the state. `fetched_for` is the account (`Settings::account_id`)
@@ -107,9 +113,10 @@ impl State {
         let settings = self.settings.apply(input)?;
         let monitor = self.monitor.clone().for_account(&settings);
         Ok(State {
-            version: STATE_VERSION,
+            version: self.version,
             settings,
             monitor,
+            extra: self.extra.clone(),
         })
     }
 }
@@ -118,7 +125,9 @@ impl State {
 mod tests {
     use super::*;
     use crate::error::{ApiError, ErrorCode};
+    use crate::json::ToJson;
     use crate::money::Money;
+    use crate::schedule::Trigger;
     use serde_json::{json, Value};
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
@@ -194,6 +203,70 @@ mod tests {
     }
 
     #[test]
+    fn what_a_newer_build_stored_survives_a_round_trip_through_this_one() {
+        let mut newer = stored(&with_reading());
+        newer["version"] = json!(99);
+        newer["accounts"] = json!([{"id": "a1", "provider": "2captcha"}]);
+        newer["settings"]["forecast"] = json!({"days": 7, "unit": "day"});
+        newer["monitor"]["forecastCache"] = json!([1, 2.5, "x"]);
+        newer["monitor"]["alerts"]["snoozedUntil"] = json!(1_800_000_000_000_i64);
+        // This build reads it, saves settings, checks, and stores it again.
+        let s = State::load(j(newer.clone()))
+            .apply_settings(&j(json!({"threshold": "3"})))
+            .unwrap();
+        let (s, _) = s
+            .begin_check(2_000)
+            .observe(&Ok(Money::parse("2").unwrap()), None, 3_000);
+        let back = stored(&s);
+        assert_eq!(back["version"], 99);
+        assert_eq!(back["accounts"], newer["accounts"]);
+        assert_eq!(back["settings"]["forecast"], newer["settings"]["forecast"]);
+        assert_eq!(
+            back["monitor"]["forecastCache"],
+            newer["monitor"]["forecastCache"]
+        );
+        assert_eq!(
+            back["monitor"]["alerts"]["snoozedUntil"],
+            1_800_000_000_000_i64
+        );
+        assert_eq!(back["settings"]["threshold"], "3");
+        assert_eq!(
+            State::load(Json::parse(&s.to_json()).unwrap()),
+            s,
+            "stable from then on"
+        );
+    }
+
+    #[test]
+    fn an_over_deep_unknown_field_costs_only_itself() {
+        let mut stored = stored(&with_reading());
+        stored["settings"]["threshold"] = json!("2");
+        let (monitor, _) = State::load(j(stored.clone())).monitor.observe(
+            &State::load(j(stored.clone())).settings,
+            &Ok(Money::parse("0.5").unwrap()),
+            2_000,
+        );
+        stored["monitor"] = serde_json::from_str(&monitor.to_json()).unwrap();
+        assert!(monitor.alerts.warned_low);
+        let deep = "[".repeat(34) + "0" + &"]".repeat(34);
+        let text =
+            stored
+                .to_string()
+                .replacen('{', &format!(r#"{{"junk":{{"nested":{deep}}},"#), 1);
+        assert!(
+            Json::parse(&text).is_err(),
+            "too deep for the strict reader"
+        );
+        let s = State::load(Json::parse_stored(&text).unwrap());
+        assert_eq!(s.settings.api_key, KEY);
+        assert_eq!(s.settings.threshold, Money::parse("2").unwrap());
+        assert_eq!(s.monitor.history.len(), 2);
+        assert!(s.monitor.alerts.warned_low, "alert memory kept");
+        // The unreadable part is kept as far as it could be read.
+        assert!(s.to_json().contains(r#""junk":{"nested":[[["#));
+    }
+
+    #[test]
     fn an_answer_for_the_old_key_is_dropped() {
         let s = with_reading();
         let asked_for = s.settings.account_id();
@@ -230,5 +303,65 @@ mod tests {
         let same = s.apply_settings(&j(json!({"threshold": "5"}))).unwrap();
         assert!(same.monitor.last_error.is_some(), "same key stays rejected");
         assert!(s.apply_settings(&j(json!({"threshold": "x"}))).is_err());
+    }
+
+    /// Settings saved one after another, a second apart, each followed by the plan for its
+    /// `settings` check; returns which saves would have sent a request.
+    fn saves(inputs: &[Value]) -> Vec<bool> {
+        let mut s = State::default();
+        let mut sent = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            let now = 1_000_000 + i as i64 * 1_000;
+            s = s.apply_settings(&j(input.clone())).unwrap();
+            let plan = s.monitor.plan(&s.settings, Trigger::Settings, now);
+            if plan.fetch {
+                s = s.begin_check(now);
+                s = s
+                    .observe(&Ok(Money::parse("0.5").unwrap()), None, now + 100)
+                    .0;
+            }
+            sent.push(plan.fetch);
+        }
+        sent
+    }
+
+    #[test]
+    fn the_floor_belongs_to_the_key_whatever_the_settings_say() {
+        let other = "ffffffffffffffffffffffffffffffff";
+        let at = |key: &str, endpoint: &str| json!({"apiKey": key, "endpoint": endpoint});
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Vec<Value>, Vec<bool>)> = vec![
+            ("endpoint spellings alternate", vec![at(KEY, "http://localhost:9"), at(KEY, "http://127.0.0.1:9"), at(KEY, "http://localhost:9/"), at(KEY, "HTTP://127.0.0.1:9")], vec![true, false, false, false]),
+            ("keys switch back and forth",   vec![at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9"), at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9")], vec![true, true, false, false]),
+            ("same key, another endpoint",   vec![at(KEY, "http://127.0.0.1:9"), at(KEY, "http://127.0.0.1:10")], vec![true, false]),
+            ("control: two keys once each",  vec![at(KEY, "http://127.0.0.1:9"), at(other, "http://127.0.0.1:9")], vec![true, true]),
+        ];
+        for (name, inputs, want) in cases {
+            assert_eq!(saves(&inputs), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_change_that_keeps_the_key_keeps_the_alert_memory() {
+        let s = State::default()
+            .apply_settings(&j(json!({"apiKey": KEY, "endpoint": "http://localhost:9"})))
+            .unwrap();
+        let (s, first) = s.observe(&Ok(Money::parse("0.5").unwrap()), None, 1_000);
+        assert_eq!(first, AlertDecision::Warning);
+        for input in [
+            json!({"endpoint": "http://127.0.0.1:9/"}),
+            json!({"threshold": "0.90"}),
+            json!({"apiKey": KEY}),
+        ] {
+            let changed = s.apply_settings(&j(input.clone())).unwrap();
+            let (_, again) = changed.observe(&Ok(Money::parse("0.5").unwrap()), None, 90_000);
+            assert_eq!(again, AlertDecision::None, "{input}");
+        }
+        // Control: another key is another account, with its own first warning.
+        let other = s
+            .apply_settings(&j(json!({"apiKey": "ffffffffffffffffffffffffffffffff"})))
+            .unwrap();
+        let (_, fresh) = other.observe(&Ok(Money::parse("0.5").unwrap()), None, 90_000);
+        assert_eq!(fresh, AlertDecision::Warning);
     }
 }

@@ -346,8 +346,9 @@ fn refresh_view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> 
     let monitor = &state.monitor;
     let plan = monitor.plan(&state.settings, Trigger::Refresh, now_ms);
     let allowed_at = match plan.reason {
+        // The floor runs from the key's last request, whichever account on this key sent it.
         PlanReason::TooSoon => monitor
-            .last_request_at
+            .last_asked(&state.settings, now_ms)
             .map(|at| at.saturating_add(MIN_REQUEST_GAP_MS)),
         PlanReason::BackingOff => plan.next_check_at,
         _ => None,

@@ -62,14 +62,15 @@ async fn reads_a_balance_over_http() {
 
 #[wasm_bindgen_test]
 async fn maps_api_errors() {
+    #[rustfmt::skip]
     let cases = [
         ("error_zero_balance", "zero_balance"),
-        ("wrong_key", "wrong_key"),
-        ("key_not_found", "key_not_found"),
-        ("ip_banned", "ip_banned"),
-        ("rate_limited", "rate_limited"),
-        ("html_502", "server_error"),
-        ("markup", "malformed"),
+        ("wrong_key",          "wrong_key"),
+        ("key_not_found",      "key_not_found"),
+        ("ip_banned",          "ip_banned"),
+        ("rate_limited",       "rate_limited"),
+        ("html_502",           "server_error"),
+        ("markup",             "malformed"),
     ];
     for (scenario, code) in cases {
         let outcome = fetch(scenario, 5_000).await;
@@ -151,7 +152,7 @@ fn classify_estimate_and_messages() {
     ));
     assert_eq!(
         outcome,
-        json!({ "account": null, "ok": false, "code": "zero_balance", "raw": "ERROR_ZERO_BALANCE" })
+        json!({ "account": null, "ok": false, "balance": null, "code": "zero_balance", "raw": "ERROR_ZERO_BALANCE" })
     );
     let mut state = state_for("ok");
     state = rs(cab::observe(
@@ -177,4 +178,32 @@ fn classify_estimate_and_messages() {
     assert_eq!(cab::message("en", "level_low", JsValue::UNDEFINED), "Low");
     let garbage = rs(cab::load_state(JsValue::from_str("not a state")));
     assert_eq!(garbage["version"], 1);
+}
+
+#[wasm_bindgen_test]
+fn a_begun_check_holds_the_floor_and_deep_junk_costs_only_itself() {
+    let begun = rs(cab::begin_check(js(state_for("ok")), 1.8e12));
+    assert_eq!(begun["monitor"]["lastRequestAt"], 1_800_000_000_000_i64);
+    assert_eq!(begun["monitor"]["checking"], true);
+    let plan = rs(cab::plan_check(
+        js(begun.clone()),
+        1.8e12 + 500.0,
+        "open",
+        None,
+    ));
+    assert_eq!(plan["reason"], "too_soon", "{plan}");
+    assert_eq!(plan["nextCheckAt"], 1_800_000_060_000_i64, "{plan}");
+    assert_eq!(cab::fetch_timeout_ms(), 15_000);
+
+    let mut junk = json!(0);
+    for _ in 0..40 {
+        junk = json!([junk]);
+    }
+    let mut stored = begun.clone();
+    stored["monitor"]["futureCache"] = junk;
+    stored["newerPart"] = json!({ "kept": true });
+    let loaded = rs(cab::load_state(js(stored)));
+    assert_eq!(loaded["settings"], begun["settings"]);
+    assert_eq!(loaded["monitor"]["lastRequestAt"], 1_800_000_000_000_i64);
+    assert_eq!(loaded["newerPart"], json!({ "kept": true }));
 }

@@ -19,13 +19,16 @@
  *
  * Text from the server never reaches innerHTML: everything variable is set with textContent.
  * The api key is never copied into the DOM, an attribute, an event or the console.
+ *
+ * The check itself (plan -> begin -> fetch -> observe) is the extension's shared cycle,
+ * `check-cycle.js` next to this file; the state and the per-account request sharing stay here.
  */
+import { runCheckCycle } from './check-cycle.js';
 
 const TAG = 'captchaai-balance';
 const OFFICIAL_ENDPOINT = 'https://ocr.captchaai.com';
 /** Settings field (core) -> the attribute that feeds it, to say which attribute is wrong. */
 const ATTRIBUTE_OF_FIELD = { apiKey: 'api-key', endpoint: 'endpoint', threshold: 'threshold', intervalSeconds: 'interval' };
-const FETCH_TIMEOUT_MS = 15_000;
 /** How often the relative time ("updated 2 min ago") is re-rendered. */
 const RELATIVE_TIME_TICK_MS = 30_000;
 const DEFAULT_ESTIMATE_QTY = 1000;
@@ -119,16 +122,17 @@ function loadFailureLang(tag) {
 
 /**
  * Widgets showing the same account (endpoint + key) share one request: the first one that needs
- * a reading starts it, every subscribed widget folds the outcome into its own state.
+ * a reading starts it, every subscribed widget folds the outcome into its own state (those
+ * that asked too, through their own check cycle; the others when it arrives).
  * Keyed by endpoint and key in memory only; the key is never logged.
- * @type {Map<string, { widgets: Set<CaptchaaiBalance>, inflight: Promise<object> | null }>}
+ * @type {Map<string, { widgets: Set<CaptchaaiBalance>, inflight: Promise<object> | null, joined: Set<CaptchaaiBalance> }>}
  */
 const accounts = new Map();
 
 function accountOf(key) {
   let account = accounts.get(key);
   if (!account) {
-    account = { widgets: new Set(), inflight: null };
+    account = { widgets: new Set(), inflight: null, joined: new Set() };
     accounts.set(key, account);
   }
   return account;
@@ -471,42 +475,66 @@ const CaptchaaiBalance = class extends HTMLElement {
   // ---- polling -------------------------------------------------------------------------------
 
   /**
-   * Ask the core whether to fetch now; if so, join (or start) the account's shared request.
+   * One check cycle (check-cycle.js) on this widget's in-memory state; the request itself is
+   * the account's shared one.
    * @param {'open'|'alarm'|'refresh'} trigger
    */
   async #check(trigger) {
     if (!this.#state || !this.#account) return;
     const cab = this.#cab;
-    const plan = cab.planCheck(this.#state, Date.now(), trigger, this.#lang());
-    if (!plan.fetch) {
+    const account = accountOf(this.#account);
+    const result = await runCheckCycle(cab, {
+      trigger,
+      lang: this.#lang(),
+      // In memory, and JS runs one change at a time; a reconfigured widget has a new state
+      // (the core drops an answer for other settings).
+      update: (change) => {
+        if (this.#state) this.#state = change(this.#state);
+        return this.#state;
+      },
+      begun: () => {
+        this.#note = '';
+        this.#pending = true;
+        this.#render();
+      },
+      fetchOutcome: (state) => this.#sharedFetch(account, state),
+    });
+    if (!result.fetched) {
       // A pressed button that does nothing must say why ("checked less than a minute ago").
-      this.#note = trigger === 'refresh' ? plan.reasonText ?? '' : '';
+      this.#note = trigger === 'refresh' ? result.plan.reasonText ?? '' : '';
       if (this.#note) this.#render();
-      this.#schedule(plan);
+      this.#schedule(result.plan);
       return;
     }
-    this.#note = '';
-    const account = accountOf(this.#account);
+    this.#pending = false;
+    this.#render();
+    if (this.#state) this.#schedule(cab.planCheck(this.#state, Date.now(), 'alarm'));
+  }
+
+  /** Join (or start) the account's request; widgets that did not ask get the outcome too. */
+  #sharedFetch(account, state) {
+    account.joined.add(this);
     if (!account.inflight) {
-      const state = this.#state;
+      const cab = this.#cab;
       const acao = this.#direct;
       account.inflight = (async () => {
         let outcome;
         try {
-          outcome = await cab.fetchBalance(state, FETCH_TIMEOUT_MS, acao);
+          outcome = await cab.fetchBalance(state, cab.fetchTimeoutMs(), acao);
         } catch {
-          // fetchBalance never rejects by contract; keep the widget alive if it ever does.
-          outcome = { ok: false, code: 'network', raw: 'fetch failed' };
+          // fetchBalance never rejects by contract; keep the widgets alive if it ever does.
+          outcome = { ok: false, code: 'network', raw: 'network error', account: null };
         }
         account.inflight = null;
         const now = Date.now();
-        for (const widget of [...account.widgets]) widget.#observe(outcome, now);
+        for (const widget of [...account.widgets]) {
+          if (!account.joined.has(widget)) widget.#observe(outcome, now);
+        }
+        account.joined.clear();
         return outcome;
       })();
     }
-    this.#pending = true;
-    this.#render();
-    await account.inflight;
+    return account.inflight;
   }
 
   #observe(outcome, now) {

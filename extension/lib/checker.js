@@ -1,19 +1,19 @@
 /**
- * @file One balance check: ask the core whether to fetch, fetch, fold the outcome into the
- * state, store it, then paint the badge, notify and re-schedule the alarm.
+ * @file One balance check (the shared cycle in check-cycle.js: plan, mark the request and
+ * schedule the next alarm before fetching, fetch, fold the outcome in), then paint the badge,
+ * notify and re-schedule the alarm. Also the worker's side of a settings save.
  *
  * Single flight: the popup, the alarm and the options page may trigger checks at the same
  * time; they share the one in flight (one request per key, the API bans noisy callers).
+ * Every state change goes through `updateState`'s queue, the only writer.
  */
 import { ready } from './core.js';
-import { readState, writeState } from './storage.js';
+import { readState, updateState } from './storage.js';
 import { renderBadge } from './badge.js';
 import { scheduleAt } from './alarm.js';
 import { notify } from './notifications.js';
 import { uiLang } from './i18n.js';
-
-/** Give up on the API after this long (the core turns it into a `timeout` outcome). */
-const FETCH_TIMEOUT_MS = 15_000;
+import { runCheckCycle } from './check-cycle.js';
 
 /** What may start a check (the core's `planCheck` triggers). */
 const TRIGGERS = new Set(['alarm', 'open', 'refresh', 'settings']);
@@ -76,26 +76,41 @@ export async function restore() {
   await publish(await readState());
 }
 
+/**
+ * Apply a settings form (the options page's Save) inside the write queue, then start a
+ * `settings` check when it was accepted. Answers `{ ok, errors }` (errors: field -> sentence).
+ * @param {object} input the form as typed
+ * @returns {Promise<{ ok: boolean, errors: Record<string, string> }>}
+ */
+export async function saveSettings(input) {
+  const cab = await ready;
+  let result = null;
+  await updateState((state) => {
+    result = cab.applySettings(state, input, uiLang());
+    return result.ok ? result.state : state;
+  });
+  if (result.ok) {
+    check('settings').catch((error) => {
+      console.warn('captchaai-balance: check after save failed:', error?.message ?? String(error));
+    });
+  }
+  return { ok: Boolean(result.ok), errors: result.errors ?? {} };
+}
+
 /** @param {'alarm'|'open'|'refresh'|'settings'} trigger */
 async function runCheck(trigger) {
   const cab = await ready;
-  const lang = uiLang();
-  let state = await readState();
-  const plan = cab.planCheck(state, Date.now(), trigger);
-  let fetched = false;
-  if (plan.fetch) {
-    const outcome = await cab.fetchBalance(state, FETCH_TIMEOUT_MS, false);
-    fetched = true;
-    // The options page may have saved while the request was out: fold the outcome into what
-    // is stored now. The core drops an answer tagged with another key or endpoint; the
-    // `settings` check that the options page asked for fetches again.
-    const result = cab.observe(await readState(), outcome, Date.now(), lang);
-    state = result.state;
-    await writeState(state);
-    if (result.alert && state.settings.notifications) await notify(result.alert);
-  }
+  const result = await runCheckCycle(cab, {
+    trigger,
+    lang: uiLang(),
+    update: updateState,
+    // The next alarm exists before the request goes out: a worker stopped mid-request wakes.
+    begun: (state) => publish(state),
+  });
+  const { state, alert } = result;
+  if (alert && state.settings.notifications) await notify(alert);
   await publish(state);
-  return { fetched, reason: plan.reason };
+  return { fetched: result.fetched, reason: result.plan.reason };
 }
 
 /** Badge + alarm from one state. */

@@ -2,6 +2,10 @@
  * @file The whole extension state is one object in chrome.storage.local under `state`
  * (the service worker dies when idle, so nothing lives in memory). Every read goes through
  * the core's `loadState`, which migrates older versions and repairs damaged parts.
+ *
+ * One writer: only the service worker writes, and only through `updateState`, whose queue
+ * runs one read-change-write at a time. Pages read, and send changes to the worker
+ * (`{ type: 'saveSettings', input }`), so a save and a check can never overwrite each other.
  */
 import { ready } from './core.js';
 
@@ -16,13 +20,24 @@ export async function readState() {
   return cab.loadState(stored[KEY] ?? null);
 }
 
+/** The tail of the write queue. */
+let queue = Promise.resolve();
+
 /**
- * Store the state whole.
- * @param {object} state State as returned by the core
- * @returns {Promise<void>}
+ * Read the state, apply `change`, store the result if it is a new object; one at a time, in
+ * call order. Worker only (see the file comment).
+ * @param {(state: object) => object} change returns the new state (or the same object)
+ * @returns {Promise<object>} the state after the change
  */
-export async function writeState(state) {
-  await chrome.storage.local.set({ [KEY]: state });
+export function updateState(change) {
+  const run = queue.then(async () => {
+    const state = await readState();
+    const next = change(state);
+    if (next !== state) await chrome.storage.local.set({ [KEY]: next });
+    return next;
+  });
+  queue = run.catch(() => {});
+  return run;
 }
 
 /**

@@ -1,27 +1,37 @@
-//! What `/res.php` answers, built from whatever the upstream (real or simulated) said.
+//! What `/res.php` answers: built from the core's classification of the upstream answer, never
+//! from the upstream's text.
 //!
 //! The widget reads our answer with the same core `classify` it uses on the real API, so the
-//! answer always keeps the 2captcha shape `{"status":…,"request":…}`:
-//! - a 2captcha-shaped JSON answer is passed through (only its `status` and `request` fields,
-//!   so nothing else the upstream adds can reach the browser). A malformed balance such as
-//!   markup is passed through too: the widget must be the one that refuses it, and the demo's
-//!   `markup` scenario checks that it does;
-//! - a bare number or bare error code (the non-JSON protocol) becomes its JSON form;
-//! - anything else (timeouts, refused connections, 5xx, HTML pages, garbage) becomes
-//!   `{"status":0,"request":"ERROR_SERVER_ERROR","error":"<code>"}`, which every 2captcha
-//!   client treats as "try again later"; `error` carries our stable code for people and logs.
+//! answer keeps the 2captcha shape `{"status":…,"request":…}` and is chosen so that the widget's
+//! verdict is the server's verdict (the metrics' verdict):
+//! - a balance is written as the core's exact decimal (`999999999.999999999` stays that, never a
+//!   float), with HTTP 200;
+//! - a known API error is answered with that code's canonical text from the core's error table
+//!   (`ERROR_ZERO_BALANCE`, `ERROR_IP_BANNED` …), with HTTP 200 (429 for rate limits, 502 for
+//!   server errors) as the API itself sends them;
+//! - an unknown but API-shaped error code becomes [`UNKNOWN_CODE`] and any other answer the core
+//!   refuses (markup, prose, an 80-digit number, JSON nested too deep, an oversized body, a
+//!   redirect) becomes [`MALFORMED_TEXT`], both with HTTP 200 so the widget reads them as
+//!   `unknown` and `malformed` like the server did. The upstream's own words never reach the
+//!   browser: they might hold the key, escaped or in another case;
+//! - a request that got no answer (`timeout`, `network`) is `ERROR_SERVER_ERROR` with 504 or
+//!   502: to the widget the server is what failed.
 //!
-//! The classification itself is the core crate's, so the server's metrics and the widget agree.
+//! Every error answer also carries `error`, the core's stable snake_case code, for people and
+//! logs. The mapping is proved by a test that runs every answer back through `classify`.
 
 use axum::http::StatusCode;
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::money::Money;
 use captchaai_balance::protocol::classify;
-use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// Upstream bodies longer than this are never passed through (a real answer is ~40 bytes).
-const MAX_PASSTHROUGH_LEN: usize = 4096;
+/// What an unknown API-shaped error code is answered as: not in the core's table, so the
+/// widget reads it as `unknown`, like the server.
+pub const UNKNOWN_CODE: &str = "ERROR_UNEXPECTED_ANSWER";
+/// What any other refused answer is answered as: not code-shaped, so the widget reads it as
+/// `malformed`, like the server.
+pub const MALFORMED_TEXT: &str = "unexpected answer";
 
 /// An HTTP status and a JSON body, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +43,20 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// `{"status":…,"request":…[,"error":…]}`, fields in the API's order (a JSON map would
-    /// sort them).
-    fn shaped(http: StatusCode, status: &Value, request: &Value, error: Option<&str>) -> Answer {
-        let mut body = format!(r#"{{"status":{status},"request":{request}"#);
+    /// `{"status":…,"request":"…"[,"error":"…"]}`, fields in the API's order. Every text put in
+    /// here is a constant of this crate or the core, or a decimal the core printed, so none
+    /// needs escaping (checked by the round-trip tests).
+    fn shaped(http: StatusCode, status: u8, request: &str, error: Option<&str>) -> Answer {
+        let mut body = String::with_capacity(64);
+        body.push_str(r#"{"status":"#);
+        body.push(if status == 1 { '1' } else { '0' });
+        body.push_str(r#","request":""#);
+        body.push_str(request);
+        body.push('"');
         if let Some(error) = error {
-            body.push_str(&format!(r#","error":{}"#, Value::from(error)));
+            body.push_str(r#","error":""#);
+            body.push_str(error);
+            body.push('"');
         }
         body.push('}');
         Answer {
@@ -48,115 +66,82 @@ impl Answer {
     }
 
     /// The refusal for anything but a balance request (the server is not an open relay).
-    pub fn not_allowed(why: &str) -> Answer {
-        Answer::shaped(
-            StatusCode::FORBIDDEN,
-            &json!(0),
-            &json!("ERROR_NOT_ALLOWED"),
-            Some(why),
-        )
+    pub fn not_allowed(why: &'static str) -> Answer {
+        Answer::shaped(StatusCode::FORBIDDEN, 0, "ERROR_NOT_ALLOWED", Some(why))
+    }
+
+    /// The answer for one classification.
+    pub fn for_outcome(outcome: &Result<Money, ApiError>) -> Answer {
+        match outcome {
+            Ok(balance) => Answer::shaped(StatusCode::OK, 1, &balance.to_string(), None),
+            Err(error) => {
+                let code = error.code;
+                let request = match code {
+                    ErrorCode::Unknown => UNKNOWN_CODE,
+                    ErrorCode::Malformed => MALFORMED_TEXT,
+                    // The canonical text from the core's table (`ERROR_SERVER_ERROR` for codes
+                    // the API never sends).
+                    _ => code.api_code(),
+                };
+                Answer::shaped(http_status(code), 0, request, Some(code.as_str()))
+            }
+        }
     }
 }
 
-/// One reading of the account: the answer for clients and what it means.
+/// The verdict on one upstream check: what it means (the core's classification) and the
+/// answer clients get.
 #[derive(Debug, Clone)]
-pub struct Reading {
+pub struct Verdict {
     /// What clients get.
     pub answer: Answer,
     /// The core's classification (for metrics and logs).
     pub outcome: Result<Money, ApiError>,
 }
 
-impl Reading {
-    /// A reading for an upstream HTTP answer.
-    pub fn from_upstream(status: u16, content_type: Option<&str>, body: &str) -> Reading {
-        let outcome = classify(status, content_type, body);
-        let answer = match passthrough(status, body) {
-            Some(answer) => answer,
-            None => match &outcome {
-                Ok(balance) => {
-                    Answer::shaped(StatusCode::OK, &json!(1), &json!(balance.to_string()), None)
-                }
-                Err(error) => synthesized(error),
-            },
-        };
-        Reading { answer, outcome }
+impl Verdict {
+    /// A reading for an upstream HTTP answer (a body cut after
+    /// [`captchaai_balance::protocol::MAX_ANSWER_LEN`] + 1 bytes gets the same verdict as the
+    /// whole body).
+    pub fn from_upstream(status: u16, content_type: Option<&str>, body: &str) -> Verdict {
+        Verdict::from_outcome(classify(status, content_type, body))
+    }
+
+    /// A reading for a classification (the proxy scrubs the key from it first).
+    pub fn from_outcome(outcome: Result<Money, ApiError>) -> Verdict {
+        Verdict {
+            answer: Answer::for_outcome(&outcome),
+            outcome,
+        }
     }
 
     /// A reading for a request that got no HTTP answer at all (`Timeout`, `Network`) or that
     /// failed inside this server (`ServerError`). `raw` is a short, key-free description.
-    pub fn failure(code: ErrorCode, raw: &str) -> Reading {
-        let error = ApiError::new(code, raw);
-        Reading {
-            answer: synthesized(&error),
-            outcome: Err(error),
-        }
+    pub fn failure(code: ErrorCode, raw: &str) -> Verdict {
+        Verdict::from_outcome(Err(ApiError::new(code, raw)))
     }
 }
 
-/// The HTTP status that goes with a synthesized error: gateway errors for failures of the
-/// upstream, 429 kept for rate limits, 200 for account errors (as the API itself sends them).
+/// The HTTP status that goes with an error: gateway errors for failures of the upstream, 429
+/// kept for rate limits, 200 for everything the API itself answers with 200 (account errors,
+/// and the unknown and malformed answers, which the widget must classify as such).
 fn http_status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::Timeout => StatusCode::GATEWAY_TIMEOUT,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::ServerError | ErrorCode::Network | ErrorCode::Malformed => {
+        ErrorCode::ServerError | ErrorCode::Network | ErrorCode::InvalidKey => {
             StatusCode::BAD_GATEWAY
         }
         _ => StatusCode::OK,
     }
 }
 
-fn synthesized(error: &ApiError) -> Answer {
-    // An API-shaped text the upstream sent (ERROR_ZERO_BALANCE, IP_BANNED, an unknown
-    // ERROR_NEW_THING) is kept verbatim; descriptions such as "HTTP 502" or "timeout" are not
-    // 2captcha codes, so they become the canonical code.
-    let api_shaped = !error.raw.is_empty()
-        && error.raw.len() <= 64
-        && error
-            .raw
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    let request = if api_shaped {
-        error.raw.as_str()
-    } else {
-        error.code.api_code()
-    };
-    Answer::shaped(
-        http_status(error.code),
-        &json!(0),
-        &json!(request),
-        Some(error.code.as_str()),
-    )
-}
-
-/// `{"status":…,"request":…}` from a 2xx/4xx upstream, reduced to those two fields.
-fn passthrough(status: u16, body: &str) -> Option<Answer> {
-    if !(200..500).contains(&status) || body.len() > MAX_PASSTHROUGH_LEN {
-        return None;
-    }
-    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(body.trim()) else {
-        return None;
-    };
-    let code = fields
-        .get("status")
-        .filter(|v| v.is_number() || v.is_string())?;
-    let request = fields
-        .get("request")
-        .filter(|v| v.is_number() || v.is_string())?;
-    let http = if status < 300 {
-        StatusCode::OK
-    } else {
-        StatusCode::from_u16(status).ok()?
-    };
-    Some(Answer::shaped(http, code, request, None))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
-    fn body(r: &Reading) -> Value {
+    fn body(r: &Verdict) -> Value {
         serde_json::from_str(&r.answer.body).expect("answers are JSON")
     }
 
@@ -173,24 +158,45 @@ mod tests {
     #[test]
     fn maps_every_kind_of_upstream_answer() {
         let html = "<html><body>502 Bad Gateway</body></html>";
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(40), "}".repeat(40));
+        let deep_request = format!(
+            r#"{{"status":1,"request":{}"12"{}}}"#,
+            "[".repeat(33),
+            "]".repeat(33)
+        );
+        let long_number = format!(r#"{{"status":1,"request":"{}"}}"#, "9".repeat(80));
+        let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
         #[rustfmt::skip]
         let cases: &[Case] = &[
-            (200, Some("application/json"), r#"{"status":1,"request":"12.345"}"#, 200, json!({"status":1,"request":"12.345"}), Ok("12.345")),
-            (200, None, r#"{"status":1,"request":3.5,"extra":"x"}"#, 200, json!({"status":1,"request":3.5}), Ok("3.5")),
-            (200, None, r#"{"status":0,"request":"ERROR_ZERO_BALANCE"}"#, 200, json!({"status":0,"request":"ERROR_ZERO_BALANCE"}), Err("zero_balance")),
-            (429, None, r#"{"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}"#, 429, json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}), Err("rate_limited")),
-            (200, None, r#"{"status":1,"request":"<img src=x onerror=alert(1)>"}"#, 200, json!({"status":1,"request":"<img src=x onerror=alert(1)>"}), Err("malformed")),
-            (200, Some("text/plain"), "7.25", 200, json!({"status":1,"request":"7.25"}), Ok("7.25")),
-            (200, Some("text/plain"), "ERROR_WRONG_USER_KEY", 200, json!({"status":0,"request":"ERROR_WRONG_USER_KEY","error":"wrong_key"}), Err("wrong_key")),
-            (502, Some("text/html"), html, 502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}), Err("server_error")),
-            (500, None, r#"{"status":0,"request":"ERROR_SERVER_ERROR"}"#, 502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}), Err("server_error")),
-            (200, Some("text/html"), html, 502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}), Err("server_error")),
-            (200, None, "garbage", 502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"malformed"}), Err("malformed")),
-            (200, None, r#"{"status":1,"request":{"x":1}}"#, 502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"malformed"}), Err("malformed")),
-            (429, Some("text/html"), html, 429, json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"}), Err("rate_limited")),
+            (200, Some("application/json"), r#"{"status":1,"request":"12.345"}"#,                       200, json!({"status":1,"request":"12.345"}), Ok("12.345")),
+            (200, None,                     r#"{"status":1,"request":3.5,"extra":"x"}"#,                200, json!({"status":1,"request":"3.5"}), Ok("3.5")),
+            (200, None,                     r#"{"status":1,"request":"999999999.999999999"}"#,          200, json!({"status":1,"request":"999999999.999999999"}), Ok("999999999.999999999")),
+            (200, None,                     r#"{"status":1,"request":999999999.999999999}"#,            200, json!({"status":1,"request":"999999999.999999999"}), Ok("999999999.999999999")),
+            (200, None,                     r#"{"status":1,"request":"24.980"}"#,                       200, json!({"status":1,"request":"24.98"}), Ok("24.98")),
+            (200, None,                     r#"{"status":0,"request":"ERROR_ZERO_BALANCE"}"#,           200, json!({"status":0,"request":"ERROR_ZERO_BALANCE","error":"zero_balance"}), Err("zero_balance")),
+            (200, None,                     r#"{"status":0,"request":"error_zero_balance"}"#,           200, json!({"status":0,"request":"ERROR_ZERO_BALANCE","error":"zero_balance"}), Err("zero_balance")),
+            (200, None,                     r#"{"status":0,"request":"IP_BANNED"}"#,                    200, json!({"status":0,"request":"ERROR_IP_BANNED","error":"ip_banned"}), Err("ip_banned")),
+            (429, None,                     r#"{"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}"#,      429, json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"}), Err("rate_limited")),
+            (200, None,                     r#"{"status":0,"request":"ERROR_NEW_THING"}"#,              200, json!({"status":0,"request":"ERROR_UNEXPECTED_ANSWER","error":"unknown"}), Err("unknown")),
+            (200, None,                     r#"{"status":1,"request":"<img src=x onerror=alert(1)>"}"#, 200, malformed.clone(), Err("malformed")),
+            (200, None,                     &long_number,                                               200, malformed.clone(), Err("malformed")),
+            (200, None,                     &deep,                                                      200, malformed.clone(), Err("malformed")),
+            (200, None,                     &deep_request,                                              200, malformed.clone(), Err("malformed")),
+            (200, Some("text/plain"),       "7.25",                                                     200, json!({"status":1,"request":"7.25"}), Ok("7.25")),
+            (200, Some("text/plain"),       "ERROR_WRONG_USER_KEY",                                     200, json!({"status":0,"request":"ERROR_WRONG_USER_KEY","error":"wrong_key"}), Err("wrong_key")),
+            (502, Some("text/html"),        html,                                                       502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}), Err("server_error")),
+            (500, None,                     r#"{"status":0,"request":"ERROR_SERVER_ERROR"}"#,           502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}), Err("server_error")),
+            (200, Some("text/html"),        html,                                                       502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}), Err("server_error")),
+            (200, None,                     "garbage",                                                  200, malformed.clone(), Err("malformed")),
+            (200, None,                     r#"{"status":1,"request":{"x":1}}"#,                        200, malformed.clone(), Err("malformed")),
+            (429, Some("text/html"),        html,                                                       429, json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"}), Err("rate_limited")),
+            (302, None,                     "",                                                         200, malformed.clone(), Err("malformed")),
+            (301, Some("application/json"), r#"{"status":1,"request":"5"}"#,                            200, malformed.clone(), Err("malformed")),
+            (404, Some("text/html"),        html,                                                       502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}), Err("server_error")),
+            (403, Some("application/json"), r#"{"status":0,"request":"ERROR_IP_NOT_ALLOWED"}"#,         200, json!({"status":0,"request":"ERROR_IP_NOT_ALLOWED","error":"ip_not_allowed"}), Err("ip_not_allowed")),
         ];
         for (status, ct, text, want_status, want_body, want_outcome) in cases {
-            let r = Reading::from_upstream(*status, *ct, text);
+            let r = Verdict::from_upstream(*status, *ct, text);
             assert_eq!(r.answer.status.as_u16(), *want_status, "{text}");
             assert_eq!(&body(&r), want_body, "{text}");
             match (&r.outcome, want_outcome) {
@@ -201,15 +207,61 @@ mod tests {
         }
     }
 
+    /// The widget classifies our answer with the same core function: it must reach the same
+    /// verdict as the server (the metrics), for every code an HTTP answer can produce.
+    #[test]
+    fn the_widget_reads_the_servers_verdict() {
+        let balances = [
+            "0",
+            "12.345",
+            "999999999.999999999",
+            "1000000000",
+            "-0.5",
+            "0.000000001",
+        ];
+        for text in balances {
+            let outcome = Ok(Money::parse(text).expect("money"));
+            let answer = Answer::for_outcome(&outcome);
+            let got = classify(
+                answer.status.as_u16(),
+                Some("application/json"),
+                &answer.body,
+            );
+            assert_eq!(got, outcome, "{}", answer.body);
+        }
+        for code in ErrorCode::all() {
+            let answer = Answer::for_outcome(&Err(ApiError::new(code, "seen")));
+            let read = classify(
+                answer.status.as_u16(),
+                Some("application/json"),
+                &answer.body,
+            )
+            .expect_err("an error stays an error");
+            // No HTTP answer can say "timeout" or "network": to the widget the server failed.
+            let want = match code {
+                ErrorCode::Timeout | ErrorCode::Network | ErrorCode::InvalidKey => {
+                    ErrorCode::ServerError
+                }
+                _ => code,
+            };
+            assert_eq!(read.code, want, "{}", answer.body);
+            assert_eq!(
+                body(&Verdict::from_outcome(Err(read)))["error"],
+                want.as_str()
+            );
+        }
+        assert_eq!(ErrorCode::from_api(UNKNOWN_CODE), None);
+    }
+
     #[test]
     fn failures_keep_the_2captcha_shape() {
-        let r = Reading::failure(ErrorCode::Timeout, "timeout");
+        let r = Verdict::failure(ErrorCode::Timeout, "timeout");
         assert_eq!(r.answer.status, StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(
             body(&r),
             json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"timeout"})
         );
-        let r = Reading::failure(ErrorCode::Network, "connection refused");
+        let r = Verdict::failure(ErrorCode::Network, "connection refused");
         assert_eq!(body(&r)["error"], "network");
         assert_eq!(
             serde_json::from_str::<Value>(

@@ -26,7 +26,7 @@ pub async fn res_php(
     if let Err(why) = check_query(query.as_deref().unwrap_or("")) {
         return json(&Answer::not_allowed(why));
     }
-    json(&state.reading().await.answer)
+    json(&state.verdict().await.answer)
 }
 
 /// Any other `*.php` path.

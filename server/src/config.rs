@@ -5,6 +5,7 @@
 
 use crate::clock::Clock;
 use crate::secret::{ApiKey, KeyError};
+use crate::serve::Limits;
 use captchaai_balance::protocol::{normalize_endpoint, DEFAULT_ENDPOINT};
 use clap::Parser;
 use reqwest::Url;
@@ -44,6 +45,26 @@ pub struct Cli {
     /// Give up on the upstream after this many seconds.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub upstream_timeout_seconds: u64,
+
+    /// Close a connection whose client takes longer than this to send its request headers or
+    /// body, stays idle between requests this long, or stops reading its response.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub client_timeout_seconds: u64,
+
+    /// Open connections at most; more wait until one closes.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub max_connections: u64,
+}
+
+impl Cli {
+    /// The connection limits these flags ask for.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            client_timeout: Duration::from_secs(self.client_timeout_seconds),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            ..Limits::default()
+        }
+    }
 }
 
 /// Checks `--upstream` with the same rules as the widget's endpoint setting.

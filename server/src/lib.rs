@@ -1,4 +1,4 @@
-//! The small server behind the `<captchaai-balance>` widget (issue 3).
+//! The small server behind the `<captchaai-balance>` widget.
 //!
 //! It serves the built widget files and answers `GET /res.php?action=getbalance&json=1` the way
 //! CaptchaAI does, either by asking the real API with a key that never leaves this process
@@ -22,11 +22,18 @@ pub mod mock_api;
 pub mod proxy;
 pub mod routes;
 pub mod secret;
+pub mod serve;
 pub mod source;
 pub mod state;
 pub mod static_files;
 
 pub use config::{Cli, Config, Mode};
+
+// A panicking request must cost one request, not the process (the cache's panic recovery and
+// every other dashboard depend on it). Fails the build of any profile that sets panic = "abort"
+// for the server (`make test` checks the release profile).
+#[cfg(not(panic = "unwind"))]
+compile_error!("captchaai-balance-server must be built with panic = \"unwind\" (see Cargo.toml's [profile.release])");
 
 /// Why the app could not be built.
 #[derive(Debug)]
@@ -46,7 +53,7 @@ impl std::fmt::Display for AppError {
 impl std::error::Error for AppError {}
 
 /// Builds the whole server (routes, cache, metrics, mock account or upstream client) for one
-/// configuration. Serve it with `axum::serve`.
+/// configuration. Serve it with [`serve::serve`].
 pub fn app(config: Config) -> Result<axum::Router, AppError> {
     let state = state::AppState::new(config)?;
     Ok(routes::router(state))

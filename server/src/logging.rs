@@ -1,7 +1,7 @@
 //! Log output (tracing to stderr) that cannot contain the key.
 //!
 //! The code never logs the key, the upstream URL or a client's query (tests check this). As a
-//! second line of defence, the writer masks the key in every line it writes: tracing's fmt
+//! second line of defence, the writer masks the key, in any letter case, in every line it writes: tracing's fmt
 //! layer writes each event with one `write_all`, so a key cannot be split across two writes.
 //! reqwest logs through the `log` crate, which is not bridged into tracing here, so its debug
 //! lines (which contain request URLs) are never printed at any `RUST_LOG` level.
@@ -45,8 +45,8 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
 impl<W: Write> Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &self.key {
-            Some(key) if contains(buf, key.expose().as_bytes()) => {
-                let text = String::from_utf8_lossy(buf).replace(key.expose(), &key.masked());
+            Some(key) if key.appears_in(buf) => {
+                let text = key.scrub(&String::from_utf8_lossy(buf));
                 self.inner.write_all(text.as_bytes())?;
             }
             _ => self.inner.write_all(buf)?,
@@ -57,10 +57,6 @@ impl<W: Write> Write for RedactingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Installs the global subscriber: `RUST_LOG` (default `info`), stderr, key masked.
@@ -90,9 +86,12 @@ mod tests {
         writer
             .write_all(b"url=http://x/res.php?key=0123456789abcdef0123456789abcdef&a=1\n")
             .expect("write");
+        writer
+            .write_all(b"raw=0123456789ABCDEF0123456789ABCDEF\n")
+            .expect("write");
         assert_eq!(
             String::from_utf8_lossy(&out),
-            "url=http://x/res.php?key=0123…cdef&a=1\n"
+            "url=http://x/res.php?key=0123…cdef&a=1\nraw=0123…cdef\n"
         );
     }
 }

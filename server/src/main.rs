@@ -1,10 +1,23 @@
 //! `captchaai-balance-server`: parses the flags, picks proxy or mock mode, binds the socket and
-//! serves [`captchaai_balance_server::app`] until Ctrl-C.
+//! serves [`captchaai_balance_server::app`] until Ctrl-C or SIGTERM.
 
 #[cfg(not(target_arch = "wasm32"))]
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    native::run().await
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(native::run());
+    // Whatever still runs after the drain (a file read stuck in the blocking pool) must not
+    // keep the process alive: give it a moment, then exit anyway.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
 }
 
 /// The server is native only; the wasm32 build of the workspace gets an empty binary.
@@ -14,6 +27,7 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use captchaai_balance_server::config::KEY_ENV;
+    use captchaai_balance_server::serve::serve;
     use captchaai_balance_server::{app, logging, Cli, Config, Mode};
     use clap::Parser;
     use std::net::SocketAddr;
@@ -52,14 +66,8 @@ mod native {
                 return ExitCode::from(1);
             }
         };
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal());
-        match served.await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error}");
-                ExitCode::from(1)
-            }
-        }
+        serve(listener, router, cli.limits(), shutdown_signal()).await;
+        ExitCode::SUCCESS
     }
 
     /// Ctrl-C, or SIGTERM (systemd, docker stop). If a handler cannot be installed, that

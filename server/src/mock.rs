@@ -6,6 +6,7 @@
 //! is one row of [`SCENARIOS`]: what the account answers and what it presets.
 
 use crate::clock::Clock;
+use captchaai_balance::error::ErrorCode;
 use captchaai_balance::money::Money;
 use serde::Serialize;
 use std::sync::{Mutex, MutexGuard};
@@ -19,7 +20,8 @@ pub const DEFAULT_DRAIN_PER_MINUTE: Money = Money::from_cents(2);
 pub const MAX_AMOUNT: Money = Money::from_cents(100_000_000);
 /// The longest simulated delay the control API accepts.
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
-/// The `markup` scenario's balance field: must reach the widget as text, never as HTML.
+/// The `markup` scenario's balance field: the core reads it as malformed, so the server answers
+/// `unexpected answer` and the markup never reaches a browser.
 pub const MARKUP: &str = "<img src=x onerror=alert(1)>";
 /// What a CDN in front of the API answers when the origin is down.
 const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
@@ -61,8 +63,14 @@ pub enum Scenario {
 enum Behaviour {
     Balance,
     Text(&'static str),
-    Error { http: u16, code: &'static str },
-    Html { http: u16 },
+    /// The code's canonical API text from the core's error table.
+    Error {
+        http: u16,
+        code: ErrorCode,
+    },
+    Html {
+        http: u16,
+    },
 }
 
 struct ScenarioInfo {
@@ -76,6 +84,7 @@ struct ScenarioInfo {
 }
 
 use Behaviour as B;
+use ErrorCode as C;
 use Scenario as S;
 
 #[rustfmt::skip]
@@ -83,13 +92,13 @@ const SCENARIOS: &[ScenarioInfo] = &[
     ScenarioInfo { scenario: S::Ok, name: "ok", behaviour: B::Balance, preset_balance: None, delay_ms: 0 },
     ScenarioInfo { scenario: S::Low, name: "low", behaviour: B::Balance, preset_balance: Some(Money::from_cents(42)), delay_ms: 0 },
     ScenarioInfo { scenario: S::Zero, name: "zero", behaviour: B::Balance, preset_balance: Some(Money::ZERO), delay_ms: 0 },
-    ScenarioInfo { scenario: S::ErrorZeroBalance, name: "error_zero_balance", behaviour: B::Error { http: 200, code: "ERROR_ZERO_BALANCE" }, preset_balance: Some(Money::ZERO), delay_ms: 0 },
-    ScenarioInfo { scenario: S::WrongKey, name: "wrong_key", behaviour: B::Error { http: 200, code: "ERROR_WRONG_USER_KEY" }, preset_balance: None, delay_ms: 0 },
-    ScenarioInfo { scenario: S::KeyNotFound, name: "key_not_found", behaviour: B::Error { http: 200, code: "ERROR_KEY_DOES_NOT_EXIST" }, preset_balance: None, delay_ms: 0 },
-    ScenarioInfo { scenario: S::IpBanned, name: "ip_banned", behaviour: B::Error { http: 200, code: "ERROR_IP_BANNED" }, preset_balance: None, delay_ms: 0 },
-    ScenarioInfo { scenario: S::IpNotAllowed, name: "ip_not_allowed", behaviour: B::Error { http: 200, code: "ERROR_IP_NOT_ALLOWED" }, preset_balance: None, delay_ms: 0 },
-    ScenarioInfo { scenario: S::RateLimited, name: "rate_limited", behaviour: B::Error { http: 429, code: "ERROR_TOO_MUCH_REQUESTS" }, preset_balance: None, delay_ms: 0 },
-    ScenarioInfo { scenario: S::ServerError, name: "server_error", behaviour: B::Error { http: 200, code: "ERROR_SERVER_ERROR" }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::ErrorZeroBalance, name: "error_zero_balance", behaviour: B::Error { http: 200, code: C::ZeroBalance }, preset_balance: Some(Money::ZERO), delay_ms: 0 },
+    ScenarioInfo { scenario: S::WrongKey, name: "wrong_key", behaviour: B::Error { http: 200, code: C::WrongKey }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::KeyNotFound, name: "key_not_found", behaviour: B::Error { http: 200, code: C::KeyNotFound }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::IpBanned, name: "ip_banned", behaviour: B::Error { http: 200, code: C::IpBanned }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::IpNotAllowed, name: "ip_not_allowed", behaviour: B::Error { http: 200, code: C::IpNotAllowed }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::RateLimited, name: "rate_limited", behaviour: B::Error { http: 429, code: C::RateLimited }, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::ServerError, name: "server_error", behaviour: B::Error { http: 200, code: C::ServerError }, preset_balance: None, delay_ms: 0 },
     ScenarioInfo { scenario: S::Html502, name: "html_502", behaviour: B::Html { http: 502 }, preset_balance: None, delay_ms: 0 },
     ScenarioInfo { scenario: S::Slow, name: "slow", behaviour: B::Balance, preset_balance: None, delay_ms: 3000 },
     ScenarioInfo { scenario: S::Markup, name: "markup", behaviour: B::Text(MARKUP), preset_balance: None, delay_ms: 0 },
@@ -302,7 +311,7 @@ impl MockAccount {
                 json(1, &api_text(account.balance(now))),
             ),
             B::Text(text) => (200, "application/json", json(1, text)),
-            B::Error { http, code } => (http, "application/json", json(0, code)),
+            B::Error { http, code } => (http, "application/json", json(0, code.api_code())),
             B::Html { http } => (http, "text/html", HTML_502.to_string()),
         };
         Reply {
@@ -353,12 +362,14 @@ mod tests {
 
     #[test]
     fn prints_balances_like_the_api() {
-        for (nanos, want) in [
-            (0, "0.000"),
-            (420_000_000, "0.420"),
+        #[rustfmt::skip]
+        let cases = [
+            (0,              "0.000"),
+            (420_000_000,    "0.420"),
             (24_980_000_000, "24.980"),
             (12_345_678_901, "12.34567"),
-        ] {
+        ];
+        for (nanos, want) in cases {
             assert_eq!(api_text(Money::from_nanos(nanos)), want);
         }
     }

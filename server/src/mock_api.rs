@@ -1,16 +1,21 @@
 //! The mock account's control API (docs/ARCHITECTURE.md, "Mock server control API"):
 //! `GET /mock/state`, `POST /mock/scenario`, `POST /mock/topup`, `POST /mock/reset`.
 //!
+//! Writes are refused unless they come from this origin or from a tool: every `POST` must say
+//! `Content-Type: application/json` (415 otherwise) and may not carry an `Origin` of another
+//! host or a `Sec-Fetch-Site` other than `same-origin`/`none` (403). A web page can send a
+//! `text/plain` POST to any server without a CORS preflight; a JSON one needs the preflight,
+//! which this server never grants. `curl -H 'Content-Type: application/json' -d …` works.
+//!
 //! Bodies are parsed by hand rather than with axum's `Json` extractor so that every mistake
-//! gets a 400 with a sentence naming the field, and so that a `Content-Type` is not required
-//! (`curl -d '{"scenario":"low"}'` works). Every change drops the cached reading: the demo and
-//! the browser tests expect the next request to see the new scenario at once.
+//! gets a 400 with a sentence naming the field. Every change drops the cached reading: the demo
+//! and the browser tests expect the next request to see the new scenario at once.
 
 use crate::mock::{MockAccount, Scenario, ScenarioChange, Snapshot, MAX_AMOUNT, MAX_DELAY};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use captchaai_balance::money::Money;
@@ -48,9 +53,54 @@ pub async fn get_state(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Refuses a write that a page of another origin could have sent (see the module doc).
+fn same_origin_json(headers: &HeaderMap) -> Result<(), Refusal> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let is_json = text(header::CONTENT_TYPE).is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !is_json {
+        return Err(Refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON with Content-Type: application/json".into(),
+        ));
+    }
+    let cross = || {
+        Refusal(
+            StatusCode::FORBIDDEN,
+            "the mock control API only takes writes from its own origin".into(),
+        )
+    };
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if site != "same-origin" && site != "none" {
+            return Err(cross());
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let authority = origin.to_str().ok().and_then(|o| {
+            o.strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"))
+        });
+        let same = match (authority, text(header::HOST)) {
+            (Some(authority), Some(host)) => authority.eq_ignore_ascii_case(host),
+            _ => false,
+        };
+        if !same {
+            return Err(cross());
+        }
+    }
+    Ok(())
+}
+
 /// `POST /mock/scenario {scenario, balance?, drainPerMinute?, delayMs?}`.
-pub async fn post_scenario(State(state): State<AppState>, body: Bytes) -> Response {
-    respond(&state, |account| {
+pub async fn post_scenario(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(&state, &headers, |account| {
         let mut fields = object(&body, &["scenario", "balance", "drainPerMinute", "delayMs"])?;
         let name = match fields.remove("scenario") {
             Some(Value::String(name)) => name,
@@ -79,8 +129,12 @@ pub async fn post_scenario(State(state): State<AppState>, body: Bytes) -> Respon
 }
 
 /// `POST /mock/topup {amount}`.
-pub async fn post_topup(State(state): State<AppState>, body: Bytes) -> Response {
-    respond(&state, |account| {
+pub async fn post_topup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(&state, &headers, |account| {
         let mut fields = object(&body, &["amount"])?;
         let value = fields
             .remove("amount")
@@ -91,17 +145,20 @@ pub async fn post_topup(State(state): State<AppState>, body: Bytes) -> Response 
     })
 }
 
-/// `POST /mock/reset` (any body is ignored).
-pub async fn post_reset(State(state): State<AppState>) -> Response {
-    respond(&state, |account| Ok(account.reset()))
+/// `POST /mock/reset` (the body is ignored; the `Content-Type` is not).
+pub async fn post_reset(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    respond(&state, &headers, |account| Ok(account.reset()))
 }
 
 /// Runs one change and drops the cached reading.
 fn respond(
     state: &AppState,
+    headers: &HeaderMap,
     change: impl FnOnce(&MockAccount) -> Result<Snapshot, Refusal>,
 ) -> Response {
-    let result = account(state).and_then(|account| change(account));
+    let result = account(state)
+        .and_then(|account| same_origin_json(headers).map(|()| account))
+        .and_then(|account| change(account));
     match result {
         Ok(snapshot) => {
             state.cache.invalidate();

@@ -1,19 +1,23 @@
 //! Proxy mode: one `getbalance` request to the real API, with the key added here.
 //!
 //! The upstream URL holds the key, and reqwest errors carry their URL in `Display`: every
-//! error is stripped with `without_url()` before it is logged or mapped, the URL itself is never
-//! logged, and an upstream body that somehow echoes the key has it masked before anything else
-//! sees it.
+//! error is stripped with `without_url()` before it is logged or mapped, and the URL itself is
+//! never logged. The upstream's body never reaches a client (the answer is built from the core's
+//! classification, see answer.rs), and the classification's description of what was seen is
+//! scrubbed of the key, in any letter case, after decoding, before metrics or logs see it.
 
-use crate::answer::Reading;
+use crate::answer::Verdict;
 use crate::secret::ApiKey;
 use captchaai_balance::error::ErrorCode;
+use captchaai_balance::protocol::{classify, MAX_ANSWER_LEN};
 use reqwest::{header, Client, Url};
 use std::time::Duration;
 use tracing::{debug, warn};
 
-/// Bytes of upstream body read at most (a real answer is ~40 bytes; the core refuses > 4 KiB).
-const MAX_BODY: usize = 16 * 1024;
+/// Bytes of upstream body read at most: one more than the core accepts, so a cut body is still
+/// too long for the core and gets the verdict the whole body would get (a real answer is ~40
+/// bytes).
+const MAX_BODY: usize = MAX_ANSWER_LEN + 1;
 
 /// The upstream client for one key.
 #[derive(Debug, Clone)]
@@ -55,8 +59,8 @@ impl Proxy {
         &self.endpoint
     }
 
-    /// Asks the API for the balance. Never fails: every failure is a [`Reading`] too.
-    pub async fn fetch(&self) -> Reading {
+    /// Asks the API for the balance. Never fails: every failure is a [`Verdict`] too.
+    pub async fn fetch(&self) -> Verdict {
         let mut url = self.endpoint.clone();
         url.query_pairs_mut()
             .append_pair("key", self.key.expose())
@@ -77,27 +81,30 @@ impl Proxy {
             Ok(body) => body,
             Err(error) => return self.failure(error),
         };
-        // Defence in depth: no known API echoes the key, but if one did it must not reach a
-        // browser.
-        let body = body.replace(self.key.expose(), &self.key.masked());
         debug!(status, "upstream answered");
-        Reading::from_upstream(status, content_type.as_deref(), &body)
+        let outcome = classify(status, content_type.as_deref(), &body).map_err(|mut error| {
+            // An unknown code is kept as seen (for the log); the key in upper case is one.
+            error.raw = self.key.scrub(&error.raw);
+            error
+        });
+        Verdict::from_outcome(outcome)
     }
 
-    fn failure(&self, error: reqwest::Error) -> Reading {
+    fn failure(&self, error: reqwest::Error) -> Verdict {
         let error = error.without_url();
         let code = if error.is_timeout() {
             ErrorCode::Timeout
         } else {
             ErrorCode::Network
         };
-        let description = describe(&error).replace(self.key.expose(), &self.key.masked());
+        let description = self.key.scrub(&describe(&error));
         warn!(endpoint = %self.endpoint, code = code.as_str(), error = %description, "upstream request failed");
-        Reading::failure(code, code.as_str())
+        Verdict::failure(code, code.as_str())
     }
 }
 
-/// Reads at most [`MAX_BODY`] bytes; the rest of an oversized body is not waited for.
+/// Reads at most [`MAX_BODY`] bytes; the rest of an oversized body is not waited for (the core
+/// already calls it too long).
 async fn read_body(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
@@ -129,17 +136,13 @@ mod tests {
     #[test]
     fn keeps_the_upstream_path() {
         let key = ApiKey::new("0123456789abcdef0123456789abcdef").expect("key");
-        for (upstream, want) in [
-            (
-                "https://ocr.captchaai.com",
-                "https://ocr.captchaai.com/res.php",
-            ),
-            ("http://127.0.0.1:9/", "http://127.0.0.1:9/res.php"),
-            (
-                "https://proxy.example/captcha",
-                "https://proxy.example/captcha/res.php",
-            ),
-        ] {
+        #[rustfmt::skip]
+        let cases = [
+            ("https://ocr.captchaai.com",     "https://ocr.captchaai.com/res.php"),
+            ("http://127.0.0.1:9/",           "http://127.0.0.1:9/res.php"),
+            ("https://proxy.example/captcha", "https://proxy.example/captcha/res.php"),
+        ];
+        for (upstream, want) in cases {
             let url = Url::parse(upstream).expect("url");
             let proxy = Proxy::new(&url, key.clone(), Duration::from_secs(1)).expect("client");
             assert_eq!(proxy.endpoint().as_str(), want);

@@ -11,7 +11,7 @@ use crate::mock_api;
 use crate::state::AppState;
 use crate::static_files;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, Uri};
+use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -86,9 +86,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Other API paths are refused; everything else is a static file.
-async fn fallback(State(state): State<AppState>, method: Method, uri: Uri) -> Response {
-    if uri.path().ends_with(".php") {
+async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    if request.uri().path().ends_with(".php") {
         return api::other_api_path();
     }
-    static_files::serve(&state.static_dir, &method, &uri).await
+    static_files::serve(&state.static_dir, request).await
 }

@@ -49,6 +49,38 @@ impl ApiKey {
     pub fn masked(&self) -> String {
         mask_key(&self.0)
     }
+
+    /// `text` with every occurrence of the key, in any letter case, replaced by its masked
+    /// form. Applied to decoded text (a JSON string's escapes already resolved), so neither
+    /// `\u0030…` nor `A1B2…` can carry the key past it.
+    pub fn scrub(&self, text: &str) -> String {
+        let key = self.0.as_bytes();
+        let bytes = text.as_bytes();
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        let mut i = 0;
+        while i + key.len() <= bytes.len() {
+            if bytes[i..i + key.len()].eq_ignore_ascii_case(key) {
+                // The key is ASCII, so both ends of a match are character boundaries.
+                out.push_str(&text[copied..i]);
+                out.push_str(&self.masked());
+                i += key.len();
+                copied = i;
+            } else {
+                i += 1;
+            }
+        }
+        out.push_str(&text[copied..]);
+        out
+    }
+
+    /// True when `bytes` hold the key in any letter case.
+    pub fn appears_in(&self, bytes: &[u8]) -> bool {
+        let key = self.0.as_bytes();
+        bytes
+            .windows(key.len())
+            .any(|w| w.eq_ignore_ascii_case(key))
+    }
 }
 
 impl fmt::Debug for ApiKey {
@@ -72,6 +104,12 @@ mod tests {
         assert!(debug.contains("0123…cdef"), "{debug}");
         let err = ApiKey::new("zz23456789abcdef0123456789abcdef").expect_err("not hex");
         assert!(!err.to_string().contains("zz23"));
+        assert_eq!(
+            key.scrub("a 0123456789ABCDEF0123456789abcdef b 0123456789abcdef0123456789abcdef é"),
+            "a 0123…cdef b 0123…cdef é"
+        );
+        assert!(key.appears_in(b"x0123456789abcdef0123456789ABCDEFx"));
+        assert!(!key.appears_in(b"0123456789abcdef0123456789abcde"));
         assert_eq!(
             ApiKey::new("abc").expect_err("short").to_string(),
             "CAPTCHAAI_API_KEY must be 32 characters, it has 3"

@@ -1,7 +1,7 @@
 //! Where a reading comes from: the real API (proxy mode) or the simulated account (mock mode).
-//! Both give a [`Reading`], so everything after this point (cache, metrics, answer) is shared.
+//! Both give a [`Verdict`], so everything after this point (cache, metrics, answer) is shared.
 
-use crate::answer::Reading;
+use crate::answer::Verdict;
 use crate::metrics::Metrics;
 use crate::mock::MockAccount;
 use crate::proxy::Proxy;
@@ -19,7 +19,7 @@ pub enum Source {
 
 impl Source {
     /// One upstream reading, recorded in the metrics.
-    pub async fn fetch(&self, metrics: &Metrics) -> Reading {
+    pub async fn fetch(&self, metrics: &Metrics) -> Verdict {
         let reading = match self {
             Source::Proxy(proxy) => proxy.fetch().await,
             Source::Mock(account) => {
@@ -27,7 +27,7 @@ impl Source {
                 if !reply.delay.is_zero() {
                     tokio::time::sleep(reply.delay).await;
                 }
-                Reading::from_upstream(reply.status, Some(reply.content_type), &reply.body)
+                Verdict::from_upstream(reply.status, Some(reply.content_type), &reply.body)
             }
         };
         metrics.record_upstream(&reading.outcome);

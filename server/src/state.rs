@@ -1,6 +1,6 @@
 //! The state every handler shares: the cache slot, the upstream, the metrics.
 
-use crate::answer::Reading;
+use crate::answer::Verdict;
 use crate::cache::SingleFlight;
 use crate::config::{Config, Mode};
 use crate::metrics::Metrics;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The one cached reading.
-    pub cache: Arc<SingleFlight<Arc<Reading>>>,
+    pub cache: Arc<SingleFlight<Arc<Verdict>>>,
     /// Real API or simulated account.
     pub source: Arc<Source>,
     /// The simulated account, in mock mode.
@@ -50,8 +50,8 @@ impl AppState {
         })
     }
 
-    /// The balance reading: cached, or shared with the fetch in flight, or fetched now.
-    pub async fn reading(&self) -> Arc<Reading> {
+    /// The verdict on the balance: cached, or shared with the fetch in flight, or fetched now.
+    pub async fn verdict(&self) -> Arc<Verdict> {
         let source = Arc::clone(&self.source);
         let metrics = Arc::clone(&self.metrics);
         let reading = self
@@ -59,6 +59,6 @@ impl AppState {
             .get(move || async move { Arc::new(source.fetch(&metrics).await) })
             .await;
         reading
-            .unwrap_or_else(|| Arc::new(Reading::failure(ErrorCode::ServerError, "internal error")))
+            .unwrap_or_else(|| Arc::new(Verdict::failure(ErrorCode::ServerError, "internal error")))
     }
 }

@@ -1,14 +1,17 @@
 //! The real binary: start-up banner (mode, URLs, masked key), proxying through a loopback
-//! stand-in, and every byte it prints (stdout and stderr, at RUST_LOG=trace) free of the key.
+//! upstream, every byte it prints (stdout and stderr, at RUST_LOG=trace) free of the key, and
+//! the process under slow clients: slowloris connections cut off, the connection cap, SIGTERM
+//! ending it in time during an attack, a large static file streamed without growing memory.
 
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_captchaai-balance-server");
 
@@ -24,13 +27,11 @@ struct Server {
 impl Server {
     fn start(key: Option<&str>, args: &[&str]) -> Server {
         let mut command = Command::new(BIN);
+        command.args(["--listen", "127.0.0.1:0"]);
+        if !args.contains(&"--static-dir") {
+            command.args(["--static-dir", "/nonexistent/www"]);
+        }
         command
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--static-dir",
-                "/nonexistent/www",
-            ])
             .args(args)
             .env("RUST_LOG", "trace")
             .env_remove("CAPTCHAAI_API_KEY")
@@ -73,17 +74,30 @@ impl Server {
         }
     }
 
+    /// `127.0.0.1:port`.
+    fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
     /// Sends SIGTERM and waits (up to 10 s) for a clean exit; returns (exit code, stdout).
-    fn terminate(mut self) -> (Option<i32>, String) {
+    fn terminate(self) -> (Option<i32>, String) {
+        let (code, stdout, _) = self.terminate_timed();
+        (code, stdout)
+    }
+
+    /// The same, also returning how long the exit took.
+    fn terminate_timed(mut self) -> (Option<i32>, String, Duration) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("kill");
         assert!(sent.success());
+        let started = Instant::now();
         for _ in 0..1000 {
             if let Some(status) = self.child.try_wait().expect("wait") {
-                return (status.code(), self.stdout.join().expect("stdout"));
+                let took = started.elapsed();
+                return (status.code(), self.stdout.join().expect("stdout"), took);
             }
             thread::sleep(Duration::from_millis(10));
         }
@@ -122,16 +136,14 @@ async fn proxy_mode_prints_only_the_masked_key() {
     let got = get(&base, &balance).await;
     assert_eq!(got.body, r#"{"status":1,"request":"9.87654"}"#);
     let mut everything = got.everything();
-    for behaviour in [
+    #[rustfmt::skip]
+    let behaviours = [
         Behaviour::Raw(502, "text/html", "<html>502 Bad Gateway</html>"),
-        Behaviour::Raw(
-            200,
-            "application/json",
-            r#"{"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST"}"#,
-        ),
+        Behaviour::Raw(200, "application/json", r#"{"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST"}"#),
         Behaviour::Raw(200, "text/plain", "garbage"),
         Behaviour::Hang,
-    ] {
+    ];
+    for behaviour in behaviours {
         upstream.set(behaviour);
         everything.push_str(&get(&base, &balance).await.everything());
     }
@@ -144,11 +156,13 @@ async fn proxy_mode_prints_only_the_masked_key() {
     assert!(stdout.contains(KEY_MASKED), "{stdout}");
     assert!(stdout.contains(&format!("admin page: {base}/")), "{stdout}");
     assert!(stderr.contains("upstream request failed"), "{stderr}");
-    for (what, text) in [
+    #[rustfmt::skip]
+    let outputs = [
         ("responses", &everything),
-        ("stdout", &stdout),
-        ("stderr", &stderr),
-    ] {
+        ("stdout",    &stdout),
+        ("stderr",    &stderr),
+    ];
+    for (what, text) in outputs {
         assert!(!text.contains(KEY), "the key leaked into {what}:\n{text}");
         assert!(
             !text.contains(CLIENT_KEY),
@@ -185,4 +199,217 @@ fn a_malformed_key_stops_the_start_without_showing_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("hexadecimal"), "{stderr}");
     assert!(!stderr.contains(bad) && !String::from_utf8_lossy(&output.stdout).contains(bad));
+}
+
+/// Opens a connection and sends the start of a request that never ends.
+fn half_request(addr: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .expect("write");
+    stream
+}
+
+/// True when the server closed the connection within `limit` (EOF or reset), false when it was
+/// still open.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).expect("timeout");
+    let mut buf = [0_u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue, // a 408 or similar before the close is fine
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false
+            }
+            Err(_) => return true, // reset
+        }
+    }
+}
+
+#[test]
+fn slowloris_connections_are_cut_off() {
+    let server = Server::start(None, &["--client-timeout-seconds", "1"]);
+    let addr = server.addr();
+    let mut idle: Vec<_> = (0..100).map(|_| half_request(&addr)).collect();
+    // Connected, nothing sent at all.
+    idle.extend((0..100).map(|_| TcpStream::connect(&addr).expect("connect")));
+    // One byte of header every 200 ms: the limit is on the whole head, not between bytes.
+    let mut drip = half_request(&addr);
+    let dripper = thread::spawn(move || {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            if drip.write_all(b"a").is_err() {
+                return Some(started.elapsed());
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+        None
+    });
+    let started = Instant::now();
+    for (i, stream) in idle.iter_mut().enumerate() {
+        assert!(
+            closed_within(stream, Duration::from_secs(5)),
+            "connection {i} still open after {:?}",
+            started.elapsed()
+        );
+    }
+    let dripped = dripper.join().expect("dripper");
+    assert!(
+        dripped.is_some_and(|t| t < Duration::from_secs(5)),
+        "the dripping client was not cut off: {dripped:?}"
+    );
+    // A body that never arrives in full: answered or closed in time, not held.
+    let mut body = TcpStream::connect(&addr).expect("connect");
+    body.write_all(
+        b"POST /mock/topup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"amount\"",
+    )
+    .expect("write");
+    assert!(closed_within(&mut body, Duration::from_secs(5)));
+    // A keep-alive connection left idle after its request is closed too.
+    let mut kept = TcpStream::connect(&addr).expect("connect");
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("write");
+    assert!(closed_within(&mut kept, Duration::from_secs(5)));
+    // And the server still serves.
+    let mut fresh = TcpStream::connect(&addr).expect("connect");
+    fresh
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    fresh.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("ok"), "{answer}");
+    let (stdout, stderr) = server.stop();
+    assert!(
+        !stdout.is_empty() && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let server = Server::start(
+        None,
+        &["--max-connections", "5", "--client-timeout-seconds", "60"],
+    );
+    let addr = server.addr();
+    let mut holders: Vec<_> = (0..5).map(|_| half_request(&addr)).collect();
+    thread::sleep(Duration::from_millis(300));
+    let mut waiting = TcpStream::connect(&addr).expect("the kernel still queues it");
+    waiting
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(800)))
+        .expect("timeout");
+    let mut buf = [0_u8; 256];
+    let early = waiting.read(&mut buf);
+    assert!(
+        early.as_ref().is_err_and(|e| matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )),
+        "served past the cap: {early:?}"
+    );
+    drop(holders.pop());
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut answer = String::new();
+    waiting
+        .read_to_string(&mut answer)
+        .expect("served once a slot is free");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(holders);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_an_attack_and_a_stuck_upstream_exits_in_time() {
+    let upstream = Upstream::start(Behaviour::Hang).await;
+    let server = Server::start(
+        Some(KEY),
+        &[
+            "--upstream",
+            upstream.url.as_str(),
+            "--upstream-timeout-seconds",
+            "300",
+        ],
+    );
+    let addr = server.addr();
+    let slow: Vec<_> = (0..200).map(|_| half_request(&addr)).collect();
+    let silent: Vec<_> = (0..20)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let base = server.base.clone();
+    let stuck = tokio::spawn(async move { client().get(format!("{base}{BALANCE}")).send().await });
+    eventually("the stuck upstream request", || upstream.hits() >= 1).await;
+
+    let (code, stdout, took) = tokio::task::spawn_blocking(move || server.terminate_timed())
+        .await
+        .expect("join");
+    println!("SIGTERM with 220 slow connections and a stuck upstream request: exit after {took:?}");
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(took < Duration::from_secs(5), "exit took {took:?}");
+    // The stuck request was dropped with the process, not answered after a wait.
+    let stuck = stuck.await.expect("task");
+    assert!(stuck.is_err(), "{stuck:?}");
+    drop(slow);
+    drop(silent);
+}
+
+/// Peak memory of a process, from /proc (Linux).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// Four downloads of a 128 MiB file at once must not read it into memory (the old server took
+/// 1.2 GB for four 300 MB downloads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_static_files_are_streamed() {
+    let dir = std::env::temp_dir().join(format!("cab-server-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let size: u64 = 128 * 1024 * 1024;
+    // Sparse: costs no disk.
+    std::fs::File::create(dir.join("big.bin"))
+        .and_then(|f| f.set_len(size))
+        .expect("big file");
+    let static_dir = dir.to_string_lossy().into_owned();
+    let server = Server::start(None, &["--static-dir", &static_dir]);
+    let before = peak_rss_kib(server.child.id());
+    let downloads: Vec<_> = (0..4)
+        .map(|_| {
+            let url = format!("{}/big.bin", server.base);
+            tokio::spawn(async move {
+                let mut response = client().get(url).send().await.expect("request");
+                let mut total = 0_u64;
+                while let Some(chunk) = response.chunk().await.expect("chunk") {
+                    total += chunk.len() as u64;
+                }
+                total
+            })
+        })
+        .collect();
+    for download in downloads {
+        assert_eq!(download.await.expect("task"), size);
+    }
+    let after = peak_rss_kib(server.child.id());
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("peak RSS {before} KiB before, {after} KiB after four 128 MiB downloads");
+    assert!(
+        after < before + 64 * 1024,
+        "memory grew from {before} KiB to {after} KiB: the file was read into memory"
+    );
 }

@@ -1,5 +1,6 @@
 //! Everything the server logs (at TRACE, without the writer's masking) during proxy failures
-//! never contains the key nor a client's key: the code itself must not log them.
+//! never contains the key, in any letter case, nor a client's key: the code itself must not log
+//! them, even when the upstream echoes the key back.
 //!
 //! One test in its own file: it installs a global subscriber.
 
@@ -40,27 +41,31 @@ async fn the_key_is_never_logged() {
         .with_ansi(false)
         .init();
 
+    let escaped: String = KEY
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let upper = KEY.to_ascii_uppercase();
     let upstream = Upstream::start(Behaviour::Balance("1.5")).await;
     let mut config = proxy_config(&upstream);
     config.cache_ttl = Duration::ZERO;
     let base = start(config).await;
     let balance = format!("/res.php?key={CLIENT_KEY}&action=getbalance&json=1");
-    for behaviour in [
+    #[rustfmt::skip]
+    let behaviours = [
         Behaviour::Balance("1.5"),
         Behaviour::Hang,
         Behaviour::Raw(502, "text/html", "<html>502</html>"),
-        Behaviour::Raw(
-            500,
-            "application/json",
-            r#"{"status":0,"request":"ERROR_SERVER_ERROR"}"#,
-        ),
+        Behaviour::Raw(500, "application/json", r#"{"status":0,"request":"ERROR_SERVER_ERROR"}"#),
         Behaviour::Raw(200, "text/plain", "garbage"),
-        Behaviour::Raw(
-            200,
-            "application/json",
-            r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#,
-        ),
-    ] {
+        Behaviour::Raw(200, "application/json", r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#),
+        // The key echoed with JSON escapes, in upper case (an "unknown code" that is logged),
+        // and as plain text.
+        Behaviour::Owned(200, "application/json", format!(r#"{{"status":0,"request":"{escaped}"}}"#)),
+        Behaviour::Owned(200, "application/json", format!(r#"{{"status":0,"request":"{upper}"}}"#)),
+        Behaviour::Owned(200, "text/plain", format!("ERROR_{upper}")),
+    ];
+    for behaviour in behaviours {
         upstream.set(behaviour);
         get(&base, &balance).await;
     }
@@ -87,7 +92,14 @@ async fn the_key_is_never_logged() {
     );
     assert!(text.contains("network"), "{text}");
     assert!(text.contains("served"), "requests were logged:\n{text}");
-    assert!(!text.contains(KEY), "the server's key was logged:\n{text}");
+    assert!(
+        text.contains("code=\"unknown\"") || text.contains("code=unknown"),
+        "the upper-case key was classified and logged as an unknown code:\n{text}"
+    );
+    assert!(
+        !text.to_ascii_lowercase().contains(KEY),
+        "the server's key was logged (in some letter case):\n{text}"
+    );
     assert!(
         !text.contains(CLIENT_KEY),
         "a client's key was logged:\n{text}"

@@ -11,7 +11,7 @@ use std::time::Duration;
 fn assert_no_key(got: &Got) {
     let text = got.everything();
     assert!(
-        !text.contains(KEY),
+        !text.to_ascii_lowercase().contains(KEY),
         "the key leaked into a response:\n{text}"
     );
     assert!(
@@ -66,10 +66,12 @@ async fn forwards_only_getbalance_with_the_servers_key() {
         assert_eq!(got.headers["access-control-allow-origin"], "*");
         assert_no_key(&got);
     }
-    for (method, path) in [
+    #[rustfmt::skip]
+    let posts = [
         (reqwest::Method::POST, "/res.php"),
         (reqwest::Method::POST, "/in.php"),
-    ] {
+    ];
+    for (method, path) in posts {
         let got = send(
             client()
                 .request(method, format!("{base}{path}"))
@@ -109,7 +111,11 @@ async fn caches_for_the_configured_time() {
 async fn a_hundred_concurrent_requests_cost_one_upstream_call() {
     let upstream = Upstream::start(Behaviour::Balance("42.0")).await;
     let gate = upstream.close_gate();
-    let base = start(proxy_config(&upstream)).await;
+    let mut config = proxy_config(&upstream);
+    // The gate holds the upstream answer on purpose: a loaded machine must not turn that into
+    // a timeout (this test is about sharing, not about time limits).
+    config.upstream_timeout = Duration::from_secs(20);
+    let base = start(config).await;
     let client = client();
 
     let requests: Vec<_> = (0..100)
@@ -127,7 +133,7 @@ async fn a_hundred_concurrent_requests_cost_one_upstream_call() {
     for request in requests {
         let got = request.await.expect("task");
         assert_eq!(got.status, 200);
-        assert_eq!(got.body, r#"{"status":1,"request":"42.0"}"#);
+        assert_eq!(got.body, r#"{"status":1,"request":"42"}"#);
     }
     println!(
         "100 concurrent balance requests -> {} upstream request(s)",
@@ -144,85 +150,22 @@ async fn upstream_failures_become_2captcha_shaped_json() {
     let base = start(config).await;
     let html = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>";
 
+    #[rustfmt::skip]
     let cases = [
-        (
-            Behaviour::Hang,
-            504,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"timeout"}),
-        ),
-        (
-            Behaviour::Raw(502, "text/html", html),
-            502,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
-        ),
-        (
-            Behaviour::Raw(500, "text/plain", "Internal Server Error"),
-            502,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
-        ),
-        (
-            Behaviour::Raw(200, "text/html", html),
-            502,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"}),
-        ),
-        (
-            Behaviour::Raw(200, "text/plain", "garbage \u{1F4A9}"),
-            502,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"malformed"}),
-        ),
-        (
-            Behaviour::Raw(200, "application/json", r#"{"status":1,"req"#),
-            502,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"malformed"}),
-        ),
-        (
-            Behaviour::Raw(200, "application/json", ""),
-            502,
-            json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"malformed"}),
-        ),
-        (
-            Behaviour::Raw(429, "text/html", html),
-            429,
-            json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"}),
-        ),
-        // Real API answers pass through unchanged.
-        (
-            Behaviour::Raw(
-                200,
-                "application/json",
-                r#"{"status":0,"request":"ERROR_ZERO_BALANCE"}"#,
-            ),
-            200,
-            json!({"status":0,"request":"ERROR_ZERO_BALANCE"}),
-        ),
-        (
-            Behaviour::Raw(
-                200,
-                "application/json",
-                r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#,
-            ),
-            200,
-            json!({"status":0,"request":"ERROR_WRONG_USER_KEY"}),
-        ),
-        (
-            Behaviour::Raw(
-                429,
-                "application/json",
-                r#"{"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}"#,
-            ),
-            429,
-            json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}),
-        ),
-        (
-            Behaviour::Raw(200, "text/plain", "3.14159"),
-            200,
-            json!({"status":1,"request":"3.14159"}),
-        ),
-        (
-            Behaviour::Raw(200, "text/plain", "IP_BANNED"),
-            200,
-            json!({"status":0,"request":"IP_BANNED","error":"ip_banned"}),
-        ),
+        (Behaviour::Hang,                                                                                504, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"timeout"})),
+        (Behaviour::Raw(502, "text/html", html),                                                         502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"})),
+        (Behaviour::Raw(500, "text/plain", "Internal Server Error"),                                     502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"})),
+        (Behaviour::Raw(200, "text/html", html),                                                         502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"})),
+        (Behaviour::Raw(200, "text/plain", "garbage \u{1F4A9}"),                                         200, json!({"status":0,"request":"unexpected answer","error":"malformed"})),
+        (Behaviour::Raw(200, "application/json", r#"{"status":1,"req"#),                                 200, json!({"status":0,"request":"unexpected answer","error":"malformed"})),
+        (Behaviour::Raw(200, "application/json", ""),                                                    200, json!({"status":0,"request":"unexpected answer","error":"malformed"})),
+        (Behaviour::Raw(429, "text/html", html),                                                         429, json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"})),
+        // Real API answers keep their meaning, in the core's words.
+        (Behaviour::Raw(200, "application/json", r#"{"status":0,"request":"ERROR_ZERO_BALANCE"}"#),      200, json!({"status":0,"request":"ERROR_ZERO_BALANCE","error":"zero_balance"})),
+        (Behaviour::Raw(200, "application/json", r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#),    200, json!({"status":0,"request":"ERROR_WRONG_USER_KEY","error":"wrong_key"})),
+        (Behaviour::Raw(429, "application/json", r#"{"status":0,"request":"ERROR_TOO_MUCH_REQUESTS"}"#), 429, json!({"status":0,"request":"ERROR_TOO_MUCH_REQUESTS","error":"rate_limited"})),
+        (Behaviour::Raw(200, "text/plain", "3.14159"),                                                   200, json!({"status":1,"request":"3.14159"})),
+        (Behaviour::Raw(200, "text/plain", "IP_BANNED"),                                                 200, json!({"status":0,"request":"ERROR_IP_BANNED","error":"ip_banned"})),
     ];
     for (behaviour, status, body) in cases {
         upstream.set(behaviour.clone());
@@ -254,17 +197,131 @@ async fn an_unreachable_upstream_is_a_network_error() {
     assert_no_key(&got);
 }
 
+/// The key written with JSON escapes, in upper case, or inside other text: the answer is built
+/// from the classification alone, so none of it comes back.
 #[tokio::test]
-async fn an_upstream_echoing_the_key_is_masked() {
-    let upstream = Upstream::start(Behaviour::Raw(
+async fn an_upstream_echoing_the_key_never_reaches_the_client() {
+    let escaped: String = KEY
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let upper = KEY.to_ascii_uppercase();
+    let upstream = Upstream::start(Behaviour::Hang).await;
+    let mut config = proxy_config(&upstream);
+    config.cache_ttl = Duration::ZERO;
+    let base = start(config).await;
+    #[rustfmt::skip]
+    let cases = [
+        (format!(r#"{{"status":0,"request":"{escaped}"}}"#),       json!({"status":0,"request":"unexpected answer","error":"malformed"})),
+        (format!(r#"{{"status":0,"request":"{upper}"}}"#),         json!({"status":0,"request":"ERROR_UNEXPECTED_ANSWER","error":"unknown"})),
+        (format!(r#"{{"status":0,"request":"ERROR_{upper}"}}"#),   json!({"status":0,"request":"ERROR_UNEXPECTED_ANSWER","error":"unknown"})),
+        (format!(r#"{{"status":1,"request":"{escaped}"}}"#),       json!({"status":0,"request":"unexpected answer","error":"malformed"})),
+        (format!(r#"{{"status":0,"request":"ERROR_KEY {KEY}"}}"#), json!({"status":0,"request":"unexpected answer","error":"malformed"})),
+        (upper.clone(),                                            json!({"status":0,"request":"ERROR_UNEXPECTED_ANSWER","error":"unknown"})),
+    ];
+    for (body, want) in cases {
+        upstream.set(Behaviour::Owned(200, "application/json", body.clone()));
+        let got = get(&base, BALANCE).await;
+        assert_eq!((got.status, got.json()), (200, want), "{body}");
+        assert_no_key(&got);
+        assert!(!got.body.contains(KEY_MASKED), "{}", got.body);
+    }
+}
+
+/// Balances come back as the core's exact decimal; what the core refuses is refused here too.
+#[tokio::test]
+async fn answers_the_cores_exact_decimal_and_verdict() {
+    let upstream = Upstream::start(Behaviour::Hang).await;
+    let mut config = proxy_config(&upstream);
+    config.cache_ttl = Duration::ZERO;
+    let base = start(config).await;
+    let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
+    let deep = format!(
+        r#"{{"status":1,"request":"1","x":{}1{}}}"#,
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    #[rustfmt::skip]
+    let cases = [
+        (r#"{"status":1,"request":"999999999.999999999"}"#.to_string(), json!({"status":1,"request":"999999999.999999999"})),
+        (r#"{"status":1,"request":999999999.999999999}"#.to_string(),   json!({"status":1,"request":"999999999.999999999"})),
+        (r#"{"status":1,"request":12.3456}"#.to_string(),               json!({"status":1,"request":"12.3456"})),
+        (r#"{"status":"1","request":"0.10"}"#.to_string(),              json!({"status":1,"request":"0.1"})),
+        (format!(r#"{{"status":1,"request":"{}"}}"#, "9".repeat(80)),   malformed.clone()),
+        (format!(r#"{{"status":1,"request":{}}}"#, "1".repeat(80)),     malformed.clone()),
+        (deep,                                                          malformed.clone()),
+        (r#"{"status":1,"request":"1e10"}"#.to_string(),                malformed.clone()),
+        (r#"{"status":1,"request":"NaN"}"#.to_string(),                 malformed.clone()),
+    ];
+    for (body, want) in cases {
+        upstream.set(Behaviour::Owned(200, "application/json", body.clone()));
+        let got = get(&base, BALANCE).await;
+        assert_eq!((got.status, got.json()), (200, want), "{body}");
+    }
+}
+
+/// A body longer than the core accepts is malformed, however much of it is white space: the
+/// server stops reading early, but never turns the start of the garbage into a balance.
+#[tokio::test]
+async fn an_oversized_body_is_malformed() {
+    let upstream = Upstream::start(Behaviour::Hang).await;
+    let mut config = proxy_config(&upstream);
+    config.cache_ttl = Duration::ZERO;
+    let base = start(config).await;
+    let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
+    for body in [
+        format!("12.34{}GARBAGE", " ".repeat(16 * 1024)),
+        format!("12.34{}GARBAGE", " ".repeat(5000)),
+        format!("12.34{}", " ".repeat(1024 * 1024)),
+        format!(r#"{{"status":1,"request":"12.34"}}{}"#, "\n".repeat(20_000)),
+    ] {
+        upstream.set(Behaviour::Owned(200, "text/plain", body.clone()));
+        let got = get(&base, BALANCE).await;
+        assert_eq!(
+            (got.status, got.json()),
+            (200, malformed.clone()),
+            "{} bytes",
+            body.len()
+        );
+    }
+    upstream.set(Behaviour::Owned(
         200,
-        "application/json",
-        r#"{"status":0,"request":"ERROR_KEY a1b2c3d4e5f60718293a4b5c6d7e8f90"}"#,
-    ))
-    .await;
-    let got = get(&start(proxy_config(&upstream)).await, BALANCE).await;
-    assert_no_key(&got);
-    assert!(got.body.contains(KEY_MASKED), "{}", got.body);
+        "text/plain",
+        format!("12.34{}", " ".repeat(1000)),
+    ));
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "12.34");
+}
+
+/// Redirects and client errors from the upstream are not forwarded: the browser gets the JSON
+/// error answer (and the redirect is never followed, it would carry the key elsewhere).
+#[tokio::test]
+async fn upstream_3xx_and_4xx_become_json_errors() {
+    let upstream = Upstream::start(Behaviour::Hang).await;
+    let mut config = proxy_config(&upstream);
+    config.cache_ttl = Duration::ZERO;
+    let base = start(config).await;
+    let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
+    let server_error = json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"});
+    #[rustfmt::skip]
+    let cases = [
+        (Behaviour::Raw(302, "text/plain", ""),                                                           200, malformed.clone()),
+        (Behaviour::Raw(301, "application/json", r#"{"status":1,"request":"5"}"#),                        200, malformed.clone()),
+        (Behaviour::Raw(307, "text/html", "<a href=x>moved</a>"),                                         502, server_error.clone()),
+        (Behaviour::Raw(404, "text/html", "<h1>Not Found</h1>"),                                          502, server_error.clone()),
+        (Behaviour::Raw(401, "application/json", r#"{"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST"}"#), 200, json!({"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST","error":"key_not_found"})),
+        (Behaviour::Raw(403, "text/plain", "forbidden"),                                                  200, malformed.clone()),
+    ];
+    for (behaviour, status, want) in cases {
+        upstream.set(behaviour.clone());
+        let got = get(&base, BALANCE).await;
+        assert_eq!((got.status, got.json()), (status, want), "{behaviour:?}");
+        assert_eq!(got.headers["content-type"], "application/json");
+        assert!(got.headers.get("location").is_none(), "{behaviour:?}");
+    }
+    assert!(upstream
+        .queries()
+        .iter()
+        .all(|q| q.starts_with("/res.php?")));
 }
 
 #[tokio::test]
@@ -298,32 +355,19 @@ async fn metrics_follow_the_readings() {
     get(&base, "/res.php?action=get&id=1").await; // refused
 
     let text = get(&base, "/metrics").await.body;
-    for (series, value) in [
-        ("captchaai_balance_usd", "12.345"),
-        ("captchaai_seconds_since_last_good_reading", "50.0"),
-        ("captchaai_upstream_requests_total", "2"),
-        (
-            "captchaai_upstream_errors_total{code=\"server_error\"}",
-            "1",
-        ),
-        ("captchaai_upstream_errors_total{code=\"timeout\"}", "0"),
-        (
-            "captchaai_requests_served_total{route=\"res_php\",status=\"200\"}",
-            "2",
-        ),
-        (
-            "captchaai_requests_served_total{route=\"res_php\",status=\"502\"}",
-            "1",
-        ),
-        (
-            "captchaai_requests_served_total{route=\"res_php\",status=\"403\"}",
-            "1",
-        ),
-        (
-            "captchaai_requests_served_total{route=\"metrics\",status=\"200\"}",
-            "1",
-        ),
-    ] {
+    #[rustfmt::skip]
+    let want = [
+        ("captchaai_balance_usd",                                             "12.345"),
+        ("captchaai_seconds_since_last_good_reading",                         "50.0"),
+        ("captchaai_upstream_requests_total",                                 "2"),
+        ("captchaai_upstream_errors_total{code=\"server_error\"}",            "1"),
+        ("captchaai_upstream_errors_total{code=\"timeout\"}",                 "0"),
+        ("captchaai_requests_served_total{route=\"res_php\",status=\"200\"}", "2"),
+        ("captchaai_requests_served_total{route=\"res_php\",status=\"502\"}", "1"),
+        ("captchaai_requests_served_total{route=\"res_php\",status=\"403\"}", "1"),
+        ("captchaai_requests_served_total{route=\"metrics\",status=\"200\"}", "1"),
+    ];
+    for (series, value) in want {
         assert_eq!(
             metric(&text, series).as_deref(),
             Some(value),

@@ -24,12 +24,46 @@ test('Chrome manifest: module service worker, wasm CSP, permissions, loopback ho
   assert.match(m.name, /^__MSG_/);
 });
 
-test('Firefox manifest: background scripts, gecko id and data collection declared', () => {
+/**
+ * The Firefox versions that brought each manifest feature the build relies on (MDN's browser
+ * compatibility data; docs/BROWSERS.md says why each matters). The build's minimum must be the
+ * newest of them: lower and Firefox installs a build that cannot work, higher and users are
+ * turned away for nothing.
+ */
+const FIREFOX_SINCE = [
+  { feature: 'background.type "module"', since: 112, uses: (m) => m.background.type === 'module' },
+  { feature: 'MV3 host_permissions granted at install', since: 127, uses: (m) => m.manifest_version === 3 && m.host_permissions?.length > 0 },
+  { feature: 'gecko.data_collection_permissions', since: 140, uses: (m) => Boolean(m.browser_specific_settings.gecko.data_collection_permissions) },
+];
+
+test('Firefox manifest: background scripts, gecko id, data collection, minimum version from the features', () => {
   const m = readJson('extension-firefox', 'manifest.json');
   assert.deepEqual(m.background, { scripts: ['background.js'], type: 'module' });
-  assert.ok(m.browser_specific_settings.gecko.id);
-  assert.ok(m.browser_specific_settings.gecko.strict_min_version);
-  assert.ok(m.browser_specific_settings.gecko.data_collection_permissions);
+  const { gecko } = m.browser_specific_settings;
+  assert.match(gecko.id, /^[a-z0-9-]+@[a-z0-9.-]+$/);
+  assert.deepEqual(gecko.data_collection_permissions, { required: ['none'] });
+  const needed = Math.max(...FIREFOX_SINCE.filter((f) => f.uses(m)).map((f) => f.since));
+  assert.equal(gecko.strict_min_version, `${needed}.0`, 'strict_min_version is the newest feature\'s version');
+  // Firefox for Android took data_collection_permissions two versions later.
+  assert.equal(m.browser_specific_settings.gecko_android?.strict_min_version, '142.0');
+  // The README promises the same minimum to users.
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  assert.match(readme, new RegExp(`\\*\\*Firefox\\*\\* \\(${needed}\\+`), `README says Firefox ${needed}+`);
+});
+
+test('icons: every icon a manifest names is a committed PNG of that size', () => {
+  for (const dir of ['extension', 'extension-firefox']) {
+    const m = readJson(dir, 'manifest.json');
+    const icons = [...Object.entries(m.icons), ...Object.entries(m.action.default_icon)];
+    assert.ok(icons.length >= 4, `${dir} names its icons`);
+    for (const [size, file] of icons) {
+      const png = fs.readFileSync(path.join(DIST, dir, file));
+      assert.equal(png.subarray(1, 4).toString('ascii'), 'PNG', `${dir}/${file} is a PNG`);
+      // IHDR comes first: width and height at bytes 16 and 20.
+      assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [Number(size), Number(size)], `${dir}/${file} size`);
+      assert.ok(fs.existsSync(path.join(ROOT, 'extension', file)), `${file} is committed under extension/`);
+    }
+  }
 });
 
 test('_locales: English and Indonesian carry the same keys, from locales/*.json', () => {
@@ -49,5 +83,7 @@ test('zips are valid archives holding the manifest and the wasm module', () => {
     const listing = execFileSync('python3', ['-m', 'zipfile', '-l', zip], { encoding: 'utf8' });
     assert.match(listing, /^manifest\.json/m, `${name} has the manifest at its root`);
     assert.match(listing, /pkg\/captchaai_balance_bg\.wasm/, `${name} has the wasm module`);
+    assert.match(listing, /icons\/icon-128\.png/, `${name} has the icons`);
+    assert.match(listing, /_locales\/id\/messages\.json/, `${name} has the Indonesian messages`);
   }
 });

@@ -509,3 +509,155 @@ test('the badge agrees with the widget when both read the same server', async ()
     server.close();
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// faults: a worker stopped mid-request, re-spelled endpoints and switched keys, racing writers
+
+/**
+ * Stop the extension's service worker the way Chrome does when it kills an idle or stuck one
+ * (DevTools protocol `ServiceWorker.stopAllWorkers`, sent from one of the extension's pages so
+ * it reaches the extension's storage partition). Resolves once the worker reports `stopped`.
+ * Playwright keeps `ext.worker` for the extension: it evaluates in the next instance once an
+ * event has started one (its globals, such as a shifted clock, are gone then).
+ */
+async function stopWorker(ext) {
+  const page = await ext.page(`chrome-extension://${ext.extensionId}/manifest.json`);
+  const cdp = await ext.context.newCDPSession(page);
+  const stopped = new Promise((resolve) => {
+    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+      if (versions.some((v) => v.scriptURL.includes(ext.extensionId) && v.runningStatus === 'stopped')) resolve();
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await stopped;
+  await cdp.detach();
+  await page.close();
+  ext.clockOffsetMs = 0;
+}
+
+/** Count the notifications the worker asks for (a repeat replaces the shown one). */
+function countNotifications(ext) {
+  return ext.worker.evaluate(() => {
+    globalThis.notified = [];
+    const create = chrome.notifications.create.bind(chrome.notifications);
+    chrome.notifications.create = (id, options) => {
+      globalThis.notified.push(id);
+      return create(id, options);
+    };
+  });
+}
+
+/** Save the options form with these values and wait for the page's verdict. */
+async function saveOptions(page, { key, endpoint, threshold } = {}) {
+  if (key !== undefined) await page.locator('#apiKey').fill(key);
+  if (endpoint !== undefined) await page.locator('#endpoint').fill(endpoint);
+  if (threshold !== undefined) await page.locator('#threshold').fill(threshold);
+  await page.locator('#save').click();
+  await page.waitForFunction(() => !document.getElementById('save').disabled
+    && ['ok', 'error'].includes(document.getElementById('status').dataset.kind));
+  return page.locator('#status').getAttribute('data-kind');
+}
+
+test('a worker stopped mid-request wakes to its alarm and keeps the request floor', async () => {
+  api.setScenario({ scenario: 'ok', delayMs: 30_000 }); // the answer never comes in time
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await waitFor(() => api.balanceRequests(), (n) => n === 1, { what: 'the settings check to reach the API' });
+    const sentAt = Date.now();
+    await stopWorker(ext);
+    api.setScenario({ scenario: 'ok' });
+
+    // Any event wakes the worker again: here the popup's `open` check, right after.
+    const popup = await ext.page(`chrome-extension://${ext.extensionId}/popup.html`);
+    await popup.waitForFunction(() => Number(document.documentElement.dataset.checks ?? 0) >= 1);
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 1, 'a second request went out within the one-minute floor');
+    const alarm = await ext.worker.evaluate(() => chrome.alarms.get('poll'));
+    assert.ok(alarm, 'no poll alarm after the worker was stopped mid-request: polling ended');
+    assert.ok(alarm.scheduledTime >= sentAt + 55_000 && alarm.scheduledTime <= sentAt + 2 * MINUTE,
+      `the retry is due one floor after the lost request: ${alarm.scheduledTime - sentAt} ms`);
+    const state = await storedState(ext);
+    assert.ok(state.monitor.lastRequestAt >= sentAt - 5_000, 'the lost request was recorded');
+
+    // Control: once the floor has passed, the alarm does fetch.
+    await shiftWorkerClock(ext, MINUTE + 5_000);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 2);
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+  });
+});
+
+test('rapid saves that re-spell the endpoint or switch keys never burst', async () => {
+  api.setScenario({ scenario: 'low' });
+  await withExtension(async (ext) => {
+    await countNotifications(ext);
+    const page = await openOptions(ext);
+    await page.getByText('Advanced', { exact: true }).click();
+    const spellings = [api.url, api.url.replace('127.0.0.1', 'localhost'), `${api.url}/`];
+    for (let i = 0; i < 10; i += 1) {
+      assert.equal(await saveOptions(page, { key: KEY, endpoint: spellings[i % spellings.length] }), 'ok');
+    }
+    await idle(ext);
+    await expectBadge(ext, { text: '.42', color: RED });
+    assert.equal(api.balanceRequests(), 1, 'saves that kept the key sent more than one request');
+    assert.deepEqual(await ext.worker.evaluate(() => globalThis.notified), ['captchaai-balance-warning'],
+      'one low-balance warning, not one per save');
+
+    // Switching keys back and forth: each key is asked once within the minute.
+    const other = 'aa1f0c9a7b3d4e2f8a6c1b0d9e7f3abb';
+    for (const key of [other, KEY, other, KEY, other]) {
+      assert.equal(await saveOptions(page, { key, endpoint: api.url }), 'ok');
+    }
+    await idle(ext);
+    assert.deepEqual(api.keysSeen(), [KEY, other], 'a key was asked twice within the floor');
+  });
+});
+
+test('a save racing a check loses neither the reading nor the new threshold', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    const page = await configure(ext);
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    await shiftWorkerClock(ext, 2 * MINUTE);
+
+    // 1. The page answers storage reads late (a busy page): a check lands in between.
+    await page.evaluate(() => {
+      const get = chrome.storage.local.get.bind(chrome.storage.local);
+      chrome.storage.local.get = (...args) => {
+        const answer = get(...args);
+        return new Promise((resolve) => setTimeout(resolve, 1_500)).then(() => answer);
+      };
+    });
+    api.setScenario({ scenario: 'low', delayMs: 300 });
+    await ext.worker.evaluate(() => { globalThis.captchaaiBalance.check('refresh'); });
+    await waitFor(() => api.balanceRequests(), (n) => n === 2, { what: 'the refresh to reach the API' });
+    assert.equal(await saveOptions(page, { threshold: '5' }), 'ok');
+    await idle(ext);
+    const state = await storedState(ext);
+    assert.equal(state.monitor.lastGood?.balance, '0.42', 'the reading was lost');
+    assert.equal(state.settings.threshold, '5', 'the new threshold was lost');
+
+    // 2. The worker's storage writes land late: a save happens in between.
+    await shiftWorkerClock(ext, 4 * MINUTE);
+    await ext.worker.evaluate(() => {
+      const set = chrome.storage.local.set.bind(chrome.storage.local);
+      chrome.storage.local.set = (items) => new Promise((resolve) => setTimeout(resolve, 1_500))
+        .then(() => set(items));
+    });
+    api.setScenario({ scenario: 'ok', balance: '7.5', delayMs: 300 });
+    await ext.worker.evaluate(() => { globalThis.captchaaiBalance.check('refresh'); });
+    await waitFor(() => api.balanceRequests(), (n) => n === 3, { what: 'the second refresh to reach the API' });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await saveOptions(page, { threshold: '9' }), 'ok');
+    await idle(ext);
+    // Only the two values (a failure message must not print the stored key).
+    const kept = async () => {
+      const s = await storedState(ext);
+      return { threshold: s.settings.threshold, balance: s.monitor.lastGood?.balance };
+    };
+    await waitFor(kept, (k) => k.threshold === '9' && k.balance === '7.5',
+      { what: 'both the reading and the threshold stored', timeoutMs: 8_000 });
+    await expectBadge(ext, { text: '7.50', color: RED });
+  });
+});

@@ -1,5 +1,9 @@
-//! Shared test helpers: a loopback stand-in for the CaptchaAI API that counts its hits and can
-//! misbehave on demand, and a way to start the server app on 127.0.0.1:0.
+//! Shared test helpers: a loopback upstream that counts its hits and can misbehave on demand,
+//! and a way to start the server app on 127.0.0.1:0.
+//!
+//! The upstream is not a second simulation of the API: its well-behaved answers come from the
+//! mock account of mock mode (`captchaai_balance_server::mock`); it only adds what no API sends
+//! (hostile or broken answers, a hang) and bookkeeping (hits, queries, a gate).
 //!
 //! Nothing here touches the network beyond 127.0.0.1.
 #![allow(dead_code)] // each test file uses a different part of this module
@@ -9,8 +13,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use captchaai_balance::money::Money;
 use captchaai_balance_server::clock::Clock;
+use captchaai_balance_server::mock::{MockAccount, Scenario, ScenarioChange};
 use captchaai_balance_server::secret::ApiKey;
+use captchaai_balance_server::serve::{serve, Limits};
 use captchaai_balance_server::{app, Config};
 use reqwest::Url;
 use std::path::PathBuf;
@@ -27,13 +34,15 @@ pub const KEY_MASKED: &str = "a1b2…8f90";
 /// A key a client puts in its own query (must be ignored, never forwarded nor logged).
 pub const CLIENT_KEY: &str = "ffffeeeeddddccccbbbbaaaa99998888";
 
-/// How the stand-in API answers.
+/// How the upstream answers.
 #[derive(Clone, Debug)]
 pub enum Behaviour {
-    /// `{"status":1,"request":"<balance>"}`.
+    /// The mock account in scenario `ok` with this balance (not draining).
     Balance(&'static str),
     /// Any status, content type and body.
     Raw(u16, &'static str, &'static str),
+    /// The same with a body built at run time.
+    Owned(u16, &'static str, String),
     /// Never answers (for timeouts).
     Hang,
 }
@@ -45,6 +54,7 @@ pub struct Upstream {
     pub url: Url,
     hits: Arc<AtomicUsize>,
     behaviour: Arc<Mutex<Behaviour>>,
+    account: Arc<MockAccount>,
     queries: Arc<Mutex<Vec<String>>>,
     gate: Arc<Mutex<Option<Arc<Semaphore>>>>,
 }
@@ -55,7 +65,8 @@ impl Upstream {
         let upstream = Upstream {
             url: Url::parse("http://127.0.0.1/").expect("url"),
             hits: Arc::default(),
-            behaviour: Arc::new(Mutex::new(behaviour)),
+            behaviour: Arc::new(Mutex::new(Behaviour::Hang)),
+            account: Arc::new(MockAccount::new(Clock::manual())),
             queries: Arc::default(),
             gate: Arc::default(),
         };
@@ -67,10 +78,12 @@ impl Upstream {
             .expect("bind upstream");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, router).await.expect("upstream serve") });
-        Upstream {
+        let upstream = Upstream {
             url: Url::parse(&format!("http://{addr}")).expect("url"),
             ..upstream
-        }
+        };
+        upstream.set(behaviour);
+        upstream
     }
 
     /// Requests received so far.
@@ -85,6 +98,14 @@ impl Upstream {
 
     /// Changes how it answers.
     pub fn set(&self, behaviour: Behaviour) {
+        if let Behaviour::Balance(balance) = behaviour {
+            self.account.set_scenario(ScenarioChange {
+                scenario: Scenario::Ok,
+                balance: Some(Money::parse(balance).expect("a test balance")),
+                drain_per_minute: Some(Money::ZERO),
+                delay: None,
+            });
+        }
         *self.behaviour.lock().expect("lock") = behaviour;
     }
 
@@ -112,18 +133,22 @@ async fn answer(
         gate.acquire().await.expect("gate").forget();
     }
     let behaviour = up.behaviour.lock().expect("lock").clone();
-    match behaviour {
-        Behaviour::Balance(balance) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            format!(r#"{{"status":1,"request":"{balance}"}}"#),
-        )
-            .into_response(),
-        Behaviour::Raw(status, content_type, body) => (
+    let raw = |status: u16, content_type: &'static str, body: String| {
+        (
             StatusCode::from_u16(status).expect("status"),
             [(header::CONTENT_TYPE, content_type)],
             body,
         )
-            .into_response(),
+            .into_response()
+    };
+    match behaviour {
+        Behaviour::Balance(_) => {
+            let reply = up.account.answer();
+            tokio::time::sleep(reply.delay).await;
+            raw(reply.status, reply.content_type, reply.body)
+        }
+        Behaviour::Raw(status, content_type, body) => raw(status, content_type, body.to_string()),
+        Behaviour::Owned(status, content_type, body) => raw(status, content_type, body),
         Behaviour::Hang => std::future::pending().await,
     }
 }
@@ -143,12 +168,17 @@ pub fn mock_config() -> Config {
     config
 }
 
-/// Serves the app on 127.0.0.1:0 and returns its base URL.
+/// Serves the app on 127.0.0.1:0 (through the binary's accept loop) and returns its base URL.
 pub async fn start(config: Config) -> String {
     let router = app(config).expect("app");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    tokio::spawn(serve(
+        listener,
+        router,
+        Limits::default(),
+        std::future::pending(),
+    ));
     format!("http://{addr}")
 }
 
@@ -197,11 +227,12 @@ pub async fn get(base: &str, path: &str) -> Got {
     send(client().get(format!("{base}{path}"))).await
 }
 
-/// POST a raw body.
+/// POST a body as JSON (what the mock control API asks for).
 pub async fn post(base: &str, path: &str, body: &str) -> Got {
     send(
         client()
             .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
             .body(body.to_string()),
     )
     .await

@@ -1,5 +1,5 @@
 // Launch Debian's Chromium through playwright-core, optionally with an unpacked extension.
-// The flags are the ones verified in shared/BROWSER-TESTING.md; do not add --disable-features
+// The flags are the ones verified in docs/BROWSERS.md; do not add --disable-features
 // (it would replace Playwright's own list).
 import fs from 'node:fs';
 import os from 'node:os';

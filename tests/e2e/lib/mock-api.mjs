@@ -1,7 +1,7 @@
 // A loopback CaptchaAI (2captcha-protocol) balance API for the browser tests.
 //
 // It answers `GET /res.php?key=…&action=getbalance&json=1` the way the real host does
-// (see shared/API-FACTS.md): errors arrive with HTTP 200 in the body, except the HTTP-level
+// (see docs/API.md): errors arrive with HTTP 200 in the body, except the HTTP-level
 // scenarios (429, HTML 502). It never logs a key: tests read them back through keysSeen().
 import http from 'node:http';
 

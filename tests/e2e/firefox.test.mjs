@@ -1,0 +1,191 @@
+// The Firefox build (dist/extension-firefox) in a real Firefox ESR, driven through geckodriver,
+// against the loopback mock CaptchaAI. Needs `make build` first. Every test starts a fresh
+// profile, installs the build as a temporary add-on, configures it through its options page as
+// a user would (type, press Save), then reads the badge from an extension page and the balance
+// from the popup. No skip: when Firefox or geckodriver is missing the tests fail and say so
+// (`make test` installs both through scripts/setup.sh).
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMockApi } from './lib/mock-api.mjs';
+import { OUT_DIR } from './lib/browser.mjs';
+import { firefoxAvailable, launchFirefox, waitUntil } from './lib/firefox.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const EXTENSION_DIR = process.env.CAB_FIREFOX_EXTENSION_DIR ?? path.join(ROOT, 'dist', 'extension-firefox');
+const KEY = '5e1f0c9a7b3d4e2f8a6c1b0d9e7f3a24';
+const KEY_MIDDLE = KEY.slice(4, -4);
+
+const GREEN = '#15803d';
+const RED = '#dc2626';
+const GREY = '#6b7280';
+
+let api;
+let geckoId;
+
+before(async () => {
+  const available = firefoxAvailable();
+  assert.ok(available.ok, `Firefox tests cannot run: ${available.message}`);
+  const manifest = path.join(EXTENSION_DIR, 'manifest.json');
+  assert.ok(fs.existsSync(manifest), `${EXTENSION_DIR} is missing: run \`make build\` first`);
+  geckoId = JSON.parse(fs.readFileSync(manifest, 'utf8')).browser_specific_settings.gecko.id;
+  fs.rmSync(path.join(OUT_DIR, 'firefox.log'), { force: true });
+  api = await startMockApi();
+});
+after(async () => { await api?.close(); });
+beforeEach(() => { api.reset(); });
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/**
+ * Fresh Firefox with the add-on; `fn(firefox)` runs; then the log, which holds the console
+ * messages of the extension's pages, is checked for the key.
+ */
+async function withFirefox(fn) {
+  const logName = 'firefox.log';
+  const firefox = await launchFirefox({ extensionDir: EXTENSION_DIR, geckoId, logName });
+  const probe = `console-probe-${Date.now()}`;
+  try {
+    await fn(firefox);
+    // Prove the log captures the extension's console, so the key check below is not vacuous.
+    await firefox.execute((text) => console.log(text), probe);
+  } finally {
+    await firefox.close();
+  }
+  const log = fs.readFileSync(path.join(OUT_DIR, logName), 'utf8');
+  assert.ok(log.includes(probe), 'the Firefox log does not capture the extension console');
+  assert.ok(!log.includes(KEY) && !log.includes(KEY_MIDDLE), 'the API key appears in the Firefox/geckodriver log');
+}
+
+/** The badge as the toolbar shows it, read from whichever extension page is open. */
+function badge(firefox) {
+  return firefox.execute(async () => {
+    const [r, g, b] = await browser.action.getBadgeBackgroundColor({});
+    return {
+      text: await browser.action.getBadgeText({}),
+      color: `#${[r, g, b].map((n) => n.toString(16).padStart(2, '0')).join('')}`,
+      title: await browser.action.getTitle({}),
+    };
+  });
+}
+
+async function expectBadge(firefox, { text, color }) {
+  let look;
+  try {
+    await waitUntil(async () => {
+      look = await badge(firefox);
+      return look.text === text && look.color === color;
+    }, 10_000, `badge ${text} ${color}`);
+  } catch (error) {
+    assert.fail(`${error.message}; last badge: ${JSON.stringify(look)}`);
+  }
+  return look;
+}
+
+/**
+ * Fill the options page like a user (labels as shown, Save), and wait for "Saved.".
+ * Returns after the page confirmed the save.
+ */
+async function configure(firefox, { key = KEY, threshold = '1.00', endpoint = api.url, notifications = true } = {}) {
+  await firefox.openExtensionPage('options.html');
+  // The rate inputs are the last thing the page fills: then the stored settings are in.
+  await waitUntil(() => firefox.execute(() => document.querySelectorAll('#rates input').length > 0), 10_000,
+    'the options page to fill its form');
+  await (await firefox.byLabel('API key')).type(key);
+  await (await firefox.byLabel('Low-balance threshold')).type(threshold);
+  const notify = await firefox.byLabel('Notifications');
+  if ((await notify.selected()) !== notifications) await notify.click();
+  await (await firefox.byText('Advanced', 'summary')).click();
+  await (await firefox.byLabel('API endpoint')).type(endpoint);
+  await (await firefox.byText('Save', 'button')).click();
+  await waitUntil(() => firefox.execute(() => document.querySelector('#status')?.dataset.kind === 'ok'), 10_000,
+    'the options page to say the settings were saved');
+}
+
+/** Open the popup page (in a tab of the popup's width) and wait for its `open` check. */
+async function openPopup(firefox) {
+  await firefox.setWindowSize(360, 900);
+  await firefox.openExtensionPage('popup.html');
+  await waitUntil(() => firefox.execute(() => Number(document.documentElement.dataset.checks ?? 0) >= 1), 10_000,
+    'the popup to show a check');
+}
+
+const textOf = async (firefox, selector) => (await firefox.find(selector)).text();
+
+async function assertPageHasNoKey(firefox, where) {
+  const text = await firefox.execute(() => [
+    document.documentElement.outerHTML,
+    ...[...document.querySelectorAll('input')].map((el) => `${el.value} ${el.placeholder}`),
+  ].join('\n'));
+  assert.ok(!text.includes(KEY) && !text.includes(KEY_MIDDLE), `the API key appears in ${where}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tests
+
+test('Firefox: ok balance gives a green badge; options and popup work, host permission granted', async () => {
+  api.setScenario({ scenario: 'ok', balance: '12.345' });
+  await withFirefox(async (firefox) => {
+    fs.writeFileSync(path.join(OUT_DIR, 'firefox-version.txt'), `${firefox.browser}\n`);
+    await firefox.setWindowSize(900, 1000);
+    await configure(firefox);
+    // MV3 host permissions are install-time grants from Firefox 127 on (docs/BROWSERS.md); a
+    // temporary add-on gets them without a prompt. Without them the fetch to the mock fails.
+    assert.equal(await firefox.execute((origin) => browser.permissions.contains({ origins: [origin] }),
+      'http://127.0.0.1/*'), true, 'host permission for 127.0.0.1');
+    const look = await expectBadge(firefox, { text: '12.3', color: GREEN });
+    assert.match(look.title, /12\.345/, 'badge title has the full balance');
+    assert.deepEqual(api.keysSeen(), [KEY], 'the typed key was sent, once');
+    await firefox.screenshot(path.join(OUT_DIR, 'firefox-options.png'));
+    await assertPageHasNoKey(firefox, 'options page');
+
+    await openPopup(firefox);
+    assert.equal(await textOf(firefox, '#balance'), '$12.3450');
+    assert.ok((await textOf(firefox, '#level')).length > 0, 'level in words');
+    assert.equal(await (await firefox.find('#error')).displayed(), false, 'no error shown');
+    // The popup's table comes from the wasm core: it ran in Firefox.
+    const v2 = await textOf(firefox, '#remaining tr[data-type="recaptcha_v2"]');
+    assert.match(v2.replace(/[,.\s](?=\d{3}\b)/g, ''), /4115/);
+    assert.equal(api.balanceRequests(), 1, 'the popup reused the fresh reading');
+    await firefox.screenshot(path.join(OUT_DIR, 'firefox-popup.png'));
+    await assertPageHasNoKey(firefox, 'popup');
+  });
+});
+
+test('Firefox: low balance gives a red badge with the short balance', async () => {
+  api.setScenario({ scenario: 'low' });
+  await withFirefox(async (firefox) => {
+    await configure(firefox);
+    await expectBadge(firefox, { text: '.42', color: RED });
+    await openPopup(firefox);
+    assert.equal(await textOf(firefox, '#balance'), '$0.4200');
+    await firefox.screenshot(path.join(OUT_DIR, 'firefox-popup-low.png'));
+  });
+});
+
+test('Firefox: empty balance gives a red 0', async () => {
+  api.setScenario({ scenario: 'zero' });
+  await withFirefox(async (firefox) => {
+    await configure(firefox, { notifications: false });
+    await expectBadge(firefox, { text: '0', color: RED });
+    await openPopup(firefox);
+    assert.equal(await textOf(firefox, '#balance'), '$0.0000');
+  });
+});
+
+test('Firefox: a rejected key gives a grey ! and the popup says why', async () => {
+  api.setScenario({ scenario: 'wrong_key' });
+  await withFirefox(async (firefox) => {
+    await configure(firefox);
+    await expectBadge(firefox, { text: '!', color: GREY });
+    await openPopup(firefox);
+    assert.equal(await (await firefox.find('#error')).displayed(), true, 'the error is shown');
+    assert.match(await textOf(firefox, '#error'), /key/i);
+    assert.equal(api.balanceRequests(), 1, 'the rejected key was not sent again');
+    await firefox.screenshot(path.join(OUT_DIR, 'firefox-popup-wrong-key.png'));
+    await assertPageHasNoKey(firefox, 'popup (wrong key)');
+  });
+});

@@ -19,6 +19,7 @@ build: setup
 test: build lint test-rust test-wasm test-e2e
 
 lint: setup
+	bash scripts/check-self-contained.sh
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p captchaai-balance --all-targets -- -D warnings

@@ -6,7 +6,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::i18n::{self, Lang};
-use crate::json::{object, Json, ToJson};
+use crate::json::{Json, ToJson};
 use crate::monitor::{Outcome, TaggedOutcome};
 use crate::protocol::{balance_url, classify};
 use crate::schedule::{Trigger, FETCH_TIMEOUT_MS};
@@ -40,15 +40,6 @@ fn state_from(value: &JsValue) -> State {
     State::load(from_js(value))
 }
 
-/// Already-written JSON text.
-struct Raw(String);
-
-impl ToJson for Raw {
-    fn write_json(&self, out: &mut String) {
-        out.push_str(&self.0);
-    }
-}
-
 fn outcome_js(outcome: &Outcome, account: Option<String>) -> JsValue {
     to_js(&TaggedOutcome::new(outcome, account))
 }
@@ -59,32 +50,14 @@ pub fn load_state(raw: JsValue) -> JsValue {
     to_js(&state_from(&raw))
 }
 
-/// Validates a settings form: `{ ok, state, errors: { field: sentence } }`.
+/// Validates a settings form: `SettingsAnswer` (`{ ok, state, errors: { field: sentence } }`).
 #[wasm_bindgen(js_name = applySettings)]
 pub fn apply_settings(state: JsValue, input: JsValue, lang: &str) -> JsValue {
-    let state = state_from(&state);
-    let lang = Lang::from_tag(lang);
-    let (ok, next, errors) = match state.apply_settings(&from_js(&input)) {
-        Ok(next) => (true, next, Vec::new()),
-        Err(errors) => {
-            let errors: Vec<(String, String)> = errors
-                .into_iter()
-                .map(|(field, e)| {
-                    let (key, args) = e.message_key();
-                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                    (field, i18n::format(lang, key, &args))
-                })
-                .collect();
-            (false, state, errors)
-        }
-    };
-    let mut out = String::new();
-    object(&mut out)
-        .field("ok", &ok)
-        .field("state", &next)
-        .field("errors", &errors.as_slice())
-        .end();
-    to_js(&Raw(out))
+    to_js(&view::settings_answer(
+        state_from(&state),
+        &from_js(&input),
+        Lang::from_tag(lang),
+    ))
 }
 
 /// `abcd…wxyz`.
@@ -93,28 +66,15 @@ pub fn mask_key_js(key: &str) -> String {
     mask_key(key)
 }
 
-/// Whether to ask the API now: `{ fetch, reason, reasonText, nextCheckAt }`.
+/// Whether to ask the API now: `PlanView` (`{ fetch, reason, reasonText, nextCheckAt }`).
 #[wasm_bindgen(js_name = planCheck)]
 pub fn plan_check(state: JsValue, now_ms: f64, trigger: &str, lang: Option<String>) -> JsValue {
-    let state = state_from(&state);
-    let lang = Lang::from_tag(lang.as_deref().unwrap_or("en"));
-    let mut out = String::new();
-    match Trigger::from_name(trigger) {
-        Some(trigger) => {
-            let plan = state.monitor.plan(&state.settings, trigger, now_ms as i64);
-            object(&mut out)
-                .field("fetch", &plan.fetch)
-                .field("reason", &plan.reason)
-                .field("reasonText", &i18n::text(lang, &plan.reason.message_key()))
-                .field("nextCheckAt", &plan.next_check_at)
-                .end();
-        }
-        None => object(&mut out)
-            .field("fetch", &false)
-            .field("reason", &"unknown_trigger")
-            .end(),
-    }
-    to_js(&Raw(out))
+    to_js(&view::plan_view(
+        &state_from(&state),
+        Trigger::from_name(trigger),
+        now_ms as i64,
+        Lang::from_tag(lang.as_deref().unwrap_or("en")),
+    ))
 }
 
 /// Marks a check as sent (`State`): store it, and schedule the next wake-up from its view,
@@ -177,19 +137,15 @@ pub fn classify_response(status: u16, content_type: Option<String>, body: &str) 
     outcome_js(&classify(status, content_type.as_deref(), body), None)
 }
 
-/// Folds an outcome into the state: `{ state, alert }`.
+/// Folds an outcome into the state: `Observed` (`{ state, alert }`).
 #[wasm_bindgen]
 pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsValue {
-    let tagged = TaggedOutcome::read(&from_js(&outcome));
-    let (state, decision) =
-        state_from(&state).observe(&tagged.outcome(), tagged.account.as_deref(), now_ms as i64);
-    let alert = view::alert_view(decision, &state, Lang::from_tag(lang));
-    let mut out = String::new();
-    object(&mut out)
-        .field("state", &state)
-        .field("alert", &alert)
-        .end();
-    to_js(&Raw(out))
+    to_js(&view::observed(
+        state_from(&state),
+        &TaggedOutcome::read(&from_js(&outcome)),
+        now_ms as i64,
+        Lang::from_tag(lang),
+    ))
 }
 
 /// Everything a popup, badge or widget shows. `utc_offset_min` (the browser's

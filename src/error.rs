@@ -188,13 +188,14 @@ wire_struct! {
     pub struct ApiError strict {
         /// The stable code.
         code: ErrorCode = "code",
-        /// What was seen, safe to show and to log.
-        raw: String = "raw" via read_raw,
+        /// A short, key-free description of what was seen (the API's error text, `HTTP 502`,
+        /// `timeout` …), safe to show and to log.
+        detail: String = "detail" via read_detail,
     }
 }
 
 /// A stored or passed-in description, cut to 80 characters; none is an empty one.
-fn read_raw(value: &Json) -> Option<String> {
+fn read_detail(value: &Json) -> Option<String> {
     Some(
         value
             .as_str()
@@ -225,10 +226,10 @@ impl JsShape for ErrorCode {
 
 impl ApiError {
     /// An error with its description.
-    pub fn new(code: ErrorCode, raw: impl Into<String>) -> ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> ApiError {
         ApiError {
             code,
-            raw: raw.into(),
+            detail: detail.into(),
         }
     }
 }
@@ -294,7 +295,7 @@ mod tests {
             let error = ApiError::new(code, "x");
             assert_eq!(
                 error.to_json(),
-                format!(r#"{{"code":"{}","raw":"x"}}"#, code.as_str())
+                format!(r#"{{"code":"{}","detail":"x"}}"#, code.as_str())
             );
             assert_eq!(
                 ApiError::from_json(&Json::parse(&error.to_json()).unwrap()),

@@ -1,8 +1,8 @@
 //! How worrying a balance is.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::json::ToJson;
 use crate::money::Money;
+use crate::wire_enum;
 
 /// Below this the account cannot pay for a single solve: a solver refuses to submit (the
 /// 0.01 floor of docs/API.md, "Defaults").
@@ -11,17 +11,19 @@ pub const EMPTY_FLOOR: Money = Money::from_cents(1);
 /// The default low-balance threshold (docs/API.md, "Defaults").
 pub const DEFAULT_LOW_THRESHOLD: Money = Money::from_cents(100);
 
-/// The level shown by the badge and the widget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BalanceLevel {
-    /// At or above the low threshold.
-    Ok,
-    /// Below the low threshold, but still able to pay.
-    Low,
-    /// Below the 0.01 floor, at or below zero, or ERROR_ZERO_BALANCE.
-    Empty,
-    /// Nothing read yet, or an error with no usable last reading.
-    Unknown,
+wire_enum! {
+    /// The level shown by the badge and the widget.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum BalanceLevel {
+        /// At or above the low threshold.
+        Ok = "ok",
+        /// Below the low threshold, but still able to pay.
+        Low = "low",
+        /// Below the 0.01 floor, at or below zero, or ERROR_ZERO_BALANCE.
+        Empty = "empty",
+        /// Nothing read yet, or an error with no usable last reading.
+        Unknown = "unknown",
+    }
 }
 
 impl BalanceLevel {
@@ -51,22 +53,6 @@ impl BalanceLevel {
             (Some(balance), None) => BalanceLevel::of(balance, threshold),
             (None, None) => BalanceLevel::Unknown,
         }
-    }
-
-    /// The stable name (`ok`, `low`, `empty`, `unknown`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BalanceLevel::Ok => "ok",
-            BalanceLevel::Low => "low",
-            BalanceLevel::Empty => "empty",
-            BalanceLevel::Unknown => "unknown",
-        }
-    }
-}
-
-impl ToJson for BalanceLevel {
-    fn write_json(&self, out: &mut String) {
-        self.as_str().write_json(out);
     }
 }
 

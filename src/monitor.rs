@@ -27,7 +27,7 @@ pub type Outcome = Result<Money, ApiError>;
 wire_struct! {
     /// An [`Outcome`] as it crosses to JS, tagged with the account (`Settings::account_id`) it
     /// was fetched for, so a late answer for old settings can be dropped:
-    /// `{ account, ok: true, balance }` or `{ account, ok: false, code, raw }` (the other
+    /// `{ account, ok: true, balance }` or `{ account, ok: false, code, detail }` (the other
     /// members null).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct TaggedOutcome strict {
@@ -40,7 +40,7 @@ wire_struct! {
         /// What went wrong, when not `ok`.
         code: Option<ErrorCode> = "code",
         /// A short, key-free description of what was seen, when not `ok`.
-        raw: Option<String> = "raw",
+        detail: Option<String> = "detail",
     }
 }
 
@@ -56,7 +56,7 @@ impl TaggedOutcome {
             ok: outcome.is_ok(),
             balance,
             code: error.map(|e| e.code),
-            raw: error.map(|e| e.raw.clone()),
+            detail: error.map(|e| e.detail.clone()),
         }
     }
 
@@ -67,7 +67,7 @@ impl TaggedOutcome {
             (true, Some(balance), _) => Ok(balance),
             (false, _, Some(code)) => Err(ApiError::new(
                 code,
-                self.raw
+                self.detail
                     .as_deref()
                     .unwrap_or_default()
                     .chars()
@@ -196,6 +196,8 @@ wire_enum! {
         NoKey = "no_key",
         /// Backing off after a ban or rate limit.
         BackingOff = "backing_off",
+        /// The caller named a trigger this build does not know: nothing is sent.
+        UnknownTrigger = "unknown_trigger",
     }
 }
 

@@ -13,11 +13,11 @@ use crate::wire::FromJson;
 use crate::wire_struct;
 
 /// The version this build writes.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 
 /// Upgrades, indexed by the version they start from: `MIGRATIONS[0]` turns version 0 into 1.
 /// A new layout adds a function here; old data is never thrown away.
-const MIGRATIONS: [fn(Json) -> Json; 1] = [v0_to_v1];
+const MIGRATIONS: [fn(Json) -> Json; 2] = [v0_to_v1, v1_to_v2];
 
 /// Version 0 is anything stored without a version: either a v1-shaped object or bare settings
 /// (`{apiKey, threshold, …}`) as a hand-written or early configuration would hold.
@@ -27,6 +27,33 @@ fn v0_to_v1(value: Json) -> Json {
     } else {
         Json::Object(vec![("settings".into(), value)])
     }
+}
+
+/// Version 2 calls a failed check's description `detail` (version 1 said `raw`, which it never
+/// was: it is a short, key-free description).
+fn v1_to_v2(mut value: Json) -> Json {
+    if let Some(Json::Object(members)) = member_mut(&mut value, &["monitor", "lastError", "error"])
+    {
+        for (key, _) in members.iter_mut().filter(|(key, _)| key == "raw") {
+            *key = "detail".to_string();
+        }
+    }
+    value
+}
+
+/// The member at `path`, for a migration to change in place.
+fn member_mut<'a>(mut value: &'a mut Json, path: &[&str]) -> Option<&'a mut Json> {
+    for name in path {
+        let Json::Object(members) = value else {
+            return None;
+        };
+        value = members
+            .iter_mut()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v)?;
+    }
+    Some(value)
 }
 
 wire_struct! {
@@ -154,7 +181,7 @@ mod tests {
     fn round_trips() {
         let s = with_reading();
         let stored = stored(&s);
-        assert_eq!(stored["version"], 1);
+        assert_eq!(stored["version"], STATE_VERSION);
         assert_eq!(State::load(j(stored)), s);
     }
 
@@ -190,6 +217,41 @@ mod tests {
         assert_eq!(s.version, STATE_VERSION);
         assert_eq!(s.settings.api_key, KEY);
         assert_eq!(s.settings.threshold, Money::parse("2").unwrap());
+    }
+
+    #[test]
+    fn every_stored_version_loads_with_its_failed_check() {
+        let failed = json!({"code": "server_error", "at": 5});
+        // The readings belong to this key's account: a monitor for another one starts afresh.
+        let account = with_reading().monitor.account;
+        #[rustfmt::skip]
+        let versions = [
+            ("v0 bare monitor",   json!({"settings": {"apiKey": KEY}, "monitor": {"account": account, "lastError": {"error": {"code": "server_error", "raw": "HTTP 502"}, "at": 5}}})),
+            ("v1 raw",            json!({"version": 1, "settings": {"apiKey": KEY}, "monitor": {"account": account, "lastError": {"error": {"code": "server_error", "raw": "HTTP 502"}, "at": 5}}})),
+            ("v2 detail",         json!({"version": 2, "settings": {"apiKey": KEY}, "monitor": {"account": account, "lastError": {"error": {"code": "server_error", "detail": "HTTP 502"}, "at": 5}}})),
+        ];
+        for (name, stored_value) in versions {
+            let s = State::load(j(stored_value));
+            assert_eq!(s.version, STATE_VERSION, "{name}");
+            assert_eq!(s.settings.api_key, KEY, "{name}");
+            let error = &s.monitor.last_error.as_ref().expect(name).error;
+            assert_eq!(error.code, ErrorCode::ServerError, "{name}");
+            assert_eq!(error.detail, "HTTP 502", "{name}");
+            let back = stored(&s);
+            assert_eq!(
+                back["monitor"]["lastError"]["error"]["detail"], "HTTP 502",
+                "{name}"
+            );
+            assert!(
+                back["monitor"]["lastError"]["error"].get("raw").is_none(),
+                "{name}"
+            );
+        }
+        // A failed check is kept whole or not at all.
+        let s = State::load(j(
+            json!({"version": 1, "settings": {"apiKey": KEY}, "monitor": {"account": account, "lastError": failed}}),
+        ));
+        assert!(s.monitor.last_error.is_none());
     }
 
     #[test]

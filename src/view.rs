@@ -8,298 +8,305 @@ use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
 use crate::i18n::{age, clock, count, format, text, Lang};
-use crate::json::{object, Json, ToJson};
+use crate::json::{Json, ToJson};
 use crate::level::BalanceLevel;
 use crate::money::Money;
-use crate::monitor::{PlanReason, Staleness};
+use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
 use crate::schedule::{Trigger, MIN_REQUEST_GAP_MS};
 use crate::settings::mask_key;
 use crate::state::State;
+use crate::wire::JsShape;
+use crate::wire_struct;
 
 /// Where to top up.
 pub const ADD_FUNDS_URL: &str = "https://captchaai.com/";
 
-/// The badge with its tooltip.
-#[derive(Debug, Clone)]
-pub struct BadgeView {
-    /// At most four characters.
-    pub text: String,
-    /// `#rrggbb`.
-    pub color: &'static str,
-    /// Tooltip: full balance, level, when read, staleness or the error.
-    pub title: String,
+wire_struct! {
+    /// The badge with its tooltip.
+    #[derive(Debug, Clone)]
+    pub struct BadgeView output {
+        /// At most four characters.
+        text: String = "text",
+        /// `#rrggbb`.
+        color: &'static str = "color",
+        /// Tooltip: full balance, level, when read, staleness or the error.
+        title: String = "title",
+    }
 }
 
-/// An error with its explanation.
-#[derive(Debug, Clone)]
-pub struct ErrorView {
-    /// Stable code.
-    pub code: &'static str,
-    /// What was seen (key-free).
-    pub raw: String,
-    /// Short title.
-    pub message: String,
-    /// Why it happens.
-    pub cause: String,
-    /// What to do.
-    pub fix: String,
-    /// `warning` while a last good balance is still shown (an outage, not an empty account),
-    /// `error` otherwise.
-    pub severity: &'static str,
+wire_struct! {
+    /// An error with its explanation.
+    #[derive(Debug, Clone)]
+    pub struct ErrorView output {
+        /// Stable code.
+        code: &'static str = "code",
+        /// What was seen (key-free).
+        detail: String = "detail",
+        /// Short title.
+        message: String = "message",
+        /// Why it happens.
+        cause: String = "cause",
+        /// What to do.
+        fix: String = "fix",
+        /// `warning` while a last good balance is still shown (an outage, not an empty account),
+        /// `error` otherwise.
+        severity: &'static str = "severity",
+    }
 }
 
-/// The Refresh button: never silent. Within the request floor or a backoff it is disabled and
-/// counts down; while checks are paused it is disabled with the reason.
-#[derive(Debug, Clone)]
-pub struct RefreshView {
-    /// A press would send a request (or join the one in flight).
-    pub enabled: bool,
-    /// The button's label: "Refresh" or "You can check again in 40 s".
-    pub text: String,
-    /// Why it is disabled (the button's tooltip), if it is.
-    pub reason: Option<String>,
-    /// When a press may send a request again (epoch ms); views re-render until then.
-    pub allowed_at: Option<i64>,
-    /// The label while a request is out.
-    pub checking_text: String,
+wire_struct! {
+    /// The Refresh button: never silent. Within the request floor or a backoff it is disabled and
+    /// counts down; while checks are paused it is disabled with the reason.
+    #[derive(Debug, Clone)]
+    pub struct RefreshView output {
+        /// A press would send a request (or join the one in flight).
+        enabled: bool = "enabled",
+        /// The button's label: "Refresh" or "You can check again in 40 s".
+        text: String = "text",
+        /// Why it is disabled (the button's tooltip), if it is.
+        reason: Option<String> = "reason",
+        /// When a press may send a request again (epoch ms); views re-render until then.
+        allowed_at: Option<i64> = "allowedAt",
+        /// The label while a request is out.
+        checking_text: String = "checkingText",
+    }
 }
 
-/// What the API said about the key, for the options page next to the key field.
-#[derive(Debug, Clone)]
-pub struct KeyStatusView {
-    /// The key was accepted (a balance was read with it).
-    pub ok: bool,
-    /// "CaptchaAI rejected this key at 10:02: ERROR_WRONG_USER_KEY".
-    pub text: String,
+wire_struct! {
+    /// What the API said about the key, for the options page next to the key field.
+    #[derive(Debug, Clone)]
+    pub struct KeyStatusView output {
+        /// The key was accepted (a balance was read with it).
+        ok: bool = "ok",
+        /// "CaptchaAI rejected this key at 10:02: ERROR_WRONG_USER_KEY".
+        text: String = "text",
+    }
 }
 
-/// Solves the balance still pays for, per type.
-#[derive(Debug, Clone)]
-pub struct RemainingView {
-    /// Stable type name.
-    pub kind: &'static str,
-    /// Localized label.
-    pub label: String,
-    /// Exact rate.
-    pub rate: Money,
-    /// "$0.0030 per solve".
-    pub rate_text: String,
-    /// floor(balance / rate), `None` without a balance.
-    pub solves: Option<u64>,
-    /// `4,115` (en) / `4.115` (id), `None` without a balance.
-    pub solves_text: Option<String>,
+wire_struct! {
+    /// Solves the balance still pays for, per type.
+    #[derive(Debug, Clone)]
+    pub struct RemainingView output {
+        /// Stable type name.
+        kind: &'static str = "type",
+        /// Localized label.
+        label: String = "label",
+        /// Exact rate.
+        rate: Money = "rate",
+        /// "$0.0030 per solve".
+        rate_text: String = "rateText",
+        /// floor(balance / rate), `None` without a balance.
+        solves: Option<u64> = "solves",
+        /// `4,115` (en) / `4.115` (id), `None` without a balance.
+        solves_text: Option<String> = "solvesText",
+    }
 }
 
-/// The whole picture.
-#[derive(Debug, Clone)]
-pub struct View {
-    /// What a widget reflects as its `state` attribute: `ok` / `low` / `empty` / `error` /
-    /// `loading` (nothing read yet).
-    pub state: &'static str,
-    /// `ok` / `low` / `empty` / `unknown`.
-    pub level: BalanceLevel,
-    /// The level in words (colour is never the only signal).
-    pub level_text: String,
-    /// The level pill: the level with what it is compared with and whether it is out of date
-    /// ("Low · below $1.0000 · out of date").
-    pub pill_text: String,
-    /// The balance shown may be out of date.
-    pub stale: bool,
-    /// Why it is stale.
-    pub stale_text: Option<String>,
-    /// The exact balance shown.
-    pub balance: Option<Money>,
-    /// `$12.3450`.
-    pub balance_text: Option<String>,
-    /// When the API was last asked.
-    pub checked_at: Option<i64>,
-    /// "last checked 3 min ago" / "never checked".
-    pub checked_text: String,
-    /// When the shown balance was read.
-    pub updated_at: Option<i64>,
-    /// "3 min ago" for the shown balance.
-    pub updated_ago: Option<String>,
-    /// When the balance on screen was read: "Balance read 12:02, 14 min ago".
-    pub read_text: Option<String>,
-    /// That the latest check failed and when the next one is, apart from the balance's age.
-    pub failed_text: Option<String>,
-    /// The Refresh button.
-    pub refresh: RefreshView,
-    /// What the API said about the key, if it was asked.
-    pub key_status: Option<KeyStatusView>,
-    /// Show "Solves remaining" and the calculator (a setting).
-    pub show_solves: bool,
-    /// "Example rates: set yours in the options." while the rates are the built-in examples.
-    pub rates_note: Option<String>,
-    /// Badge look and tooltip.
-    pub badge: BadgeView,
-    /// The latest check's error.
-    pub error: Option<ErrorView>,
-    /// Solves remaining per type.
-    pub remaining: Vec<RemainingView>,
-    /// Next scheduled check (epoch ms), `None` while paused.
-    pub next_check_at: Option<i64>,
-    /// Why checks are paused, if they are.
-    pub paused_text: Option<String>,
-    /// The key, masked.
-    pub key_masked: String,
-    /// Low-balance threshold.
-    pub threshold: Money,
-    /// `$1.0000`.
-    pub threshold_text: String,
-    /// Where to add funds.
-    pub add_funds_url: &'static str,
+wire_struct! {
+    /// The whole picture.
+    #[derive(Debug, Clone)]
+    pub struct View output {
+        /// What a widget reflects as its `state` attribute: `ok` / `low` / `empty` / `error` /
+        /// `loading` (nothing read yet).
+        state: &'static str = "state",
+        /// `ok` / `low` / `empty` / `unknown`.
+        level: BalanceLevel = "level",
+        /// The level in words (colour is never the only signal).
+        level_text: String = "levelText",
+        /// The level pill: the level with what it is compared with and whether it is out of date
+        /// ("Low · below $1.0000 · out of date").
+        pill_text: String = "pillText",
+        /// The balance shown may be out of date.
+        stale: bool = "stale",
+        /// Why it is stale.
+        stale_text: Option<String> = "staleText",
+        /// The exact balance shown.
+        balance: Option<Money> = "balance",
+        /// `$12.3450`.
+        balance_text: Option<String> = "balanceText",
+        /// When the API was last asked.
+        checked_at: Option<i64> = "checkedAt",
+        /// "last checked 3 min ago" / "never checked".
+        checked_text: String = "checkedText",
+        /// When the shown balance was read.
+        updated_at: Option<i64> = "updatedAt",
+        /// "3 min ago" for the shown balance.
+        updated_ago: Option<String> = "updatedAgo",
+        /// When the balance on screen was read: "Balance read 12:02, 14 min ago".
+        read_text: Option<String> = "readText",
+        /// That the latest check failed and when the next one is, apart from the balance's age.
+        failed_text: Option<String> = "failedText",
+        /// The Refresh button.
+        refresh: RefreshView = "refresh",
+        /// What the API said about the key, if it was asked.
+        key_status: Option<KeyStatusView> = "keyStatus",
+        /// Show "Solves remaining" and the calculator (a setting).
+        show_solves: bool = "showSolves",
+        /// "Example rates: set yours in the options." while the rates are the built-in examples.
+        rates_note: Option<String> = "ratesNote",
+        /// Badge look and tooltip.
+        badge: BadgeView = "badge",
+        /// The latest check's error.
+        error: Option<ErrorView> = "error",
+        /// Solves remaining per type.
+        remaining: Vec<RemainingView> = "remaining",
+        /// Next scheduled check (epoch ms), `None` while paused.
+        next_check_at: Option<i64> = "nextCheckAt",
+        /// Why checks are paused, if they are.
+        paused_text: Option<String> = "pausedText",
+        /// The key, masked.
+        key_masked: String = "keyMasked",
+        /// Low-balance threshold.
+        threshold: Money = "threshold",
+        /// `$1.0000`.
+        threshold_text: String = "thresholdText",
+        /// Where to add funds.
+        add_funds_url: &'static str = "addFundsUrl",
+    }
 }
 
-/// A notification, localized.
-#[derive(Debug, Clone)]
-pub struct AlertView {
-    /// `critical` / `warning` / `restored` / `key_error`.
-    pub kind: &'static str,
-    /// Notification title.
-    pub title: String,
-    /// Notification body.
-    pub message: String,
+wire_struct! {
+    /// A notification, localized.
+    #[derive(Debug, Clone)]
+    pub struct AlertView output {
+        /// `critical` / `warning` / `restored` / `key_error`.
+        kind: &'static str = "kind",
+        /// Notification title.
+        title: String = "title",
+        /// Notification body.
+        message: String = "message",
+    }
 }
 
-/// A cost estimate against the balance.
+wire_struct! {
+    /// A cost estimate against the balance.
+    #[derive(Debug, Clone, Default)]
+    pub struct EstimateView output {
+        /// The inputs were usable.
+        ok: bool = "ok",
+        /// Why not, localized.
+        error: Option<String> = "error",
+        /// Batch price.
+        cost: Option<Money> = "cost",
+        /// `$3.0000`.
+        cost_text: Option<String> = "costText",
+        /// Solves of this type the balance pays for (`None` without a balance).
+        covered: Option<u64> = "covered",
+        /// Money missing for the batch.
+        shortfall: Option<Money> = "shortfall",
+        /// `$1.0000`.
+        shortfall_text: Option<String> = "shortfallText",
+        /// The balance pays for the batch (`None` without a balance).
+        enough: Option<bool> = "enough",
+        /// One sentence: covered or short by how much.
+        summary: String = "summary",
+    }
+}
+
+wire_struct! {
+    /// `planCheck`'s answer: whether to ask the API now, and why, also in words.
+    #[derive(Debug, Clone)]
+    pub struct PlanView output {
+        /// Send the request now.
+        fetch: bool = "fetch",
+        /// Why.
+        reason: PlanReason = "reason",
+        /// Why, in words.
+        reason_text: String = "reasonText",
+        /// When the next scheduled check is due (epoch ms), `None` while checks are paused.
+        next_check_at: Option<i64> = "nextCheckAt",
+    }
+}
+
+/// A settings form's refusals: field name -> localized sentence, written as one object.
 #[derive(Debug, Clone, Default)]
-pub struct EstimateView {
-    /// The inputs were usable.
-    pub ok: bool,
-    /// Why not, localized.
-    pub error: Option<String>,
-    /// Batch price.
-    pub cost: Option<Money>,
-    /// `$3.0000`.
-    pub cost_text: Option<String>,
-    /// Solves of this type the balance pays for (`None` without a balance).
-    pub covered: Option<u64>,
-    /// Money missing for the batch.
-    pub shortfall: Option<Money>,
-    /// `$1.0000`.
-    pub shortfall_text: Option<String>,
-    /// The balance pays for the batch (`None` without a balance).
-    pub enough: Option<bool>,
-    /// One sentence: covered or short by how much.
-    pub summary: String,
-}
+pub struct FieldErrors(pub Vec<(String, String)>);
 
-impl ToJson for BadgeView {
+impl ToJson for FieldErrors {
     fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("text", &self.text)
-            .field("color", &self.color)
-            .field("title", &self.title)
-            .end();
+        self.0.as_slice().write_json(out);
     }
 }
 
-impl ToJson for ErrorView {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("code", &self.code)
-            .field("raw", &self.raw)
-            .field("message", &self.message)
-            .field("cause", &self.cause)
-            .field("fix", &self.fix)
-            .field("severity", &self.severity)
-            .end();
+impl JsShape for FieldErrors {
+    fn js_shape() -> String {
+        "{ [field]: string }".to_string()
     }
 }
 
-impl ToJson for RefreshView {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("enabled", &self.enabled)
-            .field("text", &self.text)
-            .field("reason", &self.reason)
-            .field("allowedAt", &self.allowed_at)
-            .field("checkingText", &self.checking_text)
-            .end();
+wire_struct! {
+    /// `applySettings`' answer: on success the new state, otherwise the unchanged one and one
+    /// sentence per refused field.
+    #[derive(Debug, Clone)]
+    pub struct SettingsAnswer output {
+        /// The form was accepted.
+        ok: bool = "ok",
+        /// The state to store (unchanged when refused).
+        state: State = "state",
+        /// Why each refused field was refused.
+        errors: FieldErrors = "errors",
     }
 }
 
-impl ToJson for KeyStatusView {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("ok", &self.ok)
-            .field("text", &self.text)
-            .end();
+wire_struct! {
+    /// `observe`'s answer: the state with the outcome folded in, and the alert it deserves.
+    #[derive(Debug, Clone)]
+    pub struct Observed output {
+        /// The new state.
+        state: State = "state",
+        /// The notification to show, if any (the caller still checks `settings.notifications`).
+        alert: Option<AlertView> = "alert",
     }
 }
 
-impl ToJson for RemainingView {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("type", &self.kind)
-            .field("label", &self.label)
-            .field("rate", &self.rate)
-            .field("rateText", &self.rate_text)
-            .field("solves", &self.solves)
-            .field("solvesText", &self.solves_text)
-            .end();
+/// Whether to ask the API now; `trigger` is `None` when the caller named none this build knows.
+pub fn plan_view(state: &State, trigger: Option<Trigger>, now_ms: i64, lang: Lang) -> PlanView {
+    let plan = match trigger {
+        Some(trigger) => state.monitor.plan(&state.settings, trigger, now_ms),
+        None => Plan {
+            fetch: false,
+            reason: PlanReason::UnknownTrigger,
+            next_check_at: state.monitor.next_check_at(&state.settings, now_ms),
+        },
+    };
+    PlanView {
+        fetch: plan.fetch,
+        reason: plan.reason,
+        reason_text: text(lang, &plan.reason.message_key()).to_string(),
+        next_check_at: plan.next_check_at,
     }
 }
 
-impl ToJson for View {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("state", &self.state)
-            .field("level", &self.level)
-            .field("levelText", &self.level_text)
-            .field("pillText", &self.pill_text)
-            .field("stale", &self.stale)
-            .field("staleText", &self.stale_text)
-            .field("balance", &self.balance)
-            .field("balanceText", &self.balance_text)
-            .field("checkedAt", &self.checked_at)
-            .field("checkedText", &self.checked_text)
-            .field("updatedAt", &self.updated_at)
-            .field("updatedAgo", &self.updated_ago)
-            .field("readText", &self.read_text)
-            .field("failedText", &self.failed_text)
-            .field("refresh", &self.refresh)
-            .field("keyStatus", &self.key_status)
-            .field("showSolves", &self.show_solves)
-            .field("ratesNote", &self.rates_note)
-            .field("badge", &self.badge)
-            .field("error", &self.error)
-            .field("remaining", &self.remaining)
-            .field("nextCheckAt", &self.next_check_at)
-            .field("pausedText", &self.paused_text)
-            .field("keyMasked", &self.key_masked)
-            .field("threshold", &self.threshold)
-            .field("thresholdText", &self.threshold_text)
-            .field("addFundsUrl", &self.add_funds_url)
-            .end();
+/// Applies a settings form to the state.
+pub fn settings_answer(state: State, input: &Json, lang: Lang) -> SettingsAnswer {
+    match state.apply_settings(input) {
+        Ok(next) => SettingsAnswer {
+            ok: true,
+            state: next,
+            errors: FieldErrors::default(),
+        },
+        Err(errors) => SettingsAnswer {
+            ok: false,
+            state,
+            errors: FieldErrors(
+                errors
+                    .into_iter()
+                    .map(|(field, e)| {
+                        let (key, args) = e.message_key();
+                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                        (field, format(lang, key, &args))
+                    })
+                    .collect(),
+            ),
+        },
     }
 }
 
-impl ToJson for AlertView {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("kind", &self.kind)
-            .field("title", &self.title)
-            .field("message", &self.message)
-            .end();
-    }
-}
-
-impl ToJson for EstimateView {
-    fn write_json(&self, out: &mut String) {
-        object(out)
-            .field("ok", &self.ok)
-            .field("error", &self.error)
-            .field("cost", &self.cost)
-            .field("costText", &self.cost_text)
-            .field("covered", &self.covered)
-            .field("shortfall", &self.shortfall)
-            .field("shortfallText", &self.shortfall_text)
-            .field("enough", &self.enough)
-            .field("summary", &self.summary)
-            .end();
-    }
+/// Folds a tagged outcome into the state, with its alert in words.
+pub fn observed(state: State, outcome: &TaggedOutcome, now_ms: i64, lang: Lang) -> Observed {
+    let (state, decision) = state.observe(&outcome.outcome(), outcome.account.as_deref(), now_ms);
+    let alert = alert_view(decision, &state, lang);
+    Observed { state, alert }
 }
 
 fn level_text(lang: Lang, level: BalanceLevel) -> String {
@@ -321,7 +328,7 @@ pub fn error_view(
     key_on_server: bool,
 ) -> ErrorView {
     let code = error.code;
-    let raw = error.raw.as_str();
+    let detail = error.detail.as_str();
     let fix_key = if key_on_server && matches!(code, ErrorCode::WrongKey | ErrorCode::KeyNotFound) {
         "err_key_fix_server".to_string()
     } else {
@@ -329,10 +336,10 @@ pub fn error_view(
     };
     ErrorView {
         code: code.as_str(),
-        raw: error.raw.clone(),
-        message: format(lang, &code.title_key(), &[raw]),
-        cause: format(lang, &code.cause_key(), &[raw]),
-        fix: format(lang, &fix_key, &[raw]),
+        detail: error.detail.clone(),
+        message: format(lang, &code.title_key(), &[detail]),
+        cause: format(lang, &code.cause_key(), &[detail]),
+        fix: format(lang, &fix_key, &[detail]),
         severity: if kept_balance && code.keeps_last_balance() {
             "warning"
         } else {
@@ -393,7 +400,7 @@ fn key_status(state: &State, lang: Lang, utc_offset_min: i64) -> Option<KeyStatu
             };
             return Some(KeyStatusView {
                 ok: false,
-                text: format(lang, key, &[&at, &failed.error.raw]),
+                text: format(lang, key, &[&at, &failed.error.detail]),
             });
         }
     }

@@ -7,7 +7,8 @@
 //! - `strict`: every field must read, or the whole value is `None` (one history point, one
 //!   error: a half-read one would be a lie);
 //! - `lenient`: each field that is missing or unreadable keeps its default, so one bad part
-//!   never costs the others (settings, monitor state: what a user would lose).
+//!   never costs the others (settings, monitor state: what a user would lose);
+//! - `output`: written for JS, never read back (views): no reader at all.
 //!
 //! A field may name its own reader (`via path`), for values that need validation (an API key,
 //! a threshold within bounds). Lists keep the items they can read and drop the others.
@@ -188,14 +189,10 @@ macro_rules! wire_struct {
             }
         }
 
-        impl $crate::wire::FromJson for $name {
-            fn from_json(value: &$crate::json::Json) -> Option<Self> {
-                $crate::wire_struct!(@read $mode $name value
-                    { $($field : $ty = $key $(via $reader)?),* }
-                    { $($extra)? }
-                    [ $($key,)* $($($dkey,)*)? ])
-            }
-        }
+        $crate::wire_struct!(@from_json $mode $name
+            { $($field : $ty = $key $(via $reader)?),* }
+            { $($extra)? }
+            [ $($key,)* $($($dkey,)*)? ]);
 
         impl $crate::wire::JsShape for $name {
             fn js_shape() -> String {
@@ -211,6 +208,16 @@ macro_rules! wire_struct {
                     $(($key, <$ty as $crate::wire::JsShape>::js_shape()),)*
                     $($(($dkey, <$dty as $crate::wire::JsShape>::js_shape()),)*)?
                 ]
+            }
+        }
+    };
+
+    // `output` types (what views return) are written, never read back: no reader.
+    (@from_json output $($rest:tt)*) => {};
+    (@from_json $mode:ident $name:ident $fields:tt $extra:tt $known:tt) => {
+        impl $crate::wire::FromJson for $name {
+            fn from_json(value: &$crate::json::Json) -> Option<Self> {
+                $crate::wire_struct!(@read $mode $name value $fields $extra $known)
             }
         }
     };

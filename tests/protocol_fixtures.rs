@@ -39,13 +39,13 @@ fn every_fixture_classifies_as_documented() {
             }
             (None, Err(error)) => {
                 assert_eq!(error.code.as_str(), f["code"].as_str().unwrap(), "{name}");
-                if let Some(raw) = f.get("raw") {
-                    assert_eq!(error.raw, raw.as_str().unwrap(), "{name}");
+                if let Some(raw) = f.get("detail") {
+                    assert_eq!(error.detail, raw.as_str().unwrap(), "{name}");
                 }
                 assert!(
-                    error.raw.len() <= 80 && !error.raw.contains('<'),
+                    error.detail.len() <= 80 && !error.detail.contains('<'),
                     "{name}: raw echoes the body: {}",
-                    error.raw
+                    error.detail
                 );
             }
             (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),

@@ -152,7 +152,7 @@ fn classify_estimate_and_messages() {
     ));
     assert_eq!(
         outcome,
-        json!({ "account": null, "ok": false, "balance": null, "code": "zero_balance", "raw": "ERROR_ZERO_BALANCE" })
+        json!({ "account": null, "ok": false, "balance": null, "code": "zero_balance", "detail": "ERROR_ZERO_BALANCE" })
     );
     let mut state = state_for("ok");
     state = rs(cab::observe(

@@ -4,11 +4,16 @@
 
 use captchaai_balance::alerts::AlertState;
 use captchaai_balance::error::{ApiError, ErrorCode};
+use captchaai_balance::level::BalanceLevel;
 use captchaai_balance::monitor::{
     FailedCheck, HistoryPoint, MonitorState, PlanReason, Reading, RequestMark, TaggedOutcome,
 };
 use captchaai_balance::settings::Settings;
 use captchaai_balance::state::State;
+use captchaai_balance::view::{
+    AlertView, BadgeView, ErrorView, EstimateView, KeyStatusView, Observed, PlanView, RefreshView,
+    RemainingView, SettingsAnswer, View,
+};
 use captchaai_balance::wire::{contract_text, describe};
 
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ARCHITECTURE.md");
@@ -27,16 +32,23 @@ fn generated() -> String {
         describe::<HistoryPoint>(),
         describe::<RequestMark>(),
         describe::<TaggedOutcome>(),
+        describe::<PlanView>(),
+        describe::<SettingsAnswer>(),
+        describe::<Observed>(),
+        describe::<AlertView>(),
+        describe::<View>(),
+        describe::<BadgeView>(),
+        describe::<ErrorView>(),
+        describe::<RefreshView>(),
+        describe::<KeyStatusView>(),
+        describe::<RemainingView>(),
+        describe::<EstimateView>(),
     ];
+    #[rustfmt::skip]
     let enums = [
-        (
-            "ErrorCode",
-            ErrorCode::all().map(ErrorCode::as_str).collect(),
-        ),
-        (
-            "PlanReason",
-            PlanReason::ALL.iter().map(|r| r.as_str()).collect(),
-        ),
+        ("ErrorCode",    ErrorCode::all().map(ErrorCode::as_str).collect()),
+        ("PlanReason",   PlanReason::ALL.iter().map(|r| r.as_str()).collect()),
+        ("BalanceLevel", BalanceLevel::ALL.iter().map(|l| l.as_str()).collect()),
     ];
     contract_text(&types, &enums)
 }

@@ -523,7 +523,7 @@ const CaptchaaiBalance = class extends HTMLElement {
           outcome = await cab.fetchBalance(state, cab.fetchTimeoutMs(), acao);
         } catch {
           // fetchBalance never rejects by contract; keep the widgets alive if it ever does.
-          outcome = { ok: false, code: 'network', raw: 'network error', account: null };
+          outcome = { ok: false, code: 'network', detail: 'network error', account: null };
         }
         account.inflight = null;
         const now = Date.now();

@@ -57,7 +57,7 @@ export async function runCheckCycle(cab, io) {
     outcome = await fetchOutcome(begun);
   } catch {
     // fetchBalance never rejects by contract; a caller's own fetch might.
-    outcome = { ok: false, code: 'network', raw: 'network error', account: null };
+    outcome = { ok: false, code: 'network', detail: 'network error', account: null };
   }
 
   let alert = null;

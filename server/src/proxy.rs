@@ -84,7 +84,7 @@ impl Proxy {
         debug!(status, "upstream answered");
         let outcome = classify(status, content_type.as_deref(), &body).map_err(|mut error| {
             // An unknown code is kept as seen (for the log); the key in upper case is one.
-            error.raw = self.key.scrub(&error.raw);
+            error.detail = self.key.scrub(&error.detail);
             error
         });
         Verdict::from_outcome(outcome)

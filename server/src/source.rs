@@ -35,7 +35,7 @@ impl Source {
             Ok(balance) => info!(balance = %balance, "upstream reading"),
             // `raw` is the core's key-free description ("HTTP 502", "ERROR_WRONG_USER_KEY").
             Err(error) => {
-                warn!(code = error.code.as_str(), raw = %error.raw, "upstream reading is not a balance")
+                warn!(code = error.code.as_str(), detail = %error.detail, "upstream reading is not a balance")
             }
         }
         reading

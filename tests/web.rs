@@ -177,7 +177,7 @@ fn classify_estimate_and_messages() {
     );
     assert_eq!(cab::message("en", "level_low", JsValue::UNDEFINED), "Low");
     let garbage = rs(cab::load_state(JsValue::from_str("not a state")));
-    assert_eq!(garbage["version"], 1);
+    assert_eq!(garbage["version"], 2);
 }
 
 #[wasm_bindgen_test]

@@ -78,6 +78,16 @@ impl AlertState {
         <AlertState as FromJson>::from_json(value).unwrap_or_default()
     }
 
+    /// After the user changed the threshold: a low warning given for the old one is re-armed
+    /// quietly when the last balance is clearly above the new one. Nothing was topped up, so
+    /// there is no "restored"; the next fall below the new threshold warns again.
+    pub fn for_threshold(mut self, last_balance: Option<Money>, threshold: Money) -> AlertState {
+        if last_balance.is_some_and(|b| clearly_above(b, threshold)) {
+            self.warned_low = false;
+        }
+        self
+    }
+
     /// The decision for one check, and the state after it. Pure: same inputs, same decisions.
     pub fn decide(&self, input: AlertInput) -> (AlertDecision, AlertState) {
         use AlertDecision as D;

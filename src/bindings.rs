@@ -101,7 +101,10 @@ pub async fn fetch_balance(state: JsValue, timeout_ms: u32, acao: bool) -> JsVal
         Err(ApiError::new(ErrorCode::InvalidKey, "no usable key"))
     } else {
         match balance_url(&settings.endpoint, &settings.api_key, acao) {
-            Ok(url) => request(&url, timeout_ms.max(1)).await,
+            // An API that echoes the key gets it cut out before the outcome reaches JS.
+            Ok(url) => request(&url, timeout_ms.max(1))
+                .await
+                .map_err(|e| e.without_secret(&settings.api_key)),
             Err(_) => Err(ApiError::new(ErrorCode::Network, "bad endpoint")),
         }
     };

@@ -185,7 +185,7 @@ wire_struct! {
     /// One failed check: the code and a short, key-free description of what was seen
     /// (the API's error text, `HTTP 502`, `timeout` …).
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct ApiError strict {
+    pub struct ApiError strict keeps extra {
         /// The stable code.
         code: ErrorCode = "code",
         /// A short, key-free description of what was seen (the API's error text, `HTTP 502`,
@@ -225,11 +225,41 @@ impl JsShape for ErrorCode {
 }
 
 impl ApiError {
+    /// The same error with every copy of `secret` in its detail, in any letter case, cut out
+    /// (`…`): an API that echoes the key must never put it on screen, in a notification or in
+    /// storage.
+    pub fn without_secret(mut self, secret: &str) -> ApiError {
+        let key = secret.as_bytes();
+        if key.is_empty() || self.detail.len() < key.len() {
+            return self;
+        }
+        let bytes = self.detail.as_bytes();
+        let mut out = String::with_capacity(self.detail.len());
+        let (mut copied, mut i) = (0, 0);
+        while i + key.len() <= bytes.len() {
+            if bytes[i..i + key.len()].eq_ignore_ascii_case(key) {
+                // A match of valid UTF-8 in valid UTF-8 starts and ends on char boundaries.
+                out.push_str(&self.detail[copied..i]);
+                out.push('…');
+                i += key.len();
+                copied = i;
+            } else {
+                i += 1;
+            }
+        }
+        if copied > 0 {
+            out.push_str(&self.detail[copied..]);
+            self.detail = out;
+        }
+        self
+    }
+
     /// An error with its description.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> ApiError {
         ApiError {
             code,
             detail: detail.into(),
+            extra: Vec::new(),
         }
     }
 }

@@ -349,21 +349,25 @@ impl Parser<'_> {
                         b'r' => '\r',
                         b't' => '\t',
                         b'u' => {
+                            // A lone surrogate is valid JSON text (JSON.stringify writes one
+                            // for a lone UTF-16 half) but no character: it reads as U+FFFD, as
+                            // a browser decodes it, so one odd string never costs a document.
                             let hi = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&hi) {
-                                if self.s.get(self.i..self.i + 2) != Some(b"\\u") {
-                                    return Err(JsonError);
-                                }
+                            let mut code = hi;
+                            if (0xD800..0xDC00).contains(&hi)
+                                && self.s.get(self.i..self.i + 2) == Some(b"\\u")
+                            {
+                                let before_low = self.i;
                                 self.i += 2;
                                 let lo = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(JsonError);
+                                if (0xDC00..0xE000).contains(&lo) {
+                                    code = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                                } else {
+                                    // Not a pair: that escape is read on its own next.
+                                    self.i = before_low;
                                 }
-                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                            } else {
-                                hi
-                            };
-                            char::from_u32(code).ok_or(JsonError)?
+                            }
+                            char::from_u32(code).unwrap_or('\u{FFFD}')
                         }
                         _ => return Err(JsonError),
                     };
@@ -589,6 +593,26 @@ mod tests {
     }
 
     #[test]
+    fn lone_surrogates_read_as_the_replacement_character() {
+        #[rustfmt::skip]
+        let cases = [
+            (r#""\ud800""#,              "\u{FFFD}"),
+            (r#""a\udc00b""#,            "a\u{FFFD}b"),
+            (r#""\ud800\u0041""#,        "\u{FFFD}A"),
+            (r#""\ud83d\ude00""#,        "\u{1F600}"),
+            (r#""\ud800\ud83d\ude00""#,  "\u{FFFD}\u{1F600}"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Json::parse(text), Ok(Json::String(want.into())), "{text}");
+            assert_eq!(
+                Json::parse_stored(text),
+                Ok(Json::String(want.into())),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn rejects_what_is_not_json() {
         let deep = "[".repeat(40) + &"]".repeat(40);
         for bad in [
@@ -607,7 +631,7 @@ mod tests {
             "+1",
             "\"abc",
             "\"\\x\"",
-            "\"\\ud800\"",
+            "\"\\ud800",
             "tru",
             "{a:1}",
             "1 2",

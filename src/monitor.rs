@@ -91,8 +91,8 @@ impl TaggedOutcome {
 
 wire_struct! {
     /// A balance read from the API.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct Reading strict {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Reading strict keeps extra {
         /// The balance.
         balance: Money = "balance",
         /// When it was read (epoch ms).
@@ -103,7 +103,7 @@ wire_struct! {
 wire_struct! {
     /// A check that failed.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct FailedCheck strict {
+    pub struct FailedCheck strict keeps extra {
         /// What went wrong.
         error: ApiError = "error",
         /// When (epoch ms).
@@ -114,7 +114,7 @@ wire_struct! {
 wire_struct! {
     /// One point of the balance history, tagged with the account it belongs to.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct HistoryPoint strict {
+    pub struct HistoryPoint strict keeps extra {
         /// When (epoch ms).
         at: i64 = "at",
         /// The balance then.
@@ -127,7 +127,7 @@ wire_struct! {
 wire_struct! {
     /// When one requester (`Settings::requester_id`, a hash) last asked the API.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct RequestMark strict {
+    pub struct RequestMark strict keeps extra {
         /// `Settings::requester_id`.
         requester: String = "requester",
         /// When (epoch ms).
@@ -259,6 +259,7 @@ impl MonitorState {
         self.requests.push(RequestMark {
             requester,
             at: now_ms,
+            extra: Vec::new(),
         });
         let excess = self.requests.len().saturating_sub(REQUESTER_LIMIT);
         self.requests.drain(..excess);
@@ -377,6 +378,7 @@ impl MonitorState {
                 next.last_good = Some(Reading {
                     balance: *balance,
                     at: now_ms,
+                    extra: Vec::new(),
                 });
                 next.last_error = None;
                 next.failures = 0;
@@ -389,6 +391,7 @@ impl MonitorState {
                     next.last_good = Some(Reading {
                         balance: Money::ZERO,
                         at: now_ms,
+                        extra: Vec::new(),
                     });
                     next.record(Money::ZERO, now_ms);
                     next.failures = 0;
@@ -398,6 +401,7 @@ impl MonitorState {
                 next.last_error = Some(FailedCheck {
                     error: error.clone(),
                     at: now_ms,
+                    extra: Vec::new(),
                 });
                 AlertInput::Failed(error.code)
             }
@@ -412,6 +416,7 @@ impl MonitorState {
             at,
             balance,
             account: self.account.clone(),
+            extra: Vec::new(),
         });
         keep_newest(&mut self.history);
     }
@@ -419,7 +424,7 @@ impl MonitorState {
     /// The current level.
     pub fn level(&self, settings: &Settings) -> BalanceLevel {
         BalanceLevel::current(
-            self.last_good.map(|r| r.balance),
+            self.last_good.as_ref().map(|r| r.balance),
             self.last_error.as_ref().map(|f| &f.error),
             settings.threshold,
         )
@@ -431,13 +436,16 @@ impl MonitorState {
         let usable = self.last_error.as_ref().is_none_or(|f| {
             f.error.code.keeps_last_balance() || f.error.code == ErrorCode::ZeroBalance
         });
-        self.last_good.filter(|_| usable).map(|r| r.balance)
+        self.last_good
+            .as_ref()
+            .filter(|_| usable)
+            .map(|r| r.balance)
     }
 
     /// Why the shown balance may be out of date: the last check failed, or the reading is old
     /// or of unknown age (stamped in the future by a clock that has since gone back).
     pub fn staleness(&self, settings: &Settings, now_ms: i64) -> Option<Staleness> {
-        let good = self.last_good?;
+        let good = self.last_good.as_ref()?;
         if self
             .last_error
             .as_ref()

@@ -166,13 +166,16 @@ fn classify_json(status: u16, answer: &Json) -> Result<Money, ApiError> {
 }
 
 /// `ERROR_SOMETHING`-shaped text: shown verbatim as an unknown code. Anything else from the
-/// server (markup, prose) is never echoed.
+/// server (markup, prose) is never echoed. Every code the APIs send has an underscore
+/// (`ERROR_…`, `IP_BANNED`); requiring one keeps a key echoed in upper case (32 hex
+/// characters) from passing as a code.
 fn is_api_shaped_code(text: &str) -> bool {
     (3..=64).contains(&text.len())
         && text
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && text.bytes().any(|b| b.is_ascii_uppercase())
+        && text.bytes().any(|b| b == b'_')
 }
 
 #[cfg(test)]

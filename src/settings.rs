@@ -192,7 +192,19 @@ impl Settings {
     /// canonical spelling ([`canonical_endpoint`]): `localhost:8080/` and `127.0.0.1:8080` are
     /// one account, so re-typing it keeps the readings, the request floor and the alert memory.
     pub fn account_id(&self) -> String {
-        short_hash(&[&canonical_endpoint(&self.endpoint), &self.api_key])
+        short_hash(&[
+            &canonical_endpoint(&self.endpoint),
+            &self.api_key.to_ascii_lowercase(),
+        ])
+    }
+
+    /// The ids earlier builds gave this account (the endpoint only lower-cased, the key as
+    /// typed), so a migration can keep its readings and alert memory under the new id.
+    pub fn former_account_ids(&self) -> [String; 2] {
+        [
+            short_hash(&[&self.endpoint.to_ascii_lowercase(), &self.api_key]),
+            short_hash(&[&canonical_endpoint(&self.endpoint), &self.api_key]),
+        ]
     }
 
     /// A short, non-reversible name for whatever the API counts requests against: the key
@@ -203,7 +215,8 @@ impl Settings {
         if self.api_key.is_empty() {
             short_hash(&["endpoint", &canonical_endpoint(&self.endpoint)])
         } else {
-            short_hash(&["key", &self.api_key])
+            // Hex keys are one key in any letter case (the API and the server read them so).
+            short_hash(&["key", &self.api_key.to_ascii_lowercase()])
         }
     }
 

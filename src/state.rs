@@ -30,12 +30,35 @@ fn v0_to_v1(value: Json) -> Json {
 }
 
 /// Version 2 calls a failed check's description `detail` (version 1 said `raw`, which it never
-/// was: it is a short, key-free description).
+/// was: it is a short, key-free description), and names accounts by the canonical endpoint and
+/// the key in lower case: readings, alert memory and history stored under the id an earlier
+/// build gave the same account move to the new one instead of being dropped.
 fn v1_to_v2(mut value: Json) -> Json {
     if let Some(Json::Object(members)) = member_mut(&mut value, &["monitor", "lastError", "error"])
     {
         for (key, _) in members.iter_mut().filter(|(key, _)| key == "raw") {
             *key = "detail".to_string();
+        }
+    }
+    let settings = Settings::from_json(value.get("settings"));
+    let former = settings.former_account_ids();
+    let current = Json::String(settings.account_id());
+    let retag = |account: &mut Json| {
+        if account
+            .as_str()
+            .is_some_and(|a| former.iter().any(|f| f == a))
+        {
+            *account = current.clone();
+        }
+    };
+    if let Some(account) = member_mut(&mut value, &["monitor", "account"]) {
+        retag(account);
+    }
+    if let Some(Json::Array(points)) = member_mut(&mut value, &["monitor", "history"]) {
+        for point in points.iter_mut() {
+            if let Some(account) = member_mut(point, &["account"]) {
+                retag(account);
+            }
         }
     }
     value
@@ -130,7 +153,10 @@ impl State {
         if fetched_for.is_some_and(|account| account != self.settings.account_id()) {
             return (self, AlertDecision::None);
         }
-        let (monitor, decision) = self.monitor.observe(&self.settings, outcome, now_ms);
+        let outcome = outcome
+            .clone()
+            .map_err(|e| e.without_secret(&self.settings.api_key));
+        let (monitor, decision) = self.monitor.observe(&self.settings, &outcome, now_ms);
         (State { monitor, ..self }, decision)
     }
 
@@ -138,7 +164,11 @@ impl State {
     /// account (history kept); on error the state is unchanged.
     pub fn apply_settings(&self, input: &Json) -> Result<State, Vec<(String, FieldError)>> {
         let settings = self.settings.apply(input)?;
-        let monitor = self.monitor.clone().for_account(&settings);
+        let mut monitor = self.monitor.clone().for_account(&settings);
+        if settings.threshold != self.settings.threshold {
+            let last = monitor.last_good.as_ref().map(|r| r.balance);
+            monitor.alerts = monitor.alerts.for_threshold(last, settings.threshold);
+        }
         Ok(State {
             version: self.version,
             settings,
@@ -255,6 +285,129 @@ mod tests {
     }
 
     #[test]
+    fn version_1_readings_survive_the_new_account_names() {
+        // Ids as the first release wrote them: the endpoint lower-cased as typed, the key as
+        // typed (FNV-1a over "endpoint NUL key", top 32 bits).
+        fn first_release_id(endpoint: &str, key: &str) -> String {
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in endpoint
+                .to_ascii_lowercase()
+                .bytes()
+                .chain([0])
+                .chain(key.bytes())
+            {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("{:08x}", (hash >> 32) as u32)
+        }
+        let upper = KEY.to_ascii_uppercase();
+        #[rustfmt::skip]
+        let cases = [
+            ("http://localhost:8080",       KEY),
+            ("https://proxy.example:443",   KEY),
+            ("https://ocr.captchaai.com",   KEY),
+            ("https://ocr.captchaai.com",   upper.as_str()),
+        ];
+        for (endpoint, key) in cases {
+            let account = first_release_id(endpoint, key);
+            let stored_value = json!({
+                "version": 1,
+                "settings": {"apiKey": key, "endpoint": endpoint},
+                "monitor": {
+                    "account": account,
+                    "lastGood": {"balance": "0.5", "at": 10},
+                    "lastError": {"error": {"code": "wrong_key", "raw": "ERROR_WRONG_USER_KEY"}, "at": 20},
+                    "alerts": {"warnedLow": true, "keyErrorNotified": true},
+                    "history": [{"at": 10, "balance": "0.5", "account": account}],
+                },
+            });
+            let s = State::load(j(stored_value));
+            let name = format!("{endpoint} {key}");
+            assert_eq!(s.monitor.account, s.settings.account_id(), "{name}");
+            assert!(
+                s.monitor.last_good.is_some(),
+                "{name}: last good balance kept"
+            );
+            assert!(s.monitor.alerts.warned_low, "{name}: alert memory kept");
+            let rejected = s.monitor.last_error.as_ref().map(|f| f.error.code);
+            assert_eq!(
+                rejected,
+                Some(ErrorCode::WrongKey),
+                "{name}: the rejection is remembered"
+            );
+            assert_eq!(s.monitor.history[0].account, s.monitor.account, "{name}");
+            let plan = s.monitor.plan(&s.settings, Trigger::Alarm, 1_000_000);
+            assert!(!plan.fetch, "{name}: a rejected key is not sent again");
+        }
+    }
+
+    #[test]
+    fn an_echoed_key_never_reaches_the_state_or_the_view() {
+        let s = with_reading();
+        let upper = KEY.to_ascii_uppercase();
+        #[rustfmt::skip]
+        let echoes = [
+            (ErrorCode::Unknown,     format!("ERROR_{upper}")),
+            (ErrorCode::Malformed,   format!("key {KEY} is odd")),
+            (ErrorCode::ServerError, upper.clone()),
+        ];
+        for (code, detail) in echoes {
+            let (s, _) = s
+                .clone()
+                .observe(&Err(ApiError::new(code, detail.clone())), None, 2_000);
+            // The settings hold the key by design; the monitor's memory must not.
+            let text = s.monitor.to_json().to_ascii_lowercase();
+            assert!(!text.contains(KEY), "{detail}: stored");
+            let view = crate::view::view(&s, 3_000, crate::i18n::Lang::En, 0).to_json();
+            assert!(!view.to_ascii_lowercase().contains(KEY), "{detail}: shown");
+        }
+    }
+
+    #[test]
+    fn a_lone_surrogate_costs_nothing() {
+        let mut stored_value = stored(&with_reading());
+        stored_value["settings"]["nickname"] = json!("x");
+        let text = stored_value.to_string().replace("\"x\"", "\"\\ud800\"");
+        let s = State::load(Json::parse_stored(&text).unwrap());
+        assert_eq!(s.settings.api_key, KEY);
+        assert!(s.monitor.last_good.is_some());
+    }
+
+    #[test]
+    fn lowering_the_threshold_rearms_quietly() {
+        use crate::alerts::AlertDecision as D;
+        let read = |s: State, balance: &str, at: i64| {
+            s.observe(&Ok(Money::parse(balance).unwrap()), None, at)
+        };
+        let (s, warned) = read(with_reading(), "0.50", 100_000);
+        assert_eq!(warned, D::Warning, "below the default $1.00");
+        let s = s.apply_settings(&j(json!({"threshold": "0.30"}))).unwrap();
+        let (s, after_change) = read(s, "0.50", 200_000);
+        assert_eq!(after_change, D::None, "no top-up happened: no 'restored'");
+        let (_, below_new) = read(s, "0.20", 300_000);
+        assert_eq!(
+            below_new,
+            D::Warning,
+            "the new threshold warns once crossed"
+        );
+    }
+
+    #[test]
+    fn a_newer_builds_members_inside_a_failed_check_are_kept() {
+        let mut newer = stored(&with_reading());
+        newer["version"] = json!(3);
+        newer["monitor"]["lastError"] = json!({
+            "error": {"code": "rate_limited", "detail": "HTTP 429", "retryAfter": 120},
+            "at": 2_000,
+            "attempt": 4,
+        });
+        let back = stored(&State::load(j(newer)));
+        assert_eq!(back["monitor"]["lastError"]["error"]["retryAfter"], 120);
+        assert_eq!(back["monitor"]["lastError"]["attempt"], 4);
+    }
+
+    #[test]
     fn newer_versions_are_read_as_far_as_understood() {
         let mut stored = stored(&with_reading());
         stored["version"] = json!(7);
@@ -272,6 +425,8 @@ mod tests {
         newer["settings"]["forecast"] = json!({"days": 7, "unit": "day"});
         newer["monitor"]["forecastCache"] = json!([1, 2.5, "x"]);
         newer["monitor"]["alerts"]["snoozedUntil"] = json!(1_800_000_000_000_i64);
+        // Members inside the strict parts too: a history point's, a failed check's error's.
+        newer["monitor"]["history"][0]["source"] = json!("proxy");
         // This build reads it, saves settings, checks, and stores it again.
         let s = State::load(j(newer.clone()))
             .apply_settings(&j(json!({"threshold": "3"})))
@@ -280,6 +435,7 @@ mod tests {
             .begin_check(2_000)
             .observe(&Ok(Money::parse("2").unwrap()), None, 3_000);
         let back = stored(&s);
+        assert_eq!(back["monitor"]["history"][0]["source"], "proxy");
         assert_eq!(back["version"], 99);
         assert_eq!(back["accounts"], newer["accounts"]);
         assert_eq!(back["settings"]["forecast"], newer["settings"]["forecast"]);

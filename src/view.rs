@@ -404,7 +404,7 @@ fn key_status(state: &State, lang: Lang, utc_offset_min: i64) -> Option<KeyStatu
             });
         }
     }
-    monitor.last_good.map(|good| KeyStatusView {
+    monitor.last_good.as_ref().map(|good| KeyStatusView {
         ok: true,
         text: format(
             lang,
@@ -443,6 +443,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
     };
     let updated_at = monitor
         .last_good
+        .as_ref()
         .filter(|_| balance.is_some())
         .map(|r| r.at);
     let updated_ago = updated_at.map(|at| age(lang, now_ms, at));

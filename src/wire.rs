@@ -226,11 +226,13 @@ macro_rules! wire_struct {
     (@keeps $extra:ident) => { true };
 
     (@read strict $name:ident $value:ident
-        { $($field:ident : $ty:ty = $key:literal $(via $reader:path)?),* } { } [ $($known:literal,)* ]) => {
+        { $($field:ident : $ty:ty = $key:literal $(via $reader:path)?),* } { $($extra:ident)? } [ $($known:literal,)* ]) => {{
+        let _known: &[&str] = &[$($known),*];
         Some($name {
             $($field: $crate::wire_read!($ty, $value.get($key) $(, $reader)?)?,)*
+            $($extra: $crate::json::unknown_members($value, _known),)?
         })
-    };
+    }};
 
     (@read lenient $name:ident $value:ident
         { $($field:ident : $ty:ty = $key:literal $(via $reader:path)?),* } { $($extra:ident)? } [ $($known:literal,)* ]) => {{

@@ -238,8 +238,10 @@ impl ApiError {
         let (mut copied, mut i) = (0, 0);
         while i + key.len() <= bytes.len() {
             if bytes[i..i + key.len()].eq_ignore_ascii_case(key) {
-                // A match of valid UTF-8 in valid UTF-8 starts and ends on char boundaries.
-                out.push_str(&self.detail[copied..i]);
+                // A match of valid UTF-8 in valid UTF-8 starts and ends on char boundaries;
+                // `get` rather than indexing all the same: a slicing panic would pull ~9 KB of
+                // panic formatting into the wasm module (docs/ARCHITECTURE.md, "Size").
+                out.push_str(self.detail.get(copied..i).unwrap_or_default());
                 out.push('…');
                 i += key.len();
                 copied = i;
@@ -248,7 +250,7 @@ impl ApiError {
             }
         }
         if copied > 0 {
-            out.push_str(&self.detail[copied..]);
+            out.push_str(self.detail.get(copied..).unwrap_or_default());
             self.detail = out;
         }
         self

@@ -620,6 +620,32 @@ test('the next alarm exists before the begun state is stored (a worker stopped r
   });
 });
 
+test('a Save that leaves the interval field alone keeps a stored interval of 90 s; a changed field is sent', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    // 90 s, as the widget or a newer build may store it: the field can only show whole minutes.
+    await ext.worker.evaluate(async () => {
+      const { state } = await chrome.storage.local.get('state');
+      state.settings.intervalSeconds = 90;
+      await chrome.storage.local.set({ state });
+    });
+    const page = await openOptions(ext);
+    assert.equal(await saveOptions(page, { threshold: '2.00' }), 'ok');
+    await idle(ext);
+    let { settings } = await storedState(ext);
+    assert.match(settings.threshold, /^2(\.0*)?$/, 'the threshold was saved');
+    assert.equal(settings.intervalSeconds, 90, 'an unrelated Save cut the interval down to whole minutes');
+
+    // Control: a changed field is sent.
+    await page.locator('#intervalMinutes').fill('3');
+    assert.equal(await saveOptions(page), 'ok');
+    await idle(ext);
+    ({ settings } = await storedState(ext));
+    assert.equal(settings.intervalSeconds, 180);
+  });
+});
+
 test('rapid saves that re-spell the endpoint or switch keys never burst', async () => {
   api.setScenario({ scenario: 'low' });
   await withExtension(async (ext) => {

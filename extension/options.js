@@ -20,6 +20,12 @@ const form = $('settings');
 let checking = false;
 /** Re-renders the key status once a second while Test key counts down. */
 let tickTimer = 0;
+/**
+ * The interval field as filled from the stored settings: sent only when the user changed it,
+ * since it shows whole minutes and a stored interval in seconds (90 s, set by the widget or a
+ * newer build) would otherwise be cut down by any unrelated Save.
+ */
+let filledInterval = '';
 
 localizePage();
 form.addEventListener('submit', (event) => {
@@ -44,7 +50,8 @@ async function fill() {
     ? `${t('options_api_key_help')} ${t('options_api_key_keep')}`
     : t('options_api_key_help');
   $('threshold').value = settings.threshold;
-  $('intervalMinutes').value = String(settings.intervalMinutes);
+  filledInterval = String(settings.intervalMinutes);
+  $('intervalMinutes').value = filledInterval;
   $('endpoint').value = settings.endpoint;
   $('notifications').checked = Boolean(settings.notifications);
   $('showSolves').checked = settings.showSolves !== false;
@@ -120,13 +127,14 @@ function renderRates(rates, labels) {
 function readForm() {
   const input = {
     threshold: $('threshold').value.trim(),
-    intervalMinutes: $('intervalMinutes').value.trim(),
     endpoint: $('endpoint').value.trim(),
     notifications: $('notifications').checked,
     showSolves: $('showSolves').checked,
     rates: Object.fromEntries([...document.querySelectorAll('input[data-rate]')]
       .map((el) => [el.dataset.rate, el.value.trim()])),
   };
+  const interval = $('intervalMinutes').value.trim();
+  if (interval !== filledInterval) input.intervalMinutes = interval;
   // Empty means "keep the stored key"; pasted keys often carry a stray space or newline.
   const key = $('apiKey').value.trim();
   if (key) input.apiKey = key;

@@ -87,7 +87,8 @@ async function renderNow() {
   show(view);
   renderTypeOptions(view.remaining);
   renderEstimate();
-  storeView(view);
+  // Tagged with the account (the core's hash of endpoint and key): never painted for another key.
+  storeView(view, state.monitor.account);
 }
 
 /**

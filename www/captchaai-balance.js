@@ -299,8 +299,8 @@ const CaptchaaiBalance = class extends HTMLElement {
   /** Re-renders once a second while the Refresh button counts down. */
   #countdownTimer = 0;
   #lastDetail = '';
-  /** The inputs the current state was built from (held in memory only, like the key). */
-  #signature = '';
+  /** The state held while the attributes are invalid (`#state` is null then). */
+  #parked = null;
   #apiKeyProperty = null;
   #pending = false;
   /** Why a Refresh did not fetch, until the next reading. */
@@ -433,11 +433,10 @@ const CaptchaaiBalance = class extends HTMLElement {
     const interval = this.getAttribute('interval');
     if (interval != null && interval.trim() !== '') input.intervalSeconds = interval.trim();
 
-    // Re-connected (moved in the DOM) with the same attributes: keep the readings we have.
-    const signature = JSON.stringify([input, lang]);
-    const keep = signature === this.#signature && this.#state ? this.#state : null;
-    this.#signature = signature;
-    const result = cab.applySettings(keep ?? cab.loadState(null), input, lang);
+    // Any attribute change (or a re-connect) applies to the state we have: the core keeps the
+    // reading, alert memory and request floor for the same account, and per-key request times
+    // across accounts, so the plan below decides whether to ask the API again.
+    const result = cab.applySettings(this.#state ?? this.#parked ?? cab.loadState(null), input, lang);
     if (!result.ok) {
       // "interval: …": the core words the problem, the attribute name tells which one.
       for (const [field, sentence] of Object.entries(result.errors ?? {})) {
@@ -449,12 +448,15 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#leaveAccount();
     this.#lastDetail = '';
     if (errors.length) {
+      // Shown as invalid until fixed, but the request times stay for the next valid settings.
+      this.#parked = this.#state ?? this.#parked;
       this.#state = null;
       this.#configError = { code: 'invalid_settings', message: this.#t('widget_invalid_attributes'), details: errors };
       this.#render();
       return;
     }
     this.#configError = null;
+    this.#parked = null;
     this.#state = result.state;
     this.#direct = key !== '';
     this.#account = `${endpoint}\u0000${key}`;

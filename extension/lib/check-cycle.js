@@ -6,7 +6,9 @@
  *
  * The request is marked in the state (`beginCheck`) and that state is stored before the fetch:
  * a caller that dies mid-request (a stopped service worker) still holds the one-request-a-minute
- * floor and, through the `begun` hook, has its next wake-up scheduled.
+ * floor. Its next wake-up is scheduled by the `beforeStore` hook, inside the same change and so
+ * before the begun state is stored: once that state is stored (and a one-shot alarm may already
+ * be used up) the wake-up exists.
  *
  * Plain ES module with no imports: scripts/build.sh copies it next to the widget.
  */
@@ -21,8 +23,11 @@
  * @property {boolean} [acao] direct browser mode (`header_acao=1`)
  * @property {(state: object) => Promise<object>} [fetchOutcome] sends the request (default:
  *   the core's `fetchBalance` with the core's timeout); a widget shares one per account here
+ * @property {(state: object) => Promise<void> | void} [beforeStore] runs on the begun state
+ *   inside `update`'s change, before it is stored (the worker schedules its alarm from it);
+ *   `update` must then accept an async change
  * @property {(state: object) => Promise<void> | void} [begun] runs once the begun state is
- *   stored, before the fetch (the worker schedules its alarm from it)
+ *   stored, before the fetch (the widget shows its spinner)
  */
 
 /**
@@ -42,11 +47,20 @@
 export async function runCheckCycle(cab, io) {
   const { trigger, lang } = io;
   let plan = null;
-  const begun = await io.update((state) => {
+  const begin = (state) => {
     const now = Date.now();
     plan = cab.planCheck(state, now, trigger, lang);
     return plan.fetch ? cab.beginCheck(state, now) : state;
-  });
+  };
+  // Only an async hook makes the change async: a widget's in-memory update stays synchronous.
+  const { beforeStore } = io;
+  const begun = await io.update(beforeStore
+    ? async (state) => {
+      const next = begin(state);
+      if (plan.fetch) await beforeStore(next);
+      return next;
+    }
+    : begin);
   if (!plan.fetch) return { fetched: false, plan, state: begun, alert: null };
   await io.begun?.(begun);
 

@@ -104,8 +104,9 @@ async function runCheck(trigger) {
     trigger,
     lang: uiLang(),
     update: updateState,
-    // The next alarm exists before the request goes out: a worker stopped mid-request wakes.
-    begun: (state) => publish(state),
+    // The next alarm exists before the begun state is stored (the alarm that woke the worker
+    // is used up by then): a worker stopped at any point from here on wakes again.
+    beforeStore: (state) => publish(state),
   });
   const { state, alert } = result;
   if (alert && state.settings.notifications) await notify(alert);

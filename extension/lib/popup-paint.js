@@ -2,8 +2,9 @@
  * @file Paints the core's View into the popup's DOM, text only through textContent.
  *
  * A classic script at the end of popup.html's body, not a module: it runs while the page is
- * parsed, so the first frame already shows the view the previous opening rendered (kept in
- * localStorage: synchronous, no round trip to the browser). Module scripts only run after
+ * parsed, so the first frames already show the view the previous opening rendered (kept in
+ * localStorage; painted once one chrome.storage read confirms it belongs to the account the
+ * worker stored last: no wasm to wait for). Module scripts only run after
  * parsing and their imports (the wasm glue among them). Measured with `make bench` on a busy
  * 2-core machine (medians of 15 runs, noisy): the first paint took 2.2x a blank extension page
  * when it waited for the wasm, 1.6x from a module, about 1.2x to 1.3x as this classic script
@@ -15,30 +16,61 @@
 
   /** localStorage key of the last rendered view (synchronous to read: no wait before painting). */
   const LAST_VIEW = 'cab-popup-view';
+  /** Shape of the stored entry; an entry of another version is dropped, never painted. */
+  const ENTRY_VERSION = 1;
 
   const $ = (id) => document.getElementById(id);
   let balanceMarked = false;
 
   /**
-   * The view the previous opening rendered, or null.
+   * The entry the previous opening stored (`{ v, account, view }`), or null.
    * @returns {any}
    */
-  function storedView() {
+  function storedEntry() {
     try {
-      return JSON.parse(localStorage.getItem(LAST_VIEW) ?? 'null');
+      const entry = JSON.parse(localStorage.getItem(LAST_VIEW) ?? 'null');
+      if (entry?.v === ENTRY_VERSION && typeof entry.account === 'string' && entry.view) return entry;
     } catch {
-      return null;
+      // Not JSON: dropped below.
+    }
+    dropEntry();
+    return null;
+  }
+
+  function dropEntry() {
+    try {
+      localStorage.removeItem(LAST_VIEW);
+    } catch {
+      // Storage disabled: nothing was stored either.
     }
   }
 
   /**
-   * Keep a rendered view for the next opening. It holds what the popup shows (the key only
-   * masked, like on screen).
-   * @param {any} view
+   * Keep what `paint` shows for the next opening, tagged with the account it belongs to (the
+   * core's hash of endpoint and key, `monitor.account`). Nothing of the key, not even masked,
+   * no badge title, no error code or detail.
+   * @param {any} view the core's View
+   * @param {string} account the rendered state's `monitor.account`
    */
-  function storeView(view) {
+  function storeView(view, account) {
+    const error = view.error && {
+      severity: view.error.severity, message: view.error.message, cause: view.error.cause, fix: view.error.fix,
+    };
+    const refresh = {
+      enabled: view.refresh.enabled, text: view.refresh.text, reason: view.refresh.reason, checkingText: view.refresh.checkingText,
+    };
+    const remaining = view.remaining.map((row) => ({
+      type: row.type, label: row.label, rateText: row.rateText, solvesText: row.solvesText,
+    }));
+    const painted = {
+      level: view.level, stale: view.stale, badge: { color: view.badge.color }, balance: view.balance,
+      balanceText: view.balanceText, pillText: view.pillText, readText: view.readText,
+      checkedText: view.checkedText, staleText: view.staleText, pausedText: view.pausedText,
+      failedText: view.failedText, error, refresh, addFundsUrl: view.addFundsUrl,
+      ratesNote: view.ratesNote, showSolves: view.showSolves, remaining,
+    };
     try {
-      localStorage.setItem(LAST_VIEW, JSON.stringify(view));
+      localStorage.setItem(LAST_VIEW, JSON.stringify({ v: ENTRY_VERSION, account, view: painted }));
     } catch {
       // Storage full or disabled: the next opening waits for the wasm, nothing else changes.
     }
@@ -140,17 +172,39 @@
   }
   document.documentElement.lang = chrome.i18n.getUILanguage();
   globalThis.cabPopup = { paint, paintRefresh, storeView };
-  const view = storedView();
-  if (view) paint(view, false);
 
   // popup.js (the wasm glue and its compile) starts once the stored view is on screen, so that
-  // work does not hold back the first frame; with nothing stored it starts at once.
+  // work does not hold back the first frame; with nothing stored it starts at once. It starts
+  // whatever happens here: an entry that cannot be painted must not leave the popup blank.
   const start = () => {
     const script = document.createElement('script');
     script.type = 'module';
     script.src = 'popup.js';
     document.body.append(script);
   };
-  if (view) requestAnimationFrame(() => setTimeout(start));
-  else start();
+  const entry = storedEntry();
+  if (!entry) {
+    start();
+  } else {
+    // Painted only for the account the worker stored last: after a key change the old key's
+    // balance never shows, not even for a frame. One storage read, no wasm.
+    chrome.storage.local.get('state').then((stored) => {
+      let painted = false;
+      try {
+        if (stored?.state?.monitor?.account === entry.account) {
+          paint(entry.view, false);
+          painted = true;
+        }
+      } catch {
+        // A shape this build does not paint (written by another build, or damaged).
+      } finally {
+        if (!painted) dropEntry();
+        if (painted) requestAnimationFrame(() => setTimeout(start));
+        else start();
+      }
+    }, () => {
+      dropEntry();
+      start();
+    });
+  }
 })();

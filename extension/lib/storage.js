@@ -26,13 +26,16 @@ let queue = Promise.resolve();
 /**
  * Read the state, apply `change`, store the result if it is a new object; one at a time, in
  * call order. Worker only (see the file comment).
- * @param {(state: object) => object} change returns the new state (or the same object)
+ * @param {(state: object) => object | Promise<object>} change returns the new state (or the
+ *   same object)
  * @returns {Promise<object>} the state after the change
  */
 export function updateState(change) {
   const run = queue.then(async () => {
     const state = await readState();
-    const next = change(state);
+    // An async change (the checker schedules the next alarm from the begun state) finishes
+    // before the write: what is stored never runs ahead of what the change did.
+    const next = await change(state);
     if (next !== state) await chrome.storage.local.set({ [KEY]: next });
     return next;
   });

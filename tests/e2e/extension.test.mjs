@@ -588,6 +588,64 @@ test('a worker stopped mid-request wakes to its alarm and keeps the request floo
   });
 });
 
+test('the next alarm exists before the begun state is stored (a worker stopped right after the write wakes)', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    await shiftWorkerClock(ext, 11 * MINUTE); // the interval has passed: the alarm's check fetches
+    const writes = await ext.worker.evaluate(async () => {
+      // The alarm that woke a worker is used up once it fired: start from none.
+      await chrome.alarms.clear('poll');
+      const writes = [];
+      const set = chrome.storage.local.set.bind(chrome.storage.local);
+      // Each write of the state notes the alarm as it is at that moment, then writes.
+      chrome.storage.local.set = async (items) => {
+        const alarm = await chrome.alarms.get('poll');
+        writes.push({ checking: items.state?.monitor?.checking ?? null, alarmAt: alarm?.scheduledTime ?? null, now: Date.now() });
+        return set(items);
+      };
+      try {
+        await globalThis.captchaaiBalance.check('alarm');
+        await globalThis.captchaaiBalance.idle();
+      } finally {
+        chrome.storage.local.set = set;
+      }
+      return writes;
+    });
+    assert.equal(api.balanceRequests(), 2, 'the alarm check fetched');
+    const begun = writes.find((w) => w.checking === true);
+    assert.ok(begun, `the begun state was written: ${JSON.stringify(writes)}`);
+    assert.ok(begun.alarmAt !== null, 'the begun state was stored while no alarm existed: a worker stopped now never wakes');
+    assert.ok(begun.alarmAt >= begun.now + 25_000, `the alarm is the retry one floor later: ${begun.alarmAt - begun.now} ms`);
+  });
+});
+
+test('a Save that leaves the interval field alone keeps a stored interval of 90 s; a changed field is sent', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    await configure(ext);
+    // 90 s, as the widget or a newer build may store it: the field can only show whole minutes.
+    await ext.worker.evaluate(async () => {
+      const { state } = await chrome.storage.local.get('state');
+      state.settings.intervalSeconds = 90;
+      await chrome.storage.local.set({ state });
+    });
+    const page = await openOptions(ext);
+    assert.equal(await saveOptions(page, { threshold: '2.00' }), 'ok');
+    await idle(ext);
+    let { settings } = await storedState(ext);
+    assert.match(settings.threshold, /^2(\.0*)?$/, 'the threshold was saved');
+    assert.equal(settings.intervalSeconds, 90, 'an unrelated Save cut the interval down to whole minutes');
+
+    // Control: a changed field is sent.
+    await page.locator('#intervalMinutes').fill('3');
+    assert.equal(await saveOptions(page), 'ok');
+    await idle(ext);
+    ({ settings } = await storedState(ext));
+    assert.equal(settings.intervalSeconds, 180);
+  });
+});
+
 test('rapid saves that re-spell the endpoint or switch keys never burst', async () => {
   api.setScenario({ scenario: 'low' });
   await withExtension(async (ext) => {

@@ -217,3 +217,89 @@ test('the popup paints the view stored by its previous opening before the wasm i
     assert.equal(await text(page, '#level'), 'OK');
   });
 });
+
+/** The popup's stored entry (raw string) and the worker's stored account. */
+async function storedEntry(ext) {
+  const page = await ext.page(`chrome-extension://${ext.extensionId}/manifest.json`);
+  const raw = await page.evaluate(() => localStorage.getItem('cab-popup-view'));
+  await page.close();
+  return raw;
+}
+
+/** Write `raw` as the popup's stored entry, from an extension page (same localStorage). */
+async function putEntry(ext, raw) {
+  const page = await ext.page(`chrome-extension://${ext.extensionId}/manifest.json`);
+  await page.evaluate((value) => localStorage.setItem('cab-popup-view', value), raw);
+  await page.close();
+}
+
+const workerAccount = (ext) => ext.worker.evaluate(async () => (await chrome.storage.local.get('state')).state.monitor.account);
+
+test('a stored entry the popup cannot paint never leaves it blank: it loads, shows the core\'s balance, replaces the entry', async () => {
+  api.setScenario({ scenario: 'ok', balance: '12.345' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    const account = await workerAccount(ext);
+    const junk = [
+      '5', '{}', 'null', 'not json', '[1,2]',
+      // The whole View an older build stored (no version).
+      JSON.stringify({ level: 'ok', balanceText: '$9.9900', badge: { color: GREEN } }),
+      // The current version and account, but a view it cannot paint.
+      JSON.stringify({ v: 1, account, view: 5 }),
+      JSON.stringify({ v: 1, account, view: { level: 'ok' } }),
+    ];
+    for (const raw of junk) {
+      await putEntry(ext, raw);
+      const popup = await openPopup(ext);
+      assert.equal(await text(popup, '#balance'), '$12.3450', `after ${raw}`);
+      await popup.close();
+      const entry = JSON.parse(await storedEntry(ext));
+      assert.equal(entry.v, 1, `the junk was replaced: ${raw}`);
+      assert.equal(entry.account, account);
+    }
+  });
+});
+
+test('the stored entry holds nothing of the key and never paints the previous key\'s balance', async () => {
+  api.setScenario({ scenario: 'ok', balance: '12.345' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await (await openPopup(ext)).close();
+    const raw = await storedEntry(ext);
+    const masked = `${KEY.slice(0, 4)}…${KEY.slice(-4)}`;
+    assert.ok(!raw.includes(KEY) && !raw.includes(masked) && !raw.includes(`${KEY.slice(0, 4)}…`) && !raw.includes(`…${KEY.slice(-4)}`),
+      `no part of the key in the entry: ${raw}`);
+    const { view } = JSON.parse(raw);
+    assert.equal(view.keyMasked, undefined);
+    assert.equal(view.badge.title, undefined, 'no badge title');
+    assert.equal(view.balanceText, '$12.3450');
+
+    // The wasm never finishes compiling in these pages: only the stored entry can paint.
+    const openFrozen = async () => {
+      const page = await ext.page();
+      await page.addInitScript(() => {
+        const never = () => new Promise(() => {});
+        WebAssembly.instantiate = never;
+        WebAssembly.instantiateStreaming = never;
+      });
+      await page.goto(`chrome-extension://${ext.extensionId}/popup.html`);
+      // popup.js is started once the stored entry was painted or refused.
+      await page.locator('script[src="popup.js"]').waitFor({ state: 'attached' });
+      return page;
+    };
+    // Control: the same account paints the stored balance.
+    let frozen = await openFrozen();
+    await waitFor(() => text(frozen, '#balance'), (s) => s === '$12.3450', { what: 'the stored balance' });
+    await frozen.close();
+
+    // Another key: the stored balance is the old key's, and must not show.
+    const KEY_B = 'fedcba9876543210fedcba9876543210';
+    api.setScenario({ scenario: 'ok', balance: '3.21' });
+    await configure(ext, { key: KEY_B, endpoint: api.url });
+    frozen = await openFrozen();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.notEqual(await text(frozen, '#balance'), '$12.3450', 'the previous key\'s balance was painted');
+    await frozen.close();
+    assert.equal(await storedEntry(ext), null, 'the other account\'s entry was dropped');
+  });
+});

@@ -312,6 +312,25 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     await page2.close();
   });
 
+  test('attribute changes keep the reading and the request floor: one request, the balance stays', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok', balance: '12.345' });
+    const page = await open(direct('id="w" threshold="1"'));
+    await waitState(page, 'ok');
+    assert.equal(mock.balanceRequests(), 1);
+    // A host page re-rendering its settings: language and threshold change several times.
+    const changes = [['lang', 'id'], ['threshold', '20'], ['lang', 'en'], ['threshold', '5'], ['lang', 'id'], ['threshold', 'oops'], ['threshold', '20']];
+    for (const [name, value] of changes) {
+      await page.evaluate(([n, v]) => document.querySelector('#w').setAttribute(n, v), [name, value]);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const w = await waitState(page, 'low'); // threshold 20 applied to the reading it had
+    assert.match(w.balance, /12,345/, 'Indonesian, and still the balance it read');
+    await new Promise((r) => setTimeout(r, 500)); // nothing else in flight
+    assert.equal(mock.balanceRequests(), 1, 'an attribute change does not ask the API again within the floor');
+    await page.close();
+  });
+
   test('hidden page: no polling; visible again: an immediate check, then polling resumes', async () => {
     mock.reset();
     mock.setScenario({ scenario: 'ok' });

@@ -458,58 +458,21 @@ mod tests {
 
     #[test]
     fn reports_every_bad_field_and_changes_nothing() {
-        let cases: Vec<(Value, Vec<(&str, FieldError)>)> = vec![
-            (
-                json!({"apiKey": "abc"}),
-                vec![("apiKey", FieldError::KeyLength(3))],
-            ),
-            (
-                json!({"apiKey": "g123456789abcdef0123456789abcdef"}),
-                vec![("apiKey", FieldError::KeyCharacters)],
-            ),
-            (
-                json!({"threshold": "lots"}),
-                vec![("threshold", FieldError::NotAnAmount)],
-            ),
-            (
-                json!({"apiKey": KEY, "threshold": "-1"}),
-                vec![(
-                    "threshold",
-                    FieldError::AmountRange(Money::ZERO, MAX_THRESHOLD),
-                )],
-            ),
-            (
-                json!({"apiKey": KEY, "intervalMinutes": "0"}),
-                vec![("intervalMinutes", FieldError::NumberRange(1, 1440))],
-            ),
-            (
-                json!({"apiKey": KEY, "intervalMinutes": "2.5"}),
-                vec![("intervalMinutes", FieldError::NotAWholeNumber)],
-            ),
-            (
-                json!({"apiKey": KEY, "intervalSeconds": 30}),
-                vec![("intervalSeconds", FieldError::NumberRange(60, 86400))],
-            ),
-            (
-                json!({"apiKey": KEY, "endpoint": "ocr.captchaai.com"}),
-                vec![("endpoint", FieldError::BadEndpoint)],
-            ),
-            (
-                json!({"apiKey": KEY, "rates": {"image": "0"}}),
-                vec![("rates.image", FieldError::PriceRange(MAX_RATE))],
-            ),
-            (
-                json!({"apiKey": KEY, "notifications": "yes"}),
-                vec![("notifications", FieldError::NotABoolean)],
-            ),
-            (json!({}), vec![("apiKey", FieldError::KeyMissing)]),
-            (
-                json!({"apiKey": "x", "threshold": "y"}),
-                vec![
-                    ("apiKey", FieldError::KeyLength(1)),
-                    ("threshold", FieldError::NotAnAmount),
-                ],
-            ),
+        type Case = (Value, Vec<(&'static str, FieldError)>);
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            (json!({"apiKey": "abc"}),                                 vec![("apiKey", FieldError::KeyLength(3))]),
+            (json!({"apiKey": "g123456789abcdef0123456789abcdef"}),    vec![("apiKey", FieldError::KeyCharacters)]),
+            (json!({"threshold": "lots"}),                             vec![("threshold", FieldError::NotAnAmount)]),
+            (json!({"apiKey": KEY, "threshold": "-1"}),                vec![("threshold", FieldError::AmountRange(Money::ZERO, MAX_THRESHOLD))]),
+            (json!({"apiKey": KEY, "intervalMinutes": "0"}),           vec![("intervalMinutes", FieldError::NumberRange(1, 1440))]),
+            (json!({"apiKey": KEY, "intervalMinutes": "2.5"}),         vec![("intervalMinutes", FieldError::NotAWholeNumber)]),
+            (json!({"apiKey": KEY, "intervalSeconds": 30}),            vec![("intervalSeconds", FieldError::NumberRange(60, 86400))]),
+            (json!({"apiKey": KEY, "endpoint": "ocr.captchaai.com"}),  vec![("endpoint", FieldError::BadEndpoint)]),
+            (json!({"apiKey": KEY, "rates": {"image": "0"}}),          vec![("rates.image", FieldError::PriceRange(MAX_RATE))]),
+            (json!({"apiKey": KEY, "notifications": "yes"}),           vec![("notifications", FieldError::NotABoolean)]),
+            (json!({}),                                                vec![("apiKey", FieldError::KeyMissing)]),
+            (json!({"apiKey": "x", "threshold": "y"}),                 vec![("apiKey", FieldError::KeyLength(1)), ("threshold", FieldError::NotAnAmount)]),
         ];
         for (input, want) in cases {
             let got = apply(input.clone()).unwrap_err();

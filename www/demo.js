@@ -12,7 +12,8 @@ document.addEventListener('balancechange', (event) => {
   const item = document.createElement('li');
   const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   const shown = level === 'unknown' && !error ? 'loading' : level;
-  item.textContent = `${time} ${who}: ${shown}${balance != null ? ` $${balance}` : ''}${stale ? ' (stale)' : ''}${error ? ` [${error}]` : ''}`;
+  // The widget's own words for the balance (the core's format), never the raw decimal.
+  item.textContent = `${time} ${who}: ${shown}${balance != null ? ` ${balanceText}` : ''}${stale ? ' (stale)' : ''}${error ? ` [${error}]` : ''}`;
   events.prepend(item);
   while (events.children.length > 6) events.lastElementChild.remove();
 

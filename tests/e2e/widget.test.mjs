@@ -615,6 +615,11 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     await ok.goto(`${base}/`);
     await waitState(ok, 'ok', '#prod-balance');
     assert.equal(await ok.textContent('#funds-pill'), 'Captcha funds: $12.5000 · OK');
+    // The page's own event log and hints use the widget's number format, never "$12.5".
+    const log = await ok.textContent('#events');
+    assert.match(log, /production: ok \$12\.5000/);
+    assert.doesNotMatch(log, /\$12\.5(?!0)/);
+    assert.doesNotMatch(await ok.textContent('main'), /\$\d+\.\d{2}(?!\d)/, 'two-decimal amounts on the page');
     assert.ok(await ok.evaluate(() => document.documentElement.scrollWidth) <= 375);
     await ok.screenshot({ path: path.join(OUT_DIR, 'demo-375.png'), fullPage: true });
     await ok.close();

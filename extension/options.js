@@ -13,6 +13,8 @@ import { localizePage, t, uiLang } from './lib/i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const lang = uiLang();
+/** The popup's stored first-paint view (LAST_VIEW in lib/popup-paint.js, a classic script). */
+const POPUP_VIEW = 'cab-popup-view';
 /** Minutes east of UTC: the core shows "rejected this key at 10:02" in the browser's zone. */
 const utcOffset = -new Date().getTimezoneOffset();
 const form = $('settings');
@@ -171,6 +173,9 @@ async function save() {
       setStatus('error', t('options_not_saved'));
       return;
     }
+    // The popup's first paint (lib/popup-paint.js) shows the view it stored last without
+    // asking whose it is: after a save it may belong to other settings, so it goes.
+    localStorage.removeItem(POPUP_VIEW);
     await fill();
     setStatus('ok', t('options_saved'));
     // Wait for the check the save started (this `settings` request joins it and, within the

@@ -87,7 +87,8 @@ async function renderNow() {
   show(view);
   renderTypeOptions(view.remaining);
   renderEstimate();
-  // Tagged with the account (the core's hash of endpoint and key): never painted for another key.
+  // Tagged with the account (the core's hash of endpoint and key); the options page drops the
+  // entry on every save, so it is never painted for other settings.
   storeView(view, state.monitor.account);
 }
 

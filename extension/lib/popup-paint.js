@@ -3,8 +3,10 @@
  *
  * A classic script at the end of popup.html's body, not a module: it runs while the page is
  * parsed, so the first frames already show the view the previous opening rendered (kept in
- * localStorage; painted once one chrome.storage read confirms it belongs to the account the
- * worker stored last: no wasm to wait for). Module scripts only run after
+ * localStorage, read synchronously: no wasm and no storage round trip to wait for; the options
+ * page drops the entry on every save, so a previous key's balance never shows, not even for a
+ * frame; `make bench` measured the chrome.storage read that checked this instead at 1.42x a
+ * blank page). Module scripts only run after
  * parsing and their imports (the wasm glue among them). Measured with `make bench` on a busy
  * 2-core machine (medians of 15 runs, noisy): the first paint took 2.2x a blank extension page
  * when it waited for the wasm, 1.6x from a module, about 1.2x to 1.3x as this classic script
@@ -14,7 +16,10 @@
  */
 (() => {
 
-  /** localStorage key of the last rendered view (synchronous to read: no wait before painting). */
+  /**
+   * localStorage key of the last rendered view (synchronous to read: no wait before painting).
+   * extension/options.js removes it on every save (POPUP_VIEW there).
+   */
   const LAST_VIEW = 'cab-popup-view';
   /** Shape of the stored entry; an entry of another version is dropped, never painted. */
   const ENTRY_VERSION = 1;
@@ -183,28 +188,16 @@
     document.body.append(script);
   };
   const entry = storedEntry();
-  if (!entry) {
-    start();
-  } else {
-    // Painted only for the account the worker stored last: after a key change the old key's
-    // balance never shows, not even for a frame. One storage read, no wasm.
-    chrome.storage.local.get('state').then((stored) => {
-      let painted = false;
-      try {
-        if (stored?.state?.monitor?.account === entry.account) {
-          paint(entry.view, false);
-          painted = true;
-        }
-      } catch {
-        // A shape this build does not paint (written by another build, or damaged).
-      } finally {
-        if (!painted) dropEntry();
-        if (painted) requestAnimationFrame(() => setTimeout(start));
-        else start();
-      }
-    }, () => {
+  let painted = false;
+  if (entry) {
+    try {
+      paint(entry.view, false);
+      painted = true;
+    } catch {
+      // A shape this build does not paint (written by another build, or damaged).
       dropEntry();
-      start();
-    });
+    }
   }
+  if (painted) requestAnimationFrame(() => setTimeout(start));
+  else start();
 })();

@@ -6,29 +6,27 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startMockApi } from './lib/mock-api.mjs';
-import { launch, OUT_DIR } from './lib/browser.mjs';
+import { OUT_DIR } from './lib/browser.mjs';
+import {
+  KEY, MINUTE, ROOT, badge, configure, expectBadge, idle, openOptions, openPopup, screenshot,
+  shiftWorkerClock, text, waitFor, withExtension as withBrowser,
+} from './lib/extension.mjs';
 import { startServer } from './lib/server.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const EXTENSION_DIR = process.env.CAB_EXTENSION_DIR ?? path.join(ROOT, 'dist', 'extension');
-/** A well-formed key (32 hex characters) that must never show up anywhere but in requests. */
-const KEY = '5e1f0c9a7b3d4e2f8a6c1b0d9e7f3a24';
-/** Its middle: even a partial leak (more than the masked first/last 4) is a leak. */
+/** The key's middle: even a partial leak (more than the masked first/last 4) is a leak. */
 const KEY_MIDDLE = KEY.slice(4, -4);
 
 const GREEN = '#15803d';
 const RED = '#dc2626';
 const GREY = '#6b7280';
-const MINUTE = 60_000;
+/** The popup as Chrome shows it: 340 px wide. */
+const POPUP_VIEWPORT = { width: 340, height: 640 };
 
 let api;
 
 before(async () => {
   fs.rmSync(path.join(OUT_DIR, 'extension-console.log'), { force: true });
-  assert.ok(fs.existsSync(path.join(EXTENSION_DIR, 'manifest.json')),
-    `${EXTENSION_DIR} is missing: run \`make build\` first`);
   api = await startMockApi();
 });
 after(async () => { await api?.close(); });
@@ -37,25 +35,12 @@ beforeEach(() => { api.reset(); });
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/** Poll `read` until `accept(value)` holds or `timeoutMs` passes; returns the last value. */
-async function waitFor(read, accept, { timeoutMs = 10_000, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  let value;
-  for (;;) {
-    value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /**
  * Start Chromium with the extension; `fn(ext)` runs, then the console of every page and of
  * the worker is checked for the key, and the browser is closed.
  */
-async function withExtension(fn, options = {}) {
-  const ext = await launch({ extensionDir: EXTENSION_DIR, ...options });
-  try {
+function withExtension(fn, options = {}) {
+  return withBrowser(async (ext) => {
     await fn(ext);
     fs.appendFileSync(path.join(OUT_DIR, 'extension-console.log'), `${ext.consoleMessages.join('\n')}\n`);
     // Prove the console capture sees the worker, so the check below is not vacuous.
@@ -63,9 +48,7 @@ async function withExtension(fn, options = {}) {
     await waitFor(() => ext.consoleMessages.some((m) => m.includes('console-probe')), Boolean,
       { what: 'worker console capture' });
     assertNoKey(ext.consoleMessages.join('\n'), 'console messages');
-  } finally {
-    await ext.close();
-  }
+  }, options);
 }
 
 function assertNoKey(text, where) {
@@ -80,42 +63,6 @@ async function assertPageHasNoKey(page, where) {
   const values = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
     .map((el) => `${el.value} ${el.placeholder ?? ''}`).join('\n'));
   assertNoKey(values, `${where} input values`);
-}
-
-async function badge(ext) {
-  return ext.worker.evaluate(async () => {
-    const [r, g, b] = await chrome.action.getBadgeBackgroundColor({});
-    return {
-      text: await chrome.action.getBadgeText({}),
-      color: `#${[r, g, b].map((n) => n.toString(16).padStart(2, '0')).join('')}`,
-      title: await chrome.action.getTitle({}),
-    };
-  });
-}
-
-/** Wait until the badge shows `text` (and `color`), then settle the worker. */
-async function expectBadge(ext, { text, color }) {
-  const look = await waitFor(() => badge(ext), (b) => b.text === text && (!color || b.color === color),
-    { what: `badge ${text} ${color ?? ''}` });
-  await idle(ext);
-  return look;
-}
-
-/** Resolve when the worker has no check in flight. */
-function idle(ext) {
-  return ext.worker.evaluate(() => globalThis.captchaaiBalance.idle());
-}
-
-/** Move the worker's clock (Date.now) `ms` ahead of real time: the core sees time pass. */
-function shiftWorkerClock(ext, ms) {
-  ext.clockOffsetMs = ms;
-  return ext.worker.evaluate(shiftClock, ms);
-}
-
-/** Runs in the worker or a page: Date.now() = real time + offset. */
-function shiftClock(offset) {
-  globalThis.realNow ??= Date.now.bind(Date);
-  Date.now = () => globalThis.realNow() + offset;
 }
 
 /** Fire the real `poll` alarm now and wait until its check has finished. */
@@ -140,50 +87,6 @@ function storedState(ext) {
   return ext.worker.evaluate(async () => (await chrome.storage.local.get('state')).state ?? null);
 }
 
-async function openOptions(ext) {
-  const page = await ext.page(`chrome-extension://${ext.extensionId}/options.html`);
-  await page.locator('#rates input').first().waitFor();
-  return page;
-}
-
-/**
- * Fill the options page like a user: key, threshold, endpoint (under "Advanced"), Save.
- * Returns the options page after the "Saved." status appeared.
- */
-async function configure(ext, { key = KEY, threshold = '1.00', endpoint = api.url, notifications = true } = {}) {
-  const page = await openOptions(ext);
-  await page.getByLabel('API key', { exact: true }).fill(key);
-  await page.getByLabel('Low-balance threshold', { exact: true }).fill(threshold);
-  await page.getByLabel('Notifications', { exact: true }).setChecked(notifications);
-  await page.getByText('Advanced', { exact: true }).click();
-  await page.getByLabel('API endpoint', { exact: true }).fill(endpoint);
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
-  // "warn": saved, but the check that followed says the key has a problem.
-  await page.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
-  return page;
-}
-
-/**
- * Open the popup (as a tab, 340 px wide, on the worker's shifted clock) and wait until its
- * `open` check was answered.
- */
-async function openPopup(ext, { checks = 1 } = {}) {
-  const page = await ext.page();
-  await page.setViewportSize({ width: 340, height: 640 });
-  if (ext.clockOffsetMs) await page.addInitScript(shiftClock, ext.clockOffsetMs);
-  await page.goto(`chrome-extension://${ext.extensionId}/popup.html`);
-  await page.waitForFunction((n) => Number(document.documentElement.dataset.checks ?? 0) >= n, checks);
-  return page;
-}
-
-async function screenshot(page, name) {
-  const file = path.join(OUT_DIR, name);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
-
-const text = (page, selector) => page.locator(selector).innerText();
-
 // ---------------------------------------------------------------------------------------------
 // tests
 
@@ -205,7 +108,7 @@ test('options page has the exact English labels and a Save button', async () => 
 test('ok balance: green badge with the short balance, popup shows balance, remaining and estimate', async () => {
   api.setScenario({ scenario: 'ok', balance: '12.345' });
   await withExtension(async (ext) => {
-    const options = await configure(ext);
+    const options = await configure(ext, { endpoint: api.url });
     const look = await expectBadge(ext, { text: '12.3', color: GREEN });
     assert.match(look.title, /12\.345/, 'badge title has the full balance');
     assert.deepEqual(api.keysSeen(), [KEY], 'the typed key was sent, once');
@@ -219,7 +122,7 @@ test('ok balance: green badge with the short balance, popup shows balance, remai
     await options.screenshot({ path: path.join(OUT_DIR, 'options.png'), fullPage: true });
     await assertPageHasNoKey(options, 'options page');
 
-    const popup = await openPopup(ext);
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.equal(await text(popup, '#balance'), '$12.3450');
     assert.ok((await text(popup, '#level')).length > 0, 'level in words, not colour alone');
     assert.match(await text(popup, '#checked'), /last checked|just now|ago/i);
@@ -255,9 +158,9 @@ test('ok balance: green badge with the short balance, popup shows balance, remai
 test('a balance sent as a JSON number reads the same', async () => {
   api.setScenario({ scenario: 'number', balance: '12.345' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '12.3', color: GREEN });
-    const popup = await openPopup(ext);
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.equal(await text(popup, '#balance'), '$12.3450');
   });
 });
@@ -265,12 +168,12 @@ test('a balance sent as a JSON number reads the same', async () => {
 test('low balance: red badge with the short balance', async () => {
   api.setScenario({ scenario: 'low' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '.42', color: RED });
     // The core's alert machine decided on a warning; notifications are on by default.
     const shown = await ext.worker.evaluate(() => chrome.notifications.getAll());
     assert.deepEqual(Object.keys(shown), ['captchaai-balance-warning']);
-    const popup = await openPopup(ext);
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.equal(await text(popup, '#balance'), '$0.4200');
     await screenshot(popup, 'popup-low.png');
   });
@@ -279,7 +182,7 @@ test('low balance: red badge with the short balance', async () => {
 test('zero balance: red 0 (and no notification when they are turned off)', async () => {
   api.setScenario({ scenario: 'zero' });
   await withExtension(async (ext) => {
-    await configure(ext, { notifications: false });
+    await configure(ext, { endpoint: api.url, notifications: false });
     await expectBadge(ext, { text: '0', color: RED });
     assert.deepEqual(await ext.worker.evaluate(() => chrome.notifications.getAll()), {});
   });
@@ -288,7 +191,7 @@ test('zero balance: red 0 (and no notification when they are turned off)', async
 test('ERROR_ZERO_BALANCE: red 0 and a critical notification', async () => {
   api.setScenario({ scenario: 'error_zero_balance' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '0', color: RED });
     const shown = await ext.worker.evaluate(() => chrome.notifications.getAll());
     assert.deepEqual(Object.keys(shown), ['captchaai-balance-critical']);
@@ -298,11 +201,11 @@ test('ERROR_ZERO_BALANCE: red 0 and a critical notification', async () => {
 test('wrong key: grey !, popup shows cause and fix, the alarm does not retry the key', async () => {
   api.setScenario({ scenario: 'wrong_key' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '!', color: GREY });
     assert.equal(api.balanceRequests(), 1);
 
-    const popup = await openPopup(ext);
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.equal(await popup.locator('#error').isVisible(), true);
     for (const part of ['#error-message', '#error-cause', '#error-fix']) {
       assert.ok((await text(popup, part)).trim().length > 10, `${part} is filled`);
@@ -324,7 +227,7 @@ test('wrong key: grey !, popup shows cause and fix, the alarm does not retry the
 test('the alarm polls again once the interval has passed (control for the test above)', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '12.3', color: GREEN });
     assert.equal(api.balanceRequests(), 1);
     const alarm = await ext.worker.evaluate(() => chrome.alarms.get('poll'));
@@ -340,13 +243,13 @@ test('the alarm polls again once the interval has passed (control for the test a
 test('HTML 502 after a good reading keeps the last balance, marked stale', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     const good = await expectBadge(ext, { text: '12.3', color: GREEN });
     api.setScenario({ scenario: 'html_502' });
     // Past the 5-minute cache and the request floor, then the user presses Refresh.
     await shiftWorkerClock(ext, 6 * MINUTE);
     // Opening the popup past the cache checks; Refresh then counts down the request floor.
-    const popup = await openPopup(ext);
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     await idle(ext);
     assert.equal(api.balanceRequests(), 2, 'the check reached the API');
     assert.match(await text(popup, '#refresh'), /^You can check again in \d+ s$/);
@@ -369,13 +272,13 @@ test('HTML 502 after a good reading keeps the last balance, marked stale', async
 test('opening the popup five times within 5 minutes sends no extra request', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '12.3', color: GREEN });
     assert.equal(api.balanceRequests(), 1);
     // Spread over 4 minutes (past the one-minute request floor, inside the 5-minute cache).
     for (const offset of [0, 1, 2, 3, 4].map((m) => m * MINUTE + 10_000)) {
       await shiftWorkerClock(ext, offset);
-      const popup = await openPopup(ext);
+      const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
       assert.equal(await text(popup, '#balance'), '$12.3450');
       await popup.close();
     }
@@ -383,7 +286,7 @@ test('opening the popup five times within 5 minutes sends no extra request', asy
     assert.equal(api.balanceRequests(), 1, 'popup opens within 5 minutes sent requests');
     // Control: after 5 minutes the next open does fetch.
     await shiftWorkerClock(ext, 5 * MINUTE + 30_000);
-    await (await openPopup(ext)).close();
+    await (await openPopup(ext, { viewport: POPUP_VIEWPORT })).close();
     await idle(ext);
     assert.equal(api.balanceRequests(), 2, 'an open after 5 minutes fetches again');
   });
@@ -392,7 +295,8 @@ test('opening the popup five times within 5 minutes sends no extra request', asy
 test('checks triggered together share one request', async () => {
   api.setScenario({ scenario: 'slow', delayMs: 1500 });
   await withExtension(async (ext) => {
-    await configure(ext); // its `settings` check is now waiting on the slow API
+    // Not settled: its `settings` check is now waiting on the slow API.
+    await configure(ext, { endpoint: api.url, settle: false });
     await waitFor(() => api.balanceRequests(), (n) => n === 1, { what: 'the settings check to reach the API' });
     await ext.worker.evaluate(() => Promise.all(
       ['refresh', 'open', 'alarm', 'refresh'].map((t) => globalThis.captchaaiBalance.check(t)),
@@ -406,7 +310,7 @@ test('checks triggered together share one request', async () => {
 test('bad option values show a message next to the field and are not saved', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '12.3', color: GREEN });
     const before = await storedState(ext);
     const requests = api.balanceRequests();
@@ -441,9 +345,9 @@ test('bad option values show a message next to the field and are not saved', asy
 test('a value in markup from the API is shown as text, never as markup', async () => {
   api.setScenario({ scenario: 'markup' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '!', color: GREY });
-    const popup = await openPopup(ext);
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.equal(await popup.locator('img').count(), 0, 'no element injected into the popup');
     assert.equal(await popup.locator('#error').isVisible(), true);
   });
@@ -465,7 +369,7 @@ test('the popup speaks Indonesian when the browser does', async (t) => {
     await page.getByRole('button', { name: 'Simpan', exact: true }).click();
     await page.locator('#status[data-kind="ok"]').waitFor();
     await expectBadge(ext, { text: '.42', color: RED });
-    const popup = await openPopup(ext);
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.match(await text(popup, '#refresh'), /^Bisa dicek lagi dalam \d+ detik$/);
     assert.match(await text(popup, 'body'), /kalkulator biaya/i);
     await screenshot(popup, 'popup-id.png');
@@ -482,7 +386,7 @@ test('the badge agrees with the widget when both read the same server', async ()
       // the demo page's first widget (5).
       await configure(ext, { key: '', endpoint: server.base, threshold: '5' });
       const look = await expectBadge(ext, { text: '3.50', color: RED });
-      const popup = await openPopup(ext);
+      const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
       const extension = { balance: await text(popup, '#balance'), level: await text(popup, '#level') };
 
       const page = await ext.page(`${server.base}/`);
@@ -562,7 +466,7 @@ async function saveOptions(page, { key, endpoint, threshold } = {}) {
 test('a worker stopped mid-request wakes to its alarm and keeps the request floor', async () => {
   api.setScenario({ scenario: 'ok', delayMs: 30_000 }); // the answer never comes in time
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url, settle: false }); // its check waits on the API
     await waitFor(() => api.balanceRequests(), (n) => n === 1, { what: 'the settings check to reach the API' });
     const sentAt = Date.now();
     await stopWorker(ext);
@@ -591,7 +495,7 @@ test('a worker stopped mid-request wakes to its alarm and keeps the request floo
 test('the next alarm exists before the begun state is stored (a worker stopped right after the write wakes)', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     await shiftWorkerClock(ext, 11 * MINUTE); // the interval has passed: the alarm's check fetches
     const writes = await ext.worker.evaluate(async () => {
       // The alarm that woke a worker is used up once it fired: start from none.
@@ -623,7 +527,7 @@ test('the next alarm exists before the begun state is stored (a worker stopped r
 test('a Save that leaves the interval field alone keeps a stored interval of 90 s; a changed field is sent', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {
-    await configure(ext);
+    await configure(ext, { endpoint: api.url });
     // 90 s, as the widget or a newer build may store it: the field can only show whole minutes.
     await ext.worker.evaluate(async () => {
       const { state } = await chrome.storage.local.get('state');
@@ -675,7 +579,7 @@ test('rapid saves that re-spell the endpoint or switch keys never burst', async 
 test('a save racing a check loses neither the reading nor the new threshold', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {
-    const page = await configure(ext);
+    const page = await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '12.3', color: GREEN });
     await shiftWorkerClock(ext, 2 * MINUTE);
 

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startMockApi } from './lib/mock-api.mjs';
 import {
-  KEY, MINUTE, badge, configure, expectBadge, idle, openOptions, openPage, openPopup, screenshot,
-  shiftWorkerClock, waitFor, withExtension,
+  KEY, MINUTE, badge, configure, expectBadge, idle, openOptions, openPage, openPopup,
+  openPopupWithoutWasm, screenshot, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
 const GREEN = '#15803d';
@@ -19,8 +19,6 @@ let api;
 before(async () => { api = await startMockApi(); });
 after(async () => { await api?.close(); });
 beforeEach(() => { api.reset(); });
-
-const text = (page, selector) => page.locator(selector).innerText();
 
 test('the popup fits Chrome\'s 600 px limit with the default settings; solves and calculator stay reachable', async () => {
   api.setScenario({ scenario: 'ok', balance: '12.345' });
@@ -205,14 +203,8 @@ test('the popup paints the view stored by its previous opening before the wasm i
     const first = await openPopup(ext); // renders once: stores its view
     assert.match(await first.evaluate(() => localStorage.getItem('cab-popup-view')), /\$12\.3450/);
     await first.close();
-    const page = await ext.page();
     // The wasm never finishes compiling in this page: only the stored view can paint.
-    await page.addInitScript(() => {
-      const never = () => new Promise(() => {});
-      WebAssembly.instantiate = never;
-      WebAssembly.instantiateStreaming = never;
-    });
-    await page.goto(`chrome-extension://${ext.extensionId}/popup.html`);
+    const page = await openPopupWithoutWasm(ext);
     await waitFor(() => text(page, '#balance'), (s) => s === '$12.3450', { what: 'balance from the stored view' });
     assert.equal(await text(page, '#level'), 'OK');
   });
@@ -276,13 +268,7 @@ test('the stored entry holds nothing of the key and never paints the previous ke
 
     // The wasm never finishes compiling in these pages: only the stored entry can paint.
     const openFrozen = async () => {
-      const page = await ext.page();
-      await page.addInitScript(() => {
-        const never = () => new Promise(() => {});
-        WebAssembly.instantiate = never;
-        WebAssembly.instantiateStreaming = never;
-      });
-      await page.goto(`chrome-extension://${ext.extensionId}/popup.html`);
+      const page = await openPopupWithoutWasm(ext);
       // popup.js is started once the stored entry was painted or refused.
       await page.locator('script[src="popup.js"]').waitFor({ state: 'attached' });
       return page;

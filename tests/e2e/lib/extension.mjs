@@ -6,10 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, OUT_DIR } from './browser.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The repository's root. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The unpacked Chrome build (CAB_EXTENSION_DIR to test another copy). */
 export const EXTENSION_DIR = process.env.CAB_EXTENSION_DIR ?? path.join(ROOT, 'dist', 'extension');
-/** A well-formed key (32 hex characters). */
+/** A well-formed key (32 hex characters) that must never show up anywhere but in requests. */
 export const KEY = '5e1f0c9a7b3d4e2f8a6c1b0d9e7f3a24';
 export const MINUTE = 60_000;
 
@@ -90,20 +91,28 @@ export async function openOptions(ext) {
 }
 
 /**
- * Fill the options page like a user: key, threshold, endpoint (under "Advanced"), Save; returns
- * the page once the save was answered and the worker finished the check it asked for.
+ * Fill the options page like a user: key (`null`: leave the field alone), threshold, endpoint
+ * (under "Advanced"; required, e.g. the mock API's `url`), and only when given: notifications,
+ * rates (`{ image: '0.0008' }`), showSolves. Save; returns the page once the save was answered
+ * ("warn": saved, but the check that followed says the key has a problem) and, unless `settle`
+ * is false, the worker finished the check it asked for (`settle: false` leaves that check in
+ * flight, for tests about a slow or lost request).
  */
-export async function configure(ext, { key = KEY, threshold = '1.00', endpoint, rates = {}, showSolves } = {}) {
+export async function configure(ext, {
+  key = KEY, threshold = '1.00', endpoint, notifications, rates = {}, showSolves, settle = true,
+} = {}) {
+  assert.ok(typeof endpoint === 'string', 'configure: pass the endpoint to ask (the mock API\'s url)');
   const page = await openOptions(ext);
   if (key !== null) await page.locator('#apiKey').fill(key);
   await page.locator('#threshold').fill(threshold);
+  if (notifications !== undefined) await page.locator('#notifications').setChecked(notifications);
   await page.locator('#advanced summary').click();
   await page.locator('#endpoint').fill(endpoint);
   for (const [type, rate] of Object.entries(rates)) await page.locator(`#rate-${type}`).fill(rate);
   if (showSolves !== undefined) await page.locator('#showSolves').setChecked(showSolves);
   await page.locator('#save').click();
   await page.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
-  await idle(ext);
+  if (settle) await idle(ext);
   return page;
 }
 
@@ -117,6 +126,24 @@ export async function openPopup(ext, { viewport, checks = 1 } = {}) {
   await page.waitForFunction((n) => Number(document.documentElement.dataset.checks ?? 0) >= n, checks);
   return page;
 }
+
+/**
+ * The popup in a page whose wasm never finishes compiling (WebAssembly.instantiate and
+ * instantiateStreaming never resolve): only a view stored by an earlier opening can paint.
+ */
+export async function openPopupWithoutWasm(ext) {
+  const page = await ext.page();
+  await page.addInitScript(() => {
+    const never = () => new Promise(() => {});
+    WebAssembly.instantiate = never;
+    WebAssembly.instantiateStreaming = never;
+  });
+  await page.goto(`chrome-extension://${ext.extensionId}/popup.html`);
+  return page;
+}
+
+/** The text an element shows. */
+export const text = (page, selector) => page.locator(selector).innerText();
 
 /** A full-page screenshot in test-output/. */
 export async function screenshot(page, name) {

@@ -150,7 +150,10 @@ test('options: a rejected key is reported next to the key field, not a bare gree
     await later.locator('#test-key').click();
     await waitFor(() => api.balanceRequests(), (n) => n === 2, { what: 'the test request' });
     await idle(ext);
-    assert.match(await later.locator('#apiKey-status').innerText(), /^CaptchaAI accepted this key at \d\d:\d\d\.$/);
+    // The page redraws after the worker answers: wait for it rather than read at once.
+    const accepted = await waitFor(() => later.locator('#apiKey-status').innerText(), (s) => !/Checking/.test(s),
+      { what: 'the key status after the test' });
+    assert.match(accepted, /^CaptchaAI accepted this key at \d\d:\d\d\.$/);
   });
 });
 

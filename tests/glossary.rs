@@ -1,5 +1,6 @@
 //! One word per concept in Indonesian: every English message that uses a glossary term must use
-//! the glossary's Indonesian term in its Indonesian counterpart (locales/GLOSSARY.json).
+//! the glossary's Indonesian term in its Indonesian counterpart, and no Indonesian message may
+//! use a second translation of a term (the glossary's "avoid" list) (locales/GLOSSARY.json).
 #![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::Value;
@@ -36,15 +37,35 @@ fn has_word(text: &str, term: &str) -> bool {
     })
 }
 
-fn terms() -> Vec<(String, String)> {
+/// A section of the glossary as (word, word) pairs: `terms` (English -> Indonesian) or `avoid`
+/// (a second Indonesian word -> the term to use instead).
+fn glossary(section: &str) -> Vec<(String, String)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales/GLOSSARY.json");
     let glossary: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
-    glossary["terms"]
+    glossary[section]
         .as_object()
         .unwrap()
         .iter()
-        .map(|(en, id)| (en.clone(), id.as_str().unwrap().to_string()))
+        .map(|(a, b)| (a.clone(), b.as_str().unwrap().to_string()))
         .collect()
+}
+
+fn terms() -> Vec<(String, String)> {
+    glossary("terms")
+}
+
+/// The (key, avoided word) pairs where an Indonesian message uses a second word for a term.
+fn second_words(id: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let avoid = glossary("avoid");
+    let mut out = Vec::new();
+    for (key, indonesian) in id {
+        for (word, _) in &avoid {
+            if has_word(indonesian, word) {
+                out.push((key.clone(), word.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The (key, English term) pairs whose Indonesian message misses the glossary's term.
@@ -69,6 +90,27 @@ fn every_glossary_term_has_one_indonesian_word() {
     assert!(
         bad.is_empty(),
         "Indonesian messages not using the glossary term: {bad:?}"
+    );
+}
+
+#[test]
+fn no_indonesian_message_uses_a_second_word() {
+    let bad = second_words(&messages("id"));
+    assert!(
+        bad.is_empty(),
+        "Indonesian messages using an avoided word: {bad:?}"
+    );
+}
+
+#[test]
+fn a_second_word_beside_the_term_is_caught() {
+    let mut id = messages("id");
+    // The glossary word is there, so the first check passes; the synonym beside it is not.
+    id.insert("refresh".into(), "Perbarui (Segarkan)".into());
+    assert!(violations(&messages("en"), &id).is_empty());
+    assert_eq!(
+        second_words(&id),
+        vec![("refresh".into(), "Segarkan".into())]
     );
 }
 

@@ -87,3 +87,19 @@ test('zips are valid archives holding the manifest and the wasm module', () => {
     assert.match(listing, /_locales\/id\/messages\.json/, `${name} has the Indonesian messages`);
   }
 });
+
+test('the built popup loads one stylesheet (common + popup) and preloads its paint script', () => {
+  for (const dir of [path.join(DIST, 'extension'), path.join(DIST, 'extension-firefox')]) {
+    const page = fs.readFileSync(path.join(dir, 'popup.html'), 'utf8');
+    const sheets = [...page.matchAll(/<link rel="stylesheet" href="([^"]+)">/g)].map((m) => m[1]);
+    assert.deepEqual(sheets, ['styles/popup.css'], `${dir}: one stylesheet before the first paint`);
+    assert.match(page, /<link rel="preload" href="lib\/popup-paint\.js" as="script">/);
+    const css = fs.readFileSync(path.join(dir, 'styles', 'popup.css'), 'utf8');
+    const common = fs.readFileSync(path.join(ROOT, 'extension', 'styles', 'common.css'), 'utf8');
+    const popup = fs.readFileSync(path.join(ROOT, 'extension', 'styles', 'popup.css'), 'utf8');
+    assert.equal(css, `${common}\n${popup}`, 'common.css, then popup.css');
+  }
+  // The options page keeps its two stylesheets.
+  const options = fs.readFileSync(path.join(DIST, 'extension', 'options.html'), 'utf8');
+  assert.match(options, /styles\/common\.css/);
+});

@@ -194,16 +194,15 @@ wire_struct! {
     }
 }
 
-/// A stored or passed-in description, cut to 80 characters; none is an empty one.
+/// A stored or passed-in description, cut ([`short_detail`]); none is an empty one.
 fn read_detail(value: &Json) -> Option<String> {
-    Some(
-        value
-            .as_str()
-            .unwrap_or_default()
-            .chars()
-            .take(80)
-            .collect(),
-    )
+    Some(short_detail(value.as_str().unwrap_or_default()))
+}
+
+/// A description that came in from outside (storage, JS), cut to 80 characters: enough for
+/// any API code or `HTTP 502`, too short for a page of markup.
+pub fn short_detail(text: &str) -> String {
+    text.chars().take(80).collect()
 }
 
 impl ToJson for ErrorCode {

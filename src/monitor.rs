@@ -6,7 +6,7 @@
 //! the caller passes `now` in epoch milliseconds.
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
-use crate::error::{ApiError, ErrorCode, RetryPolicy};
+use crate::error::{short_detail, ApiError, ErrorCode, RetryPolicy};
 use crate::json::Json;
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
@@ -67,12 +67,7 @@ impl TaggedOutcome {
             (true, Some(balance), _) => Ok(balance),
             (false, _, Some(code)) => Err(ApiError::new(
                 code,
-                self.detail
-                    .as_deref()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(80)
-                    .collect::<String>(),
+                short_detail(self.detail.as_deref().unwrap_or_default()),
             )),
             _ => Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
         }
@@ -167,14 +162,14 @@ wire_struct! {
 /// The stored history, trimmed to [`HISTORY_LIMIT`].
 fn read_history(value: &Json) -> Option<Vec<HistoryPoint>> {
     let mut history = Vec::<HistoryPoint>::from_json(value)?;
-    keep_newest(&mut history);
+    keep_newest(&mut history, HISTORY_LIMIT);
     Some(history)
 }
 
-/// The stored request marks, at most [`REQUESTER_LIMIT`].
+/// The stored request marks, at most [`REQUESTER_LIMIT`], the newest (as `mark_request` keeps).
 fn read_requests(value: &Json) -> Option<Vec<RequestMark>> {
     let mut requests = Vec::<RequestMark>::from_json(value)?;
-    requests.truncate(REQUESTER_LIMIT);
+    keep_newest(&mut requests, REQUESTER_LIMIT);
     Some(requests)
 }
 
@@ -261,8 +256,7 @@ impl MonitorState {
             at: now_ms,
             extra: Vec::new(),
         });
-        let excess = self.requests.len().saturating_sub(REQUESTER_LIMIT);
-        self.requests.drain(..excess);
+        keep_newest(&mut self.requests, REQUESTER_LIMIT);
     }
 
     /// When this account's requester last asked the API, from any account that shares it,
@@ -418,7 +412,7 @@ impl MonitorState {
             account: self.account.clone(),
             extra: Vec::new(),
         });
-        keep_newest(&mut self.history);
+        keep_newest(&mut self.history, HISTORY_LIMIT);
     }
 
     /// The current level.
@@ -462,10 +456,10 @@ impl MonitorState {
     }
 }
 
-/// Drops the oldest points beyond [`HISTORY_LIMIT`].
-fn keep_newest(history: &mut Vec<HistoryPoint>) {
-    let excess = history.len().saturating_sub(HISTORY_LIMIT);
-    history.drain(..excess);
+/// Drops the oldest items (the list is oldest first) beyond `limit`.
+fn keep_newest<T>(items: &mut Vec<T>, limit: usize) {
+    let excess = items.len().saturating_sub(limit);
+    items.drain(..excess);
 }
 
 /// Why a balance is stale.
@@ -645,6 +639,17 @@ mod tests {
         let switched = m.for_account(&other);
         assert_eq!(switched.last_good, None);
         assert_eq!(switched.history.len(), HISTORY_LIMIT);
+    }
+
+    #[test]
+    fn stored_request_marks_keep_the_newest() {
+        let marks: Vec<String> = (0..10)
+            .map(|i| format!(r#"{{"requester":"r{i}","at":{i}}}"#))
+            .collect();
+        let stored = format!(r#"{{"requests":[{}]}}"#, marks.join(","));
+        let m = MonitorState::from_json(&Json::parse(&stored).unwrap());
+        let kept: Vec<&str> = m.requests.iter().map(|r| r.requester.as_str()).collect();
+        assert_eq!(kept, ["r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"]);
     }
 
     #[test]

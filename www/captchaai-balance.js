@@ -23,7 +23,7 @@
  * The check itself (plan -> begin -> fetch -> observe) is the extension's shared cycle,
  * `check-cycle.js` next to this file; the state and the per-account request sharing stay here.
  */
-import { runCheckCycle } from './check-cycle.js';
+import { fetchOutcome, runCheckCycle } from './check-cycle.js';
 
 const TAG = 'captchaai-balance';
 const OFFICIAL_ENDPOINT = 'https://ocr.captchaai.com';
@@ -520,13 +520,7 @@ const CaptchaaiBalance = class extends HTMLElement {
       const cab = this.#cab;
       const acao = this.#direct;
       account.inflight = (async () => {
-        let outcome;
-        try {
-          outcome = await cab.fetchBalance(state, cab.fetchTimeoutMs(), acao);
-        } catch {
-          // fetchBalance never rejects by contract; keep the widgets alive if it ever does.
-          outcome = { ok: false, code: 'network', detail: 'network error', account: null };
-        }
+        const outcome = await fetchOutcome(cab, state, acao);
         account.inflight = null;
         const now = Date.now();
         for (const widget of [...account.widgets]) {

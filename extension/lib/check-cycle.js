@@ -38,6 +38,27 @@
  * @property {object | null} alert the core's alert for this outcome (`null`: nothing to say)
  */
 
+/** What a request that threw reads as: fetchBalance never rejects by contract, a caller's own
+ * fetch might, and the widgets and the worker must live on. */
+function networkFailure() {
+  return { ok: false, code: 'network', detail: 'network error', account: null };
+}
+
+/**
+ * One request with the core's `fetchBalance` and the core's timeout; never rejects.
+ * @param {object} cab the wasm module's API
+ * @param {object} state the state to ask for
+ * @param {boolean} [acao] direct browser mode (`header_acao=1`)
+ * @returns {Promise<object>} the core's TaggedOutcome
+ */
+export async function fetchOutcome(cab, state, acao) {
+  try {
+    return await cab.fetchBalance(state, cab.fetchTimeoutMs(), Boolean(acao));
+  } catch {
+    return networkFailure();
+  }
+}
+
 /**
  * Run one check.
  * @param {object} cab the wasm module's API
@@ -64,14 +85,11 @@ export async function runCheckCycle(cab, io) {
   if (!plan.fetch) return { fetched: false, plan, state: begun, alert: null };
   await io.begun?.(begun);
 
-  const fetchOutcome = io.fetchOutcome
-    ?? ((state) => cab.fetchBalance(state, cab.fetchTimeoutMs(), Boolean(io.acao)));
   let outcome;
   try {
-    outcome = await fetchOutcome(begun);
+    outcome = await (io.fetchOutcome ? io.fetchOutcome(begun) : fetchOutcome(cab, begun, io.acao));
   } catch {
-    // fetchBalance never rejects by contract; a caller's own fetch might.
-    outcome = { ok: false, code: 'network', detail: 'network error', account: null };
+    outcome = networkFailure();
   }
 
   let alert = null;

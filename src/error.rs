@@ -93,12 +93,12 @@ const TRANSIENT: RetryPolicy = R::RetryWithBackoff { base_secs: 5 };
 #[rustfmt::skip]
 const ERRORS: &[ErrorInfo] = &[
     ErrorInfo { code: C::WrongKey, name: "wrong_key", api_codes: &["ERROR_WRONG_USER_KEY"], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
-    ErrorInfo { code: C::KeyNotFound, name: "key_not_found", api_codes: &["ERROR_KEY_DOES_NOT_EXIST"], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
+    ErrorInfo { code: C::KeyNotFound, name: "key_not_found", api_codes: &["ERROR_KEY_DOES_NOT_EXIST", "ERROR_KEY_DENIED_ACCESS"], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
     ErrorInfo { code: C::ZeroBalance, name: "zero_balance", api_codes: &["ERROR_ZERO_BALANCE"], kind: K::EmptyAccount, retry: R::Normal },
     ErrorInfo { code: C::IpBanned, name: "ip_banned", api_codes: &["ERROR_IP_BANNED", "IP_BANNED", "ERROR_IP_BLOCKED"], kind: K::Banned, retry: R::BackOff { min_secs: 300 } },
     ErrorInfo { code: C::IpNotAllowed, name: "ip_not_allowed", api_codes: &["ERROR_IP_NOT_ALLOWED"], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
-    ErrorInfo { code: C::RateLimited, name: "rate_limited", api_codes: &["ERROR_TOO_MUCH_REQUESTS"], kind: K::RateLimited, retry: R::BackOff { min_secs: 120 } },
-    ErrorInfo { code: C::ServerError, name: "server_error", api_codes: &["ERROR_SERVER_ERROR", "ERROR_INTERNAL_SERVER_ERROR"], kind: K::Transient, retry: TRANSIENT },
+    ErrorInfo { code: C::RateLimited, name: "rate_limited", api_codes: &["ERROR_TOO_MUCH_REQUESTS", "ERROR_RATE_LIMIT", "ERROR_KEY_TEMP_BLOCKED"], kind: K::RateLimited, retry: R::BackOff { min_secs: 120 } },
+    ErrorInfo { code: C::ServerError, name: "server_error", api_codes: &["ERROR_SERVER_ERROR", "ERROR_INTERNAL_SERVER_ERROR", "ERROR_SERVICE_UNAVALIABLE", "ERROR_SERVICE_UNAVAILABLE"], kind: K::Transient, retry: TRANSIENT },
     ErrorInfo { code: C::Network, name: "network", api_codes: &[], kind: K::Transient, retry: TRANSIENT },
     ErrorInfo { code: C::Timeout, name: "timeout", api_codes: &[], kind: K::Transient, retry: TRANSIENT },
     ErrorInfo { code: C::Malformed, name: "malformed", api_codes: &[], kind: K::Transient, retry: TRANSIENT },

@@ -15,6 +15,7 @@ pub mod level;
 pub mod money;
 pub mod monitor;
 pub mod protocol;
+pub mod provider;
 pub mod schedule;
 pub mod settings;
 pub mod state;

@@ -1,14 +1,20 @@
-//! The 2captcha-compatible `getbalance` protocol: the request URL and the reading of an answer.
+//! The two balance protocols (docs/API.md): the request to send and the reading of an answer.
 //!
-//! Errors arrive with HTTP 200 (always read the body), the balance is a decimal string or a
-//! JSON number, and the host sometimes answers a CDN's HTML page instead. Whatever comes back,
-//! [`classify`] returns a balance or a typed error: never a panic, never a guessed balance.
+//! - 2captcha family: `GET {endpoint}/res.php?key=…&action=getbalance&json=1`. Errors arrive
+//!   with HTTP 200 (always read the body), the balance is a decimal string or a JSON number.
+//! - createTask family: `POST {endpoint}/getBalance` with `{"clientKey": KEY}`; the answer is
+//!   `{"errorId":0,"balance":12.3456}` (a JSON number, read exactly from its text) or
+//!   `{"errorId":N,"errorCode":"ERROR_…"}`, sometimes with a 4xx status.
+//!
+//! Either host sometimes answers a CDN's HTML page instead. Whatever comes back, [`classify_for`]
+//! returns a balance or a typed error: never a panic, never a guessed balance.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::json::Json;
+use crate::json::{object, Json, ToJson};
 use crate::money::Money;
+use crate::provider::Family;
 
-/// CaptchaAI's API host.
+/// CaptchaAI's API host (the first provider's, and the server's default upstream).
 pub const DEFAULT_ENDPOINT: &str = "https://ocr.captchaai.com";
 
 /// Bodies longer than this are not a balance answer (a 2captcha answer is ~40 bytes). The
@@ -80,16 +86,169 @@ pub fn balance_url(endpoint: &str, key: &str, acao: bool) -> Result<String, Endp
     Ok(url)
 }
 
-/// Reads one HTTP answer into a balance or a typed error.
+/// One balance request, as the browser's `fetch` or the server's HTTP client sends it.
+///
+/// It holds the key (in the URL or the body): never print or log it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The full URL.
+    pub url: String,
+    /// The JSON body of a `POST` (sent as `application/json`).
+    pub body: Option<String>,
+}
+
+impl ToJson for BalanceRequest {
+    fn write_json(&self, out: &mut String) {
+        let o = object(out)
+            .field("method", &self.method)
+            .field("url", &self.url);
+        match &self.body {
+            Some(body) => o.field("body", body),
+            None => o,
+        }
+        .end();
+    }
+}
+
+/// The request that asks `endpoint` for the balance of `key` in a family's protocol. An empty
+/// key is left out (a proxy adds it); `acao` asks 2captcha-compatible hosts for
+/// `Access-Control-Allow-Origin: *` (direct browser mode; createTask hosts send CORS headers
+/// on their own).
+pub fn balance_request(
+    family: Family,
+    endpoint: &str,
+    key: &str,
+    acao: bool,
+) -> Result<BalanceRequest, EndpointError> {
+    match family {
+        Family::TwoCaptcha => Ok(BalanceRequest {
+            method: "GET",
+            url: balance_url(endpoint, key, acao)?,
+            body: None,
+        }),
+        Family::CreateTask => {
+            let mut url = normalize_endpoint(endpoint)?;
+            url.push_str("/getBalance");
+            let mut body = String::new();
+            let o = object(&mut body);
+            if key.is_empty() {
+                o.end();
+            } else {
+                o.field("clientKey", &key).end();
+            }
+            Ok(BalanceRequest {
+                method: "POST",
+                url,
+                body: Some(body),
+            })
+        }
+    }
+}
+
+/// Reads one HTTP answer of a family's protocol into a balance or a typed error.
+pub fn classify_for(
+    family: Family,
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+) -> Result<Money, ApiError> {
+    match family {
+        Family::TwoCaptcha => classify(status, content_type, body),
+        Family::CreateTask => classify_create_task(status, content_type, body),
+    }
+}
+
+/// A 5xx status or an HTML page (a CDN or proxy error page, whatever its status).
+fn server_failed(status: u16, content_type: Option<&str>, text: &str) -> bool {
+    status >= 500
+        || text.starts_with('<')
+        || content_type.is_some_and(|c| {
+            c.as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"html"))
+        })
+}
+
+/// What an answer that is not the protocol's JSON says: too long, a rate limit, a server or
+/// CDN failure. `None` when the body must be read as the protocol's answer.
+fn transport_failure(status: u16, content_type: Option<&str>, body: &str) -> Option<ApiError> {
+    let text = body.trim();
+    let server_failed = server_failed(status, content_type, text);
+    let http = || format!("HTTP {status}");
+    if body.len() > MAX_ANSWER_LEN {
+        return Some(if server_failed {
+            ApiError::new(ErrorCode::ServerError, http())
+        } else {
+            ApiError::new(ErrorCode::Malformed, "answer too long")
+        });
+    }
+    if text.starts_with('{') {
+        return None;
+    }
+    if status == 429 {
+        return Some(ApiError::new(ErrorCode::RateLimited, http()));
+    }
+    if server_failed {
+        return Some(ApiError::new(ErrorCode::ServerError, http()));
+    }
+    None
+}
+
+/// The createTask form. CapSolver answers a rejected key with HTTP 401 and the JSON error, so
+/// the body is read whatever the status.
+fn classify_create_task(
+    status: u16,
+    content_type: Option<&str>,
+    body: &str,
+) -> Result<Money, ApiError> {
+    if let Some(failure) = transport_failure(status, content_type, body) {
+        return Err(failure);
+    }
+    let malformed = |what: &str| Err(ApiError::new(ErrorCode::Malformed, what));
+    let text = body.trim();
+    if text.is_empty() {
+        return malformed("empty answer");
+    }
+    let Ok(answer @ Json::Object(_)) = Json::parse(text) else {
+        return malformed("not a createTask answer");
+    };
+    let error_id = match answer.get("errorId") {
+        Json::Number(n) | Json::String(n) => n.clone(),
+        _ => return malformed("no errorId field"),
+    };
+    if error_id == "0" {
+        return match answer.get("balance") {
+            Json::Number(n) | Json::String(n) => match Money::parse(n) {
+                Ok(balance) if (200..300).contains(&status) => Ok(balance),
+                Ok(_) => malformed(&format!("HTTP {status}")),
+                Err(_) => malformed("balance is not a number"),
+            },
+            _ => malformed("no balance field"),
+        };
+    }
+    let code = answer.get("errorCode").as_str().unwrap_or_default();
+    if let Some(known) = ErrorCode::from_api(code) {
+        return Err(ApiError::new(known, code.to_ascii_uppercase()));
+    }
+    if status == 429 {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!("HTTP {status}"),
+        ));
+    }
+    if is_api_shaped_code(code) {
+        return Err(ApiError::new(ErrorCode::Unknown, code));
+    }
+    malformed("unexpected answer")
+}
+
+/// Reads one HTTP answer of the 2captcha family into a balance or a typed error.
 pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<Money, ApiError> {
     let text = body.trim();
     let http = || format!("HTTP {status}");
-    let looks_html = content_type.is_some_and(|c| {
-        c.as_bytes()
-            .windows(4)
-            .any(|w| w.eq_ignore_ascii_case(b"html"))
-    }) || text.starts_with('<');
-    let server_failed = status >= 500 || looks_html;
+    let server_failed = server_failed(status, content_type, text);
 
     if body.len() > MAX_ANSWER_LEN {
         return Err(if server_failed {
@@ -201,6 +360,27 @@ mod tests {
         assert_eq!(
             balance_url("http://localhost:8080", "", false).unwrap(),
             "http://localhost:8080/res.php?action=getbalance&json=1"
+        );
+    }
+
+    #[test]
+    fn describes_each_familys_request() {
+        let key = "0123456789abcdef0123456789abcdef";
+        #[rustfmt::skip]
+        let cases = [
+            (Family::TwoCaptcha, "https://2captcha.com/", key, false, r#"{"method":"GET","url":"https://2captcha.com/res.php?key=@K@&action=getbalance&json=1"}"#),
+            (Family::TwoCaptcha, "http://127.0.0.1:8080", "",  true,  r#"{"method":"GET","url":"http://127.0.0.1:8080/res.php?action=getbalance&json=1&header_acao=1"}"#),
+            (Family::CreateTask, "https://api.anti-captcha.com", key, true, r#"{"method":"POST","url":"https://api.anti-captcha.com/getBalance","body":"{\"clientKey\":\"@K@\"}"}"#),
+            (Family::CreateTask, "http://127.0.0.1:9/x/", "CAP-\"quoted\"", false, r#"{"method":"POST","url":"http://127.0.0.1:9/x/getBalance","body":"{\"clientKey\":\"CAP-\\\"quoted\\\"\"}"}"#),
+            (Family::CreateTask, "http://127.0.0.1:9", "", false, r#"{"method":"POST","url":"http://127.0.0.1:9/getBalance","body":"{}"}"#),
+        ];
+        for (family, endpoint, key_in, acao, want) in cases {
+            let request = balance_request(family, endpoint, key_in, acao).unwrap();
+            assert_eq!(request.to_json(), want.replace("@K@", key), "{endpoint}");
+        }
+        assert_eq!(
+            balance_request(Family::CreateTask, "ftp://x", key, false),
+            Err(EndpointError::NotHttp)
         );
     }
 

@@ -33,6 +33,9 @@ pub const UNKNOWN_CODE: &str = "ERROR_UNEXPECTED_ANSWER";
 /// `malformed`, like the server.
 pub const MALFORMED_TEXT: &str = "unexpected answer";
 
+/// What `/accounts/{name}/res.php` answers for an unknown name.
+pub const NO_SUCH_ACCOUNT: &str = "ERROR_NO_SUCH_ACCOUNT";
+
 /// An HTTP status and a JSON body, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
@@ -68,6 +71,17 @@ impl Answer {
     /// The refusal for anything but a balance request (the server is not an open relay).
     pub fn not_allowed(why: &'static str) -> Answer {
         Answer::shaped(StatusCode::FORBIDDEN, 0, "ERROR_NOT_ALLOWED", Some(why))
+    }
+
+    /// `/accounts/{name}/res.php` for a name that is not configured: 404, with a code no API
+    /// sends so the widget reads it as `unknown` rather than as a problem with a key.
+    pub fn no_such_account() -> Answer {
+        Answer::shaped(
+            StatusCode::NOT_FOUND,
+            0,
+            NO_SUCH_ACCOUNT,
+            Some("no account with this name on this server"),
+        )
     }
 
     /// The answer for one classification.

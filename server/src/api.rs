@@ -1,21 +1,56 @@
-//! The API surface: `/res.php?action=getbalance` and nothing else.
+//! The API surface: `/res.php?action=getbalance` (the default account),
+//! `/accounts/{name}/res.php?action=getbalance` (any account, in the same 2captcha shape
+//! whatever its provider's protocol: the widget's `account` attribute), and the read-only
+//! `GET /v1/accounts` and `GET /v1/accounts/{name}`.
 //!
 //! Only a balance request is served; every other action (`get`, `reportbad` …) and every other
 //! API path (`/in.php` …) is refused with 403 before anything is sent upstream, so the server
 //! cannot be used as an open relay for the key. The client's own `key` parameter is ignored
 //! (the server's key is used) and nothing from the query is ever forwarded or logged.
 
+use crate::account::Account;
 use crate::answer::Answer;
 use crate::state::AppState;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::sync::Arc;
 
-/// `/res.php`, any method.
+/// `/res.php`, any method: the default account.
 pub async fn res_php(
     State(state): State<AppState>,
     method: Method,
     RawQuery(query): RawQuery,
+) -> Response {
+    let account = Arc::clone(state.default_account());
+    balance(&state, &account, &method, query.as_deref()).await
+}
+
+/// `/accounts/{name}/res.php`, any method. An unknown name is a 404 in the 2captcha shape,
+/// with a code no API sends (the widget shows it as an unknown error).
+pub async fn account_res_php(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    method: Method,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match state.account(&name) {
+        Some(account) => {
+            let account = Arc::clone(account);
+            balance(&state, &account, &method, query.as_deref()).await
+        }
+        None if method == Method::OPTIONS => preflight(),
+        None => json(&Answer::no_such_account()),
+    }
+}
+
+async fn balance(
+    state: &AppState,
+    account: &Account,
+    method: &Method,
+    query: Option<&str>,
 ) -> Response {
     if method == Method::OPTIONS {
         return preflight();
@@ -23,10 +58,52 @@ pub async fn res_php(
     if method != Method::GET && method != Method::HEAD {
         return json(&Answer::not_allowed("only GET is served"));
     }
-    if let Err(why) = check_query(query.as_deref().unwrap_or("")) {
+    if let Err(why) = check_query(query.unwrap_or("")) {
         return json(&Answer::not_allowed(why));
     }
-    json(&state.verdict().await.answer)
+    json(&account.verdict(&state.metrics).await.answer)
+}
+
+/// `GET /v1/accounts`: every account, in configuration order, each read through its own cache
+/// (all at once, so the slowest upstream sets the time, not the sum).
+pub async fn list_accounts(State(state): State<AppState>) -> Response {
+    let reads: Vec<_> = state
+        .accounts
+        .iter()
+        .map(|account| {
+            let account = Arc::clone(account);
+            let metrics = Arc::clone(&state.metrics);
+            tokio::spawn(async move { account.view(&metrics).await })
+        })
+        .collect();
+    let mut views = Vec::with_capacity(reads.len());
+    for read in reads {
+        match read.await {
+            Ok(view) => views.push(view),
+            Err(_) => return internal_error(),
+        }
+    }
+    Json(json!({ "accounts": views })).into_response()
+}
+
+/// `GET /v1/accounts/{name}`: one account, or 404 `{"error": …}`.
+pub async fn get_account(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match state.account(&name) {
+        Some(account) => Json(account.view(&state.metrics).await).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no account with this name; GET /v1/accounts lists them" })),
+        )
+            .into_response(),
+    }
+}
+
+fn internal_error() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({ "error": "internal error" })),
+    )
+        .into_response()
 }
 
 /// Any other `*.php` path.

@@ -5,7 +5,7 @@
 //! exactly, without sleeping and without timing-dependent assertions.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A cheap, cloneable handle on "now".
 #[derive(Clone, Debug)]
@@ -17,6 +17,8 @@ enum Source {
     /// A fixed origin plus an offset that only [`Clock::advance`] changes.
     Manual {
         origin: Instant,
+        /// The wall-clock time (epoch ms) at `origin`.
+        origin_ms: i64,
         offset: Mutex<Duration>,
     },
 }
@@ -31,6 +33,7 @@ impl Clock {
     pub fn manual() -> Clock {
         Clock(Arc::new(Source::Manual {
             origin: Instant::now(),
+            origin_ms: system_epoch_ms(),
             offset: Mutex::new(Duration::ZERO),
         }))
     }
@@ -39,8 +42,22 @@ impl Clock {
     pub fn now(&self) -> Instant {
         match &*self.0 {
             Source::System => Instant::now(),
-            Source::Manual { origin, offset } => {
+            Source::Manual { origin, offset, .. } => {
                 *origin + *offset.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        }
+    }
+
+    /// Wall-clock time in milliseconds since 1970 (the `readAt` of `/v1/accounts`). A manual
+    /// clock's moves forward with [`Clock::advance`] only.
+    pub fn epoch_ms(&self) -> i64 {
+        match &*self.0 {
+            Source::System => system_epoch_ms(),
+            Source::Manual {
+                origin_ms, offset, ..
+            } => {
+                let offset = *offset.lock().unwrap_or_else(|p| p.into_inner());
+                origin_ms.saturating_add(i64::try_from(offset.as_millis()).unwrap_or(i64::MAX))
             }
         }
     }
@@ -52,6 +69,12 @@ impl Clock {
             *offset += by;
         }
     }
+}
+
+fn system_epoch_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Default for Clock {
@@ -71,5 +94,8 @@ mod tests {
         assert_eq!(clock.now(), start);
         clock.advance(Duration::from_secs(31));
         assert_eq!(clock.now() - start, Duration::from_secs(31));
+        let wall = clock.epoch_ms();
+        clock.advance(Duration::from_millis(1500));
+        assert_eq!(clock.epoch_ms() - wall, 1500);
     }
 }

@@ -1,44 +1,68 @@
-//! Command-line flags and the configuration the app is built from.
+//! Command-line flags, `accounts.toml`, and the configuration the app is built from.
 //!
-//! The key comes only from the `CAPTCHAAI_API_KEY` environment variable, never from a flag:
-//! flags show up in `ps` output and shell history.
+//! Keys come only from environment variables, never from a flag or the config file: flags show
+//! up in `ps` output and shell history, and config files get committed and pasted. An account
+//! names the variable that holds its key (`key_env`); `CAPTCHAAI_API_KEY` alone (no
+//! `--config`) is one account named `default`, as before accounts existed.
+//!
+//! A config file with any mistake stops the start with one line that names the file, the
+//! account and the field (never the key): a server that quietly skips an account would leave
+//! that account unwatched.
 
 use crate::clock::Clock;
 use crate::secret::{ApiKey, KeyError};
 use crate::serve::Limits;
-use captchaai_balance::protocol::{normalize_endpoint, DEFAULT_ENDPOINT};
+use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
+use captchaai_balance::money::Money;
+use captchaai_balance::protocol::normalize_endpoint;
+use captchaai_balance::provider::ProviderId;
+use captchaai_balance::settings::MAX_THRESHOLD;
 use clap::Parser;
 use reqwest::Url;
+use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The environment variable that switches on proxy mode.
+/// The environment variable that switches on proxy mode without a config file.
 pub const KEY_ENV: &str = "CAPTCHAAI_API_KEY";
+
+/// The name of the account `CAPTCHAAI_API_KEY` starts.
+pub const DEFAULT_ACCOUNT: &str = "default";
+
+/// The longest account name (it appears in URLs and metric labels).
+pub const MAX_NAME_LEN: usize = 64;
 
 /// `captchaai-balance-server` flags.
 #[derive(Debug, Parser)]
 #[command(
     name = "captchaai-balance-server",
     version,
-    about = "Serves the CaptchaAI balance widget and answers its balance requests.",
-    after_help = "Proxy mode when CAPTCHAAI_API_KEY is set (the key stays on the server); \
-                  otherwise mock mode with a simulated account (see /mock/state)."
+    about = "Serves the captcha balance widget and answers its balance requests for one or more accounts.",
+    after_help = "Proxy mode with --config accounts.toml (keys in the environment variables it \
+                  names) or with CAPTCHAAI_API_KEY alone (one account, \"default\"); otherwise \
+                  mock mode with simulated accounts (see /v1/accounts and /mock/state)."
 )]
 pub struct Cli {
     /// Address to listen on. Loopback by default: put a reverse proxy in front for other hosts.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The CaptchaAI API base URL (proxy mode).
-    #[arg(long, default_value = DEFAULT_ENDPOINT, value_parser = parse_upstream)]
-    pub upstream: Url,
+    /// The accounts to watch (TOML, see server/README.md). Keys stay in environment variables.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The default account's API base URL (the first account of --config, or the
+    /// CAPTCHAAI_API_KEY one); its provider's own host when not given.
+    #[arg(long, value_parser = parse_upstream)]
+    pub upstream: Option<Url>,
 
     /// Directory with the built widget (captchaai-balance.js, the wasm glue, index.html).
     #[arg(long, default_value = "dist/www")]
     pub static_dir: PathBuf,
 
-    /// How long one upstream reading is reused (0 = only share concurrent requests).
+    /// How long one upstream reading is reused (0 = only share concurrent requests). A
+    /// provider's politeness floor lengthens it for real upstreams (server/README.md).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub cache_seconds: u64,
 
@@ -69,18 +93,57 @@ impl Cli {
 
 /// Checks `--upstream` with the same rules as the widget's endpoint setting.
 fn parse_upstream(text: &str) -> Result<Url, String> {
-    let normalized = normalize_endpoint(text).map_err(|_| {
-        "expected http(s)://host[:port][/path] without query or credentials".to_string()
-    })?;
-    Url::parse(&normalized).map_err(|e| e.to_string())
+    if text.trim().is_empty() {
+        return Err("expected http(s)://host[:port][/path]".into());
+    }
+    endpoint_url(text)
+        .ok_or_else(|| "expected http(s)://host[:port][/path] without query or credentials".into())
+}
+
+/// An endpoint checked and normalised by the core, as a URL. `None` when unusable.
+fn endpoint_url(text: &str) -> Option<Url> {
+    normalize_endpoint(text)
+        .ok()
+        .and_then(|normalized| Url::parse(&normalized).ok())
+}
+
+/// One watched account.
+#[derive(Debug, Clone)]
+pub struct AccountConfig {
+    /// `[a-z0-9-]`, unique: the URL segment (`/accounts/{name}/res.php`) and metric label.
+    pub name: String,
+    /// The service.
+    pub provider: ProviderId,
+    /// Its key (from the environment).
+    pub key: ApiKey,
+    /// Below this the account is `low`.
+    pub threshold: Money,
+    /// API base URL (the provider's own host unless overridden).
+    pub endpoint: Url,
+    /// Where the key came from (for the banner; the variable's name, never its value).
+    pub key_env: String,
+}
+
+impl AccountConfig {
+    /// An account with the provider's own endpoint and the default threshold.
+    pub fn new(name: &str, provider: ProviderId, key: ApiKey, endpoint: Url) -> AccountConfig {
+        AccountConfig {
+            name: name.to_string(),
+            provider,
+            key,
+            threshold: DEFAULT_LOW_THRESHOLD,
+            endpoint,
+            key_env: KEY_ENV.to_string(),
+        }
+    }
 }
 
 /// Where balances come from.
 #[derive(Debug, Clone)]
 pub enum Mode {
-    /// Ask the real API with this key.
-    Proxy(ApiKey),
-    /// Play a simulated account.
+    /// Ask the real APIs for these accounts (at least one; the first is the default).
+    Proxy(Vec<AccountConfig>),
+    /// Play simulated accounts.
     Mock,
 }
 
@@ -89,11 +152,9 @@ pub enum Mode {
 pub struct Config {
     /// Proxy or mock.
     pub mode: Mode,
-    /// API base URL (used in proxy mode).
-    pub upstream: Url,
     /// Built widget files.
     pub static_dir: PathBuf,
-    /// How long a reading is reused.
+    /// How long a reading is reused (at least the provider's floor in proxy mode).
     pub cache_ttl: Duration,
     /// Upstream request time limit.
     pub upstream_timeout: Duration,
@@ -101,18 +162,59 @@ pub struct Config {
     pub clock: Clock,
 }
 
+/// Why the server cannot start: one line, never a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<KeyError> for ConfigError {
+    fn from(error: KeyError) -> ConfigError {
+        ConfigError(error.to_string())
+    }
+}
+
 impl Config {
-    /// The configuration for the flags and the (optional) value of `CAPTCHAAI_API_KEY`. An
-    /// empty value means "not set"; a malformed key is an error rather than a silent fallback
-    /// to mock mode.
-    pub fn from_cli(cli: &Cli, key: Option<&str>) -> Result<Config, KeyError> {
-        let mode = match key.map(str::trim).filter(|k| !k.is_empty()) {
-            Some(key) => Mode::Proxy(ApiKey::new(key)?),
-            None => Mode::Mock,
+    /// The configuration for the flags, reading the config file (if any) and the environment
+    /// through `env` (a missing variable and an empty one are the same). Without `--config`, an
+    /// empty `CAPTCHAAI_API_KEY` means mock mode; a malformed one is an error rather than a
+    /// silent fallback to mock mode.
+    pub fn from_cli(
+        cli: &Cli,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut accounts = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+                parse_accounts(path, &text, &env)?
+            }
+            None => match env(KEY_ENV).filter(|k| !k.trim().is_empty()) {
+                Some(key) => vec![AccountConfig::new(
+                    DEFAULT_ACCOUNT,
+                    ProviderId::CaptchaAi,
+                    ApiKey::new(&key)?,
+                    provider_endpoint(ProviderId::CaptchaAi),
+                )],
+                None => Vec::new(),
+            },
+        };
+        if let (Some(upstream), Some(first)) = (&cli.upstream, accounts.first_mut()) {
+            first.endpoint = upstream.clone();
+        }
+        let mode = if accounts.is_empty() {
+            Mode::Mock
+        } else {
+            Mode::Proxy(accounts)
         };
         Ok(Config {
             mode,
-            upstream: cli.upstream.clone(),
             static_dir: cli.static_dir.clone(),
             cache_ttl: Duration::from_secs(cli.cache_seconds),
             upstream_timeout: Duration::from_secs(cli.upstream_timeout_seconds),
@@ -124,7 +226,6 @@ impl Config {
     pub fn mock(static_dir: impl Into<PathBuf>) -> Config {
         Config {
             mode: Mode::Mock,
-            upstream: Url::parse(DEFAULT_ENDPOINT).unwrap_or_else(|_| unreachable!("constant URL")),
             static_dir: static_dir.into(),
             cache_ttl: Duration::from_secs(30),
             upstream_timeout: Duration::from_secs(10),
@@ -132,13 +233,215 @@ impl Config {
         }
     }
 
-    /// Proxy mode for `key` against `upstream`, other settings default.
+    /// Proxy mode for one CaptchaAI account named `default` against `upstream`, other
+    /// settings default.
     pub fn proxy(key: ApiKey, upstream: Url) -> Config {
-        Config {
-            mode: Mode::Proxy(key),
+        Config::accounts(vec![AccountConfig::new(
+            DEFAULT_ACCOUNT,
+            ProviderId::CaptchaAi,
+            key,
             upstream,
+        )])
+    }
+
+    /// Proxy mode for these accounts, other settings default.
+    pub fn accounts(accounts: Vec<AccountConfig>) -> Config {
+        Config {
+            mode: Mode::Proxy(accounts),
             ..Config::mock("dist/www")
         }
+    }
+}
+
+/// A provider's own API host. The custom rows have none; callers only ask for the others.
+fn provider_endpoint(provider: ProviderId) -> Url {
+    provider
+        .info()
+        .endpoint
+        .and_then(endpoint_url)
+        .unwrap_or_else(|| unreachable!("the provider table's endpoints are valid URLs"))
+}
+
+/// The fields an `[[account]]` may have.
+const FIELDS: [&str; 5] = ["name", "provider", "key_env", "threshold", "endpoint"];
+
+/// Reads `accounts.toml` (its text; `path` is only for messages). Every problem is one line
+/// naming the file, the account and the field.
+pub fn parse_accounts(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<AccountConfig>, ConfigError> {
+    let file = path.display();
+    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+        let message = e.message().trim().replace('\n', " ");
+        match line {
+            Some(line) => ConfigError(format!("{file}: line {line}: {message}")),
+            None => ConfigError(format!("{file}: {message}")),
+        }
+    })?;
+    if let Some(other) = doc.keys().find(|k| *k != "account") {
+        return Err(ConfigError(format!(
+            "{file}: unknown setting {other:?}; the file holds only [[account]] tables"
+        )));
+    }
+    let Some(list) = doc.get("account") else {
+        return Err(ConfigError(format!(
+            "{file}: no [[account]]; add at least one (server/README.md shows the shape)"
+        )));
+    };
+    let Some(list) = list
+        .as_array()
+        .filter(|l| l.iter().all(toml::Value::is_table))
+    else {
+        return Err(ConfigError(format!(
+            "{file}: account must be written as [[account]] tables"
+        )));
+    };
+    let mut accounts: Vec<AccountConfig> = Vec::with_capacity(list.len());
+    for (index, table) in list.iter().filter_map(toml::Value::as_table).enumerate() {
+        let account =
+            parse_account(table, index, env).map_err(|e| ConfigError(format!("{file}: {e}")))?;
+        if accounts.iter().any(|a| a.name == account.name) {
+            return Err(ConfigError(format!(
+                "{file}: account {:?}: name: used by an earlier account; names must be unique",
+                account.name
+            )));
+        }
+        if let Some(same) = accounts.iter().find(|a| {
+            a.provider == account.provider
+                && a.endpoint == account.endpoint
+                && a.key.expose() == account.key.expose()
+        }) {
+            return Err(ConfigError(format!(
+                "{file}: account {:?}: key_env: same provider, endpoint and key as account {:?} (one account, one name)",
+                account.name, same.name
+            )));
+        }
+        accounts.push(account);
+    }
+    Ok(accounts)
+}
+
+/// One `[[account]]` table (the `index`th, from 0).
+fn parse_account(
+    table: &toml::Table,
+    index: usize,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AccountConfig, String> {
+    let nth = index + 1;
+    let string = |field: &str| -> Result<Option<&str>, String> {
+        match table.get(field) {
+            None => Ok(None),
+            Some(toml::Value::String(text)) => Ok(Some(text.as_str())),
+            Some(_) => Err(format!("{field}: must be a string")),
+        }
+    };
+    // Until the name is known, messages say which table it is.
+    let name = match string("name") {
+        Ok(Some(name)) if valid_name(name) => name,
+        Ok(Some(name)) => {
+            return Err(format!(
+                "account #{nth}: name: {name:?} must be 1 to {MAX_NAME_LEN} of a-z, 0-9 and -"
+            ))
+        }
+        Ok(None) => return Err(format!("account #{nth}: name: missing")),
+        Err(e) => return Err(format!("account #{nth}: {e}")),
+    };
+    let at = |e: String| format!("account {name:?}: {e}");
+    if let Some(field) = table.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        let hint = if field == "key" || field == "api_key" {
+            "; keys never go in this file: name an environment variable with key_env"
+        } else {
+            ""
+        };
+        return Err(at(format!(
+            "{field}: unknown field (allowed: {}){hint}",
+            FIELDS.join(", ")
+        )));
+    }
+
+    let provider_name = string("provider")
+        .map_err(at)?
+        .ok_or_else(|| at("provider: missing".into()))?;
+    let provider = ProviderId::from_name(provider_name).ok_or_else(|| {
+        let known: Vec<_> = ProviderId::ALL.iter().map(|p| p.as_str()).collect();
+        at(format!(
+            "provider: unknown {provider_name:?}; expected one of {}",
+            known.join(", ")
+        ))
+    })?;
+
+    let endpoint = match string("endpoint").map_err(at)? {
+        Some(text) => endpoint_url(text)
+            .filter(|_| !text.trim().is_empty())
+            .ok_or_else(|| {
+                at(
+                    "endpoint: expected http(s)://host[:port][/path] without query or credentials"
+                        .into(),
+                )
+            })?,
+        None if provider.info().is_custom() => {
+            return Err(at(format!(
+                "endpoint: required for provider {provider_name:?}"
+            )))
+        }
+        None => provider_endpoint(provider),
+    };
+
+    let threshold = match table.get("threshold") {
+        None => DEFAULT_LOW_THRESHOLD,
+        Some(toml::Value::String(text)) => threshold(text).map_err(at)?,
+        Some(toml::Value::Integer(n)) => threshold(&n.to_string()).map_err(at)?,
+        // A TOML float is already rounded to binary: 0.1 is not 0.1.
+        Some(_) => {
+            return Err(at(
+                "threshold: write it as a decimal string, e.g. threshold = \"5.50\"".into(),
+            ))
+        }
+    };
+
+    let key_env = string("key_env").map_err(at)?.ok_or_else(|| {
+        at("key_env: missing (the environment variable that holds the key)".into())
+    })?;
+    if key_env.is_empty() || key_env.contains(['=', '\0']) {
+        return Err(at("key_env: not an environment variable name".into()));
+    }
+    let key = env(key_env)
+        .filter(|k| !k.trim().is_empty())
+        .ok_or_else(|| at(format!("key_env: {key_env} is not set or empty")))?;
+    let key = ApiKey::for_format(&key, provider.info().key)
+        .map_err(|e| at(format!("key_env: the key in {key_env} {e}")))?;
+
+    Ok(AccountConfig {
+        name: name.to_string(),
+        provider,
+        key,
+        threshold,
+        endpoint,
+        key_env: key_env.to_string(),
+    })
+}
+
+/// `[a-z0-9-]`, 1 to [`MAX_NAME_LEN`] characters.
+pub fn valid_name(name: &str) -> bool {
+    (1..=MAX_NAME_LEN).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// An exact decimal from 0 to the settings' maximum threshold.
+fn threshold(text: &str) -> Result<Money, String> {
+    match Money::parse(text.trim()) {
+        Ok(amount) if amount >= Money::ZERO && amount <= MAX_THRESHOLD => Ok(amount),
+        Ok(_) => Err(format!(
+            "threshold: must be from 0 to {MAX_THRESHOLD}, got {text:?}"
+        )),
+        Err(_) => Err(format!("threshold: {text:?} is not a decimal number")),
     }
 }
 
@@ -157,21 +460,35 @@ mod tests {
         ])
         .expect("valid flags");
         assert_eq!(cli.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(cli.upstream.as_str(), "http://127.0.0.1:9/");
-        let config = Config::from_cli(&cli, None).expect("mock");
+        assert_eq!(
+            cli.upstream.as_ref().map(Url::as_str),
+            Some("http://127.0.0.1:9/")
+        );
+        let config = Config::from_cli(&cli, |_| None).expect("mock");
         assert!(matches!(config.mode, Mode::Mock));
         assert_eq!(config.cache_ttl, Duration::from_secs(5));
-        let config = Config::from_cli(&cli, Some("   ")).expect("blank means unset");
+        let config = Config::from_cli(&cli, |_| Some("   ".into())).expect("blank means unset");
         assert!(matches!(config.mode, Mode::Mock));
-        let config =
-            Config::from_cli(&cli, Some("0123456789abcdef0123456789abcdef")).expect("proxy");
-        assert!(matches!(config.mode, Mode::Proxy(_)));
-        assert!(Config::from_cli(&cli, Some("short")).is_err());
-        for bad in ["ftp://x", "https://a.b/?key=1", "https://u:p@a.b"] {
+        let key = |name: &str| (name == KEY_ENV).then(|| "0123456789abcdef0123456789abcdef".into());
+        let config = Config::from_cli(&cli, key).expect("proxy");
+        let Mode::Proxy(accounts) = config.mode else {
+            panic!("proxy mode")
+        };
+        assert_eq!(accounts.len(), 1);
+        assert_eq!(accounts[0].name, "default");
+        assert_eq!(accounts[0].provider, ProviderId::CaptchaAi);
+        assert_eq!(accounts[0].endpoint.as_str(), "http://127.0.0.1:9/");
+        assert!(Config::from_cli(&cli, |_| Some("short".into())).is_err());
+        for bad in ["ftp://x", "https://a.b/?key=1", "https://u:p@a.b", ""] {
             assert!(
                 Cli::try_parse_from(["x", "--upstream", bad]).is_err(),
                 "{bad}"
             );
         }
+        let cli = Cli::try_parse_from(["x"]).expect("no flags");
+        let Mode::Proxy(accounts) = Config::from_cli(&cli, key).expect("proxy").mode else {
+            panic!("proxy mode")
+        };
+        assert_eq!(accounts[0].endpoint.as_str(), "https://ocr.captchaai.com/");
     }
 }

@@ -1,15 +1,18 @@
 //! The small server behind the `<captchaai-balance>` widget.
 //!
 //! It serves the built widget files and answers `GET /res.php?action=getbalance&json=1` the way
-//! CaptchaAI does, either by asking the real API with a key that never leaves this process
-//! (proxy mode) or by playing a simulated account (mock mode). Every answer goes through one
-//! 30-second cache with single-flight, so a hundred open dashboards cost one upstream request.
+//! CaptchaAI does, for the default account and, at `/accounts/{name}/res.php`, for any account
+//! whatever its provider's protocol, either by asking the real APIs with keys that never leave
+//! this process (proxy mode) or by playing simulated accounts (mock mode). `/v1/accounts` lists
+//! every account with its level. Each account's answers go through its own 30-second cache with
+//! single-flight, so a hundred open dashboards cost one upstream request per account.
 //!
 //! The binary (`main.rs`) only parses flags and binds a socket; [`app`] builds the whole
 //! [`axum::Router`], so tests run it on a loopback port with a manual [`clock::Clock`].
 #![cfg(not(target_arch = "wasm32"))]
 #![deny(clippy::unwrap_used)]
 
+pub mod account;
 pub mod answer;
 pub mod api;
 pub mod cache;
@@ -40,12 +43,15 @@ compile_error!("captchaai-balance-server must be built with panic = \"unwind\" (
 pub enum AppError {
     /// The HTTP client for the upstream could not start (TLS set-up).
     HttpClient(reqwest::Error),
+    /// Proxy mode with an empty account list.
+    NoAccount,
 }
 
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             AppError::HttpClient(e) => write!(f, "cannot create the upstream HTTP client: {e}"),
+            AppError::NoAccount => f.write_str("no account to watch"),
         }
     }
 }

@@ -1,34 +1,38 @@
-//! Log output (tracing to stderr) that cannot contain the key.
+//! Log output (tracing to stderr) that cannot contain any account's key.
 //!
 //! The code never logs the key, the upstream URL or a client's query (tests check this). As a
-//! second line of defence, the writer masks the key, in any letter case, in every line it writes: tracing's fmt
+//! second line of defence, the writer masks every account's key, in any letter case, in every line it writes: tracing's fmt
 //! layer writes each event with one `write_all`, so a key cannot be split across two writes.
 //! reqwest logs through the `log` crate, which is not bridged into tracing here, so its debug
 //! lines (which contain request URLs) are never printed at any `RUST_LOG` level.
 
 use crate::secret::ApiKey;
 use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// A `MakeWriter` that masks the key in everything written through it.
+/// A `MakeWriter` that masks the keys in everything written through it.
 #[derive(Clone)]
 pub struct Redacting<M> {
     inner: M,
-    key: Option<ApiKey>,
+    keys: Arc<[ApiKey]>,
 }
 
 impl<M> Redacting<M> {
-    /// Wraps `inner`, masking `key` (if any).
-    pub fn new(inner: M, key: Option<ApiKey>) -> Redacting<M> {
-        Redacting { inner, key }
+    /// Wraps `inner`, masking every one of `keys`.
+    pub fn new(inner: M, keys: Vec<ApiKey>) -> Redacting<M> {
+        Redacting {
+            inner,
+            keys: keys.into(),
+        }
     }
 }
 
 /// The writer of one event.
 pub struct RedactingWriter<W> {
     inner: W,
-    key: Option<ApiKey>,
+    keys: Arc<[ApiKey]>,
 }
 
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
@@ -37,19 +41,21 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for Redacting<M> {
     fn make_writer(&'a self) -> Self::Writer {
         RedactingWriter {
             inner: self.inner.make_writer(),
-            key: self.key.clone(),
+            keys: Arc::clone(&self.keys),
         }
     }
 }
 
 impl<W: Write> Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &self.key {
-            Some(key) if key.appears_in(buf) => {
-                let text = key.scrub(&String::from_utf8_lossy(buf));
-                self.inner.write_all(text.as_bytes())?;
+        if self.keys.iter().any(|key| key.appears_in(buf)) {
+            let mut text = String::from_utf8_lossy(buf).into_owned();
+            for key in self.keys.iter() {
+                text = key.scrub(&text);
             }
-            _ => self.inner.write_all(buf)?,
+            self.inner.write_all(text.as_bytes())?;
+        } else {
+            self.inner.write_all(buf)?;
         }
         Ok(buf.len())
     }
@@ -59,12 +65,12 @@ impl<W: Write> Write for RedactingWriter<W> {
     }
 }
 
-/// Installs the global subscriber: `RUST_LOG` (default `info`), stderr, key masked.
-pub fn init(key: Option<ApiKey>) {
+/// Installs the global subscriber: `RUST_LOG` (default `info`), stderr, keys masked.
+pub fn init(keys: Vec<ApiKey>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(Redacting::new(io::stderr, key))
+        .with_writer(Redacting::new(io::stderr, keys))
         .with_target(false)
         // Colour codes only for a person at a terminal, not in files or journald.
         .with_ansi(io::stderr().is_terminal())
@@ -78,10 +84,15 @@ mod tests {
     #[test]
     fn masks_the_key() {
         let key = ApiKey::new("0123456789abcdef0123456789abcdef").expect("key");
+        let other = ApiKey::for_format(
+            "CAP-99998888777766665555",
+            captchaai_balance::provider::KeyFormat::Token { min: 16, max: 128 },
+        )
+        .expect("token");
         let mut out = Vec::new();
         let mut writer = RedactingWriter {
             inner: &mut out,
-            key: Some(key),
+            keys: Arc::from(vec![key, other]),
         };
         writer
             .write_all(b"url=http://x/res.php?key=0123456789abcdef0123456789abcdef&a=1\n")
@@ -89,9 +100,12 @@ mod tests {
         writer
             .write_all(b"raw=0123456789ABCDEF0123456789ABCDEF\n")
             .expect("write");
+        writer
+            .write_all(b"body={\"clientKey\":\"CAP-99998888777766665555\"} 0123456789abcdef0123456789abcdef\n")
+            .expect("write");
         assert_eq!(
             String::from_utf8_lossy(&out),
-            "url=http://x/res.php?key=0123…cdef&a=1\nraw=0123…cdef\n"
+            "url=http://x/res.php?key=0123…cdef&a=1\nraw=0123…cdef\nbody={\"clientKey\":\"CAP-…5555\"} 0123…cdef\n"
         );
     }
 }

@@ -35,19 +35,18 @@ mod native {
 
     pub async fn run() -> ExitCode {
         let cli = Cli::parse();
-        let key = std::env::var(KEY_ENV).ok();
-        let config = match Config::from_cli(&cli, key.as_deref()) {
+        let config = match Config::from_cli(&cli, |name| std::env::var(name).ok()) {
             Ok(config) => config,
             Err(error) => {
                 eprintln!("error: {error}");
                 return ExitCode::from(2);
             }
         };
-        let key = match &config.mode {
-            Mode::Proxy(key) => Some(key.clone()),
-            Mode::Mock => None,
+        let keys = match &config.mode {
+            Mode::Proxy(accounts) => accounts.iter().map(|a| a.key.clone()).collect(),
+            Mode::Mock => Vec::new(),
         };
-        logging::init(key);
+        logging::init(keys);
 
         let listener = match tokio::net::TcpListener::bind(cli.listen).await {
             Ok(listener) => listener,
@@ -97,8 +96,8 @@ mod native {
         tracing::info!("shutting down");
     }
 
-    /// What a person starting the server needs: the mode, and the URLs to open. The key is
-    /// shown masked only.
+    /// What a person starting the server needs: the mode and accounts, and the URLs to open.
+    /// Keys are shown masked only.
     fn print_banner(config: &Config, addr: SocketAddr) {
         // 0.0.0.0 is not something to paste into a browser.
         let host = if addr.ip().is_unspecified() {
@@ -112,17 +111,26 @@ mod native {
             env!("CARGO_PKG_VERSION")
         );
         match &config.mode {
-            Mode::Proxy(key) => println!(
-                "mode: proxy -> {} with key {} ({KEY_ENV})",
-                config.upstream.as_str().trim_end_matches('/'),
-                key.masked()
-            ),
+            Mode::Proxy(accounts) => {
+                println!("mode: proxy, {} account(s):", accounts.len());
+                for a in accounts {
+                    println!(
+                        "  {} ({}) -> {} with key {} ({})",
+                        a.name,
+                        a.provider.as_str(),
+                        a.endpoint.as_str().trim_end_matches('/'),
+                        a.key.masked(),
+                        a.key_env
+                    );
+                }
+            }
             Mode::Mock => println!(
-                "mode: mock (no {KEY_ENV} set): a simulated account, see {base}/mock/state"
+                "mode: mock (no --config, no {KEY_ENV} set): simulated accounts, see {base}/v1/accounts and {base}/mock/state"
             ),
         }
         println!("admin page: {base}/");
-        println!("balance API: {base}/res.php?action=getbalance&json=1");
+        println!("balance API: {base}/res.php?action=getbalance&json=1 (the first account), {base}/accounts/NAME/res.php?action=getbalance&json=1");
+        println!("accounts: {base}/v1/accounts");
         println!("metrics: {base}/metrics");
         if !config.static_dir.is_dir() {
             println!(

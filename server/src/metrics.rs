@@ -1,13 +1,23 @@
-//! Prometheus metrics (`GET /metrics`, text format 0.0.4) with `prometheus-client`.
+//! Prometheus metrics (`GET /metrics`, text format 0.0.4) with `prometheus-client`, under the
+//! provider-neutral prefix `captcha_balance_`. Every account series carries `account` (its
+//! name) and `provider` (the provider id):
 //!
-//! - `captchaai_balance_usd`: the last good balance (NaN before the first one, so a
+//! - `captcha_balance_usd`: the last good balance (NaN before the first one, so a
 //!   "balance < 1" alert cannot fire on a server that has not read anything yet);
-//! - `captchaai_seconds_since_last_good_reading`: counted from server start until the first
-//!   good reading, so "no good reading for 10 min" alerts also cover a server that never got one;
-//! - `captchaai_upstream_requests_total`, `captchaai_upstream_errors_total{code}` (the core's
-//!   stable snake_case codes, every code pre-created at 0 so rates work from the start);
-//! - `captchaai_requests_served_total{route,status}` (route is a fixed set, never the raw
-//!   path, so scanners cannot blow up the series count).
+//! - `captcha_balance_threshold_usd`: the account's low-balance threshold, so one alert rule
+//!   (`captcha_balance_usd < captcha_balance_threshold_usd`) covers every account;
+//! - `captcha_balance_seconds_since_last_good_reading`: counted from server start until the
+//!   first good reading, so "no good reading for 10 min" alerts also cover an account that
+//!   never got one;
+//! - `captcha_balance_upstream_requests_total`, `captcha_balance_upstream_errors_total{code}`
+//!   (the core's stable snake_case codes, every code pre-created at 0 so rates work from the
+//!   start);
+//! - `captcha_balance_requests_served_total{route,status}`: about this server's HTTP routes,
+//!   not an account, so it has no account labels (route is a fixed set, never the raw path, so
+//!   scanners cannot blow up the series count).
+//!
+//! Every account's series exist from the start (created from the configured list, never from a
+//! request), so the label sets are bounded by the config file.
 //!
 //! An `ERROR_ZERO_BALANCE` answer counts as an error *and* as a good reading of 0: the account
 //! state is known, the monitor only has no money to report.
@@ -28,8 +38,19 @@ use std::time::Instant;
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
+/// The labels of every account series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CodeLabels {
+pub struct AccountLabels {
+    /// The account's name.
+    pub account: String,
+    /// The provider id (`captchaai`, `anticaptcha` …).
+    pub provider: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    account: String,
+    provider: &'static str,
     code: &'static str,
 }
 
@@ -39,57 +60,74 @@ struct ServedLabels {
     status: u16,
 }
 
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+#[derive(Debug)]
+struct AccountSeries {
+    labels: AccountLabels,
+    last_good: Mutex<Option<Instant>>,
+}
+
 /// All metrics of one server.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    balance: Gauge<f64, AtomicU64>,
-    since_good: Gauge<f64, AtomicU64>,
-    upstream_requests: Counter,
-    upstream_errors: Family<CodeLabels, Counter>,
+    balance: Family<AccountLabels, FloatGauge>,
+    since_good: Family<AccountLabels, FloatGauge>,
+    upstream_requests: Family<AccountLabels, Counter>,
+    upstream_errors: Family<ErrorLabels, Counter>,
     served: Family<ServedLabels, Counter>,
+    accounts: Vec<AccountSeries>,
     clock: Clock,
     started: Instant,
-    last_good: Mutex<Option<Instant>>,
 }
 
 impl Metrics {
-    /// Registers every metric.
-    pub fn new(clock: Clock) -> Metrics {
+    /// Registers every metric, with the series of each account (labels, threshold).
+    pub fn new(clock: Clock, accounts: &[(AccountLabels, Money)]) -> Metrics {
         let mut registry = Registry::default();
-        let balance = Gauge::<f64, AtomicU64>::default();
-        balance.set(f64::NAN);
-        let since_good = Gauge::<f64, AtomicU64>::default();
-        let upstream_requests = Counter::default();
-        let upstream_errors = Family::<CodeLabels, Counter>::default();
-        for code in ErrorCode::all() {
-            let _ = upstream_errors.get_or_create(&CodeLabels {
-                code: code.as_str(),
-            });
+        let balance = Family::<AccountLabels, FloatGauge>::default();
+        let threshold = Family::<AccountLabels, FloatGauge>::default();
+        let since_good = Family::<AccountLabels, FloatGauge>::default();
+        let upstream_requests = Family::<AccountLabels, Counter>::default();
+        let upstream_errors = Family::<ErrorLabels, Counter>::default();
+        for (labels, low) in accounts {
+            balance.get_or_create(labels).set(f64::NAN);
+            threshold.get_or_create(labels).set(low.to_f64());
+            let _ = since_good.get_or_create(labels);
+            let _ = upstream_requests.get_or_create(labels);
+            for code in ErrorCode::all() {
+                let _ = upstream_errors.get_or_create(&error_labels(labels, code));
+            }
         }
         let served = Family::<ServedLabels, Counter>::default();
         registry.register(
-            "captchaai_balance_usd",
-            "Last good CaptchaAI balance in USD (NaN before the first good reading)",
+            "captcha_balance_usd",
+            "Last good balance in USD (NaN before the first good reading)",
             balance.clone(),
         );
         registry.register(
-            "captchaai_seconds_since_last_good_reading",
+            "captcha_balance_threshold_usd",
+            "The account's low-balance threshold in USD",
+            threshold,
+        );
+        registry.register(
+            "captcha_balance_seconds_since_last_good_reading",
             "Seconds since the last good balance reading (since server start if none yet)",
             since_good.clone(),
         );
         registry.register(
-            "captchaai_upstream_requests",
+            "captcha_balance_upstream_requests",
             "Balance requests sent upstream (in mock mode: to the simulated account)",
             upstream_requests.clone(),
         );
         registry.register(
-            "captchaai_upstream_errors",
+            "captcha_balance_upstream_errors",
             "Upstream readings that were not a balance, by stable error code",
             upstream_errors.clone(),
         );
         registry.register(
-            "captchaai_requests_served",
+            "captcha_balance_requests_served",
             "HTTP requests answered by this server, by route and status",
             served.clone(),
         );
@@ -101,29 +139,38 @@ impl Metrics {
             upstream_requests,
             upstream_errors,
             served,
+            accounts: accounts
+                .iter()
+                .map(|(labels, _)| AccountSeries {
+                    labels: labels.clone(),
+                    last_good: Mutex::new(None),
+                })
+                .collect(),
             clock,
             started,
-            last_good: Mutex::new(None),
         }
     }
 
-    /// Records one upstream reading.
-    pub fn record_upstream(&self, outcome: &Result<Money, ApiError>) {
-        self.upstream_requests.inc();
+    /// Records one upstream reading of a configured account (others are ignored: the label
+    /// sets stay those of the config).
+    pub fn record_upstream(&self, account: &str, outcome: &Result<Money, ApiError>) {
+        let Some(series) = self.accounts.iter().find(|s| s.labels.account == account) else {
+            return;
+        };
+        let labels = &series.labels;
+        self.upstream_requests.get_or_create(labels).inc();
         let good = match outcome {
             Ok(balance) => Some(*balance),
             Err(error) => {
                 self.upstream_errors
-                    .get_or_create(&CodeLabels {
-                        code: error.code.as_str(),
-                    })
+                    .get_or_create(&error_labels(labels, error.code))
                     .inc();
                 (error.code == ErrorCode::ZeroBalance).then_some(Money::ZERO)
             }
         };
         if let Some(balance) = good {
-            self.balance.set(balance.to_f64());
-            *self.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
+            self.balance.get_or_create(labels).set(balance.to_f64());
+            *series.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
         }
     }
 
@@ -134,22 +181,30 @@ impl Metrics {
             .inc();
     }
 
-    /// The text exposition, with the staleness gauge brought up to date.
+    /// The text exposition, with the staleness gauges brought up to date.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
-        let since = self
-            .last_good
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .unwrap_or(self.started);
-        self.since_good.set(
-            self.clock
-                .now()
-                .saturating_duration_since(since)
-                .as_secs_f64(),
-        );
+        let now = self.clock.now();
+        for series in &self.accounts {
+            let since = series
+                .last_good
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or(self.started);
+            self.since_good
+                .get_or_create(&series.labels)
+                .set(now.saturating_duration_since(since).as_secs_f64());
+        }
         let mut text = String::new();
         prometheus_text::encode(&mut text, &self.registry)?;
         Ok(text)
+    }
+}
+
+fn error_labels(labels: &AccountLabels, code: ErrorCode) -> ErrorLabels {
+    ErrorLabels {
+        account: labels.account.clone(),
+        provider: labels.provider,
+        code: code.as_str(),
     }
 }
 
@@ -158,33 +213,64 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn labels(account: &str, provider: &'static str) -> AccountLabels {
+        AccountLabels {
+            account: account.into(),
+            provider,
+        }
+    }
+
     #[test]
-    fn exposes_balance_staleness_and_counters() {
+    fn exposes_balance_staleness_and_counters_per_account() {
         let clock = Clock::manual();
-        let metrics = Metrics::new(clock.clone());
+        let metrics = Metrics::new(
+            clock.clone(),
+            &[
+                (labels("prod", "captchaai"), Money::from_cents(500)),
+                (labels("staging", "anticaptcha"), Money::from_cents(100)),
+            ],
+        );
         let text = metrics.encode().expect("encode");
-        assert!(text.contains("captchaai_balance_usd NaN"), "{text}");
         assert!(
-            text.contains("captchaai_upstream_errors_total{code=\"timeout\"} 0"),
+            text.contains(r#"captcha_balance_usd{account="prod",provider="captchaai"} NaN"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"captcha_balance_upstream_errors_total{account="staging",provider="anticaptcha",code="timeout"} 0"#),
             "{text}"
         );
         clock.advance(Duration::from_secs(5));
-        metrics.record_upstream(&Ok(Money::parse("12.345").expect("money")));
-        metrics.record_upstream(&Err(ApiError::new(ErrorCode::Timeout, "timeout")));
+        metrics.record_upstream("prod", &Ok(Money::parse("12.345").expect("money")));
+        metrics.record_upstream(
+            "staging",
+            &Err(ApiError::new(ErrorCode::Timeout, "timeout")),
+        );
+        metrics.record_upstream("nobody", &Ok(Money::ZERO));
         clock.advance(Duration::from_secs(7));
         metrics.record_served("res_php", 200);
         let text = metrics.encode().expect("encode");
-        for line in [
-            "captchaai_balance_usd 12.345",
-            "captchaai_seconds_since_last_good_reading 7.0",
-            "captchaai_upstream_requests_total 2",
-            "captchaai_upstream_errors_total{code=\"timeout\"} 1",
-            "captchaai_requests_served_total{route=\"res_php\",status=\"200\"} 1",
-        ] {
+        #[rustfmt::skip]
+        let lines = [
+            r#"captcha_balance_usd{account="prod",provider="captchaai"} 12.345"#,
+            r#"captcha_balance_usd{account="staging",provider="anticaptcha"} NaN"#,
+            r#"captcha_balance_threshold_usd{account="prod",provider="captchaai"} 5.0"#,
+            r#"captcha_balance_seconds_since_last_good_reading{account="prod",provider="captchaai"} 7.0"#,
+            r#"captcha_balance_seconds_since_last_good_reading{account="staging",provider="anticaptcha"} 12.0"#,
+            r#"captcha_balance_upstream_requests_total{account="prod",provider="captchaai"} 1"#,
+            r#"captcha_balance_upstream_requests_total{account="staging",provider="anticaptcha"} 1"#,
+            r#"captcha_balance_upstream_errors_total{account="staging",provider="anticaptcha",code="timeout"} 1"#,
+            r#"captcha_balance_requests_served_total{route="res_php",status="200"} 1"#,
+        ];
+        for line in lines {
             assert!(
                 text.lines().any(|l| l == line),
                 "missing {line:?} in\n{text}"
             );
         }
+        assert!(!text.contains("nobody"), "{text}");
+        assert!(
+            !text.contains("captchaai_"),
+            "no series keeps the old prefix:\n{text}"
+        );
     }
 }

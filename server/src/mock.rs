@@ -1,5 +1,9 @@
-//! The simulated account of mock mode: it plays the upstream API, so `/res.php` goes through
-//! the same cache, classification and metrics as in proxy mode.
+//! The simulated accounts of mock mode: each plays its provider's upstream API (2captcha or
+//! createTask family), so `/res.php`, `/accounts/{name}/res.php` and `/v1/accounts` go through
+//! the same cache, the core's `classify_for` and metrics as in proxy mode.
+//!
+//! [`MOCK_ACCOUNTS`] is the simulated fleet: one row per account (name, provider, threshold and
+//! how it starts).
 //!
 //! The balance drains linearly and is computed from elapsed time (no background task): it is
 //! `base - drainPerMinute × minutes since base was set`, in exact nano-dollars. Each scenario
@@ -8,6 +12,7 @@
 use crate::clock::Clock;
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::money::Money;
+use captchaai_balance::provider::{Family, ProviderId};
 use serde::Serialize;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -26,6 +31,48 @@ pub const MARKUP: &str = "<img src=x onerror=alert(1)>";
 /// What a CDN in front of the API answers when the origin is down.
 const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
 <center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n";
+
+/// How a simulated account starts (and what `POST /mock/reset` brings it back to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preset {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The balance.
+    pub balance: Money,
+    /// How much it loses per minute.
+    pub drain_per_minute: Money,
+}
+
+/// 25.00 USD draining 0.02 per minute, scenario `ok`: the default account.
+pub const DEFAULT_PRESET: Preset = Preset {
+    scenario: Scenario::Ok,
+    balance: DEFAULT_BALANCE,
+    drain_per_minute: DEFAULT_DRAIN_PER_MINUTE,
+};
+
+/// One simulated account of mock mode.
+#[derive(Debug, Clone, Copy)]
+pub struct MockAccountSpec {
+    /// Account name.
+    pub name: &'static str,
+    /// The provider it plays (its family decides the answers' protocol).
+    pub provider: ProviderId,
+    /// Low-balance threshold, in cents.
+    pub threshold_cents: i64,
+    /// How it starts.
+    pub preset: Preset,
+}
+
+/// The simulated fleet: both protocol families, one of each level, and one account in error.
+/// The first is the default account (`/res.php`, the control API without `account`), and is
+/// the single account mock mode had before accounts existed.
+#[rustfmt::skip]
+pub const MOCK_ACCOUNTS: [MockAccountSpec; 4] = [
+    MockAccountSpec { name: "production", provider: ProviderId::CaptchaAi,   threshold_cents: 500,  preset: DEFAULT_PRESET },
+    MockAccountSpec { name: "staging",    provider: ProviderId::AntiCaptcha, threshold_cents: 1000, preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(350), drain_per_minute: Money::from_nanos(1_000_000) } },
+    MockAccountSpec { name: "backup",     provider: ProviderId::CapSolver,   threshold_cents: 100,  preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(4820), drain_per_minute: Money::ZERO } },
+    MockAccountSpec { name: "archive",    provider: ProviderId::TwoCaptcha,  threshold_cents: 100,  preset: Preset { scenario: Scenario::KeyNotFound, balance: Money::from_cents(1200), drain_per_minute: Money::ZERO } },
+];
 
 /// A named behaviour of the simulated account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,12 +237,12 @@ struct Account {
 }
 
 impl Account {
-    fn fresh(now: Instant) -> Account {
+    fn fresh(preset: Preset, now: Instant) -> Account {
         Account {
-            scenario: Scenario::Ok,
-            base: DEFAULT_BALANCE,
+            scenario: preset.scenario,
+            base: preset.balance,
             base_at: now,
-            drain_per_minute: DEFAULT_DRAIN_PER_MINUTE,
+            drain_per_minute: preset.drain_per_minute,
             delay: Duration::ZERO,
             requests: 0,
         }
@@ -221,17 +268,31 @@ impl Account {
 #[derive(Debug)]
 pub struct MockAccount {
     clock: Clock,
+    family: Family,
+    preset: Preset,
     account: Mutex<Account>,
 }
 
 impl MockAccount {
-    /// A fresh account: 25.00 USD draining 0.02 per minute, scenario `ok`.
+    /// A fresh 2captcha-family account: 25.00 USD draining 0.02 per minute, scenario `ok`.
     pub fn new(clock: Clock) -> MockAccount {
+        MockAccount::with(clock, Family::TwoCaptcha, DEFAULT_PRESET)
+    }
+
+    /// A fresh account answering in `family`'s protocol, starting (and reset) as `preset`.
+    pub fn with(clock: Clock, family: Family, preset: Preset) -> MockAccount {
         let now = clock.now();
         MockAccount {
             clock,
-            account: Mutex::new(Account::fresh(now)),
+            family,
+            preset,
+            account: Mutex::new(Account::fresh(preset, now)),
         }
+    }
+
+    /// The protocol it answers in.
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     fn lock(&self) -> MutexGuard<'_, Account> {
@@ -287,7 +348,7 @@ impl MockAccount {
     /// Back to a fresh account (the request count too).
     pub fn reset(&self) -> Snapshot {
         let mut account = self.lock();
-        *account = Account::fresh(self.clock.now());
+        *account = Account::fresh(self.preset, self.clock.now());
         self.snapshot_of(&account)
     }
 
@@ -297,22 +358,10 @@ impl MockAccount {
         let mut account = self.lock();
         account.requests += 1;
         let delay = account.delay;
-        // Written by hand to keep the API's field order (status first).
-        let json = |status: u8, request: &str| {
-            format!(
-                r#"{{"status":{status},"request":{}}}"#,
-                json_string(request)
-            )
-        };
-        let (status, content_type, body) = match account.scenario.info().behaviour {
-            B::Balance => (
-                200,
-                "application/json",
-                json(1, &api_text(account.balance(now))),
-            ),
-            B::Text(text) => (200, "application/json", json(1, text)),
-            B::Error { http, code } => (http, "application/json", json(0, code.api_code())),
-            B::Html { http } => (http, "text/html", HTML_502.to_string()),
+        let balance = api_text(account.balance(now));
+        let (status, content_type, body) = match self.family {
+            Family::TwoCaptcha => two_captcha_answer(account.scenario.info().behaviour, &balance),
+            Family::CreateTask => create_task_answer(account.scenario.info().behaviour, &balance),
         };
         Reply {
             delay,
@@ -320,6 +369,49 @@ impl MockAccount {
             content_type,
             body,
         }
+    }
+}
+
+/// `(status, content type, body)` as a 2captcha-family API answers. Written by hand to keep
+/// the API's field order (status first).
+fn two_captcha_answer(behaviour: Behaviour, balance: &str) -> (u16, &'static str, String) {
+    let json = |status: u8, request: &str| {
+        format!(
+            r#"{{"status":{status},"request":{}}}"#,
+            json_string(request)
+        )
+    };
+    match behaviour {
+        B::Balance => (200, "application/json", json(1, balance)),
+        B::Text(text) => (200, "application/json", json(1, text)),
+        B::Error { http, code } => (http, "application/json", json(0, code.api_code())),
+        B::Html { http } => (http, "text/html", HTML_502.to_string()),
+    }
+}
+
+/// The same as a createTask-family API answers: the balance as a JSON number, errors as
+/// `errorId`/`errorCode`/`errorDescription`.
+fn create_task_answer(behaviour: Behaviour, balance: &str) -> (u16, &'static str, String) {
+    match behaviour {
+        B::Balance => (
+            200,
+            "application/json",
+            format!(r#"{{"errorId":0,"balance":{balance}}}"#),
+        ),
+        B::Text(text) => (
+            200,
+            "application/json",
+            format!(r#"{{"errorId":0,"balance":{}}}"#, json_string(text)),
+        ),
+        B::Error { http, code } => (
+            http,
+            "application/json",
+            format!(
+                r#"{{"errorId":1,"errorCode":{},"errorDescription":"simulated"}}"#,
+                json_string(code.api_code())
+            ),
+        ),
+        B::Html { http } => (http, "text/html", HTML_502.to_string()),
     }
 }
 
@@ -358,6 +450,50 @@ mod tests {
             assert_eq!(scenario.name(), name);
         }
         assert_eq!(Scenario::from_name("OK"), None);
+    }
+
+    /// Every scenario, answered in the createTask protocol, reaches the verdict the 2captcha
+    /// answer reaches (the core's `classify_for` reads both).
+    #[test]
+    fn both_families_answer_every_scenario_alike() {
+        use captchaai_balance::protocol::classify_for;
+        for name in Scenario::names() {
+            let scenario = Scenario::from_name(name).expect("listed");
+            let verdict = |family| {
+                let account = MockAccount::with(Clock::manual(), family, DEFAULT_PRESET);
+                account.set_scenario(ScenarioChange {
+                    scenario,
+                    balance: None,
+                    drain_per_minute: None,
+                    delay: None,
+                });
+                let reply = account.answer();
+                classify_for(family, reply.status, Some(reply.content_type), &reply.body)
+                    .map_err(|e| e.code)
+            };
+            assert_eq!(
+                verdict(Family::CreateTask),
+                verdict(Family::TwoCaptcha),
+                "{name}"
+            );
+        }
+        let account = MockAccount::with(Clock::manual(), Family::CreateTask, DEFAULT_PRESET);
+        assert_eq!(account.answer().body, r#"{"errorId":0,"balance":25.000}"#);
+    }
+
+    #[test]
+    fn the_fleet_has_unique_names_and_both_families() {
+        let names: std::collections::HashSet<_> = MOCK_ACCOUNTS.iter().map(|a| a.name).collect();
+        assert_eq!(names.len(), MOCK_ACCOUNTS.len());
+        assert!(MOCK_ACCOUNTS
+            .iter()
+            .all(|a| crate::config::valid_name(a.name)));
+        for family in [Family::TwoCaptcha, Family::CreateTask] {
+            assert!(MOCK_ACCOUNTS
+                .iter()
+                .any(|a| a.provider.info().family == family));
+        }
+        assert_eq!(MOCK_ACCOUNTS[0].preset, DEFAULT_PRESET);
     }
 
     #[test]

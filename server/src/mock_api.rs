@@ -1,5 +1,7 @@
-//! The mock account's control API (docs/ARCHITECTURE.md, "Mock server control API"):
-//! `GET /mock/state`, `POST /mock/scenario`, `POST /mock/topup`, `POST /mock/reset`.
+//! The mock accounts' control API (docs/ARCHITECTURE.md, "Mock mode control API"):
+//! `GET /mock/state`, `POST /mock/scenario`, `POST /mock/topup`, `POST /mock/reset`. Each
+//! addresses the default account, or another one with `?account=NAME` (in the URL rather than
+//! the body so that `GET /mock/state` and the body-less reset address accounts the same way).
 //!
 //! Writes are refused unless they come from this origin or from a tool: every `POST` must say
 //! `Content-Type: application/json` (415 otherwise) and may not carry an `Origin` of another
@@ -11,10 +13,11 @@
 //! gets a 400 with a sentence naming the field. Every change drops the cached reading: the demo
 //! and the browser tests expect the next request to see the new scenario at once.
 
+use crate::account::Account;
 use crate::mock::{MockAccount, Scenario, ScenarioChange, Snapshot, MAX_AMOUNT, MAX_DELAY};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -36,19 +39,51 @@ fn bad(message: impl Into<String>) -> Refusal {
     Refusal(StatusCode::BAD_REQUEST, message.into())
 }
 
-fn account(state: &AppState) -> Result<&Arc<MockAccount>, Refusal> {
-    state.mock.as_ref().ok_or_else(|| {
+/// The account a control request addresses (`?account=NAME`, else the default one) and the
+/// simulated account behind it.
+fn account(
+    state: &AppState,
+    query: Option<&str>,
+) -> Result<(Arc<Account>, Arc<MockAccount>), Refusal> {
+    let not_mock = || {
         Refusal(
             StatusCode::NOT_FOUND,
-            "the mock control API only exists in mock mode (CAPTCHAAI_API_KEY is set)".into(),
+            "the mock control API only exists in mock mode (proxy mode is on)".into(),
         )
-    })
+    };
+    if !state.mock_mode {
+        return Err(not_mock());
+    }
+    let mut name = None;
+    for (field, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match field.as_ref() {
+            "account" if name.is_none() => name = Some(value.into_owned()),
+            "account" => return Err(bad("account must be given once")),
+            other => {
+                return Err(bad(format!(
+                    "unknown query parameter {other:?}; allowed: account"
+                )))
+            }
+        }
+    }
+    let account = match &name {
+        Some(name) => state.account(name).ok_or_else(|| {
+            let names: Vec<_> = state.accounts.iter().map(|a| a.name.as_str()).collect();
+            Refusal(
+                StatusCode::NOT_FOUND,
+                format!("no account {name:?}; the accounts are {}", names.join(", ")),
+            )
+        })?,
+        None => state.default_account(),
+    };
+    let mock = account.mock.clone().ok_or_else(not_mock)?;
+    Ok((Arc::clone(account), mock))
 }
 
-/// `GET /mock/state`.
-pub async fn get_state(State(state): State<AppState>) -> Response {
-    match account(&state) {
-        Ok(account) => Json(account.snapshot()).into_response(),
+/// `GET /mock/state[?account=NAME]`.
+pub async fn get_state(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    match account(&state, query.as_deref()) {
+        Ok((_, mock)) => Json(mock.snapshot()).into_response(),
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -97,10 +132,11 @@ fn same_origin_json(headers: &HeaderMap) -> Result<(), Refusal> {
 /// `POST /mock/scenario {scenario, balance?, drainPerMinute?, delayMs?}`.
 pub async fn post_scenario(
     State(state): State<AppState>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    respond(&state, &headers, |account| {
+    respond(&state, query.as_deref(), &headers, |account| {
         let mut fields = object(&body, &["scenario", "balance", "drainPerMinute", "delayMs"])?;
         let name = match fields.remove("scenario") {
             Some(Value::String(name)) => name,
@@ -131,10 +167,11 @@ pub async fn post_scenario(
 /// `POST /mock/topup {amount}`.
 pub async fn post_topup(
     State(state): State<AppState>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    respond(&state, &headers, |account| {
+    respond(&state, query.as_deref(), &headers, |account| {
         let mut fields = object(&body, &["amount"])?;
         let value = fields
             .remove("amount")
@@ -146,22 +183,29 @@ pub async fn post_topup(
 }
 
 /// `POST /mock/reset` (the body is ignored; the `Content-Type` is not).
-pub async fn post_reset(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    respond(&state, &headers, |account| Ok(account.reset()))
+pub async fn post_reset(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    respond(&state, query.as_deref(), &headers, |account| {
+        Ok(account.reset())
+    })
 }
 
-/// Runs one change and drops the cached reading.
+/// Runs one change on the addressed account and drops its cached reading.
 fn respond(
     state: &AppState,
+    query: Option<&str>,
     headers: &HeaderMap,
     change: impl FnOnce(&MockAccount) -> Result<Snapshot, Refusal>,
 ) -> Response {
-    let result = account(state)
-        .and_then(|account| same_origin_json(headers).map(|()| account))
-        .and_then(|account| change(account));
+    let result = account(state, query)
+        .and_then(|found| same_origin_json(headers).map(|()| found))
+        .and_then(|(account, mock)| change(&mock).map(|snapshot| (account, snapshot)));
     match result {
-        Ok(snapshot) => {
-            state.cache.invalidate();
+        Ok((account, snapshot)) => {
+            account.invalidate();
             Json(snapshot).into_response()
         }
         Err(refusal) => refusal.into_response(),

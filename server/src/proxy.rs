@@ -1,6 +1,8 @@
-//! Proxy mode: one `getbalance` request to the real API, with the key added here.
+//! Proxy mode: one balance request to an account's API, with its key added here, in the
+//! account's protocol family (the core's `balance_request` and `classify_for`: no protocol code
+//! in the server).
 //!
-//! The upstream URL holds the key, and reqwest errors carry their URL in `Display`: every
+//! A 2captcha-family URL holds the key (a createTask one sends it in the body), and reqwest errors carry their URL in `Display`: every
 //! error is stripped with `without_url()` before it is logged or mapped, and the URL itself is
 //! never logged. The upstream's body never reaches a client (the answer is built from the core's
 //! classification, see answer.rs), and the classification's description of what was seen is
@@ -9,7 +11,8 @@
 use crate::answer::Verdict;
 use crate::secret::ApiKey;
 use captchaai_balance::error::ErrorCode;
-use captchaai_balance::protocol::{classify, MAX_ANSWER_LEN};
+use captchaai_balance::protocol::{balance_request, classify_for, MAX_ANSWER_LEN};
+use captchaai_balance::provider::Family;
 use reqwest::{header, Client, Url};
 use std::time::Duration;
 use tracing::{debug, warn};
@@ -19,18 +22,28 @@ use tracing::{debug, warn};
 /// bytes).
 const MAX_BODY: usize = MAX_ANSWER_LEN + 1;
 
-/// The upstream client for one key.
+/// The upstream client for one account.
 #[derive(Debug, Clone)]
 pub struct Proxy {
     client: Client,
     key: ApiKey,
-    /// `{upstream}/res.php` without a query: safe to log.
+    family: Family,
+    /// The API base URL, normalised by the core (`https://host[/prefix]`, no trailing slash).
+    base: String,
+    /// The request URL without query or key (`{upstream}/res.php`, `{upstream}/getBalance`):
+    /// safe to log.
     endpoint: Url,
 }
 
 impl Proxy {
-    /// A client for `upstream` (its path is kept: `https://host/prefix` → `/prefix/res.php`).
-    pub fn new(upstream: &Url, key: ApiKey, timeout: Duration) -> Result<Proxy, reqwest::Error> {
+    /// A client for `upstream` in `family`'s protocol (its path is kept: `https://host/prefix`
+    /// → `/prefix/res.php`).
+    pub fn new(
+        family: Family,
+        upstream: &Url,
+        key: ApiKey,
+        timeout: Duration,
+    ) -> Result<Proxy, reqwest::Error> {
         let client = Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -42,32 +55,53 @@ impl Proxy {
             ))
             .build()
             .map_err(reqwest::Error::without_url)?;
-        let mut endpoint = upstream.clone();
-        endpoint.set_query(None);
-        endpoint.set_fragment(None);
-        let path = format!("{}/res.php", endpoint.path().trim_end_matches('/'));
-        endpoint.set_path(&path);
+        let mut base = upstream.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        let base = base.as_str().trim_end_matches('/').to_string();
+        // The keyless request (what a same-origin proxy in front of the API would be sent)
+        // names the endpoint without the key.
+        let endpoint = balance_request(family, &base, "", false)
+            .ok()
+            .and_then(|request| Url::parse(&request.url).ok())
+            .map_or_else(
+                || upstream.clone(),
+                |mut url| {
+                    url.set_query(None);
+                    url
+                },
+            );
         Ok(Proxy {
             client,
             key,
+            family,
+            base,
             endpoint,
         })
     }
 
-    /// `{upstream}/res.php`, for the start-up banner and logs.
+    /// The request URL without query, for the start-up banner and logs.
     pub fn endpoint(&self) -> &Url {
         &self.endpoint
     }
 
     /// Asks the API for the balance. Never fails: every failure is a [`Verdict`] too.
     pub async fn fetch(&self) -> Verdict {
-        let mut url = self.endpoint.clone();
-        url.query_pairs_mut()
-            .append_pair("key", self.key.expose())
-            .append_pair("action", "getbalance")
-            .append_pair("json", "1");
+        // The core describes the request of either family; it holds the key (URL or body).
+        let request = match balance_request(self.family, &self.base, self.key.expose(), false) {
+            Ok(request) => request,
+            Err(_) => return Verdict::failure(ErrorCode::ServerError, "bad endpoint"),
+        };
         debug!(endpoint = %self.endpoint, "asking upstream for the balance");
-        let response = match self.client.get(url).send().await {
+        let builder = match request.body {
+            Some(body) => self
+                .client
+                .post(request.url)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body),
+            None => self.client.get(request.url),
+        };
+        let response = match builder.send().await {
             Ok(response) => response,
             Err(error) => return self.failure(error),
         };
@@ -82,11 +116,13 @@ impl Proxy {
             Err(error) => return self.failure(error),
         };
         debug!(status, "upstream answered");
-        let outcome = classify(status, content_type.as_deref(), &body).map_err(|mut error| {
-            // An unknown code is kept as seen (for the log); the key in upper case is one.
-            error.detail = self.key.scrub(&error.detail);
-            error
-        });
+        let outcome = classify_for(self.family, status, content_type.as_deref(), &body).map_err(
+            |mut error| {
+                // An unknown code is kept as seen (for the log); the key in upper case is one.
+                error.detail = self.key.scrub(&error.detail);
+                error
+            },
+        );
         Verdict::from_outcome(outcome)
     }
 
@@ -138,13 +174,16 @@ mod tests {
         let key = ApiKey::new("0123456789abcdef0123456789abcdef").expect("key");
         #[rustfmt::skip]
         let cases = [
-            ("https://ocr.captchaai.com",     "https://ocr.captchaai.com/res.php"),
-            ("http://127.0.0.1:9/",           "http://127.0.0.1:9/res.php"),
-            ("https://proxy.example/captcha", "https://proxy.example/captcha/res.php"),
+            (Family::TwoCaptcha, "https://ocr.captchaai.com",     "https://ocr.captchaai.com/res.php"),
+            (Family::TwoCaptcha, "http://127.0.0.1:9/",           "http://127.0.0.1:9/res.php"),
+            (Family::TwoCaptcha, "https://proxy.example/captcha", "https://proxy.example/captcha/res.php"),
+            (Family::CreateTask, "https://api.anti-captcha.com",  "https://api.anti-captcha.com/getBalance"),
+            (Family::CreateTask, "http://127.0.0.1:9/prefix/",    "http://127.0.0.1:9/prefix/getBalance"),
         ];
-        for (upstream, want) in cases {
+        for (family, upstream, want) in cases {
             let url = Url::parse(upstream).expect("url");
-            let proxy = Proxy::new(&url, key.clone(), Duration::from_secs(1)).expect("client");
+            let proxy =
+                Proxy::new(family, &url, key.clone(), Duration::from_secs(1)).expect("client");
             assert_eq!(proxy.endpoint().as_str(), want);
         }
     }

@@ -23,6 +23,9 @@ use tracing::debug;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/res.php", any(api::res_php))
+        .route("/accounts/{name}/res.php", any(api::account_res_php))
+        .route("/v1/accounts", get(api::list_accounts))
+        .route("/v1/accounts/{name}", get(api::get_account))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/mock/state", get(mock_api::get_state))
@@ -41,6 +44,8 @@ pub fn router(state: AppState) -> Router {
 pub fn route_label(path: &str) -> &'static str {
     match path {
         "/res.php" => "res_php",
+        p if p.starts_with("/accounts/") && p.ends_with("/res.php") => "account_res_php",
+        p if p == "/v1/accounts" || p.starts_with("/v1/accounts/") => "v1_accounts",
         "/healthz" => "healthz",
         "/metrics" => "metrics",
         p if p.starts_with("/mock/") => "mock",

@@ -1,9 +1,10 @@
-//! The CaptchaAI key, wrapped so it cannot be printed by accident.
+//! An API key, wrapped so it cannot be printed by accident.
 //!
 //! `ApiKey` has no `Display`, and its `Debug` shows only the masked form, so a stray `{:?}` in a
 //! log line or an error cannot leak it. The only way to the real text is [`ApiKey::expose`],
 //! used in exactly one place: building the upstream URL (proxy.rs).
 
+use captchaai_balance::provider::KeyFormat;
 use captchaai_balance::settings::{check_key, mask_key, FieldError, KEY_LEN};
 use std::fmt;
 use std::sync::Arc;
@@ -26,17 +27,35 @@ impl std::error::Error for KeyError {}
 
 impl ApiKey {
     /// Checks the key locally (32 hex characters, like the core's settings check) before it is
-    /// ever sent: CaptchaAI bans an IP that keeps sending bad keys.
+    /// ever sent: CaptchaAI bans an IP that keeps sending bad keys. For `CAPTCHAAI_API_KEY`.
     pub fn new(key: &str) -> Result<ApiKey, KeyError> {
+        ApiKey::for_format(key, KeyFormat::Hex32)
+            .map_err(|KeyError(why)| KeyError(format!("CAPTCHAAI_API_KEY {why}")))
+    }
+
+    /// Checks the key against a provider's key format (the provider table's `key`). The error
+    /// says what is wrong ("must be …") and never quotes the key.
+    pub fn for_format(key: &str, format: KeyFormat) -> Result<ApiKey, KeyError> {
         let key = key.trim();
-        match check_key(key) {
-            Ok(()) => Ok(ApiKey(Arc::from(key))),
-            Err(FieldError::KeyLength(n)) => Err(KeyError(format!(
-                "CAPTCHAAI_API_KEY must be {KEY_LEN} characters, it has {n}"
-            ))),
-            Err(_) => Err(KeyError(
-                "CAPTCHAAI_API_KEY must be hexadecimal (0-9, a-f)".into(),
-            )),
+        let refused = |why: String| Err(KeyError(why));
+        match format {
+            KeyFormat::Hex32 => match check_key(key) {
+                Ok(()) => Ok(ApiKey(Arc::from(key))),
+                Err(FieldError::KeyLength(n)) => {
+                    refused(format!("must be {KEY_LEN} characters, it has {n}"))
+                }
+                Err(_) => refused("must be hexadecimal (0-9, a-f)".into()),
+            },
+            KeyFormat::Token { min, max } => {
+                let n = key.chars().count();
+                if !(min..=max).contains(&n) {
+                    refused(format!("must be {min} to {max} characters, it has {n}"))
+                } else if !key.bytes().all(|b| b.is_ascii_graphic()) {
+                    refused("must be printable ASCII without spaces".into())
+                } else {
+                    Ok(ApiKey(Arc::from(key)))
+                }
+            }
         }
     }
 
@@ -114,5 +133,26 @@ mod tests {
             ApiKey::new("abc").expect_err("short").to_string(),
             "CAPTCHAAI_API_KEY must be 32 characters, it has 3"
         );
+    }
+
+    #[test]
+    fn each_key_format_is_checked_without_quoting_the_key() {
+        let token = KeyFormat::Token { min: 16, max: 128 };
+        #[rustfmt::skip]
+        let cases: &[(&str, KeyFormat, Result<(), &str>)] = &[
+            (KEY,                                   KeyFormat::Hex32, Ok(())),
+            ("0123456789abcdef0123456789abcdeX",    KeyFormat::Hex32, Err("must be hexadecimal (0-9, a-f)")),
+            ("0123456789abcdef",                    KeyFormat::Hex32, Err("must be 32 characters, it has 16")),
+            ("CAP-0123456789ABCDEF0123456789ABCDEF", token,           Ok(())),
+            ("CAP-0123456789",                      token,           Err("must be 16 to 128 characters, it has 14")),
+            ("CAP-0123456789 ABCDEF",               token,           Err("must be printable ASCII without spaces")),
+            ("CAP-0123456789\u{e9}ABCDEF",           token,           Err("must be printable ASCII without spaces")),
+        ];
+        for (key, format, want) in cases {
+            let got = ApiKey::for_format(key, *format)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert_eq!(got, want.map_err(str::to_string), "{key}");
+        }
     }
 }

@@ -5,6 +5,7 @@ use crate::answer::Verdict;
 use crate::metrics::Metrics;
 use crate::mock::MockAccount;
 use crate::proxy::Proxy;
+use captchaai_balance::protocol::classify_for;
 use std::sync::Arc;
 use tracing::{info, warn};
 
@@ -18,24 +19,30 @@ pub enum Source {
 }
 
 impl Source {
-    /// One upstream reading, recorded in the metrics.
-    pub async fn fetch(&self, metrics: &Metrics) -> Verdict {
+    /// One upstream reading for `account`, recorded in the metrics.
+    pub async fn fetch(&self, metrics: &Metrics, account: &str) -> Verdict {
         let reading = match self {
             Source::Proxy(proxy) => proxy.fetch().await,
-            Source::Mock(account) => {
-                let reply = account.answer();
+            Source::Mock(mock) => {
+                let reply = mock.answer();
                 if !reply.delay.is_zero() {
                     tokio::time::sleep(reply.delay).await;
                 }
-                Verdict::from_upstream(reply.status, Some(reply.content_type), &reply.body)
+                Verdict::from_outcome(classify_for(
+                    mock.family(),
+                    reply.status,
+                    Some(reply.content_type),
+                    &reply.body,
+                ))
             }
         };
-        metrics.record_upstream(&reading.outcome);
+        metrics.record_upstream(account, &reading.outcome);
         match &reading.outcome {
-            Ok(balance) => info!(balance = %balance, "upstream reading"),
-            // `raw` is the core's key-free description ("HTTP 502", "ERROR_WRONG_USER_KEY").
+            Ok(balance) => info!(account, balance = %balance, "upstream reading"),
+            // `detail` is the core's key-free description ("HTTP 502", "ERROR_WRONG_USER_KEY"),
+            // scrubbed of the key by the proxy.
             Err(error) => {
-                warn!(code = error.code.as_str(), detail = %error.detail, "upstream reading is not a balance")
+                warn!(account, code = error.code.as_str(), detail = %error.detail, "upstream reading is not a balance")
             }
         }
         reading

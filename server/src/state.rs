@@ -1,64 +1,92 @@
-//! The state every handler shares: the cache slot, the upstream, the metrics.
+//! The state every handler shares: the accounts (each with its cache and upstream), the
+//! metrics, the static directory.
 
-use crate::answer::Verdict;
-use crate::cache::SingleFlight;
+use crate::account::Account;
 use crate::config::{Config, Mode};
 use crate::metrics::Metrics;
-use crate::mock::MockAccount;
+use crate::mock::{MockAccount, MOCK_ACCOUNTS};
 use crate::proxy::Proxy;
 use crate::source::Source;
 use crate::AppError;
-use captchaai_balance::error::ErrorCode;
+use captchaai_balance::money::Money;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Shared, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The one cached reading.
-    pub cache: Arc<SingleFlight<Arc<Verdict>>>,
-    /// Real API or simulated account.
-    pub source: Arc<Source>,
-    /// The simulated account, in mock mode.
-    pub mock: Option<Arc<MockAccount>>,
+    /// Every account, in configuration order; the first is the default (`/res.php`). Never
+    /// empty.
+    pub accounts: Arc<[Arc<Account>]>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// Built widget files.
     pub static_dir: Arc<PathBuf>,
+    /// True in mock mode (the control API exists).
+    pub mock_mode: bool,
 }
 
 impl AppState {
     /// Everything for one configuration.
     pub fn new(config: Config) -> Result<AppState, AppError> {
-        let (source, mock) = match config.mode {
-            Mode::Proxy(key) => {
-                let proxy = Proxy::new(&config.upstream, key, config.upstream_timeout)
+        let clock = config.clock.clone();
+        let ttl = config.cache_ttl;
+        let accounts: Vec<Arc<Account>> = match &config.mode {
+            Mode::Proxy(accounts) => accounts
+                .iter()
+                .map(|a| {
+                    let proxy = Proxy::new(
+                        a.provider.info().family,
+                        &a.endpoint,
+                        a.key.clone(),
+                        config.upstream_timeout,
+                    )
                     .map_err(AppError::HttpClient)?;
-                (Source::Proxy(proxy), None)
-            }
-            Mode::Mock => {
-                let account = Arc::new(MockAccount::new(config.clock.clone()));
-                (Source::Mock(Arc::clone(&account)), Some(account))
-            }
+                    Ok(Arc::new(Account::new(
+                        &a.name,
+                        a.provider,
+                        a.threshold,
+                        Source::Proxy(proxy),
+                        ttl,
+                        clock.clone(),
+                    )))
+                })
+                .collect::<Result<_, AppError>>()?,
+            Mode::Mock => MOCK_ACCOUNTS
+                .iter()
+                .map(|spec| {
+                    let mock =
+                        MockAccount::with(clock.clone(), spec.provider.info().family, spec.preset);
+                    Arc::new(Account::new(
+                        spec.name,
+                        spec.provider,
+                        Money::from_cents(spec.threshold_cents),
+                        Source::Mock(Arc::new(mock)),
+                        ttl,
+                        clock.clone(),
+                    ))
+                })
+                .collect(),
         };
+        if accounts.is_empty() {
+            return Err(AppError::NoAccount);
+        }
+        let series: Vec<_> = accounts.iter().map(|a| (a.labels(), a.threshold)).collect();
         Ok(AppState {
-            cache: SingleFlight::new(config.cache_ttl, config.clock.clone()),
-            source: Arc::new(source),
-            mock,
-            metrics: Arc::new(Metrics::new(config.clock)),
+            metrics: Arc::new(Metrics::new(clock, &series)),
+            accounts: accounts.into(),
             static_dir: Arc::new(config.static_dir),
+            mock_mode: matches!(config.mode, Mode::Mock),
         })
     }
 
-    /// The verdict on the balance: cached, or shared with the fetch in flight, or fetched now.
-    pub async fn verdict(&self) -> Arc<Verdict> {
-        let source = Arc::clone(&self.source);
-        let metrics = Arc::clone(&self.metrics);
-        let reading = self
-            .cache
-            .get(move || async move { Arc::new(source.fetch(&metrics).await) })
-            .await;
-        reading
-            .unwrap_or_else(|| Arc::new(Verdict::failure(ErrorCode::ServerError, "internal error")))
+    /// The default account (the first).
+    pub fn default_account(&self) -> &Arc<Account> {
+        &self.accounts[0]
+    }
+
+    /// The account with this name.
+    pub fn account(&self, name: &str) -> Option<&Arc<Account>> {
+        self.accounts.iter().find(|a| a.name == name)
     }
 }

@@ -1,10 +1,12 @@
-//! The real binary: start-up banner (mode, URLs, masked key), proxying through a loopback
-//! upstream, every byte it prints (stdout and stderr, at RUST_LOG=trace) free of the key, and
+//! The real binary: start-up banner (mode, accounts, URLs, masked keys), proxying through
+//! loopback upstreams of both protocol families, every byte it prints (stdout and stderr, at
+//! RUST_LOG=trace) free of every account's key, a bad config file refused in one line, and
 //! the process under slow clients: slowloris connections cut off, the connection cap, SIGTERM
 //! ending it in time during an attack, a large static file streamed without growing memory.
 
 mod common;
 
+use captchaai_balance::provider::Family;
 use common::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -26,6 +28,12 @@ struct Server {
 
 impl Server {
     fn start(key: Option<&str>, args: &[&str]) -> Server {
+        let env: Vec<_> = key.map(|k| ("CAPTCHAAI_API_KEY", k)).into_iter().collect();
+        Server::start_with_env(&env, args)
+    }
+
+    /// The binary with these environment variables (and no inherited CAPTCHAAI_API_KEY).
+    fn start_with_env(env: &[(&str, &str)], args: &[&str]) -> Server {
         let mut command = Command::new(BIN);
         command.args(["--listen", "127.0.0.1:0"]);
         if !args.contains(&"--static-dir") {
@@ -37,9 +45,7 @@ impl Server {
             .env_remove("CAPTCHAAI_API_KEY")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(key) = key {
-            command.env("CAPTCHAAI_API_KEY", key);
-        }
+        command.envs(env.iter().copied());
         let mut child = command.spawn().expect("spawn the server binary");
         let (tx, rx) = mpsc::channel();
         let out = child.stdout.take().expect("stdout");
@@ -124,8 +130,6 @@ async fn proxy_mode_prints_only_the_masked_key() {
         &[
             "--upstream",
             upstream.url.as_str(),
-            "--cache-seconds",
-            "0",
             "--upstream-timeout-seconds",
             "1",
         ],
@@ -136,26 +140,21 @@ async fn proxy_mode_prints_only_the_masked_key() {
     let got = get(&base, &balance).await;
     assert_eq!(got.body, r#"{"status":1,"request":"9.87654"}"#);
     let mut everything = got.everything();
-    #[rustfmt::skip]
-    let behaviours = [
-        Behaviour::Raw(502, "text/html", "<html>502 Bad Gateway</html>"),
-        Behaviour::Raw(200, "application/json", r#"{"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST"}"#),
-        Behaviour::Raw(200, "text/plain", "garbage"),
-        Behaviour::Hang,
-    ];
-    for behaviour in behaviours {
-        upstream.set(behaviour);
-        everything.push_str(&get(&base, &balance).await.everything());
-    }
-    assert!(everything.contains(r#""error":"timeout""#), "{everything}");
+    everything.push_str(&get(&base, "/v1/accounts").await.everything());
     everything.push_str(&get(&base, "/metrics").await.everything());
     everything.push_str(&get(&base, "/in.php?key=x").await.everything());
     let (stdout, stderr) = server.stop();
 
     assert!(stdout.contains("mode: proxy"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "default (captchaai) -> {}",
+            upstream.url.as_str().trim_end_matches('/')
+        )),
+        "{stdout}"
+    );
     assert!(stdout.contains(KEY_MASKED), "{stdout}");
     assert!(stdout.contains(&format!("admin page: {base}/")), "{stdout}");
-    assert!(stderr.contains("upstream request failed"), "{stderr}");
     #[rustfmt::skip]
     let outputs = [
         ("responses", &everything),
@@ -169,6 +168,157 @@ async fn proxy_mode_prints_only_the_masked_key() {
             "a client's key leaked into {what}:\n{text}"
         );
     }
+}
+
+/// A unique path under the temporary directory for one test's file.
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_nanos();
+    let path =
+        std::env::temp_dir().join(format!("cab-server-{}-{nanos}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write the temporary file");
+    path
+}
+
+/// Five accounts of both families (keys of both formats) on their own loopback upstreams, each
+/// answering something different (a balance, a CDN page, a body quoting its key, its key echoed
+/// back in upper case as an error code, no answer): no key appears in any answer (both balance routes,
+/// `/v1/accounts`, `/metrics`), on stdout or on stderr at `RUST_LOG=trace`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_accounts_key_appears_anywhere() {
+    const TOKEN_C: &str = "CAP-5A6B7C8D9E0F1A2B3C4D5E6F7A8B9C0D";
+    const KEY_D: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    const TOKEN_E: &str = "custom-token-0123456789abcdef";
+    let keys = [KEY, KEY2, TOKEN_C, KEY_D, TOKEN_E];
+    let upper_c = TOKEN_C.to_ascii_uppercase();
+    let upper_d = KEY_D.to_ascii_uppercase();
+    let upstreams = [
+        Upstream::start(Behaviour::Balance("9.87654")).await,
+        Upstream::start_family(Family::CreateTask, Behaviour::Raw(502, "text/html", "<html>502 Bad Gateway</html>")).await,
+        Upstream::start_family(
+            Family::CreateTask,
+            Behaviour::Owned(401, "application/json", format!(r#"{{"errorId":1,"errorCode":"ERROR_{upper_c}","errorDescription":"key {TOKEN_C}"}}"#)),
+        )
+        .await,
+        Upstream::start(Behaviour::Owned(200, "application/json", format!(r#"{{"status":0,"request":"ERROR_{upper_d}"}}"#))).await,
+        Upstream::start_family(Family::CreateTask, Behaviour::Hang).await,
+    ];
+    #[rustfmt::skip]
+    let accounts = [
+        ("a", "captchaai",         "KEY_A"),
+        ("b", "anticaptcha",       "KEY_B"),
+        ("c", "capsolver",         "KEY_C"),
+        ("d", "2captcha",          "KEY_D"),
+        ("e", "custom-createtask", "KEY_E"),
+    ];
+    let mut toml = String::new();
+    for ((name, provider, env), upstream) in accounts.iter().zip(&upstreams) {
+        toml.push_str(&format!(
+            "[[account]]\nname = \"{name}\"\nprovider = \"{provider}\"\nkey_env = \"{env}\"\nendpoint = \"{}\"\n\n",
+            upstream.url
+        ));
+    }
+    let path = temp_file("accounts.toml", &toml);
+    let env: Vec<_> = accounts.iter().map(|(_, _, env)| *env).zip(keys).collect();
+    let config = path.to_str().expect("utf-8 path");
+    let server = Server::start_with_env(
+        &env,
+        &["--config", config, "--upstream-timeout-seconds", "1"],
+    );
+    let base = server.base.clone();
+
+    let mut everything = String::new();
+    for (name, _, _) in accounts {
+        let got = get(
+            &base,
+            &format!("/accounts/{name}/res.php?action=getbalance&json=1"),
+        )
+        .await;
+        everything.push_str(&got.everything());
+    }
+    let list = get(&base, "/v1/accounts").await;
+    everything.push_str(&list.everything());
+    for (name, _, _) in accounts {
+        everything.push_str(
+            &get(&base, &format!("/v1/accounts/{name}"))
+                .await
+                .everything(),
+        );
+    }
+    everything.push_str(&get(&base, BALANCE).await.everything());
+    everything.push_str(&get(&base, "/metrics").await.everything());
+    let (stdout, stderr) = server.stop();
+    let _ = std::fs::remove_file(&path);
+
+    // Every upstream was asked once (the floor keeps the readings), in its own protocol.
+    for upstream in &upstreams {
+        assert_eq!(upstream.hits(), 1);
+    }
+    assert!(upstreams[1].bodies()[0]
+        .starts_with(&format!("POST /getBalance {{\"clientKey\":\"{KEY2}\"}}")));
+    let codes: Vec<_> = list.json()["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["error"]["code"].as_str().unwrap_or("none").to_string())
+        .collect();
+    assert_eq!(
+        codes,
+        ["none", "server_error", "malformed", "unknown", "timeout"],
+        "{}",
+        list.body
+    );
+    assert!(stdout.contains("c (capsolver)"), "{stdout}");
+    assert!(stdout.contains("CAP-…9C0D"), "{stdout}");
+    assert!(stderr.contains("upstream request failed"), "{stderr}");
+    assert!(
+        stderr.contains("code=\"unknown\"") || stderr.contains("code=unknown"),
+        "{stderr}"
+    );
+    #[rustfmt::skip]
+    let outputs = [
+        ("responses", &everything),
+        ("stdout",    &stdout),
+        ("stderr",    &stderr),
+    ];
+    for (what, text) in outputs {
+        for key in keys {
+            assert!(
+                !text
+                    .to_ascii_lowercase()
+                    .contains(&key.to_ascii_lowercase()),
+                "the key of an account leaked into {what}:\n{text}"
+            );
+        }
+    }
+}
+
+/// A config file with a mistake stops the start with one line naming the account and field,
+/// and never the key.
+#[test]
+fn a_bad_config_stops_the_start_with_one_line() {
+    let path = temp_file(
+        "bad.toml",
+        "[[account]]\nname = \"prod\"\nprovider = \"anticaptcha\"\nkey_env = \"CAB_TEST_BAD_KEY\"\n",
+    );
+    let bad = "not-a-key-but-a-secret-anyway-xx";
+    let output = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(&path)
+        .env("CAB_TEST_BAD_KEY", bad)
+        .output()
+        .expect("run");
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(r#"account "prod": key_env: the key in CAB_TEST_BAD_KEY must be"#),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(bad) && !String::from_utf8_lossy(&output.stdout).contains(bad));
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 
 mod common;
 
+use captchaai_balance_server::Mode;
 use common::*;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,7 @@ async fn the_key_is_never_logged() {
     let upstream = Upstream::start(Behaviour::Balance("1.5")).await;
     let mut config = proxy_config(&upstream);
     config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
     let base = start(config).await;
     let balance = format!("/res.php?key={CLIENT_KEY}&action=getbalance&json=1");
     #[rustfmt::skip]
@@ -66,6 +68,8 @@ async fn the_key_is_never_logged() {
         Behaviour::Owned(200, "text/plain", format!("ERROR_{upper}")),
     ];
     for behaviour in behaviours {
+        // Past the politeness floor: every behaviour is asked for.
+        clock.advance(Duration::from_secs(60));
         upstream.set(behaviour);
         get(&base, &balance).await;
     }
@@ -74,9 +78,11 @@ async fn the_key_is_never_logged() {
     // And a connection that is refused outright.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let mut config = proxy_config(&upstream);
-    config.upstream =
-        reqwest::Url::parse(&format!("http://{}", listener.local_addr().expect("addr")))
-            .expect("url");
+    if let Mode::Proxy(accounts) = &mut config.mode {
+        accounts[0].endpoint =
+            reqwest::Url::parse(&format!("http://{}", listener.local_addr().expect("addr")))
+                .expect("url");
+    }
     drop(listener);
     get(&start(config).await, &balance).await;
 

@@ -3,6 +3,7 @@
 
 mod common;
 
+use captchaai_balance_server::Mode;
 use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -86,8 +87,13 @@ async fn every_scenario_answers_like_the_api() {
     assert_eq!(get(&base, "/in.php").await.status, 403);
 
     let metrics = get(&base, "/metrics").await.body;
+    let d = r#"account="production",provider="captchaai""#;
     assert_eq!(
-        metric(&metrics, "captchaai_upstream_requests_total").as_deref(),
+        metric(
+            &metrics,
+            &format!("captcha_balance_upstream_requests_total{{{d}}}")
+        )
+        .as_deref(),
         Some("12")
     );
     for code in [
@@ -101,7 +107,7 @@ async fn every_scenario_answers_like_the_api() {
         assert_eq!(
             metric(
                 &metrics,
-                &format!("captchaai_upstream_errors_total{{code=\"{code}\"}}")
+                &format!("captcha_balance_upstream_errors_total{{{d},code=\"{code}\"}}")
             )
             .as_deref(),
             Some("1"),
@@ -112,7 +118,7 @@ async fn every_scenario_answers_like_the_api() {
     assert_eq!(
         metric(
             &metrics,
-            "captchaai_upstream_errors_total{code=\"server_error\"}"
+            &format!("captcha_balance_upstream_errors_total{{{d},code=\"server_error\"}}")
         )
         .as_deref(),
         Some("2")
@@ -120,7 +126,7 @@ async fn every_scenario_answers_like_the_api() {
     assert_eq!(
         metric(
             &metrics,
-            "captchaai_upstream_errors_total{code=\"malformed\"}"
+            &format!("captcha_balance_upstream_errors_total{{{d},code=\"malformed\"}}")
         )
         .as_deref(),
         Some("1")
@@ -316,14 +322,19 @@ async fn the_control_api_refuses_cross_origin_writes() {
 async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
     let mock = start(mock_config()).await;
     let mut config = proxy_config(&Upstream::start(Behaviour::Hang).await);
-    config.upstream = reqwest::Url::parse(&mock).expect("url");
+    if let Mode::Proxy(accounts) = &mut config.mode {
+        accounts[0].endpoint = reqwest::Url::parse(&mock).expect("url");
+    }
     config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
     let proxy = start(config).await;
     let names: Vec<_> = captchaai_balance_server::mock::Scenario::names()
         .filter(|n| *n != "slow")
         .collect();
     assert_eq!(names.len(), 12);
     for name in names {
+        // Past the proxy's politeness floor (CaptchaAI: one call a minute).
+        clock.advance(Duration::from_secs(60));
         scenario(&mock, json!({ "scenario": name, "drainPerMinute": "0" })).await;
         let direct = get(&mock, BALANCE).await;
         let proxied = get(&proxy, BALANCE).await;
@@ -333,4 +344,101 @@ async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
             "{name}"
         );
     }
+}
+
+/// Mock mode simulates several accounts of both families; the control API addresses one with
+/// `?account=NAME` (the default account without it) and leaves the others alone.
+#[tokio::test]
+async fn several_simulated_accounts_of_both_families() {
+    let config = mock_config();
+    let base = start(config).await;
+    let list = get(&base, "/v1/accounts").await.json();
+    let rows: Vec<_> = list["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap_or_default().to_string(),
+                a["provider"].as_str().unwrap_or_default().to_string(),
+                a["balance"].clone(),
+                a["level"].as_str().unwrap_or_default().to_string(),
+                a["error"]["code"].clone(),
+            )
+        })
+        .collect();
+    let row = |name: &str, provider: &str, balance: Value, level: &str, error: Value| {
+        (name.into(), provider.into(), balance, level.into(), error)
+    };
+    assert_eq!(
+        rows,
+        [
+            row("production", "captchaai", json!("25"), "ok", Value::Null),
+            row("staging", "anticaptcha", json!("3.5"), "low", Value::Null),
+            row("backup", "capsolver", json!("48.2"), "ok", Value::Null),
+            row(
+                "archive",
+                "2captcha",
+                Value::Null,
+                "unknown",
+                json!("key_not_found")
+            ),
+        ]
+    );
+    // The createTask account answers the widget in the 2captcha shape.
+    let staging = "/accounts/staging/res.php?action=getbalance&json=1";
+    assert_eq!(
+        get(&base, staging).await.body,
+        r#"{"status":1,"request":"3.5"}"#
+    );
+
+    // Addressing one account changes that one only, at once.
+    let got = post(
+        &base,
+        "/mock/scenario?account=staging",
+        r#"{"scenario":"wrong_key"}"#,
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(
+        get(&base, staging).await.json(),
+        json!({"status":0,"request":"ERROR_WRONG_USER_KEY","error":"wrong_key"})
+    );
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "25");
+    assert_eq!(
+        get(&base, "/mock/state?account=staging").await.json()["scenario"],
+        "wrong_key"
+    );
+    assert_eq!(get(&base, "/mock/state").await.json()["scenario"], "ok");
+    let topped = post(&base, "/mock/topup?account=backup", r#"{"amount":"1.8"}"#).await;
+    assert_eq!(topped.json()["balance"], "50.000");
+    assert_eq!(
+        get(&base, "/v1/accounts/backup").await.json()["balance"],
+        "50"
+    );
+    let reset = post(&base, "/mock/reset?account=staging", "").await;
+    assert_eq!(reset.json()["scenario"], "ok");
+    assert_eq!(get(&base, staging).await.json()["request"], "3.5");
+
+    // Unknown names and parameters are refused with a sentence.
+    let unknown = get(&base, "/mock/state?account=nobody").await;
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("production, staging, backup, archive")),
+        "{}",
+        unknown.body
+    );
+    assert_eq!(get(&base, "/mock/state?acount=staging").await.status, 400);
+
+    let metrics = get(&base, "/metrics").await.body;
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"captcha_balance_upstream_errors_total{account="staging",provider="anticaptcha",code="wrong_key"}"#
+        )
+        .as_deref(),
+        Some("1")
+    );
 }

@@ -98,10 +98,28 @@ async fn caches_for_the_configured_time() {
 
     assert_eq!(get(&base, BALANCE).await.json()["request"], "7.5");
     upstream.set(Behaviour::Balance("7.25"));
-    clock.advance(Duration::from_secs(29));
-    // Within 30 s: the same reading, no second upstream request.
+    clock.advance(Duration::from_secs(59));
+    // Within CaptchaAI's one-call-a-minute floor (longer than the 30 s cache): the same
+    // reading, no second upstream request.
     assert_eq!(get(&base, BALANCE).await.json()["request"], "7.5");
     assert_eq!(upstream.hits(), 1);
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "7.25");
+    assert_eq!(upstream.hits(), 2);
+}
+
+/// A cache longer than the floor is kept as configured.
+#[tokio::test]
+async fn a_cache_longer_than_the_floor_is_kept() {
+    let upstream = Upstream::start(Behaviour::Balance("7.5")).await;
+    let mut config = proxy_config(&upstream);
+    config.cache_ttl = Duration::from_secs(90);
+    let clock: Clock = config.clock.clone();
+    let base = start(config).await;
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "7.5");
+    upstream.set(Behaviour::Balance("7.25"));
+    clock.advance(Duration::from_secs(89));
+    assert_eq!(get(&base, BALANCE).await.json()["request"], "7.5");
     clock.advance(Duration::from_secs(1));
     assert_eq!(get(&base, BALANCE).await.json()["request"], "7.25");
     assert_eq!(upstream.hits(), 2);
@@ -146,7 +164,8 @@ async fn a_hundred_concurrent_requests_cost_one_upstream_call() {
 async fn upstream_failures_become_2captcha_shaped_json() {
     let upstream = Upstream::start(Behaviour::Hang).await;
     let mut config = proxy_config(&upstream);
-    config.cache_ttl = Duration::ZERO; // every request asks again
+    config.cache_ttl = Duration::ZERO; // every request asks again (past the floor)
+    let clock = config.clock.clone();
     let base = start(config).await;
     let html = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>";
 
@@ -168,6 +187,7 @@ async fn upstream_failures_become_2captcha_shaped_json() {
         (Behaviour::Raw(200, "text/plain", "IP_BANNED"),                                                 200, json!({"status":0,"request":"ERROR_IP_BANNED","error":"ip_banned"})),
     ];
     for (behaviour, status, body) in cases {
+        clock.advance(FLOOR);
         upstream.set(behaviour.clone());
         let got = get(&base, BALANCE).await;
         assert_eq!((got.status, got.json()), (status, body), "{behaviour:?}");
@@ -184,7 +204,7 @@ async fn an_unreachable_upstream_is_a_network_error() {
     let dead = format!("http://{}", listener.local_addr().expect("addr"));
     drop(listener);
     let mut config = proxy_config(&Upstream::start(Behaviour::Hang).await);
-    config.upstream = reqwest::Url::parse(&dead).expect("url");
+    set_endpoint(&mut config, &dead);
     let base = start(config).await;
     let got = get(&base, BALANCE).await;
     assert_eq!(
@@ -209,6 +229,7 @@ async fn an_upstream_echoing_the_key_never_reaches_the_client() {
     let upstream = Upstream::start(Behaviour::Hang).await;
     let mut config = proxy_config(&upstream);
     config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
     let base = start(config).await;
     #[rustfmt::skip]
     let cases = [
@@ -220,6 +241,7 @@ async fn an_upstream_echoing_the_key_never_reaches_the_client() {
         (upper.clone(),                                            json!({"status":0,"request":"unexpected answer","error":"malformed"})),
     ];
     for (body, want) in cases {
+        clock.advance(FLOOR);
         upstream.set(Behaviour::Owned(200, "application/json", body.clone()));
         let got = get(&base, BALANCE).await;
         assert_eq!((got.status, got.json()), (200, want), "{body}");
@@ -234,6 +256,7 @@ async fn answers_the_cores_exact_decimal_and_verdict() {
     let upstream = Upstream::start(Behaviour::Hang).await;
     let mut config = proxy_config(&upstream);
     config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
     let base = start(config).await;
     let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
     let deep = format!(
@@ -254,6 +277,7 @@ async fn answers_the_cores_exact_decimal_and_verdict() {
         (r#"{"status":1,"request":"NaN"}"#.to_string(),                 malformed.clone()),
     ];
     for (body, want) in cases {
+        clock.advance(FLOOR);
         upstream.set(Behaviour::Owned(200, "application/json", body.clone()));
         let got = get(&base, BALANCE).await;
         assert_eq!((got.status, got.json()), (200, want), "{body}");
@@ -267,6 +291,7 @@ async fn an_oversized_body_is_malformed() {
     let upstream = Upstream::start(Behaviour::Hang).await;
     let mut config = proxy_config(&upstream);
     config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
     let base = start(config).await;
     let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
     for body in [
@@ -275,6 +300,7 @@ async fn an_oversized_body_is_malformed() {
         format!("12.34{}", " ".repeat(1024 * 1024)),
         format!(r#"{{"status":1,"request":"12.34"}}{}"#, "\n".repeat(20_000)),
     ] {
+        clock.advance(FLOOR);
         upstream.set(Behaviour::Owned(200, "text/plain", body.clone()));
         let got = get(&base, BALANCE).await;
         assert_eq!(
@@ -284,6 +310,7 @@ async fn an_oversized_body_is_malformed() {
             body.len()
         );
     }
+    clock.advance(FLOOR);
     upstream.set(Behaviour::Owned(
         200,
         "text/plain",
@@ -299,6 +326,7 @@ async fn upstream_3xx_and_4xx_become_json_errors() {
     let upstream = Upstream::start(Behaviour::Hang).await;
     let mut config = proxy_config(&upstream);
     config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
     let base = start(config).await;
     let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
     let server_error = json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"});
@@ -312,6 +340,7 @@ async fn upstream_3xx_and_4xx_become_json_errors() {
         (Behaviour::Raw(403, "text/plain", "forbidden"),                                                  200, malformed.clone()),
     ];
     for (behaviour, status, want) in cases {
+        clock.advance(FLOOR);
         upstream.set(behaviour.clone());
         let got = get(&base, BALANCE).await;
         assert_eq!((got.status, got.json()), (status, want), "{behaviour:?}");
@@ -338,50 +367,57 @@ async fn metrics_follow_the_readings() {
         .expect("ascii")
         .starts_with("text/plain; version=0.0.4"));
     assert_eq!(
-        metric(&before.body, "captchaai_balance_usd").as_deref(),
+        metric(
+            &before.body,
+            &format!("captcha_balance_usd{{{DEFAULT_LABELS}}}")
+        )
+        .as_deref(),
         Some("NaN")
     );
     assert_eq!(
-        metric(&before.body, "captchaai_upstream_requests_total").as_deref(),
+        metric(
+            &before.body,
+            &format!("captcha_balance_upstream_requests_total{{{DEFAULT_LABELS}}}")
+        )
+        .as_deref(),
         Some("0")
     );
 
     get(&base, BALANCE).await;
     get(&base, BALANCE).await; // cached
-    clock.advance(Duration::from_secs(45));
+    clock.advance(Duration::from_secs(60));
     upstream.set(Behaviour::Raw(502, "text/html", "<html>bad gateway</html>"));
     get(&base, BALANCE).await; // expired: asks again, fails
     clock.advance(Duration::from_secs(5));
     get(&base, "/res.php?action=get&id=1").await; // refused
+    let d = DEFAULT_LABELS;
 
     let text = get(&base, "/metrics").await.body;
     #[rustfmt::skip]
     let want = [
-        ("captchaai_balance_usd",                                             "12.345"),
-        ("captchaai_seconds_since_last_good_reading",                         "50.0"),
-        ("captchaai_upstream_requests_total",                                 "2"),
-        ("captchaai_upstream_errors_total{code=\"server_error\"}",            "1"),
-        ("captchaai_upstream_errors_total{code=\"timeout\"}",                 "0"),
-        ("captchaai_requests_served_total{route=\"res_php\",status=\"200\"}", "2"),
-        ("captchaai_requests_served_total{route=\"res_php\",status=\"502\"}", "1"),
-        ("captchaai_requests_served_total{route=\"res_php\",status=\"403\"}", "1"),
-        ("captchaai_requests_served_total{route=\"metrics\",status=\"200\"}", "1"),
+        (format!("captcha_balance_usd{{{d}}}"),                                       "12.345"),
+        (format!("captcha_balance_threshold_usd{{{d}}}"),                             "1.0"),
+        (format!("captcha_balance_seconds_since_last_good_reading{{{d}}}"),           "65.0"),
+        (format!("captcha_balance_upstream_requests_total{{{d}}}"),                   "2"),
+        (format!("captcha_balance_upstream_errors_total{{{d},code=\"server_error\"}}"), "1"),
+        (format!("captcha_balance_upstream_errors_total{{{d},code=\"timeout\"}}"),      "0"),
+        ("captcha_balance_requests_served_total{route=\"res_php\",status=\"200\"}".into(), "2"),
+        ("captcha_balance_requests_served_total{route=\"res_php\",status=\"502\"}".into(), "1"),
+        ("captcha_balance_requests_served_total{route=\"res_php\",status=\"403\"}".into(), "1"),
+        ("captcha_balance_requests_served_total{route=\"metrics\",status=\"200\"}".into(), "1"),
     ];
     for (series, value) in want {
         assert_eq!(
-            metric(&text, series).as_deref(),
+            metric(&text, &series).as_deref(),
             Some(value),
             "{series} in\n{text}"
         );
     }
     assert!(
-        text.contains("# TYPE captchaai_upstream_requests_total counter"),
+        text.contains("# TYPE captcha_balance_upstream_requests_total counter"),
         "{text}"
     );
-    assert!(
-        text.contains("# TYPE captchaai_balance_usd gauge"),
-        "{text}"
-    );
+    assert!(text.contains("# TYPE captcha_balance_usd gauge"), "{text}");
     assert!(!text.contains(KEY));
 }
 

@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use captchaai_balance::money::Money;
+use captchaai_balance::provider::Family;
 use captchaai_balance_server::clock::Clock;
-use captchaai_balance_server::mock::{MockAccount, Scenario, ScenarioChange};
+use captchaai_balance_server::mock::{MockAccount, Scenario, ScenarioChange, DEFAULT_PRESET};
 use captchaai_balance_server::secret::ApiKey;
 use captchaai_balance_server::serve::{serve, Limits};
 use captchaai_balance_server::{app, Config};
@@ -31,6 +32,8 @@ use tokio::sync::Semaphore;
 pub const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 /// Its masked form.
 pub const KEY_MASKED: &str = "a1b2…8f90";
+/// A second account's key (also never shown).
+pub const KEY2: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 /// A key a client puts in its own query (must be ignored, never forwarded nor logged).
 pub const CLIENT_KEY: &str = "ffffeeeeddddccccbbbbaaaa99998888";
 
@@ -47,7 +50,8 @@ pub enum Behaviour {
     Hang,
 }
 
-/// A loopback stand-in for `https://ocr.captchaai.com`.
+/// A loopback stand-in for `https://ocr.captchaai.com` (or, started with
+/// [`Upstream::start_family`], for a createTask-family API such as Anti-Captcha's).
 #[derive(Clone)]
 pub struct Upstream {
     /// Base URL, e.g. `http://127.0.0.1:41234`.
@@ -56,18 +60,25 @@ pub struct Upstream {
     behaviour: Arc<Mutex<Behaviour>>,
     account: Arc<MockAccount>,
     queries: Arc<Mutex<Vec<String>>>,
+    bodies: Arc<Mutex<Vec<String>>>,
     gate: Arc<Mutex<Option<Arc<Semaphore>>>>,
 }
 
 impl Upstream {
-    /// Starts it on 127.0.0.1:0.
+    /// Starts a 2captcha-family stand-in on 127.0.0.1:0.
     pub async fn start(behaviour: Behaviour) -> Upstream {
+        Upstream::start_family(Family::TwoCaptcha, behaviour).await
+    }
+
+    /// Starts a stand-in whose well-formed answers are `family`'s protocol.
+    pub async fn start_family(family: Family, behaviour: Behaviour) -> Upstream {
         let upstream = Upstream {
             url: Url::parse("http://127.0.0.1/").expect("url"),
             hits: Arc::default(),
             behaviour: Arc::new(Mutex::new(Behaviour::Hang)),
-            account: Arc::new(MockAccount::new(Clock::manual())),
+            account: Arc::new(MockAccount::with(Clock::manual(), family, DEFAULT_PRESET)),
             queries: Arc::default(),
+            bodies: Arc::default(),
             gate: Arc::default(),
         };
         let router = Router::new()
@@ -96,6 +107,12 @@ impl Upstream {
         self.queries.lock().expect("lock").clone()
     }
 
+    /// Method, path and body of every request received (createTask requests carry the key in
+    /// the body).
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().expect("lock").clone()
+    }
+
     /// Changes how it answers.
     pub fn set(&self, behaviour: Behaviour) {
         if let Behaviour::Balance(balance) = behaviour {
@@ -119,14 +136,20 @@ impl Upstream {
 
 async fn answer(
     State(up): State<Upstream>,
+    method: axum::http::Method,
     uri: axum::http::Uri,
     RawQuery(query): RawQuery,
+    body: String,
 ) -> Response {
     up.hits.fetch_add(1, Ordering::SeqCst);
     up.queries
         .lock()
         .expect("lock")
         .push(format!("{}?{}", uri.path(), query.unwrap_or_default()));
+    up.bodies
+        .lock()
+        .expect("lock")
+        .push(format!("{method} {} {body}", uri.path()));
     let gate = up.gate.lock().expect("lock").clone();
     if let Some(gate) = gate {
         // Permits are never given back, so each one lets exactly one answer through.
@@ -159,6 +182,13 @@ pub fn proxy_config(upstream: &Upstream) -> Config {
     config.upstream_timeout = Duration::from_millis(500);
     config.clock = Clock::manual();
     config
+}
+
+/// Points the default account of a proxy-mode config at `url`.
+pub fn set_endpoint(config: &mut Config, url: &str) {
+    if let captchaai_balance_server::Mode::Proxy(accounts) = &mut config.mode {
+        accounts[0].endpoint = Url::parse(url).expect("url");
+    }
 }
 
 /// Mock mode with a manual clock.
@@ -250,6 +280,13 @@ pub async fn send(request: reqwest::RequestBuilder) -> Got {
         body,
     }
 }
+
+/// CaptchaAI's politeness floor: a real upstream is asked at most this often per account,
+/// whatever `--cache-seconds` says. Tests that ask again move the manual clock this far.
+pub const FLOOR: Duration = Duration::from_secs(60);
+
+/// The labels of the default account of [`proxy_config`] in metric series.
+pub const DEFAULT_LABELS: &str = r#"account="default",provider="captchaai""#;
 
 /// The balance request a widget sends.
 pub const BALANCE: &str = "/res.php?action=getbalance&json=1";

@@ -1,0 +1,301 @@
+//! Several accounts in proxy mode: `/v1/accounts` and `/v1/accounts/{name}` with the core's
+//! levels, `/accounts/{name}/res.php` in the 2captcha shape whatever the upstream's protocol,
+//! one cache and one single-flight per account, each provider's politeness floor, and metric
+//! series labelled with account and provider.
+
+mod common;
+
+use captchaai_balance::money::Money;
+use captchaai_balance::provider::{Family, ProviderId};
+use captchaai_balance_server::config::AccountConfig;
+use captchaai_balance_server::secret::ApiKey;
+use captchaai_balance_server::Config;
+use common::*;
+use serde_json::json;
+use std::time::Duration;
+
+const TOKEN: &str = "CAP-0123456789ABCDEF0123456789ABCDEF";
+
+fn account(
+    name: &str,
+    provider: ProviderId,
+    key: &str,
+    threshold: &str,
+    upstream: &Upstream,
+) -> AccountConfig {
+    let key = ApiKey::for_format(key, provider.info().key).expect("key");
+    let mut account = AccountConfig::new(name, provider, key, upstream.url.clone());
+    account.threshold = Money::parse(threshold).expect("threshold");
+    account
+}
+
+fn config(accounts: Vec<AccountConfig>) -> Config {
+    let mut config = Config::accounts(accounts);
+    config.upstream_timeout = Duration::from_millis(500);
+    config.clock = captchaai_balance_server::clock::Clock::manual();
+    config
+}
+
+fn create_task_error(code: &str) -> String {
+    format!(
+        r#"{{"errorId":1,"errorCode":"{code}","errorDescription":"Account authorization key not found in the system"}}"#
+    )
+}
+
+#[tokio::test]
+async fn v1_accounts_lists_every_account_with_the_cores_level() {
+    let a = Upstream::start(Behaviour::Balance("12.5")).await;
+    let b = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3.25")).await;
+    let c = Upstream::start_family(
+        Family::CreateTask,
+        Behaviour::Owned(
+            401,
+            "application/json",
+            create_task_error("ERROR_KEY_DENIED_ACCESS"),
+        ),
+    )
+    .await;
+    let config = config(vec![
+        account("production", ProviderId::CaptchaAi, KEY, "5", &a),
+        account("staging", ProviderId::AntiCaptcha, KEY2, "10", &b),
+        account("solver", ProviderId::CapSolver, TOKEN, "1", &c),
+    ]);
+    let clock = config.clock.clone();
+    let base = start(config).await;
+    let read_at = clock.epoch_ms();
+
+    let list = get(&base, "/v1/accounts").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.headers["content-type"], "application/json");
+    assert_eq!(list.headers["cache-control"], "no-store");
+    assert_eq!(
+        list.json(),
+        json!({"accounts": [
+            {"name": "production", "provider": "captchaai", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": null},
+            {"name": "staging", "provider": "anticaptcha", "balance": "3.25", "level": "low", "readAt": read_at, "threshold": "10", "error": null},
+            {"name": "solver", "provider": "capsolver", "balance": null, "level": "unknown", "readAt": null, "threshold": "1", "error": {"code": "key_not_found", "detail": "ERROR_KEY_DENIED_ACCESS"}},
+        ]})
+    );
+    // The list was read through the caches: one call per account.
+    assert_eq!((a.hits(), b.hits(), c.hits()), (1, 1, 1));
+
+    let one = get(&base, "/v1/accounts/staging").await;
+    assert_eq!(one.json()["level"], "low");
+    assert_eq!(b.hits(), 1);
+    let unknown = get(&base, "/v1/accounts/nobody").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.json()["error"].is_string(), "{}", unknown.body);
+
+    // A failed check keeps the last good balance and its time; the level stays the balance's.
+    clock.advance(FLOOR);
+    a.set(Behaviour::Raw(502, "text/html", "<html>502</html>"));
+    let production = get(&base, "/v1/accounts/production").await.json();
+    assert_eq!(
+        production,
+        json!({"name": "production", "provider": "captchaai", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": {"code": "server_error", "detail": "HTTP 502"}})
+    );
+    // ERROR_ZERO_BALANCE is a reading of 0: empty.
+    clock.advance(FLOOR);
+    b.set(Behaviour::Owned(
+        200,
+        "application/json",
+        create_task_error("ERROR_ZERO_BALANCE"),
+    ));
+    let staging = get(&base, "/v1/accounts/staging").await.json();
+    assert_eq!(
+        (
+            &staging["balance"],
+            &staging["level"],
+            &staging["error"]["code"]
+        ),
+        (&json!("0"), &json!("empty"), &json!("zero_balance"))
+    );
+    assert!(!list.body.contains(KEY) && !list.body.contains(KEY2) && !list.body.contains(TOKEN));
+}
+
+/// What the widget's `account` attribute calls: the 2captcha shape for an account whose
+/// upstream speaks createTask, built from the core's verdict.
+#[tokio::test]
+async fn account_res_php_answers_a_create_task_upstream_in_the_2captcha_shape() {
+    let up = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3.25")).await;
+    let mut config = config(vec![
+        account(
+            "production",
+            ProviderId::CaptchaAi,
+            KEY,
+            "1",
+            &Upstream::start(Behaviour::Balance("1")).await,
+        ),
+        account("staging", ProviderId::AntiCaptcha, KEY2, "1", &up),
+    ]);
+    config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
+    let base = start(config).await;
+    let path = "/accounts/staging/res.php?action=getbalance&json=1&key=ignored";
+
+    let got = get(&base, path).await;
+    assert_eq!(
+        (got.status, got.body.as_str()),
+        (200, r#"{"status":1,"request":"3.25"}"#)
+    );
+    assert_eq!(got.headers["access-control-allow-origin"], "*");
+    assert_eq!(
+        up.bodies(),
+        [format!(r#"POST /getBalance {{"clientKey":"{KEY2}"}}"#)]
+    );
+
+    #[rustfmt::skip]
+    let cases = [
+        (Behaviour::Owned(200, "application/json", create_task_error("ERROR_KEY_DOES_NOT_EXIST")), 200, json!({"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST","error":"key_not_found"})),
+        (Behaviour::Owned(200, "application/json", create_task_error("ERROR_ZERO_BALANCE")),       200, json!({"status":0,"request":"ERROR_ZERO_BALANCE","error":"zero_balance"})),
+        (Behaviour::Owned(200, "application/json", create_task_error("ERROR_SOMETHING_NEW")),      200, json!({"status":0,"request":"ERROR_UNEXPECTED_ANSWER","error":"unknown"})),
+        (Behaviour::Raw(200, "application/json", r#"{"errorId":0,"balance":12.3456000000000001}"#), 200, json!({"status":1,"request":"12.3456"})),
+        (Behaviour::Raw(200, "application/json", r#"{"errorId":0,"balance":1e-7}"#),                200, json!({"status":1,"request":"0.0000001"})),
+        (Behaviour::Raw(200, "application/json", r#"{"errorId":0,"balance":"<b>9</b>"}"#),         200, json!({"status":0,"request":"unexpected answer","error":"malformed"})),
+        (Behaviour::Raw(502, "text/html", "<html>502 Bad Gateway</html>"),                           502, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"})),
+        (Behaviour::Hang,                                                                            504, json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"timeout"})),
+    ];
+    for (behaviour, status, want) in cases {
+        // Anti-Captcha's floor is 30 s.
+        clock.advance(Duration::from_secs(30));
+        up.set(behaviour.clone());
+        let got = get(&base, path).await;
+        assert_eq!((got.status, got.json()), (status, want), "{behaviour:?}");
+        assert!(!got.body.contains(KEY2));
+    }
+
+    // The same allow-list as /res.php, and nothing sent upstream for it.
+    let hits = up.hits();
+    assert_eq!(
+        get(&base, "/accounts/staging/res.php?action=get&id=1")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(get(&base, "/accounts/staging/in.php").await.status, 403);
+    let nobody = get(&base, "/accounts/nobody/res.php?action=getbalance&json=1").await;
+    assert_eq!(
+        (nobody.status, nobody.json()["request"].clone()),
+        (404, json!("ERROR_NO_SUCH_ACCOUNT"))
+    );
+    assert_eq!(up.hits(), hits);
+}
+
+/// 100 concurrent requests for each of two accounts: one upstream call each, and `/res.php`
+/// is the first account's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_account_coalesces_on_its_own() {
+    let a = Upstream::start(Behaviour::Balance("42")).await;
+    let b = Upstream::start_family(Family::CreateTask, Behaviour::Balance("7.5")).await;
+    let gates = [a.close_gate(), b.close_gate()];
+    let mut config = config(vec![
+        account("first", ProviderId::CaptchaAi, KEY, "1", &a),
+        account("second", ProviderId::CapMonster, KEY2, "1", &b),
+    ]);
+    // The gates hold the answers on purpose; a loaded machine must not make that a timeout.
+    config.upstream_timeout = Duration::from_secs(20);
+    let base = start(config).await;
+    let client = client();
+    let paths = [BALANCE, "/accounts/second/res.php?action=getbalance&json=1"];
+    let requests: Vec<_> = (0..200)
+        .map(|i| {
+            let request = client.get(format!("{base}{}", paths[i % 2]));
+            tokio::spawn(async move { (i % 2, send(request).await) })
+        })
+        .collect();
+    eventually("both upstream requests", || a.hits() >= 1 && b.hits() >= 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for gate in &gates {
+        gate.add_permits(1000);
+    }
+    for request in requests {
+        let (which, got) = request.await.expect("task");
+        let want = [
+            r#"{"status":1,"request":"42"}"#,
+            r#"{"status":1,"request":"7.5"}"#,
+        ][which];
+        assert_eq!(got.body, want);
+    }
+    println!(
+        "200 concurrent requests for two accounts -> {} + {} upstream request(s)",
+        a.hits(),
+        b.hits()
+    );
+    assert_eq!((a.hits(), b.hits()), (1, 1));
+}
+
+/// Each account waits its own provider's floor (Anti-Captcha 30 s, CaptchaAI 60 s) even with
+/// `--cache-seconds 0`.
+#[tokio::test]
+async fn each_provider_keeps_its_politeness_floor() {
+    let a = Upstream::start(Behaviour::Balance("1")).await;
+    let b = Upstream::start_family(Family::CreateTask, Behaviour::Balance("2")).await;
+    let mut config = config(vec![
+        account("a", ProviderId::CaptchaAi, KEY, "1", &a),
+        account("b", ProviderId::AntiCaptcha, KEY2, "1", &b),
+    ]);
+    config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
+    let base = start(config).await;
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        get(&base, "/v1/accounts").await;
+        seen.push((a.hits(), b.hits()));
+        clock.advance(Duration::from_secs(15));
+    }
+    // t = 0, 15, 30, 45, 60 s.
+    assert_eq!(seen, [(1, 1), (1, 1), (1, 2), (1, 2), (2, 3)]);
+}
+
+#[tokio::test]
+async fn metrics_label_every_series_with_account_and_provider() {
+    let a = Upstream::start(Behaviour::Balance("12.345")).await;
+    let b = Upstream::start_family(
+        Family::CreateTask,
+        Behaviour::Raw(502, "text/html", "<html></html>"),
+    )
+    .await;
+    let base = start(config(vec![
+        account("production", ProviderId::CaptchaAi, KEY, "5", &a),
+        account("staging", ProviderId::AntiCaptcha, KEY2, "10.25", &b),
+    ]))
+    .await;
+    let before = get(&base, "/metrics").await.body;
+    get(&base, "/v1/accounts").await;
+    let text = get(&base, "/metrics").await.body;
+    let p = r#"account="production",provider="captchaai""#;
+    let s = r#"account="staging",provider="anticaptcha""#;
+    #[rustfmt::skip]
+    let want = [
+        (format!("captcha_balance_usd{{{p}}}"),                                         "12.345"),
+        (format!("captcha_balance_usd{{{s}}}"),                                         "NaN"),
+        (format!("captcha_balance_threshold_usd{{{s}}}"),                               "10.25"),
+        (format!("captcha_balance_upstream_requests_total{{{p}}}"),                     "1"),
+        (format!("captcha_balance_upstream_requests_total{{{s}}}"),                     "1"),
+        (format!("captcha_balance_upstream_errors_total{{{s},code=\"server_error\"}}"), "1"),
+        (format!("captcha_balance_upstream_errors_total{{{p},code=\"server_error\"}}"), "0"),
+        (format!("captcha_balance_seconds_since_last_good_reading{{{p}}}"),             "0.0"),
+    ];
+    for (series, value) in want {
+        assert_eq!(
+            metric(&text, &series).as_deref(),
+            Some(value),
+            "{series} in\n{text}"
+        );
+    }
+    // Every account's series exist before any reading.
+    assert_eq!(
+        metric(&before, &format!("captcha_balance_usd{{{s}}}")).as_deref(),
+        Some("NaN")
+    );
+    // Every account series carries both labels; no old names remain.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if !line.starts_with("captcha_balance_requests_served_total") {
+            assert!(
+                line.contains("account=\"") && line.contains("provider=\""),
+                "{line}"
+            );
+        }
+        assert!(line.starts_with("captcha_balance_"), "{line}");
+    }
+}

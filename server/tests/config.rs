@@ -1,0 +1,198 @@
+//! `accounts.toml`: a good file gives its accounts (defaults filled in), and each mistake is
+//! refused with one line naming the file, the account and the field, never the key.
+
+use captchaai_balance::provider::ProviderId;
+use captchaai_balance_server::config::{parse_accounts, Cli, Config, ConfigError, Mode};
+use clap::Parser;
+use std::path::Path;
+
+const HEX: &str = "0123456789abcdef0123456789abcdef";
+const HEX2: &str = "fedcba9876543210fedcba9876543210";
+const TOKEN: &str = "CAP-0123456789ABCDEF0123456789ABCDEF";
+
+/// The test environment: three variables, one of them empty.
+fn env(name: &str) -> Option<String> {
+    match name {
+        "PROD_KEY" => Some(HEX.into()),
+        "STAGING_KEY" => Some(format!("  {HEX2}\n")),
+        "SOLVER_KEY" => Some(TOKEN.into()),
+        "EMPTY_KEY" => Some(String::new()),
+        _ => None,
+    }
+}
+
+fn parse(text: &str) -> Result<Vec<captchaai_balance_server::config::AccountConfig>, ConfigError> {
+    parse_accounts(Path::new("accounts.toml"), text, &env)
+}
+
+#[test]
+fn a_good_file_gives_every_account_with_defaults() {
+    let accounts = parse(
+        r#"
+# The team's accounts.
+[[account]]
+name = "production"
+provider = "captchaai"
+key_env = "PROD_KEY"
+threshold = "5"
+
+[[account]]
+name = "staging-2"
+provider = "anticaptcha"
+key_env = "STAGING_KEY"
+
+[[account]]
+name = "solver"
+provider = "capsolver"
+key_env = "SOLVER_KEY"
+threshold = 12
+endpoint = "http://127.0.0.1:9000/"
+
+[[account]]
+name = "self-hosted"
+provider = "custom-2captcha"
+key_env = "PROD_KEY"
+threshold = "0.000000001"
+endpoint = "https://proxy.example/captcha"
+"#,
+    )
+    .expect("a valid file");
+    let got: Vec<_> = accounts
+        .iter()
+        .map(|a| {
+            (
+                a.name.as_str(),
+                a.provider,
+                a.threshold.to_string(),
+                a.endpoint.as_str().to_string(),
+                a.key_env.as_str(),
+            )
+        })
+        .collect();
+    #[rustfmt::skip]
+    let want = [
+        ("production",  ProviderId::CaptchaAi,      "5".to_string(),           "https://ocr.captchaai.com/".to_string(),     "PROD_KEY"),
+        ("staging-2",   ProviderId::AntiCaptcha,    "1".to_string(),           "https://api.anti-captcha.com/".to_string(),  "STAGING_KEY"),
+        ("solver",      ProviderId::CapSolver,      "12".to_string(),          "http://127.0.0.1:9000/".to_string(),         "SOLVER_KEY"),
+        ("self-hosted", ProviderId::Custom2Captcha, "0.000000001".to_string(), "https://proxy.example/captcha".to_string(), "PROD_KEY"),
+    ];
+    assert_eq!(got, want);
+    // Keys come from the environment, trimmed.
+    assert_eq!(accounts[0].key.expose(), HEX);
+    assert_eq!(accounts[1].key.expose(), HEX2);
+    assert_eq!(accounts[2].key.expose(), TOKEN);
+}
+
+#[test]
+fn every_mistake_names_the_account_and_the_field() {
+    let account = |body: &str| format!("[[account]]\n{body}\n");
+    let ok = "name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\"";
+    let two = format!("{}{}", account(ok), account(ok));
+    let same_key = format!(
+        "{}{}",
+        account(ok),
+        account("name = \"copy\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\"")
+    );
+    #[rustfmt::skip]
+    let cases: Vec<(String, &str)> = vec![
+        ("".into(),                                                                        "accounts.toml: no [[account]]"),
+        ("account = 1".into(),                                                             "accounts.toml: account must be written as [[account]] tables"),
+        ("listen = \"0.0.0.0:80\"".into(),                                                 "accounts.toml: unknown setting \"listen\""),
+        ("[[account]\nname = 1".into(),                                                    "accounts.toml: line 1: "),
+        (account("provider = \"captchaai\"\nkey_env = \"PROD_KEY\""),                      "accounts.toml: account #1: name: missing"),
+        (account("name = \"Prod\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),     "accounts.toml: account #1: name: \"Prod\" must be 1 to 64 of a-z, 0-9 and -"),
+        (account("name = \"a b\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),      "accounts.toml: account #1: name: \"a b\" must be"),
+        (account("name = \"\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),         "accounts.toml: account #1: name: \"\" must be"),
+        (account("name = 7\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),            "accounts.toml: account #1: name: must be a string"),
+        (two,                                                                              "accounts.toml: account \"prod\": name: used by an earlier account"),
+        (same_key,                                                                         "accounts.toml: account \"copy\": key_env: same provider, endpoint and key as account \"prod\""),
+        (account(&format!("{ok}\nkey = \"{HEX}\"")),                                       "accounts.toml: account \"prod\": key: unknown field (allowed: name, provider, key_env, threshold, endpoint); keys never go in this file"),
+        (account(&format!("{ok}\ncolour = \"red\"")),                                      "accounts.toml: account \"prod\": colour: unknown field"),
+        (account("name = \"prod\"\nkey_env = \"PROD_KEY\""),                               "accounts.toml: account \"prod\": provider: missing"),
+        (account("name = \"prod\"\nprovider = \"CaptchaAI\"\nkey_env = \"PROD_KEY\""),     "accounts.toml: account \"prod\": provider: unknown \"CaptchaAI\"; expected one of captchaai, 2captcha, rucaptcha, anticaptcha, capmonster, capsolver, custom-2captcha, custom-createtask"),
+        (account("name = \"prod\"\nprovider = \"captchaai\""),                             "accounts.toml: account \"prod\": key_env: missing"),
+        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"NOT_SET\""),      "accounts.toml: account \"prod\": key_env: NOT_SET is not set or empty"),
+        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"EMPTY_KEY\""),    "accounts.toml: account \"prod\": key_env: EMPTY_KEY is not set or empty"),
+        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"SOLVER_KEY\""),   "accounts.toml: account \"prod\": key_env: the key in SOLVER_KEY must be 32 characters, it has 36"),
+        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"\""),             "accounts.toml: account \"prod\": key_env: not an environment variable name"),
+        (account(&format!("{ok}\nthreshold = \"abc\"")),                                   "accounts.toml: account \"prod\": threshold: \"abc\" is not a decimal number"),
+        (account(&format!("{ok}\nthreshold = \"-1\"")),                                    "accounts.toml: account \"prod\": threshold: must be from 0 to 1000000"),
+        (account(&format!("{ok}\nthreshold = \"1000000.01\"")),                            "accounts.toml: account \"prod\": threshold: must be from 0 to 1000000"),
+        (account(&format!("{ok}\nthreshold = 0.1")),                                       "accounts.toml: account \"prod\": threshold: write it as a decimal string"),
+        (account(&format!("{ok}\nendpoint = \"ftp://x\"")),                                "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
+        (account(&format!("{ok}\nendpoint = \"https://a.b/?key=1\"")),                     "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
+        (account(&format!("{ok}\nendpoint = \"https://u:p@a.b\"")),                        "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
+        (account(&format!("{ok}\nendpoint = \"\"")),                                       "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
+        (account("name = \"own\"\nprovider = \"custom-createtask\"\nkey_env = \"SOLVER_KEY\""), "accounts.toml: account \"own\": endpoint: required for provider \"custom-createtask\""),
+    ];
+    for (text, want) in &cases {
+        let error = parse(text).expect_err(text).to_string();
+        assert!(
+            error.starts_with(want),
+            "{text}\n got: {error}\nwant: {want}…"
+        );
+        assert_eq!(error.lines().count(), 1, "one line: {error}");
+        for key in [HEX, HEX2, TOKEN] {
+            assert!(!error.contains(key), "the key is in {error:?}");
+        }
+    }
+}
+
+/// `--config` beats `CAPTCHAAI_API_KEY`; `--upstream` moves the first account; no file and
+/// no key is mock mode; a missing file is one line.
+#[test]
+fn flags_pick_the_accounts() {
+    let dir = std::env::temp_dir().join(format!("cab-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("accounts.toml");
+    std::fs::write(
+        &file,
+        "[[account]]\nname = \"a\"\nprovider = \"anticaptcha\"\nkey_env = \"PROD_KEY\"\n\n\
+         [[account]]\nname = \"b\"\nprovider = \"capsolver\"\nkey_env = \"SOLVER_KEY\"\n",
+    )
+    .expect("write");
+    let file_arg = file.to_str().expect("utf-8");
+    let with_key = |name: &str| match name {
+        "CAPTCHAAI_API_KEY" => Some(HEX2.to_string()),
+        other => env(other),
+    };
+
+    let cli = Cli::try_parse_from([
+        "x",
+        "--config",
+        file_arg,
+        "--upstream",
+        "http://127.0.0.1:9",
+    ])
+    .expect("flags");
+    let Mode::Proxy(accounts) = Config::from_cli(&cli, with_key).expect("config").mode else {
+        panic!("proxy mode");
+    };
+    let got: Vec<_> = accounts
+        .iter()
+        .map(|a| (a.name.as_str(), a.endpoint.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", "http://127.0.0.1:9/"),
+            ("b", "https://api.capsolver.com/")
+        ]
+    );
+
+    let cli = Cli::try_parse_from(["x"]).expect("flags");
+    assert!(matches!(
+        Config::from_cli(&cli, env).expect("config").mode,
+        Mode::Mock
+    ));
+
+    let missing = dir.join("missing.toml");
+    let cli =
+        Cli::try_parse_from(["x", "--config", missing.to_str().expect("utf-8")]).expect("flags");
+    let error = Config::from_cli(&cli, with_key)
+        .expect_err("no file")
+        .to_string();
+    assert!(error.starts_with("cannot read "), "{error}");
+    assert_eq!(error.lines().count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -19,6 +19,7 @@ pub mod provider;
 pub mod schedule;
 pub mod settings;
 pub mod state;
+pub mod summary;
 pub mod view;
 pub mod wire;
 

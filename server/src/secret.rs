@@ -29,7 +29,7 @@ impl ApiKey {
     /// ever sent: CaptchaAI bans an IP that keeps sending bad keys.
     pub fn new(key: &str) -> Result<ApiKey, KeyError> {
         let key = key.trim();
-        match check_key(key) {
+        match check_key(key, captchaai_balance::provider::KeyFormat::Hex32) {
             Ok(()) => Ok(ApiKey(Arc::from(key))),
             Err(FieldError::KeyLength(n)) => Err(KeyError(format!(
                 "CAPTCHAAI_API_KEY must be {KEY_LEN} characters, it has {n}"

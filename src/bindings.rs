@@ -7,13 +7,14 @@
 use crate::error::{ApiError, ErrorCode};
 use crate::i18n::{self, Lang};
 use crate::json::{Json, ToJson};
-use crate::monitor::{Outcome, TaggedOutcome};
-use crate::protocol::{balance_url, classify};
+use crate::monitor::TaggedOutcome;
+use crate::protocol::{balance_request, classify_for};
+use crate::provider::permission_origin;
 use crate::schedule::{Trigger, FETCH_TIMEOUT_MS};
 use crate::settings::mask_key;
 use crate::state::State;
-use crate::view;
-use gloo_net::http::Request;
+use crate::summary;
+use crate::view::{self, provider_views, RequestView};
 use wasm_bindgen::prelude::*;
 
 /// Results leave as JSON text parsed by the browser's `JSON.parse`: plain objects that JS can
@@ -40,10 +41,6 @@ fn state_from(value: &JsValue) -> State {
     State::load(from_js(value))
 }
 
-fn outcome_js(outcome: &Outcome, account: Option<String>) -> JsValue {
-    to_js(&TaggedOutcome::new(outcome, account))
-}
-
 /// Migrates whatever was stored into the current `State`; never throws.
 #[wasm_bindgen(js_name = loadState)]
 pub fn load_state(raw: JsValue) -> JsValue {
@@ -66,78 +63,136 @@ pub fn mask_key_js(key: &str) -> String {
     mask_key(key)
 }
 
-/// Whether to ask the API now: `PlanView` (`{ fetch, reason, reasonText, nextCheckAt }`).
+/// Which accounts to ask the API for now: `PlanView` (`{ fetch, due, reason, reasonText,
+/// nextCheckAt }`). `only` (an account id) limits it to one account.
 #[wasm_bindgen(js_name = planCheck)]
-pub fn plan_check(state: JsValue, now_ms: f64, trigger: &str, lang: Option<String>) -> JsValue {
+pub fn plan_check(
+    state: JsValue,
+    now_ms: f64,
+    trigger: &str,
+    lang: Option<String>,
+    only: Option<String>,
+) -> JsValue {
     to_js(&view::plan_view(
         &state_from(&state),
         Trigger::from_name(trigger),
+        only.as_deref(),
         now_ms as i64,
         Lang::from_tag(lang.as_deref().unwrap_or("en")),
     ))
 }
 
-/// Marks a check as sent (`State`): store it, and schedule the next wake-up from its view,
-/// before sending the request, so a caller that dies mid-request still holds the floor and
-/// wakes for a retry.
+/// Marks checks as sent for the accounts in `due` (their ids): the `State` to store, and to
+/// schedule the next wake-up from, before sending the requests, so a caller that dies
+/// mid-request still holds each account's floor and wakes for a retry.
 #[wasm_bindgen(js_name = beginCheck)]
-pub fn begin_check(state: JsValue, now_ms: f64) -> JsValue {
-    to_js(&state_from(&state).begin_check(now_ms as i64))
+pub fn begin_check(state: JsValue, now_ms: f64, due: JsValue) -> JsValue {
+    let due = from_js(&due);
+    let ids: Vec<String> = due
+        .as_array()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    to_js(&state_from(&state).begin_checks(&ids, now_ms as i64))
 }
 
-/// How long `fetchBalance` callers wait for the API (ms).
+/// How long callers wait for the API before `requestFailed(account, true)` (ms).
 #[wasm_bindgen(js_name = fetchTimeoutMs)]
 pub fn fetch_timeout_ms() -> u32 {
     FETCH_TIMEOUT_MS
 }
 
-/// One real balance request (gloo-net, so it runs in a service worker). Never rejects: every
-/// failure becomes an outcome with a code. The URL holds the key, so it is never logged.
-#[wasm_bindgen(js_name = fetchBalance)]
-pub async fn fetch_balance(state: JsValue, timeout_ms: u32, acao: bool) -> JsValue {
+/// The request to send for one account: `RequestView` (`{ account, request: { method, url,
+/// body? } | null, outcome }`); when no request may be sent (no usable key, a bad endpoint)
+/// `outcome` is what to pass to `observe` instead. The request holds the key: never log it.
+/// `acao` asks 2captcha-compatible hosts for CORS headers (direct browser mode).
+#[wasm_bindgen(js_name = balanceRequest)]
+pub fn balance_request_js(state: JsValue, account: &str, acao: bool) -> JsValue {
     let state = state_from(&state);
-    let settings = &state.settings;
-    let outcome = if !settings.can_request() {
-        Err(ApiError::new(ErrorCode::InvalidKey, "no usable key"))
-    } else {
-        match balance_url(&settings.endpoint, &settings.api_key, acao) {
-            // An API that echoes the key gets it cut out before the outcome reaches JS.
-            Ok(url) => request(&url, timeout_ms.max(1))
-                .await
-                .map_err(|e| e.without_secret(&settings.api_key)),
-            Err(_) => Err(ApiError::new(ErrorCode::Network, "bad endpoint")),
-        }
+    let Some(found) = state.account(account) else {
+        return to_js(&RequestView::refused(
+            account,
+            ApiError::new(ErrorCode::Malformed, "no such account"),
+        ));
     };
-    outcome_js(&outcome, Some(settings.account_id()))
+    let settings = &found.settings;
+    if !settings.can_request() {
+        return to_js(&RequestView::refused(
+            account,
+            ApiError::new(ErrorCode::InvalidKey, "no usable key"),
+        ));
+    }
+    match balance_request(
+        settings.provider().family,
+        &settings.endpoint,
+        &settings.api_key,
+        acao,
+    ) {
+        Ok(request) => to_js(&RequestView::send(account, request)),
+        Err(_) => to_js(&RequestView::refused(
+            account,
+            ApiError::new(ErrorCode::Network, "bad endpoint"),
+        )),
+    }
 }
 
-async fn request(url: &str, timeout_ms: u32) -> Outcome {
-    let failed = |e: gloo_net::Error| match e {
-        gloo_net::Error::JsError(js) if js.name == "TimeoutError" || js.name == "AbortError" => {
-            ApiError::new(ErrorCode::Timeout, "timeout")
-        }
-        // Browser fetch errors carry no URL, but keep only the kind to be sure the key never
-        // reaches the UI.
-        _ => ApiError::new(ErrorCode::Network, "network error"),
-    };
-    let signal = web_sys::AbortSignal::timeout_with_u32(timeout_ms);
-    let response = Request::get(url)
-        .abort_signal(Some(&signal))
-        .cache(web_sys::RequestCache::NoStore)
-        .credentials(web_sys::RequestCredentials::Omit)
-        .send()
-        .await
-        .map_err(failed)?;
-    let status = response.status();
-    let content_type = response.headers().get("content-type");
-    let body = response.text().await.map_err(failed)?;
-    classify(status, content_type.as_deref(), &body)
-}
-
-/// Reads an HTTP answer: `{ ok: true, balance } | { ok: false, code, raw }`.
+/// Reads one account's HTTP answer in its provider's protocol: a `TaggedOutcome` for
+/// `observe`, with the key cut out of anything the API echoed.
 #[wasm_bindgen(js_name = classifyResponse)]
-pub fn classify_response(status: u16, content_type: Option<String>, body: &str) -> JsValue {
-    outcome_js(&classify(status, content_type.as_deref(), body), None)
+pub fn classify_response(
+    state: JsValue,
+    account: &str,
+    status: u16,
+    content_type: Option<String>,
+    body: &str,
+) -> JsValue {
+    let state = state_from(&state);
+    let outcome = match state.account(account) {
+        Some(found) => classify_for(
+            found.settings.provider().family,
+            status,
+            content_type.as_deref(),
+            body,
+        )
+        .map_err(|e| e.without_secret(&found.settings.api_key)),
+        None => Err(ApiError::new(ErrorCode::Malformed, "no such account")),
+    };
+    to_js(&TaggedOutcome::new(&outcome, Some(account.to_string())))
+}
+
+/// The outcome of a request that got no answer: `timed_out` after `fetchTimeoutMs`, otherwise
+/// a network failure (offline, DNS, CORS, refused). Browser errors are not passed in: they
+/// might name the URL, which holds the key.
+#[wasm_bindgen(js_name = requestFailed)]
+pub fn request_failed(account: &str, timed_out: bool) -> JsValue {
+    let error = if timed_out {
+        ApiError::new(ErrorCode::Timeout, "timeout")
+    } else {
+        ApiError::new(ErrorCode::Network, "network error")
+    };
+    to_js(&TaggedOutcome::new(&Err(error), Some(account.to_string())))
+}
+
+/// Every provider for the options page's select: `[{ id, label, family, endpoint, custom }]`.
+#[wasm_bindgen]
+pub fn providers(lang: &str) -> JsValue {
+    to_js(&provider_views(Lang::from_tag(lang)))
+}
+
+/// The origins (`https://host:port/*`) the accounts' endpoints need a host permission for:
+/// neither a known provider's API host nor loopback. The options page asks for them at Save.
+#[wasm_bindgen(js_name = hostPermissions)]
+pub fn host_permissions(state: JsValue) -> JsValue {
+    let state = state_from(&state);
+    let mut origins: Vec<String> = Vec::new();
+    for account in &state.accounts {
+        if let Some(origin) = permission_origin(&account.settings.endpoint) {
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+    }
+    to_js(&origins)
 }
 
 /// Folds an outcome into the state: `Observed` (`{ state, alert }`).
@@ -151,11 +206,12 @@ pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsV
     ))
 }
 
-/// Everything a popup, badge or widget shows. `utc_offset_min` (the browser's
-/// `-new Date().getTimezoneOffset()`) places clock times; UTC without it.
+/// Everything a popup, badge or widget shows: `View` (every account, the worst first, and
+/// the badge). `utc_offset_min` (the browser's `-new Date().getTimezoneOffset()`) places clock
+/// times; UTC without it.
 #[wasm_bindgen]
 pub fn view(state: JsValue, now_ms: f64, lang: &str, utc_offset_min: Option<f64>) -> JsValue {
-    to_js(&view::view(
+    to_js(&summary::view(
         &state_from(&state),
         now_ms as i64,
         Lang::from_tag(lang),
@@ -163,15 +219,21 @@ pub fn view(state: JsValue, now_ms: f64, lang: &str, utc_offset_min: Option<f64>
     ))
 }
 
-/// Cost of a batch against the balance.
+/// Cost of a batch against one account's balance (`account`: its id).
 #[wasm_bindgen]
-pub fn estimate(state: JsValue, captcha_type: &str, quantity: JsValue, lang: &str) -> JsValue {
-    to_js(&view::estimate_view(
-        &state_from(&state),
-        captcha_type,
-        &from_js(&quantity),
-        Lang::from_tag(lang),
-    ))
+pub fn estimate(
+    state: JsValue,
+    account: &str,
+    captcha_type: &str,
+    quantity: JsValue,
+    lang: &str,
+) -> JsValue {
+    let state = state_from(&state);
+    let lang = Lang::from_tag(lang);
+    to_js(&match state.account(account) {
+        Some(found) => view::estimate_view(found, captcha_type, &from_js(&quantity), lang),
+        None => view::estimate_failed(lang, "estimate_no_account"),
+    })
 }
 
 /// One localized sentence; `args` fills `$1`, `$2` ….

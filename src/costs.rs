@@ -2,6 +2,7 @@
 
 use crate::json::{object, ToJson};
 use crate::money::Money;
+use crate::provider::ProviderId;
 
 /// A kind of CAPTCHA with its own per-solve price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,16 +23,16 @@ pub enum CaptchaType {
     Other,
 }
 
-/// Default USD per successful solve (docs/API.md, "Defaults").
+/// Every type with its stable name, in display order (the order of a provider's rates).
 #[rustfmt::skip]
-const DEFAULT_RATES: [(CaptchaType, &str, i64); 7] = [
-    (CaptchaType::RecaptchaV2, "recaptcha_v2", 3_000_000),
-    (CaptchaType::RecaptchaV3, "recaptcha_v3", 4_000_000),
-    (CaptchaType::Turnstile, "turnstile", 2_000_000),
-    (CaptchaType::Geetest, "geetest", 3_000_000),
-    (CaptchaType::Image, "image", 1_000_000),
-    (CaptchaType::Bls, "bls", 2_000_000),
-    (CaptchaType::Other, "other", 3_000_000),
+const TYPES: [(CaptchaType, &str); 7] = [
+    (CaptchaType::RecaptchaV2, "recaptcha_v2"),
+    (CaptchaType::RecaptchaV3, "recaptcha_v3"),
+    (CaptchaType::Turnstile, "turnstile"),
+    (CaptchaType::Geetest, "geetest"),
+    (CaptchaType::Image, "image"),
+    (CaptchaType::Bls, "bls"),
+    (CaptchaType::Other, "other"),
 ];
 
 /// The largest batch an estimate accepts; bigger is a typo.
@@ -43,60 +44,68 @@ pub const MAX_RATE: Money = Money::from_cents(10_000);
 impl CaptchaType {
     /// Every type, in display order.
     pub fn all() -> impl Iterator<Item = CaptchaType> {
-        DEFAULT_RATES.iter().map(|(t, _, _)| *t)
+        TYPES.iter().map(|(t, _)| *t)
     }
 
     /// The stable name (`recaptcha_v2` …), also the locale key suffix (`type_recaptcha_v2`).
     pub fn as_str(self) -> &'static str {
-        DEFAULT_RATES
+        TYPES
             .iter()
-            .find(|(t, _, _)| *t == self)
-            .map_or("other", |(_, n, _)| n)
+            .find(|(t, _)| *t == self)
+            .map_or("other", |(_, n)| n)
     }
 
     /// The type with this stable name.
     pub fn from_name(name: &str) -> Option<CaptchaType> {
-        DEFAULT_RATES
-            .iter()
-            .find(|(_, n, _)| *n == name)
-            .map(|(t, _, _)| *t)
-    }
-
-    /// The default rate.
-    pub fn default_rate(self) -> Money {
-        DEFAULT_RATES
-            .iter()
-            .find(|(t, _, _)| *t == self)
-            .map_or(Money::ZERO, |(_, _, n)| Money::from_nanos(*n))
+        TYPES.iter().find(|(_, n)| *n == name).map(|(t, _)| *t)
     }
 }
 
-/// Per-type rates: the defaults with the user's overrides applied. Serialised as
-/// `{ "recaptcha_v2": "0.003", … }` with every type present.
+/// Per-type rates: a provider's defaults (where it has them) with the user's overrides
+/// applied. A type without a rate has no "solves remaining" and no estimate. Serialised as
+/// `{ "recaptcha_v2": "0.003", … }` with the types that have one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateTable {
-    rates: [(CaptchaType, Money); 7],
+    rates: [(CaptchaType, Option<Money>); 7],
 }
 
+/// CaptchaAI's published prices (docs/API.md, "Defaults"), the first provider's.
 impl Default for RateTable {
     fn default() -> Self {
-        RateTable {
-            rates: DEFAULT_RATES.map(|(t, _, n)| (t, Money::from_nanos(n))),
-        }
+        RateTable::from_nanos(ProviderId::CaptchaAi.info().rates)
     }
 }
 
 impl RateTable {
-    /// The rate for a type.
-    pub fn rate(&self, kind: CaptchaType) -> Money {
+    /// No rate for any type.
+    pub fn none() -> RateTable {
+        RateTable {
+            rates: TYPES.map(|(t, _)| (t, None)),
+        }
+    }
+
+    /// A table from per-type nano-dollar rates in `CaptchaType` order (a provider's row), or
+    /// none.
+    pub fn from_nanos(rates: Option<[i64; 7]>) -> RateTable {
+        let mut table = RateTable::none();
+        if let Some(rates) = rates {
+            for (entry, nanos) in table.rates.iter_mut().zip(rates) {
+                entry.1 = Some(Money::from_nanos(nanos));
+            }
+        }
+        table
+    }
+
+    /// The rate for a type, if one is set.
+    pub fn rate(&self, kind: CaptchaType) -> Option<Money> {
         self.rates
             .iter()
             .find(|(t, _)| *t == kind)
-            .map_or(kind.default_rate(), |(_, r)| *r)
+            .and_then(|(_, r)| *r)
     }
 
-    /// Sets one rate (already validated).
-    pub fn set(&mut self, kind: CaptchaType, rate: Money) {
+    /// Sets or clears one rate (already validated).
+    pub fn set(&mut self, kind: CaptchaType, rate: Option<Money>) {
         for entry in self.rates.iter_mut() {
             if entry.0 == kind {
                 entry.1 = rate;
@@ -104,9 +113,9 @@ impl RateTable {
         }
     }
 
-    /// All (type, rate) pairs in display order.
+    /// The (type, rate) pairs that have a rate, in display order.
     pub fn iter(&self) -> impl Iterator<Item = (CaptchaType, Money)> + '_ {
-        self.rates.iter().copied()
+        self.rates.iter().filter_map(|(t, r)| r.map(|r| (*t, r)))
     }
 }
 
@@ -174,7 +183,7 @@ mod tests {
         for (name, rate) in want {
             assert_eq!(
                 t.rate(CaptchaType::from_name(name).unwrap()),
-                m(rate),
+                Some(m(rate)),
                 "{name}"
             );
         }

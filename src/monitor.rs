@@ -10,7 +10,7 @@ use crate::error::{short_detail, ApiError, ErrorCode, RetryPolicy};
 use crate::json::Json;
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
-use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS, MIN_REQUEST_GAP_MS};
+use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS};
 use crate::settings::Settings;
 use crate::wire::FromJson;
 use crate::{wire_enum, wire_struct};
@@ -294,7 +294,7 @@ impl MonitorState {
             settings.interval_ms(),
             now_ms,
         )?;
-        let floor = last.map_or(now_ms, |at| at.saturating_add(MIN_REQUEST_GAP_MS));
+        let floor = last.map_or(now_ms, |at| at.saturating_add(settings.min_gap_ms()));
         if self.checking && policy == RetryPolicy::Normal {
             // The answer never came (the caller died): retry once the floor allows, as after
             // a transient failure. A backoff still applies in full.
@@ -332,7 +332,7 @@ impl MonitorState {
         let since_last = self
             .last_asked(settings, now_ms)
             .map(|at| now_ms.saturating_sub(at));
-        if since_last.is_some_and(|d| d < MIN_REQUEST_GAP_MS) {
+        if since_last.is_some_and(|d| d < settings.min_gap_ms()) {
             return decide(false, PlanReason::TooSoon);
         }
         if matches!(self.policy(), RetryPolicy::BackOff { .. })

@@ -4,7 +4,6 @@
 //! add-funds page and default per-solve rates. Adding a service is one row; nothing else in the
 //! code branches on a provider.
 
-use crate::money::Money;
 use crate::wire_enum;
 
 wire_enum! {
@@ -139,18 +138,36 @@ impl Provider {
         self.endpoint
             .is_some_and(|e| e.eq_ignore_ascii_case(endpoint))
     }
-
-    /// The default rate of one type, in nano-dollars, where known.
-    pub fn default_rate(&self, index: usize) -> Option<Money> {
-        self.rates
-            .and_then(|r| r.get(index).copied())
-            .map(Money::from_nanos)
-    }
 }
 
 /// Every provider's API host, for the extension's host permissions (no prompt for them).
 pub fn known_hosts() -> impl Iterator<Item = &'static str> {
     PROVIDERS.iter().filter_map(|p| p.endpoint)
+}
+
+/// The origin pattern (`https://host:port/*`) the extension must be granted to reach a
+/// normalised endpoint, or `None` when it needs no prompt: a known provider's API host or
+/// loopback (both in the manifest's `host_permissions`).
+pub fn permission_origin(endpoint: &str) -> Option<String> {
+    let bytes = endpoint.as_bytes();
+    let start = bytes.windows(3).position(|w| w == b"://")? + 3;
+    let end = bytes
+        .iter()
+        .skip(start)
+        .position(|&b| b == b'/')
+        .map_or(bytes.len(), |i| start + i);
+    let origin = endpoint.get(..end)?.to_ascii_lowercase();
+    let authority = origin.get(start..)?;
+    let host = match authority.as_bytes().iter().rposition(|&b| b == b':') {
+        // A port (not part of an IPv6 address in brackets).
+        Some(i) if !authority.ends_with(']') => authority.get(..i)?,
+        _ => authority,
+    };
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let known = known_hosts().any(|k| k.eq_ignore_ascii_case(&origin));
+    // Chrome's match patterns take no port: the host's pattern covers every port.
+    let scheme = origin.get(..start)?;
+    (!loopback && !known).then(|| format!("{scheme}{host}/*"))
 }
 
 #[cfg(test)]
@@ -194,5 +211,23 @@ mod tests {
             .info()
             .is_own_endpoint("http://127.0.0.1:8080"));
         assert_eq!(known_hosts().count(), 6);
+    }
+
+    #[test]
+    fn custom_hosts_need_a_permission_known_ones_do_not() {
+        #[rustfmt::skip]
+        let cases = [
+            ("https://ocr.captchaai.com",          None),
+            ("https://api.anti-captcha.com",       None),
+            ("http://127.0.0.1:9000/proxy",        None),
+            ("http://localhost:8080",              None),
+            ("http://[::1]:8080",                  None),
+            ("https://proxy.example.com:8443/cab", Some("https://proxy.example.com/*")),
+            ("http://Balance.Internal",            Some("http://balance.internal/*")),
+            ("https://ocr.captchaai.com.evil.io",  Some("https://ocr.captchaai.com.evil.io/*")),
+        ];
+        for (endpoint, want) in cases {
+            assert_eq!(permission_origin(endpoint).as_deref(), want, "{endpoint}");
+        }
     }
 }

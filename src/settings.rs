@@ -4,7 +4,8 @@ use crate::costs::{CaptchaType, RateTable, MAX_RATE};
 use crate::json::Json;
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
-use crate::protocol::{is_default_endpoint, normalize_endpoint, DEFAULT_ENDPOINT};
+use crate::protocol::normalize_endpoint;
+use crate::provider::{Family, KeyFormat, Provider, ProviderId};
 use crate::wire::{FromJson, JsShape};
 use crate::wire_struct;
 
@@ -16,23 +17,29 @@ pub const MIN_INTERVAL_SECS: u32 = 60;
 pub const MAX_INTERVAL_SECS: u32 = 24 * 60 * 60;
 /// The highest low-balance threshold accepted.
 pub const MAX_THRESHOLD: Money = Money::from_cents(100_000_000);
-/// CaptchaAI keys are 32 characters.
+/// The 2captcha family's, Anti-Captcha's and CapMonster's keys are 32 characters.
 pub const KEY_LEN: usize = 32;
+/// The longest account name.
+pub const MAX_NAME_CHARS: usize = 40;
 
 wire_struct! {
     /// The monitor's settings. Stored settings are read leniently: each field that is missing
     /// or unreadable keeps its default, so one bad value never loses the others.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct Settings lenient keeps extra {
+        /// What the user calls this account ("Production").
+        name: String = "name" via read_name,
+        /// The service.
+        provider: ProviderId = "provider",
         /// The API key (stored locally; never shown in full).
         api_key: String = "apiKey" via read_key,
         /// Below this the level is `low`.
         threshold: Money = "threshold" via read_threshold,
         /// Seconds between checks.
         interval_seconds: u32 = "intervalSeconds" via read_interval_seconds,
-        /// API base URL, normalised.
+        /// API base URL, normalised: the provider's own unless overridden.
         endpoint: String = "endpoint" via read_endpoint,
-        /// Per-type prices.
+        /// Per-type prices (the provider's defaults where it has them).
         rates: RateTable = "rates" via read_rates,
         /// Show browser notifications.
         notifications: bool = "notifications",
@@ -46,12 +53,22 @@ wire_struct! {
 
 impl Default for Settings {
     fn default() -> Self {
+        Settings::for_provider(ProviderId::CaptchaAi)
+    }
+}
+
+impl Settings {
+    /// A fresh account of a provider, named after it, with its endpoint and rates.
+    pub fn for_provider(id: ProviderId) -> Settings {
+        let provider = id.info();
         Settings {
+            name: provider.label.to_string(),
+            provider: id,
             api_key: String::new(),
             threshold: DEFAULT_LOW_THRESHOLD,
             interval_seconds: DEFAULT_INTERVAL_SECS,
-            endpoint: DEFAULT_ENDPOINT.to_string(),
-            rates: RateTable::default(),
+            endpoint: provider.endpoint.unwrap_or_default().to_string(),
+            rates: RateTable::from_nanos(provider.rates),
             notifications: true,
             show_solves: true,
             extra: Vec::new(),
@@ -59,12 +76,17 @@ impl Default for Settings {
     }
 }
 
-/// A stored key, if it passes the local check.
+/// A stored key, if it passes the loosest local check (the provider's own format is checked
+/// once the provider is known, in [`Settings::from_json`]).
 fn read_key(value: &Json) -> Option<String> {
     value
         .as_str()
-        .filter(|key| check_key(key).is_ok())
+        .filter(|key| check_key(key, KeyFormat::Token { min: 1, max: 128 }).is_ok())
         .map(str::to_string)
+}
+
+fn read_name(value: &Json) -> Option<String> {
+    value.as_str().and_then(|n| check_name(n).ok())
 }
 
 fn read_threshold(value: &Json) -> Option<Money> {
@@ -76,7 +98,10 @@ fn read_interval_seconds(value: &Json) -> Option<u32> {
 }
 
 fn read_endpoint(value: &Json) -> Option<String> {
-    value.as_str().and_then(|e| normalize_endpoint(e).ok())
+    value
+        .as_str()
+        .filter(|e| !e.trim().is_empty())
+        .and_then(|e| normalize_endpoint(e).ok())
 }
 
 /// One decimal per captcha type (`recaptcha_v2`, `turnstile` …, see `CaptchaType`).
@@ -86,12 +111,14 @@ impl JsShape for RateTable {
     }
 }
 
-/// Each stored rate on its own: one bad value keeps its default, not the others'.
+/// Each stored rate on its own: one bad value is left unset, not the others. A stored table
+/// says which types have a rate; none stored means the provider's defaults (see
+/// [`Settings::from_json`]).
 fn read_rates(value: &Json) -> Option<RateTable> {
-    let mut rates = RateTable::default();
+    let mut rates = RateTable::none();
     for kind in CaptchaType::all() {
         if let Ok(rate) = parse_rate(value.get(kind.as_str())) {
-            rates.set(kind, rate);
+            rates.set(kind, Some(rate));
         }
     }
     Some(rates)
@@ -100,8 +127,22 @@ fn read_rates(value: &Json) -> Option<RateTable> {
 /// Why one field's value was refused. Each maps to a locale key (`field_error_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldError {
-    /// The default endpoint needs a key.
+    /// The provider's own endpoint needs a key.
     KeyMissing,
+    /// Not a key of the provider's format (length outside min..=max, or spaces).
+    KeyToken(usize, usize),
+    /// A custom provider needs an endpoint.
+    EndpointMissing,
+    /// An empty name or one over [`MAX_NAME_CHARS`].
+    BadName,
+    /// Another account has this name (case-insensitive); holds it.
+    DuplicateName(String),
+    /// Another account has this provider, endpoint and key; holds its name.
+    DuplicateAccount(String),
+    /// Not a known provider.
+    UnknownProvider,
+    /// No account left: at least one is needed.
+    NoAccounts,
     /// Not 32 characters; holds the length typed.
     KeyLength(usize),
     /// 32 characters but not hex.
@@ -127,6 +168,16 @@ impl FieldError {
     pub fn message_key(&self) -> (&'static str, Vec<String>) {
         match self {
             FieldError::KeyMissing => ("field_error_key_missing", vec![]),
+            FieldError::KeyToken(lo, hi) => (
+                "field_error_key_token",
+                vec![lo.to_string(), hi.to_string()],
+            ),
+            FieldError::EndpointMissing => ("field_error_endpoint_missing", vec![]),
+            FieldError::BadName => ("field_error_name", vec![MAX_NAME_CHARS.to_string()]),
+            FieldError::DuplicateName(n) => ("field_error_duplicate_name", vec![n.clone()]),
+            FieldError::DuplicateAccount(n) => ("field_error_duplicate_account", vec![n.clone()]),
+            FieldError::UnknownProvider => ("field_error_provider", vec![]),
+            FieldError::NoAccounts => ("field_error_no_accounts", vec![]),
             FieldError::KeyLength(n) => (
                 "field_error_key_length",
                 vec![KEY_LEN.to_string(), n.to_string()],
@@ -160,9 +211,26 @@ pub fn mask_key(key: &str) -> String {
     }
 }
 
-/// Checks a key locally before it is ever sent (bad keys get the IP banned).
-pub fn check_key(key: &str) -> Result<(), FieldError> {
+/// Checks an account name: not blank, at most [`MAX_NAME_CHARS`]; returns it trimmed.
+pub fn check_name(name: &str) -> Result<String, FieldError> {
+    let name = name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(FieldError::BadName);
+    }
+    Ok(name.to_string())
+}
+
+/// Checks a key locally, in a provider's format, before it is ever sent (bad keys get the IP
+/// banned).
+pub fn check_key(key: &str, format: KeyFormat) -> Result<(), FieldError> {
     let len = key.chars().count();
+    if let KeyFormat::Token { min, max } = format {
+        if !(min..=max).contains(&len) || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(FieldError::KeyToken(min, max));
+        }
+        return Ok(());
+    }
     if len != KEY_LEN {
         return Err(FieldError::KeyLength(len));
     }
@@ -178,12 +246,38 @@ impl Settings {
         i64::from(self.interval_seconds) * 1000
     }
 
+    /// The provider's row.
+    pub fn provider(&self) -> &'static Provider {
+        self.provider.info()
+    }
+
+    /// The shortest time between two balance requests for this key (the provider's
+    /// politeness floor).
+    pub fn min_gap_ms(&self) -> i64 {
+        self.provider().min_gap_ms
+    }
+
+    /// True when the endpoint is the provider's own API host, which needs a key (a proxy or
+    /// custom endpoint may add it server-side).
+    fn needs_key(&self) -> bool {
+        self.provider().is_own_endpoint(&self.endpoint) || self.endpoint.is_empty()
+    }
+
     /// True when a request may be sent: a valid key, or none on a proxy endpoint.
     pub fn can_request(&self) -> bool {
         if self.api_key.is_empty() {
-            !is_default_endpoint(&self.endpoint)
+            !self.needs_key()
         } else {
-            check_key(&self.api_key).is_ok()
+            !self.endpoint.is_empty() && check_key(&self.api_key, self.provider().key).is_ok()
+        }
+    }
+
+    /// The endpoint as the options form shows it: empty when it is the provider's own.
+    pub fn endpoint_override(&self) -> &str {
+        if self.provider().is_own_endpoint(&self.endpoint) {
+            ""
+        } else {
+            &self.endpoint
         }
     }
 
@@ -191,11 +285,16 @@ impl Settings {
     /// account changed without storing the key twice. The endpoint is compared in its
     /// canonical spelling ([`canonical_endpoint`]): `localhost:8080/` and `127.0.0.1:8080` are
     /// one account, so re-typing it keeps the readings, the request floor and the alert memory.
+    /// A createTask account is named with its family too: the same host and key spoken to in
+    /// the other protocol is another account (the 2captcha family keeps the ids earlier builds
+    /// gave, so nothing stored needs renaming).
     pub fn account_id(&self) -> String {
-        short_hash(&[
-            &canonical_endpoint(&self.endpoint),
-            &self.api_key.to_ascii_lowercase(),
-        ])
+        let endpoint = canonical_endpoint(&self.endpoint);
+        let key = self.api_key.to_ascii_lowercase();
+        match self.provider().family {
+            Family::TwoCaptcha => short_hash(&[&endpoint, &key]),
+            Family::CreateTask => short_hash(&[Family::CreateTask.as_str(), &endpoint, &key]),
+        }
     }
 
     /// The ids earlier builds gave this account (the endpoint only lower-cased, the key as
@@ -232,10 +331,37 @@ impl Settings {
             }
         };
 
+        if let Some(v) = present(input.get("provider")) {
+            match v.as_str().and_then(ProviderId::from_name) {
+                Some(id) if id != next.provider => {
+                    let old = next.provider();
+                    // The old provider's host and example rates mean nothing for the new one.
+                    if old.is_own_endpoint(&next.endpoint) {
+                        next.endpoint = id.info().endpoint.unwrap_or_default().to_string();
+                    }
+                    if next.rates == RateTable::from_nanos(old.rates) {
+                        next.rates = RateTable::from_nanos(id.info().rates);
+                    }
+                    if next.name == old.label && !id.info().label.is_empty() {
+                        next.name = id.info().label.to_string();
+                    }
+                    next.provider = id;
+                }
+                Some(_) => {}
+                None => field("provider", Err(FieldError::UnknownProvider)),
+            }
+        }
+        if let Some(v) = present(input.get("name")) {
+            field("name", check_name(&as_text(v)).map(|n| next.name = n));
+        }
         if let Some(v) = present(input.get("apiKey")) {
             let key = as_text(v).trim().to_string();
             if !key.is_empty() {
-                field("apiKey", check_key(&key).map(|_| next.api_key = key));
+                let format = next.provider().key;
+                field(
+                    "apiKey",
+                    check_key(&key, format).map(|_| next.api_key = key),
+                );
             }
         }
         if let Some(v) = present(input.get("threshold")) {
@@ -248,19 +374,28 @@ impl Settings {
             field(name, secs.map(|s| next.interval_seconds = s));
         }
         if let Some(v) = present(input.get("endpoint")) {
-            field(
-                "endpoint",
-                normalize_endpoint(&as_text(v))
-                    .map(|e| next.endpoint = e)
-                    .map_err(|_| FieldError::BadEndpoint),
-            );
+            let typed = as_text(v);
+            let result = match next.provider().endpoint {
+                // Empty means the provider's own host.
+                Some(own) if typed.trim().is_empty() => Ok(own.to_string()),
+                None if typed.trim().is_empty() => Err(FieldError::EndpointMissing),
+                _ => normalize_endpoint(&typed).map_err(|_| FieldError::BadEndpoint),
+            };
+            field("endpoint", result.map(|e| next.endpoint = e));
         }
         if let rates @ Json::Object(_) = input.get("rates") {
             for kind in CaptchaType::all() {
-                if let Some(v) = present(rates.get(kind.as_str())) {
+                let v = rates.get(kind.as_str());
+                if !v.is_present() {
+                    continue;
+                }
+                if v.as_str().is_some_and(|t| t.trim().is_empty()) {
+                    // A cleared field: no rate for this type.
+                    next.rates.set(kind, None);
+                } else {
                     field(
                         &format!("rates.{}", kind.as_str()),
-                        parse_rate(v).map(|r| next.rates.set(kind, r)),
+                        parse_rate(v).map(|r| next.rates.set(kind, Some(r))),
                     );
                 }
             }
@@ -278,9 +413,19 @@ impl Settings {
                 );
             }
         }
+        // A custom provider has no endpoint of its own.
+        if errors.is_empty() && next.endpoint.is_empty() {
+            errors.push(("endpoint".to_string(), FieldError::EndpointMissing));
+        }
         // The key is needed unless a proxy endpoint adds it server-side.
-        if errors.is_empty() && next.api_key.is_empty() && is_default_endpoint(&next.endpoint) {
+        if errors.is_empty() && next.api_key.is_empty() && next.needs_key() {
             errors.push(("apiKey".to_string(), FieldError::KeyMissing));
+        }
+        // A key typed for another provider may not fit this one (the provider changed).
+        if errors.is_empty() && !next.api_key.is_empty() {
+            if let Err(e) = check_key(&next.api_key, next.provider().key) {
+                errors.push(("apiKey".to_string(), e));
+            }
         }
         if errors.is_empty() {
             Ok(next)
@@ -293,6 +438,28 @@ impl Settings {
     /// reads as the defaults.
     pub fn from_json(value: &Json) -> Settings {
         let mut settings = <Settings as FromJson>::from_json(value).unwrap_or_default();
+        let provider = settings.provider();
+        // Earlier builds (and a hand-written configuration) name no provider: CaptchaAI, and
+        // its own name and rates where none were stored.
+        if !value.get("name").is_present() && !provider.label.is_empty() {
+            settings.name = provider.label.to_string();
+        }
+        let defaults = RateTable::from_nanos(provider.rates);
+        let stored = value.get("rates");
+        for kind in CaptchaType::all() {
+            // None stored: the provider's default. One stored but unreadable: the default too,
+            // rather than no rate (only a cleared field stores none).
+            let member = stored.get(kind.as_str());
+            if !stored.is_present() || member.is_present() && settings.rates.rate(kind).is_none() {
+                settings.rates.set(kind, defaults.rate(kind));
+            }
+        }
+        if !value.get("endpoint").is_present() {
+            settings.endpoint = provider.endpoint.unwrap_or_default().to_string();
+        }
+        if check_key(&settings.api_key, provider.key).is_err() {
+            settings.api_key.clear();
+        }
         // A hand-written configuration may give the interval in minutes only.
         if !value.get("intervalSeconds").is_present() {
             if let Some((_, Ok(seconds))) = parse_interval(value) {
@@ -448,7 +615,7 @@ mod tests {
         assert_eq!(s.endpoint, "http://127.0.0.1:9");
         assert_eq!(
             s.rates.rate(CaptchaType::Image),
-            Money::parse("0.0008").unwrap()
+            Money::parse("0.0008").ok()
         );
         assert!(!s.notifications);
         let json = Json::parse(&s.to_json()).unwrap();
@@ -502,11 +669,8 @@ mod tests {
         assert_eq!(s.api_key, KEY);
         assert_eq!(s.threshold, DEFAULT_LOW_THRESHOLD);
         assert_eq!(s.interval_seconds, 180);
-        assert_eq!(s.endpoint, DEFAULT_ENDPOINT);
-        assert_eq!(
-            s.rates.rate(CaptchaType::Bls),
-            Money::parse("0.01").unwrap()
-        );
+        assert_eq!(s.endpoint, crate::protocol::DEFAULT_ENDPOINT);
+        assert_eq!(s.rates.rate(CaptchaType::Bls), Money::parse("0.01").ok());
         assert!(!s.notifications);
         assert_eq!(
             Settings::from_json(&j(json!("garbage"))),
@@ -521,11 +685,11 @@ mod tests {
         let s = Settings::from_json(&j(json!({"rates":
             {"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01,"other":"101"}})));
         let m = |t: &str| Money::parse(t).unwrap();
-        assert_eq!(s.rates.rate(CaptchaType::Image), m("0.0005"));
-        assert_eq!(s.rates.rate(CaptchaType::Bls), m("0.002"));
-        assert_eq!(s.rates.rate(CaptchaType::Turnstile), m("0.002"));
-        assert_eq!(s.rates.rate(CaptchaType::Geetest), m("0.01"));
-        assert_eq!(s.rates.rate(CaptchaType::Other), m("0.003"));
+        assert_eq!(s.rates.rate(CaptchaType::Image), Some(m("0.0005")));
+        assert_eq!(s.rates.rate(CaptchaType::Bls), Some(m("0.002")));
+        assert_eq!(s.rates.rate(CaptchaType::Turnstile), Some(m("0.002")));
+        assert_eq!(s.rates.rate(CaptchaType::Geetest), Some(m("0.01")));
+        assert_eq!(s.rates.rate(CaptchaType::Other), Some(m("0.003")));
         let back = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
         assert_eq!(back.rates, s.rates);
     }

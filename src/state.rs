@@ -1,9 +1,9 @@
-//! The stored state (settings + monitor), versioned, with migrations.
+//! The stored state: every account's settings and monitor, versioned, with migrations.
 //!
 //! The extension keeps one `State` object in chrome.storage.local. Whatever is stored (an
 //! older version, a hand-edited value, a half-written object) goes through [`State::load`],
 //! which never fails and keeps every part it can read: a bad threshold never costs the key,
-//! a bad history point never costs the last good balance.
+//! a bad history point never costs the last good balance, a bad account never costs the others.
 
 use crate::alerts::AlertDecision;
 use crate::json::Json;
@@ -13,11 +13,14 @@ use crate::wire::FromJson;
 use crate::wire_struct;
 
 /// The version this build writes.
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
+
+/// The most accounts one state holds (each is a request per interval).
+pub const MAX_ACCOUNTS: usize = 20;
 
 /// Upgrades, indexed by the version they start from: `MIGRATIONS[0]` turns version 0 into 1.
 /// A new layout adds a function here; old data is never thrown away.
-const MIGRATIONS: [fn(Json) -> Json; 2] = [v0_to_v1, v1_to_v2];
+const MIGRATIONS: [fn(Json) -> Json; 3] = [v0_to_v1, v1_to_v2, v2_to_v3];
 
 /// Version 0 is anything stored without a version: either a v1-shaped object or bare settings
 /// (`{apiKey, threshold, …}`) as a hand-written or early configuration would hold.
@@ -28,7 +31,6 @@ fn v0_to_v1(value: Json) -> Json {
         Json::Object(vec![("settings".into(), value)])
     }
 }
-
 /// Version 2 calls a failed check's description `detail` (version 1 said `raw`, which it never
 /// was: it is a short, key-free description), and names accounts by the canonical endpoint and
 /// the key in lower case: readings, alert memory and history stored under the id an earlier
@@ -64,6 +66,22 @@ fn v1_to_v2(mut value: Json) -> Json {
     value
 }
 
+/// Version 3 holds a list of accounts. The one account of version 2 becomes the first, with
+/// its key, threshold, rates, history and alert memory as they were; it had no provider and no
+/// name, which read as CaptchaAI ([`Settings::from_json`]). Other top-level members (a newer
+/// build's) stay where they were.
+fn v2_to_v3(value: Json) -> Json {
+    let Json::Object(members) = value else {
+        return value;
+    };
+    let (account, rest): (Vec<_>, Vec<_>) = members
+        .into_iter()
+        .partition(|(key, _)| key == "settings" || key == "monitor");
+    let mut out = rest;
+    out.push(("accounts".into(), Json::Array(vec![Json::Object(account)])));
+    Json::Object(out)
+}
+
 /// The member at `path`, for a migration to change in place.
 fn member_mut<'a>(mut value: &'a mut Json, path: &[&str]) -> Option<&'a mut Json> {
     for name in path {
@@ -80,13 +98,10 @@ fn member_mut<'a>(mut value: &'a mut Json, path: &[&str]) -> Option<&'a mut Json
 }
 
 wire_struct! {
-    /// Everything the monitor stores.
+    /// One watched account: what the user configured and what the monitor remembers.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct State lenient keeps extra {
-        /// Layout version: [`STATE_VERSION`], or the higher version a newer build stored (its
-        /// layout is kept, so that build need not migrate its own data again).
-        version: u32 = "version",
-        /// The user's settings.
+    pub struct Account lenient keeps extra {
+        /// The user's settings for it.
         settings: Settings = "settings" via read_settings,
         /// Readings, errors, alert memory, history.
         monitor: MonitorState = "monitor",
@@ -97,18 +112,101 @@ fn read_settings(value: &Json) -> Option<Settings> {
     Some(Settings::from_json(value))
 }
 
-impl Default for State {
+impl Default for Account {
     fn default() -> Self {
-        let settings = Settings::default();
+        Account::new(Settings::default())
+    }
+}
+
+impl Account {
+    /// A fresh account with these settings.
+    pub fn new(settings: Settings) -> Account {
         let monitor = MonitorState::default().for_account(&settings);
-        State {
-            version: STATE_VERSION,
+        Account {
             settings,
             monitor,
             extra: Vec::new(),
         }
     }
+
+    /// The stable id of the account (`Settings::account_id`).
+    pub fn id(&self) -> String {
+        self.settings.account_id()
+    }
+
+    /// Marks a check as sent now ([`MonitorState::begin_check`]); store the result before
+    /// sending the request.
+    pub fn begin_check(self, now_ms: i64) -> Account {
+        let monitor = self.monitor.begin_check(&self.settings, now_ms);
+        Account { monitor, ..self }
+    }
+
+    /// Folds one check into the account. An echoed key is cut out of the error first.
+    pub fn observe(self, outcome: &Outcome, now_ms: i64) -> (Account, AlertDecision) {
+        let outcome = outcome
+            .clone()
+            .map_err(|e| e.without_secret(&self.settings.api_key));
+        let (monitor, decision) = self.monitor.observe(&self.settings, &outcome, now_ms);
+        (Account { monitor, ..self }, decision)
+    }
+
+    /// Applies one account's form. A changed key or endpoint starts a fresh monitor for the new
+    /// account (history kept); on error the account is unchanged.
+    pub fn apply_settings(&self, input: &Json) -> Result<Account, Vec<(String, FieldError)>> {
+        let settings = self.settings.apply(input)?;
+        let mut monitor = self.monitor.clone().for_account(&settings);
+        if settings.threshold != self.settings.threshold {
+            let last = monitor.last_good.as_ref().map(|r| r.balance);
+            monitor.alerts = monitor.alerts.for_threshold(last, settings.threshold);
+        }
+        Ok(Account {
+            settings,
+            monitor,
+            extra: self.extra.clone(),
+        })
+    }
 }
+
+wire_struct! {
+    /// Everything the monitor stores.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct State lenient keeps extra {
+        /// Layout version: [`STATE_VERSION`], or the higher version a newer build stored (its
+        /// layout is kept, so that build need not migrate its own data again).
+        version: u32 = "version",
+        /// The watched accounts, at least one, in the user's order.
+        accounts: Vec<Account> = "accounts" via read_accounts,
+    }
+}
+
+/// Each stored account on its own: one that cannot be read is dropped, not the others; one
+/// that repeats an earlier one (same provider, endpoint and key) is the same account.
+fn read_accounts(value: &Json) -> Option<Vec<Account>> {
+    let mut accounts: Vec<Account> = Vec::new();
+    for item in value.as_array() {
+        let Some(mut account) = <Account as FromJson>::from_json(item) else {
+            continue;
+        };
+        account.monitor = account.monitor.for_account(&account.settings);
+        if accounts.len() < MAX_ACCOUNTS && accounts.iter().all(|a| a.id() != account.id()) {
+            accounts.push(account);
+        }
+    }
+    Some(accounts)
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            version: STATE_VERSION,
+            accounts: vec![Account::default()],
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// Field errors of a form, named `accounts.N.field` for an account's fields.
+pub type FormErrors = Vec<(String, FieldError)>;
 
 impl State {
     /// Reads a stored value of any version; never fails.
@@ -130,52 +228,171 @@ impl State {
         // does not understand is written back untouched.
         let mut state = <State as FromJson>::from_json(&value).unwrap_or_default();
         state.version = (stored as u32).max(STATE_VERSION);
-        state.monitor = state.monitor.for_account(&state.settings);
+        if state.accounts.is_empty() {
+            state.accounts.push(Account::default());
+        }
         state
     }
 
-    /// Marks a check as sent now ([`MonitorState::begin_check`]); store the result before
-    /// sending the request.
-    pub fn begin_check(self, now_ms: i64) -> State {
-        let monitor = self.monitor.begin_check(&self.settings, now_ms);
-        State { monitor, ..self }
+    /// The account with this id.
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id() == id)
     }
 
-    /// Folds one check into the state. `fetched_for` is the account (`Settings::account_id`)
-    /// the request was sent for: an answer that arrives after the key or endpoint changed
-    /// speaks for the old account and is dropped rather than credited to the new one.
+    /// Marks checks as sent now for the accounts named in `ids`; store the result before
+    /// sending the requests.
+    pub fn begin_checks(self, ids: &[String], now_ms: i64) -> State {
+        let accounts = self
+            .accounts
+            .into_iter()
+            .map(|a| {
+                if ids.contains(&a.id()) {
+                    a.begin_check(now_ms)
+                } else {
+                    a
+                }
+            })
+            .collect();
+        State { accounts, ..self }
+    }
+
+    /// Folds one check into the account it was fetched for (`fetched_for`, its id). An answer
+    /// for an account that no longer exists (its key or endpoint changed, or it was removed
+    /// while the request was out) is dropped rather than credited to another one. Returns the
+    /// account's index with the alert.
     pub fn observe(
         self,
         outcome: &Outcome,
         fetched_for: Option<&str>,
         now_ms: i64,
-    ) -> (State, AlertDecision) {
-        if fetched_for.is_some_and(|account| account != self.settings.account_id()) {
-            return (self, AlertDecision::None);
-        }
-        let outcome = outcome
-            .clone()
-            .map_err(|e| e.without_secret(&self.settings.api_key));
-        let (monitor, decision) = self.monitor.observe(&self.settings, &outcome, now_ms);
-        (State { monitor, ..self }, decision)
+    ) -> (State, Option<(usize, AlertDecision)>) {
+        let index = match fetched_for {
+            Some(id) => self.accounts.iter().position(|a| a.id() == id),
+            // An untagged outcome only fits a state with one account.
+            None => (self.accounts.len() == 1).then_some(0),
+        };
+        let Some(index) = index else {
+            return (self, None);
+        };
+        let mut accounts = self.accounts;
+        let account = accounts.remove(index);
+        let (account, decision) = account.observe(outcome, now_ms);
+        accounts.insert(index, account);
+        (State { accounts, ..self }, Some((index, decision)))
     }
 
-    /// Applies a settings form. A changed key or endpoint starts a fresh monitor for the new
-    /// account (history kept); on error the state is unchanged.
-    pub fn apply_settings(&self, input: &Json) -> Result<State, Vec<(String, FieldError)>> {
-        let settings = self.settings.apply(input)?;
-        let mut monitor = self.monitor.clone().for_account(&settings);
-        if settings.threshold != self.settings.threshold {
-            let last = monitor.last_good.as_ref().map(|r| r.balance);
-            monitor.alerts = monitor.alerts.for_threshold(last, settings.threshold);
+    /// Applies a settings form:
+    /// `{ intervalMinutes?, notifications?, showSolves?, accounts?: [{ id?, name, provider,
+    /// apiKey, threshold, endpoint, rates }] }`. The shared fields apply to every account. With
+    /// `accounts`, the list replaces the accounts: a row with the `id` of a stored account edits
+    /// it (keeping its readings and alert memory), a row without one adds an account, a stored
+    /// account without a row is removed. Without `accounts` the form's account fields apply to
+    /// the first account (a one-account form, the widget's attributes). All fields are
+    /// checked; on any error nothing changes and every bad field is reported.
+    pub fn apply_settings(&self, input: &Json) -> Result<State, FormErrors> {
+        let shared = shared_fields(input);
+        let mut errors = Vec::new();
+        let mut accounts = Vec::new();
+        match input.get("accounts") {
+            Json::Array(rows) => {
+                if rows.is_empty() || rows.len() > MAX_ACCOUNTS {
+                    errors.push(("accounts".to_string(), FieldError::NoAccounts));
+                }
+                for (i, row) in rows.iter().take(MAX_ACCOUNTS).enumerate() {
+                    let base = row
+                        .get("id")
+                        .as_str()
+                        .and_then(|id| self.account(id))
+                        .cloned()
+                        .unwrap_or_default();
+                    match base.apply_settings(&merged(row, &shared)) {
+                        Ok(account) => accounts.push(account),
+                        Err(e) => errors.extend(
+                            e.into_iter()
+                                .map(|(field, e)| (format!("accounts.{i}.{field}"), e)),
+                        ),
+                    }
+                }
+            }
+            _ => {
+                for (i, account) in self.accounts.iter().enumerate() {
+                    let form = if i == 0 {
+                        input.clone()
+                    } else {
+                        shared.clone()
+                    };
+                    match account.apply_settings(&form) {
+                        Ok(account) => accounts.push(account),
+                        Err(e) => errors.extend(e),
+                    }
+                }
+            }
         }
-        Ok(State {
-            version: self.version,
-            settings,
-            monitor,
-            extra: self.extra.clone(),
-        })
+        if errors.is_empty() {
+            errors.extend(duplicates(&accounts));
+        }
+        if errors.is_empty() {
+            Ok(State {
+                version: self.version,
+                accounts,
+                extra: self.extra.clone(),
+            })
+        } else {
+            Err(errors)
+        }
     }
+}
+
+/// The form's fields that every account shares.
+fn shared_fields(input: &Json) -> Json {
+    const SHARED: [&str; 4] = [
+        "intervalSeconds",
+        "intervalMinutes",
+        "notifications",
+        "showSolves",
+    ];
+    Json::Object(
+        SHARED
+            .iter()
+            .filter(|name| input.get(name).is_present())
+            .map(|name| (name.to_string(), input.get(name).clone()))
+            .collect(),
+    )
+}
+
+/// An account's row with the shared fields added.
+fn merged(row: &Json, shared: &Json) -> Json {
+    let mut members = match row {
+        Json::Object(m) => m.clone(),
+        _ => Vec::new(),
+    };
+    if let Json::Object(extra) = shared {
+        members.extend(extra.iter().cloned());
+    }
+    Json::Object(members)
+}
+
+/// Two rows that are the same account, or share a name: the later one is refused.
+fn duplicates(accounts: &[Account]) -> FormErrors {
+    let mut errors = Vec::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let earlier = &accounts[..i];
+        if let Some(same) = earlier.iter().find(|a| a.id() == account.id()) {
+            errors.push((
+                format!("accounts.{i}.apiKey"),
+                FieldError::DuplicateAccount(same.settings.name.clone()),
+            ));
+        } else if earlier
+            .iter()
+            .any(|a| a.settings.name.eq_ignore_ascii_case(&account.settings.name))
+        {
+            errors.push((
+                format!("accounts.{i}.name"),
+                FieldError::DuplicateName(account.settings.name.clone()),
+            ));
+        }
+    }
+    errors
 }
 
 #[cfg(test)]
@@ -201,10 +418,14 @@ mod tests {
         let s = State::default()
             .apply_settings(&j(json!({"apiKey": KEY})))
             .unwrap();
-        let (monitor, _) =
-            s.monitor
-                .observe(&s.settings, &Ok(Money::parse("12.345").unwrap()), 1_000);
-        State { monitor, ..s }
+        s.observe(&Ok(Money::parse("12.345").unwrap()), None, 1_000)
+            .0
+    }
+
+    /// The alert an observation decided (none when it was dropped).
+    fn decided(observed: (State, Option<(usize, AlertDecision)>)) -> (State, AlertDecision) {
+        let (s, d) = observed;
+        (s, d.map_or(AlertDecision::None, |(_, d)| d))
     }
 
     #[test]
@@ -225,35 +446,35 @@ mod tests {
     #[test]
     fn bad_parts_lose_nothing_else() {
         let mut stored = stored(&with_reading());
-        stored["settings"]["threshold"] = json!("oops");
-        stored["monitor"]["failures"] = json!("many");
-        stored["monitor"]["history"]
+        stored["accounts"][0]["settings"]["threshold"] = json!("oops");
+        stored["accounts"][0]["monitor"]["failures"] = json!("many");
+        stored["accounts"][0]["monitor"]["history"]
             .as_array_mut()
             .unwrap()
             .push(json!({"at": "bad"}));
         let s = State::load(j(stored));
-        assert_eq!(s.settings.api_key, KEY);
+        assert_eq!(s.accounts[0].settings.api_key, KEY);
         assert_eq!(
-            s.monitor.last_good.unwrap().balance,
+            s.accounts[0].monitor.last_good.as_ref().unwrap().balance,
             Money::parse("12.345").unwrap()
         );
-        assert_eq!(s.monitor.history.len(), 1);
-        assert_eq!(s.monitor.failures, 0);
+        assert_eq!(s.accounts[0].monitor.history.len(), 1);
+        assert_eq!(s.accounts[0].monitor.failures, 0);
     }
 
     #[test]
     fn migrates_unversioned_bare_settings() {
         let s = State::load(j(json!({"apiKey": KEY, "threshold": "2"})));
         assert_eq!(s.version, STATE_VERSION);
-        assert_eq!(s.settings.api_key, KEY);
-        assert_eq!(s.settings.threshold, Money::parse("2").unwrap());
+        assert_eq!(s.accounts[0].settings.api_key, KEY);
+        assert_eq!(s.accounts[0].settings.threshold, Money::parse("2").unwrap());
     }
 
     #[test]
     fn every_stored_version_loads_with_its_failed_check() {
         let failed = json!({"code": "server_error", "at": 5});
         // The readings belong to this key's account: a monitor for another one starts afresh.
-        let account = with_reading().monitor.account;
+        let account = with_reading().accounts[0].monitor.account.clone();
         #[rustfmt::skip]
         let versions = [
             ("v0 bare monitor",   json!({"settings": {"apiKey": KEY}, "monitor": {"account": account, "lastError": {"error": {"code": "server_error", "raw": "HTTP 502"}, "at": 5}}})),
@@ -263,17 +484,19 @@ mod tests {
         for (name, stored_value) in versions {
             let s = State::load(j(stored_value));
             assert_eq!(s.version, STATE_VERSION, "{name}");
-            assert_eq!(s.settings.api_key, KEY, "{name}");
-            let error = &s.monitor.last_error.as_ref().expect(name).error;
+            assert_eq!(s.accounts[0].settings.api_key, KEY, "{name}");
+            let error = &s.accounts[0].monitor.last_error.as_ref().expect(name).error;
             assert_eq!(error.code, ErrorCode::ServerError, "{name}");
             assert_eq!(error.detail, "HTTP 502", "{name}");
             let back = stored(&s);
             assert_eq!(
-                back["monitor"]["lastError"]["error"]["detail"], "HTTP 502",
+                back["accounts"][0]["monitor"]["lastError"]["error"]["detail"], "HTTP 502",
                 "{name}"
             );
             assert!(
-                back["monitor"]["lastError"]["error"].get("raw").is_none(),
+                back["accounts"][0]["monitor"]["lastError"]["error"]
+                    .get("raw")
+                    .is_none(),
                 "{name}"
             );
         }
@@ -281,7 +504,7 @@ mod tests {
         let s = State::load(j(
             json!({"version": 1, "settings": {"apiKey": KEY}, "monitor": {"account": account, "lastError": failed}}),
         ));
-        assert!(s.monitor.last_error.is_none());
+        assert!(s.accounts[0].monitor.last_error.is_none());
     }
 
     #[test]
@@ -324,20 +547,37 @@ mod tests {
             });
             let s = State::load(j(stored_value));
             let name = format!("{endpoint} {key}");
-            assert_eq!(s.monitor.account, s.settings.account_id(), "{name}");
+            assert_eq!(
+                s.accounts[0].monitor.account,
+                s.accounts[0].settings.account_id(),
+                "{name}"
+            );
             assert!(
-                s.monitor.last_good.is_some(),
+                s.accounts[0].monitor.last_good.is_some(),
                 "{name}: last good balance kept"
             );
-            assert!(s.monitor.alerts.warned_low, "{name}: alert memory kept");
-            let rejected = s.monitor.last_error.as_ref().map(|f| f.error.code);
+            assert!(
+                s.accounts[0].monitor.alerts.warned_low,
+                "{name}: alert memory kept"
+            );
+            let rejected = s.accounts[0]
+                .monitor
+                .last_error
+                .as_ref()
+                .map(|f| f.error.code);
             assert_eq!(
                 rejected,
                 Some(ErrorCode::WrongKey),
                 "{name}: the rejection is remembered"
             );
-            assert_eq!(s.monitor.history[0].account, s.monitor.account, "{name}");
-            let plan = s.monitor.plan(&s.settings, Trigger::Alarm, 1_000_000);
+            assert_eq!(
+                s.accounts[0].monitor.history[0].account, s.accounts[0].monitor.account,
+                "{name}"
+            );
+            let plan =
+                s.accounts[0]
+                    .monitor
+                    .plan(&s.accounts[0].settings, Trigger::Alarm, 1_000_000);
             assert!(!plan.fetch, "{name}: a rejected key is not sent again");
         }
     }
@@ -357,9 +597,9 @@ mod tests {
                 .clone()
                 .observe(&Err(ApiError::new(code, detail.clone())), None, 2_000);
             // The settings hold the key by design; the monitor's memory must not.
-            let text = s.monitor.to_json().to_ascii_lowercase();
+            let text = s.accounts[0].monitor.to_json().to_ascii_lowercase();
             assert!(!text.contains(KEY), "{detail}: stored");
-            let view = crate::view::view(&s, 3_000, crate::i18n::Lang::En, 0).to_json();
+            let view = crate::summary::view(&s, 3_000, crate::i18n::Lang::En, 0).to_json();
             assert!(!view.to_ascii_lowercase().contains(KEY), "{detail}: shown");
         }
     }
@@ -367,18 +607,18 @@ mod tests {
     #[test]
     fn a_lone_surrogate_costs_nothing() {
         let mut stored_value = stored(&with_reading());
-        stored_value["settings"]["nickname"] = json!("x");
+        stored_value["accounts"][0]["settings"]["nickname"] = json!("x");
         let text = stored_value.to_string().replace("\"x\"", "\"\\ud800\"");
         let s = State::load(Json::parse_stored(&text).unwrap());
-        assert_eq!(s.settings.api_key, KEY);
-        assert!(s.monitor.last_good.is_some());
+        assert_eq!(s.accounts[0].settings.api_key, KEY);
+        assert!(s.accounts[0].monitor.last_good.is_some());
     }
 
     #[test]
     fn lowering_the_threshold_rearms_quietly() {
         use crate::alerts::AlertDecision as D;
         let read = |s: State, balance: &str, at: i64| {
-            s.observe(&Ok(Money::parse(balance).unwrap()), None, at)
+            decided(s.observe(&Ok(Money::parse(balance).unwrap()), None, at))
         };
         let (s, warned) = read(with_reading(), "0.50", 100_000);
         assert_eq!(warned, D::Warning, "below the default $1.00");
@@ -397,57 +637,67 @@ mod tests {
     fn a_newer_builds_members_inside_a_failed_check_are_kept() {
         let mut newer = stored(&with_reading());
         newer["version"] = json!(3);
-        newer["monitor"]["lastError"] = json!({
+        newer["accounts"][0]["monitor"]["lastError"] = json!({
             "error": {"code": "rate_limited", "detail": "HTTP 429", "retryAfter": 120},
             "at": 2_000,
             "attempt": 4,
         });
         let back = stored(&State::load(j(newer)));
-        assert_eq!(back["monitor"]["lastError"]["error"]["retryAfter"], 120);
-        assert_eq!(back["monitor"]["lastError"]["attempt"], 4);
+        assert_eq!(
+            back["accounts"][0]["monitor"]["lastError"]["error"]["retryAfter"],
+            120
+        );
+        assert_eq!(back["accounts"][0]["monitor"]["lastError"]["attempt"], 4);
     }
 
     #[test]
     fn newer_versions_are_read_as_far_as_understood() {
         let mut stored = stored(&with_reading());
         stored["version"] = json!(7);
-        stored["monitor"]["somethingNew"] = json!({"x": 1});
+        stored["accounts"][0]["monitor"]["somethingNew"] = json!({"x": 1});
         let s = State::load(j(stored));
-        assert_eq!(s.settings.api_key, KEY);
-        assert!(s.monitor.last_good.is_some());
+        assert_eq!(s.accounts[0].settings.api_key, KEY);
+        assert!(s.accounts[0].monitor.last_good.is_some());
     }
 
     #[test]
     fn what_a_newer_build_stored_survives_a_round_trip_through_this_one() {
         let mut newer = stored(&with_reading());
         newer["version"] = json!(99);
-        newer["accounts"] = json!([{"id": "a1", "provider": "2captcha"}]);
-        newer["settings"]["forecast"] = json!({"days": 7, "unit": "day"});
-        newer["monitor"]["forecastCache"] = json!([1, 2.5, "x"]);
-        newer["monitor"]["alerts"]["snoozedUntil"] = json!(1_800_000_000_000_i64);
+        newer["teams"] = json!([{"id": "t1", "accounts": [0]}]);
+        newer["accounts"][0]["settings"]["forecast"] = json!({"days": 7, "unit": "day"});
+        newer["accounts"][0]["monitor"]["forecastCache"] = json!([1, 2.5, "x"]);
+        newer["accounts"][0]["monitor"]["alerts"]["snoozedUntil"] = json!(1_800_000_000_000_i64);
         // Members inside the strict parts too: a history point's, a failed check's error's.
-        newer["monitor"]["history"][0]["source"] = json!("proxy");
+        newer["accounts"][0]["monitor"]["history"][0]["source"] = json!("proxy");
         // This build reads it, saves settings, checks, and stores it again.
         let s = State::load(j(newer.clone()))
             .apply_settings(&j(json!({"threshold": "3"})))
             .unwrap();
-        let (s, _) = s
-            .begin_check(2_000)
-            .observe(&Ok(Money::parse("2").unwrap()), None, 3_000);
+        let id = s.accounts[0].id();
+        let (s, _) =
+            s.begin_checks(&[id], 2_000)
+                .observe(&Ok(Money::parse("2").unwrap()), None, 3_000);
         let back = stored(&s);
-        assert_eq!(back["monitor"]["history"][0]["source"], "proxy");
-        assert_eq!(back["version"], 99);
-        assert_eq!(back["accounts"], newer["accounts"]);
-        assert_eq!(back["settings"]["forecast"], newer["settings"]["forecast"]);
         assert_eq!(
-            back["monitor"]["forecastCache"],
-            newer["monitor"]["forecastCache"]
+            back["accounts"][0]["monitor"]["history"][0]["source"],
+            "proxy"
+        );
+        assert_eq!(back["version"], 99);
+        assert_eq!(back["teams"], newer["teams"]);
+        assert_eq!(
+            back["accounts"][0]["settings"]["forecast"],
+            newer["accounts"][0]["settings"]["forecast"]
         );
         assert_eq!(
-            back["monitor"]["alerts"]["snoozedUntil"],
+            back["accounts"][0]["monitor"]["forecastCache"],
+            newer["accounts"][0]["monitor"]["forecastCache"]
+        );
+        assert_eq!(
+            back["accounts"][0]["monitor"]["alerts"]["snoozedUntil"],
             1_800_000_000_000_i64
         );
-        assert_eq!(back["settings"]["threshold"], "3");
+        assert_eq!(back["accounts"][0]["settings"]["threshold"], "3");
         assert_eq!(
             State::load(Json::parse(&s.to_json()).unwrap()),
             s,
@@ -458,13 +708,14 @@ mod tests {
     #[test]
     fn an_over_deep_unknown_field_costs_only_itself() {
         let mut stored = stored(&with_reading());
-        stored["settings"]["threshold"] = json!("2");
-        let (monitor, _) = State::load(j(stored.clone())).monitor.observe(
-            &State::load(j(stored.clone())).settings,
+        stored["accounts"][0]["settings"]["threshold"] = json!("2");
+        let loaded = State::load(j(stored.clone()));
+        let (monitor, _) = loaded.accounts[0].monitor.clone().observe(
+            &loaded.accounts[0].settings,
             &Ok(Money::parse("0.5").unwrap()),
             2_000,
         );
-        stored["monitor"] = serde_json::from_str(&monitor.to_json()).unwrap();
+        stored["accounts"][0]["monitor"] = serde_json::from_str(&monitor.to_json()).unwrap();
         assert!(monitor.alerts.warned_low);
         let deep = "[".repeat(34) + "0" + &"]".repeat(34);
         let text =
@@ -476,10 +727,10 @@ mod tests {
             "too deep for the strict reader"
         );
         let s = State::load(Json::parse_stored(&text).unwrap());
-        assert_eq!(s.settings.api_key, KEY);
-        assert_eq!(s.settings.threshold, Money::parse("2").unwrap());
-        assert_eq!(s.monitor.history.len(), 2);
-        assert!(s.monitor.alerts.warned_low, "alert memory kept");
+        assert_eq!(s.accounts[0].settings.api_key, KEY);
+        assert_eq!(s.accounts[0].settings.threshold, Money::parse("2").unwrap());
+        assert_eq!(s.accounts[0].monitor.history.len(), 2);
+        assert!(s.accounts[0].monitor.alerts.warned_low, "alert memory kept");
         // The unreadable part is kept as far as it could be read.
         assert!(s.to_json().contains(r#""junk":{"nested":[[["#));
     }
@@ -487,19 +738,19 @@ mod tests {
     #[test]
     fn an_answer_for_the_old_key_is_dropped() {
         let s = with_reading();
-        let asked_for = s.settings.account_id();
+        let asked_for = s.accounts[0].settings.account_id();
         let changed = s
             .apply_settings(&j(json!({"apiKey": "ffffffffffffffffffffffffffffffff"})))
             .unwrap();
         let late = Err(ApiError::new(ErrorCode::WrongKey, "ERROR_WRONG_USER_KEY"));
-        let (after, decision) = changed.clone().observe(&late, Some(&asked_for), 5_000);
+        let (after, decision) = decided(changed.clone().observe(&late, Some(&asked_for), 5_000));
         assert_eq!(
             (after.clone(), decision),
             (changed.clone(), AlertDecision::None)
         );
-        let account = changed.settings.account_id();
+        let account = changed.accounts[0].settings.account_id();
         let (current, _) = changed.clone().observe(&late, Some(&account), 5_000);
-        assert!(current.monitor.last_error.is_some());
+        assert!(current.accounts[0].monitor.last_error.is_some());
         let (untagged, _) = changed.observe(&late, None, 5_000);
         assert_eq!(untagged, current);
     }
@@ -507,19 +758,23 @@ mod tests {
     #[test]
     fn changing_the_key_starts_a_new_account_but_keeps_history() {
         let s = with_reading();
-        let (monitor, _) = s.monitor.observe(
-            &s.settings,
+        let (monitor, _) = s.accounts[0].monitor.clone().observe(
+            &s.accounts[0].settings,
             &Err(ApiError::new(ErrorCode::WrongKey, "x")),
             2_000,
         );
-        let s = State { monitor, ..s };
+        let mut s = s;
+        s.accounts[0].monitor = monitor;
         let changed = s
             .apply_settings(&j(json!({"apiKey": "ffffffffffffffffffffffffffffffff"})))
             .unwrap();
-        assert_eq!(changed.monitor.last_error, None);
-        assert_eq!(changed.monitor.history.len(), 1);
+        assert_eq!(changed.accounts[0].monitor.last_error, None);
+        assert_eq!(changed.accounts[0].monitor.history.len(), 1);
         let same = s.apply_settings(&j(json!({"threshold": "5"}))).unwrap();
-        assert!(same.monitor.last_error.is_some(), "same key stays rejected");
+        assert!(
+            same.accounts[0].monitor.last_error.is_some(),
+            "same key stays rejected"
+        );
         assert!(s.apply_settings(&j(json!({"threshold": "x"}))).is_err());
     }
 
@@ -531,9 +786,12 @@ mod tests {
         for (i, input) in inputs.iter().enumerate() {
             let now = 1_000_000 + i as i64 * 1_000;
             s = s.apply_settings(&j(input.clone())).unwrap();
-            let plan = s.monitor.plan(&s.settings, Trigger::Settings, now);
+            let plan = s.accounts[0]
+                .monitor
+                .plan(&s.accounts[0].settings, Trigger::Settings, now);
             if plan.fetch {
-                s = s.begin_check(now);
+                let id = s.accounts[0].id();
+                s = s.begin_checks(&[id], now);
                 s = s
                     .observe(&Ok(Money::parse("0.5").unwrap()), None, now + 100)
                     .0;
@@ -564,7 +822,7 @@ mod tests {
         let s = State::default()
             .apply_settings(&j(json!({"apiKey": KEY, "endpoint": "http://localhost:9"})))
             .unwrap();
-        let (s, first) = s.observe(&Ok(Money::parse("0.5").unwrap()), None, 1_000);
+        let (s, first) = decided(s.observe(&Ok(Money::parse("0.5").unwrap()), None, 1_000));
         assert_eq!(first, AlertDecision::Warning);
         for input in [
             json!({"endpoint": "http://127.0.0.1:9/"}),
@@ -572,14 +830,187 @@ mod tests {
             json!({"apiKey": KEY}),
         ] {
             let changed = s.apply_settings(&j(input.clone())).unwrap();
-            let (_, again) = changed.observe(&Ok(Money::parse("0.5").unwrap()), None, 90_000);
+            let (_, again) =
+                decided(changed.observe(&Ok(Money::parse("0.5").unwrap()), None, 90_000));
             assert_eq!(again, AlertDecision::None, "{input}");
         }
         // Control: another key is another account, with its own first warning.
         let other = s
             .apply_settings(&j(json!({"apiKey": "ffffffffffffffffffffffffffffffff"})))
             .unwrap();
-        let (_, fresh) = other.observe(&Ok(Money::parse("0.5").unwrap()), None, 90_000);
+        let (_, fresh) = decided(other.observe(&Ok(Money::parse("0.5").unwrap()), None, 90_000));
         assert_eq!(fresh, AlertDecision::Warning);
+    }
+
+    const OTHER: &str = "ffffffffffffffffffffffffffffffff";
+
+    fn form(rows: Value) -> Json {
+        j(json!({ "accounts": rows }))
+    }
+
+    #[test]
+    fn version_2_becomes_the_first_account_with_everything_it_knew() {
+        let account = with_reading().accounts[0].monitor.account.clone();
+        let v2 = json!({
+            "version": 2,
+            "settings": {"apiKey": KEY, "threshold": "2", "intervalSeconds": 300,
+                         "rates": {"image": "0.0008", "bls": "0.002"}, "notifications": false},
+            "monitor": {
+                "account": account,
+                "lastGood": {"balance": "1.5", "at": 10},
+                "alerts": {"warnedLow": true},
+                "history": [{"at": 10, "balance": "1.5", "account": account}],
+                "requests": [{"requester": "abc", "at": 10}],
+            },
+            "newerTopLevel": {"kept": 1},
+        });
+        let s = State::load(j(v2));
+        assert_eq!(s.version, STATE_VERSION);
+        assert_eq!(s.accounts.len(), 1);
+        let a = &s.accounts[0];
+        assert_eq!(a.settings.name, "CaptchaAI");
+        assert_eq!(a.settings.provider, crate::provider::ProviderId::CaptchaAi);
+        assert_eq!(a.settings.api_key, KEY);
+        assert_eq!(a.settings.threshold, Money::parse("2").unwrap());
+        assert_eq!(a.settings.interval_seconds, 300);
+        assert!(!a.settings.notifications);
+        let image = a.settings.rates.rate(crate::costs::CaptchaType::Image);
+        assert_eq!(image, Money::parse("0.0008").ok());
+        // Types the stored table did not name have no rate (v2 always wrote all seven).
+        assert_eq!(
+            a.settings.rates.rate(crate::costs::CaptchaType::Turnstile),
+            None
+        );
+        assert_eq!(a.monitor.account, a.id(), "the id did not change");
+        assert!(a.monitor.alerts.warned_low, "alert memory kept");
+        assert_eq!(a.monitor.history.len(), 1);
+        assert_eq!(a.monitor.requests.len(), 1);
+        assert_eq!(stored(&s)["newerTopLevel"], json!({"kept": 1}));
+        // A migrated state loads as itself from then on.
+        assert_eq!(State::load(j(stored(&s))), s);
+    }
+
+    #[test]
+    fn a_bad_account_costs_only_itself_and_a_repeated_one_is_one() {
+        let mut v = stored(&with_reading());
+        let good = v["accounts"][0].clone();
+        v["accounts"] = json!(["junk", good.clone(), 42, good]);
+        let s = State::load(j(v));
+        assert_eq!(s.accounts.len(), 1);
+        assert_eq!(s.accounts[0].settings.api_key, KEY);
+        assert!(s.accounts[0].monitor.last_good.is_some());
+        let empty = State::load(j(json!({"version": 3, "accounts": []})));
+        assert_eq!(empty.accounts.len(), 1, "never zero accounts");
+    }
+
+    #[test]
+    fn the_accounts_form_adds_edits_and_removes() {
+        let s = with_reading();
+        let first = s.accounts[0].id();
+        let two = s
+            .apply_settings(&form(json!([
+                {"id": first, "name": "Production", "threshold": "3"},
+                {"name": "Staging", "provider": "anticaptcha", "apiKey": OTHER},
+            ])))
+            .unwrap();
+        assert_eq!(two.accounts.len(), 2);
+        let (prod, staging) = (&two.accounts[0], &two.accounts[1]);
+        assert_eq!(prod.settings.name, "Production");
+        assert_eq!(prod.settings.api_key, KEY, "an edited row keeps its key");
+        assert!(prod.monitor.last_good.is_some(), "and its readings");
+        assert_eq!(staging.settings.endpoint, "https://api.anti-captcha.com");
+        assert_eq!(staging.settings.rates.iter().count(), 0, "no example rates");
+        assert!(staging.monitor.last_good.is_none());
+        // Shared fields reach every account.
+        let shared = two
+            .apply_settings(&j(json!({"intervalMinutes": "15", "notifications": false})))
+            .unwrap();
+        assert!(shared
+            .accounts
+            .iter()
+            .all(|a| a.settings.interval_seconds == 900));
+        assert!(shared.accounts.iter().all(|a| !a.settings.notifications));
+        // Removing a row removes the account; the other keeps everything.
+        let one = shared
+            .apply_settings(&form(json!([{"id": staging.id()}])))
+            .unwrap();
+        assert_eq!(one.accounts.len(), 1);
+        assert_eq!(one.accounts[0].settings.name, "Staging");
+        assert_eq!(one.accounts[0].settings.interval_seconds, 900);
+    }
+
+    #[test]
+    fn the_accounts_form_refuses_what_cannot_be_watched() {
+        let s = with_reading();
+        let id = s.accounts[0].id();
+        type Case = (Value, Vec<(&'static str, FieldError)>);
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            (json!([]),                                                                     vec![("accounts", FieldError::NoAccounts)]),
+            (json!([{"id": id}, {"apiKey": KEY}]),                                          vec![("accounts.1.apiKey", FieldError::DuplicateAccount("CaptchaAI".into()))]),
+            (json!([{"id": id}, {"apiKey": OTHER}]),                                        vec![("accounts.1.name", FieldError::DuplicateName("CaptchaAI".into()))]),
+            (json!([{"id": id}, {"name": "B", "provider": "custom-2captcha", "apiKey": OTHER}]), vec![("accounts.1.endpoint", FieldError::EndpointMissing)]),
+            (json!([{"id": id}, {"name": "B", "provider": "nope", "apiKey": OTHER}]),       vec![("accounts.1.provider", FieldError::UnknownProvider)]),
+            (json!([{"id": id, "name": "  "}]),                                             vec![("accounts.0.name", FieldError::BadName)]),
+            (json!([{"id": id, "provider": "capsolver"}]),                                  vec![]),
+            (json!([{"id": id}, {"name": "C", "provider": "capsolver", "apiKey": "CAP-1 2"}]), vec![("accounts.1.apiKey", FieldError::KeyToken(16, 128))]),
+            (json!([{"id": id}, {"name": "D", "provider": "2captcha"}]),                    vec![("accounts.1.apiKey", FieldError::KeyMissing)]),
+        ];
+        for (rows, want) in cases {
+            let got = s.apply_settings(&form(rows.clone()));
+            let want: Vec<(String, FieldError)> =
+                want.into_iter().map(|(f, e)| (f.to_string(), e)).collect();
+            match got {
+                Ok(_) => assert!(want.is_empty(), "{rows}: accepted"),
+                Err(errors) => assert_eq!(errors, want, "{rows}"),
+            }
+        }
+        // The same key at the same host is another account in the other protocol family.
+        let both = s
+            .apply_settings(&form(json!([
+                {"id": id, "endpoint": "http://127.0.0.1:9"},
+                {"name": "B", "provider": "custom-createtask", "apiKey": KEY, "endpoint": "http://127.0.0.1:9"},
+            ])))
+            .unwrap();
+        assert_ne!(both.accounts[0].id(), both.accounts[1].id());
+    }
+
+    #[test]
+    fn each_account_keeps_its_own_floor_backoff_and_key_block() {
+        use crate::view::plan_view;
+        let en = crate::i18n::Lang::En;
+        let s = State::default()
+            .apply_settings(&form(json!([
+                {"name": "A", "apiKey": KEY},
+                {"name": "B", "provider": "anticaptcha", "apiKey": OTHER},
+            ])))
+            .unwrap();
+        let (a, b) = (s.accounts[0].id(), s.accounts[1].id());
+        let plan = plan_view(&s, Some(Trigger::Alarm), None, 1_000_000, en);
+        assert_eq!(plan.due, vec![a.clone(), b.clone()]);
+        // A rejects its key, B reads a balance.
+        let s = s.begin_checks(&plan.due, 1_000_000);
+        let wrong = Err(ApiError::new(ErrorCode::WrongKey, "ERROR_WRONG_USER_KEY"));
+        let s = s.observe(&wrong, Some(&a), 1_000_100).0;
+        let s = s
+            .observe(&Ok(Money::parse("5").unwrap()), Some(&b), 1_000_100)
+            .0;
+        // B is asked again at its interval; A stays paused.
+        let later = 1_000_000 + 10 * 60_000;
+        let plan = plan_view(&s, Some(Trigger::Alarm), None, later, en);
+        assert_eq!(plan.due, vec![b.clone()]);
+        // Anti-Captcha's floor is 30 s; CaptchaAI's a minute.
+        let s = s.begin_checks(&[b.clone()], later);
+        let s = s
+            .observe(&Ok(Money::parse("5").unwrap()), Some(&b), later)
+            .0;
+        let refresh =
+            |at: i64, only: &str| plan_view(&s, Some(Trigger::Refresh), Some(only), at, en).fetch;
+        assert!(!refresh(later + 29_000, &b));
+        assert!(refresh(later + 31_000, &b));
+        // An answer for a removed account is dropped.
+        let removed = s.apply_settings(&form(json!([{"id": b}]))).unwrap();
+        let (after, decision) = removed.clone().observe(&wrong, Some(&a), later);
+        assert_eq!((after, decision), (removed, None));
     }
 }

@@ -12,14 +12,14 @@ use crate::json::{Json, ToJson};
 use crate::level::BalanceLevel;
 use crate::money::Money;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
-use crate::schedule::{Trigger, MIN_REQUEST_GAP_MS};
+use crate::protocol::BalanceRequest;
+use crate::provider::{Family, ProviderId, PROVIDERS};
+use crate::schedule::Trigger;
 use crate::settings::mask_key;
-use crate::state::State;
+use crate::state::{Account, State};
+use crate::summary::Status;
 use crate::wire::JsShape;
 use crate::wire_struct;
-
-/// Where to top up.
-pub const ADD_FUNDS_URL: &str = "https://captchaai.com/";
 
 wire_struct! {
     /// The badge with its tooltip.
@@ -103,9 +103,23 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// The whole picture.
+    /// One account's whole picture.
     #[derive(Debug, Clone)]
-    pub struct View output {
+    pub struct AccountView output {
+        /// The account's id (`Settings::account_id`): what `estimate`, `planCheck` and the
+        /// settings form name it by.
+        id: String = "id",
+        /// What the user calls it.
+        name: String = "name",
+        /// The service.
+        provider: ProviderId = "provider",
+        /// The service's name.
+        provider_label: String = "providerLabel",
+        /// Where it stands among the others: `empty`, `low`, `error`, `ok`, `unknown` (worst
+        /// first).
+        status: Status = "status",
+        /// The endpoint when it is not the provider's own (the options form's API endpoint).
+        endpoint_override: String = "endpointOverride",
         /// What a widget reflects as its `state` attribute: `ok` / `low` / `empty` / `error` /
         /// `loading` (nothing read yet).
         state: &'static str = "state",
@@ -160,8 +174,8 @@ wire_struct! {
         threshold: Money = "threshold",
         /// `$1.0000`.
         threshold_text: String = "thresholdText",
-        /// Where to add funds.
-        add_funds_url: &'static str = "addFundsUrl",
+        /// Where to add funds, where the provider has a page for it.
+        add_funds_url: Option<&'static str> = "addFundsUrl",
     }
 }
 
@@ -171,6 +185,8 @@ wire_struct! {
     pub struct AlertView output {
         /// `critical` / `warning` / `restored` / `key_error`.
         kind: &'static str = "kind",
+        /// The account it is about (its id).
+        account: String = "account",
         /// Notification title.
         title: String = "title",
         /// Notification body.
@@ -204,18 +220,91 @@ wire_struct! {
 }
 
 wire_struct! {
-    /// `planCheck`'s answer: whether to ask the API now, and why, also in words.
+    /// `planCheck`'s answer: which accounts to ask the API for now, and why, also in words.
     #[derive(Debug, Clone)]
     pub struct PlanView output {
-        /// Send the request now.
+        /// Send at least one request now.
         fetch: bool = "fetch",
+        /// The ids of the accounts to ask now.
+        due: Vec<String> = "due",
         /// Why.
         reason: PlanReason = "reason",
         /// Why, in words.
         reason_text: String = "reasonText",
-        /// When the next scheduled check is due (epoch ms), `None` while checks are paused.
+        /// When the next scheduled check of any account is due (epoch ms), `None` while every
+        /// account's checks are paused: one alarm serves them all.
         next_check_at: Option<i64> = "nextCheckAt",
     }
+}
+
+wire_struct! {
+    /// `balanceRequest`'s answer: the request to send, or the outcome to observe instead.
+    #[derive(Debug, Clone)]
+    pub struct RequestView output {
+        /// The account's id (tag the answer with it).
+        account: String = "account",
+        /// What to send; holds the key.
+        request: Option<BalanceRequest> = "request",
+        /// Why nothing may be sent, as an outcome for `observe`.
+        outcome: Option<TaggedOutcome> = "outcome",
+    }
+}
+
+impl RequestView {
+    /// A request to send for `account`.
+    pub fn send(account: &str, request: BalanceRequest) -> RequestView {
+        RequestView {
+            account: account.to_string(),
+            request: Some(request),
+            outcome: None,
+        }
+    }
+
+    /// Nothing to send: `error` is the outcome.
+    pub fn refused(account: &str, error: ApiError) -> RequestView {
+        RequestView {
+            account: account.to_string(),
+            request: None,
+            outcome: Some(TaggedOutcome::new(&Err(error), Some(account.to_string()))),
+        }
+    }
+}
+
+impl JsShape for BalanceRequest {
+    fn js_shape() -> String {
+        "{ method: \"GET\" | \"POST\", url: string, body?: string }".to_string()
+    }
+}
+
+wire_struct! {
+    /// One row of the options page's provider select.
+    #[derive(Debug, Clone)]
+    pub struct ProviderView output {
+        /// Stable id.
+        id: ProviderId = "id",
+        /// The name shown.
+        label: String = "label",
+        /// Protocol family.
+        family: Family = "family",
+        /// The API host (`""` for the custom rows, which need an endpoint).
+        endpoint: &'static str = "endpoint",
+        /// A custom row: the endpoint is required.
+        custom: bool = "custom",
+    }
+}
+
+/// Every provider, in the table's order.
+pub fn provider_views(lang: Lang) -> Vec<ProviderView> {
+    PROVIDERS
+        .iter()
+        .map(|p| ProviderView {
+            id: p.id,
+            label: provider_label(p.id, lang),
+            family: p.family,
+            endpoint: p.endpoint.unwrap_or_default(),
+            custom: p.is_custom(),
+        })
+        .collect()
 }
 
 /// A settings form's refusals: field name -> localized sentence, written as one object.
@@ -259,21 +348,54 @@ wire_struct! {
     }
 }
 
-/// Whether to ask the API now; `trigger` is `None` when the caller named none this build knows.
-pub fn plan_view(state: &State, trigger: Option<Trigger>, now_ms: i64, lang: Lang) -> PlanView {
-    let plan = match trigger {
-        Some(trigger) => state.monitor.plan(&state.settings, trigger, now_ms),
-        None => Plan {
-            fetch: false,
-            reason: PlanReason::UnknownTrigger,
-            next_check_at: state.monitor.next_check_at(&state.settings, now_ms),
-        },
+/// Which accounts to ask the API for now; `trigger` is `None` when the caller named none this
+/// build knows; `only` limits the check to one account (a Refresh in its details). Each
+/// account keeps its own floor, backoff and key block. The reason is the first planned
+/// account's that is not due, or `due`.
+pub fn plan_view(
+    state: &State,
+    trigger: Option<Trigger>,
+    only: Option<&str>,
+    now_ms: i64,
+    lang: Lang,
+) -> PlanView {
+    let mut due = Vec::new();
+    let mut reason = None;
+    let mut next_check_at: Option<i64> = None;
+    for account in &state.accounts {
+        let next = account.monitor.next_check_at(&account.settings, now_ms);
+        next_check_at = match (next_check_at, next) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if only.is_some_and(|id| id != account.id()) {
+            continue;
+        }
+        let plan = match trigger {
+            Some(trigger) => account.monitor.plan(&account.settings, trigger, now_ms),
+            None => Plan {
+                fetch: false,
+                reason: PlanReason::UnknownTrigger,
+                next_check_at: next,
+            },
+        };
+        if plan.fetch {
+            due.push(account.id());
+        } else {
+            reason.get_or_insert(plan.reason);
+        }
+    }
+    let reason = if due.is_empty() {
+        reason.unwrap_or(PlanReason::NotDue)
+    } else {
+        PlanReason::Due
     };
     PlanView {
-        fetch: plan.fetch,
-        reason: plan.reason,
-        reason_text: text(lang, &plan.reason.message_key()).to_string(),
-        next_check_at: plan.next_check_at,
+        fetch: !due.is_empty(),
+        due,
+        reason,
+        reason_text: text(lang, &reason.message_key()).to_string(),
+        next_check_at,
     }
 }
 
@@ -305,7 +427,7 @@ pub fn settings_answer(state: State, input: &Json, lang: Lang) -> SettingsAnswer
 /// Folds a tagged outcome into the state, with its alert in words.
 pub fn observed(state: State, outcome: &TaggedOutcome, now_ms: i64, lang: Lang) -> Observed {
     let (state, decision) = state.observe(&outcome.outcome(), outcome.account.as_deref(), now_ms);
-    let alert = alert_view(decision, &state, lang);
+    let alert = decision.and_then(|(i, d)| alert_view(d, state.accounts.get(i)?, lang));
     Observed { state, alert }
 }
 
@@ -315,8 +437,8 @@ fn level_text(lang: Lang, level: BalanceLevel) -> String {
 
 /// True when the key is not in these settings but added by a server in front of the API
 /// (server mode): a key problem is fixed there, not in the settings.
-fn key_on_server(state: &State) -> bool {
-    state.settings.api_key.is_empty() && state.settings.can_request()
+fn key_on_server(account: &Account) -> bool {
+    account.settings.api_key.is_empty() && account.settings.can_request()
 }
 
 /// An error with its localized sentences. `kept_balance`: a last good balance is still shown;
@@ -349,14 +471,14 @@ pub fn error_view(
 }
 
 /// The Refresh button at `now`, derived from the plan a press would get.
-fn refresh_view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> RefreshView {
-    let monitor = &state.monitor;
-    let plan = monitor.plan(&state.settings, Trigger::Refresh, now_ms);
+fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64) -> RefreshView {
+    let monitor = &account.monitor;
+    let plan = monitor.plan(&account.settings, Trigger::Refresh, now_ms);
     let allowed_at = match plan.reason {
         // The floor runs from the key's last request, whichever account on this key sent it.
         PlanReason::TooSoon => monitor
-            .last_asked(&state.settings, now_ms)
-            .map(|at| at.saturating_add(MIN_REQUEST_GAP_MS)),
+            .last_asked(&account.settings, now_ms)
+            .map(|at| at.saturating_add(account.settings.min_gap_ms())),
         PlanReason::BackingOff => plan.next_check_at,
         _ => None,
     };
@@ -388,19 +510,20 @@ fn refresh_view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> 
 }
 
 /// What the API said about the key, if it was asked.
-fn key_status(state: &State, lang: Lang, utc_offset_min: i64) -> Option<KeyStatusView> {
-    let monitor = &state.monitor;
+fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyStatusView> {
+    let monitor = &account.monitor;
+    let provider = provider_label(account.settings.provider, lang);
     if let Some(failed) = &monitor.last_error {
         if failed.error.code.kind() == ErrorKind::KeyProblem {
             let at = clock(lang, failed.at, utc_offset_min);
             let key = match failed.error.code {
                 ErrorCode::InvalidKey => "key_status_invalid",
-                _ if key_on_server(state) => "key_status_rejected_server",
+                _ if key_on_server(account) => "key_status_rejected_server",
                 _ => "key_status_rejected",
             };
             return Some(KeyStatusView {
                 ok: false,
-                text: format(lang, key, &[&at, &failed.error.detail]),
+                text: format(lang, key, &[&provider, &at, &failed.error.detail]),
             });
         }
     }
@@ -409,22 +532,36 @@ fn key_status(state: &State, lang: Lang, utc_offset_min: i64) -> Option<KeyStatu
         text: format(
             lang,
             "key_status_accepted",
-            &[&clock(lang, good.at, utc_offset_min)],
+            &[&provider, &clock(lang, good.at, utc_offset_min)],
         ),
     })
 }
 
-/// The whole picture of a state at `now`; clock times are shown at `utc_offset_min` (the
+/// The name of a provider in a language (brands are not translated; the custom rows are).
+pub fn provider_label(id: ProviderId, lang: Lang) -> String {
+    let provider = id.info();
+    match provider.label_key() {
+        Some(key) => text(lang, key).to_string(),
+        None => provider.label.to_string(),
+    }
+}
+
+/// One account's whole picture at `now`; clock times are shown at `utc_offset_min` (the
 /// browser's time zone: `-new Date().getTimezoneOffset()`).
-pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View {
-    let (settings, monitor) = (&state.settings, &state.monitor);
+pub fn account_view(
+    account: &Account,
+    now_ms: i64,
+    lang: Lang,
+    utc_offset_min: i64,
+) -> AccountView {
+    let (settings, monitor) = (&account.settings, &account.monitor);
     let level = monitor.level(settings);
     let balance = monitor.shown_balance();
     let money = |m: Money| m.display_in(lang);
     let error = monitor
         .last_error
         .as_ref()
-        .map(|f| error_view(&f.error, lang, balance.is_some(), key_on_server(state)));
+        .map(|f| error_view(&f.error, lang, balance.is_some(), key_on_server(account)));
     let staleness = monitor.staleness(settings, now_ms);
     let stale_text = staleness.map(|s| {
         text(
@@ -527,7 +664,13 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
         BalanceLevel::Unknown => "loading",
         other => other.as_str(),
     };
-    View {
+    AccountView {
+        id: account.id(),
+        name: settings.name.clone(),
+        provider: settings.provider,
+        provider_label: provider_label(settings.provider, lang),
+        status: Status::of(level, error.is_some()),
+        endpoint_override: settings.endpoint_override().to_string(),
         state: state_name,
         level,
         level_text: level_words,
@@ -542,11 +685,12 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
         updated_ago,
         read_text,
         failed_text,
-        refresh: refresh_view(state, now_ms, lang, utc_offset_min),
-        key_status: key_status(state, lang, utc_offset_min),
+        refresh: refresh_view(account, now_ms, lang, utc_offset_min),
+        key_status: key_status(account, lang, utc_offset_min),
         show_solves: settings.show_solves,
-        rates_note: (settings.rates == RateTable::default())
-            .then(|| text(lang, "rates_example").to_string()),
+        rates_note: (settings.provider().rates.is_some()
+            && settings.rates == RateTable::from_nanos(settings.provider().rates))
+        .then(|| text(lang, "rates_example").to_string()),
         badge: BadgeView {
             text: look.text,
             color: look.color,
@@ -559,18 +703,18 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
         key_masked: mask_key(&settings.api_key),
         threshold: settings.threshold,
         threshold_text,
-        add_funds_url: ADD_FUNDS_URL,
+        add_funds_url: settings.provider().add_funds,
     }
 }
 
 /// The notification for an alert decision, if it deserves one.
-pub fn alert_view(decision: AlertDecision, state: &State, lang: Lang) -> Option<AlertView> {
-    let balance = state
+pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Option<AlertView> {
+    let balance = account
         .monitor
         .shown_balance()
         .unwrap_or(Money::ZERO)
         .display_in(lang);
-    let threshold = state.settings.threshold.display_in(lang);
+    let threshold = account.settings.threshold.display_in(lang);
     let (kind, title, message) = match decision {
         AlertDecision::None => return None,
         AlertDecision::Critical => (
@@ -589,8 +733,8 @@ pub fn alert_view(decision: AlertDecision, state: &State, lang: Lang) -> Option<
             format(lang, "alert_restored_message", &[&balance]),
         ),
         AlertDecision::KeyError(_) => {
-            let failed = state.monitor.last_error.as_ref()?;
-            let e = error_view(&failed.error, lang, false, key_on_server(state));
+            let failed = account.monitor.last_error.as_ref()?;
+            let e = error_view(&failed.error, lang, false, key_on_server(account));
             (
                 "key_error",
                 format(lang, "alert_key_error_title", &[&e.message]),
@@ -600,24 +744,35 @@ pub fn alert_view(decision: AlertDecision, state: &State, lang: Lang) -> Option<
     };
     Some(AlertView {
         kind,
-        title,
+        account: account.id(),
+        // Notifications name the account: with several, "Balance low" alone says too little.
+        title: format(
+            lang,
+            "alert_account_title",
+            &[&account.settings.name, &title],
+        ),
         message,
     })
+}
+
+/// An estimate refused for the reason under a locale key.
+pub fn estimate_failed(lang: Lang, key: &str) -> EstimateView {
+    EstimateView {
+        error: Some(text(lang, key).to_string()),
+        summary: text(lang, key).to_string(),
+        ..EstimateView::default()
+    }
 }
 
 /// The cost of `quantity` solves of `captcha_type` against the shown balance.
 /// `quantity` may be a number or the text of a form field.
 pub fn estimate_view(
-    state: &State,
+    account: &Account,
     captcha_type: &str,
     quantity: &Json,
     lang: Lang,
 ) -> EstimateView {
-    let fail = |key: &str| EstimateView {
-        error: Some(text(lang, key).to_string()),
-        summary: text(lang, key).to_string(),
-        ..EstimateView::default()
-    };
+    let fail = |key: &str| estimate_failed(lang, key);
     let Some(kind) = CaptchaType::from_name(captcha_type) else {
         return fail("estimate_bad_type");
     };
@@ -628,7 +783,9 @@ pub fn estimate_view(
     let Some(qty) = qty.filter(|q| (1..=MAX_QUANTITY).contains(q)) else {
         return fail("estimate_bad_quantity");
     };
-    let rate = state.settings.rates.rate(kind);
+    let Some(rate) = account.settings.rates.rate(kind) else {
+        return fail("estimate_no_rate");
+    };
     let Some(cost) = estimate(rate, qty) else {
         return fail("estimate_bad_quantity");
     };
@@ -638,7 +795,7 @@ pub fn estimate_view(
         cost_text: Some(cost.display_in(lang)),
         ..EstimateView::default()
     };
-    match state
+    match account
         .monitor
         .shown_balance()
         .and_then(|b| budget(b, rate, qty))
@@ -680,8 +837,8 @@ mod tests {
     const KEY: &str = "0123456789abcdef0123456789abcdef";
     const T0: i64 = 1_800_000_000_000;
 
-    fn state_after(outcomes: &[Result<&str, ErrorCode>]) -> State {
-        let mut s = State::default()
+    fn state_after(outcomes: &[Result<&str, ErrorCode>]) -> Account {
+        let mut s = Account::default()
             .apply_settings(&j(json!({"apiKey": KEY})))
             .unwrap();
         for (i, o) in outcomes.iter().enumerate() {
@@ -696,15 +853,15 @@ mod tests {
         s
     }
 
-    fn view_at(s: &State, now: i64, lang: Lang) -> View {
-        view(s, now, lang, 0)
+    fn view_at(s: &Account, now: i64, lang: Lang) -> AccountView {
+        account_view(s, now, lang, 0)
     }
 
     #[test]
     #[rustfmt::skip]
     fn views_per_situation() {
         use crate::badge::{AMBER, GREEN, GREY, RED};
-        let now = |s: &State| s.monitor.last_request_at.unwrap_or(T0) + 180_000;
+        let now = |s: &Account| s.monitor.last_request_at.unwrap_or(T0) + 180_000;
         type Case<'a> = (&'a str, Vec<Result<&'a str, ErrorCode>>, &'a str, &'a str, &'a str, &'a str, bool);
         let cases: Vec<Case> = vec![
             // name, outcomes, state, level, badge text, badge colour, stale
@@ -737,7 +894,7 @@ mod tests {
         assert_eq!(v.remaining[0].solves_text.as_deref(), Some("4,115"));
         let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
         let v = view_at(&wrong, T0, Lang::Id);
-        assert_eq!(v.error.unwrap().message, "CaptchaAI menolak API key");
+        assert_eq!(v.error.unwrap().message, "Penyedia menolak API key");
         assert!(v.paused_text.unwrap().contains("dihentikan"));
     }
 
@@ -759,7 +916,7 @@ mod tests {
         let e = v.error.unwrap();
         assert_eq!(e.severity, "warning");
         // The same local time in another zone (UTC+7) and in Indonesian.
-        let v = view(&s, T0 + 14 * 60_000, Lang::Id, 7 * 60);
+        let v = account_view(&s, T0 + 14 * 60_000, Lang::Id, 7 * 60);
         assert_eq!(
             v.read_text.as_deref(),
             Some("Saldo dibaca 15.00, 14 menit lalu")
@@ -796,9 +953,9 @@ mod tests {
         let ok = state_after(&[Ok("12.345")]);
         let banned = state_after(&[Ok("12.345"), Err(ErrorCode::IpBanned)]);
         let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
-        let none = State::default();
+        let none = Account::default();
         let t1 = T0 + 600_000;
-        type Case<'a> = (&'a str, &'a State, i64, bool, &'a str, Option<i64>);
+        type Case<'a> = (&'a str, &'a Account, i64, bool, &'a str, Option<i64>);
         let cases: [Case; 7] = [
             // name, state, now, enabled, label, allowed at
             ("just checked", &ok, T0 + 20_000, false, "You can check again in 40 s", Some(T0 + 60_000)),
@@ -834,7 +991,7 @@ mod tests {
             (status.ok, status.text.as_str()),
             (true, "CaptchaAI accepted this key at 08:00.")
         );
-        assert!(view_at(&State::default(), T0, Lang::En)
+        assert!(view_at(&Account::default(), T0, Lang::En)
             .key_status
             .is_none());
         // The API's rejection and the local check are told apart.
@@ -851,7 +1008,7 @@ mod tests {
             false,
         );
         assert!(
-            rejected.message.contains("CaptchaAI rejected"),
+            rejected.message.contains("The provider rejected"),
             "{}",
             rejected.message
         );
@@ -862,7 +1019,7 @@ mod tests {
         );
         assert!(invalid.cause.contains("never sent") && !rejected.cause.contains("never sent"));
         // Server mode: the key is the server's, so the fix points there, not at the settings.
-        let mut server = State::default()
+        let mut server = Account::default()
             .apply_settings(&j(json!({"endpoint": "http://127.0.0.1:9"})))
             .unwrap();
         let outcome = Err(ApiError::new(ErrorCode::WrongKey, "ERROR_WRONG_USER_KEY"));

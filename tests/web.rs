@@ -6,7 +6,8 @@
 
 use captchaai_balance::bindings as cab;
 use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -31,7 +32,7 @@ fn rs(v: JsValue) -> Value {
     serde_json::from_str(&text).expect("from js")
 }
 
-/// A state configured for one mock scenario.
+/// A state configured for one mock scenario (one CaptchaAI account).
 fn state_for(scenario: &str) -> Value {
     let applied = rs(cab::apply_settings(
         cab::load_state(JsValue::NULL),
@@ -42,8 +43,58 @@ fn state_for(scenario: &str) -> Value {
     applied["state"].clone()
 }
 
+fn account_of(state: &Value) -> String {
+    let view = rs(cab::view(js(state.clone()), 1.8e12, "en", None));
+    view["accounts"][0]["id"]
+        .as_str()
+        .expect("an account id")
+        .to_string()
+}
+
+/// What extension/lib/check-cycle.js does: the core describes the request, the browser's
+/// fetch sends it, the core reads the answer.
+async fn fetch_state(state: &Value, timeout_ms: u32) -> Value {
+    let account = account_of(state);
+    let asked = rs(cab::balance_request_js(js(state.clone()), &account, true));
+    let Some(request) = asked["request"].as_object() else {
+        return asked["outcome"].clone();
+    };
+    assert!(asked["outcome"].is_null(), "{asked}");
+    let init = web_sys::RequestInit::new();
+    init.set_method(request["method"].as_str().unwrap());
+    if let Some(body) = request.get("body").and_then(Value::as_str) {
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(timeout_ms)));
+    let window = web_sys::window().unwrap();
+    let sent =
+        JsFuture::from(window.fetch_with_str_and_init(request["url"].as_str().unwrap(), &init))
+            .await;
+    let outcome = match sent {
+        Ok(response) => {
+            let response: web_sys::Response = response.dyn_into().unwrap();
+            let text = JsFuture::from(response.text().unwrap()).await.unwrap();
+            cab::classify_response(
+                js(state.clone()),
+                &account,
+                response.status(),
+                response.headers().get("content-type").unwrap(),
+                &text.as_string().unwrap(),
+            )
+        }
+        Err(error) => {
+            let name = js_sys::Reflect::get(&error, &JsValue::from_str("name")).unwrap();
+            cab::request_failed(
+                &account,
+                name.as_string().as_deref() == Some("TimeoutError"),
+            )
+        }
+    };
+    rs(outcome)
+}
+
 async fn fetch(scenario: &str, timeout_ms: u32) -> Value {
-    rs(cab::fetch_balance(js(state_for(scenario)), timeout_ms, true).await)
+    fetch_state(&state_for(scenario), timeout_ms).await
 }
 
 #[wasm_bindgen_test]
@@ -88,35 +139,43 @@ async fn times_out_and_reports_network_errors() {
     let slow = fetch("slow", 300).await;
     assert_eq!(slow["code"], "timeout", "{slow}");
     let mut state = state_for("ok");
-    state["settings"]["endpoint"] = json!("http://127.0.0.1:9");
-    let down = rs(cab::fetch_balance(js(state), 2_000, true).await);
+    state["accounts"][0]["settings"]["endpoint"] = json!("http://127.0.0.1:9");
+    let down = fetch_state(&state, 2_000).await;
     assert_eq!(down["code"], "network", "{down}");
 }
 
 #[wasm_bindgen_test]
 async fn full_cycle_turns_the_badge_red_on_low() {
     let state = state_for("low");
-    let plan = rs(cab::plan_check(js(state.clone()), 1.8e12, "open", None));
+    let plan = rs(cab::plan_check(
+        js(state.clone()),
+        1.8e12,
+        "open",
+        None,
+        None,
+    ));
     assert_eq!(plan["fetch"], true);
-    let outcome = cab::fetch_balance(js(state.clone()), 5_000, true).await;
-    let observed = rs(cab::observe(js(state), outcome, 1.8e12, "id"));
+    assert_eq!(plan["due"], json!([account_of(&state)]));
+    let outcome = fetch_state(&state, 5_000).await;
+    let observed = rs(cab::observe(js(state), js(outcome), 1.8e12, "id"));
     assert_eq!(observed["alert"]["kind"], "warning");
-    assert_eq!(observed["alert"]["title"], "Saldo CaptchaAI rendah");
+    assert_eq!(observed["alert"]["title"], "CaptchaAI: Saldo rendah");
     let view = rs(cab::view(
         js(observed["state"].clone()),
         1.8e12 + 60_000.0,
         "en",
         None,
     ));
-    assert_eq!(view["level"], "low");
+    assert_eq!(view["status"], "low");
     assert_eq!(view["badge"]["color"], "#dc2626");
     assert_eq!(view["badge"]["text"], ".42");
-    assert_eq!(view["balanceText"], "$0.4200");
+    assert_eq!(view["accounts"][0]["balanceText"], "$0.4200");
     let again = rs(cab::plan_check(
         js(observed["state"].clone()),
         1.8e12 + 60_000.0,
         "open",
         Some("en".into()),
+        None,
     ));
     assert_eq!(again["fetch"], false);
     assert_eq!(again["reason"], "cached");
@@ -133,37 +192,38 @@ fn settings_errors_are_localized_and_state_kept() {
     assert_eq!(bad["ok"], false);
     assert_eq!(
         bad["errors"]["apiKey"],
-        "API key terdiri dari 32 karakter; key ini 3 karakter. Key ini tidak dikirim ke CaptchaAI."
+        "API key terdiri dari 32 karakter; key ini 3 karakter. Key ini tidak dikirim ke penyedia."
     );
     assert!(bad["errors"]["intervalMinutes"].is_string());
-    assert_eq!(
-        bad["state"]["settings"]["apiKey"],
-        state["settings"]["apiKey"]
-    );
+    assert_eq!(bad["state"]["accounts"], state["accounts"]);
     assert_eq!(cab::mask_key_js(KEY), "0123…cdef");
 }
 
 #[wasm_bindgen_test]
 fn classify_estimate_and_messages() {
+    let state = state_for("ok");
+    let account = account_of(&state);
     let outcome = rs(cab::classify_response(
+        js(state.clone()),
+        &account,
         200,
         Some("text/plain".into()),
         "ERROR_ZERO_BALANCE",
     ));
     assert_eq!(
         outcome,
-        json!({ "account": null, "ok": false, "balance": null, "code": "zero_balance", "detail": "ERROR_ZERO_BALANCE" })
+        json!({ "account": account, "ok": false, "balance": null, "code": "zero_balance", "detail": "ERROR_ZERO_BALANCE" })
     );
-    let mut state = state_for("ok");
-    state = rs(cab::observe(
+    let observed = rs(cab::observe(
         js(state),
-        js(json!({ "ok": true, "balance": "12.345" })),
+        js(json!({ "account": account, "ok": true, "balance": "12.345" })),
         1.8e12,
         "en",
     ))["state"]
         .clone();
     let e = rs(cab::estimate(
-        js(state),
+        js(observed),
+        &account,
         "recaptcha_v2",
         JsValue::from_str("1000"),
         "en",
@@ -177,18 +237,58 @@ fn classify_estimate_and_messages() {
     );
     assert_eq!(cab::message("en", "level_low", JsValue::UNDEFINED), "Low");
     let garbage = rs(cab::load_state(JsValue::from_str("not a state")));
-    assert_eq!(garbage["version"], 2);
+    assert_eq!(garbage["version"], 3);
+    let providers = rs(cab::providers("en"));
+    assert_eq!(providers[3]["label"], "Anti-Captcha");
+    assert_eq!(providers[7]["label"], "Custom (createTask-compatible)");
+}
+
+#[wasm_bindgen_test]
+fn a_createtask_account_is_asked_by_post_and_read_exactly() {
+    let form =
+        json!({ "accounts": [{ "name": "Anti", "provider": "anticaptcha", "apiKey": KEY }] });
+    let state = rs(cab::apply_settings(
+        cab::load_state(JsValue::NULL),
+        js(form),
+        "en",
+    ))["state"]
+        .clone();
+    let account = account_of(&state);
+    let asked = rs(cab::balance_request_js(js(state.clone()), &account, true));
+    assert_eq!(asked["request"]["method"], "POST");
+    assert_eq!(
+        asked["request"]["url"],
+        "https://api.anti-captcha.com/getBalance"
+    );
+    assert_eq!(
+        asked["request"]["body"],
+        format!("{{\"clientKey\":\"{KEY}\"}}")
+    );
+    let outcome = rs(cab::classify_response(
+        js(state),
+        &account,
+        200,
+        Some("application/json".into()),
+        "{\"errorId\":0,\"balance\":12.3456000000000001}",
+    ));
+    assert_eq!(outcome["balance"], "12.3456");
+    let origins = rs(cab::host_permissions(js(state_for("ok"))));
+    assert_eq!(origins, json!([]), "loopback needs no prompt");
 }
 
 #[wasm_bindgen_test]
 fn a_begun_check_holds_the_floor_and_deep_junk_costs_only_itself() {
-    let begun = rs(cab::begin_check(js(state_for("ok")), 1.8e12));
-    assert_eq!(begun["monitor"]["lastRequestAt"], 1_800_000_000_000_i64);
-    assert_eq!(begun["monitor"]["checking"], true);
+    let state = state_for("ok");
+    let due = json!([account_of(&state)]);
+    let begun = rs(cab::begin_check(js(state), 1.8e12, js(due)));
+    let monitor = &begun["accounts"][0]["monitor"];
+    assert_eq!(monitor["lastRequestAt"], 1_800_000_000_000_i64);
+    assert_eq!(monitor["checking"], true);
     let plan = rs(cab::plan_check(
         js(begun.clone()),
         1.8e12 + 500.0,
         "open",
+        None,
         None,
     ));
     assert_eq!(plan["reason"], "too_soon", "{plan}");
@@ -200,10 +300,16 @@ fn a_begun_check_holds_the_floor_and_deep_junk_costs_only_itself() {
         junk = json!([junk]);
     }
     let mut stored = begun.clone();
-    stored["monitor"]["futureCache"] = junk;
+    stored["accounts"][0]["monitor"]["futureCache"] = junk;
     stored["newerPart"] = json!({ "kept": true });
     let loaded = rs(cab::load_state(js(stored)));
-    assert_eq!(loaded["settings"], begun["settings"]);
-    assert_eq!(loaded["monitor"]["lastRequestAt"], 1_800_000_000_000_i64);
+    assert_eq!(
+        loaded["accounts"][0]["settings"],
+        begun["accounts"][0]["settings"]
+    );
+    assert_eq!(
+        loaded["accounts"][0]["monitor"]["lastRequestAt"],
+        1_800_000_000_000_i64
+    );
     assert_eq!(loaded["newerPart"], json!({ "kept": true }));
 }

@@ -8,11 +8,13 @@ use captchaai_balance::level::BalanceLevel;
 use captchaai_balance::monitor::{
     FailedCheck, HistoryPoint, MonitorState, PlanReason, Reading, RequestMark, TaggedOutcome,
 };
+use captchaai_balance::provider::{Family, ProviderId};
 use captchaai_balance::settings::Settings;
-use captchaai_balance::state::State;
+use captchaai_balance::state::{Account, State};
+use captchaai_balance::summary::{Status, View};
 use captchaai_balance::view::{
-    AlertView, BadgeView, ErrorView, EstimateView, KeyStatusView, Observed, PlanView, RefreshView,
-    RemainingView, SettingsAnswer, View,
+    AccountView, AlertView, BadgeView, ErrorView, EstimateView, KeyStatusView, Observed, PlanView,
+    ProviderView, RefreshView, RemainingView, RequestView, SettingsAnswer,
 };
 use captchaai_balance::wire::{contract_text, describe};
 
@@ -23,6 +25,7 @@ const END: &str = "<!-- end of wire types -->";
 fn generated() -> String {
     let types = [
         describe::<State>(),
+        describe::<Account>(),
         describe::<Settings>(),
         describe::<MonitorState>(),
         describe::<AlertState>(),
@@ -36,7 +39,10 @@ fn generated() -> String {
         describe::<SettingsAnswer>(),
         describe::<Observed>(),
         describe::<AlertView>(),
+        describe::<RequestView>(),
+        describe::<ProviderView>(),
         describe::<View>(),
+        describe::<AccountView>(),
         describe::<BadgeView>(),
         describe::<ErrorView>(),
         describe::<RefreshView>(),
@@ -49,6 +55,9 @@ fn generated() -> String {
         ("ErrorCode",    ErrorCode::all().map(ErrorCode::as_str).collect()),
         ("PlanReason",   PlanReason::ALL.iter().map(|r| r.as_str()).collect()),
         ("BalanceLevel", BalanceLevel::ALL.iter().map(|l| l.as_str()).collect()),
+        ("Status",       Status::ALL.iter().map(|l| l.as_str()).collect()),
+        ("ProviderId",   ProviderId::ALL.iter().map(|l| l.as_str()).collect()),
+        ("Family",       Family::ALL.iter().map(|l| l.as_str()).collect()),
     ];
     contract_text(&types, &enums)
 }

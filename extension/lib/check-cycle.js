@@ -17,50 +17,63 @@
  * @typedef {object} CheckIo
  * @property {'alarm'|'open'|'refresh'|'settings'} trigger what asks for the check
  * @property {string} lang UI language for the core's sentences
+ * @property {string} [only] an account id: check only that account (a Refresh in its details)
  * @property {(change: (state: object) => object) => Promise<object> | object} update applies
- *   `change` to the current state, stores the result and returns it. Called twice per request
- *   (begin, observe): each call must see what was stored in between (a settings save).
+ *   `change` to the current state, stores the result and returns it. Called once to begin and
+ *   once per answer: each call must see what was stored in between (a settings save, another
+ *   account's answer).
  * @property {boolean} [acao] direct browser mode (`header_acao=1`)
- * @property {(state: object) => Promise<object>} [fetchOutcome] sends the request (default:
- *   the core's `fetchBalance` with the core's timeout); a widget shares one per account here
+ * @property {(state: object, account: string) => Promise<object>} [fetchOutcome] sends one
+ *   account's request (default: {@link fetchOutcome}); a widget shares one per account here
  * @property {(state: object) => Promise<void> | void} [beforeStore] runs on the begun state
  *   inside `update`'s change, before it is stored (the worker schedules its alarm from it);
  *   `update` must then accept an async change
  * @property {(state: object) => Promise<void> | void} [begun] runs once the begun state is
- *   stored, before the fetch (the widget shows its spinner)
+ *   stored, before the requests (the widget shows its spinner)
  */
 
 /**
  * @typedef {object} CheckResult
- * @property {boolean} fetched whether a request was sent
- * @property {{ fetch: boolean, reason: string, reasonText?: string, nextCheckAt: number|null }} plan
+ * @property {boolean} fetched whether any request was sent
+ * @property {{ fetch: boolean, due: string[], reason: string, reasonText?: string,
+ *   nextCheckAt: number|null }} plan
  * @property {object} state the state after the cycle
- * @property {object | null} alert the core's alert for this outcome (`null`: nothing to say)
+ * @property {object[]} alerts the core's alerts for these answers, one per account that has
+ *   something to say (each names its account)
  */
 
-/** What a request that threw reads as: fetchBalance never rejects by contract, a caller's own
- * fetch might, and the widgets and the worker must live on. */
-function networkFailure() {
-  return { ok: false, code: 'network', detail: 'network error', account: null };
-}
-
 /**
- * One request with the core's `fetchBalance` and the core's timeout; never rejects.
+ * One account's request, as the core describes it, with the browser's fetch and the core's
+ * timeout; never rejects. The request holds the key, so neither it nor a fetch error is ever
+ * logged or passed on: a failure becomes the core's `requestFailed` outcome.
  * @param {object} cab the wasm module's API
  * @param {object} state the state to ask for
+ * @param {string} account the account's id
  * @param {boolean} [acao] direct browser mode (`header_acao=1`)
  * @returns {Promise<object>} the core's TaggedOutcome
  */
-export async function fetchOutcome(cab, state, acao) {
+export async function fetchOutcome(cab, state, account, acao) {
+  const asked = cab.balanceRequest(state, account, Boolean(acao));
+  if (!asked.request) return asked.outcome;
+  const { method, url, body } = asked.request;
   try {
-    return await cab.fetchBalance(state, cab.fetchTimeoutMs(), Boolean(acao));
-  } catch {
-    return networkFailure();
+    const response = await fetch(url, {
+      method,
+      body,
+      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      cache: 'no-store',
+      credentials: 'omit',
+      signal: AbortSignal.timeout(cab.fetchTimeoutMs()),
+    });
+    const text = await response.text();
+    return cab.classifyResponse(state, account, response.status, response.headers.get('content-type'), text);
+  } catch (error) {
+    return cab.requestFailed(account, error?.name === 'TimeoutError' || error?.name === 'AbortError');
   }
 }
 
 /**
- * Run one check.
+ * Run one check of every due account (or of `io.only`).
  * @param {object} cab the wasm module's API
  * @param {CheckIo} io
  * @returns {Promise<CheckResult>}
@@ -70,8 +83,8 @@ export async function runCheckCycle(cab, io) {
   let plan = null;
   const begin = (state) => {
     const now = Date.now();
-    plan = cab.planCheck(state, now, trigger, lang);
-    return plan.fetch ? cab.beginCheck(state, now) : state;
+    plan = cab.planCheck(state, now, trigger, lang, io.only);
+    return plan.fetch ? cab.beginCheck(state, now, plan.due) : state;
   };
   // Only an async hook makes the change async: a widget's in-memory update stays synchronous.
   const { beforeStore } = io;
@@ -82,23 +95,29 @@ export async function runCheckCycle(cab, io) {
       return next;
     }
     : begin);
-  if (!plan.fetch) return { fetched: false, plan, state: begun, alert: null };
+  if (!plan.fetch) return { fetched: false, plan, state: begun, alerts: [] };
   await io.begun?.(begun);
 
-  let outcome;
-  try {
-    outcome = await (io.fetchOutcome ? io.fetchOutcome(begun) : fetchOutcome(cab, begun, io.acao));
-  } catch {
-    outcome = networkFailure();
-  }
-
-  let alert = null;
-  // Folded into what is stored now: settings may have been saved while the request was out
-  // (the core drops an answer for another key or endpoint).
-  const state = await io.update((current) => {
-    const result = cab.observe(current, outcome, Date.now(), lang);
-    alert = result.alert;
-    return result.state;
-  });
-  return { fetched: true, plan, state, alert };
+  const alerts = [];
+  let state = begun;
+  // Every due account at once; each answer is folded into what is stored when it arrives
+  // (settings may have been saved meanwhile: the core drops an answer for an account that is
+  // gone or changed its key or endpoint).
+  await Promise.all(plan.due.map(async (account) => {
+    let outcome;
+    try {
+      outcome = await (io.fetchOutcome
+        ? io.fetchOutcome(begun, account)
+        : fetchOutcome(cab, begun, account, io.acao));
+    } catch {
+      // A caller's own fetch may throw; the worker and the widgets must live on.
+      outcome = cab.requestFailed(account, false);
+    }
+    state = await io.update((current) => {
+      const result = cab.observe(current, outcome, Date.now(), lang);
+      if (result.alert) alerts.push(result.alert);
+      return result.state;
+    });
+  }));
+  return { fetched: true, plan, state, alerts };
 }

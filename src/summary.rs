@@ -1,0 +1,201 @@
+//! One picture of every account: the worst first, and the badge of the worst.
+//!
+//! The badge is red when ANY account needs money: the summary ranks accounts empty, then low,
+//! then error, then ok, then unknown, and takes the badge look from the first.
+
+use crate::i18n::{format, text, Lang};
+use crate::level::BalanceLevel;
+use crate::state::State;
+use crate::view::{account_view, AccountView, BadgeView};
+use crate::{wire_enum, wire_struct};
+
+wire_enum! {
+    /// Where an account stands among the others, worst first (declaration order is the rank).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Status {
+        /// No money (or below one solve).
+        Empty = "empty",
+        /// Below its threshold.
+        Low = "low",
+        /// The latest check failed (the balance, if shown, may be out of date).
+        Error = "error",
+        /// Fine.
+        Ok = "ok",
+        /// Nothing read yet.
+        Unknown = "unknown",
+    }
+}
+
+impl Status {
+    /// The status of an account at `level`, whose latest check failed or not.
+    pub fn of(level: BalanceLevel, failed: bool) -> Status {
+        match level {
+            BalanceLevel::Empty => Status::Empty,
+            BalanceLevel::Low => Status::Low,
+            _ if failed => Status::Error,
+            BalanceLevel::Ok => Status::Ok,
+            BalanceLevel::Unknown => Status::Unknown,
+        }
+    }
+}
+
+wire_struct! {
+    /// `view`'s answer: every account, the worst first, and what the badge shows.
+    #[derive(Debug, Clone)]
+    pub struct View output {
+        /// The worst account's status.
+        status: Status = "status",
+        /// The badge: the worst account's look; the tooltip lists every account.
+        badge: BadgeView = "badge",
+        /// Every account, the worst first (the user's order among equals).
+        accounts: Vec<AccountView> = "accounts",
+        /// The next scheduled check of any account (epoch ms), `None` while all are paused.
+        next_check_at: Option<i64> = "nextCheckAt",
+        /// Whether to show notifications (a setting every account shares).
+        notifications: bool = "notifications",
+    }
+}
+
+/// The whole picture at `now`; clock times at `utc_offset_min`.
+pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View {
+    // Worst first, equals in the user's order: one pass per status, as the few accounts are
+    // cheaper to scan five times than std's stable sort is to ship (docs/ARCHITECTURE.md,
+    // "Size").
+    let all: Vec<AccountView> = state
+        .accounts
+        .iter()
+        .map(|a| account_view(a, now_ms, lang, utc_offset_min))
+        .collect();
+    let mut accounts = Vec::with_capacity(all.len());
+    for status in Status::ALL {
+        accounts.extend(all.iter().filter(|a| a.status == *status).cloned());
+    }
+    let next_check_at = accounts.iter().filter_map(|a| a.next_check_at).min();
+    let worst = accounts.first();
+    let mut badge = worst.map(|a| a.badge.clone()).unwrap_or(BadgeView {
+        text: String::new(),
+        color: crate::badge::GREY,
+        title: String::new(),
+    });
+    if accounts.len() > 1 {
+        // One line per account: "Production (CaptchaAI): $0.5000 · Low".
+        badge.title.clear();
+        for a in &accounts {
+            let shown = a
+                .balance_text
+                .clone()
+                .unwrap_or_else(|| text(lang, "badge_line_none").to_string());
+            if !badge.title.is_empty() {
+                badge.title.push('\n');
+            }
+            badge.title.push_str(&format(
+                lang,
+                "badge_line",
+                &[&a.name, &a.provider_label, &shown, &status_text(a)],
+            ));
+        }
+    }
+    View {
+        status: worst.map_or(Status::Unknown, |a| a.status),
+        badge,
+        next_check_at,
+        notifications: state
+            .accounts
+            .first()
+            .is_none_or(|a| a.settings.notifications),
+        accounts,
+    }
+}
+
+/// A status in words: the level's word, or the error's title for an account whose check
+/// failed.
+fn status_text(account: &AccountView) -> String {
+    match (&account.error, account.status) {
+        (Some(e), Status::Error) => e.message.clone(),
+        _ => account.level_text.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ApiError, ErrorCode};
+    use crate::json::Json;
+    use crate::money::Money;
+    use serde_json::json;
+
+    const T0: i64 = 1_800_000_000_000;
+
+    fn key(n: u8) -> String {
+        format!("{n:x}").repeat(32)
+    }
+
+    /// An account's name and what its check read.
+    type Read<'a> = (&'a str, Result<&'a str, ErrorCode>);
+
+    /// A state whose accounts read these outcomes (a balance or an error code), in order.
+    fn state_with(outcomes: &[Read]) -> State {
+        let rows: Vec<_> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| json!({"name": name, "apiKey": key(i as u8 + 1), "threshold": "1"}))
+            .collect();
+        let form = Json::parse(&json!({ "accounts": rows }).to_string()).unwrap();
+        let mut state = State::default().apply_settings(&form).unwrap();
+        for (i, (_, outcome)) in outcomes.iter().enumerate() {
+            let id = state.accounts[i].id();
+            let outcome = outcome
+                .map(|b| Money::parse(b).unwrap())
+                .map_err(|c| ApiError::new(c, c.api_code()));
+            state = state.observe(&outcome, Some(&id), T0).0;
+        }
+        state
+    }
+
+    #[test]
+    fn the_worst_account_comes_first_and_colours_the_badge() {
+        use ErrorCode as E;
+        #[rustfmt::skip]
+        let cases: &[(&[Read], &[&str], Status)] = &[
+            (&[("a", Ok("5")), ("b", Ok("0.5"))],                         &["b", "a"],      Status::Low),
+            (&[("a", Ok("0.5")), ("b", Ok("0"))],                         &["b", "a"],      Status::Empty),
+            (&[("a", Ok("5")), ("b", Err(E::ServerError))],               &["b", "a"],      Status::Error),
+            (&[("a", Err(E::ServerError)), ("b", Ok("0.9"))],             &["b", "a"],      Status::Low),
+            (&[("a", Ok("5")), ("b", Ok("7"))],                           &["a", "b"],      Status::Ok),
+            (&[("a", Err(E::ZeroBalance)), ("b", Err(E::WrongKey))],      &["a", "b"],      Status::Empty),
+            (&[("a", Ok("3")), ("b", Ok("2")), ("c", Ok("0.2"))],         &["c", "a", "b"], Status::Low),
+        ];
+        for (outcomes, order, worst) in cases {
+            let v = view(&state_with(outcomes), T0, Lang::En, 0);
+            let names: Vec<_> = v.accounts.iter().map(|a| a.name.as_str()).collect();
+            assert_eq!(&names, order, "{outcomes:?}");
+            assert_eq!(v.status, *worst, "{outcomes:?}");
+            assert_eq!(v.badge.color, v.accounts[0].badge.color, "{outcomes:?}");
+        }
+    }
+
+    #[test]
+    fn the_tooltip_lists_every_account() {
+        let v = view(
+            &state_with(&[("Production", Ok("12.5")), ("Staging", Ok("0.5"))]),
+            T0,
+            Lang::En,
+            0,
+        );
+        assert_eq!(v.badge.color, crate::badge::RED);
+        let lines: Vec<_> = v.badge.title.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Staging (CaptchaAI): $0.5000 · Low",
+                "Production (CaptchaAI): $12.5000 · OK",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_account_keeps_its_own_tooltip() {
+        let v = view(&state_with(&[("Solo", Ok("12.5"))]), T0, Lang::En, 0);
+        assert_eq!(v.badge.title, v.accounts[0].badge.title);
+    }
+}

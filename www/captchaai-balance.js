@@ -1,5 +1,5 @@
 /**
- * `<captchaai-balance>`: an embeddable CaptchaAI balance readout for admin pages.
+ * `<captchaai-balance>`: an embeddable captcha-service balance readout for admin pages.
  *
  * The element is only the browser front: every decision (level, colour, texts, staleness, when
  * to poll, cost estimate) comes from the Rust/WASM module next to this file
@@ -9,10 +9,15 @@
  * Modes:
  * - server mode (recommended): `endpoint` is a same-origin server (see server/) that holds the
  *   key; no `api-key` attribute. Without `endpoint` and `api-key` the page origin is used.
- * - direct mode (quick trial): `api-key` set, `endpoint` defaults to https://ocr.captchaai.com,
- *   requests carry `header_acao=1` so the API answers with CORS headers.
+ *   `account="NAME"` reads one account of captchaai-balance-server, whatever its provider:
+ *   the widget asks `{endpoint}/accounts/NAME/res.php`, which answers in the 2captcha shape
+ *   (with `account`, `provider` and `api-key` are not used: the server holds both).
+ * - direct mode (quick trial): `api-key` set, `provider` (default `captchaai`; the provider ids
+ *   of the core's table) picks the protocol and the default endpoint (the provider's own host);
+ *   2captcha-family requests carry `header_acao=1` so the API answers with CORS headers.
  *
- * Attributes: endpoint, api-key, threshold, interval (seconds, >= 60), lang (en|id), compact.
+ * Attributes: endpoint, api-key, provider, account, threshold, interval (seconds, >= 60),
+ * lang (en|id), compact.
  * Reflects: `state` = loading | ok | low | empty | error (the core's `view.state`).
  * Fires: `balancechange` (bubbles, composed), detail
  * `{ balance, balanceText, level, levelText, stale, error, message }` (texts localized by the core).
@@ -26,9 +31,13 @@
 import { fetchOutcome, runCheckCycle } from './check-cycle.js';
 
 const TAG = 'captchaai-balance';
-const OFFICIAL_ENDPOINT = 'https://ocr.captchaai.com';
+const DEFAULT_PROVIDER = 'captchaai';
+/** What a server account is asked as: captchaai-balance-server answers the 2captcha shape. */
+const SERVER_ACCOUNT_PROVIDER = 'custom-2captcha';
 /** Settings field (core) -> the attribute that feeds it, to say which attribute is wrong. */
-const ATTRIBUTE_OF_FIELD = { apiKey: 'api-key', endpoint: 'endpoint', threshold: 'threshold', intervalSeconds: 'interval' };
+const ATTRIBUTE_OF_FIELD = {
+  apiKey: 'api-key', endpoint: 'endpoint', provider: 'provider', name: 'account', threshold: 'threshold', intervalSeconds: 'interval',
+};
 /** How often the relative time ("updated 2 min ago") is re-rendered. */
 const RELATIVE_TIME_TICK_MS = 30_000;
 const DEFAULT_ESTIMATE_QTY = 1000;
@@ -121,10 +130,10 @@ function loadFailureLang(tag) {
 }
 
 /**
- * Widgets showing the same account (endpoint + key) share one request: the first one that needs
- * a reading starts it, every subscribed widget folds the outcome into its own state (those
- * that asked too, through their own check cycle; the others when it arrives).
- * Keyed by endpoint and key in memory only; the key is never logged.
+ * Widgets showing the same account share one request: the first one that needs a reading
+ * starts it, every subscribed widget folds the outcome into its own state (those that asked
+ * too, through their own check cycle; the others when it arrives).
+ * Keyed by the core's account id (provider family, endpoint and key, hashed), in memory only.
  * @type {Map<string, { widgets: Set<CaptchaaiBalance>, inflight: Promise<object> | null, joined: Set<CaptchaaiBalance> }>}
  */
 const accounts = new Map();
@@ -284,7 +293,7 @@ const TEMPLATE = `
 </div>`;
 
 const CaptchaaiBalance = class extends HTMLElement {
-  static observedAttributes = ['endpoint', 'api-key', 'threshold', 'interval', 'lang', 'compact'];
+  static observedAttributes = ['endpoint', 'api-key', 'provider', 'account', 'threshold', 'interval', 'lang', 'compact'];
 
   /** @type {object | null} the wasm module once loaded */
   #cab = null;
@@ -292,6 +301,7 @@ const CaptchaaiBalance = class extends HTMLElement {
   #state = null;
   /** Localized attribute errors, or a load failure sentence; shown instead of a reading. */
   #configError = null;
+  /** The core's id of the one account this widget shows (shared-request key and API argument). */
   #account = null;
   #direct = false;
   #pollTimer = 0;
@@ -302,6 +312,8 @@ const CaptchaaiBalance = class extends HTMLElement {
   /** The state held while the attributes are invalid (`#state` is null then). */
   #parked = null;
   #apiKeyProperty = null;
+  /** The provider label of the title, for one provider id and language. */
+  #titleOf = null;
   #pending = false;
   /** Why a Refresh did not fetch, until the next reading. */
   #note = '';
@@ -405,15 +417,44 @@ const CaptchaaiBalance = class extends HTMLElement {
     return (this.#apiKeyProperty ?? this.getAttribute('api-key') ?? '').trim();
   }
 
-  /** Resolve `endpoint` against the page (so "/" means this origin) and drop a trailing slash. */
-  #endpoint(key) {
+  /** `account`, trimmed ('' when absent): a server account name means server mode. */
+  #serverAccount() {
+    return (this.getAttribute('account') ?? '').trim();
+  }
+
+  /**
+   * Resolve `endpoint` against the page (so "/" means this origin) and drop a trailing slash.
+   * Absent: the page's origin in server mode, '' in direct mode (the core then uses the
+   * provider's own host).
+   */
+  #endpoint(direct) {
     const attr = this.getAttribute('endpoint');
-    if (attr == null || attr.trim() === '') return key ? OFFICIAL_ENDPOINT : location.origin;
+    if (attr == null || attr.trim() === '') return direct ? '' : location.origin;
     try {
       return new URL(attr.trim(), location.href).href.replace(/\/+$/, '');
     } catch {
       return attr.trim(); // let the core's validation word the error
     }
+  }
+
+  /**
+   * The account fields for the core: server account (`account`), direct mode (`api-key`) or
+   * server mode on the endpoint itself.
+   */
+  #accountInput() {
+    const name = this.#serverAccount();
+    if (name) {
+      // The name goes into the path as one segment; the server checks it against its list.
+      return {
+        name,
+        provider: SERVER_ACCOUNT_PROVIDER,
+        apiKey: '',
+        endpoint: `${this.#endpoint(false)}/accounts/${encodeURIComponent(name)}`,
+      };
+    }
+    const key = this.#rawKey();
+    const provider = (this.getAttribute('provider') ?? '').trim() || DEFAULT_PROVIDER;
+    return { provider, apiKey: key, endpoint: this.#endpoint(key !== '') };
   }
 
   #t(key, ...args) {
@@ -423,10 +464,8 @@ const CaptchaaiBalance = class extends HTMLElement {
   #configure() {
     const cab = this.#cab;
     const lang = this.#lang();
-    const key = this.#rawKey();
-    const endpoint = this.#endpoint(key);
+    const input = this.#accountInput();
     const errors = [];
-    const input = { apiKey: key, endpoint };
     // Attributes the host did not set keep the core's defaults (threshold 1.00, 10 minutes).
     const threshold = this.getAttribute('threshold');
     if (threshold != null && threshold.trim() !== '') input.threshold = threshold.trim();
@@ -458,8 +497,9 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#configError = null;
     this.#parked = null;
     this.#state = result.state;
-    this.#direct = key !== '';
-    this.#account = `${endpoint}\u0000${key}`;
+    this.#direct = input.apiKey !== '';
+    // One account per widget (applySettings without `accounts` edits the first).
+    this.#account = cab.view(result.state, Date.now(), lang).accounts[0].id;
     accountOf(this.#account).widgets.add(this);
     this.#render();
     this.#check('open');
@@ -484,7 +524,7 @@ const CaptchaaiBalance = class extends HTMLElement {
   async #check(trigger) {
     if (!this.#state || !this.#account) return;
     const cab = this.#cab;
-    const account = accountOf(this.#account);
+    const shared = accountOf(this.#account);
     const result = await runCheckCycle(cab, {
       trigger,
       lang: this.#lang(),
@@ -499,7 +539,7 @@ const CaptchaaiBalance = class extends HTMLElement {
         this.#pending = true;
         this.#render();
       },
-      fetchOutcome: (state) => this.#sharedFetch(account, state),
+      fetchOutcome: (state, account) => this.#sharedFetch(shared, state, account),
     });
     if (!result.fetched) {
       // A pressed button that does nothing must say why ("checked less than a minute ago").
@@ -513,24 +553,29 @@ const CaptchaaiBalance = class extends HTMLElement {
     if (this.#state) this.#schedule(cab.planCheck(this.#state, Date.now(), 'alarm'));
   }
 
-  /** Join (or start) the account's request; widgets that did not ask get the outcome too. */
-  #sharedFetch(account, state) {
-    account.joined.add(this);
-    if (!account.inflight) {
+  /**
+   * Join (or start) the account's request; widgets that did not ask get the outcome too.
+   * @param {{ widgets: Set<CaptchaaiBalance>, inflight: Promise<object> | null, joined: Set<CaptchaaiBalance> }} shared
+   * @param {object} state the state to ask for
+   * @param {string} account the core's account id
+   */
+  #sharedFetch(shared, state, account) {
+    shared.joined.add(this);
+    if (!shared.inflight) {
       const cab = this.#cab;
       const acao = this.#direct;
-      account.inflight = (async () => {
-        const outcome = await fetchOutcome(cab, state, acao);
-        account.inflight = null;
+      shared.inflight = (async () => {
+        const outcome = await fetchOutcome(cab, state, account, acao);
+        shared.inflight = null;
         const now = Date.now();
-        for (const widget of [...account.widgets]) {
-          if (!account.joined.has(widget)) widget.#observe(outcome, now);
+        for (const widget of [...shared.widgets]) {
+          if (!shared.joined.has(widget)) widget.#observe(outcome, now);
         }
-        account.joined.clear();
+        shared.joined.clear();
         return outcome;
       })();
     }
-    return account.inflight;
+    return shared.inflight;
   }
 
   #observe(outcome, now) {
@@ -599,7 +644,7 @@ const CaptchaaiBalance = class extends HTMLElement {
     const e = this.#els;
     // Before the module is here no locale table exists yet: a neutral ellipsis, no words.
     e.balance.textContent = '…';
-    e.title.textContent = 'CaptchaAI';
+    e.title.textContent = this.#serverAccount() || '…';
     e.refreshText.textContent = '…';
     e.refresh.disabled = true;
     e.status.setAttribute('aria-busy', 'true');
@@ -680,11 +725,24 @@ const CaptchaaiBalance = class extends HTMLElement {
     }
   }
 
+  /** What the title names: the server account, else the provider (the core's label). */
+  #title() {
+    const name = this.#serverAccount();
+    if (name) return name;
+    const id = (this.getAttribute('provider') ?? '').trim() || DEFAULT_PROVIDER;
+    const lang = this.#lang();
+    // Rendered every second during a countdown: ask the core for the labels once per change.
+    if (this.#titleOf?.id !== id || this.#titleOf.lang !== lang) {
+      this.#titleOf = { id, lang, label: this.#cab.providers(lang).find((p) => p.id === id)?.label ?? id };
+    }
+    return this.#titleOf.label;
+  }
+
   #render() {
     if (!this.#cab) return;
     const e = this.#els;
     const lang = this.#lang();
-    e.title.textContent = this.#t('widget_title');
+    e.title.textContent = this.#t('widget_title', this.#title());
     e.causeLabel.textContent = this.#t('widget_cause');
     e.fixLabel.textContent = this.#t('widget_fix');
     e.typeLabel.textContent = this.#t('widget_estimate_type');
@@ -702,7 +760,8 @@ const CaptchaaiBalance = class extends HTMLElement {
     }
     if (!this.#state) return;
 
-    const view = this.#cab.view(this.#state, Date.now(), lang, -new Date().getTimezoneOffset());
+    // The widget's one account (the core's summary of several accounts is the extension's).
+    const view = this.#cab.view(this.#state, Date.now(), lang, -new Date().getTimezoneOffset()).accounts[0];
     const busy = this.#pending;
     if (busy) e.status.setAttribute('aria-busy', 'true');
     else e.status.removeAttribute('aria-busy');
@@ -763,7 +822,7 @@ const CaptchaaiBalance = class extends HTMLElement {
       return;
     }
     const qty = e.qty.value.trim();
-    const est = this.#cab.estimate(this.#state, e.type.value, qty, this.#lang());
+    const est = this.#cab.estimate(this.#state, this.#account, e.type.value, qty, this.#lang());
     e.output.textContent = est.ok ? this.#t('widget_estimate_cost', est.costText, est.summary) : est.error ?? '';
   }
 };

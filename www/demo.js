@@ -2,12 +2,14 @@
 // about the widget's internals. Kept out of index.html so the page works under a strict CSP
 // (script-src 'self' 'wasm-unsafe-eval').
 const pill = document.getElementById('funds-pill');
+const accountsPanel = document.getElementById('accounts-panel');
+const accountList = document.getElementById('accounts');
 const events = document.getElementById('events');
 const names = { 'prod-balance': 'production', 'compact-balance': 'compact' };
 
 document.addEventListener('balancechange', (event) => {
   const { balance, balanceText, level, levelText, stale, error, message } = event.detail;
-  const who = names[event.target.id] ?? event.target.id ?? 'widget';
+  const who = names[event.target.id] ?? event.target.getAttribute('account') ?? event.target.id ?? 'widget';
 
   const item = document.createElement('li');
   const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -24,3 +26,38 @@ document.addEventListener('balancechange', (event) => {
     pill.textContent = `Captcha funds: ${[balanceText, levelText ?? message].filter(Boolean).join(' · ') || '…'}`;
   }
 });
+
+/**
+ * The admin view: one widget per account of the server (`GET /v1/accounts`), in the server's
+ * order, each with the server's threshold so the widget and the server agree on its level.
+ * Served by anything but captchaai-balance-server the panel simply stays hidden.
+ */
+async function showAccounts() {
+  let accounts;
+  try {
+    const response = await fetch('/v1/accounts', { cache: 'no-store' });
+    if (!response.ok) return;
+    ({ accounts } = await response.json());
+  } catch {
+    return;
+  }
+  if (!Array.isArray(accounts) || accounts.length === 0) return;
+  for (const account of accounts) {
+    const cell = document.createElement('div');
+    cell.className = 'account';
+    const widget = document.createElement('captchaai-balance');
+    widget.id = `account-${account.name}`;
+    widget.setAttribute('account', account.name);
+    widget.setAttribute('endpoint', '/');
+    widget.setAttribute('threshold', account.threshold);
+    widget.setAttribute('interval', '300');
+    const caption = document.createElement('p');
+    caption.className = 'hint';
+    caption.textContent = `Provider: ${account.provider}`;
+    cell.append(widget, caption);
+    accountList.append(cell);
+  }
+  accountsPanel.hidden = false;
+}
+
+showAccounts();

@@ -69,7 +69,7 @@ pub struct MockAccountSpec {
 #[rustfmt::skip]
 pub const MOCK_ACCOUNTS: [MockAccountSpec; 4] = [
     MockAccountSpec { name: "production", provider: ProviderId::CaptchaAi,   threshold_cents: 500,  preset: DEFAULT_PRESET },
-    MockAccountSpec { name: "staging",    provider: ProviderId::AntiCaptcha, threshold_cents: 1000, preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(350), drain_per_minute: Money::from_nanos(1_000_000) } },
+    MockAccountSpec { name: "staging",    provider: ProviderId::AntiCaptcha, threshold_cents: 1000, preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(350), drain_per_minute: Money::ZERO } },
     MockAccountSpec { name: "backup",     provider: ProviderId::CapSolver,   threshold_cents: 100,  preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(4820), drain_per_minute: Money::ZERO } },
     MockAccountSpec { name: "archive",    provider: ProviderId::TwoCaptcha,  threshold_cents: 100,  preset: Preset { scenario: Scenario::KeyNotFound, balance: Money::from_cents(1200), drain_per_minute: Money::ZERO } },
 ];

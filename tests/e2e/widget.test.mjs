@@ -2,7 +2,8 @@
 //
 // Needs `make build` first (dist/www). Two set-ups:
 // - direct mode: dist/www served by a tiny static server in this file, the widget's `endpoint`
-//   and `api-key` pointing at the loopback mock API of lib/mock-api.mjs;
+//   and `api-key` pointing at the loopback mock API of lib/mock-api.mjs (2captcha family) or,
+//   with `provider`, of lib/mock-createtask.mjs (createTask family);
 // - server mode: the Rust server (mock mode) serving dist/www and answering /res.php itself,
 //   driven through its /mock/scenario control API (skipped with a reason if it cannot be built).
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OUT_DIR, launch } from './lib/browser.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
+import { startCreateTaskApi } from './lib/mock-createtask.mjs';
 import { freePort, startServer } from './lib/server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,6 +23,8 @@ const WWW = path.resolve(process.env.CAB_WWW_DIR ?? path.join(ROOT, 'dist', 'www
 /** A well-formed (32 hex) key that must never show up in the page. */
 const KEY = '0123456789abcdef0123456789abcdef';
 const KEY_B = 'fedcba9876543210fedcba9876543210';
+/** A CapSolver-style key (the core's token format, not 32 hex). */
+const CAP_KEY = 'CAP-0123456789ABCDEF0123456789ABCDEF';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -144,17 +148,20 @@ const hasDist = fs.existsSync(path.join(WWW, 'captchaai-balance.js')) && fs.exis
 describe('widget, direct mode against the loopback mock API', { skip: !hasDist && 'dist/www missing: run `make build` first' }, () => {
   let browser;
   let mock;
+  let createTask;
   let web;
   let n = 0;
 
   before(async () => {
     mock = await startMockApi();
+    createTask = await startCreateTaskApi();
     web = await startStatic();
     browser = await launch();
   });
   after(async () => {
     await browser?.close();
     await mock?.close();
+    await createTask?.close();
     await web?.close();
   });
 
@@ -201,6 +208,56 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     const focused = await page.evaluate(() => document.querySelector('captchaai-balance').shadowRoot.activeElement?.getAttribute('part'));
     assert.equal(focused, 'refresh', 'Tab reaches the Refresh button first');
     await page.close();
+  });
+
+  test('provider="anticaptcha": the createTask request (key in the JSON body), exact balance, the provider in the title', async () => {
+    createTask.reset();
+    createTask.set({ balance: '3.25' });
+    const widget = (attrs) => `<captchaai-balance endpoint="${createTask.url}" api-key="${KEY}" ${attrs}></captchaai-balance>`;
+    const page = await open(widget('id="w" provider="anticaptcha" threshold="5"'));
+    const w = await waitState(page, 'low');
+    assert.match(w.balance, /^\$3\.2500$/);
+    assert.deepEqual(createTask.keysSeen(), [KEY], 'one POST /getBalance with the key in its body');
+    const title = await page.evaluate(() => document.querySelector('#w').shadowRoot.querySelector('.title').textContent);
+    assert.equal(title, 'Anti-Captcha balance');
+    const last = (await page.evaluate(() => window.__events)).at(-1).detail;
+    assert.deepEqual(
+      { balance: last.balance, level: last.level, error: last.error },
+      { balance: '3.25', level: 'low', error: null },
+    );
+    await page.locator('#w').screenshot({ path: path.join(OUT_DIR, 'widget-anticaptcha.png') });
+    await page.close();
+
+    // The createTask error answer, read by the core: a rejected key, checks paused.
+    createTask.set({ errorCode: 'ERROR_KEY_DOES_NOT_EXIST' });
+    const rejected = await open(widget('provider="anticaptcha"'));
+    await waitState(rejected, 'error');
+    assert.equal((await rejected.evaluate(() => window.__events)).at(-1).detail.error, 'key_not_found');
+    await rejected.close();
+
+    // CapSolver keys are not 32 hex characters: the provider's key format applies.
+    createTask.reset();
+    const solver = await open(`<captchaai-balance endpoint="${createTask.url}" api-key="${CAP_KEY}" provider="capsolver"></captchaai-balance>`);
+    const s = await waitState(solver, 'ok');
+    assert.match(s.balance, /12\.3456/);
+    assert.deepEqual(createTask.keysSeen(), [CAP_KEY]);
+    await solver.close();
+  });
+
+  test('control: without provider (captchaai) the createTask host is asked the 2captcha way and gives no balance; a bad provider is an attribute error', async () => {
+    createTask.reset();
+    const page = await open(`<captchaai-balance endpoint="${createTask.url}" api-key="${KEY}"></captchaai-balance>`);
+    const w = await waitState(page, 'error');
+    assert.equal(w.balance, '—');
+    assert.equal(createTask.balanceRequests(), 0, 'no POST /getBalance was sent');
+    await page.close();
+
+    const bad = await open(`<captchaai-balance endpoint="${createTask.url}" api-key="${KEY}" provider="nope"></captchaai-balance>`);
+    const b = await waitState(bad, 'error');
+    assert.match(b.error, /provider: /);
+    assert.equal((await bad.evaluate(() => window.__events)).at(-1).detail.error, 'invalid_settings');
+    assert.equal(createTask.balanceRequests(), 0);
+    await bad.close();
   });
 
   test('low, empty (zero and ERROR_ZERO_BALANCE): state attribute and red level colour', async () => {
@@ -592,6 +649,55 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     assert.equal(w.state, 'ok');
     assert.match(w.balance, /12\.5/);
     await page.locator('#prod-balance').screenshot({ path: path.join(OUT_DIR, 'widget-stale.png') });
+    await page.close();
+  });
+
+  test('account attribute: a server account of another provider through /accounts/NAME/res.php; an unknown name is an error', async () => {
+    await control('/mock/reset?account=staging');
+    await control('/mock/scenario?account=staging', { scenario: 'ok', balance: '3.5', drainPerMinute: 0 });
+    await control('/mock/reset');
+    const before = { staging: await upstream('staging'), production: await upstream() };
+    const page = await browser.context.newPage();
+    await recordEvents(page);
+    // A host page on the server's origin (the server itself serves only dist/www).
+    await page.route(`${base}/account-test.html`, (route) => route.fulfill({
+      contentType: 'text/html',
+      body: hostPage(`<captchaai-balance id="s" account="staging" threshold="10"></captchaai-balance>
+        <captchaai-balance id="s2" account="staging" threshold="1" compact></captchaai-balance>
+        <captchaai-balance id="x" account="nobody"></captchaai-balance>`),
+    }));
+    await page.goto(`${base}/account-test.html`);
+    const s = await waitState(page, 'low', '#s');
+    assert.match(s.balance, /^\$3\.5000$/);
+    await waitState(page, 'ok', '#s2');
+    await waitState(page, 'error', '#x');
+    const title = await page.evaluate(() => document.querySelector('#s').shadowRoot.querySelector('.title').textContent);
+    assert.equal(title, 'staging balance');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await upstream('staging') - before.staging, 1, 'two widgets of one account: one request');
+    assert.equal(await upstream() - before.production, 0, 'the default account was not asked');
+    await page.locator('#s').screenshot({ path: path.join(OUT_DIR, 'widget-account.png') });
+    await page.close();
+  });
+
+  test('demo page: the admin view shows one widget per server account with the server\'s level', async () => {
+    for (const account of ['production', 'staging', 'backup', 'archive']) await control(`/mock/reset?account=${account}`);
+    await control('/mock/scenario', { scenario: 'ok', balance: '12.5', drainPerMinute: 0 });
+    const page = await openDemo();
+    const list = await (await fetch(`${base}/v1/accounts`)).json();
+    const want = { production: 'ok', staging: 'low', backup: 'ok', archive: 'error' };
+    assert.deepEqual(
+      Object.fromEntries(list.accounts.map((a) => [a.name, a.error ? 'error' : a.level])),
+      want,
+      'the server\'s levels',
+    );
+    for (const [name, state] of Object.entries(want)) await waitState(page, state, `#account-${name}`);
+    const ids = await page.evaluate(() => [...document.querySelectorAll('#accounts captchaai-balance')].map((w) => w.id));
+    assert.deepEqual(ids, ['account-production', 'account-staging', 'account-backup', 'account-archive']);
+    const archive = await readWidget(page, '#account-archive');
+    assert.match(archive.fix, /server/, 'the key is the server\'s: the fix says so');
+    await page.locator('#accounts-panel').screenshot({ path: path.join(OUT_DIR, 'demo-accounts.png') });
+    await page.screenshot({ path: path.join(OUT_DIR, 'demo-accounts-page.png'), fullPage: true });
     await page.close();
   });
 

@@ -36,7 +36,7 @@ export function serverBinary() {
  * Start the server in mock mode serving `wwwDir`; resolves once /healthz answers.
  * @param {{ wwwDir: string }} options
  * @returns {Promise<{ base: string, control: (pathname: string, body?: object) => Promise<void>,
- *   upstream: () => Promise<number>, close: () => void }>}
+ *   upstream: (account?: string) => Promise<number>, close: () => void }>}
  */
 export async function startServer({ wwwDir }) {
   const bin = serverBinary();
@@ -61,7 +61,11 @@ export async function startServer({ wwwDir }) {
       const r = await fetch(`${base}${pathname}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}) });
       assert.ok(r.ok, `${pathname}: HTTP ${r.status}`);
     },
-    upstream: async () => (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests,
+    /** Calls into one simulated account (the default one without a name). */
+    upstream: async (account) => {
+      const query = account ? `?account=${encodeURIComponent(account)}` : '';
+      return (await (await fetch(`${base}/mock/state${query}`)).json()).upstreamRequests;
+    },
     close: () => child.kill(),
   };
 }

@@ -182,6 +182,22 @@ pub fn message(lang: &str, key: &str, args: JsValue) -> String {
     i18n::format(Lang::from_tag(lang), key, &args)
 }
 
+/// Installs a language's text catalog (`messages/<lang>.json` as text, written by the build):
+/// the wasm module carries no sentences of its own. Until a language is installed its
+/// sentences are English, or their keys when English is not installed either. Returns false,
+/// keeping what was installed, when `catalog` is not a `{ key: text }` object.
+#[wasm_bindgen(js_name = setMessages)]
+pub fn set_messages(lang: &str, catalog: &str) -> bool {
+    i18n::install(Lang::from_tag(lang), catalog)
+}
+
+/// The catalog a language tag needs (`en` or `id`: `id-ID` and `in` are `id`, unknown tags
+/// `en`), so JS fetches `messages/<that>.json` without deciding languages itself.
+#[wasm_bindgen(js_name = catalogLang)]
+pub fn catalog_lang(tag: &str) -> String {
+    Lang::from_tag(tag).code().to_string()
+}
+
 /// Installs the panic hook when built with the `console-panic` feature (development).
 #[wasm_bindgen(start)]
 pub fn start() {

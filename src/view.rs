@@ -463,7 +463,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
     }
     if staleness.is_some() {
         pill_text.push_str(" · ");
-        pill_text.push_str(text(lang, "pill_stale"));
+        pill_text.push_str(&text(lang, "pill_stale"));
     }
     let plan = monitor.plan(settings, Trigger::Alarm, now_ms);
     let paused_text = plan

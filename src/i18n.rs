@@ -24,13 +24,8 @@ impl Lang {
     /// The language for a BCP 47 tag: `id`, `id-ID` and the legacy `in` are Indonesian,
     /// everything else English.
     pub fn from_tag(tag: &str) -> Lang {
-        let primary = tag
-            .trim()
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if primary == "id" || primary == "in" {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("id") || primary.eq_ignore_ascii_case("in") {
             Lang::Id
         } else {
             Lang::En
@@ -97,7 +92,8 @@ mod installed {
 
     /// (key, text) pairs. Searched in order: for about 200 keys a scan costs microseconds,
     /// and a sort would add 2 KB of sorting code to the module (measured with twiggy). The
-    /// wasm module has one thread: the lock never waits.
+    /// wasm module has one thread: the lock never waits (a `thread_local!` RefCell measured
+    /// 15 bytes more raw, 28 more gzipped).
     pub(super) static CATALOGS: Mutex<[Vec<(String, String)>; 2]> =
         Mutex::new([Vec::new(), Vec::new()]);
 }
@@ -138,7 +134,11 @@ fn parse_catalog(catalog: &str) -> Option<Vec<(String, String)>> {
 
 /// The text for a key with `$1`, `$2` … replaced by `args`.
 pub fn format(lang: Lang, key: &str, args: &[&str]) -> String {
-    let template = text(lang, key);
+    fill(&text(lang, key), args)
+}
+
+/// `template` with `$1`, `$2` … replaced by `args` (a missing argument, or `$0`, by nothing).
+fn fill(template: &str, args: &[&str]) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -283,6 +283,24 @@ mod tests {
         assert_eq!(age(Lang::En, 3 * 60_000 + 5, 0), "3 min ago");
         assert_eq!(age(Lang::En, 7_200_000, 0), "2 h ago");
         assert_eq!(age(Lang::Id, 3 * 86_400_000, 0), "3 hari lalu");
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn fills_placeholders() {
+        let cases = [
+            ("$1 menit lalu", &["3"][..], "3 menit lalu"),
+            ("Saldo: $1 dari $2.", &["€1", "ñ2"], "Saldo: €1 dari ñ2."),
+            ("$2 before $1", &["a", "b"], "b before a"),
+            ("costs $0.01 and $", &[], "costs .01 and $"),
+            ("missing $3 arg", &["a"], "missing  arg"),
+            ("$$1", &["x"], "$x"),
+            ("é$1é", &["ü"], "éüé"),
+            ("", &[], ""),
+        ];
+        for (template, args, want) in cases {
+            assert_eq!(fill(template, args), want, "{template}");
+        }
     }
 
     #[test]

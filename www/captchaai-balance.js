@@ -5,6 +5,9 @@
  * to poll, cost estimate) comes from the Rust/WASM module next to this file
  * (`captchaai_balance.js` + `captchaai_balance_bg.wasm`), the same module the extension uses, so
  * both always agree. The module is loaded lazily, once per page, when the first widget connects.
+ * It carries no text: the sentences of each language a widget shows come from
+ * `messages/<lang>.json` next to this file, fetched once per language per page
+ * (docs/ARCHITECTURE.md, "Text catalogs").
  *
  * Modes:
  * - server mode (recommended): `endpoint` is a same-origin server (see server/) that holds the

@@ -877,7 +877,10 @@ mod tests {
         let image = a.settings.rates.rate(crate::costs::CaptchaType::Image);
         assert_eq!(image, Money::parse("0.0008").ok());
         // Types the stored table did not name have no rate (v2 always wrote all seven).
-        assert_eq!(a.settings.rates.rate(crate::costs::CaptchaType::Turnstile), None);
+        assert_eq!(
+            a.settings.rates.rate(crate::costs::CaptchaType::Turnstile),
+            None
+        );
         assert_eq!(a.monitor.account, a.id(), "the id did not change");
         assert!(a.monitor.alerts.warned_low, "alert memory kept");
         assert_eq!(a.monitor.history.len(), 1);
@@ -922,7 +925,10 @@ mod tests {
         let shared = two
             .apply_settings(&j(json!({"intervalMinutes": "15", "notifications": false})))
             .unwrap();
-        assert!(shared.accounts.iter().all(|a| a.settings.interval_seconds == 900));
+        assert!(shared
+            .accounts
+            .iter()
+            .all(|a| a.settings.interval_seconds == 900));
         assert!(shared.accounts.iter().all(|a| !a.settings.notifications));
         // Removing a row removes the account; the other keeps everything.
         let one = shared
@@ -986,17 +992,20 @@ mod tests {
         let s = s.begin_checks(&plan.due, 1_000_000);
         let wrong = Err(ApiError::new(ErrorCode::WrongKey, "ERROR_WRONG_USER_KEY"));
         let s = s.observe(&wrong, Some(&a), 1_000_100).0;
-        let s = s.observe(&Ok(Money::parse("5").unwrap()), Some(&b), 1_000_100).0;
+        let s = s
+            .observe(&Ok(Money::parse("5").unwrap()), Some(&b), 1_000_100)
+            .0;
         // B is asked again at its interval; A stays paused.
         let later = 1_000_000 + 10 * 60_000;
         let plan = plan_view(&s, Some(Trigger::Alarm), None, later, en);
         assert_eq!(plan.due, vec![b.clone()]);
         // Anti-Captcha's floor is 30 s; CaptchaAI's a minute.
-        let s = s.begin_checks(&[b.clone()], later);
-        let s = s.observe(&Ok(Money::parse("5").unwrap()), Some(&b), later).0;
-        let refresh = |at: i64, only: &str| {
-            plan_view(&s, Some(Trigger::Refresh), Some(only), at, en).fetch
-        };
+        let s = s.begin_checks(std::slice::from_ref(&b), later);
+        let s = s
+            .observe(&Ok(Money::parse("5").unwrap()), Some(&b), later)
+            .0;
+        let refresh =
+            |at: i64, only: &str| plan_view(&s, Some(Trigger::Refresh), Some(only), at, en).fetch;
         assert!(!refresh(later + 29_000, &b));
         assert!(refresh(later + 31_000, &b));
         // An answer for a removed account is dropped.

@@ -600,7 +600,7 @@ pub fn account_view(
     }
     if staleness.is_some() {
         pill_text.push_str(" · ");
-        pill_text.push_str(text(lang, "pill_stale"));
+        pill_text.push_str(&text(lang, "pill_stale"));
     }
     let plan = monitor.plan(settings, Trigger::Alarm, now_ms);
     let paused_text = plan

@@ -1000,7 +1000,7 @@ mod tests {
         let plan = plan_view(&s, Some(Trigger::Alarm), None, later, en);
         assert_eq!(plan.due, vec![b.clone()]);
         // Anti-Captcha's floor is 30 s; CaptchaAI's a minute.
-        let s = s.begin_checks(&[b.clone()], later);
+        let s = s.begin_checks(std::slice::from_ref(&b), later);
         let s = s
             .observe(&Ok(Money::parse("5").unwrap()), Some(&b), later)
             .0;

@@ -4,18 +4,18 @@
 //!
 //! The estimators and rules, with their constants and why, are in docs/FORECAST.md.
 
-use crate::history::{is_top_up, step_spend, Sample, HOUR_MS, MINUTE_MS};
+use crate::history::{is_top_up, step_spend, Sample, HOUR_MS};
 use crate::level::EMPTY_FLOOR;
 use crate::money::Money;
 
 /// The spend rate looks at most this far back (within the segment since the last top-up).
 pub const RATE_WINDOW_MS: i64 = 6 * HOUR_MS;
-/// At most this many of the newest points enter the fit (bounds the pairs to 1,128).
+/// At most this many points of the window enter the fit (bounds the pairs to 1,128).
 pub const RATE_MAX_POINTS: usize = 48;
 /// The fit speaks only with at least this many readings ...
 pub const RATE_MIN_POINTS: usize = 4;
-/// ... spanning at least this long.
-pub const RATE_MIN_SPAN_MS: i64 = 30 * MINUTE_MS;
+/// ... spanning at least an hour (spend comes in batches; a shorter span measures one batch).
+pub const RATE_MIN_SPAN_MS: i64 = HOUR_MS;
 
 /// The spike rule compares the last hour ...
 pub const SPIKE_RECENT_MS: i64 = HOUR_MS;
@@ -51,7 +51,7 @@ pub enum NotYet {
 }
 
 /// The points the rate looks at: since the last top-up, within [`RATE_WINDOW_MS`] of the
-/// newest, at most [`RATE_MAX_POINTS`].
+/// newest.
 fn fit_points<S: Sample>(points: &[S]) -> &[S] {
     let cut = points
         .windows(2)
@@ -62,8 +62,7 @@ fn fit_points<S: Sample>(points: &[S]) -> &[S] {
     let from = segment
         .iter()
         .position(|p| newest.saturating_sub(p.at()) <= RATE_WINDOW_MS)
-        .unwrap_or(0)
-        .max(segment.len().saturating_sub(RATE_MAX_POINTS));
+        .unwrap_or(0);
     segment.get(from..).unwrap_or_default()
 }
 
@@ -72,14 +71,19 @@ fn fit_points<S: Sample>(points: &[S]) -> &[S] {
 ///
 /// Estimator: Theil–Sen over long pairs. Take the readings since the last top-up (a rise of at
 /// least `TOPUP_MIN` starts a new segment, so a top-up is never negative spend) within the last
-/// 6 hours, at most the newest 48. Every pair of them at least half the span apart gives a
+/// 6 hours, thinned to at most 48 (every k-th back from the newest). Every pair of them at least half the span apart gives a
 /// slope; the rate is the median slope (the mean of the two middle ones for an even count).
 /// The median ignores a few wrong readings; long pairs average bursts of spending and bridge
 /// gaps, because each slope uses the real time between its two readings. Slopes are compared
 /// exactly as fractions in `i128`; the result is rounded toward zero to a nano-dollar.
 /// Needs [`RATE_MIN_POINTS`] readings over [`RATE_MIN_SPAN_MS`]; until then says why not.
 pub fn spend_rate<S: Sample>(points: &[S]) -> Result<Money, NotYet> {
-    let fit = fit_points(points);
+    // Every k-th reading back from the newest, so a dense poll still spans the whole window
+    // with at most RATE_MAX_POINTS readings.
+    let window = fit_points(points);
+    let stride = window.len().div_ceil(RATE_MAX_POINTS).max(1);
+    let mut fit: Vec<&S> = window.iter().rev().step_by(stride).collect();
+    fit.reverse();
     let (Some(first), Some(last)) = (fit.first(), fit.last()) else {
         return Err(NotYet::NoReadings);
     };
@@ -93,7 +97,7 @@ pub fn spend_rate<S: Sample>(points: &[S]) -> Result<Money, NotYet> {
     // (rise in nanos, time in ms) of every long pair; time > 0.
     let mut slopes: Vec<(i128, i128)> = Vec::new();
     for (i, a) in fit.iter().enumerate() {
-        for b in fit.get(i + 1..).unwrap_or_default() {
+        for b in fit.get(i + 1..).unwrap_or_default().iter() {
             let dt = b.at().saturating_sub(a.at());
             if dt > 0 && dt.saturating_mul(2) >= span {
                 let rise = i128::from(b.balance().nanos()) - i128::from(a.balance().nanos());
@@ -184,36 +188,45 @@ pub fn is_spike<S: Sample>(points: &[S]) -> bool {
         && spend * base_time >= SPIKE_FACTOR * base_spend.max(0) * time
 }
 
-/// The rate adaptive polling plans with: the fitted rate or, when higher, the rate of the
-/// latest step (so the first check that sees a burst already polls faster); `None` when
-/// neither is known.
+/// The rate adaptive polling plans with: the fitted rate or, when higher, the fastest step
+/// between two readings of the fit's window (since the last top-up, last 6 hours). Spend comes
+/// in batches (a job runs, then nothing), so the average alone would plan a long wait just
+/// before a batch crosses the threshold; the fastest recent step plans for the next batch, and
+/// the first check inside a batch already sees it. `None` when neither is known.
 pub fn polling_rate<S: Sample>(points: &[S]) -> Option<Money> {
-    let latest = match points.get(points.len().wrapping_sub(2)..) {
-        Some([a, b]) if b.at() > a.at() => Some(Money::from_nanos(clamp_i64(
-            i128::from(step_spend(a.balance(), b.balance())) * i128::from(HOUR_MS)
-                / i128::from(b.at() - a.at()),
-        ))),
-        _ => None,
-    };
-    match (spend_rate(points).ok(), latest) {
+    let peak = fit_points(points)
+        .windows(2)
+        .filter_map(|w| match w {
+            [a, b] if b.at() > a.at() => Some(
+                i128::from(step_spend(a.balance(), b.balance())) * i128::from(HOUR_MS)
+                    / i128::from(b.at() - a.at()),
+            ),
+            _ => None,
+        })
+        .max()
+        .map(|r| Money::from_nanos(clamp_i64(r)));
+    match (spend_rate(points).ok(), peak) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     }
 }
 
 /// The delay before the next check (ms): short enough that the expected drop at `rate` stays
-/// under a [`POLL_DIVISOR`]th of the distance to the next threshold below `balance` (the low
-/// threshold, then the empty floor), the user's `interval_ms` when nothing is spent or nothing
-/// lies below, and never under the provider's `floor_ms`.
+/// under a [`POLL_DIVISOR`]th of the distance to the next line whose crossing alerts (the low
+/// threshold, or the empty floor once the low warning was given: `warned_low`, the alert
+/// machine's flag, so a balance hovering at a warned threshold is not chased); the user's
+/// `interval_ms` when nothing is spent or nothing lies below; never under the provider's
+/// `floor_ms`.
 pub fn next_delay_ms(
     balance: Money,
     threshold: Money,
+    warned_low: bool,
     rate: Option<Money>,
     floor_ms: i64,
     interval_ms: i64,
 ) -> i64 {
     let longest = interval_ms.max(floor_ms);
-    let line = if balance >= threshold {
+    let line = if balance >= threshold && !warned_low {
         threshold
     } else {
         EMPTY_FLOOR
@@ -308,7 +321,7 @@ impl SpikeState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Point;
+    use crate::history::{Point, MINUTE_MS};
 
     const T0: i64 = 1_800_000_000_000;
 
@@ -330,19 +343,19 @@ mod tests {
     #[test]
     fn spend_rate_table() {
         #[rustfmt::skip]
-        let cases: Vec<(&str, Vec<(i64, i64)>, Result<Money, NotYet>)> = vec![
+        let cases = vec![
             ("nothing",                  vec![],                                                          Err(NotYet::NoReadings)),
             ("three readings",           vec![(0, 500), (10, 490), (20, 480)],                            Err(NotYet::TooFewReadings)),
-            ("four in 15 minutes",       vec![(0, 500), (5, 495), (10, 490), (15, 485)],                  Err(NotYet::TooShort)),
-            ("steady $0.60/h",           vec![(0, 500), (10, 490), (20, 480), (30, 470)],                 Ok(c(60))),
-            ("idle",                     vec![(0, 500), (10, 500), (20, 500), (30, 500)],                 Ok(c(0))),
+            ("four in 45 minutes",       vec![(0, 500), (15, 485), (30, 470), (45, 455)],                 Err(NotYet::TooShort)),
+            ("steady $0.60/h",           vec![(0, 500), (20, 480), (40, 460), (60, 440)],                 Ok(c(60))),
+            ("idle",                     vec![(0, 500), (20, 500), (40, 500), (60, 500)],                 Ok(c(0))),
             ("top-up cuts the series",   vec![(0, 500), (10, 490), (20, 480), (30, 2480), (40, 2470)],    Err(NotYet::TooFewReadings)),
-            ("rate since the top-up",    vec![(0, 900), (10, 100), (20, 2500), (30, 2490), (40, 2480), (50, 2470), (60, 2460)], Ok(c(60))),
-            ("one glitch ignored",       vec![(0, 500), (10, 490), (20, 100), (30, 470), (40, 460), (50, 450), (60, 440)], Ok(c(60))),
+            ("rate since the top-up",    vec![(0, 900), (10, 100), (20, 2500), (40, 2480), (60, 2460), (80, 2440)], Ok(c(60))),
+            ("one glitch ignored",       vec![(0, 500), (10, 490), (20, 471), (30, 470), (40, 460), (50, 450), (60, 440)], Ok(c(60))),
             ("a gap is bridged",         vec![(0, 500), (10, 490), (20, 480), (320, 180), (330, 170)],    Ok(c(60))),
-            ("refunds are not top-ups",  vec![(0, 500), (10, 495), (20, 480), (30, 484), (40, 460), (50, 450)], Ok(c(60))),
-            ("six-hour window",          vec![(0, 9000), (60, 5000), (400, 500), (410, 490), (420, 480), (430, 470)], Ok(c(60))),
-            ("exact nano-dollars",       vec![(0, 100), (7, 99), (14, 98), (21, 97), (28, 96), (35, 95)], Ok(Money::from_nanos(85_714_285))),
+            ("refunds are not top-ups",  vec![(0, 500), (10, 495), (20, 480), (30, 484), (40, 460), (50, 450), (60, 440)], Ok(c(60))),
+            ("six-hour window",          vec![(0, 9000), (60, 5000), (400, 500), (420, 480), (440, 460), (460, 440)], Ok(c(60))),
+            ("exact nano-dollars",       (0..10).map(|i| (7 * i, 100 - i)).collect(),                     Ok(Money::from_nanos(85_714_285))),
         ];
         for (name, readings, want) in cases {
             assert_eq!(spend_rate(&pts(&readings)), want, "{name}");
@@ -363,7 +376,7 @@ mod tests {
     fn runway_table() {
         let hour = HOUR_MS;
         #[rustfmt::skip]
-        let cases: &[(i64, i64, i64, Option<(i64, i64)>)] = &[
+        let cases = &[
             // balance, threshold, rate (cents/h) -> (to empty, to low)
             (1_001, 100, 100, Some((10 * hour, 9 * hour + 36_000))),
             (50,    100, 49,  Some((hour, 0))),
@@ -417,7 +430,7 @@ mod tests {
         let m = MINUTE_MS;
         // (minute, spiking) -> fires
         #[rustfmt::skip]
-        let cases: Vec<(&str, Vec<(i64, bool)>, Vec<bool>)> = vec![
+        let cases = vec![
             ("once per episode",            vec![(0, true), (10, true), (20, true)],                  vec![true, false, false]),
             ("calm too short: no re-arm",   vec![(0, true), (10, false), (100, false), (110, true)], vec![true, false, false, false]),
             ("re-armed after 2 h of calm",  vec![(0, true), (10, false), (130, false), (140, true)], vec![true, false, false, true]),
@@ -477,35 +490,45 @@ mod tests {
     fn next_delay_table() {
         let m = MINUTE_MS;
         #[rustfmt::skip]
-        let cases: &[(i64, i64, Option<i64>, i64, i64, i64)] = &[
-            // balance, threshold, rate (cents/h), floor, interval -> delay
-            (500, 100, Some(100),  m, 60 * m, 60 * m),  // 4 h to the threshold: a quarter is 1 h
-            (200, 100, Some(100),  m, 60 * m, 15 * m),  // $1 away at $1/h: 15 minutes
-            (110, 100, Some(100),  m, 60 * m, 90_000),  // 10 cents away: 1.5 minutes
-            (101, 100, Some(100),  m, 60 * m, m),       // never under the floor
-            (101, 100, Some(100),  m / 2, 60 * m, m / 2), // a 30 s floor
-            (90,  100, Some(100),  m, 60 * m, 801_000), // below the threshold: 89 cents to empty
-            (0,   100, Some(100),  m, 60 * m, 60 * m),  // empty: nothing below
-            (500, 100, Some(0),    m, 60 * m, 60 * m),  // idle: the user's interval
-            (500, 100, None,       m, 60 * m, 60 * m),  // unknown: the user's interval
-            (500, 100, Some(-50),  m, 60 * m, 60 * m),  // rising: the user's interval
-            (500, 100, Some(100),  m, 30_000, m),       // interval under the floor: the floor
+        let cases = &[
+            // balance, threshold, warned, rate (cents/h), floor, interval -> delay
+            (500, 100, false, Some(100),  m, 60 * m, 60 * m),   // 4 h to the threshold: a quarter is 1 h
+            (200, 100, false, Some(100),  m, 60 * m, 15 * m),   // $1 away at $1/h: 15 minutes
+            (110, 100, false, Some(100),  m, 60 * m, 90_000),   // 10 cents away: 1.5 minutes
+            (101, 100, false, Some(100),  m, 60 * m, m),        // never under the floor
+            (101, 100, false, Some(100),  m / 2, 60 * m, m / 2), // a 30 s floor
+            (104, 100, true,  Some(100),  m, 60 * m, 927_000),  // warned: the empty floor is next
+            (90,  100, true,  Some(100),  m, 60 * m, 801_000),  // below the threshold: 89 cents to empty
+            (90,  100, false, Some(100),  m, 60 * m, 801_000),  // (the same before the warning is folded in)
+            (0,   100, true,  Some(100),  m, 60 * m, 60 * m),   // empty: nothing below
+            (500, 100, false, Some(0),    m, 60 * m, 60 * m),   // idle: the user's interval
+            (500, 100, false, None,       m, 60 * m, 60 * m),   // unknown: the user's interval
+            (500, 100, false, Some(-50),  m, 60 * m, 60 * m),   // rising: the user's interval
+            (500, 100, false, Some(100),  m, 30_000, m),        // interval under the floor: the floor
         ];
-        for &(b, t, r, floor, interval, want) in cases {
-            let got = next_delay_ms(c(b), c(t), r.map(c), floor, interval);
-            assert_eq!(got, want, "{b} {t} {r:?} {floor} {interval}");
+        for &(b, t, warned, r, floor, interval, want) in cases {
+            let got = next_delay_ms(c(b), c(t), warned, r.map(c), floor, interval);
+            assert_eq!(got, want, "{b} {t} {warned} {r:?} {floor} {interval}");
         }
     }
 
     #[test]
-    fn polling_rate_sees_a_burst_at_once() {
-        let steady = pts(&[(0, 500), (10, 490), (20, 480), (30, 470)]);
+    fn polling_rate_plans_for_bursts() {
+        let steady = pts(&[(0, 500), (20, 480), (40, 460), (60, 440)]);
         assert_eq!(polling_rate(&steady), Some(c(60)));
-        let burst = pts(&[(0, 500), (10, 490), (20, 480), (30, 470), (40, 370)]);
+        let burst = pts(&[(0, 500), (20, 480), (40, 460), (60, 440), (70, 340)]);
         assert_eq!(polling_rate(&burst), Some(c(600)));
         assert_eq!(polling_rate(&pts(&[(0, 500), (10, 490)])), Some(c(60)));
         assert_eq!(polling_rate(&pts(&[(0, 500)])), None);
-        let topped = pts(&[(0, 500), (10, 490), (20, 2_490)]);
-        assert_eq!(polling_rate(&topped), Some(c(0)));
+        let earlier_burst = pts(&[(0, 500), (10, 400), (20, 390), (30, 380), (40, 370)]);
+        assert_eq!(polling_rate(&earlier_burst), Some(c(600)));
+        let topped = pts(&[(0, 500), (10, 400), (20, 2_490)]);
+        assert_eq!(
+            polling_rate(&topped),
+            None,
+            "a burst before the top-up is forgotten"
+        );
+        let after = pts(&[(0, 500), (10, 400), (20, 2_490), (30, 2_480)]);
+        assert_eq!(polling_rate(&after), Some(c(60)));
     }
 }

@@ -10,7 +10,7 @@
 //! Time is passed in (epoch ms); a point is anything with a time and a balance ([`Sample`]),
 //! so the stored history points of today carry over as they are.
 
-use crate::level::{BalanceLevel, EMPTY_FLOOR};
+use crate::level::BalanceLevel;
 use crate::money::Money;
 
 /// One minute in ms.
@@ -163,11 +163,6 @@ pub fn step_spend(prev: Money, next: Money) -> i64 {
     } else {
         prev.nanos().saturating_sub(next.nanos())
     }
-}
-
-/// True when the balance cannot pay for a solve (below the empty floor).
-pub fn is_empty(balance: Money) -> bool {
-    balance < EMPTY_FLOOR
 }
 
 /// Stored history points of today are valid input; the impl moves next to `HistoryPoint`

@@ -250,12 +250,28 @@ fn kinds(alerts: &[(i64, Kind)], pick: &[Kind]) -> Vec<(i64, Kind)> {
         .collect()
 }
 
-/// Mean over phases: (requests per hour, mean delay in seconds from a low or empty crossing to
-/// its alert, if the trace has one).
-fn measure(trace: &Trace, balances: &[i64], policy: Policy) -> (f64, Option<f64>) {
+/// What a policy achieved on a trace, over all phases.
+struct Figures {
+    /// Requests per hour (mean).
+    per_hour: f64,
+    /// Mean delay in seconds from a low or empty crossing to its alert, if the trace has one.
+    delay: Option<f64>,
+    /// The shortest time from the first predictive alert to the true empty crossing (hours).
+    lead_hours: Option<f64>,
+    /// The most checks from the spike's start to its alert.
+    spike_checks: Option<usize>,
+}
+
+/// Runs every phase, asserts each run's alerts, and sums up.
+fn measure(trace: &Trace, balances: &[i64], policy: Policy) -> Figures {
     let truth = true_alerts(trace, balances);
     let crossings = kinds(&truth, &[Kind::Warning, Kind::Critical]);
+    let empty = crossings
+        .iter()
+        .find(|(_, k)| *k == Kind::Critical)
+        .map(|&(s, _)| s);
     let (mut requests, mut delays) = (0usize, Vec::new());
+    let (mut leads, mut spike_checks) = (Vec::new(), None);
     for phase in 0..PHASES {
         let r = run(trace, balances, policy, phase);
         let name = trace.name;
@@ -288,14 +304,12 @@ fn measure(trace: &Trace, balances: &[i64], policy: Policy) -> (f64, Option<f64>
                 (1..=2).contains(&checks),
                 "{name} phase {phase}: spike after {checks} checks"
             );
+            spike_checks = spike_checks.max(Some(checks));
         }
+        let said = predictive.first().map(|&(s, _)| s);
+        let ahead = empty.zip(said).map(|(e, p)| e - p);
+        leads.extend(ahead.map(|a| a as f64 / 3_600.0));
         if trace.name == "steady drain" {
-            let empty = truth
-                .iter()
-                .find(|(_, k)| *k == Kind::Critical)
-                .map(|&(s, _)| s);
-            let said = predictive.first().map(|&(s, _)| s);
-            let ahead = empty.zip(said).map(|(e, p)| e - p);
             assert!(
                 ahead.is_some_and(|a| a >= 12 * 3_600),
                 "{name} phase {phase}: {ahead:?}"
@@ -305,41 +319,51 @@ fn measure(trace: &Trace, balances: &[i64], policy: Policy) -> (f64, Option<f64>
         delays.extend(crossings.iter().zip(&seen).map(|(t, o)| (o.0 - t.0) as f64));
         requests += r.checks.len();
     }
-    let per_hour = requests as f64 / PHASES as f64 / trace.hours as f64;
-    let mean = (!delays.is_empty()).then(|| delays.iter().sum::<f64>() / delays.len() as f64);
-    (per_hour, mean)
+    Figures {
+        per_hour: requests as f64 / PHASES as f64 / trace.hours as f64,
+        delay: (!delays.is_empty()).then(|| delays.iter().sum::<f64>() / delays.len() as f64),
+        lead_hours: leads.into_iter().reduce(f64::min),
+        spike_checks,
+    }
 }
 
 #[test]
 fn traces_adaptive_vs_fixed() {
     println!(
-        "{:<16} {:>12} {:>12} {:>14} {:>14}",
-        "trace", "fixed req/h", "adapt req/h", "fixed delay s", "adapt delay s"
+        "{:<16} {:>11} {:>11} {:>13} {:>13} {:>14} {:>12}",
+        "trace",
+        "fixed req/h",
+        "adapt req/h",
+        "fixed delay s",
+        "adapt delay s",
+        "pred. lead h",
+        "spike checks"
     );
+    let show =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
     for trace in TRACES {
         let balances = truth(trace);
-        let (fixed_rate, fixed_delay) = measure(trace, &balances, Policy::Fixed);
-        let (rate, delay) = measure(trace, &balances, Policy::Adaptive);
-        let show = |d: Option<f64>| d.map_or("-".to_string(), |d| format!("{d:.0}"));
+        let fixed = measure(trace, &balances, Policy::Fixed);
+        let adaptive = measure(trace, &balances, Policy::Adaptive);
         println!(
-            "{:<16} {:>12.2} {:>12.2} {:>14} {:>14}",
+            "{:<16} {:>11.2} {:>11.2} {:>13} {:>13} {:>14} {:>12}",
             trace.name,
-            fixed_rate,
-            rate,
-            show(fixed_delay),
-            show(delay)
+            fixed.per_hour,
+            adaptive.per_hour,
+            show(fixed.delay, 0),
+            show(adaptive.delay, 0),
+            show(adaptive.lead_hours, 1),
+            show(adaptive.spike_checks.map(|c| c as f64), 0)
         );
+        let name = trace.name;
         assert!(
-            rate <= fixed_rate,
-            "{}: {rate} > {fixed_rate} requests/h",
-            trace.name
+            adaptive.per_hour <= fixed.per_hour,
+            "{name}: {} > {} requests/h",
+            adaptive.per_hour,
+            fixed.per_hour
         );
-        if let (Some(f), Some(a)) = (fixed_delay, delay) {
-            assert!(
-                a <= f / 2.0,
-                "{}: mean delay {a} s > half of {f} s",
-                trace.name
-            );
+        if let (Some(f), Some(a)) = (fixed.delay, adaptive.delay) {
+            assert!(a <= f / 2.0, "{name}: mean delay {a} s > half of {f} s");
         }
     }
 }

@@ -7,11 +7,12 @@ import { pathToFileURL } from 'node:url';
 const dir = resolve(process.argv[2] ?? 'pkg');
 const glue = await import(pathToFileURL(join(dir, 'captchaai_balance.js')));
 glue.initSync({ module: readFileSync(join(dir, 'captchaai_balance_bg.wasm')) });
-const outcome = glue.classifyResponse(200, 'application/json', '{"status":1,"request":"12.345"}');
-if (!outcome.ok || outcome.balance !== '12.345') {
-  throw new Error(`smoke test: unexpected outcome ${JSON.stringify(outcome)}`);
-}
 const state = glue.loadState(null);
 const view = glue.view(state, Date.now(), 'en');
 if (view.badge.text !== '?') throw new Error(`smoke test: unexpected badge ${JSON.stringify(view.badge)}`);
+const account = view.accounts[0].id;
+const outcome = glue.classifyResponse(state, account, 200, 'application/json', '{"status":1,"request":"12.345"}');
+if (!outcome.ok || outcome.balance !== '12.345' || outcome.account !== account) {
+  throw new Error(`smoke test: unexpected outcome ${JSON.stringify(outcome)}`);
+}
 console.log('[build] wasm smoke test passed');

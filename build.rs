@@ -1,4 +1,6 @@
-//! Embeds every user-visible sentence from `locales/{en,id}/*.json` into the crate.
+//! Embeds every user-visible sentence from `locales/{en,id}/*.json` into native builds (the
+//! wasm module gets the same text at run time from the catalogs scripts/build-extension.mjs
+//! writes, see src/i18n.rs).
 //!
 //! The locale files are the one source of text: the extension's `_locales/` are generated from
 //! them too (scripts/build-extension.mjs). The build fails when a language misses a key the

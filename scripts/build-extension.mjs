@@ -9,7 +9,9 @@
 //     pkg/captchaai_balance.js       wasm-bindgen glue and module, copied from <pkgDir>
 //     pkg/captchaai_balance_bg.wasm
 //     _locales/{en,id}/messages.json from locales/{en,id}/*.json
+//     messages/{en,id}.json          the wasm module's text catalogs (see writeCatalogs)
 //   <outDir>/extension-firefox/      the same with the manifest rewritten for Firefox
+//   <outDir>/www/messages/{en,id}.json  the same catalogs for the widget (build.sh fills www/)
 //   <outDir>/captchaai-balance-chrome.zip, <outDir>/captchaai-balance-firefox.zip
 //
 // Why the manifest looks the way it does (JSON has no comments, so the reasons live here):
@@ -28,6 +30,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LANGS = ['en', 'id'];
+/** The one locale file that stays out of the wasm module's catalogs (build.rs: NOT_EMBEDDED). */
+const NOT_IN_CATALOG = 'extension.json';
 const GLUE = ['captchaai_balance.js', 'captchaai_balance_bg.wasm'];
 const FIREFOX = {
   id: 'captchaai-balance@captchaai-balance.example',
@@ -56,6 +60,8 @@ function main() {
   fs.mkdirSync(path.join(chromeDir, 'pkg'), { recursive: true });
   for (const file of GLUE) fs.copyFileSync(path.join(pkgDir, file), path.join(chromeDir, 'pkg', file));
   writeLocales(path.join(chromeDir, '_locales'));
+  writeCatalogs(path.join(chromeDir, 'messages'));
+  writeCatalogs(path.join(outDir, 'www', 'messages'));
 
   const manifest = readJson(path.join(chromeDir, 'manifest.json'));
   manifest.version = readJson(path.join(ROOT, 'package.json')).version ?? manifest.version;
@@ -126,11 +132,26 @@ function writeLocales(dir) {
   }
 }
 
-function mergeLocale(lang) {
+/**
+ * The wasm module carries no text (src/i18n.rs): JS installs `messages/<lang>.json` with the
+ * core's `setMessages`. A catalog is every locale file but extension.json (the extension's own
+ * page labels, which Chrome reads from `_locales/`), as a flat { key: text } object: the same
+ * keys build.rs embeds in native builds. writeLocales has already checked both languages.
+ */
+function writeCatalogs(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const lang of LANGS) {
+    const table = mergeLocale(lang, (file) => file !== NOT_IN_CATALOG);
+    const sorted = Object.fromEntries(Object.keys(table).sort().map((k) => [k, table[k]]));
+    fs.writeFileSync(path.join(dir, `${lang}.json`), `${JSON.stringify(sorted)}\n`);
+  }
+}
+
+function mergeLocale(lang, include = () => true) {
   const dir = path.join(ROOT, 'locales', lang);
   const merged = {};
   const origin = {};
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json') && include(f)).sort()) {
     const table = readJson(path.join(dir, file));
     for (const [key, text] of Object.entries(table)) {
       if (typeof text !== 'string') fail(`locales/${lang}/${file}: "${key}" is not a string`);

@@ -24,10 +24,18 @@ raw=$(wc -c < "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 glue=$(wc -c < pkg/captchaai_balance.js)
 printf '[build] %s: %d bytes raw, %d bytes gzipped (glue JS %d bytes)\n' "$wasm" "$raw" "$gz" "$glue"
-# The budget (docs/ARCHITECTURE.md, "Size"): 100 KB held the first release; the outage story,
-# the refresh countdown, hysteresis and clock-skew handling needed room, so it is 120 KB now.
-WASM_BUDGET_BYTES=120000
-if [ "$raw" -ge "$WASM_BUDGET_BYTES" ]; then
-  echo "[build] the .wasm is $raw bytes: over the $WASM_BUDGET_BYTES-byte budget" >&2
-  exit 1
+# The budget (docs/ARCHITECTURE.md, "Size"): room for several accounts and providers and for
+# the balance forecast, measured after wasm-opt. Raw bounds what the browser compiles, gzip
+# what a widget page downloads; the build fails above either.
+WASM_BUDGET_RAW_BYTES=110000
+WASM_BUDGET_GZIP_BYTES=48000
+over=0
+if [ "$raw" -gt "$WASM_BUDGET_RAW_BYTES" ]; then
+  echo "[build] the .wasm is $raw bytes raw: over the $WASM_BUDGET_RAW_BYTES-byte raw budget" >&2
+  over=1
 fi
+if [ "$gz" -gt "$WASM_BUDGET_GZIP_BYTES" ]; then
+  echo "[build] the .wasm is $gz bytes gzipped (gzip -9): over the $WASM_BUDGET_GZIP_BYTES-byte gzip budget" >&2
+  over=1
+fi
+exit "$over"

@@ -6,7 +6,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::i18n::{self, Lang};
-use crate::json::{Json, ToJson};
+use crate::json::{to_json_text, Json, ToJson};
 use crate::monitor::TaggedOutcome;
 use crate::protocol::{balance_request, classify_for};
 use crate::provider::permission_origin;
@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 /// Results leave as JSON text parsed by the browser's `JSON.parse`: plain objects that JS can
 /// store as they are (see src/json.rs for why not serde).
 fn to_js(value: &dyn ToJson) -> JsValue {
-    js_sys::JSON::parse(&value.to_json()).unwrap_or(JsValue::NULL)
+    js_sys::JSON::parse(&to_json_text(value)).unwrap_or(JsValue::NULL)
 }
 
 /// JS values come in through `JSON.stringify` and the core's reader, which keeps numbers exact.
@@ -242,6 +242,22 @@ pub fn message(lang: &str, key: &str, args: JsValue) -> String {
     let args = from_js(&args);
     let args: Vec<&str> = args.as_array().iter().filter_map(Json::as_text).collect();
     i18n::format(Lang::from_tag(lang), key, &args)
+}
+
+/// Installs a language's text catalog (`messages/<lang>.json` as text, written by the build):
+/// the wasm module carries no sentences of its own. Until a language is installed its
+/// sentences are English, or their keys when English is not installed either. Returns false,
+/// keeping what was installed, when `catalog` is not a `{ key: text }` object.
+#[wasm_bindgen(js_name = setMessages)]
+pub fn set_messages(lang: &str, catalog: &str) -> bool {
+    i18n::install(Lang::from_tag(lang), catalog)
+}
+
+/// The catalog a language tag needs (`en` or `id`: `id-ID` and `in` are `id`, unknown tags
+/// `en`), so JS fetches `messages/<that>.json` without deciding languages itself.
+#[wasm_bindgen(js_name = catalogLang)]
+pub fn catalog_lang(tag: &str) -> String {
+    Lang::from_tag(tag).code().to_string()
 }
 
 /// Installs the panic hook when built with the `console-panic` feature (development).

@@ -1,5 +1,14 @@
-//! Localized text: every sentence comes from `locales/{en,id}/*.json`, embedded at build time.
+//! Localized text: every sentence comes from `locales/{en,id}/*.json`.
+//!
+//! Native builds (`cargo test`, the server) embed the tables at build time. The wasm module
+//! does not: its text was 17 KB of the .wasm, which every widget page downloaded in both
+//! languages. The build writes one catalog per language (`messages/<lang>.json`) and JS
+//! installs the ones it needs with `setMessages` before asking for text (docs/ARCHITECTURE.md,
+//! "Text catalogs").
 
+use std::borrow::Cow;
+
+#[cfg(not(target_arch = "wasm32"))]
 include!(concat!(env!("OUT_DIR"), "/messages.rs"));
 
 /// A language the monitor speaks.
@@ -15,19 +24,23 @@ impl Lang {
     /// The language for a BCP 47 tag: `id`, `id-ID` and the legacy `in` are Indonesian,
     /// everything else English.
     pub fn from_tag(tag: &str) -> Lang {
-        let primary = tag
-            .trim()
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if primary == "id" || primary == "in" {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("id") || primary.eq_ignore_ascii_case("in") {
             Lang::Id
         } else {
             Lang::En
         }
     }
 
+    /// The language's code, which names its catalog (`messages/<code>.json`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Id => "id",
+        }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
     fn table(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Lang::En => EN,
@@ -37,6 +50,7 @@ impl Lang {
 }
 
 /// The text for a key in one language, if the locale files define it.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
     let table = lang.table();
     table
@@ -45,19 +59,86 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
         .map(|i| table[i].1)
 }
 
+/// The text for a key in one language, if its installed catalog has it.
+#[cfg(target_arch = "wasm32")]
+fn lookup(lang: Lang, key: &str) -> Option<String> {
+    let installed = installed::CATALOGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    installed[lang as usize]
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, text)| text.clone())
+}
+
 /// The raw text for a key (English if missing, the key itself if unknown everywhere, so a typo
-/// shows up on screen instead of a blank). Under `cargo test` an unknown key panics, so every
-/// test that reaches a sentence also proves its key exists.
-pub fn text(lang: Lang, key: &str) -> &str {
+/// or a catalog that did not load shows the key instead of a blank). Under `cargo test` an
+/// unknown key panics, so every test that reaches a sentence also proves its key exists.
+pub fn text(lang: Lang, key: &str) -> Cow<'_, str> {
     let found = lookup(lang, key).or_else(|| lookup(Lang::En, key));
     #[cfg(test)]
     assert!(found.is_some(), "locales miss the key {key}");
-    found.unwrap_or(key)
+    found.map_or(Cow::Borrowed(key), Cow::from)
+}
+
+/// The catalogs `setMessages` installed, one slot per [`Lang`].
+///
+/// The store lives here rather than in the bindings because every layer of the core asks
+/// [`text`] for sentences; keeping it below them keeps the core's ladder pointing down. It
+/// holds data only: JS fetches the files, the bindings hand their text over.
+#[cfg(target_arch = "wasm32")]
+mod installed {
+    use std::sync::Mutex;
+
+    /// (key, text) pairs. Searched in order: for about 200 keys a scan costs microseconds,
+    /// and a sort would add 2 KB of sorting code to the module (measured with twiggy). The
+    /// wasm module has one thread: the lock never waits (a `thread_local!` RefCell measured
+    /// 15 bytes more raw, 28 more gzipped).
+    pub(super) static CATALOGS: Mutex<[Vec<(String, String)>; 2]> =
+        Mutex::new([Vec::new(), Vec::new()]);
+}
+
+/// Installs (or replaces) the catalog of a language: a flat `{ "key": "text" }` JSON object
+/// as the build writes to `messages/<lang>.json`. Returns false, installing nothing, when the
+/// text is not such an object.
+#[cfg(target_arch = "wasm32")]
+pub fn install(lang: Lang, catalog: &str) -> bool {
+    let Some(table) = parse_catalog(catalog) else {
+        return false;
+    };
+    let mut installed = installed::CATALOGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    installed[lang as usize] = table;
+    true
+}
+
+/// A catalog's (key, text) pairs, a key given twice keeping its last text (as
+/// [`crate::json::Json::get`] reads objects), or None when the text is not a JSON object of
+/// strings.
+#[cfg(any(test, target_arch = "wasm32"))]
+fn parse_catalog(catalog: &str) -> Option<Vec<(String, String)>> {
+    let crate::json::Json::Object(members) = crate::json::Json::parse(catalog).ok()? else {
+        return None;
+    };
+    let mut table: Vec<(String, String)> = Vec::with_capacity(members.len());
+    // Newest first, so the first match of a search is the last duplicate.
+    for (key, value) in members.into_iter().rev() {
+        let crate::json::Json::String(value) = value else {
+            return None;
+        };
+        table.push((key, value));
+    }
+    Some(table)
 }
 
 /// The text for a key with `$1`, `$2` … replaced by `args`.
 pub fn format(lang: Lang, key: &str, args: &[&str]) -> String {
-    let template = text(lang, key);
+    fill(&text(lang, key), args)
+}
+
+/// `template` with `$1`, `$2` … replaced by `args` (a missing argument, or `$0`, by nothing).
+fn fill(template: &str, args: &[&str]) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
@@ -76,6 +157,7 @@ pub fn format(lang: Lang, key: &str, args: &[&str]) -> String {
 }
 
 /// Every (key, text) pair of a language.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn all(lang: Lang) -> &'static [(&'static str, &'static str)] {
     lang.table()
 }
@@ -144,9 +226,29 @@ pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
     }
 }
 
-#[cfg(test)]
+// Native only: the embedded tables they check are not in the wasm module (whose unit tests
+// are compiled by `clippy --target wasm32` but never run).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catalogs_parse_with_the_last_duplicate_first() {
+        let table = parse_catalog(r#"{ "b": "B", "a": "A \"q\"", "b": "B2" }"#).expect("catalog");
+        let first = |key: &str| {
+            table
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(first("a"), Some("A \"q\""));
+        assert_eq!(first("b"), Some("B2"));
+        assert_eq!(first("c"), None);
+        for bad in ["", "[]", r#"{"a": 1}"#, r#"{"a": "A""#, "\"text\""] {
+            assert_eq!(parse_catalog(bad), None, "{bad}");
+        }
+        assert_eq!(parse_catalog("{}"), Some(Vec::new()));
+    }
 
     #[test]
     fn tables_are_sorted_and_complete() {
@@ -168,6 +270,7 @@ mod tests {
             ("de", Lang::En),
         ] {
             assert_eq!(Lang::from_tag(tag), lang, "{tag}");
+            assert_eq!(Lang::from_tag(lang.code()), lang, "{tag}");
         }
     }
 
@@ -180,6 +283,24 @@ mod tests {
         assert_eq!(age(Lang::En, 3 * 60_000 + 5, 0), "3 min ago");
         assert_eq!(age(Lang::En, 7_200_000, 0), "2 h ago");
         assert_eq!(age(Lang::Id, 3 * 86_400_000, 0), "3 hari lalu");
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn fills_placeholders() {
+        let cases = [
+            ("$1 menit lalu", &["3"][..], "3 menit lalu"),
+            ("Saldo: $1 dari $2.", &["€1", "ñ2"], "Saldo: €1 dari ñ2."),
+            ("$2 before $1", &["a", "b"], "b before a"),
+            ("costs $0.01 and $", &[], "costs .01 and $"),
+            ("missing $3 arg", &["a"], "missing  arg"),
+            ("$$1", &["x"], "$x"),
+            ("é$1é", &["ü"], "éüé"),
+            ("", &[], ""),
+        ];
+        for (template, args, want) in cases {
+            assert_eq!(fill(template, args), want, "{template}");
+        }
     }
 
     #[test]

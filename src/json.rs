@@ -384,12 +384,22 @@ pub trait ToJson {
     /// Appends the JSON text to `out`.
     fn write_json(&self, out: &mut String);
 
-    /// The JSON text.
-    fn to_json(&self) -> String {
-        let mut out = String::new();
-        self.write_json(&mut out);
-        out
+    /// The JSON text. Not in the trait object's vtable (`Self: Sized`): every field type is
+    /// written through `&dyn ToJson`, and a vtable slot each cost the .wasm 85 bytes per type
+    /// (docs/ARCHITECTURE.md, "Size"); [`to_json_text`] serves trait objects.
+    fn to_json(&self) -> String
+    where
+        Self: Sized,
+    {
+        to_json_text(self)
     }
+}
+
+/// The JSON text of any value, trait objects included.
+pub fn to_json_text(value: &dyn ToJson) -> String {
+    let mut out = String::new();
+    value.write_json(&mut out);
+    out
 }
 
 /// Writes one object: `object(out).field("a", &a).field("b", &b).end()`.

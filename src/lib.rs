@@ -1,4 +1,5 @@
-//! captchaai-balance: watches a CaptchaAI (2captcha-compatible) account balance.
+//! captchaai-balance: watches the balances of CAPTCHA-service accounts (CaptchaAI and other
+//! 2captcha- and createTask-compatible providers).
 //!
 //! The core is pure: it parses answers, keeps money exact, decides levels, alerts, costs and
 //! the polling schedule from readings and the current time, and does no I/O. `bindings` (wasm32

@@ -841,4 +841,176 @@ mod tests {
         let (_, fresh) = decided(other.observe(&Ok(Money::parse("0.5").unwrap()), None, 90_000));
         assert_eq!(fresh, AlertDecision::Warning);
     }
+
+    const OTHER: &str = "ffffffffffffffffffffffffffffffff";
+
+    fn form(rows: Value) -> Json {
+        j(json!({ "accounts": rows }))
+    }
+
+    #[test]
+    fn version_2_becomes_the_first_account_with_everything_it_knew() {
+        let account = with_reading().accounts[0].monitor.account.clone();
+        let v2 = json!({
+            "version": 2,
+            "settings": {"apiKey": KEY, "threshold": "2", "intervalSeconds": 300,
+                         "rates": {"image": "0.0008", "bls": "0.002"}, "notifications": false},
+            "monitor": {
+                "account": account,
+                "lastGood": {"balance": "1.5", "at": 10},
+                "alerts": {"warnedLow": true},
+                "history": [{"at": 10, "balance": "1.5", "account": account}],
+                "requests": [{"requester": "abc", "at": 10}],
+            },
+            "newerTopLevel": {"kept": 1},
+        });
+        let s = State::load(j(v2));
+        assert_eq!(s.version, STATE_VERSION);
+        assert_eq!(s.accounts.len(), 1);
+        let a = &s.accounts[0];
+        assert_eq!(a.settings.name, "CaptchaAI");
+        assert_eq!(a.settings.provider, crate::provider::ProviderId::CaptchaAi);
+        assert_eq!(a.settings.api_key, KEY);
+        assert_eq!(a.settings.threshold, Money::parse("2").unwrap());
+        assert_eq!(a.settings.interval_seconds, 300);
+        assert!(!a.settings.notifications);
+        let image = a.settings.rates.rate(crate::costs::CaptchaType::Image);
+        assert_eq!(image, Money::parse("0.0008").ok());
+        // Types the stored table did not name have no rate (v2 always wrote all seven).
+        assert_eq!(
+            a.settings.rates.rate(crate::costs::CaptchaType::Turnstile),
+            None
+        );
+        assert_eq!(a.monitor.account, a.id(), "the id did not change");
+        assert!(a.monitor.alerts.warned_low, "alert memory kept");
+        assert_eq!(a.monitor.history.len(), 1);
+        assert_eq!(a.monitor.requests.len(), 1);
+        assert_eq!(stored(&s)["newerTopLevel"], json!({"kept": 1}));
+        // A migrated state loads as itself from then on.
+        assert_eq!(State::load(j(stored(&s))), s);
+    }
+
+    #[test]
+    fn a_bad_account_costs_only_itself_and_a_repeated_one_is_one() {
+        let mut v = stored(&with_reading());
+        let good = v["accounts"][0].clone();
+        v["accounts"] = json!(["junk", good.clone(), 42, good]);
+        let s = State::load(j(v));
+        assert_eq!(s.accounts.len(), 1);
+        assert_eq!(s.accounts[0].settings.api_key, KEY);
+        assert!(s.accounts[0].monitor.last_good.is_some());
+        let empty = State::load(j(json!({"version": 3, "accounts": []})));
+        assert_eq!(empty.accounts.len(), 1, "never zero accounts");
+    }
+
+    #[test]
+    fn the_accounts_form_adds_edits_and_removes() {
+        let s = with_reading();
+        let first = s.accounts[0].id();
+        let two = s
+            .apply_settings(&form(json!([
+                {"id": first, "name": "Production", "threshold": "3"},
+                {"name": "Staging", "provider": "anticaptcha", "apiKey": OTHER},
+            ])))
+            .unwrap();
+        assert_eq!(two.accounts.len(), 2);
+        let (prod, staging) = (&two.accounts[0], &two.accounts[1]);
+        assert_eq!(prod.settings.name, "Production");
+        assert_eq!(prod.settings.api_key, KEY, "an edited row keeps its key");
+        assert!(prod.monitor.last_good.is_some(), "and its readings");
+        assert_eq!(staging.settings.endpoint, "https://api.anti-captcha.com");
+        assert_eq!(staging.settings.rates.iter().count(), 0, "no example rates");
+        assert!(staging.monitor.last_good.is_none());
+        // Shared fields reach every account.
+        let shared = two
+            .apply_settings(&j(json!({"intervalMinutes": "15", "notifications": false})))
+            .unwrap();
+        assert!(shared
+            .accounts
+            .iter()
+            .all(|a| a.settings.interval_seconds == 900));
+        assert!(shared.accounts.iter().all(|a| !a.settings.notifications));
+        // Removing a row removes the account; the other keeps everything.
+        let one = shared
+            .apply_settings(&form(json!([{"id": staging.id()}])))
+            .unwrap();
+        assert_eq!(one.accounts.len(), 1);
+        assert_eq!(one.accounts[0].settings.name, "Staging");
+        assert_eq!(one.accounts[0].settings.interval_seconds, 900);
+    }
+
+    #[test]
+    fn the_accounts_form_refuses_what_cannot_be_watched() {
+        let s = with_reading();
+        let id = s.accounts[0].id();
+        type Case = (Value, Vec<(&'static str, FieldError)>);
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            (json!([]),                                                                     vec![("accounts", FieldError::NoAccounts)]),
+            (json!([{"id": id}, {"apiKey": KEY}]),                                          vec![("accounts.1.apiKey", FieldError::DuplicateAccount("CaptchaAI".into()))]),
+            (json!([{"id": id}, {"apiKey": OTHER}]),                                        vec![("accounts.1.name", FieldError::DuplicateName("CaptchaAI".into()))]),
+            (json!([{"id": id}, {"name": "B", "provider": "custom-2captcha", "apiKey": OTHER}]), vec![("accounts.1.endpoint", FieldError::EndpointMissing)]),
+            (json!([{"id": id}, {"name": "B", "provider": "nope", "apiKey": OTHER}]),       vec![("accounts.1.provider", FieldError::UnknownProvider)]),
+            (json!([{"id": id, "name": "  "}]),                                             vec![("accounts.0.name", FieldError::BadName)]),
+            (json!([{"id": id, "provider": "capsolver"}]),                                  vec![]),
+            (json!([{"id": id}, {"name": "C", "provider": "capsolver", "apiKey": "CAP-1 2"}]), vec![("accounts.1.apiKey", FieldError::KeyToken(16, 128))]),
+            (json!([{"id": id}, {"name": "D", "provider": "2captcha"}]),                    vec![("accounts.1.apiKey", FieldError::KeyMissing)]),
+        ];
+        for (rows, want) in cases {
+            let got = s.apply_settings(&form(rows.clone()));
+            let want: Vec<(String, FieldError)> =
+                want.into_iter().map(|(f, e)| (f.to_string(), e)).collect();
+            match got {
+                Ok(_) => assert!(want.is_empty(), "{rows}: accepted"),
+                Err(errors) => assert_eq!(errors, want, "{rows}"),
+            }
+        }
+        // The same key at the same host is another account in the other protocol family.
+        let both = s
+            .apply_settings(&form(json!([
+                {"id": id, "endpoint": "http://127.0.0.1:9"},
+                {"name": "B", "provider": "custom-createtask", "apiKey": KEY, "endpoint": "http://127.0.0.1:9"},
+            ])))
+            .unwrap();
+        assert_ne!(both.accounts[0].id(), both.accounts[1].id());
+    }
+
+    #[test]
+    fn each_account_keeps_its_own_floor_backoff_and_key_block() {
+        use crate::view::plan_view;
+        let en = crate::i18n::Lang::En;
+        let s = State::default()
+            .apply_settings(&form(json!([
+                {"name": "A", "apiKey": KEY},
+                {"name": "B", "provider": "anticaptcha", "apiKey": OTHER},
+            ])))
+            .unwrap();
+        let (a, b) = (s.accounts[0].id(), s.accounts[1].id());
+        let plan = plan_view(&s, Some(Trigger::Alarm), None, 1_000_000, en);
+        assert_eq!(plan.due, vec![a.clone(), b.clone()]);
+        // A rejects its key, B reads a balance.
+        let s = s.begin_checks(&plan.due, 1_000_000);
+        let wrong = Err(ApiError::new(ErrorCode::WrongKey, "ERROR_WRONG_USER_KEY"));
+        let s = s.observe(&wrong, Some(&a), 1_000_100).0;
+        let s = s
+            .observe(&Ok(Money::parse("5").unwrap()), Some(&b), 1_000_100)
+            .0;
+        // B is asked again at its interval; A stays paused.
+        let later = 1_000_000 + 10 * 60_000;
+        let plan = plan_view(&s, Some(Trigger::Alarm), None, later, en);
+        assert_eq!(plan.due, vec![b.clone()]);
+        // Anti-Captcha's floor is 30 s; CaptchaAI's a minute.
+        let s = s.begin_checks(std::slice::from_ref(&b), later);
+        let s = s
+            .observe(&Ok(Money::parse("5").unwrap()), Some(&b), later)
+            .0;
+        let refresh =
+            |at: i64, only: &str| plan_view(&s, Some(Trigger::Refresh), Some(only), at, en).fetch;
+        assert!(!refresh(later + 29_000, &b));
+        assert!(refresh(later + 31_000, &b));
+        // An answer for a removed account is dropped.
+        let removed = s.apply_settings(&form(json!([{"id": b}]))).unwrap();
+        let (after, decision) = removed.clone().observe(&wrong, Some(&a), later);
+        assert_eq!((after, decision), (removed, None));
+    }
 }

@@ -156,7 +156,8 @@ wire_struct! {
         key_status: Option<KeyStatusView> = "keyStatus",
         /// Show "Solves remaining" and the calculator (a setting).
         show_solves: bool = "showSolves",
-        /// "Example rates: set yours in the options." while the rates are the built-in examples.
+        /// "Example rates: set yours in the options." while the rates are the built-in examples;
+        /// "No prices set …" while the account has none (its provider publishes none here).
         rates_note: Option<String> = "ratesNote",
         /// Badge look and tooltip.
         badge: BadgeView = "badge",
@@ -600,7 +601,7 @@ pub fn account_view(
     }
     if staleness.is_some() {
         pill_text.push_str(" · ");
-        pill_text.push_str(text(lang, "pill_stale"));
+        pill_text.push_str(&text(lang, "pill_stale"));
     }
     let plan = monitor.plan(settings, Trigger::Alarm, now_ms);
     let paused_text = plan
@@ -688,9 +689,13 @@ pub fn account_view(
         refresh: refresh_view(account, now_ms, lang, utc_offset_min),
         key_status: key_status(account, lang, utc_offset_min),
         show_solves: settings.show_solves,
-        rates_note: (settings.provider().rates.is_some()
-            && settings.rates == RateTable::from_nanos(settings.provider().rates))
-        .then(|| text(lang, "rates_example").to_string()),
+        rates_note: if settings.rates.iter().next().is_none() {
+            Some(text(lang, "rates_none").to_string())
+        } else {
+            (settings.provider().rates.is_some()
+                && settings.rates == RateTable::from_nanos(settings.provider().rates))
+            .then(|| text(lang, "rates_example").to_string())
+        },
         badge: BadgeView {
             text: look.text,
             color: look.color,
@@ -1077,6 +1082,21 @@ mod tests {
             .unwrap();
         let v = view_at(&own, T0, Lang::En);
         assert_eq!((v.rates_note, v.show_solves), (None, false));
+        // A provider without published rates: no solves remaining, and a note saying why.
+        let none = s
+            .apply_settings(&j(json!({"provider": "2captcha"})))
+            .unwrap();
+        let v = view_at(&none, T0, Lang::En);
+        assert!(v.remaining.is_empty());
+        assert_eq!(
+            v.rates_note.as_deref(),
+            Some(
+                "No prices set for this account: add yours in the options to see solves remaining."
+            )
+        );
+        let e = estimate_view(&none, "image", &j(json!("10")), Lang::En);
+        assert!(!e.ok);
+        assert_eq!(e.summary, text(Lang::En, "estimate_no_rate"));
     }
 
     #[test]

@@ -32,8 +32,32 @@ fn rs(v: JsValue) -> Value {
     serde_json::from_str(&text).expect("from js")
 }
 
+/// The catalog of a language as the build writes it to `messages/<lang>.json`: every locale
+/// file but extension.json, merged (scripts/build-extension.mjs).
+fn catalog(core: &str, widget: &str) -> String {
+    let mut merged: serde_json::Map<String, Value> = serde_json::from_str(core).expect("core");
+    let widget: serde_json::Map<String, Value> = serde_json::from_str(widget).expect("widget");
+    merged.extend(widget);
+    Value::Object(merged).to_string()
+}
+
+/// Installs both catalogs, as the extension's `ready` and the widget do before asking for text.
+fn install_catalogs() {
+    let en = catalog(
+        include_str!("../locales/en/core.json"),
+        include_str!("../locales/en/widget.json"),
+    );
+    let id = catalog(
+        include_str!("../locales/id/core.json"),
+        include_str!("../locales/id/widget.json"),
+    );
+    assert!(cab::set_messages("en", &en));
+    assert!(cab::set_messages("id-ID", &id));
+}
+
 /// A state configured for one mock scenario (one CaptchaAI account).
 fn state_for(scenario: &str) -> Value {
+    install_catalogs();
     let applied = rs(cab::apply_settings(
         cab::load_state(JsValue::NULL),
         js(json!({ "apiKey": KEY, "endpoint": format!("{MOCK}/{scenario}"), "threshold": "1.00" })),
@@ -236,6 +260,9 @@ fn classify_estimate_and_messages() {
         "5 menit lalu"
     );
     assert_eq!(cab::message("en", "level_low", JsValue::UNDEFINED), "Low");
+    assert_eq!(cab::catalog_lang("id-ID"), "id");
+    assert_eq!(cab::catalog_lang("in"), "id");
+    assert_eq!(cab::catalog_lang("de-AT"), "en");
     let garbage = rs(cab::load_state(JsValue::from_str("not a state")));
     assert_eq!(garbage["version"], 3);
     let providers = rs(cab::providers("en"));
@@ -312,4 +339,33 @@ fn a_begun_check_holds_the_floor_and_deep_junk_costs_only_itself() {
         1_800_000_000_000_i64
     );
     assert_eq!(loaded["newerPart"], json!({ "kept": true }));
+}
+
+/// The module carries no text: what `setMessages` installed is what it says, a language
+/// without a sentence falls back to English, and text that is not a catalog changes nothing.
+#[wasm_bindgen_test]
+fn text_comes_from_the_installed_catalogs() {
+    assert!(cab::set_messages(
+        "id",
+        r#"{ "level_low": "Rendah (uji)" }"#
+    ));
+    assert_eq!(
+        cab::message("id", "level_low", JsValue::UNDEFINED),
+        "Rendah (uji)"
+    );
+    assert!(cab::set_messages(
+        "en",
+        r#"{ "level_ok": "Fine", "level_low": "Low" }"#
+    ));
+    assert_eq!(cab::message("id", "level_ok", JsValue::UNDEFINED), "Fine");
+    assert_eq!(
+        cab::message("id", "no_such_key", JsValue::UNDEFINED),
+        "no_such_key"
+    );
+    assert!(!cab::set_messages("en", "not a catalog"));
+    assert!(!cab::set_messages("en", r#"{ "level_ok": 1 }"#));
+    assert_eq!(cab::message("en", "level_ok", JsValue::UNDEFINED), "Fine");
+    // The real catalogs back for the other tests (they run one after another in one module).
+    install_catalogs();
+    assert_eq!(cab::message("id", "level_ok", JsValue::UNDEFINED), "Aman");
 }

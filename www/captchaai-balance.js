@@ -5,6 +5,9 @@
  * to poll, cost estimate) comes from the Rust/WASM module next to this file
  * (`captchaai_balance.js` + `captchaai_balance_bg.wasm`), the same module the extension uses, so
  * both always agree. The module is loaded lazily, once per page, when the first widget connects.
+ * It carries no text: the sentences of each language a widget shows come from
+ * `messages/<lang>.json` next to this file, fetched once per language per page
+ * (docs/ARCHITECTURE.md, "Text catalogs").
  *
  * Modes:
  * - server mode (recommended): `endpoint` is a same-origin server (see server/) that holds the
@@ -35,8 +38,8 @@ const DEFAULT_ESTIMATE_QTY = 1000;
 
 /**
  * Sentences for a WebAssembly module that failed to load. These cannot come from locales/ like
- * every other text, because locales/ are embedded in the very module that failed to load; keep
- * this table to exactly these sentences. Audience: the site owner who deployed the widget.
+ * every other text, because locales/ reach the page through that very module (it installs the
+ * catalogs); keep this table to exactly these sentences. Audience: the site owner who deployed the widget.
  */
 const LOAD_FAILURE = {
   en: {
@@ -107,6 +110,44 @@ async function startWasm() {
     if (type !== 'application/wasm') throw new LoadFailure('mime', [wasmUrl.href, type || '(none)'], e);
     throw new LoadFailure('other', [e?.name ?? 'Error'], e);
   }
+  return cab;
+}
+
+/** Catalog name -> Promise<boolean> (installed), so each language is fetched once per page. */
+const catalogs = new Map();
+
+/**
+ * Install `messages/<lang>.json` (next to this file) into the module, once per page. A catalog
+ * that does not load is reported in the console and leaves its language to English.
+ * @returns {Promise<boolean>} whether it is installed
+ */
+function loadCatalog(cab, lang) {
+  if (!catalogs.has(lang)) {
+    const url = new URL(`./messages/${lang}.json`, import.meta.url);
+    catalogs.set(lang, fetch(url)
+      .then(async (response) => {
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        if (!cab.setMessages(lang, await response.text())) throw new Error('not a text catalog');
+        return true;
+      })
+      .catch((error) => {
+        console.error(`captchaai-balance: ${url.href} did not load; its sentences fall back to English`, error);
+        return false;
+      }));
+  }
+  return catalogs.get(lang);
+}
+
+/**
+ * The module with the text of a language tag installed: only that language's catalog is
+ * downloaded; English (the core's fallback) only when it is the language or its catalog failed.
+ * Never rejects: without any catalog the core shows message keys rather than nothing.
+ * @param {object} cab the module namespace
+ * @param {string} tag a raw language tag (the core maps it: `id-ID` -> `id`)
+ */
+async function withText(cab, tag) {
+  const lang = cab.catalogLang(tag);
+  if (!(await loadCatalog(cab, lang)) && lang !== 'en') await loadCatalog(cab, 'en');
   return cab;
 }
 
@@ -369,7 +410,7 @@ const CaptchaaiBalance = class extends HTMLElement {
     document.addEventListener('visibilitychange', this.#onVisibility);
     if (!this.#state) this.#setState('loading');
     this.#renderLoading();
-    loadWasm().then(
+    loadWasm().then((cab) => withText(cab, this.#lang())).then(
       (cab) => {
         if (!this.isConnected) return;
         this.#cab = cab;
@@ -391,6 +432,13 @@ const CaptchaaiBalance = class extends HTMLElement {
   attributeChangedCallback(name, oldValue, newValue) {
     if (oldValue === newValue || !this.#cab || !this.isConnected) return;
     if (name === 'compact') return;
+    if (name === 'lang') {
+      // A new language may need its catalog first; the wait is one fetch, once per page.
+      withText(this.#cab, this.#lang()).then(() => {
+        if (this.isConnected) this.#configure();
+      });
+      return;
+    }
     this.#configure();
   }
 

@@ -107,6 +107,25 @@ test('_locales: English and Indonesian carry the same keys, from locales/*.json'
   assert.notEqual(en.level_low.message, id.level_low.message);
 });
 
+test('text catalogs: every key of locales/<lang>/ but extension.json, the same file in the extensions and the widget', () => {
+  const source = (lang, file) => JSON.parse(fs.readFileSync(path.join(ROOT, 'locales', lang, file), 'utf8'));
+  for (const lang of ['en', 'id']) {
+    const want = { ...source(lang, 'core.json'), ...source(lang, 'widget.json') };
+    const catalog = readJson('www', 'messages', `${lang}.json`);
+    assert.deepEqual(catalog, want, `${lang}: core and widget sentences`);
+    for (const key of Object.keys(source(lang, 'extension.json'))) {
+      assert.ok(!(key in catalog), `${lang}: ${key} (an extension page label) stays in _locales/ only`);
+    }
+    for (const dir of ['extension', 'extension-firefox']) {
+      assert.deepEqual(readJson(dir, 'messages', `${lang}.json`), catalog, `${dir}/messages/${lang}.json`);
+    }
+  }
+  // The build embeds no sentence in the module: a long English one must not be in the .wasm.
+  const wasm = fs.readFileSync(path.join(DIST, 'www', 'captchaai_balance_bg.wasm'));
+  const longest = Object.values(source('en', 'core.json')).sort((a, b) => b.length - a.length)[0];
+  assert.equal(wasm.includes(Buffer.from(longest)), false, `the .wasm carries no sentence ("${longest.slice(0, 30)}…")`);
+});
+
 test('zips are valid archives holding the manifest and the wasm module', () => {
   for (const name of ['captchaai-balance-chrome.zip', 'captchaai-balance-firefox.zip']) {
     const zip = path.join(DIST, name);
@@ -117,6 +136,7 @@ test('zips are valid archives holding the manifest and the wasm module', () => {
     assert.match(listing, /pkg\/captchaai_balance_bg\.wasm/, `${name} has the wasm module`);
     assert.match(listing, /icons\/icon-128\.png/, `${name} has the icons`);
     assert.match(listing, /_locales\/id\/messages\.json/, `${name} has the Indonesian messages`);
+    assert.match(listing, /^messages\/id\.json/m, `${name} has the Indonesian text catalog`);
   }
 });
 

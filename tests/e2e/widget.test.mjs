@@ -38,12 +38,16 @@ const MIME = {
  *   /html-wasm/… the .wasm path answers an HTML page as text/html (SPA fallback, wrong MIME)
  *   /missing/…   the .wasm path answers 404
  *   /csp/…       every page carries a CSP without 'wasm-unsafe-eval'
- * Test pages are registered with `page(name, html)` and served as /<prefix>/<name>.html.
+ *   /no-id-text/… the Indonesian text catalog (messages/id.json) answers 404
+ * Test pages are registered with `page(name, html)` and served as /<prefix>/<name>.html;
+ * `requests()` lists the paths asked for since `clearRequests()`.
  */
 async function startStatic() {
   const pages = new Map();
+  let requests = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
+    requests.push(url.pathname);
     const [, prefix, ...rest] = url.pathname.split('/');
     const file = rest.join('/');
     const headers = { 'Cache-Control': 'no-store' };
@@ -54,6 +58,7 @@ async function startStatic() {
     };
     if (pages.has(file)) return send(200, MIME['.html'], pages.get(file));
     if (file.endsWith('.wasm') && prefix === 'missing') return send(404, 'text/plain', 'not found');
+    if (file === 'messages/id.json' && prefix === 'no-id-text') return send(404, 'text/plain', 'not found');
     if (file.endsWith('.wasm') && prefix === 'html-wasm') {
       return send(200, MIME['.html'], '<!doctype html><title>App</title><div id="app"></div>');
     }
@@ -69,6 +74,10 @@ async function startStatic() {
     url,
     page(name, html) {
       pages.set(`${name}.html`, html);
+    },
+    requests: () => [...requests],
+    clearRequests() {
+      requests = [];
     },
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   };
@@ -433,6 +442,32 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     await legacy.close();
     await en.close();
     await id.close();
+  });
+
+  test('text catalogs: each language downloaded once per page, only when asked; a missing one falls back to English', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'ok' });
+    const catalogs = () => web.requests().filter((p) => p.includes('/messages/'));
+    web.clearRequests();
+    const page = await open(`${direct('id="a"')}${direct('id="b"')}`, { lang: 'id' });
+    await waitState(page, 'ok', '#a');
+    const b = await waitState(page, 'ok', '#b');
+    assert.equal(b.level, 'Aman');
+    assert.deepEqual(catalogs(), ['/ok/messages/id.json'], 'two Indonesian widgets, one catalog, no English');
+    // A widget switched to English fetches that catalog then; the other keeps Indonesian.
+    await page.evaluate(() => document.querySelector('#b').setAttribute('lang', 'en'));
+    await until(async () => (await readWidget(page, '#b')).level === 'OK', 'English level text');
+    assert.equal((await readWidget(page, '#a')).level, 'Aman');
+    assert.deepEqual(catalogs(), ['/ok/messages/id.json', '/ok/messages/en.json']);
+    await page.close();
+
+    web.clearRequests();
+    const broken = await open(direct(), { prefix: 'no-id-text', lang: 'id' });
+    const w = await waitState(broken, 'ok');
+    assert.equal(w.level, 'OK', 'English sentences, not keys or blanks');
+    assert.match(w.balance, /^\$12,3450$/, 'numbers keep the Indonesian format: the core still knows the language');
+    assert.deepEqual(catalogs(), ['/no-id-text/messages/id.json', '/no-id-text/messages/en.json']);
+    await broken.close();
   });
 
   test('Refresh is never silent: countdown within the floor, spinner while the request is out', async () => {

@@ -65,6 +65,7 @@ test('host permissions: every known provider\'s API host and loopback without a 
 const FIREFOX_SINCE = [
   { feature: 'background.type "module"', since: 112, uses: (m) => m.background.type === 'module' },
   { feature: 'MV3 host_permissions granted at install', since: 127, uses: (m) => m.manifest_version === 3 && m.host_permissions?.length > 0 },
+  { feature: 'optional_host_permissions', since: 128, uses: (m) => Boolean(m.optional_host_permissions) },
   { feature: 'gecko.data_collection_permissions', since: 140, uses: (m) => Boolean(m.browser_specific_settings.gecko.data_collection_permissions) },
 ];
 

@@ -280,3 +280,27 @@ test('Add account and Remove: a fresh install shows one account without Remove; 
     assert.equal(await popup.locator('#back').isVisible(), false);
   });
 });
+
+test('Test key checks only its own account, and its status stands next to that account\'s key', async () => {
+  api.setScenario({ scenario: 'ok' });
+  api2.setScenario({ scenario: 'ok', balance: '7.5' });
+  await withExtension(async (ext) => {
+    await configureAccounts(ext, TWO());
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    assert.deepEqual([api.balanceRequests(), api2.balanceRequests()], [1, 1]);
+    // Past both floors, the second account's Test key asks its API alone.
+    await shiftWorkerClock(ext, 2 * MINUTE);
+    api2.setScenario({ scenario: 'wrong_key' });
+    const page = await openOptions(ext);
+    const staging = accountSection(page, 1);
+    const button = staging.getByRole('button', { name: 'Test key', exact: true });
+    await waitFor(() => button.isDisabled(), (d) => !d, { what: 'Test key enabled' });
+    await button.click();
+    await waitFor(() => staging.locator('.key-status').innerText(), (s) => /Key not found|does not know|rejected/i.test(s),
+      { what: 'the second account\'s key status' });
+    await idle(ext);
+    assert.deepEqual([api.balanceRequests(), api2.balanceRequests()], [1, 2], 'Test key asked another account too');
+    assert.equal(await staging.locator('.key-status').getAttribute('data-ok'), 'false');
+    assert.match(await accountSection(page, 0).locator('.key-status').innerText(), /accepted/, 'the first account\'s status is its own');
+  });
+});

@@ -136,7 +136,8 @@
       row.dataset.error = String(Boolean(a.error));
       row.style.setProperty('--level', a.badge.color);
       const name = span('row-name', a.name);
-      name.append(' ', span('row-provider', a.providerLabel));
+      // "CaptchaAI" named after its provider says it once.
+      if (a.name !== a.providerLabel) name.append(' ', span('row-provider', a.providerLabel));
       const level = span('pill level-pill row-level', a.levelText);
       const read = a.error && !a.balanceText ? a.error.message : a.updatedAgo ?? a.checkedText;
       row.append(name, span('row-balance', a.balanceText ?? '—'), span('row-read', read), level);
@@ -163,7 +164,8 @@
     card.dataset.stale = String(Boolean(view.stale));
     card.style.setProperty('--level', view.badge.color);
     const name = $('account-name');
-    name.replaceChildren(view.name, ' ', span('row-provider', view.providerLabel));
+    name.replaceChildren(view.name);
+    if (view.name !== view.providerLabel) name.append(' ', span('row-provider', view.providerLabel));
     $('balance').textContent = view.balanceText ?? '—';
     $('level').textContent = view.pillText;
     // When the balance on screen was read; the failed check has its own line in the error box.

@@ -9,7 +9,7 @@ import { startMockApi } from './lib/mock-api.mjs';
 import { OUT_DIR } from './lib/browser.mjs';
 import {
   KEY, KEY_2, MINUTE, accountSection, badge, configureAccounts, expectBadge, idle, openOptions,
-  openPage, openPopup, screenshot, shiftWorkerClock, text, waitFor, withExtension,
+  openPage, openPopup, openPopupWithoutWasm, screenshot, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
 const GREEN = '#15803d';
@@ -221,6 +221,11 @@ test('options: errors stand next to the right account\'s field; a refused host p
       await options.locator('#save:enabled').waitFor();
       const section = accountSection(options, 1);
       await section.getByLabel('Provider', { exact: true }).selectOption({ label: 'Custom (createTask-compatible)' });
+      // A custom provider has no address of its own: its endpoint shows, marked required.
+      const endpoint = section.getByLabel('API endpoint', { exact: true });
+      assert.equal(await endpoint.isVisible(), true, 'the endpoint of a custom provider is folded away');
+      assert.equal(await endpoint.evaluate((el) => el.required), true);
+      assert.match(await section.locator('.endpoint-help').innerText(), /^Required/);
       await section.getByLabel('API endpoint', { exact: true }).fill('https://proxy.example.com:8443/balance');
       await options.getByRole('button', { name: 'Save', exact: true }).click();
       await options.locator(`#status[data-kind="${answer ? 'ok' : 'error'}"], #status[data-kind="warn"]`).waitFor();
@@ -302,5 +307,22 @@ test('Test key checks only its own account, and its status stands next to that a
     assert.deepEqual([api.balanceRequests(), api2.balanceRequests()], [1, 2], 'Test key asked another account too');
     assert.equal(await staging.locator('.key-status').getAttribute('data-ok'), 'false');
     assert.match(await accountSection(page, 0).locator('.key-status').innerText(), /accepted/, 'the first account\'s status is its own');
+  });
+});
+
+test('the popup\'s first paint lists every account from the view its previous opening stored', async () => {
+  api.setScenario({ scenario: 'ok', balance: '12.345' });
+  api2.setScenario({ scenario: 'low', balance: '0.42' });
+  await withExtension(async (ext) => {
+    await configureAccounts(ext, TWO());
+    await (await openPopup(ext, { viewport: POPUP_VIEWPORT })).close();
+    // The wasm never finishes compiling in this page: only the stored entry can paint.
+    const page = await openPopupWithoutWasm(ext);
+    const listed = await waitFor(() => rows(page), (r) => r.length === 2, { what: 'the stored rows' });
+    assert.match(listed[0], /Staging[\s\S]*\$0\.4200/);
+    assert.match(listed[1], /Production[\s\S]*\$12\.3450/);
+    const raw = await page.evaluate(() => localStorage.getItem('cab-popup-view'));
+    assert.ok(!raw.includes(KEY) && !raw.includes(KEY_2), 'a key in the stored entry');
+    assert.ok(!raw.includes(`${KEY.slice(0, 4)}…`) && !raw.includes(`${KEY_2.slice(0, 4)}…`), 'a masked key in the stored entry');
   });
 });

@@ -66,6 +66,15 @@ test('two accounts of different families: the low one turns the badge red with i
   api.setScenario({ scenario: 'ok', balance: '12.345' });
   api2.setScenario({ scenario: 'low', balance: '0.42' });
   await withExtension(async (ext) => {
+    // What the worker shows (a headless browser keeps no notification's text).
+    await ext.worker.evaluate(() => {
+      globalThis.notified = [];
+      const create = chrome.notifications.create.bind(chrome.notifications);
+      chrome.notifications.create = (id, options) => {
+        globalThis.notified.push({ id, title: options.title });
+        return create(id, options);
+      };
+    });
     const options = await configureAccounts(ext, TWO());
     const look = await expectBadge(ext, { text: '.42', color: RED });
     // The tooltip lists every account with its balance.
@@ -78,6 +87,9 @@ test('two accounts of different families: the low one turns the badge red with i
     const shown = await ext.worker.evaluate(() => chrome.notifications.getAll());
     assert.equal(Object.keys(shown).length, 1, JSON.stringify(shown));
     assert.match(Object.keys(shown)[0], /^captchaai-balance-warning:/);
+    const notified = await ext.worker.evaluate(() => globalThis.notified);
+    assert.equal(notified.length, 1, JSON.stringify(notified));
+    assert.match(notified[0].title, /Staging/, 'the notification names the account');
     // Both key statuses, each next to its own key field.
     await waitFor(() => accountSection(options, 1).locator('.key-status').innerText(), (s) => /Anti-Captcha accepted/.test(s),
       { what: 'the second account\'s key status' });

@@ -10,6 +10,8 @@ pub mod alerts;
 pub mod badge;
 pub mod costs;
 pub mod error;
+pub mod forecast;
+pub mod history;
 pub mod i18n;
 pub mod json;
 pub mod level;

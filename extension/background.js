@@ -16,13 +16,15 @@ chrome.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === ALARM) check('alarm');
 });
 
-// The popup asks for `open` (5-minute cache) and `refresh` checks; the options page sends its
-// form (`saveSettings`): the worker is the only writer of the stored state.
+// The popup asks for `open` (5-minute cache) and `refresh` checks, of every account or of one
+// (`only`: an account id, Refresh in its details, Test key on the options page); the options
+// page sends its form (`saveSettings`): the worker is the only writer of the stored state.
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
   if (sender.id !== chrome.runtime.id) return false;
   let work;
   if (message?.type === 'check' && isTrigger(message.trigger)) {
-    work = check(message.trigger).then((result) => ({ ok: true, ...result }));
+    const only = typeof message.only === 'string' && message.only ? message.only : undefined;
+    work = check(message.trigger, only).then((result) => ({ ok: true, ...result }));
   } else if (message?.type === 'saveSettings' && message.input && typeof message.input === 'object') {
     work = saveSettings(message.input);
   } else {

@@ -1,11 +1,18 @@
 /**
- * @file The options page. The form goes to the service worker (`saveSettings`), the only
- * writer of the stored state: it validates through the core (`applySettings`) in the same
- * queue as checks, stores, and starts a `settings` check; otherwise each message goes next to
- * its field and nothing is saved. The stored key is never put back into the page: the key
- * input stays empty (empty = keep the stored key) with the masked key as its placeholder.
- * What the API said about the saved key (the core's `view.keyStatus`) stands next to the key
- * field; **Test key** asks the worker for one check within the same request floors.
+ * @file The options page: a list of accounts (each with its name, provider, key, threshold,
+ * endpoint and rates, its key status and Test key), the settings every account shares, and one
+ * Save. The form goes to the service worker (`saveSettings`), the only writer of the stored
+ * state: it validates through the core (`applySettings`) in the same queue as checks, stores,
+ * and starts a `settings` check; otherwise each message goes next to its account's field and
+ * nothing is saved. The stored keys are never put back into the page: a key input stays empty
+ * (empty = keep the stored key) with the masked key as its placeholder. What the API said
+ * about an account's saved key (the core's `keyStatus`) stands next to its key field; **Test
+ * key** asks the worker for one check of that account within the same request floors.
+ *
+ * An endpoint on a host the manifest does not grant (neither a known provider's API nor
+ * loopback) needs the user's permission: Save asks for it (`optional_host_permissions`) while
+ * the click's user activation lasts, so the origins are computed synchronously from the core's
+ * answer for the form, before anything is awaited.
  */
 import { ready } from './lib/core.js';
 import { readState, onStateChanged } from './lib/storage.js';
@@ -17,10 +24,20 @@ const lang = uiLang();
 const POPUP_VIEW = 'cab-popup-view';
 /** Minutes east of UTC: the core shows "rejected this key at 10:02" in the browser's zone. */
 const utcOffset = -new Date().getTimezoneOffset();
+/** Settings every account shares: their errors (`accounts.N.intervalMinutes`) go to one field. */
+const SHARED = new Set(['intervalMinutes', 'notifications', 'showSolves']);
 const form = $('settings');
-/** A check asked by this page is out. */
-let checking = false;
-/** Re-renders the key status once a second while Test key counts down. */
+/** The wasm module's API, once loaded (Save needs it synchronously). */
+let cab = null;
+/** The state the form was filled from (Save computes the permissions to ask for from it). */
+let stored = null;
+/** The providers for the select (the core's labels and default endpoints). */
+let providers = [];
+/** The captcha types a rate can be set for, in the core's display order. */
+let types = [];
+/** The id of the account a check asked by this page is out for ('' for all). */
+let checking = null;
+/** Re-renders the key statuses once a second while a Test key counts down. */
 let tickTimer = 0;
 /**
  * The interval field as filled from the stored settings: sent only when the user changed it,
@@ -34,139 +51,306 @@ form.addEventListener('submit', (event) => {
   event.preventDefault();
   save();
 });
-$('test-key').addEventListener('click', testKey);
-$('apiKey').addEventListener('input', () => renderKeyStatus());
+$('add-account').addEventListener('click', () => {
+  const provider = providers[0];
+  const section = accountSection({ name: provider.label, provider: provider.id, threshold: '1', rates: {} }, null);
+  $('accounts').append(section);
+  renumber();
+  section.querySelector('[data-input="name"]').focus();
+});
 // The worker finished a check (this page's or the alarm's): show what the API said.
 onStateChanged(() => renderKeyStatus());
 fill();
 
-/** Put the stored settings into the form (never the key itself). */
+/** The account sections, in the user's order. */
+const sections = () => [...$('accounts').querySelectorAll(':scope > fieldset.account')];
+/** One input of an account section. */
+const input = (section, name) => section.querySelector(`[data-input="${name}"]`);
+
+/** Put the stored settings into the form (never a key itself). */
 async function fill() {
-  const [cab, state] = await Promise.all([ready, readState()]);
-  const { settings } = state;
+  const [module, state] = await Promise.all([ready, readState()]);
+  cab = module;
+  stored = state;
+  providers = cab.providers(lang);
+  // The example rates of a fresh state name every type the core knows.
+  types = Object.keys(cab.loadState(null).accounts[0].settings.rates);
   const view = cab.view(state, Date.now(), lang, utcOffset);
-  const key = $('apiKey');
+  const views = new Map(view.accounts.map((a) => [a.id, a]));
+  // A refill after Save keeps the "Advanced" parts the user opened.
+  const opened = sections().map((section) => section.querySelector('details.advanced').open);
+  $('accounts').replaceChildren(...state.accounts.map((account) => accountSection(account.settings, views.get(account.monitor.account))));
+  sections().forEach((section, i) => {
+    if (opened[i]) section.querySelector('details.advanced').open = true;
+  });
+  renumber();
+  const shared = state.accounts[0].settings;
+  filledInterval = String(shared.intervalMinutes);
+  $('intervalMinutes').value = filledInterval;
+  $('notifications').checked = Boolean(shared.notifications);
+  $('showSolves').checked = shared.showSolves !== false;
+  paintKeyStatus(view);
+  $('save').disabled = false;
+}
+
+/**
+ * One account's fields, from its stored settings and the core's view of it (null for an
+ * account not saved yet).
+ * @param {{ name: string, provider: string, threshold: string, rates: Record<string, string> }} settings
+ * @param {any} view the account's AccountView
+ * @returns {HTMLFieldSetElement}
+ */
+function accountSection(settings, view) {
+  const section = $('account-template').content.firstElementChild.cloneNode(true);
+  localizePage(section);
+  section.dataset.accountId = view?.id ?? '';
+  const name = input(section, 'name');
+  name.value = settings.name;
+  name.addEventListener('input', () => renumber());
+  const select = input(section, 'provider');
+  select.replaceChildren(...providers.map((p) => new Option(p.label, p.id)));
+  select.value = settings.provider;
+  section.dataset.provider = settings.provider;
+  select.addEventListener('change', () => providerChanged(section));
+  const key = input(section, 'apiKey');
   key.value = '';
-  key.placeholder = view.keyMasked || t('options_api_key_placeholder');
-  $('apiKey-help').textContent = view.keyMasked
+  key.placeholder = view?.keyMasked || t('options_api_key_placeholder');
+  key.addEventListener('input', () => renderKeyStatus());
+  section.querySelector('.key-help').textContent = view?.keyMasked
     ? `${t('options_api_key_help')} ${t('options_api_key_keep')}`
     : t('options_api_key_help');
-  $('threshold').value = settings.threshold;
-  filledInterval = String(settings.intervalMinutes);
-  $('intervalMinutes').value = filledInterval;
-  $('endpoint').value = settings.endpoint;
-  $('notifications').checked = Boolean(settings.notifications);
-  $('showSolves').checked = settings.showSolves !== false;
-  renderRates(settings.rates, new Map(view.remaining.map((row) => [row.type, row.label])));
-  paintKeyStatus(view);
-}
-
-/** Re-read the state and show the key status and the Test key button. */
-async function renderKeyStatus() {
-  const [cab, state] = await Promise.all([ready, readState()]);
-  paintKeyStatus(cab.view(state, Date.now(), lang, utcOffset));
+  input(section, 'threshold').value = settings.threshold;
+  // Empty means the provider's own API: only an override is shown.
+  input(section, 'endpoint').value = view?.endpointOverride ?? '';
+  describeEndpoint(section);
+  renderRates(section, settings.rates);
+  section.querySelector('.test-key').addEventListener('click', () => testKey(section));
+  section.querySelector('.remove-account').addEventListener('click', () => {
+    section.remove();
+    renumber();
+  });
+  return section;
 }
 
 /**
- * The key status next to the key field and the Test key button (spinner while a check is out,
- * the core's countdown within the request floor).
- * @param {any} view the core's View
+ * A new provider: the name follows it while the user has not typed one of their own (the
+ * core moves an untouched endpoint and example rates the same way at Save).
+ * @param {HTMLElement} section
  */
-function paintKeyStatus(view) {
-  const status = $('apiKey-status');
-  const keyStatus = checking ? { ok: null, text: view.refresh.checkingText } : view.keyStatus;
-  status.hidden = !keyStatus;
-  status.textContent = keyStatus?.text ?? '';
-  status.dataset.ok = String(keyStatus?.ok ?? '');
+function providerChanged(section) {
+  const label = (id) => providers.find((p) => p.id === id)?.label ?? '';
+  const name = input(section, 'name');
+  const next = input(section, 'provider').value;
+  if (name.value.trim() === '' || name.value === label(section.dataset.provider)) name.value = label(next);
+  section.dataset.provider = next;
+  describeEndpoint(section);
+  renumber();
+}
 
-  const button = $('test-key');
-  // A key typed in the field is tested by saving it (the save checks it once).
-  const typed = $('apiKey').value.trim() !== '';
-  const waiting = !typed && view.refresh.allowedAt != null;
-  button.disabled = checking || (!typed && !view.refresh.enabled);
-  button.dataset.busy = String(checking);
-  button.title = !typed && view.refresh.reason ? view.refresh.reason : '';
-  // The wait goes under the field: the button keeps its short label.
-  $('test-key-wait').hidden = !waiting || checking;
-  $('test-key-wait').textContent = waiting ? view.refresh.text : '';
-  clearTimeout(tickTimer);
-  if (waiting && !checking) {
-    const left = view.refresh.allowedAt - Date.now();
-    tickTimer = setTimeout(renderKeyStatus, Math.max(50, left % 1000 || 1000));
-  }
+/** The endpoint's help and placeholder: the provider's own API, or required (custom). */
+function describeEndpoint(section) {
+  const provider = providers.find((p) => p.id === input(section, 'provider').value);
+  const endpoint = input(section, 'endpoint');
+  endpoint.placeholder = provider?.endpoint ?? '';
+  endpoint.required = Boolean(provider?.custom);
+  section.querySelector('.endpoint-help').textContent = provider?.custom
+    ? t('options_endpoint_required')
+    : t('options_endpoint_help', provider?.endpoint ?? '');
+  // A custom provider has no other address: its endpoint field is shown, not folded away.
+  if (provider?.custom) section.querySelector('details.advanced').open = true;
 }
 
 /**
- * One input per captcha type, labelled with the core's localized type name.
+ * One input per captcha type, labelled with the core's localized type name; empty where the
+ * account has no rate for it.
+ * @param {HTMLElement} section
  * @param {Record<string, string>} rates
- * @param {Map<string, string>} labels
  */
-function renderRates(rates, labels) {
-  $('rates').replaceChildren(...Object.entries(rates).map(([type, rate]) => {
+function renderRates(section, rates) {
+  section.querySelector('.rates-grid').replaceChildren(...types.map((type) => {
     const wrap = document.createElement('div');
     wrap.className = 'rate';
     wrap.dataset.field = `rates.${type}`;
-    const id = `rate-${type}`;
     const label = document.createElement('label');
-    label.htmlFor = id;
-    label.textContent = labels.get(type) ?? type;
-    const input = document.createElement('input');
-    input.id = id;
-    input.type = 'text';
-    input.inputMode = 'decimal';
-    input.dataset.rate = type;
-    input.value = rate;
+    label.textContent = cab.message(lang, `type_${type}`, []);
+    const field = document.createElement('input');
+    field.type = 'text';
+    field.inputMode = 'decimal';
+    field.dataset.rate = type;
+    field.value = rates[type] ?? '';
     const error = document.createElement('p');
     error.className = 'field-error';
     error.setAttribute('role', 'alert');
     error.hidden = true;
-    wrap.append(label, input, error);
+    wrap.append(label, field, error);
     return wrap;
   }));
 }
 
+/**
+ * Ids and labels by position: the first account keeps the ids one account always had
+ * (`apiKey`, `threshold`, `endpoint`, `rate-image` …), the others end in `-2`, `-3` …; the
+ * title follows the name; Remove shows while there is more than one account.
+ */
+function renumber() {
+  const all = sections();
+  all.forEach((section, i) => {
+    const suffix = i === 0 ? '' : `-${i + 1}`;
+    section.dataset.index = String(i);
+    for (const el of section.querySelectorAll('[data-id]')) el.id = el.dataset.id + suffix;
+    for (const el of section.querySelectorAll('[data-for]')) el.htmlFor = el.dataset.for + suffix;
+    for (const el of section.querySelectorAll('[data-describedby]')) {
+      el.setAttribute('aria-describedby', el.dataset.describedby.split(' ').map((id) => id + suffix).join(' '));
+    }
+    for (const el of section.querySelectorAll('input[data-rate]')) {
+      el.id = `rate-${el.dataset.rate}${suffix}`;
+      el.previousElementSibling.htmlFor = el.id;
+    }
+    section.querySelector('.account-title').textContent = input(section, 'name').value.trim() || t('options_new_account');
+    section.querySelector('.remove-account').hidden = all.length < 2;
+  });
+}
+
+/** Re-read the state and show the key statuses and the Test key buttons. */
+async function renderKeyStatus() {
+  const [module, state] = await Promise.all([ready, readState()]);
+  paintKeyStatus(module.view(state, Date.now(), lang, utcOffset));
+}
+
+/**
+ * Each account's key status next to its key field and its Test key button (spinner while a
+ * check is out, the core's countdown within the request floor).
+ * @param {any} view the core's View
+ */
+function paintKeyStatus(view) {
+  clearTimeout(tickTimer);
+  let nextTick = Infinity;
+  for (const section of sections()) {
+    const account = view.accounts.find((a) => a.id === section.dataset.accountId);
+    const busy = checking !== null && (checking === '' || checking === section.dataset.accountId) && Boolean(account);
+    const keyStatus = busy ? { ok: null, text: account.refresh.checkingText } : account?.keyStatus;
+    const status = section.querySelector('.key-status');
+    status.hidden = !keyStatus;
+    status.textContent = keyStatus?.text ?? '';
+    status.dataset.ok = String(keyStatus?.ok ?? '');
+
+    const button = section.querySelector('.test-key');
+    // A key typed in the field is tested by saving it (the save checks it once); an account
+    // not saved yet has nothing to test otherwise.
+    const typed = input(section, 'apiKey').value.trim() !== '';
+    const refresh = account?.refresh;
+    const waiting = !typed && refresh?.allowedAt != null;
+    button.disabled = busy || (!typed && !refresh?.enabled);
+    button.dataset.busy = String(busy);
+    button.title = !typed && refresh?.reason ? refresh.reason : '';
+    // The wait goes under the field: the button keeps its short label.
+    const wait = section.querySelector('.test-key-wait');
+    wait.hidden = !waiting || busy;
+    wait.textContent = waiting ? refresh.text : '';
+    if (waiting && !busy) nextTick = Math.min(nextTick, Math.max(50, (refresh.allowedAt - Date.now()) % 1000 || 1000));
+  }
+  if (nextTick !== Infinity) tickTimer = setTimeout(renderKeyStatus, nextTick);
+}
+
 /** The form as typed (strings; the core parses and validates). */
 function readForm() {
-  const input = {
-    threshold: $('threshold').value.trim(),
-    endpoint: $('endpoint').value.trim(),
+  const accounts = sections().map((section) => {
+    const id = section.dataset.accountId;
+    const rates = {};
+    for (const el of section.querySelectorAll('input[data-rate]')) {
+      // A stored account sends every field ("" clears a rate); a new one only what was typed.
+      if (id || el.value.trim()) rates[el.dataset.rate] = el.value.trim();
+    }
+    const row = {
+      name: input(section, 'name').value.trim(),
+      provider: input(section, 'provider').value,
+      // Empty means "keep the stored key"; pasted keys often carry a stray space or newline.
+      apiKey: input(section, 'apiKey').value.trim(),
+      threshold: input(section, 'threshold').value.trim(),
+      endpoint: input(section, 'endpoint').value.trim(),
+      rates,
+    };
+    if (id) row.id = id;
+    return row;
+  });
+  const result = {
     notifications: $('notifications').checked,
     showSolves: $('showSolves').checked,
-    rates: Object.fromEntries([...document.querySelectorAll('input[data-rate]')]
-      .map((el) => [el.dataset.rate, el.value.trim()])),
+    accounts,
   };
   const interval = $('intervalMinutes').value.trim();
-  if (interval !== filledInterval) input.intervalMinutes = interval;
-  // Empty means "keep the stored key"; pasted keys often carry a stray space or newline.
-  const key = $('apiKey').value.trim();
-  if (key) input.apiKey = key;
-  return input;
+  if (interval !== filledInterval) result.intervalMinutes = interval;
+  return result;
 }
 
 /**
  * Ask the worker for one check; resolves when it has answered (the worker applies the floors).
  * @param {'settings'|'refresh'} trigger
+ * @param {string} [only] one account's id
  */
-async function askCheck(trigger) {
-  checking = true;
+async function askCheck(trigger, only) {
+  checking = only ?? '';
   await renderKeyStatus();
   try {
-    await chrome.runtime.sendMessage({ type: 'check', trigger });
+    await chrome.runtime.sendMessage({ type: 'check', trigger, only });
   } catch (error) {
     console.warn('captchaai-balance: worker unreachable:', error?.message ?? String(error));
   } finally {
-    checking = false;
+    checking = null;
   }
 }
 
-async function save() {
+/**
+ * Save: ask for the host permissions the new endpoints need while the click's user activation
+ * lasts (nothing is awaited before `chrome.permissions.request`), then let the worker apply
+ * the form.
+ * @returns {Promise<void>}
+ */
+function save() {
+  const typed = readForm();
+  let origins = [];
+  let perAccount = [];
+  if (cab && stored) {
+    const trial = cab.applySettings(stored, typed, lang);
+    if (trial.ok) {
+      origins = cab.hostPermissions(trial.state);
+      perAccount = trial.state.accounts.map((account) => cab.hostPermissions({ ...trial.state, accounts: [account] }));
+    }
+  }
+  const granted = origins.length
+    ? chrome.permissions.request({ origins }).catch((error) => {
+      console.warn('captchaai-balance: permission request failed:', error?.message ?? String(error));
+      return false;
+    })
+    : Promise.resolve(true);
+  return finishSave(typed, granted, perAccount);
+}
+
+/**
+ * @param {object} typed the form
+ * @param {Promise<boolean>} granted the permission answer
+ * @param {string[][]} perAccount each account's origins that needed asking
+ */
+async function finishSave(typed, granted, perAccount) {
   const button = $('save');
   button.disabled = true;
   setStatus('', '');
   clearErrors();
   try {
+    if (!(await granted)) {
+      // Refused: the endpoint could never be reached, so nothing is saved.
+      const errors = {};
+      perAccount.forEach((origins, i) => {
+        if (origins.length) {
+          errors[`accounts.${i}.endpoint`] = t('options_permission_refused', origins.map((o) => o.replace(/\/\*$/, '')).join(', '));
+        }
+      });
+      showErrors(errors);
+      setStatus('error', t('options_not_saved'));
+      return;
+    }
     // The worker applies it between checks, never over one, and then checks (within the floor).
-    const result = await chrome.runtime.sendMessage({ type: 'saveSettings', input: readForm() })
+    const result = await chrome.runtime.sendMessage({ type: 'saveSettings', input: typed })
       .catch((error) => ({ ok: false, error: error?.message ?? String(error) }));
     if (!result?.ok) {
       showErrors(result?.errors ?? {});
@@ -179,7 +363,7 @@ async function save() {
     await fill();
     setStatus('ok', t('options_saved'));
     // Wait for the check the save started (this `settings` request joins it and, within the
-    // request floor, sends nothing more), then say what the API made of the key.
+    // request floor, sends nothing more), then say what the API made of each key.
     await askCheck('settings');
     await afterCheck();
   } finally {
@@ -187,23 +371,26 @@ async function save() {
   }
 }
 
-/** Test key: one check of the saved key (a key typed in the field is saved first). */
-async function testKey() {
-  if ($('apiKey').value.trim()) {
+/**
+ * Test key: one check of that account's saved key (a key typed in the field is saved first).
+ * @param {HTMLElement} section
+ */
+async function testKey(section) {
+  if (input(section, 'apiKey').value.trim() || !section.dataset.accountId) {
     await save();
     return;
   }
   setStatus('', '');
-  await askCheck('refresh');
+  await askCheck('refresh', section.dataset.accountId);
   await afterCheck();
 }
 
-/** After a check: the key status, and no "Saved." in green next to a rejected key. */
+/** After a check: the key statuses, and no "Saved." in green next to a rejected key. */
 async function afterCheck() {
-  const [cab, state] = await Promise.all([ready, readState()]);
-  const view = cab.view(state, Date.now(), lang, utcOffset);
+  const [module, state] = await Promise.all([ready, readState()]);
+  const view = module.view(state, Date.now(), lang, utcOffset);
   paintKeyStatus(view);
-  if (view.keyStatus && !view.keyStatus.ok && $('status').dataset.kind === 'ok') {
+  if (view.accounts.some((a) => a.keyStatus && !a.keyStatus.ok) && $('status').dataset.kind === 'ok') {
     setStatus('warn', t('options_saved_key_problem'));
   }
 }
@@ -217,26 +404,32 @@ function clearErrors() {
 }
 
 /**
- * Each message next to its field: `apiKey`, `threshold`, `rates.image` … Names the page does
- * not know (a newer core) still show, under the form.
+ * Each message next to its field: `accounts.1.apiKey`, `accounts.0.rates.image`, a shared
+ * `intervalMinutes` … (the core words a shared field's problem once per account: it shows
+ * once). Names the page does not know (a newer core) still show, under the form.
  * @param {Record<string, string>} errors
  */
 function showErrors(errors) {
   const unplaced = [];
   let first = null;
-  for (const [field, message] of Object.entries(errors)) {
-    const container = form.querySelector(`[data-field="${CSS.escape(field)}"]`);
+  for (const [name, message] of Object.entries(errors)) {
+    const match = name.match(/^accounts\.(\d+)\.(.+)$/);
+    const field = match ? match[2] : name;
+    const section = match && !SHARED.has(field) ? sections()[Number(match[1])] : null;
+    const scope = section ?? form.querySelector('.shared');
+    const container = scope?.querySelector(`[data-field="${CSS.escape(field)}"]`);
     if (!container) {
       unplaced.push(message);
       continue;
     }
     const slot = [...container.children].find((el) => el.classList.contains('field-error'));
+    if (!slot.hidden && slot.textContent === message) continue;
     slot.textContent = message;
     slot.hidden = false;
-    const input = container.querySelector('input');
-    if (input && input.type !== 'checkbox') input.setAttribute('aria-invalid', 'true');
-    if (field === 'endpoint') $('advanced').open = true;
-    first ??= input;
+    const control = container.querySelector('input, select');
+    if (control && control.type !== 'checkbox') control.setAttribute('aria-invalid', 'true');
+    if (section && (field === 'endpoint' || field.startsWith('rates'))) section.querySelector('details.advanced').open = true;
+    first ??= control;
   }
   if (unplaced.length) {
     $('form-error').textContent = unplaced.join(' ');

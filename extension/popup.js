@@ -3,6 +3,10 @@
  * for a check on open (the core reuses a reading younger than 5 minutes) and on Refresh,
  * and re-renders whenever the worker stores a new state. Text only through textContent.
  *
+ * Several accounts: one row each, the worst first; choosing a row shows that account's
+ * details (its Refresh checks only that account; the calculator estimates against its
+ * balance and rates), **All accounts** goes back. One account: its details at once.
+ *
  * Speed: loading and compiling the wasm module takes tens of milliseconds, so
  * lib/popup-paint.js (a classic script) paints the view rendered last time while the page is
  * parsed; the wasm then renders the current one over it. Nothing in that first paint is decided in JS: it
@@ -21,6 +25,10 @@ const utcOffset = -new Date().getTimezoneOffset();
 let currentState = null;
 /** The view last painted (repainted when a check starts or ends). */
 let currentView = null;
+/** The id of the account whose details are shown (several accounts), or null: the list. */
+let selected = null;
+/** The AccountView whose details are on screen (null: the list). */
+let shown = null;
 /** Renders run one after the other, so an older state never overwrites a newer one. */
 let renderQueue = Promise.resolve();
 /** Checks answered by the worker since the popup opened (exposed as <html data-checks>). */
@@ -37,7 +45,18 @@ const { paint, paintRefresh, storeView } = globalThis.cabPopup;
 for (const id of ['options-link', 'paused-link', 'error-link', 'rates-note']) {
   $(id).addEventListener('click', openOptions);
 }
-$('refresh').addEventListener('click', () => requestCheck('refresh'));
+$('refresh').addEventListener('click', () => requestCheck('refresh', shown?.id));
+$('account-rows').addEventListener('click', (event) => {
+  const row = event.target.closest('button[data-account]');
+  if (!row) return;
+  selected = row.dataset.account;
+  if (currentView) showAccount();
+  $('back').focus();
+});
+$('back').addEventListener('click', () => {
+  selected = null;
+  if (currentView) showAccount();
+});
 $('calc').addEventListener('submit', (event) => event.preventDefault());
 $('calc-type').addEventListener('change', renderEstimate);
 $('calc-qty').addEventListener('input', renderEstimate);
@@ -56,13 +75,14 @@ function openOptions(event) {
 /**
  * Ask the service worker for a check; it decides (through the core) whether to send a request.
  * @param {'open'|'refresh'} trigger
+ * @param {string} [only] one account's id (Refresh in its details)
  */
-async function requestCheck(trigger) {
+async function requestCheck(trigger, only) {
   checking = true;
-  if (currentView) paintRefresh(currentView.refresh, true);
+  if (shown) paintRefresh(shown.refresh, true);
   $('card').setAttribute('aria-busy', 'true');
   try {
-    const answer = await chrome.runtime.sendMessage({ type: 'check', trigger });
+    const answer = await chrome.runtime.sendMessage({ type: 'check', trigger, only });
     if (answer && !answer.ok) console.warn('captchaai-balance: check failed:', answer.error);
   } catch (error) {
     console.warn('captchaai-balance: worker unreachable:', error?.message ?? String(error));
@@ -83,44 +103,47 @@ function render() {
 async function renderNow() {
   const [cab, state] = await Promise.all([ready, readState()]);
   currentState = state;
-  const view = cab.view(state, Date.now(), lang, utcOffset);
-  show(view);
-  renderTypeOptions(view.remaining);
-  renderEstimate();
-  // Tagged with the account (the core's hash of endpoint and key); the options page drops the
-  // entry on every save, so it is never painted for other settings.
-  storeView(view, state.monitor.account);
+  currentView = cab.view(state, Date.now(), lang, utcOffset);
+  showAccount();
+  // Tagged with the accounts (the core's hashes of provider, endpoint and key); the options
+  // page drops the entry on every save, so it is never painted for other settings.
+  storeView(currentView, state.accounts.map((a) => a.monitor.account).join(','));
 }
 
 /**
- * Paint a view, and re-render once a second while the button counts down (the core words
- * every step of the countdown).
- * @param {any} view the core's View
+ * Paint the current view (the list, or the chosen account's details), and re-render once a
+ * second while the button counts down (the core words every step of the countdown).
  */
-function show(view) {
-  currentView = view;
-  paint(view, checking);
+function showAccount() {
+  shown = paint(currentView, checking, selected);
+  // The chosen account is gone (removed, or a new key made it another account): the list.
+  if (!shown && selected) selected = null;
   clearTimeout(tickTimer);
-  if (!checking && view.refresh.allowedAt != null) {
-    const left = view.refresh.allowedAt - Date.now();
+  if (shown && !checking && shown.refresh.allowedAt != null) {
+    const left = shown.refresh.allowedAt - Date.now();
     tickTimer = setTimeout(render, Math.max(50, left % 1000 || 1000));
+  }
+  if (shown) {
+    renderTypeOptions(shown.remaining);
+    renderEstimate();
   }
 }
 
-/** Fill the calculator's type list once (labels are localized by the core). */
+/** Fill the calculator's type list (labels are localized by the core) when it changed. */
 function renderTypeOptions(rows) {
   const select = $('calc-type');
-  if (select.options.length === rows.length) return;
-  const selected = select.value;
+  const types = rows.map((row) => row.type).join();
+  if ([...select.options].map((o) => o.value).join() === types) return;
+  const chosen = select.value;
   select.replaceChildren(...rows.map((row) => new Option(row.label, row.type)));
-  if (selected) select.value = selected;
+  if (chosen && types.split(',').includes(chosen)) select.value = chosen;
 }
 
 async function renderEstimate() {
   const type = $('calc-type').value;
-  if (!currentState || !type) return;
+  if (!currentState || !shown || !type) return;
   const cab = await ready;
-  const estimate = cab.estimate(currentState, type, $('calc-qty').value, lang);
+  const estimate = cab.estimate(currentState, shown.id, type, $('calc-qty').value, lang);
   const verdict = $('calc-verdict');
   $('calc-qty').setAttribute('aria-invalid', String(!estimate.ok));
   $('calc-cost').textContent = estimate.ok ? t('popup_calc_cost', estimate.costText) : '';

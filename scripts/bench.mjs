@@ -41,8 +41,9 @@ glue.initSync({ module: readFileSync('dist/www/captchaai_balance_bg.wasm') });
 glue.setMessages('en', readFileSync('dist/www/messages/en.json', 'utf8'));
 let state = glue.applySettings(glue.loadState(null), { apiKey: '0123456789abcdef0123456789abcdef' }, 'en').state;
 const t0 = 1_800_000_000_000;
+const account = glue.view(state, t0, 'en').accounts[0].id;
 for (let i = 0; i < 300; i += 1) {
-  state = glue.observe(state, { ok: true, balance: `${(20 - i * 0.01).toFixed(2)}` }, t0 + i * 600_000, 'en').state;
+  state = glue.observe(state, { account, ok: true, balance: `${(20 - i * 0.01).toFixed(2)}` }, t0 + i * 600_000, 'en').state;
 }
 function timeIt(label, n, fn) {
   for (let i = 0; i < 50; i += 1) fn(i);
@@ -52,9 +53,9 @@ function timeIt(label, n, fn) {
   console.log(`${label.padEnd(44)} ${us.toFixed(1)} µs/call`);
 }
 timeIt('view(state with 300 history points)', 2000, (i) => glue.view(state, t0 + 1e9 + i, 'en'));
-timeIt('observe(one reading)', 2000, (i) => glue.observe(state, { ok: true, balance: '12.345' }, t0 + 2e9 + i, 'en'));
+timeIt('observe(one reading)', 2000, (i) => glue.observe(state, { account, ok: true, balance: '12.345' }, t0 + 2e9 + i, 'en'));
 timeIt('planCheck', 5000, (i) => glue.planCheck(state, t0 + 2e9 + i, 'open'));
-timeIt('classifyResponse(JSON body)', 20000, () => glue.classifyResponse(200, 'application/json', '{"status":1,"request":"12.345"}'));
+timeIt('classifyResponse(JSON body)', 20000, () => glue.classifyResponse(state, account, 200, 'application/json', '{"status":1,"request":"12.345"}'));
 
 await popupPaint();
 

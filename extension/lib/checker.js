@@ -1,10 +1,11 @@
 /**
- * @file One balance check (the shared cycle in check-cycle.js: plan, mark the request and
- * schedule the next alarm before fetching, fetch, fold the outcome in), then paint the badge,
- * notify and re-schedule the alarm. Also the worker's side of a settings save.
+ * @file One balance check of every due account (the shared cycle in check-cycle.js: plan,
+ * mark the requests and schedule the next alarm before fetching, one fetch per due account,
+ * fold each outcome in), then paint the badge, notify and re-schedule the one alarm. Also the
+ * worker's side of a settings save.
  *
  * Single flight: the popup, the alarm and the options page may trigger checks at the same
- * time; they share the one in flight (one request per key, the API bans noisy callers).
+ * time; they share the one in flight (one request per key, the APIs ban noisy callers).
  * Every state change goes through `updateState`'s queue, the only writer.
  */
 import { ready } from './core.js';
@@ -20,12 +21,17 @@ const TRIGGERS = new Set(['alarm', 'open', 'refresh', 'settings']);
 
 /** @type {Promise<CheckResult> | null} */
 let inFlight = null;
-/** @type {Promise<CheckResult> | null} */
-let queuedSettingsCheck = null;
+/**
+ * Checks that wait for the one in flight, by trigger and account (`settings:`,
+ * `refresh:ID`): each runs once more afterwards.
+ * @type {Map<string, Promise<CheckResult>>}
+ */
+const queued = new Map();
 
 /**
- * @typedef {{ fetched: boolean, reason: string }} CheckResult
- * `fetched`: whether a request was sent; `reason`: the core's planCheck reason.
+ * @typedef {{ fetched: boolean, reason: string, due: string[] }} CheckResult
+ * `fetched`: whether a request was sent; `reason`: the core's planCheck reason; `due`: the
+ * accounts asked.
  */
 
 /**
@@ -37,22 +43,28 @@ export function isTrigger(value) {
 }
 
 /**
- * Run a check, or join the one in flight. A `settings` trigger that arrives mid-check runs
- * once more afterwards: the running check was planned with the old settings.
+ * Run a check, or join the one in flight. A `settings` trigger, or a check of one account
+ * (`only`: Refresh or Test key in that account's details), that arrives mid-check runs once
+ * more afterwards: the running check was planned with the old settings, or without that
+ * account (the core's floors keep the rerun from asking twice).
  * @param {'alarm'|'open'|'refresh'|'settings'} trigger
+ * @param {string} [only] an account id: check only that account
  * @returns {Promise<CheckResult>}
  */
-export function check(trigger) {
+export function check(trigger, only) {
   if (!inFlight) {
-    inFlight = runCheck(trigger).finally(() => { inFlight = null; });
+    inFlight = runCheck(trigger, only).finally(() => { inFlight = null; });
     return inFlight;
   }
-  if (trigger === 'settings') {
-    queuedSettingsCheck ??= inFlight.catch(() => {}).then(() => {
-      queuedSettingsCheck = null;
-      return check('settings');
-    });
-    return queuedSettingsCheck;
+  if (trigger === 'settings' || only) {
+    const key = `${trigger}:${only ?? ''}`;
+    if (!queued.has(key)) {
+      queued.set(key, inFlight.catch(() => {}).then(() => {
+        queued.delete(key);
+        return check(trigger, only);
+      }));
+    }
+    return queued.get(key);
   }
   return inFlight;
 }
@@ -62,8 +74,8 @@ export function check(trigger) {
  * @returns {Promise<void>}
  */
 export async function idle() {
-  while (inFlight || queuedSettingsCheck) {
-    await (queuedSettingsCheck ?? inFlight).catch(() => {});
+  while (inFlight || queued.size) {
+    await (queued.values().next().value ?? inFlight).catch(() => {});
   }
 }
 
@@ -97,26 +109,34 @@ export async function saveSettings(input) {
   return { ok: Boolean(result.ok), errors: result.errors ?? {} };
 }
 
-/** @param {'alarm'|'open'|'refresh'|'settings'} trigger */
-async function runCheck(trigger) {
+/**
+ * @param {'alarm'|'open'|'refresh'|'settings'} trigger
+ * @param {string} [only]
+ */
+async function runCheck(trigger, only) {
   const cab = await ready;
   const result = await runCheckCycle(cab, {
     trigger,
+    only,
     lang: uiLang(),
     update: updateState,
     // The next alarm exists before the begun state is stored (the alarm that woke the worker
     // is used up by then): a worker stopped at any point from here on wakes again.
     beforeStore: (state) => publish(state),
   });
-  const { state, alert } = result;
-  if (alert && state.settings.notifications) await notify(alert);
-  await publish(state);
-  return { fetched: result.fetched, reason: result.plan.reason };
+  const view = await publish(result.state);
+  // One notification per account that has something to say (each names its account).
+  if (view.notifications) await Promise.all(result.alerts.map(notify));
+  return { fetched: result.fetched, reason: result.plan.reason, due: result.plan.due };
 }
 
-/** Badge + alarm from one state. */
+/**
+ * Badge + the one alarm (the earliest next check of any account) from one state.
+ * @returns {Promise<any>} the core's View of that state
+ */
 async function publish(state) {
   const cab = await ready;
   const view = cab.view(state, Date.now(), uiLang());
   await Promise.all([renderBadge(view.badge), scheduleAt(view.nextCheckAt)]);
+  return view;
 }

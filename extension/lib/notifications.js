@@ -1,6 +1,7 @@
 /**
  * @file System notifications. The core's alert state machine decides *whether* to notify
- * (once per crossing, not on every check); this file only shows what it returned.
+ * (once per crossing and account, not on every check) and words the alert (its title names
+ * the account); this file only shows what it returned.
  */
 import { readState } from './storage.js';
 import { ready } from './core.js';
@@ -9,15 +10,16 @@ import { uiLang } from './i18n.js';
 const PREFIX = 'captchaai-balance-';
 
 /**
- * Show one alert. One notification id per kind, so a repeat replaces the old one.
+ * Show one alert. One notification id per kind and account (`captchaai-balance-KIND:ACCOUNT`),
+ * so a repeat replaces the old one and two accounts' alerts stand side by side.
  * Failures (no notification server, e.g. headless) are logged, never thrown: a check must
  * not fail because a notification could not be shown.
- * @param {{ kind: string, title: string, message: string }} alert from `observe()`
+ * @param {{ kind: string, account: string, title: string, message: string }} alert from `observe()`
  * @returns {Promise<void>}
  */
 export async function notify(alert) {
   try {
-    await chrome.notifications.create(PREFIX + alert.kind, {
+    await chrome.notifications.create(`${PREFIX}${alert.kind}:${alert.account}`, {
       type: 'basic',
       iconUrl: chrome.runtime.getURL('icons/icon-128.png'),
       title: alert.title,
@@ -30,18 +32,19 @@ export async function notify(alert) {
 }
 
 /**
- * Clicking an alert opens the page that fixes it: the options page for a key problem,
- * the "Add funds" page otherwise.
+ * Clicking an alert opens the page that fixes it: the options page for a key problem (or an
+ * account whose provider has no known "add funds" page), that account's "Add funds" page
+ * otherwise.
  * @param {string} id notification id
  * @returns {Promise<void>}
  */
 export async function handleNotificationClick(id) {
   if (!id.startsWith(PREFIX)) return;
   await chrome.notifications.clear(id);
-  if (id === `${PREFIX}key_error`) {
-    await chrome.runtime.openOptionsPage();
-    return;
-  }
+  const [kind, account] = id.slice(PREFIX.length).split(':');
   const [cab, state] = await Promise.all([ready, readState()]);
-  await chrome.tabs.create({ url: cab.view(state, Date.now(), uiLang()).addFundsUrl });
+  const url = kind === 'key_error' ? null
+    : cab.view(state, Date.now(), uiLang()).accounts.find((a) => a.id === account)?.addFundsUrl;
+  if (url) await chrome.tabs.create({ url });
+  else await chrome.runtime.openOptionsPage();
 }

@@ -1,5 +1,6 @@
 /**
- * @file Paints the core's View into the popup's DOM, text only through textContent.
+ * @file Paints the core's View into the popup's DOM, text only through textContent: one row per
+ * account (several accounts) and one account's details.
  *
  * A classic script at the end of popup.html's body, not a module: it runs while the page is
  * parsed, so the first frames already show the view the previous opening rendered (kept in
@@ -21,8 +22,11 @@
    * extension/options.js removes it on every save (POPUP_VIEW there).
    */
   const LAST_VIEW = 'cab-popup-view';
-  /** Shape of the stored entry; an entry of another version is dropped, never painted. */
-  const ENTRY_VERSION = 1;
+  /**
+   * Shape of the stored entry; an entry of another version is dropped, never painted
+   * (version 2: a list of accounts; version 1 held one account's view).
+   */
+  const ENTRY_VERSION = 2;
 
   const $ = (id) => document.getElementById(id);
   let balanceMarked = false;
@@ -51,29 +55,14 @@
   }
 
   /**
-   * Keep what `paint` shows for the next opening, tagged with the account it belongs to (the
-   * core's hash of endpoint and key, `monitor.account`). Nothing of the key, not even masked,
-   * no badge title, no error code or detail.
+   * Keep what `paint` shows for the next opening, tagged with the accounts it belongs to (the
+   * core's hashes of provider, endpoint and key, `monitor.account`). Nothing of a key, not
+   * even masked, no badge title, no error code or detail.
    * @param {any} view the core's View
-   * @param {string} account the rendered state's `monitor.account`
+   * @param {string} account the rendered state's accounts (their ids, joined)
    */
   function storeView(view, account) {
-    const error = view.error && {
-      severity: view.error.severity, message: view.error.message, cause: view.error.cause, fix: view.error.fix,
-    };
-    const refresh = {
-      enabled: view.refresh.enabled, text: view.refresh.text, reason: view.refresh.reason, checkingText: view.refresh.checkingText,
-    };
-    const remaining = view.remaining.map((row) => ({
-      type: row.type, label: row.label, rateText: row.rateText, solvesText: row.solvesText,
-    }));
-    const painted = {
-      level: view.level, stale: view.stale, badge: { color: view.badge.color }, balance: view.balance,
-      balanceText: view.balanceText, pillText: view.pillText, readText: view.readText,
-      checkedText: view.checkedText, staleText: view.staleText, pausedText: view.pausedText,
-      failedText: view.failedText, error, refresh, addFundsUrl: view.addFundsUrl,
-      ratesNote: view.ratesNote, showSolves: view.showSolves, remaining,
-    };
+    const painted = { accounts: view.accounts.map(trimAccount) };
     try {
       localStorage.setItem(LAST_VIEW, JSON.stringify({ v: ENTRY_VERSION, account, view: painted }));
     } catch {
@@ -81,16 +70,102 @@
     }
   }
 
+  /** One AccountView cut down to what `paint` shows. */
+  function trimAccount(a) {
+    const error = a.error && {
+      severity: a.error.severity, message: a.error.message, cause: a.error.cause, fix: a.error.fix,
+    };
+    const refresh = {
+      enabled: a.refresh.enabled, text: a.refresh.text, reason: a.refresh.reason, checkingText: a.refresh.checkingText,
+    };
+    const remaining = a.remaining.map((row) => ({
+      type: row.type, label: row.label, rateText: row.rateText, solvesText: row.solvesText,
+    }));
+    return {
+      id: a.id, name: a.name, providerLabel: a.providerLabel,
+      level: a.level, levelText: a.levelText, stale: a.stale, badge: { color: a.badge.color }, balance: a.balance,
+      balanceText: a.balanceText, pillText: a.pillText, readText: a.readText, updatedAgo: a.updatedAgo,
+      checkedText: a.checkedText, staleText: a.staleText, pausedText: a.pausedText,
+      failedText: a.failedText, error, refresh, addFundsUrl: a.addFundsUrl,
+      ratesNote: a.ratesNote, showSolves: a.showSolves, remaining,
+    };
+  }
+
   /**
-   * Put one view on screen.
+   * Put one view on screen. One account: its details. Several: one row per account, the
+   * worst first (the core's order), or the chosen account's details with a way back.
    * @param {any} view the core's View
    * @param {boolean} checking a check asked by this popup is out (the button shows a spinner)
+   * @param {string | null} [selected] the id of the account whose details are shown
+   * @returns {any} the AccountView whose details are shown, or null (the list)
    */
-  function paint(view, checking) {
+  function paint(view, checking, selected) {
+    const { accounts } = view;
+    if (!Array.isArray(accounts) || accounts.length === 0) throw new Error('no accounts');
+    const several = accounts.length > 1;
+    const chosen = several ? accounts.find((a) => a.id === selected) ?? null : accounts[0];
+    document.body.dataset.accounts = String(accounts.length);
+    $('accounts').hidden = !several || Boolean(chosen);
+    $('details').hidden = !chosen;
+    $('back').hidden = !several;
+    $('account-name').hidden = !several;
+    if (several) renderRows(accounts);
+    if (chosen) paintAccount(chosen, checking);
+    if (accounts.some((a) => a.balanceText) && !balanceMarked) {
+      balanceMarked = true;
+      // Read by scripts/bench.mjs: the frame that shows a balance.
+      requestAnimationFrame(() => performance.mark('cab-balance-painted'));
+    }
+    return chosen;
+  }
+
+  /**
+   * One row per account: name and provider, balance, level, when it was read (or, with no
+   * balance to show, what went wrong). A row is a button: popup.js shows its details.
+   * @param {any[]} accounts
+   */
+  function renderRows(accounts) {
+    $('account-rows').replaceChildren(...accounts.map((a) => {
+      const li = document.createElement('li');
+      const row = document.createElement('button');
+      row.type = 'button';
+      row.className = 'account-row';
+      row.dataset.account = a.id;
+      row.dataset.level = a.level;
+      row.dataset.stale = String(Boolean(a.stale));
+      row.dataset.error = String(Boolean(a.error));
+      row.style.setProperty('--level', a.badge.color);
+      const name = span('row-name', a.name);
+      // "CaptchaAI" named after its provider says it once.
+      if (a.name !== a.providerLabel) name.append(' ', span('row-provider', a.providerLabel));
+      const level = span('pill level-pill row-level', a.levelText);
+      const read = a.error && !a.balanceText ? a.error.message : a.updatedAgo ?? a.checkedText;
+      row.append(name, span('row-balance', a.balanceText ?? '—'), span('row-read', read), level);
+      li.append(row);
+      return li;
+    }));
+  }
+
+  function span(className, text) {
+    const el = document.createElement('span');
+    el.className = className;
+    el.textContent = text ?? '';
+    return el;
+  }
+
+  /**
+   * One account's details (the whole popup when there is one account).
+   * @param {any} view the AccountView
+   * @param {boolean} checking
+   */
+  function paintAccount(view, checking) {
     const card = $('card');
     card.dataset.level = view.level;
     card.dataset.stale = String(Boolean(view.stale));
     card.style.setProperty('--level', view.badge.color);
+    const name = $('account-name');
+    name.replaceChildren(view.name);
+    if (view.name !== view.providerLabel) name.append(' ', span('row-provider', view.providerLabel));
     $('balance').textContent = view.balanceText ?? '—';
     $('level').textContent = view.pillText;
     // When the balance on screen was read; the failed check has its own line in the error box.
@@ -117,21 +192,18 @@
     }
 
     const addFunds = $('add-funds');
-    addFunds.href = view.addFundsUrl;
+    // A custom provider has no known page to add funds on.
+    addFunds.hidden = !view.addFundsUrl;
+    if (view.addFundsUrl) addFunds.href = view.addFundsUrl;
+    else addFunds.removeAttribute('href');
     // The call to action stands out only when money is what is missing.
     addFunds.classList.toggle('primary', view.level === 'low' || view.level === 'empty');
-    // The per-solve figures: hidden for thread plans (a setting); solves need a balance.
+    // The per-solve figures: hidden for thread plans (a setting); solves need a balance and a rate.
     $('rates-note').hidden = !view.ratesNote || !view.showSolves;
     $('rates-note').textContent = view.ratesNote ?? '';
-    $('remaining-card').hidden = view.balance === null || !view.showSolves;
-    $('calc-card').hidden = !view.showSolves;
+    $('remaining-card').hidden = view.balance === null || !view.showSolves || view.remaining.length === 0;
+    $('calc-card').hidden = !view.showSolves || view.remaining.length === 0;
     renderRemaining(view.remaining);
-
-    if (view.balanceText && !balanceMarked) {
-      balanceMarked = true;
-      // Read by scripts/bench.mjs: the frame that shows the balance.
-      requestAnimationFrame(() => performance.mark('cab-balance-painted'));
-    }
   }
 
   /**
@@ -191,7 +263,7 @@
   let painted = false;
   if (entry) {
     try {
-      paint(entry.view, false);
+      paint(entry.view, false, null);
       painted = true;
     } catch {
       // A shape this build does not paint (written by another build, or damaged).

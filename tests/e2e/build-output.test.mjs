@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -24,6 +24,38 @@ test('Chrome manifest: module service worker, wasm CSP, permissions, loopback ho
   assert.match(m.name, /^__MSG_/);
 });
 
+test('host permissions: every known provider\'s API host and loopback without a prompt, any other host on request', async () => {
+  const glue = await import(pathToFileURL(path.join(DIST, 'extension', 'pkg', 'captchaai_balance.js')));
+  glue.initSync({ module: fs.readFileSync(path.join(DIST, 'extension', 'pkg', 'captchaai_balance_bg.wasm')) });
+  for (const dir of ['extension', 'extension-firefox']) {
+    const m = readJson(dir, 'manifest.json');
+    const known = glue.providers('en').filter((p) => !p.custom).map((p) => `${p.endpoint}/*`);
+    assert.ok(known.length >= 6, 'the core lists the known providers');
+    for (const host of known) assert.ok(m.host_permissions.includes(host), `${dir}: host permission ${host}`);
+    // The core asks for nothing the manifest already grants (it calls these loopback).
+    for (const host of ['http://127.0.0.1/*', 'http://localhost/*', 'http://[::1]/*']) {
+      assert.ok(m.host_permissions.includes(host), `${dir}: host permission ${host}`);
+    }
+    // The options page requests any other custom endpoint's origin at Save.
+    assert.deepEqual([...m.optional_host_permissions].sort(), ['http://*/*', 'https://*/*'], dir);
+  }
+  // What the core asks for: nothing for known hosts and loopback, the origin for another host.
+  const state = glue.loadState(null);
+  const form = (endpoint) => glue.applySettings(state, {
+    accounts: [{ name: 'A', provider: 'custom-createtask', apiKey: 'k'.repeat(32), threshold: '1', endpoint, rates: {} }],
+  }, 'en');
+  for (const [endpoint, want] of [
+    ['http://127.0.0.1:9000', []],
+    ['http://localhost:9000/x', []],
+    ['https://api.capsolver.com', []],
+    ['https://proxy.example.com:8443/api', ['https://proxy.example.com/*']],
+  ]) {
+    const answer = form(endpoint);
+    assert.ok(answer.ok, `${endpoint}: ${JSON.stringify(answer.errors)}`);
+    assert.deepEqual(glue.hostPermissions(answer.state), want, endpoint);
+  }
+});
+
 /**
  * The Firefox versions that brought each manifest feature the build relies on (MDN's browser
  * compatibility data; docs/BROWSERS.md says why each matters). The build's minimum must be the
@@ -33,6 +65,7 @@ test('Chrome manifest: module service worker, wasm CSP, permissions, loopback ho
 const FIREFOX_SINCE = [
   { feature: 'background.type "module"', since: 112, uses: (m) => m.background.type === 'module' },
   { feature: 'MV3 host_permissions granted at install', since: 127, uses: (m) => m.manifest_version === 3 && m.host_permissions?.length > 0 },
+  { feature: 'optional_host_permissions', since: 128, uses: (m) => Boolean(m.optional_host_permissions) },
   { feature: 'gecko.data_collection_permissions', since: 140, uses: (m) => Boolean(m.browser_specific_settings.gecko.data_collection_permissions) },
 ];
 

@@ -83,6 +83,14 @@ function fireAlarm(ext) {
   });
 }
 
+/**
+ * Notification ids without their account (`captchaai-balance-warning:ID` -> `…-warning`):
+ * one id per kind and account.
+ */
+function kinds(ids) {
+  return ids.map((id) => id.replace(/:[^:]+$/, ''));
+}
+
 function storedState(ext) {
   return ext.worker.evaluate(async () => (await chrome.storage.local.get('state')).state ?? null);
 }
@@ -172,7 +180,7 @@ test('low balance: red badge with the short balance', async () => {
     await expectBadge(ext, { text: '.42', color: RED });
     // The core's alert machine decided on a warning; notifications are on by default.
     const shown = await ext.worker.evaluate(() => chrome.notifications.getAll());
-    assert.deepEqual(Object.keys(shown), ['captchaai-balance-warning']);
+    assert.deepEqual(kinds(Object.keys(shown)), ['captchaai-balance-warning']);
     const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.equal(await text(popup, '#balance'), '$0.4200');
     await screenshot(popup, 'popup-low.png');
@@ -194,7 +202,7 @@ test('ERROR_ZERO_BALANCE: red 0 and a critical notification', async () => {
     await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '0', color: RED });
     const shown = await ext.worker.evaluate(() => chrome.notifications.getAll());
-    assert.deepEqual(Object.keys(shown), ['captchaai-balance-critical']);
+    assert.deepEqual(kinds(Object.keys(shown)), ['captchaai-balance-critical']);
   });
 });
 
@@ -482,7 +490,7 @@ test('a worker stopped mid-request wakes to its alarm and keeps the request floo
     assert.ok(alarm.scheduledTime >= sentAt + 55_000 && alarm.scheduledTime <= sentAt + 2 * MINUTE,
       `the retry is due one floor after the lost request: ${alarm.scheduledTime - sentAt} ms`);
     const state = await storedState(ext);
-    assert.ok(state.monitor.lastRequestAt >= sentAt - 5_000, 'the lost request was recorded');
+    assert.ok(state.accounts[0].monitor.lastRequestAt >= sentAt - 5_000, 'the lost request was recorded');
 
     // Control: once the floor has passed, the alarm does fetch.
     await shiftWorkerClock(ext, MINUTE + 5_000);
@@ -505,7 +513,7 @@ test('the next alarm exists before the begun state is stored (a worker stopped r
       // Each write of the state notes the alarm as it is at that moment, then writes.
       chrome.storage.local.set = async (items) => {
         const alarm = await chrome.alarms.get('poll');
-        writes.push({ checking: items.state?.monitor?.checking ?? null, alarmAt: alarm?.scheduledTime ?? null, now: Date.now() });
+        writes.push({ checking: items.state?.accounts?.[0]?.monitor?.checking ?? null, alarmAt: alarm?.scheduledTime ?? null, now: Date.now() });
         return set(items);
       };
       try {
@@ -531,13 +539,13 @@ test('a Save that leaves the interval field alone keeps a stored interval of 90 
     // 90 s, as the widget or a newer build may store it: the field can only show whole minutes.
     await ext.worker.evaluate(async () => {
       const { state } = await chrome.storage.local.get('state');
-      state.settings.intervalSeconds = 90;
+      state.accounts[0].settings.intervalSeconds = 90;
       await chrome.storage.local.set({ state });
     });
     const page = await openOptions(ext);
     assert.equal(await saveOptions(page, { threshold: '2.00' }), 'ok');
     await idle(ext);
-    let { settings } = await storedState(ext);
+    let { settings } = (await storedState(ext)).accounts[0];
     assert.match(settings.threshold, /^2(\.0*)?$/, 'the threshold was saved');
     assert.equal(settings.intervalSeconds, 90, 'an unrelated Save cut the interval down to whole minutes');
 
@@ -545,7 +553,7 @@ test('a Save that leaves the interval field alone keeps a stored interval of 90 
     await page.locator('#intervalMinutes').fill('3');
     assert.equal(await saveOptions(page), 'ok');
     await idle(ext);
-    ({ settings } = await storedState(ext));
+    ({ settings } = (await storedState(ext)).accounts[0]);
     assert.equal(settings.intervalSeconds, 180);
   });
 });
@@ -563,7 +571,7 @@ test('rapid saves that re-spell the endpoint or switch keys never burst', async 
     await idle(ext);
     await expectBadge(ext, { text: '.42', color: RED });
     assert.equal(api.balanceRequests(), 1, 'saves that kept the key sent more than one request');
-    assert.deepEqual(await ext.worker.evaluate(() => globalThis.notified), ['captchaai-balance-warning'],
+    assert.deepEqual(kinds(await ext.worker.evaluate(() => globalThis.notified)), ['captchaai-balance-warning'],
       'one low-balance warning, not one per save');
 
     // Switching keys back and forth: each key is asked once within the minute.
@@ -596,9 +604,9 @@ test('a save racing a check loses neither the reading nor the new threshold', as
     await waitFor(() => api.balanceRequests(), (n) => n === 2, { what: 'the refresh to reach the API' });
     assert.equal(await saveOptions(page, { threshold: '5' }), 'ok');
     await idle(ext);
-    const state = await storedState(ext);
-    assert.equal(state.monitor.lastGood?.balance, '0.42', 'the reading was lost');
-    assert.equal(state.settings.threshold, '5', 'the new threshold was lost');
+    const [account] = (await storedState(ext)).accounts;
+    assert.equal(account.monitor.lastGood?.balance, '0.42', 'the reading was lost');
+    assert.equal(account.settings.threshold, '5', 'the new threshold was lost');
 
     // 2. The worker's storage writes land late: a save happens in between.
     await shiftWorkerClock(ext, 4 * MINUTE);
@@ -615,8 +623,8 @@ test('a save racing a check loses neither the reading nor the new threshold', as
     await idle(ext);
     // Only the two values (a failure message must not print the stored key).
     const kept = async () => {
-      const s = await storedState(ext);
-      return { threshold: s.settings.threshold, balance: s.monitor.lastGood?.balance };
+      const [a] = (await storedState(ext)).accounts;
+      return { threshold: a.settings.threshold, balance: a.monitor.lastGood?.balance };
     };
     await waitFor(kept, (k) => k.threshold === '9' && k.balance === '7.5',
       { what: 'both the reading and the threshold stored', timeoutMs: 8_000 });

@@ -191,3 +191,48 @@ test('Firefox: a rejected key gives a grey ! and the popup says why', async () =
     await assertPageHasNoKey(firefox, 'popup (wrong key)');
   });
 });
+
+test('Firefox: two accounts of different families, the low one turns the badge red; topped up and refreshed, green', async () => {
+  const KEY_2 = 'a9c04e7d1b2f3a5c6e8d0f1a2b3c4d5e';
+  const api2 = await startMockApi();
+  try {
+    api.setScenario({ scenario: 'ok', balance: '12.345' });
+    api2.setScenario({ scenario: 'low', balance: '0.42' });
+    await withFirefox(async (firefox) => {
+      await firefox.setWindowSize(900, 1400);
+      await configure(firefox);
+      await expectBadge(firefox, { text: '12.3', color: GREEN });
+      // A second account on Anti-Captcha (the createTask family), at the second mock.
+      await (await firefox.byText('Add account', 'button')).click();
+      await (await firefox.find('#provider-2 option[value="anticaptcha"]')).click();
+      await (await firefox.find('#name-2')).type('Staging');
+      await (await firefox.find('#apiKey-2')).type(KEY_2);
+      await (await firefox.find('#advanced-2 summary')).click();
+      await (await firefox.find('#endpoint-2')).type(api2.url);
+      await (await firefox.byText('Save', 'button')).click();
+      await waitUntil(() => firefox.execute(() => ['ok', 'warn'].includes(document.querySelector('#status')?.dataset.kind)), 10_000,
+        'the options page to say the settings were saved');
+      const look = await expectBadge(firefox, { text: '.42', color: RED });
+      assert.match(look.title, /Staging/);
+      assert.deepEqual(api2.keysSeen(), [KEY_2], 'the createTask account asked its API once');
+      await firefox.screenshot(path.join(OUT_DIR, 'firefox-options-two-accounts.png'));
+
+      await openPopup(firefox);
+      const rows = await firefox.execute(() => [...document.querySelectorAll('#account-rows button')].map((b) => b.innerText));
+      assert.equal(rows.length, 2);
+      assert.match(rows[0], /Staging/, 'the low account first');
+      await firefox.screenshot(path.join(OUT_DIR, 'firefox-popup-two-accounts.png'));
+
+      // Topped up: Refresh in its details (once Anti-Captcha's 30 s floor has passed).
+      api2.setScenario({ scenario: 'ok', balance: '25' });
+      await (await firefox.find('#account-rows button[data-account]')).click();
+      await waitUntil(() => firefox.execute(() => !document.querySelector('#refresh').disabled), 45_000, 'Refresh to be allowed');
+      await (await firefox.find('#refresh')).click();
+      await expectBadge(firefox, { text: '12.3', color: GREEN });
+      await waitUntil(async () => (await textOf(firefox, '#balance')) === '$25.0000', 10_000, 'the topped-up balance');
+      assert.equal(api.balanceRequests(), 1, 'only the refreshed account was asked');
+    });
+  } finally {
+    await api2.close();
+  }
+});

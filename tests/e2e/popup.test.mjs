@@ -50,7 +50,7 @@ test('Refresh is never silent: countdown within the floor, spinner while a reque
     assert.equal(await button.isDisabled(), true);
     const first = await button.innerText();
     assert.match(first, /^You can check again in \d+ s$/);
-    assert.match(await button.getAttribute('title'), /one check per minute/);
+    assert.match(await button.getAttribute('title'), /allows one check/);
     const n = Number(first.match(/\d+/)[0]);
     await waitFor(() => button.innerText(), (s) => s !== first, { what: 'the countdown to move', timeoutMs: 3000 });
     assert.ok(Number((await button.innerText()).match(/\d+/)[0]) < n, 'counts down');
@@ -228,7 +228,9 @@ async function putEntry(ext, raw) {
   await page.close();
 }
 
-const workerAccount = (ext) => ext.worker.evaluate(async () => (await chrome.storage.local.get('state')).state.monitor.account);
+/** The worker's stored accounts, as the popup tags its entry (their ids, joined). */
+const workerAccount = (ext) => ext.worker.evaluate(async () => (await chrome.storage.local.get('state')).state.accounts
+  .map((a) => a.monitor.account).join(','));
 
 test('a stored entry the popup cannot paint never leaves it blank: it loads, shows the core\'s balance, replaces the entry', async () => {
   api.setScenario({ scenario: 'ok', balance: '12.345' });
@@ -240,8 +242,12 @@ test('a stored entry the popup cannot paint never leaves it blank: it loads, sho
       // The whole View an older build stored (no version).
       JSON.stringify({ level: 'ok', balanceText: '$9.9900', badge: { color: GREEN } }),
       // The current version and account, but a view it cannot paint.
-      JSON.stringify({ v: 1, account, view: 5 }),
-      JSON.stringify({ v: 1, account, view: { level: 'ok' } }),
+      JSON.stringify({ v: 2, account, view: 5 }),
+      JSON.stringify({ v: 2, account, view: { level: 'ok' } }),
+      JSON.stringify({ v: 2, account, view: { accounts: [] } }),
+      JSON.stringify({ v: 2, account, view: { accounts: [{ level: 'ok' }] } }),
+      // The one-account view version 1 stored.
+      JSON.stringify({ v: 1, account, view: { level: 'ok', balanceText: '$9.9900', badge: { color: GREEN } } }),
     ];
     for (const raw of junk) {
       await putEntry(ext, raw);
@@ -249,7 +255,7 @@ test('a stored entry the popup cannot paint never leaves it blank: it loads, sho
       assert.equal(await text(popup, '#balance'), '$12.3450', `after ${raw}`);
       await popup.close();
       const entry = JSON.parse(await storedEntry(ext));
-      assert.equal(entry.v, 1, `the junk was replaced: ${raw}`);
+      assert.equal(entry.v, 2, `the junk was replaced: ${raw}`);
       assert.equal(entry.account, account);
     }
   });
@@ -264,7 +270,7 @@ test('the stored entry holds nothing of the key and never paints the previous ke
     const masked = `${KEY.slice(0, 4)}…${KEY.slice(-4)}`;
     assert.ok(!raw.includes(KEY) && !raw.includes(masked) && !raw.includes(`${KEY.slice(0, 4)}…`) && !raw.includes(`…${KEY.slice(-4)}`),
       `no part of the key in the entry: ${raw}`);
-    const { view } = JSON.parse(raw);
+    const [view] = JSON.parse(raw).view.accounts;
     assert.equal(view.keyMasked, undefined);
     assert.equal(view.badge.title, undefined, 'no badge title');
     assert.equal(view.balanceText, '$12.3450');

@@ -83,10 +83,14 @@ export async function openPage(ext, file, { viewport } = {}) {
   return page;
 }
 
-/** The options page, once its rate inputs are there. */
+/**
+ * The options page, once the stored settings are in (Save is enabled then; the rate inputs,
+ * folded under "Advanced", are there).
+ */
 export async function openOptions(ext) {
   const page = await openPage(ext, 'options.html');
-  await page.locator('#rates input').first().waitFor();
+  await page.locator('#rates input').first().waitFor({ state: 'attached' });
+  await page.locator('#save:enabled').waitFor();
   return page;
 }
 
@@ -111,6 +115,40 @@ export async function configure(ext, {
   for (const [type, rate] of Object.entries(rates)) await page.locator(`#rate-${type}`).fill(rate);
   if (showSolves !== undefined) await page.locator('#showSolves').setChecked(showSolves);
   await page.locator('#save').click();
+  await page.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
+  if (settle) await idle(ext);
+  return page;
+}
+
+/** A second well-formed key (32 hex characters), for a second account. */
+export const KEY_2 = 'a9c04e7d1b2f3a5c6e8d0f1a2b3c4d5e';
+
+/** One account section of the options page (0 = the first). */
+export function accountSection(page, index) {
+  return page.locator(`fieldset.account[data-index="${index}"]`);
+}
+
+/**
+ * Fill several accounts on the options page like a user: the sections that exist are
+ * edited, **Add account** makes the others; per account `{ name, provider, key, threshold,
+ * endpoint }` (`provider`: the option's label, e.g. "Anti-Captcha"; `key: null` leaves the
+ * field alone). Save, and wait as {@link configure} does. Returns the page.
+ */
+export async function configureAccounts(ext, accounts, { settle = true, page: given } = {}) {
+  const page = given ?? await openOptions(ext);
+  const count = await page.locator('fieldset.account').count();
+  for (let i = count; i < accounts.length; i += 1) await page.getByRole('button', { name: 'Add account', exact: true }).click();
+  for (const [i, account] of accounts.entries()) {
+    const section = accountSection(page, i);
+    if (account.provider) await section.getByLabel('Provider', { exact: true }).selectOption({ label: account.provider });
+    if (account.name) await section.getByLabel('Name', { exact: true }).fill(account.name);
+    if (account.key !== null) await section.getByLabel('API key', { exact: true }).fill(account.key ?? KEY);
+    await section.getByLabel('Low-balance threshold', { exact: true }).fill(account.threshold ?? '1.00');
+    const advanced = section.locator('details.advanced');
+    if (!(await advanced.evaluate((d) => d.open))) await advanced.locator('summary').click();
+    await section.getByLabel('API endpoint', { exact: true }).fill(account.endpoint);
+  }
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
   if (settle) await idle(ext);
   return page;

@@ -1,8 +1,10 @@
-// A loopback CaptchaAI (2captcha-protocol) balance API for the browser tests.
+// A loopback balance API of both protocol families for the browser tests.
 //
-// It answers `GET /res.php?key=…&action=getbalance&json=1` the way the real host does
-// (see docs/API.md): errors arrive with HTTP 200 in the body, except the HTTP-level
-// scenarios (429, HTML 502). It never logs a key: tests read them back through keysSeen().
+// It answers `GET /res.php?key=…&action=getbalance&json=1` the way CaptchaAI does (the
+// 2captcha family) and `POST /getBalance` with `{"clientKey": KEY}` the way Anti-Captcha,
+// CapMonster Cloud and CapSolver do (the createTask family; see docs/API.md): errors arrive
+// with HTTP 200 in the body, except the HTTP-level scenarios (429, HTML 502). One scenario
+// drives both families. It never logs a key: tests read them back through keysSeen().
 import http from 'node:http';
 
 /** Default balance per scenario that answers with a number. */
@@ -18,10 +20,41 @@ const API_ERRORS = {
   server_error: 'ERROR_SERVER_ERROR',
 };
 
+/** The same scenarios as createTask answers `{"errorId":1,"errorCode":CODE,…}` (HTTP 200). */
+const TASK_ERRORS = {
+  error_zero_balance: 'ERROR_ZERO_BALANCE',
+  wrong_key: 'ERROR_KEY_DOES_NOT_EXIST',
+  key_not_found: 'ERROR_KEY_DOES_NOT_EXIST',
+  ip_banned: 'ERROR_IP_BANNED',
+  ip_not_allowed: 'ERROR_IP_NOT_ALLOWED',
+  server_error: 'ERROR_SERVICE_UNAVALIABLE',
+};
+
 const SCENARIOS = new Set([...Object.keys(DEFAULT_BALANCE), ...Object.keys(API_ERRORS), 'rate_limited', 'html_502', 'markup']);
 
 const HTML_502 = '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>' +
   '<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n';
+
+/**
+ * A createTask-family answer: the balance as a JSON number (written from the decimal text,
+ * so the client must read it exactly), or `errorId` with a code.
+ */
+function answerTask(send, scenario, balance) {
+  const json = (body) => send(200, 'application/json', body);
+  if (scenario in TASK_ERRORS) {
+    return json(JSON.stringify({ errorId: 1, errorCode: TASK_ERRORS[scenario], errorDescription: 'mock error' }));
+  }
+  switch (scenario) {
+    case 'rate_limited':
+      return send(429, 'application/json', JSON.stringify({ errorId: 1, errorCode: 'ERROR_TOO_MUCH_REQUESTS' }));
+    case 'html_502':
+      return send(502, 'text/html; charset=utf-8', HTML_502);
+    case 'markup':
+      return json(JSON.stringify({ errorId: 1, errorCode: '<img src=x onerror=alert(1)>' }));
+    default:
+      return json(`{"errorId":0,"balance":${balance ?? DEFAULT_BALANCE[scenario] ?? DEFAULT_BALANCE.ok}}`);
+  }
+}
 
 /**
  * Start the mock API on 127.0.0.1.
@@ -50,17 +83,30 @@ export async function startMockApi({ port = 0 } = {}) {
       res.end();
       return;
     }
-    // `/{scenario}/res.php` answers that scenario whatever setScenario chose, so one mock can
-    // serve several endpoints at once (the wasm-bindgen tests in the browser use this).
-    const prefixed = url.pathname.match(/^\/([a-z_0-9]+)\/res\.php$/);
-    const pathScenario = prefixed && SCENARIOS.has(prefixed[1]) ? prefixed[1] : null;
-    if ((url.pathname !== '/res.php' && !pathScenario) || url.searchParams.get('action') !== 'getbalance') {
+    // `/{scenario}/res.php` and `/{scenario}/getBalance` answer that scenario whatever
+    // setScenario chose, so one mock can serve several endpoints at once (the wasm-bindgen
+    // tests in the browser use this).
+    const prefixed = url.pathname.match(/^\/(?:([a-z_0-9]+)\/)?(res\.php|getBalance)$/);
+    const pathScenario = prefixed?.[1] && SCENARIOS.has(prefixed[1]) ? prefixed[1] : null;
+    const task = prefixed?.[2] === 'getBalance';
+    const known = prefixed && (!prefixed[1] || pathScenario);
+    if (!known || (task ? req.method !== 'POST' : url.searchParams.get('action') !== 'getbalance')) {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' });
       res.end('not found');
       return;
     }
+    let clientKey = '';
+    if (task) {
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      try {
+        clientKey = String(JSON.parse(Buffer.concat(chunks).toString('utf8')).clientKey ?? '');
+      } catch {
+        clientKey = '';
+      }
+    }
     requests += 1;
-    keys.push(url.searchParams.get('key') ?? '');
+    keys.push(task ? clientKey : url.searchParams.get('key') ?? '');
     const { scenario, balance, delayMs } = pathScenario ? { scenario: pathScenario, delayMs: 0 } : current;
     const delay = delayMs || (scenario === 'slow' ? 3000 : 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
@@ -74,6 +120,7 @@ export async function startMockApi({ port = 0 } = {}) {
       ? send(200, 'application/json', JSON.stringify({ status, request }))
       : send(200, 'text/plain', String(request)));
 
+    if (task) return answerTask(send, scenario, balance);
     if (scenario in API_ERRORS) return answer(0, API_ERRORS[scenario]);
     switch (scenario) {
       case 'rate_limited':

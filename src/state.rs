@@ -307,10 +307,19 @@ impl State {
                         .unwrap_or_default();
                     match base.apply_settings(&merged(row, &shared)) {
                         Ok(account) => accounts.push(account),
-                        Err(e) => errors.extend(
-                            e.into_iter()
-                                .map(|(field, e)| (format!("accounts.{i}.{field}"), e)),
-                        ),
+                        Err(e) => {
+                            for (field, e) in e {
+                                // A shared field is one field of the form, reported once.
+                                let name = if shared.get(&field).is_present() {
+                                    field
+                                } else {
+                                    format!("accounts.{i}.{field}")
+                                };
+                                if errors.iter().all(|(n, _)| *n != name) {
+                                    errors.push((name, e));
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -955,6 +964,7 @@ mod tests {
             (json!([{"id": id, "provider": "capsolver"}]),                                  vec![]),
             (json!([{"id": id}, {"name": "C", "provider": "capsolver", "apiKey": "CAP-1 2"}]), vec![("accounts.1.apiKey", FieldError::KeyToken(16, 128))]),
             (json!([{"id": id}, {"name": "D", "provider": "2captcha"}]),                    vec![("accounts.1.apiKey", FieldError::KeyMissing)]),
+            (json!([{"id": id}, {"name": "E", "apiKey": OTHER, "threshold": "x"}]),         vec![("accounts.1.threshold", FieldError::NotAnAmount)]),
         ];
         for (rows, want) in cases {
             let got = s.apply_settings(&form(rows.clone()));
@@ -965,6 +975,18 @@ mod tests {
                 Err(errors) => assert_eq!(errors, want, "{rows}"),
             }
         }
+        // A shared field's error is the form's, once, however many accounts there are.
+        let shared = s.apply_settings(&j(json!({
+            "intervalMinutes": "0",
+            "accounts": [{"id": id}, {"name": "B", "apiKey": OTHER}],
+        })));
+        assert_eq!(
+            shared.unwrap_err(),
+            vec![(
+                "intervalMinutes".to_string(),
+                FieldError::NumberRange(1, 1440)
+            )]
+        );
         // The same key at the same host is another account in the other protocol family.
         let both = s
             .apply_settings(&form(json!([

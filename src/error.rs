@@ -5,7 +5,7 @@
 //! locale keys of its cause and fix sentences (docs/API.md: "Error codes" and the
 //! troubleshooting list under "Defaults").
 
-use crate::json::{Json, ToJson};
+use crate::json::{cat, Json, ToJson};
 use crate::wire::{FromJson, JsShape};
 use crate::wire_struct;
 
@@ -167,17 +167,17 @@ impl ErrorCode {
 
     /// Locale key of the short title, e.g. `err_wrong_key`.
     pub fn title_key(self) -> String {
-        format!("err_{}", self.as_str())
+        cat(&["err_", self.as_str()])
     }
 
     /// Locale key of the cause sentence.
     pub fn cause_key(self) -> String {
-        format!("err_{}_cause", self.as_str())
+        cat(&["err_", self.as_str(), "_cause"])
     }
 
     /// Locale key of the fix sentence.
     pub fn fix_key(self) -> String {
-        format!("err_{}_fix", self.as_str())
+        cat(&["err_", self.as_str(), "_fix"])
     }
 }
 

@@ -6,6 +6,7 @@
 //! installs the ones it needs with `setMessages` before asking for text (docs/ARCHITECTURE.md,
 //! "Text catalogs").
 
+use crate::json::u64_text;
 use std::borrow::Cow;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -186,7 +187,7 @@ pub fn decimal_mark(lang: Lang) -> char {
 
 /// A count with its thousands grouped: `4,115` (en), `4.115` (id).
 pub fn count(lang: Lang, n: u64) -> String {
-    let digits = n.to_string();
+    let digits = u64_text(n);
     let sep = separators(lang).0;
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -207,10 +208,7 @@ pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
         if i > 0 {
             out.push(separators(lang).2);
         }
-        if part < 10 {
-            out.push('0');
-        }
-        out.push_str(&part.to_string());
+        crate::json::push_padded(&mut out, part as u64, 2);
     }
     out
 }
@@ -220,9 +218,9 @@ pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
     let secs = now_ms.saturating_sub(at_ms).max(0) / 1000;
     match secs {
         0..=59 => text(lang, "age_just_now").to_string(),
-        60..=3599 => format(lang, "age_minutes", &[&(secs / 60).to_string()]),
-        3600..=86_399 => format(lang, "age_hours", &[&(secs / 3600).to_string()]),
-        _ => format(lang, "age_days", &[&(secs / 86_400).to_string()]),
+        60..=3599 => format(lang, "age_minutes", &[&u64_text(secs as u64 / 60)]),
+        3600..=86_399 => format(lang, "age_hours", &[&u64_text(secs as u64 / 3600)]),
+        _ => format(lang, "age_days", &[&u64_text(secs as u64 / 86_400)]),
     }
 }
 

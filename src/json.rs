@@ -475,14 +475,60 @@ impl ToJson for bool {
 
 impl ToJson for i64 {
     fn write_json(&self, out: &mut String) {
-        out.push_str(&self.to_string());
+        push_i64(out, *self);
     }
 }
 
 impl ToJson for u64 {
     fn write_json(&self, out: &mut String) {
-        out.push_str(&self.to_string());
+        push_u64(out, *self);
     }
+}
+
+/// Appends `n` in decimal. The core writes every number with these few lines instead of
+/// `to_string`/`format!`: core::fmt's Display code for each integer type, its padding and
+/// `format!` itself cost the module over 2 KB (docs/ARCHITECTURE.md, "Size").
+pub fn push_u64(out: &mut String, n: u64) {
+    push_padded(out, n, 1);
+}
+
+/// Appends `n` in decimal with at least `width` digits, zeros in front (`width` up to 20).
+pub fn push_padded(out: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while start > 0 && (n > 0 || digits.len() - start < width.max(1)) {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for &d in digits.iter().skip(start) {
+        out.push(char::from(d));
+    }
+}
+
+/// Appends `n` in decimal, `-` in front when negative.
+pub fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// The parts one after the other: a plain loop, where `[..].concat()` links std's generic
+/// join (about 400 bytes) and `format!` core::fmt.
+pub fn cat(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
+/// `n` in decimal.
+pub fn u64_text(n: u64) -> String {
+    let mut out = String::with_capacity(20);
+    push_u64(&mut out, n);
+    out
 }
 
 impl ToJson for u32 {
@@ -564,6 +610,35 @@ impl<K: AsRef<str>, V: ToJson> ToJson for [(K, V)] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[rustfmt::skip]
+    fn writes_integers_as_std_does() {
+        let cases: [(u64, usize); 9] = [
+            (0, 1),
+            (0, 2),
+            (7, 2),
+            (42, 2),
+            (123, 2),
+            (5, 9),
+            (123_456_789, 9),
+            (u64::MAX, 1),
+            (u64::MAX, 20),
+        ];
+        for (n, width) in cases {
+            let mut out = String::from("x");
+            push_padded(&mut out, n, width);
+            assert_eq!(out, format!("x{n:0width$}"), "{n} {width}");
+        }
+        for n in [0, 9, 10, -1, -10, i64::MIN, i64::MAX] {
+            let mut out = String::new();
+            push_i64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        assert_eq!(u64_text(1_000), "1000");
+        assert_eq!(cat(&["a", "", "bc"]), "abc");
+        assert_eq!(cat(&[]), "");
+    }
 
     #[test]
     fn writes_json_that_reads_back() {

@@ -6,7 +6,7 @@
 //! a bad history point never costs the last good balance, a bad account never costs the others.
 
 use crate::alerts::AlertDecision;
-use crate::json::Json;
+use crate::json::{cat, u64_text, Json};
 use crate::monitor::{MonitorState, Outcome};
 use crate::settings::{FieldError, Settings};
 use crate::wire::FromJson;
@@ -309,7 +309,7 @@ impl State {
                         Ok(account) => accounts.push(account),
                         Err(e) => errors.extend(
                             e.into_iter()
-                                .map(|(field, e)| (format!("accounts.{i}.{field}"), e)),
+                                .map(|(field, e)| (account_field(i, &field), e)),
                         ),
                     }
                 }
@@ -372,6 +372,11 @@ fn merged(row: &Json, shared: &Json) -> Json {
     Json::Object(members)
 }
 
+/// `accounts.N.field`: the name of a field of the form's row N.
+fn account_field(row: usize, field: &str) -> String {
+    cat(&["accounts.", &u64_text(row as u64), ".", field])
+}
+
 /// Two rows that are the same account, or share a name: the later one is refused.
 fn duplicates(accounts: &[Account]) -> FormErrors {
     let mut errors = Vec::new();
@@ -379,7 +384,7 @@ fn duplicates(accounts: &[Account]) -> FormErrors {
         let earlier = &accounts[..i];
         if let Some(same) = earlier.iter().find(|a| a.id() == account.id()) {
             errors.push((
-                format!("accounts.{i}.apiKey"),
+                account_field(i, "apiKey"),
                 FieldError::DuplicateAccount(same.settings.name.clone()),
             ));
         } else if earlier
@@ -387,7 +392,7 @@ fn duplicates(accounts: &[Account]) -> FormErrors {
             .any(|a| a.settings.name.eq_ignore_ascii_case(&account.settings.name))
         {
             errors.push((
-                format!("accounts.{i}.name"),
+                account_field(i, "name"),
                 FieldError::DuplicateName(account.settings.name.clone()),
             ));
         }

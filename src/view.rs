@@ -8,7 +8,7 @@ use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
 use crate::i18n::{age, clock, count, format, text, Lang};
-use crate::json::{Json, ToJson};
+use crate::json::{cat, Json, ToJson};
 use crate::level::BalanceLevel;
 use crate::money::Money;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
@@ -432,7 +432,7 @@ pub fn observed(state: State, outcome: &TaggedOutcome, now_ms: i64, lang: Lang) 
 }
 
 fn level_text(lang: Lang, level: BalanceLevel) -> String {
-    text(lang, &format!("level_{}", level.as_str())).to_string()
+    text(lang, &cat(&["level_", level.as_str()])).to_string()
 }
 
 /// True when the key is not in these settings but added by a server in front of the API
@@ -651,7 +651,7 @@ pub fn account_view(
             let solves = balance.map(|b| b.whole_multiples_of(rate));
             RemainingView {
                 kind: kind.as_str(),
-                label: text(lang, &format!("type_{}", kind.as_str())).to_string(),
+                label: text(lang, &cat(&["type_", kind.as_str()])).to_string(),
                 rate,
                 rate_text: format(lang, "per_solve", &[&money(rate)]),
                 solves,
@@ -738,7 +738,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
             (
                 "key_error",
                 format(lang, "alert_key_error_title", &[&e.message]),
-                format!("{} {}", e.cause, e.fix),
+                cat(&[e.cause.as_str(), " ", &e.fix]),
             )
         }
     };

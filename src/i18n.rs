@@ -7,7 +7,6 @@
 //! "Text catalogs").
 
 use crate::json::u64_text;
-use std::borrow::Cow;
 
 #[cfg(not(target_arch = "wasm32"))]
 include!(concat!(env!("OUT_DIR"), "/messages.rs"));
@@ -75,11 +74,14 @@ fn lookup(lang: Lang, key: &str) -> Option<String> {
 /// The raw text for a key (English if missing, the key itself if unknown everywhere, so a typo
 /// or a catalog that did not load shows the key instead of a blank). Under `cargo test` an
 /// unknown key panics, so every test that reaches a sentence also proves its key exists.
-pub fn text(lang: Lang, key: &str) -> Cow<'_, str> {
+///
+/// An owned `String`: callers keep the text, and a `Cow` made each of them carry its own
+/// conversion code (docs/ARCHITECTURE.md, "Size").
+pub fn text(lang: Lang, key: &str) -> String {
     let found = lookup(lang, key).or_else(|| lookup(Lang::En, key));
     #[cfg(test)]
     assert!(found.is_some(), "locales miss the key {key}");
-    found.map_or(Cow::Borrowed(key), Cow::from)
+    found.map_or_else(|| key.to_string(), String::from)
 }
 
 /// The catalogs `setMessages` installed, one slot per [`Lang`].
@@ -217,7 +219,7 @@ pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
 pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
     let secs = now_ms.saturating_sub(at_ms).max(0) / 1000;
     match secs {
-        0..=59 => text(lang, "age_just_now").to_string(),
+        0..=59 => text(lang, "age_just_now"),
         60..=3599 => format(lang, "age_minutes", &[&u64_text(secs as u64 / 60)]),
         3600..=86_399 => format(lang, "age_hours", &[&u64_text(secs as u64 / 3600)]),
         _ => format(lang, "age_days", &[&u64_text(secs as u64 / 86_400)]),

@@ -84,7 +84,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
             let shown = a
                 .balance_text
                 .clone()
-                .unwrap_or_else(|| text(lang, "badge_line_none").to_string());
+                .unwrap_or_else(|| text(lang, "badge_line_none"));
             if !badge.title.is_empty() {
                 badge.title.push('\n');
             }

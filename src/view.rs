@@ -394,7 +394,7 @@ pub fn plan_view(
         fetch: !due.is_empty(),
         due,
         reason,
-        reason_text: text(lang, &reason.message_key()).to_string(),
+        reason_text: text(lang, &reason.message_key()),
         next_check_at,
     }
 }
@@ -432,7 +432,7 @@ pub fn observed(state: State, outcome: &TaggedOutcome, now_ms: i64, lang: Lang) 
 }
 
 fn level_text(lang: Lang, level: BalanceLevel) -> String {
-    text(lang, &cat(&["level_", level.as_str()])).to_string()
+    text(lang, &cat(&["level_", level.as_str()]))
 }
 
 /// True when the key is not in these settings but added by a server in front of the API
@@ -497,15 +497,14 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64)
                 )
             }
         }
-        None => text(lang, "refresh").to_string(),
+        None => text(lang, "refresh"),
     };
     RefreshView {
         enabled: allowed_at.is_none() && !paused,
         text: label,
-        reason: (allowed_at.is_some() || paused)
-            .then(|| text(lang, &plan.reason.message_key()).to_string()),
+        reason: (allowed_at.is_some() || paused).then(|| text(lang, &plan.reason.message_key())),
         allowed_at,
-        checking_text: text(lang, "checking").to_string(),
+        checking_text: text(lang, "checking"),
     }
 }
 
@@ -541,7 +540,7 @@ fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyS
 pub fn provider_label(id: ProviderId, lang: Lang) -> String {
     let provider = id.info();
     match provider.label_key() {
-        Some(key) => text(lang, key).to_string(),
+        Some(key) => text(lang, key),
         None => provider.label.to_string(),
     }
 }
@@ -572,11 +571,10 @@ pub fn account_view(
                 "stale_old"
             },
         )
-        .to_string()
     });
     let checked_text = match monitor.last_request_at {
         Some(at) => format(lang, "checked_at", &[&age(lang, now_ms, at)]),
-        None => text(lang, "never_checked").to_string(),
+        None => text(lang, "never_checked"),
     };
     let updated_at = monitor
         .last_good
@@ -606,7 +604,7 @@ pub fn account_view(
     let paused_text = plan
         .next_check_at
         .is_none()
-        .then(|| text(lang, &plan.reason.message_key()).to_string());
+        .then(|| text(lang, &plan.reason.message_key()));
     let failed_text = monitor
         .last_error
         .as_ref()
@@ -633,8 +631,8 @@ pub fn account_view(
             ],
         ),
         (None, Some(e)) => format(lang, "badge_title_error", &[&e.message]),
-        (None, None) if !settings.can_request() => text(lang, "badge_title_no_key").to_string(),
-        (None, None) => text(lang, "badge_title_none").to_string(),
+        (None, None) if !settings.can_request() => text(lang, "badge_title_no_key"),
+        (None, None) => text(lang, "badge_title_none"),
     };
     if let (Some(_), Some(e)) = (balance, &error) {
         title.push('\n');
@@ -651,7 +649,7 @@ pub fn account_view(
             let solves = balance.map(|b| b.whole_multiples_of(rate));
             RemainingView {
                 kind: kind.as_str(),
-                label: text(lang, &cat(&["type_", kind.as_str()])).to_string(),
+                label: text(lang, &cat(&["type_", kind.as_str()])),
                 rate,
                 rate_text: format(lang, "per_solve", &[&money(rate)]),
                 solves,
@@ -690,7 +688,7 @@ pub fn account_view(
         show_solves: settings.show_solves,
         rates_note: (settings.provider().rates.is_some()
             && settings.rates == RateTable::from_nanos(settings.provider().rates))
-        .then(|| text(lang, "rates_example").to_string()),
+        .then(|| text(lang, "rates_example")),
         badge: BadgeView {
             text: look.text,
             color: look.color,
@@ -719,17 +717,17 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
         AlertDecision::None => return None,
         AlertDecision::Critical => (
             "critical",
-            text(lang, "alert_critical_title").into(),
+            text(lang, "alert_critical_title"),
             format(lang, "alert_critical_message", &[&balance]),
         ),
         AlertDecision::Warning => (
             "warning",
-            text(lang, "alert_warning_title").into(),
+            text(lang, "alert_warning_title"),
             format(lang, "alert_warning_message", &[&balance, &threshold]),
         ),
         AlertDecision::Restored => (
             "restored",
-            text(lang, "alert_restored_title").into(),
+            text(lang, "alert_restored_title"),
             format(lang, "alert_restored_message", &[&balance]),
         ),
         AlertDecision::KeyError(_) => {
@@ -758,8 +756,8 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
 /// An estimate refused for the reason under a locale key.
 pub fn estimate_failed(lang: Lang, key: &str) -> EstimateView {
     EstimateView {
-        error: Some(text(lang, key).to_string()),
-        summary: text(lang, key).to_string(),
+        error: Some(text(lang, key)),
+        summary: text(lang, key),
         ..EstimateView::default()
     }
 }
@@ -819,7 +817,7 @@ pub fn estimate_view(
                 )
             };
         }
-        None => out.summary = text(lang, "estimate_no_balance").to_string(),
+        None => out.summary = text(lang, "estimate_no_balance"),
     }
     out
 }

@@ -106,7 +106,7 @@ impl Json {
     /// A whole number written as an integer (JSON.stringify writes integral numbers so).
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            Json::Number(n) => n.parse().ok(),
+            Json::Number(n) => parse_i64(n),
             _ => None,
         }
     }
@@ -514,6 +514,33 @@ pub fn push_i64(out: &mut String, n: i64) {
     push_u64(out, n.unsigned_abs());
 }
 
+/// A whole number as `str::parse::<i64>` reads it (an optional sign, then ASCII digits, no
+/// overflow), in a few lines instead of std's generic integer parser.
+pub fn parse_i64(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text.as_bytes()),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Counted below zero, so i64::MIN fits.
+    let mut n: i64 = 0;
+    for &b in digits {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_sub(i64::from(digit))?;
+    }
+    if negative {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
+}
+
 /// The parts one after the other: a plain loop, where `[..].concat()` links std's generic
 /// join (about 400 bytes) and `format!` core::fmt.
 pub fn cat(parts: &[&str]) -> String {
@@ -638,6 +665,37 @@ mod tests {
         assert_eq!(u64_text(1_000), "1000");
         assert_eq!(cat(&["a", "", "bc"]), "abc");
         assert_eq!(cat(&[]), "");
+    }
+
+    #[test]
+    fn reads_integers_as_std_does() {
+        let cases = [
+            "0",
+            "7",
+            "-7",
+            "+7",
+            "007",
+            "-0",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999",
+            "",
+            "-",
+            "+",
+            "+-1",
+            "1.5",
+            "1e3",
+            " 1",
+            "1 ",
+            "١",
+            "0x10",
+            "12a",
+        ];
+        for text in cases {
+            assert_eq!(parse_i64(text), text.parse::<i64>().ok(), "{text:?}");
+        }
     }
 
     #[test]

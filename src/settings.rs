@@ -1,7 +1,7 @@
 //! What the user configured, and the checks on what they type.
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
-use crate::json::{cat, u64_text, Json};
+use crate::json::{cat, parse_i64, u64_text, Json};
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::normalize_endpoint;
@@ -574,10 +574,7 @@ fn parse_rate(v: &Json) -> Result<Money, FieldError> {
 
 fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
     let text = as_text(v);
-    let n: i64 = text
-        .trim()
-        .parse()
-        .map_err(|_| FieldError::NotAWholeNumber)?;
+    let n = parse_i64(text.trim()).ok_or(FieldError::NotAWholeNumber)?;
     if n < i64::from(min) || n > i64::from(max) {
         return Err(FieldError::NumberRange(min, max));
     }

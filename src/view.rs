@@ -8,7 +8,7 @@ use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
 use crate::i18n::{age, clock, count, format, text, Lang};
-use crate::json::{cat, Json, ToJson};
+use crate::json::{cat, parse_i64, Json, ToJson};
 use crate::level::BalanceLevel;
 use crate::money::Money;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
@@ -776,7 +776,7 @@ pub fn estimate_view(
     };
     let qty = quantity
         .as_text()
-        .and_then(|q| q.trim().parse::<i64>().ok())
+        .and_then(|q| parse_i64(q.trim()))
         .and_then(|q| u64::try_from(q).ok());
     let Some(qty) = qty.filter(|q| (1..=MAX_QUANTITY).contains(q)) else {
         return fail("estimate_bad_quantity");

@@ -298,13 +298,13 @@ impl State {
                 if rows.is_empty() || rows.len() > MAX_ACCOUNTS {
                     errors.push(("accounts".to_string(), FieldError::NoAccounts));
                 }
+                let fresh = Account::default();
                 for (i, row) in rows.iter().take(MAX_ACCOUNTS).enumerate() {
                     let base = row
                         .get("id")
                         .as_str()
                         .and_then(|id| self.account(id))
-                        .cloned()
-                        .unwrap_or_default();
+                        .unwrap_or(&fresh);
                     match base.apply_settings(&merged(row, &shared)) {
                         Ok(account) => accounts.push(account),
                         Err(e) => errors.extend(

@@ -6,7 +6,7 @@
 //! installs the ones it needs with `setMessages` before asking for text (docs/ARCHITECTURE.md,
 //! "Text catalogs").
 
-use crate::json::u64_text;
+use crate::json::{split_at_ascii, u64_text};
 
 #[cfg(not(target_arch = "wasm32"))]
 include!(concat!(env!("OUT_DIR"), "/messages.rs"));
@@ -24,7 +24,8 @@ impl Lang {
     /// The language for a BCP 47 tag: `id`, `id-ID` and the legacy `in` are Indonesian,
     /// everything else English.
     pub fn from_tag(tag: &str) -> Lang {
-        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+        let tag = tag.trim();
+        let primary = split_at_ascii(tag, |b| b == b'-' || b == b'_').map_or(tag, |(p, _)| p);
         if primary.eq_ignore_ascii_case("id") || primary.eq_ignore_ascii_case("in") {
             Lang::Id
         } else {

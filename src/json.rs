@@ -541,6 +541,14 @@ pub fn parse_i64(text: &str) -> Option<i64> {
     }
 }
 
+/// `text` around the first byte `found` accepts, which must be ASCII (so both sides are
+/// text): a byte scan where `split_once`/`split`/`contains` with a char pattern link core's
+/// char searchers and memchr (docs/ARCHITECTURE.md, "Size").
+pub fn split_at_ascii(text: &str, found: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
+    let i = text.bytes().position(found)?;
+    Some((text.get(..i)?, text.get(i + 1..)?))
+}
+
 /// The parts one after the other: a plain loop, where `[..].concat()` links std's generic
 /// join (about 400 bytes) and `format!` core::fmt.
 pub fn cat(parts: &[&str]) -> String {
@@ -665,6 +673,11 @@ mod tests {
         assert_eq!(u64_text(1_000), "1000");
         assert_eq!(cat(&["a", "", "bc"]), "abc");
         assert_eq!(cat(&[]), "");
+        let dot = |b| b == b'.';
+        assert_eq!(split_at_ascii("1.5.2", dot), Some(("1", "5.2")));
+        assert_eq!(split_at_ascii("é.ü", dot), Some(("é", "ü")));
+        assert_eq!(split_at_ascii(".", dot), Some(("", "")));
+        assert_eq!(split_at_ascii("15", dot), None);
     }
 
     #[test]

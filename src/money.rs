@@ -14,7 +14,7 @@
 //! hex, `NaN`, `Infinity`, more than 64 characters, and anything beyond ±1 000 000 000 USD.
 
 use crate::i18n::{count, decimal_mark, Lang};
-use crate::json::{push_padded, push_u64, Json, ToJson};
+use crate::json::{push_padded, push_u64, split_at_ascii, Json, ToJson};
 use crate::wire::{FromJson, JsShape};
 use std::fmt;
 
@@ -89,11 +89,11 @@ impl Money {
             (_, Some(rest)) => (false, rest),
             _ => (false, text),
         };
-        let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+        let (mantissa, exponent) = match split_at_ascii(rest, |b| b == b'e' || b == b'E') {
             Some((mantissa, exp)) => (mantissa, parse_exponent(exp)?),
             None => (rest, 0),
         };
-        let (int_part, frac_part) = match mantissa.split_once('.') {
+        let (int_part, frac_part) = match split_at_ascii(mantissa, |b| b == b'.') {
             Some((i, f)) => (i, f),
             None => (mantissa, ""),
         };

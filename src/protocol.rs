@@ -10,7 +10,7 @@
 //! returns a balance or a typed error: never a panic, never a guessed balance.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::json::{object, push_u64, Json, ToJson};
+use crate::json::{object, push_u64, split_at_ascii, Json, ToJson};
 use crate::money::Money;
 use crate::provider::Family;
 
@@ -47,7 +47,7 @@ pub fn normalize_endpoint(endpoint: &str) -> Result<String, EndpointError> {
     } else {
         return Err(EndpointError::NotHttp);
     };
-    let host = rest.split('/').next().unwrap_or("");
+    let host = split_at_ascii(rest, |b| b == b'/').map_or(rest, |(host, _)| host);
     if host.is_empty() || host.starts_with(':') {
         return Err(EndpointError::NotHttp);
     }

@@ -536,8 +536,10 @@ fn as_text(v: &Json) -> String {
 fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
     let text = as_text(v);
     // People type "1,50" in Indonesian; a comma as the only separator is a decimal comma.
-    let text = if text.contains(',') && !text.contains('.') {
-        text.replace(',', ".")
+    let text = if text.bytes().any(|b| b == b',') && !text.bytes().any(|b| b == b'.') {
+        text.chars()
+            .map(|c| if c == ',' { '.' } else { c })
+            .collect()
     } else {
         text
     };

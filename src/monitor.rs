@@ -459,7 +459,10 @@ impl MonitorState {
 /// Drops the oldest items (the list is oldest first) beyond `limit`.
 fn keep_newest<T>(items: &mut Vec<T>, limit: usize) {
     let excess = items.len().saturating_sub(limit);
-    items.drain(..excess);
+    // `split_off` copies the kept tail once; `drain` linked its own iterator per item type.
+    if excess > 0 {
+        *items = items.split_off(excess);
+    }
 }
 
 /// Why a balance is stale.

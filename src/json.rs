@@ -549,6 +549,16 @@ pub fn split_at_ascii(text: &str, found: impl Fn(u8) -> bool) -> Option<(&str, &
     Some((text.get(..i)?, text.get(i + 1..)?))
 }
 
+/// `text` without the copies of the ASCII byte `end` it ends with: a byte loop where
+/// `trim_end_matches` with a char links core's reverse char decoder.
+pub fn trim_end_ascii(text: &str, end: u8) -> &str {
+    let mut len = text.len();
+    while len > 0 && text.as_bytes().get(len - 1) == Some(&end) {
+        len -= 1;
+    }
+    text.get(..len).unwrap_or(text)
+}
+
 /// The parts one after the other: a plain loop, where `[..].concat()` links std's generic
 /// join (about 400 bytes) and `format!` core::fmt.
 pub fn cat(parts: &[&str]) -> String {
@@ -678,6 +688,9 @@ mod tests {
         assert_eq!(split_at_ascii("é.ü", dot), Some(("é", "ü")));
         assert_eq!(split_at_ascii(".", dot), Some(("", "")));
         assert_eq!(split_at_ascii("15", dot), None);
+        for text in ["", "/", "a//", "é/", "a/b", "//a"] {
+            assert_eq!(trim_end_ascii(text, b'/'), text.trim_end_matches('/'), "{text}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! hex, `NaN`, `Infinity`, more than 64 characters, and anything beyond ±1 000 000 000 USD.
 
 use crate::i18n::{count, decimal_mark, Lang};
-use crate::json::{push_padded, push_u64, split_at_ascii, Json, ToJson};
+use crate::json::{push_padded, push_u64, split_at_ascii, trim_end_ascii, Json, ToJson};
 use crate::wire::{FromJson, JsShape};
 use std::fmt;
 
@@ -192,7 +192,7 @@ impl Money {
         let abs = self.0.unsigned_abs();
         let mut frac = String::with_capacity(9);
         push_padded(&mut frac, abs % SCALE as u64, 9);
-        let frac = frac.trim_end_matches('0');
+        let frac = trim_end_ascii(&frac, b'0');
         let mut out = String::with_capacity(24);
         if self.0 < 0 {
             out.push('-');
@@ -265,7 +265,7 @@ impl Money {
         if frac != 0 {
             out.push('.');
             push_padded(&mut out, frac, 9);
-            out.truncate(out.trim_end_matches('0').len());
+            out.truncate(trim_end_ascii(&out, b'0').len());
         }
         out
     }

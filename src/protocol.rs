@@ -10,7 +10,7 @@
 //! returns a balance or a typed error: never a panic, never a guessed balance.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::json::{object, push_u64, split_at_ascii, Json, ToJson};
+use crate::json::{object, push_u64, split_at_ascii, trim_end_ascii, Json, ToJson};
 use crate::money::Money;
 use crate::provider::Family;
 
@@ -58,7 +58,7 @@ pub fn normalize_endpoint(endpoint: &str) -> Result<String, EndpointError> {
     {
         return Err(EndpointError::Unsupported);
     }
-    Ok(endpoint.trim_end_matches('/').to_string())
+    Ok(trim_end_ascii(endpoint, b'/').to_string())
 }
 
 /// True when the endpoint is CaptchaAI's own host (a key is then required).

@@ -1,7 +1,7 @@
 //! What the user configured, and the checks on what they type.
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
-use crate::json::{cat, parse_i64, u64_text, Json};
+use crate::json::{cat, parse_i64, trim_end_ascii, u64_text, Json};
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::normalize_endpoint;
@@ -494,7 +494,7 @@ fn short_hash(parts: &[&str]) -> String {
 pub fn canonical_endpoint(endpoint: &str) -> String {
     // Byte-level on purpose: `str` pattern searches pull kilobytes of panic formatting into
     // the wasm module (docs/ARCHITECTURE.md, "Size").
-    let lower = endpoint.trim().trim_end_matches('/').to_ascii_lowercase();
+    let lower = trim_end_ascii(endpoint.trim(), b'/').to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let start = bytes
         .windows(3)

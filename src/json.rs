@@ -633,14 +633,15 @@ impl ToJson for Json {
 /// The members of `value` whose names are not in `known`: what a newer build stored, kept so
 /// that writing from this build loses nothing (see [`ObjectWriter::extra`]).
 pub fn unknown_members(value: &Json, known: &[&str]) -> Vec<(String, Json)> {
-    match value {
-        Json::Object(members) => members
-            .iter()
-            .filter(|(k, _)| !known.contains(&k.as_str()))
-            .cloned()
-            .collect(),
-        _ => Vec::new(),
+    let mut kept = Vec::new();
+    if let Json::Object(members) = value {
+        for (key, member) in members {
+            if !known.contains(&key.as_str()) {
+                kept.push((key.clone(), member.clone()));
+            }
+        }
     }
+    kept
 }
 
 /// Pairs written as one object (`{"k": "v", …}`), in order.

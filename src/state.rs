@@ -307,10 +307,11 @@ impl State {
                         .unwrap_or(&fresh);
                     match base.apply_settings(&merged(row, &shared)) {
                         Ok(account) => accounts.push(account),
-                        Err(e) => errors.extend(
-                            e.into_iter()
-                                .map(|(field, e)| (account_field(i, &field), e)),
-                        ),
+                        Err(e) => {
+                            for (field, e) in e {
+                                errors.push((account_field(i, &field), e));
+                            }
+                        }
                     }
                 }
             }
@@ -351,13 +352,14 @@ fn shared_fields(input: &Json) -> Json {
         "notifications",
         "showSolves",
     ];
-    Json::Object(
-        SHARED
-            .iter()
-            .filter(|name| input.get(name).is_present())
-            .map(|name| (name.to_string(), input.get(name).clone()))
-            .collect(),
-    )
+    let mut members = Vec::new();
+    for name in SHARED {
+        let value = input.get(name);
+        if value.is_present() {
+            members.push((name.to_string(), value.clone()));
+        }
+    }
+    Json::Object(members)
 }
 
 /// An account's row with the shared fields added.
@@ -367,7 +369,9 @@ fn merged(row: &Json, shared: &Json) -> Json {
         _ => Vec::new(),
     };
     if let Json::Object(extra) = shared {
-        members.extend(extra.iter().cloned());
+        for (key, value) in extra {
+            members.push((key.clone(), value.clone()));
+        }
     }
     Json::Object(members)
 }

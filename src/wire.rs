@@ -83,7 +83,8 @@ impl<T: FromJson> FromJson for Vec<T> {
         let Json::Array(items) = value else {
             return None;
         };
-        // A plain loop: filter_map/collect measured 150 bytes more per item type.
+        // A plain loop: filter_map/collect instantiated an iterator per item type (610 bytes
+        // more in all, measured).
         let mut kept = Vec::new();
         for item in items {
             if let Some(v) = T::from_json(item) {

@@ -410,16 +410,15 @@ pub fn settings_answer(state: State, input: &Json, lang: Lang) -> SettingsAnswer
         Err(errors) => SettingsAnswer {
             ok: false,
             state,
-            errors: FieldErrors(
-                errors
-                    .into_iter()
-                    .map(|(field, e)| {
-                        let (key, args) = e.message_key();
-                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                        (field, format(lang, key, &args))
-                    })
-                    .collect(),
-            ),
+            errors: {
+                let mut sentences = Vec::new();
+                for (field, e) in errors {
+                    let (key, args) = e.message_key();
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    sentences.push((field, format(lang, key, &args)));
+                }
+                FieldErrors(sentences)
+            },
         },
     }
 }

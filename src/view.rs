@@ -414,8 +414,11 @@ pub fn settings_answer(state: State, input: &Json, lang: Lang) -> SettingsAnswer
                 let mut sentences = Vec::new();
                 for (field, e) in errors {
                     let (key, args) = e.message_key();
-                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                    sentences.push((field, format(lang, key, &args)));
+                    let mut texts: Vec<&str> = Vec::new();
+                    for arg in &args {
+                        texts.push(arg);
+                    }
+                    sentences.push((field, format(lang, key, &texts)));
                 }
                 FieldErrors(sentences)
             },

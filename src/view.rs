@@ -295,16 +295,17 @@ wire_struct! {
 
 /// Every provider, in the table's order.
 pub fn provider_views(lang: Lang) -> Vec<ProviderView> {
-    PROVIDERS
-        .iter()
-        .map(|p| ProviderView {
+    let mut views = Vec::with_capacity(PROVIDERS.len());
+    for p in PROVIDERS {
+        views.push(ProviderView {
             id: p.id,
             label: provider_label(p.id, lang),
             family: p.family,
             endpoint: p.endpoint.unwrap_or_default(),
             custom: p.is_custom(),
-        })
-        .collect()
+        });
+    }
+    views
 }
 
 /// A settings form's refusals: field name -> localized sentence, written as one object.
@@ -644,21 +645,18 @@ pub fn account_view(
         title.push('\n');
         title.push_str(s);
     }
-    let remaining = settings
-        .rates
-        .iter()
-        .map(|(kind, rate)| {
-            let solves = balance.map(|b| b.whole_multiples_of(rate));
-            RemainingView {
-                kind: kind.as_str(),
-                label: text(lang, &cat(&["type_", kind.as_str()])),
-                rate,
-                rate_text: format(lang, "per_solve", &[&money(rate)]),
-                solves,
-                solves_text: solves.map(|n| count(lang, n)),
-            }
-        })
-        .collect();
+    let mut remaining = Vec::new();
+    for (kind, rate) in settings.rates.iter() {
+        let solves = balance.map(|b| b.whole_multiples_of(rate));
+        remaining.push(RemainingView {
+            kind: kind.as_str(),
+            label: text(lang, &cat(&["type_", kind.as_str()])),
+            rate,
+            rate_text: format(lang, "per_solve", &[&money(rate)]),
+            solves,
+            solves_text: solves.map(|n| count(lang, n)),
+        });
+    }
     let state_name = match level {
         BalanceLevel::Unknown if error.is_some() => "error",
         BalanceLevel::Unknown => "loading",

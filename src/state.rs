@@ -242,18 +242,19 @@ impl State {
     /// Marks checks as sent now for the accounts named in `ids`; store the result before
     /// sending the requests.
     pub fn begin_checks(self, ids: &[String], now_ms: i64) -> State {
-        let accounts = self
-            .accounts
-            .into_iter()
-            .map(|a| {
-                if ids.contains(&a.id()) {
-                    a.begin_check(now_ms)
-                } else {
-                    a
-                }
-            })
-            .collect();
-        State { accounts, ..self }
+        let mut accounts = Vec::with_capacity(self.accounts.len());
+        for a in self.accounts {
+            accounts.push(if ids.contains(&a.id()) {
+                a.begin_check(now_ms)
+            } else {
+                a
+            });
+        }
+        State {
+            accounts,
+            version: self.version,
+            extra: self.extra,
+        }
     }
 
     /// Folds one check into the account it was fetched for (`fetched_for`, its id). An answer

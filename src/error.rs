@@ -202,7 +202,11 @@ fn read_detail(value: &Json) -> Option<String> {
 /// A description that came in from outside (storage, JS), cut to 80 characters: enough for
 /// any API code or `HTTP 502`, too short for a page of markup.
 pub fn short_detail(text: &str) -> String {
-    text.chars().take(80).collect()
+    let mut out = String::new();
+    for c in text.chars().take(80) {
+        out.push(c);
+    }
+    out
 }
 
 impl ToJson for ErrorCode {

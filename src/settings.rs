@@ -482,10 +482,11 @@ fn short_hash(parts: &[&str]) -> String {
         }
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    (0..8)
-        .rev()
-        .map(|i| char::from(HEX[((hash >> (32 + 4 * i)) & 15) as usize]))
-        .collect()
+    let mut out = String::with_capacity(8);
+    for i in (0..8).rev() {
+        out.push(char::from(HEX[((hash >> (32 + 4 * i)) & 15) as usize]));
+    }
+    out
 }
 
 /// How an endpoint is compared (never shown or requested): lower case (as before hosts were

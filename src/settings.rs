@@ -538,9 +538,11 @@ fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
     let text = as_text(v);
     // People type "1,50" in Indonesian; a comma as the only separator is a decimal comma.
     let text = if text.bytes().any(|b| b == b',') && !text.bytes().any(|b| b == b'.') {
-        text.chars()
-            .map(|c| if c == ',' { '.' } else { c })
-            .collect()
+        let mut dotted = String::with_capacity(text.len());
+        for c in text.chars() {
+            dotted.push(if c == ',' { '.' } else { c });
+        }
+        dotted
     } else {
         text
     };

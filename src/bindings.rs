@@ -88,11 +88,12 @@ pub fn plan_check(
 #[wasm_bindgen(js_name = beginCheck)]
 pub fn begin_check(state: JsValue, now_ms: f64, due: JsValue) -> JsValue {
     let due = from_js(&due);
-    let ids: Vec<String> = due
-        .as_array()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
+    let mut ids: Vec<String> = Vec::new();
+    for id in due.as_array() {
+        if let Some(id) = id.as_str() {
+            ids.push(id.to_string());
+        }
+    }
     to_js(&state_from(&state).begin_checks(&ids, now_ms as i64))
 }
 
@@ -240,8 +241,13 @@ pub fn estimate(
 #[wasm_bindgen]
 pub fn message(lang: &str, key: &str, args: JsValue) -> String {
     let args = from_js(&args);
-    let args: Vec<&str> = args.as_array().iter().filter_map(Json::as_text).collect();
-    i18n::format(Lang::from_tag(lang), key, &args)
+    let mut texts: Vec<&str> = Vec::new();
+    for arg in args.as_array() {
+        if let Some(text) = arg.as_text() {
+            texts.push(text);
+        }
+    }
+    i18n::format(Lang::from_tag(lang), key, &texts)
 }
 
 /// Installs a language's text catalog (`messages/<lang>.json` as text, written by the build):

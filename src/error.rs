@@ -5,7 +5,7 @@
 //! locale keys of its cause and fix sentences (docs/API.md: "Error codes" and the
 //! troubleshooting list under "Defaults").
 
-use crate::json::{Json, ToJson};
+use crate::json::{cat, Json, ToJson};
 use crate::wire::{FromJson, JsShape};
 use crate::wire_struct;
 
@@ -167,17 +167,17 @@ impl ErrorCode {
 
     /// Locale key of the short title, e.g. `err_wrong_key`.
     pub fn title_key(self) -> String {
-        format!("err_{}", self.as_str())
+        cat(&["err_", self.as_str()])
     }
 
     /// Locale key of the cause sentence.
     pub fn cause_key(self) -> String {
-        format!("err_{}_cause", self.as_str())
+        cat(&["err_", self.as_str(), "_cause"])
     }
 
     /// Locale key of the fix sentence.
     pub fn fix_key(self) -> String {
-        format!("err_{}_fix", self.as_str())
+        cat(&["err_", self.as_str(), "_fix"])
     }
 }
 
@@ -202,7 +202,11 @@ fn read_detail(value: &Json) -> Option<String> {
 /// A description that came in from outside (storage, JS), cut to 80 characters: enough for
 /// any API code or `HTTP 502`, too short for a page of markup.
 pub fn short_detail(text: &str) -> String {
-    text.chars().take(80).collect()
+    let mut out = String::new();
+    for c in text.chars().take(80) {
+        out.push(c);
+    }
+    out
 }
 
 impl ToJson for ErrorCode {

@@ -6,7 +6,7 @@
 //! installs the ones it needs with `setMessages` before asking for text (docs/ARCHITECTURE.md,
 //! "Text catalogs").
 
-use std::borrow::Cow;
+use crate::json::{split_at_ascii, u64_text};
 
 #[cfg(not(target_arch = "wasm32"))]
 include!(concat!(env!("OUT_DIR"), "/messages.rs"));
@@ -24,7 +24,8 @@ impl Lang {
     /// The language for a BCP 47 tag: `id`, `id-ID` and the legacy `in` are Indonesian,
     /// everything else English.
     pub fn from_tag(tag: &str) -> Lang {
-        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+        let tag = tag.trim();
+        let primary = split_at_ascii(tag, |b| b == b'-' || b == b'_').map_or(tag, |(p, _)| p);
         if primary.eq_ignore_ascii_case("id") || primary.eq_ignore_ascii_case("in") {
             Lang::Id
         } else {
@@ -74,11 +75,14 @@ fn lookup(lang: Lang, key: &str) -> Option<String> {
 /// The raw text for a key (English if missing, the key itself if unknown everywhere, so a typo
 /// or a catalog that did not load shows the key instead of a blank). Under `cargo test` an
 /// unknown key panics, so every test that reaches a sentence also proves its key exists.
-pub fn text(lang: Lang, key: &str) -> Cow<'_, str> {
+///
+/// An owned `String`: callers keep the text, and a `Cow` made each of them carry its own
+/// conversion code (docs/ARCHITECTURE.md, "Size").
+pub fn text(lang: Lang, key: &str) -> String {
     let found = lookup(lang, key).or_else(|| lookup(Lang::En, key));
     #[cfg(test)]
     assert!(found.is_some(), "locales miss the key {key}");
-    found.map_or(Cow::Borrowed(key), Cow::from)
+    found.map_or_else(|| key.to_string(), String::from)
 }
 
 /// The catalogs `setMessages` installed, one slot per [`Lang`].
@@ -186,7 +190,7 @@ pub fn decimal_mark(lang: Lang) -> char {
 
 /// A count with its thousands grouped: `4,115` (en), `4.115` (id).
 pub fn count(lang: Lang, n: u64) -> String {
-    let digits = n.to_string();
+    let digits = u64_text(n);
     let sep = separators(lang).0;
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -207,10 +211,7 @@ pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
         if i > 0 {
             out.push(separators(lang).2);
         }
-        if part < 10 {
-            out.push('0');
-        }
-        out.push_str(&part.to_string());
+        crate::json::push_padded(&mut out, part as u64, 2);
     }
     out
 }
@@ -219,10 +220,10 @@ pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
 pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
     let secs = now_ms.saturating_sub(at_ms).max(0) / 1000;
     match secs {
-        0..=59 => text(lang, "age_just_now").to_string(),
-        60..=3599 => format(lang, "age_minutes", &[&(secs / 60).to_string()]),
-        3600..=86_399 => format(lang, "age_hours", &[&(secs / 3600).to_string()]),
-        _ => format(lang, "age_days", &[&(secs / 86_400).to_string()]),
+        0..=59 => text(lang, "age_just_now"),
+        60..=3599 => format(lang, "age_minutes", &[&u64_text(secs as u64 / 60)]),
+        3600..=86_399 => format(lang, "age_hours", &[&u64_text(secs as u64 / 3600)]),
+        _ => format(lang, "age_days", &[&u64_text(secs as u64 / 86_400)]),
     }
 }
 

@@ -106,7 +106,7 @@ impl Json {
     /// A whole number written as an integer (JSON.stringify writes integral numbers so).
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            Json::Number(n) => n.parse().ok(),
+            Json::Number(n) => parse_i64(n),
             _ => None,
         }
     }
@@ -475,14 +475,105 @@ impl ToJson for bool {
 
 impl ToJson for i64 {
     fn write_json(&self, out: &mut String) {
-        out.push_str(&self.to_string());
+        push_i64(out, *self);
     }
 }
 
 impl ToJson for u64 {
     fn write_json(&self, out: &mut String) {
-        out.push_str(&self.to_string());
+        push_u64(out, *self);
     }
+}
+
+/// Appends `n` in decimal. The core writes every number with these few lines instead of
+/// `to_string`/`format!`: core::fmt's Display code for each integer type, its padding and
+/// `format!` itself cost the module over 2 KB (docs/ARCHITECTURE.md, "Size").
+pub fn push_u64(out: &mut String, n: u64) {
+    push_padded(out, n, 1);
+}
+
+/// Appends `n` in decimal with at least `width` digits, zeros in front (`width` up to 20).
+pub fn push_padded(out: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while start > 0 && (n > 0 || digits.len() - start < width.max(1)) {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    for &d in digits.iter().skip(start) {
+        out.push(char::from(d));
+    }
+}
+
+/// Appends `n` in decimal, `-` in front when negative.
+pub fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// A whole number as `str::parse::<i64>` reads it (an optional sign, then ASCII digits, no
+/// overflow), in a few lines instead of std's generic integer parser.
+pub fn parse_i64(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text.as_bytes()),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Counted below zero, so i64::MIN fits.
+    let mut n: i64 = 0;
+    for &b in digits {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_sub(i64::from(digit))?;
+    }
+    if negative {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
+}
+
+/// `text` around the first byte `found` accepts, which must be ASCII (so both sides are
+/// text): a byte scan where `split_once`/`split`/`contains` with a char pattern link core's
+/// char searchers and memchr (docs/ARCHITECTURE.md, "Size").
+pub fn split_at_ascii(text: &str, found: impl Fn(u8) -> bool) -> Option<(&str, &str)> {
+    let i = text.bytes().position(found)?;
+    Some((text.get(..i)?, text.get(i + 1..)?))
+}
+
+/// `text` without the copies of the ASCII byte `end` it ends with: a byte loop where
+/// `trim_end_matches` with a char links core's reverse char decoder.
+pub fn trim_end_ascii(text: &str, end: u8) -> &str {
+    let mut len = text.len();
+    while len > 0 && text.as_bytes().get(len - 1) == Some(&end) {
+        len -= 1;
+    }
+    text.get(..len).unwrap_or(text)
+}
+
+/// The parts one after the other: a plain loop, where `[..].concat()` links std's generic
+/// join (about 400 bytes) and `format!` core::fmt.
+pub fn cat(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
+/// `n` in decimal.
+pub fn u64_text(n: u64) -> String {
+    let mut out = String::with_capacity(20);
+    push_u64(&mut out, n);
+    out
 }
 
 impl ToJson for u32 {
@@ -542,14 +633,15 @@ impl ToJson for Json {
 /// The members of `value` whose names are not in `known`: what a newer build stored, kept so
 /// that writing from this build loses nothing (see [`ObjectWriter::extra`]).
 pub fn unknown_members(value: &Json, known: &[&str]) -> Vec<(String, Json)> {
-    match value {
-        Json::Object(members) => members
-            .iter()
-            .filter(|(k, _)| !known.contains(&k.as_str()))
-            .cloned()
-            .collect(),
-        _ => Vec::new(),
+    let mut kept = Vec::new();
+    if let Json::Object(members) = value {
+        for (key, member) in members {
+            if !known.contains(&key.as_str()) {
+                kept.push((key.clone(), member.clone()));
+            }
+        }
     }
+    kept
 }
 
 /// Pairs written as one object (`{"k": "v", …}`), in order.
@@ -564,6 +656,74 @@ impl<K: AsRef<str>, V: ToJson> ToJson for [(K, V)] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[rustfmt::skip]
+    fn writes_integers_as_std_does() {
+        let cases: [(u64, usize); 9] = [
+            (0, 1),
+            (0, 2),
+            (7, 2),
+            (42, 2),
+            (123, 2),
+            (5, 9),
+            (123_456_789, 9),
+            (u64::MAX, 1),
+            (u64::MAX, 20),
+        ];
+        for (n, width) in cases {
+            let mut out = String::from("x");
+            push_padded(&mut out, n, width);
+            assert_eq!(out, format!("x{n:0width$}"), "{n} {width}");
+        }
+        for n in [0, 9, 10, -1, -10, i64::MIN, i64::MAX] {
+            let mut out = String::new();
+            push_i64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        assert_eq!(u64_text(1_000), "1000");
+        assert_eq!(cat(&["a", "", "bc"]), "abc");
+        assert_eq!(cat(&[]), "");
+        let dot = |b| b == b'.';
+        assert_eq!(split_at_ascii("1.5.2", dot), Some(("1", "5.2")));
+        assert_eq!(split_at_ascii("é.ü", dot), Some(("é", "ü")));
+        assert_eq!(split_at_ascii(".", dot), Some(("", "")));
+        assert_eq!(split_at_ascii("15", dot), None);
+        for text in ["", "/", "a//", "é/", "a/b", "//a"] {
+            assert_eq!(trim_end_ascii(text, b'/'), text.trim_end_matches('/'), "{text}");
+        }
+    }
+
+    #[test]
+    fn reads_integers_as_std_does() {
+        let cases = [
+            "0",
+            "7",
+            "-7",
+            "+7",
+            "007",
+            "-0",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "99999999999999999999",
+            "",
+            "-",
+            "+",
+            "+-1",
+            "1.5",
+            "1e3",
+            " 1",
+            "1 ",
+            "١",
+            "0x10",
+            "12a",
+        ];
+        for text in cases {
+            assert_eq!(parse_i64(text), text.parse::<i64>().ok(), "{text:?}");
+        }
+    }
 
     #[test]
     fn writes_json_that_reads_back() {

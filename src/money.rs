@@ -14,7 +14,7 @@
 //! hex, `NaN`, `Infinity`, more than 64 characters, and anything beyond ±1 000 000 000 USD.
 
 use crate::i18n::{count, decimal_mark, Lang};
-use crate::json::{Json, ToJson};
+use crate::json::{push_padded, push_u64, split_at_ascii, trim_end_ascii, Json, ToJson};
 use crate::wire::{FromJson, JsShape};
 use std::fmt;
 
@@ -89,11 +89,11 @@ impl Money {
             (_, Some(rest)) => (false, rest),
             _ => (false, text),
         };
-        let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+        let (mantissa, exponent) = match split_at_ascii(rest, |b| b == b'e' || b == b'E') {
             Some((mantissa, exp)) => (mantissa, parse_exponent(exp)?),
             None => (rest, 0),
         };
-        let (int_part, frac_part) = match mantissa.split_once('.') {
+        let (int_part, frac_part) = match split_at_ascii(mantissa, |b| b == b'.') {
             Some((i, f)) => (i, f),
             None => (mantissa, ""),
         };
@@ -190,8 +190,9 @@ impl Money {
     /// always exact; grouped and separated like every other number of the language.
     pub fn display_in(self, lang: Lang) -> String {
         let abs = self.0.unsigned_abs();
-        let frac = format!("{:09}", abs % SCALE as u64);
-        let frac = frac.trim_end_matches('0');
+        let mut frac = String::with_capacity(9);
+        push_padded(&mut frac, abs % SCALE as u64, 9);
+        let frac = trim_end_ascii(&frac, b'0');
         let mut out = String::with_capacity(24);
         if self.0 < 0 {
             out.push('-');
@@ -209,34 +210,64 @@ impl Money {
     /// At most four characters for the toolbar badge: `0`, `.42`, `9.99`, `12.3`, `999`, `1.2k`,
     /// `12k`, `1.2M`. Always rounded down, so the badge never shows money that is not there.
     pub fn short(self) -> String {
+        // Whole part, then up to `decimals` digits of `fraction` (zero-padded), then a suffix.
+        fn shown(whole: Option<i64>, fraction: Option<(i64, usize)>, suffix: &str) -> String {
+            let mut out = String::with_capacity(4);
+            if let Some(whole) = whole {
+                push_u64(&mut out, whole as u64);
+            }
+            if let Some((fraction, decimals)) = fraction {
+                out.push('.');
+                push_padded(&mut out, fraction as u64, decimals);
+            }
+            out.push_str(suffix);
+            out
+        }
         let cents_floor = |n: i64| n / (SCALE / 100);
         if self.0 < SCALE / 100 {
             return "0".into();
         }
         let cents = cents_floor(self.0);
         if cents < 100 {
-            return format!(".{cents:02}");
+            return shown(None, Some((cents, 2)), "");
         }
         if cents < 1_000 {
-            return format!("{}.{:02}", cents / 100, cents % 100);
+            return shown(Some(cents / 100), Some((cents % 100, 2)), "");
         }
         let dollars = self.0 / SCALE;
         if dollars < 100 {
-            return format!("{}.{}", dollars, (cents % 100) / 10);
+            return shown(Some(dollars), Some(((cents % 100) / 10, 1)), "");
         }
         if dollars < 1_000 {
-            return dollars.to_string();
+            return shown(Some(dollars), None, "");
         }
         for (unit, suffix) in [(1_000_i64, "k"), (1_000_000, "M"), (1_000_000_000, "B")] {
             let tenths = dollars / (unit / 10);
             if tenths < 100 {
-                return format!("{}.{}{suffix}", tenths / 10, tenths % 10);
+                return shown(Some(tenths / 10), Some((tenths % 10, 1)), suffix);
             }
             if tenths < 10_000 {
-                return format!("{}{suffix}", tenths / 10);
+                return shown(Some(tenths / 10), None, suffix);
             }
         }
         "1B+".into()
+    }
+
+    /// The exact decimal, shortest form: `12.345`, `0`, `-0.5` (also its `Display`).
+    pub fn decimal_text(self) -> String {
+        let abs = self.0.unsigned_abs();
+        let mut out = String::with_capacity(24);
+        if self.0 < 0 {
+            out.push('-');
+        }
+        push_u64(&mut out, abs / SCALE as u64);
+        let frac = abs % SCALE as u64;
+        if frac != 0 {
+            out.push('.');
+            push_padded(&mut out, frac, 9);
+            out.truncate(trim_end_ascii(&out, b'0').len());
+        }
+        out
     }
 }
 
@@ -261,16 +292,7 @@ fn parse_exponent(text: &str) -> Result<i64, MoneyError> {
 /// The exact decimal, shortest form: `12.345`, `0`, `-0.5`.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        let whole = abs / SCALE as u64;
-        let frac = abs % SCALE as u64;
-        if frac == 0 {
-            write!(f, "{sign}{whole}")
-        } else {
-            let frac = format!("{frac:09}");
-            write!(f, "{sign}{whole}.{}", frac.trim_end_matches('0'))
-        }
+        f.write_str(&self.decimal_text())
     }
 }
 
@@ -304,7 +326,7 @@ impl JsShape for Money {
 /// Stored and sent to JS as the exact decimal string.
 impl ToJson for Money {
     fn write_json(&self, out: &mut String) {
-        self.to_string().write_json(out);
+        self.decimal_text().write_json(out);
     }
 }
 

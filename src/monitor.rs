@@ -7,7 +7,7 @@
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{short_detail, ApiError, ErrorCode, RetryPolicy};
-use crate::json::Json;
+use crate::json::{cat, Json};
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS};
@@ -199,7 +199,7 @@ wire_enum! {
 impl PlanReason {
     /// The locale key explaining it (`plan_due` …).
     pub fn message_key(self) -> String {
-        format!("plan_{}", self.as_str())
+        cat(&["plan_", self.as_str()])
     }
 }
 
@@ -459,7 +459,10 @@ impl MonitorState {
 /// Drops the oldest items (the list is oldest first) beyond `limit`.
 fn keep_newest<T>(items: &mut Vec<T>, limit: usize) {
     let excess = items.len().saturating_sub(limit);
-    items.drain(..excess);
+    // `split_off` copies the kept tail once; `drain` linked its own iterator per item type.
+    if excess > 0 {
+        *items = items.split_off(excess);
+    }
 }
 
 /// Why a balance is stale.

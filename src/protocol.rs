@@ -10,7 +10,7 @@
 //! returns a balance or a typed error: never a panic, never a guessed balance.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::json::{object, Json, ToJson};
+use crate::json::{object, push_u64, split_at_ascii, trim_end_ascii, Json, ToJson};
 use crate::money::Money;
 use crate::provider::Family;
 
@@ -47,7 +47,7 @@ pub fn normalize_endpoint(endpoint: &str) -> Result<String, EndpointError> {
     } else {
         return Err(EndpointError::NotHttp);
     };
-    let host = rest.split('/').next().unwrap_or("");
+    let host = split_at_ascii(rest, |b| b == b'/').map_or(rest, |(host, _)| host);
     if host.is_empty() || host.starts_with(':') {
         return Err(EndpointError::NotHttp);
     }
@@ -58,7 +58,7 @@ pub fn normalize_endpoint(endpoint: &str) -> Result<String, EndpointError> {
     {
         return Err(EndpointError::Unsupported);
     }
-    Ok(endpoint.trim_end_matches('/').to_string())
+    Ok(trim_end_ascii(endpoint, b'/').to_string())
 }
 
 /// True when the endpoint is CaptchaAI's own host (a key is then required).
@@ -73,7 +73,8 @@ pub fn is_default_endpoint(endpoint: &str) -> bool {
 /// The result holds the key: never print or log it.
 pub fn balance_url(endpoint: &str, key: &str, acao: bool) -> Result<String, EndpointError> {
     let base = normalize_endpoint(endpoint)?;
-    let mut url = format!("{base}/res.php?");
+    let mut url = base;
+    url.push_str("/res.php?");
     if !key.is_empty() {
         url.push_str("key=");
         url.push_str(key);
@@ -171,12 +172,19 @@ fn server_failed(status: u16, content_type: Option<&str>, text: &str) -> bool {
         })
 }
 
+/// `HTTP 502`: what a failed check shows of the status.
+fn http_status(status: u16) -> String {
+    let mut out = String::from("HTTP ");
+    push_u64(&mut out, u64::from(status));
+    out
+}
+
 /// What an answer that is not the protocol's JSON says: too long, a rate limit, a server or
 /// CDN failure. `None` when the body must be read as the protocol's answer.
 fn transport_failure(status: u16, content_type: Option<&str>, body: &str) -> Option<ApiError> {
     let text = body.trim();
     let server_failed = server_failed(status, content_type, text);
-    let http = || format!("HTTP {status}");
+    let http = || http_status(status);
     if body.len() > MAX_ANSWER_LEN {
         return Some(if server_failed {
             ApiError::new(ErrorCode::ServerError, http())
@@ -222,7 +230,7 @@ fn classify_create_task(
         return match answer.get("balance") {
             Json::Number(n) | Json::String(n) => match Money::parse(n) {
                 Ok(balance) if (200..300).contains(&status) => Ok(balance),
-                Ok(_) => malformed(&format!("HTTP {status}")),
+                Ok(_) => malformed(&http_status(status)),
                 Err(_) => malformed("balance is not a number"),
             },
             _ => malformed("no balance field"),
@@ -233,10 +241,7 @@ fn classify_create_task(
         return Err(ApiError::new(known, code.to_ascii_uppercase()));
     }
     if status == 429 {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            format!("HTTP {status}"),
-        ));
+        return Err(ApiError::new(ErrorCode::RateLimited, http_status(status)));
     }
     if is_api_shaped_code(code) {
         return Err(ApiError::new(ErrorCode::Unknown, code));
@@ -247,7 +252,7 @@ fn classify_create_task(
 /// Reads one HTTP answer of the 2captcha family into a balance or a typed error.
 pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<Money, ApiError> {
     let text = body.trim();
-    let http = || format!("HTTP {status}");
+    let http = || http_status(status);
     let server_failed = server_failed(status, content_type, text);
 
     if body.len() > MAX_ANSWER_LEN {
@@ -299,7 +304,7 @@ fn classify_json(status: u16, answer: &Json) -> Result<Money, ApiError> {
     if ok {
         return match Money::parse(&request_text) {
             Ok(balance) if (200..300).contains(&status) => Ok(balance),
-            Ok(_) => malformed(&format!("HTTP {status}")),
+            Ok(_) => malformed(&http_status(status)),
             Err(_) => malformed("balance is not a number"),
         };
     }
@@ -307,16 +312,10 @@ fn classify_json(status: u16, answer: &Json) -> Result<Money, ApiError> {
         return Err(ApiError::new(code, request_text.to_ascii_uppercase()));
     }
     if status == 429 {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            format!("HTTP {status}"),
-        ));
+        return Err(ApiError::new(ErrorCode::RateLimited, http_status(status)));
     }
     if status >= 500 {
-        return Err(ApiError::new(
-            ErrorCode::ServerError,
-            format!("HTTP {status}"),
-        ));
+        return Err(ApiError::new(ErrorCode::ServerError, http_status(status)));
     }
     if is_api_shaped_code(&request_text) {
         return Err(ApiError::new(ErrorCode::Unknown, request_text));

@@ -4,6 +4,7 @@
 //! add-funds page and default per-solve rates. Adding a service is one row; nothing else in the
 //! code branches on a provider.
 
+use crate::json::cat;
 use crate::wire_enum;
 
 wire_enum! {
@@ -167,7 +168,7 @@ pub fn permission_origin(endpoint: &str) -> Option<String> {
     let known = known_hosts().any(|k| k.eq_ignore_ascii_case(&origin));
     // Chrome's match patterns take no port: the host's pattern covers every port.
     let scheme = origin.get(..start)?;
-    (!loopback && !known).then(|| format!("{scheme}{host}/*"))
+    (!loopback && !known).then(|| cat(&[scheme, host, "/*"]))
 }
 
 #[cfg(test)]

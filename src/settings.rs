@@ -1,7 +1,7 @@
 //! What the user configured, and the checks on what they type.
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
-use crate::json::Json;
+use crate::json::{cat, parse_i64, trim_end_ascii, u64_text, Json};
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::normalize_endpoint;
@@ -170,29 +170,29 @@ impl FieldError {
             FieldError::KeyMissing => ("field_error_key_missing", vec![]),
             FieldError::KeyToken(lo, hi) => (
                 "field_error_key_token",
-                vec![lo.to_string(), hi.to_string()],
+                vec![u64_text(*lo as u64), u64_text(*hi as u64)],
             ),
             FieldError::EndpointMissing => ("field_error_endpoint_missing", vec![]),
-            FieldError::BadName => ("field_error_name", vec![MAX_NAME_CHARS.to_string()]),
+            FieldError::BadName => ("field_error_name", vec![u64_text(MAX_NAME_CHARS as u64)]),
             FieldError::DuplicateName(n) => ("field_error_duplicate_name", vec![n.clone()]),
             FieldError::DuplicateAccount(n) => ("field_error_duplicate_account", vec![n.clone()]),
             FieldError::UnknownProvider => ("field_error_provider", vec![]),
             FieldError::NoAccounts => ("field_error_no_accounts", vec![]),
             FieldError::KeyLength(n) => (
                 "field_error_key_length",
-                vec![KEY_LEN.to_string(), n.to_string()],
+                vec![u64_text(KEY_LEN as u64), u64_text(*n as u64)],
             ),
             FieldError::KeyCharacters => ("field_error_key_characters", vec![]),
             FieldError::NotAnAmount => ("field_error_not_amount", vec![]),
             FieldError::AmountRange(lo, hi) => (
                 "field_error_amount_range",
-                vec![lo.to_string(), hi.to_string()],
+                vec![lo.decimal_text(), hi.decimal_text()],
             ),
-            FieldError::PriceRange(hi) => ("field_error_price_range", vec![hi.to_string()]),
+            FieldError::PriceRange(hi) => ("field_error_price_range", vec![hi.decimal_text()]),
             FieldError::NotAWholeNumber => ("field_error_not_whole", vec![]),
             FieldError::NumberRange(lo, hi) => (
                 "field_error_number_range",
-                vec![lo.to_string(), hi.to_string()],
+                vec![u64_text(u64::from(*lo)), u64_text(u64::from(*hi))],
             ),
             FieldError::BadEndpoint => ("field_error_endpoint", vec![]),
             FieldError::NotABoolean => ("field_error_boolean", vec![]),
@@ -206,8 +206,8 @@ pub fn mask_key(key: &str) -> String {
     let n = key.chars().count();
     match (key.get(..4), key.get(n.saturating_sub(4)..)) {
         _ if n == 0 => String::new(),
-        (Some(head), Some(tail)) if n >= 12 && key.is_ascii() => format!("{head}…{tail}"),
-        _ => format!("…({n} chars)"),
+        (Some(head), Some(tail)) if n >= 12 && key.is_ascii() => cat(&[head, "…", tail]),
+        _ => cat(&["…(", &u64_text(n as u64), " chars)"]),
     }
 }
 
@@ -394,7 +394,7 @@ impl Settings {
                     next.rates.set(kind, None);
                 } else {
                     field(
-                        &format!("rates.{}", kind.as_str()),
+                        &cat(&["rates.", kind.as_str()]),
                         parse_rate(v).map(|r| next.rates.set(kind, Some(r))),
                     );
                 }
@@ -481,7 +481,12 @@ fn short_hash(parts: &[&str]) -> String {
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    format!("{:08x}", (hash >> 32) as u32)
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(8);
+    for i in (0..8).rev() {
+        out.push(char::from(HEX[((hash >> (32 + 4 * i)) & 15) as usize]));
+    }
+    out
 }
 
 /// How an endpoint is compared (never shown or requested): lower case (as before hosts were
@@ -490,7 +495,7 @@ fn short_hash(parts: &[&str]) -> String {
 pub fn canonical_endpoint(endpoint: &str) -> String {
     // Byte-level on purpose: `str` pattern searches pull kilobytes of panic formatting into
     // the wasm module (docs/ARCHITECTURE.md, "Size").
-    let lower = endpoint.trim().trim_end_matches('/').to_ascii_lowercase();
+    let lower = trim_end_ascii(endpoint.trim(), b'/').to_ascii_lowercase();
     let bytes = lower.as_bytes();
     let start = bytes
         .windows(3)
@@ -532,8 +537,12 @@ fn as_text(v: &Json) -> String {
 fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
     let text = as_text(v);
     // People type "1,50" in Indonesian; a comma as the only separator is a decimal comma.
-    let text = if text.contains(',') && !text.contains('.') {
-        text.replace(',', ".")
+    let text = if text.bytes().any(|b| b == b',') && !text.bytes().any(|b| b == b'.') {
+        let mut dotted = String::with_capacity(text.len());
+        for c in text.chars() {
+            dotted.push(if c == ',' { '.' } else { c });
+        }
+        dotted
     } else {
         text
     };
@@ -570,10 +579,7 @@ fn parse_rate(v: &Json) -> Result<Money, FieldError> {
 
 fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
     let text = as_text(v);
-    let n: i64 = text
-        .trim()
-        .parse()
-        .map_err(|_| FieldError::NotAWholeNumber)?;
+    let n = parse_i64(text.trim()).ok_or(FieldError::NotAWholeNumber)?;
     if n < i64::from(min) || n > i64::from(max) {
         return Err(FieldError::NumberRange(min, max));
     }
@@ -594,6 +600,27 @@ mod tests {
 
     fn apply(input: Value) -> Result<Settings, Vec<(String, FieldError)>> {
         Settings::default().apply(&j(input))
+    }
+
+    #[test]
+    fn short_hashes_are_eight_hex_digits_as_before() {
+        // The ids are stored: the hand-written hex must equal what `{:08x}` wrote.
+        let fnv = |text: &str| {
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in text.bytes() {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("{:08x}", (hash >> 32) as u32)
+        };
+        let mut leading_zero = false;
+        for i in 0..2_000 {
+            let part = i.to_string();
+            let id = short_hash(&["x", &part]);
+            assert_eq!(id, fnv(&format!("x\0{part}")), "{part}");
+            leading_zero |= id.starts_with('0');
+        }
+        assert!(leading_zero);
     }
 
     #[test]

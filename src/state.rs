@@ -6,7 +6,7 @@
 //! a bad history point never costs the last good balance, a bad account never costs the others.
 
 use crate::alerts::AlertDecision;
-use crate::json::Json;
+use crate::json::{cat, u64_text, Json};
 use crate::monitor::{MonitorState, Outcome};
 use crate::settings::{FieldError, Settings};
 use crate::wire::FromJson;
@@ -242,18 +242,19 @@ impl State {
     /// Marks checks as sent now for the accounts named in `ids`; store the result before
     /// sending the requests.
     pub fn begin_checks(self, ids: &[String], now_ms: i64) -> State {
-        let accounts = self
-            .accounts
-            .into_iter()
-            .map(|a| {
-                if ids.contains(&a.id()) {
-                    a.begin_check(now_ms)
-                } else {
-                    a
-                }
-            })
-            .collect();
-        State { accounts, ..self }
+        let mut accounts = Vec::with_capacity(self.accounts.len());
+        for a in self.accounts {
+            accounts.push(if ids.contains(&a.id()) {
+                a.begin_check(now_ms)
+            } else {
+                a
+            });
+        }
+        State {
+            accounts,
+            version: self.version,
+            extra: self.extra,
+        }
     }
 
     /// Folds one check into the account it was fetched for (`fetched_for`, its id). An answer
@@ -298,13 +299,13 @@ impl State {
                 if rows.is_empty() || rows.len() > MAX_ACCOUNTS {
                     errors.push(("accounts".to_string(), FieldError::NoAccounts));
                 }
+                let fresh = Account::default();
                 for (i, row) in rows.iter().take(MAX_ACCOUNTS).enumerate() {
                     let base = row
                         .get("id")
                         .as_str()
                         .and_then(|id| self.account(id))
-                        .cloned()
-                        .unwrap_or_default();
+                        .unwrap_or(&fresh);
                     match base.apply_settings(&merged(row, &shared)) {
                         Ok(account) => accounts.push(account),
                         Err(e) => {
@@ -313,7 +314,7 @@ impl State {
                                 let name = if shared.get(&field).is_present() {
                                     field
                                 } else {
-                                    format!("accounts.{i}.{field}")
+                                    account_field(i, &field)
                                 };
                                 if errors.iter().all(|(n, _)| *n != name) {
                                     errors.push((name, e));
@@ -360,13 +361,14 @@ fn shared_fields(input: &Json) -> Json {
         "notifications",
         "showSolves",
     ];
-    Json::Object(
-        SHARED
-            .iter()
-            .filter(|name| input.get(name).is_present())
-            .map(|name| (name.to_string(), input.get(name).clone()))
-            .collect(),
-    )
+    let mut members = Vec::new();
+    for name in SHARED {
+        let value = input.get(name);
+        if value.is_present() {
+            members.push((name.to_string(), value.clone()));
+        }
+    }
+    Json::Object(members)
 }
 
 /// An account's row with the shared fields added.
@@ -376,9 +378,16 @@ fn merged(row: &Json, shared: &Json) -> Json {
         _ => Vec::new(),
     };
     if let Json::Object(extra) = shared {
-        members.extend(extra.iter().cloned());
+        for (key, value) in extra {
+            members.push((key.clone(), value.clone()));
+        }
     }
     Json::Object(members)
+}
+
+/// `accounts.N.field`: the name of a field of the form's row N.
+fn account_field(row: usize, field: &str) -> String {
+    cat(&["accounts.", &u64_text(row as u64), ".", field])
 }
 
 /// Two rows that are the same account, or share a name: the later one is refused.
@@ -388,7 +397,7 @@ fn duplicates(accounts: &[Account]) -> FormErrors {
         let earlier = &accounts[..i];
         if let Some(same) = earlier.iter().find(|a| a.id() == account.id()) {
             errors.push((
-                format!("accounts.{i}.apiKey"),
+                account_field(i, "apiKey"),
                 FieldError::DuplicateAccount(same.settings.name.clone()),
             ));
         } else if earlier
@@ -396,7 +405,7 @@ fn duplicates(accounts: &[Account]) -> FormErrors {
             .any(|a| a.settings.name.eq_ignore_ascii_case(&account.settings.name))
         {
             errors.push((
-                format!("accounts.{i}.name"),
+                account_field(i, "name"),
                 FieldError::DuplicateName(account.settings.name.clone()),
             ));
         }

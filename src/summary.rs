@@ -58,17 +58,17 @@ wire_struct! {
 
 /// The whole picture at `now`; clock times at `utc_offset_min`.
 pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View {
-    // Worst first, equals in the user's order: one pass per status, as the few accounts are
-    // cheaper to scan five times than std's stable sort is to ship (docs/ARCHITECTURE.md,
-    // "Size").
-    let all: Vec<AccountView> = state
-        .accounts
-        .iter()
-        .map(|a| account_view(a, now_ms, lang, utc_offset_min))
-        .collect();
-    let mut accounts = Vec::with_capacity(all.len());
-    for status in Status::ALL {
-        accounts.extend(all.iter().filter(|a| a.status == *status).cloned());
+    // Worst first, equals in the user's order: each view goes in after every one at least as
+    // bad, a stable insertion that moves the few views, where std's stable sort would cost
+    // its code and a pass per status a copy of every view (docs/ARCHITECTURE.md, "Size").
+    let mut accounts: Vec<AccountView> = Vec::with_capacity(state.accounts.len());
+    for account in &state.accounts {
+        let view = account_view(account, now_ms, lang, utc_offset_min);
+        let at = accounts
+            .iter()
+            .position(|a| a.status > view.status)
+            .unwrap_or(accounts.len());
+        accounts.insert(at, view);
     }
     let next_check_at = accounts.iter().filter_map(|a| a.next_check_at).min();
     let worst = accounts.first();
@@ -84,7 +84,7 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
             let shown = a
                 .balance_text
                 .clone()
-                .unwrap_or_else(|| text(lang, "badge_line_none").to_string());
+                .unwrap_or_else(|| text(lang, "badge_line_none"));
             if !badge.title.is_empty() {
                 badge.title.push('\n');
             }
@@ -164,6 +164,7 @@ mod tests {
             (&[("a", Ok("5")), ("b", Ok("7"))],                           &["a", "b"],      Status::Ok),
             (&[("a", Err(E::ZeroBalance)), ("b", Err(E::WrongKey))],      &["a", "b"],      Status::Empty),
             (&[("a", Ok("3")), ("b", Ok("2")), ("c", Ok("0.2"))],         &["c", "a", "b"], Status::Low),
+            (&[("a", Ok("5")), ("b", Ok("0.5")), ("c", Ok("7")), ("d", Ok("0.2"))], &["b", "d", "a", "c"], Status::Low),
         ];
         for (outcomes, order, worst) in cases {
             let v = view(&state_with(outcomes), T0, Lang::En, 0);

@@ -8,7 +8,7 @@ use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
 use crate::i18n::{age, clock, count, format, text, Lang};
-use crate::json::{Json, ToJson};
+use crate::json::{cat, parse_i64, Json, ToJson};
 use crate::level::BalanceLevel;
 use crate::money::Money;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
@@ -296,16 +296,17 @@ wire_struct! {
 
 /// Every provider, in the table's order.
 pub fn provider_views(lang: Lang) -> Vec<ProviderView> {
-    PROVIDERS
-        .iter()
-        .map(|p| ProviderView {
+    let mut views = Vec::with_capacity(PROVIDERS.len());
+    for p in PROVIDERS {
+        views.push(ProviderView {
             id: p.id,
             label: provider_label(p.id, lang),
             family: p.family,
             endpoint: p.endpoint.unwrap_or_default(),
             custom: p.is_custom(),
-        })
-        .collect()
+        });
+    }
+    views
 }
 
 /// A settings form's refusals: field name -> localized sentence, written as one object.
@@ -395,7 +396,7 @@ pub fn plan_view(
         fetch: !due.is_empty(),
         due,
         reason,
-        reason_text: text(lang, &reason.message_key()).to_string(),
+        reason_text: text(lang, &reason.message_key()),
         next_check_at,
     }
 }
@@ -411,16 +412,18 @@ pub fn settings_answer(state: State, input: &Json, lang: Lang) -> SettingsAnswer
         Err(errors) => SettingsAnswer {
             ok: false,
             state,
-            errors: FieldErrors(
-                errors
-                    .into_iter()
-                    .map(|(field, e)| {
-                        let (key, args) = e.message_key();
-                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                        (field, format(lang, key, &args))
-                    })
-                    .collect(),
-            ),
+            errors: {
+                let mut sentences = Vec::new();
+                for (field, e) in errors {
+                    let (key, args) = e.message_key();
+                    let mut texts: Vec<&str> = Vec::new();
+                    for arg in &args {
+                        texts.push(arg);
+                    }
+                    sentences.push((field, format(lang, key, &texts)));
+                }
+                FieldErrors(sentences)
+            },
         },
     }
 }
@@ -433,7 +436,7 @@ pub fn observed(state: State, outcome: &TaggedOutcome, now_ms: i64, lang: Lang) 
 }
 
 fn level_text(lang: Lang, level: BalanceLevel) -> String {
-    text(lang, &format!("level_{}", level.as_str())).to_string()
+    text(lang, &cat(&["level_", level.as_str()]))
 }
 
 /// True when the key is not in these settings but added by a server in front of the API
@@ -498,15 +501,14 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64)
                 )
             }
         }
-        None => text(lang, "refresh").to_string(),
+        None => text(lang, "refresh"),
     };
     RefreshView {
         enabled: allowed_at.is_none() && !paused,
         text: label,
-        reason: (allowed_at.is_some() || paused)
-            .then(|| text(lang, &plan.reason.message_key()).to_string()),
+        reason: (allowed_at.is_some() || paused).then(|| text(lang, &plan.reason.message_key())),
         allowed_at,
-        checking_text: text(lang, "checking").to_string(),
+        checking_text: text(lang, "checking"),
     }
 }
 
@@ -542,7 +544,7 @@ fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyS
 pub fn provider_label(id: ProviderId, lang: Lang) -> String {
     let provider = id.info();
     match provider.label_key() {
-        Some(key) => text(lang, key).to_string(),
+        Some(key) => text(lang, key),
         None => provider.label.to_string(),
     }
 }
@@ -573,11 +575,10 @@ pub fn account_view(
                 "stale_old"
             },
         )
-        .to_string()
     });
     let checked_text = match monitor.last_request_at {
         Some(at) => format(lang, "checked_at", &[&age(lang, now_ms, at)]),
-        None => text(lang, "never_checked").to_string(),
+        None => text(lang, "never_checked"),
     };
     let updated_at = monitor
         .last_good
@@ -607,7 +608,7 @@ pub fn account_view(
     let paused_text = plan
         .next_check_at
         .is_none()
-        .then(|| text(lang, &plan.reason.message_key()).to_string());
+        .then(|| text(lang, &plan.reason.message_key()));
     let failed_text = monitor
         .last_error
         .as_ref()
@@ -634,8 +635,8 @@ pub fn account_view(
             ],
         ),
         (None, Some(e)) => format(lang, "badge_title_error", &[&e.message]),
-        (None, None) if !settings.can_request() => text(lang, "badge_title_no_key").to_string(),
-        (None, None) => text(lang, "badge_title_none").to_string(),
+        (None, None) if !settings.can_request() => text(lang, "badge_title_no_key"),
+        (None, None) => text(lang, "badge_title_none"),
     };
     if let (Some(_), Some(e)) = (balance, &error) {
         title.push('\n');
@@ -645,21 +646,18 @@ pub fn account_view(
         title.push('\n');
         title.push_str(s);
     }
-    let remaining = settings
-        .rates
-        .iter()
-        .map(|(kind, rate)| {
-            let solves = balance.map(|b| b.whole_multiples_of(rate));
-            RemainingView {
-                kind: kind.as_str(),
-                label: text(lang, &format!("type_{}", kind.as_str())).to_string(),
-                rate,
-                rate_text: format(lang, "per_solve", &[&money(rate)]),
-                solves,
-                solves_text: solves.map(|n| count(lang, n)),
-            }
-        })
-        .collect();
+    let mut remaining = Vec::new();
+    for (kind, rate) in settings.rates.iter() {
+        let solves = balance.map(|b| b.whole_multiples_of(rate));
+        remaining.push(RemainingView {
+            kind: kind.as_str(),
+            label: text(lang, &cat(&["type_", kind.as_str()])),
+            rate,
+            rate_text: format(lang, "per_solve", &[&money(rate)]),
+            solves,
+            solves_text: solves.map(|n| count(lang, n)),
+        });
+    }
     let state_name = match level {
         BalanceLevel::Unknown if error.is_some() => "error",
         BalanceLevel::Unknown => "loading",
@@ -690,11 +688,11 @@ pub fn account_view(
         key_status: key_status(account, lang, utc_offset_min),
         show_solves: settings.show_solves,
         rates_note: if settings.rates.iter().next().is_none() {
-            Some(text(lang, "rates_none").to_string())
+            Some(text(lang, "rates_none"))
         } else {
             (settings.provider().rates.is_some()
                 && settings.rates == RateTable::from_nanos(settings.provider().rates))
-            .then(|| text(lang, "rates_example").to_string())
+            .then(|| text(lang, "rates_example"))
         },
         badge: BadgeView {
             text: look.text,
@@ -724,17 +722,17 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
         AlertDecision::None => return None,
         AlertDecision::Critical => (
             "critical",
-            text(lang, "alert_critical_title").into(),
+            text(lang, "alert_critical_title"),
             format(lang, "alert_critical_message", &[&balance]),
         ),
         AlertDecision::Warning => (
             "warning",
-            text(lang, "alert_warning_title").into(),
+            text(lang, "alert_warning_title"),
             format(lang, "alert_warning_message", &[&balance, &threshold]),
         ),
         AlertDecision::Restored => (
             "restored",
-            text(lang, "alert_restored_title").into(),
+            text(lang, "alert_restored_title"),
             format(lang, "alert_restored_message", &[&balance]),
         ),
         AlertDecision::KeyError(_) => {
@@ -743,7 +741,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
             (
                 "key_error",
                 format(lang, "alert_key_error_title", &[&e.message]),
-                format!("{} {}", e.cause, e.fix),
+                cat(&[e.cause.as_str(), " ", &e.fix]),
             )
         }
     };
@@ -763,8 +761,8 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
 /// An estimate refused for the reason under a locale key.
 pub fn estimate_failed(lang: Lang, key: &str) -> EstimateView {
     EstimateView {
-        error: Some(text(lang, key).to_string()),
-        summary: text(lang, key).to_string(),
+        error: Some(text(lang, key)),
+        summary: text(lang, key),
         ..EstimateView::default()
     }
 }
@@ -783,7 +781,7 @@ pub fn estimate_view(
     };
     let qty = quantity
         .as_text()
-        .and_then(|q| q.trim().parse::<i64>().ok())
+        .and_then(|q| parse_i64(q.trim()))
         .and_then(|q| u64::try_from(q).ok());
     let Some(qty) = qty.filter(|q| (1..=MAX_QUANTITY).contains(q)) else {
         return fail("estimate_bad_quantity");
@@ -824,7 +822,7 @@ pub fn estimate_view(
                 )
             };
         }
-        None => out.summary = text(lang, "estimate_no_balance").to_string(),
+        None => out.summary = text(lang, "estimate_no_balance"),
     }
     out
 }

@@ -45,6 +45,12 @@ wire_struct! {
         empty_notified: bool = "emptyNotified",
         /// A key problem was notified since the last successful check.
         key_error_notified: bool = "keyErrorNotified",
+        /// "Runs out within N hours" was said and not re-armed (`forecast::PredictiveState`).
+        predictive_fired: bool = "predictiveFired",
+        /// "Unusual spending" was said and not re-armed (`forecast::SpikeState`).
+        spike_fired: bool = "spikeFired",
+        /// Since when spend has been normal again after a spike (epoch ms).
+        spike_calm_since: Option<i64> = "spikeCalmSince",
     }
 }
 
@@ -70,6 +76,10 @@ pub enum AlertDecision {
     Restored,
     /// The key was rejected.
     KeyError(ErrorCode),
+    /// Spend over the last hour is far above the account's own baseline.
+    Spike,
+    /// At the current spend the balance runs out within the horizon.
+    Predictive,
 }
 
 impl AlertState {

@@ -48,6 +48,16 @@ pub trait Sample {
     fn balance(&self) -> Money;
 }
 
+/// A borrowed reading is a reading (one account's points picked out of a history).
+impl<S: Sample> Sample for &S {
+    fn at(&self) -> i64 {
+        (**self).at()
+    }
+    fn balance(&self) -> Money {
+        (**self).balance()
+    }
+}
+
 /// A bare reading (the trace simulator and callers without their own point type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Point {
@@ -90,7 +100,7 @@ fn bucket(at: i64, now_ms: i64) -> Option<(usize, i64)> {
 /// point (within the last tier) always stay; so do both readings of every top-up and level change younger than the last tier.
 /// Points out of time order (a clock that went back) are put in order first.
 pub fn compact<S: Sample>(points: &mut Vec<S>, now_ms: i64, threshold: Money) {
-    points.sort_by_key(|p| p.at());
+    sort_by_time(points);
     let n = points.len();
     let mut keep = vec![false; n];
     for i in 0..n {
@@ -117,6 +127,19 @@ pub fn compact<S: Sample>(points: &mut Vec<S>, now_ms: i64, threshold: Money) {
     points.retain(|_| flags.next().unwrap_or(true));
     let excess = points.len().saturating_sub(HISTORY_POINTS);
     points.drain(..excess);
+}
+
+/// Puts points in time order. An insertion sort: the history is in order but for the odd
+/// reading of a clock that went back, and std's stable sort costs the .wasm about 3 KB
+/// (docs/ARCHITECTURE.md, "Size").
+fn sort_by_time<S: Sample>(points: &mut [S]) {
+    for i in 1..points.len() {
+        let mut j = i;
+        while j > 0 && points.get(j - 1).map(Sample::at) > points.get(j).map(Sample::at) {
+            points.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 /// Folds a new reading into the history: appends it and compacts for its time.
@@ -162,18 +185,6 @@ pub fn step_spend(prev: Money, next: Money) -> i64 {
         0
     } else {
         prev.nanos().saturating_sub(next.nanos())
-    }
-}
-
-/// Stored history points of today are valid input; the impl moves next to `HistoryPoint`
-/// (src/monitor.rs) when the monitor calls [`fold`].
-#[cfg(test)]
-impl Sample for crate::monitor::HistoryPoint {
-    fn at(&self) -> i64 {
-        self.at
-    }
-    fn balance(&self) -> Money {
-        self.balance
     }
 }
 

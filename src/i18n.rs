@@ -216,6 +216,33 @@ pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
     out
 }
 
+/// A span of time, rounded down to two units: "2 d 5 h", "5 h 20 min", "40 min".
+pub fn duration(lang: Lang, ms: i64) -> String {
+    let minutes = (ms.max(0) / 60_000) as u64;
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if days > 0 {
+        format(lang, "duration_days", &[&u64_text(days), &u64_text(hours)])
+    } else if hours > 0 {
+        format(lang, "duration_hours", &[&u64_text(hours), &u64_text(mins)])
+    } else {
+        format(lang, "duration_minutes", &[&u64_text(mins.max(1))])
+    }
+}
+
+/// A wall-clock time that may be days away: `03:10` within a day of `now_ms`, otherwise with
+/// its weekday, `Sun 03:10`.
+pub fn day_clock(lang: Lang, at_ms: i64, now_ms: i64, utc_offset_min: i64) -> String {
+    let time = clock(lang, at_ms, utc_offset_min);
+    if at_ms.saturating_sub(now_ms) < 86_400_000 {
+        return time;
+    }
+    // 1970-01-01 was a Thursday: day 0 is weekday 4 (Sunday = 0).
+    let day = (at_ms.div_euclid(60_000) + utc_offset_min).div_euclid(1440);
+    let mut key = String::from("weekday_");
+    key.push(char::from(b'0' + (day + 4).rem_euclid(7) as u8));
+    format(lang, "weekday_time", &[&text(lang, &key), &time])
+}
+
 /// "just now", "3 min ago", "2 h ago", "4 d ago".
 pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
     let secs = now_ms.saturating_sub(at_ms).max(0) / 1000;

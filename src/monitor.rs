@@ -7,6 +7,11 @@
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
 use crate::error::{short_detail, ApiError, ErrorCode, RetryPolicy};
+use crate::forecast::{
+    is_spike, next_delay_ms, polling_rate, spend_rate, time_to, PredictiveInput, PredictiveState,
+    SpikeState,
+};
+use crate::history::{self, is_top_up, Sample};
 use crate::json::{cat, Json};
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
@@ -116,6 +121,16 @@ wire_struct! {
         balance: Money = "balance",
         /// `Settings::account_id` of the account.
         account: String = "account",
+    }
+}
+
+/// A stored point is a reading for the forecast (src/history.rs, src/forecast.rs).
+impl Sample for HistoryPoint {
+    fn at(&self) -> i64 {
+        self.at
+    }
+    fn balance(&self) -> Money {
+        self.balance
     }
 }
 
@@ -291,7 +306,7 @@ impl MonitorState {
             trusted_time(self.last_request_at, now_ms),
             policy,
             self.failures,
-            settings.interval_ms(),
+            self.polling_interval_ms(settings),
             now_ms,
         )?;
         let floor = last.map_or(now_ms, |at| at.saturating_add(settings.min_gap_ms()));
@@ -302,6 +317,24 @@ impl MonitorState {
         }
         // Another account that shares the requester may have asked more recently.
         Some(due.max(floor))
+    }
+
+    /// The time between two normal checks: sooner while the balance nears the next line that
+    /// alerts at the current spend, later (up to the user's interval) while nothing is spent
+    /// (`forecast::next_delay_ms`). The user's interval while nothing good is known.
+    pub fn polling_interval_ms(&self, settings: &Settings) -> i64 {
+        let interval = settings.interval_ms();
+        match (&self.last_good, &self.last_error) {
+            (Some(good), None) => next_delay_ms(
+                good.balance,
+                settings.threshold,
+                self.alerts.warned_low,
+                polling_rate(&self.own_history()),
+                settings.min_gap_ms(),
+                interval,
+            ),
+            _ => interval,
+        }
     }
 
     /// Whether to ask the API now.
@@ -376,7 +409,7 @@ impl MonitorState {
                 });
                 next.last_error = None;
                 next.failures = 0;
-                next.record(*balance, now_ms);
+                next.record(*balance, now_ms, settings.threshold);
                 AlertInput::Reading(*balance, settings.threshold)
             }
             Err(error) => {
@@ -387,7 +420,7 @@ impl MonitorState {
                         at: now_ms,
                         extra: Vec::new(),
                     });
-                    next.record(Money::ZERO, now_ms);
+                    next.record(Money::ZERO, now_ms, settings.threshold);
                     next.failures = 0;
                 } else {
                     next.failures = next.failures.saturating_add(1);
@@ -402,17 +435,75 @@ impl MonitorState {
         };
         let (decision, alerts) = next.alerts.decide(input);
         next.alerts = alerts;
+        let decision = match (decision, outcome) {
+            (AlertDecision::None, Ok(balance)) => next.forecast_alert(settings, *balance, now_ms),
+            (decision, _) => decision,
+        };
         (next, decision)
     }
 
-    fn record(&mut self, balance: Money, at: i64) {
-        self.history.push(HistoryPoint {
+    fn record(&mut self, balance: Money, at: i64, threshold: Money) {
+        let point = HistoryPoint {
             at,
             balance,
             account: self.account.clone(),
             extra: Vec::new(),
-        });
+        };
+        history::fold(&mut self.history, point, threshold);
         keep_newest(&mut self.history, HISTORY_LIMIT);
+    }
+
+    /// This account's readings, oldest first (the history also keeps the points of the
+    /// accounts these settings had before).
+    pub fn own_history(&self) -> Vec<&HistoryPoint> {
+        self.history
+            .iter()
+            .filter(|p| p.account == self.account)
+            .collect()
+    }
+
+    /// The forecast's alerts for a reading the alert machine had nothing to say about: a
+    /// spend spike first (a leak is urgent), then "runs out within N hours". One alert per
+    /// check: an alert that loses to another keeps its rule armed for the next check.
+    fn forecast_alert(
+        &mut self,
+        settings: &Settings,
+        balance: Money,
+        now_ms: i64,
+    ) -> AlertDecision {
+        let own = self.own_history();
+        let rate = spend_rate(&own).ok();
+        let topped_up = own
+            .len()
+            .checked_sub(2)
+            .and_then(|i| own.get(i))
+            .is_some_and(|prev| is_top_up(prev.balance, balance));
+        let spiking = settings.spike_alerts && is_spike(&own);
+        let (spike, spike_state) = SpikeState {
+            fired: self.alerts.spike_fired,
+            calm_since: self.alerts.spike_calm_since,
+        }
+        .decide(spiking, now_ms);
+        let (predict, predictive) = PredictiveState {
+            fired: self.alerts.predictive_fired,
+        }
+        .decide(PredictiveInput {
+            balance,
+            to_empty_ms: rate.and_then(|r| time_to(balance, crate::level::EMPTY_FLOOR, r)),
+            topped_up,
+            horizon_ms: settings.predictive_horizon_ms(),
+        });
+        self.alerts.spike_fired = spike_state.fired;
+        self.alerts.spike_calm_since = spike_state.calm_since;
+        if spike {
+            return AlertDecision::Spike;
+        }
+        self.alerts.predictive_fired = predictive.fired;
+        if predict {
+            AlertDecision::Predictive
+        } else {
+            AlertDecision::None
+        }
     }
 
     /// The current level.
@@ -634,14 +725,23 @@ mod tests {
         for i in 0..(HISTORY_LIMIT as i64 + 20) {
             m = m.observe(&s, &ok("1"), T0 + i * MIN).0;
         }
-        assert_eq!(m.history.len(), HISTORY_LIMIT);
-        assert_eq!(m.history[0].at, T0 + 20 * MIN);
+        // Thinned as it ages (src/history.rs): every reading of the last hour, one per ten
+        // minutes before, and the oldest reading still says how far back it reaches.
+        let len = m.history.len();
+        assert!(len < HISTORY_LIMIT, "{len}");
+        assert_eq!(m.history[0].at, T0);
+        let last_hour = m.history.iter().filter(|p| p.at > T0 + 459 * MIN).count();
+        assert_eq!(last_hour, 60);
         let other = s
             .apply(&Json::parse(r#"{"apiKey": "ffffffffffffffffffffffffffffffff"}"#).unwrap())
             .unwrap();
         let switched = m.for_account(&other);
         assert_eq!(switched.last_good, None);
-        assert_eq!(switched.history.len(), HISTORY_LIMIT);
+        assert_eq!(switched.history.len(), len);
+        assert!(
+            switched.own_history().is_empty(),
+            "the forecast reads its own account's"
+        );
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub const MAX_INTERVAL_SECS: u32 = 24 * 60 * 60;
 pub const MAX_THRESHOLD: Money = Money::from_cents(100_000_000);
 /// The 2captcha family's, Anti-Captcha's and CapMonster's keys are 32 characters.
 pub const KEY_LEN: usize = 32;
+/// The default horizon of the "runs out within N hours" alert.
+pub const DEFAULT_PREDICTIVE_HOURS: u32 = 24;
+/// The longest horizon (a week).
+pub const MAX_PREDICTIVE_HOURS: u32 = 7 * 24;
 /// The longest account name.
 pub const MAX_NAME_CHARS: usize = 40;
 
@@ -46,6 +50,10 @@ wire_struct! {
         /// Show "Solves remaining" and the cost calculator. Off for thread plans, where a
         /// monthly fee buys threads and per-solve counts mean little.
         show_solves: bool = "showSolves",
+        /// Warn when the balance runs out within this many hours at the current spend.
+        predictive_hours: u32 = "predictiveHours" via read_predictive_hours,
+        /// Warn of unusual spending (a leaked key, a runaway job).
+        spike_alerts: bool = "spikeAlerts",
     }
     // For forms that ask in minutes; never read back from storage.
     derived { "intervalMinutes": u32 = |s| s.interval_seconds / 60 }
@@ -71,6 +79,8 @@ impl Settings {
             rates: RateTable::from_nanos(provider.rates),
             notifications: true,
             show_solves: true,
+            predictive_hours: DEFAULT_PREDICTIVE_HOURS,
+            spike_alerts: true,
             extra: Vec::new(),
         }
     }
@@ -83,6 +93,10 @@ fn read_key(value: &Json) -> Option<String> {
         .as_str()
         .filter(|key| check_key(key, KeyFormat::Token { min: 1, max: 128 }).is_ok())
         .map(str::to_string)
+}
+
+fn read_predictive_hours(value: &Json) -> Option<u32> {
+    present(value).and_then(|v| parse_whole(v, 1, MAX_PREDICTIVE_HOURS).ok())
 }
 
 fn read_name(value: &Json) -> Option<String> {
@@ -251,6 +265,11 @@ impl Settings {
         self.provider.info()
     }
 
+    /// The predictive alert's horizon (ms).
+    pub fn predictive_horizon_ms(&self) -> i64 {
+        i64::from(self.predictive_hours) * 3_600_000
+    }
+
     /// The shortest time between two balance requests for this key (the provider's
     /// politeness floor).
     pub fn min_gap_ms(&self) -> i64 {
@@ -400,9 +419,16 @@ impl Settings {
                 }
             }
         }
+        if let Some(v) = present(input.get("predictiveHours")) {
+            field(
+                "predictiveHours",
+                parse_whole(v, 1, MAX_PREDICTIVE_HOURS).map(|h| next.predictive_hours = h),
+            );
+        }
         for (name, slot) in [
             ("notifications", &mut next.notifications),
             ("showSolves", &mut next.show_solves),
+            ("spikeAlerts", &mut next.spike_alerts),
         ] {
             if let Some(v) = present(input.get(name)) {
                 field(

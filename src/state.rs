@@ -355,11 +355,13 @@ impl State {
 
 /// The form's fields that every account shares.
 fn shared_fields(input: &Json) -> Json {
-    const SHARED: [&str; 4] = [
+    const SHARED: [&str; 6] = [
         "intervalSeconds",
         "intervalMinutes",
         "notifications",
         "showSolves",
+        "predictiveHours",
+        "spikeAlerts",
     ];
     let mut members = Vec::new();
     for name in SHARED {

@@ -7,10 +7,14 @@ use crate::alerts::AlertDecision;
 use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
-use crate::i18n::{age, clock, count, format, text, Lang};
+use crate::forecast::{runway, spend_rate, time_to};
+use crate::history::{last_top_up, DAY_MS, HOUR_MS};
+use crate::i18n::{age, clock, count, day_clock, duration, format, text, Lang};
 use crate::json::{cat, parse_i64, Json, ToJson};
 use crate::level::BalanceLevel;
+use crate::level::EMPTY_FLOOR;
 use crate::money::Money;
+use crate::monitor::HistoryPoint;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
 use crate::protocol::BalanceRequest;
 use crate::provider::{Family, ProviderId, PROVIDERS};
@@ -177,6 +181,173 @@ wire_struct! {
         threshold_text: String = "thresholdText",
         /// Where to add funds, where the provider has a page for it.
         add_funds_url: Option<&'static str> = "addFundsUrl",
+        /// Spend, runway, last top-up and the sparklines.
+        forecast: ForecastView = "forecast",
+    }
+}
+
+wire_struct! {
+    /// A sparkline: the balance over a period as SVG polyline points in a 100 × 30 box (x from
+    /// the period's start, y from its highest balance at 0 down to its lowest at 30), with its
+    /// text alternative.
+    #[derive(Debug, Clone)]
+    pub struct SparklineView output {
+        /// `"0,30 12.5,22 …"` for `<polyline points>`.
+        points: String = "points",
+        /// "Balance over the last 24 h: from $12.0000 to $9.5000, lowest $9.5000".
+        text: String = "text",
+    }
+}
+
+wire_struct! {
+    /// What the history says about the future (docs/FORECAST.md).
+    #[derive(Debug, Clone)]
+    pub struct ForecastView output {
+        /// Spend per hour, exact (positive while the balance falls), once there is enough
+        /// history.
+        spend_per_hour: Option<Money> = "spendPerHour",
+        /// "Spending $0.4200 per hour, $10.0800 per day".
+        spend_text: Option<String> = "spendText",
+        /// Why there is no runway: not enough history yet, or nothing spent.
+        note: Option<String> = "note",
+        /// Seconds until the balance is empty at the current spend.
+        runway_seconds: Option<i64> = "runwaySeconds",
+        /// Seconds until it is below the low threshold (0 when it is already).
+        runway_low_seconds: Option<i64> = "runwayLowSeconds",
+        /// "Empty in about 2 d 5 h, around Sun 03:10".
+        runway_text: Option<String> = "runwayText",
+        /// "Below the threshold in about 7 h 10 min" (while above it).
+        runway_low_text: Option<String> = "runwayLowText",
+        /// The last top-up's amount.
+        last_top_up: Option<Money> = "lastTopUp",
+        /// When it was seen.
+        last_top_up_at: Option<i64> = "lastTopUpAt",
+        /// "Last top-up: +$20.0000 at 14:02".
+        last_top_up_text: Option<String> = "lastTopUpText",
+        /// The last 24 hours, when two readings fall in them.
+        day: Option<SparklineView> = "day",
+        /// The last 7 days, when two readings fall in them.
+        week: Option<SparklineView> = "week",
+    }
+}
+
+/// The sparkline of `points` (oldest first) over the `period_ms` before `now_ms`.
+fn sparkline(
+    points: &[&HistoryPoint],
+    now_ms: i64,
+    period_ms: i64,
+    label_key: &str,
+    lang: Lang,
+) -> Option<SparklineView> {
+    let start = now_ms.saturating_sub(period_ms);
+    let shown: Vec<&HistoryPoint> = points.iter().copied().filter(|p| p.at >= start).collect();
+    let (first, last) = (shown.first()?, shown.last()?);
+    if shown.len() < 2 {
+        return None;
+    }
+    let low = shown.iter().map(|p| p.balance).min()?;
+    let high = shown.iter().map(|p| p.balance).max()?;
+    let spread = i128::from(high.nanos()) - i128::from(low.nanos());
+    let mut out = String::new();
+    for p in &shown {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        // Tenths of a unit: x in 0..=1000, y in 0..=300, written as decimals.
+        let x = i128::from(p.at.saturating_sub(start)) * 1000 / i128::from(period_ms.max(1));
+        let y = if spread == 0 {
+            150
+        } else {
+            (i128::from(high.nanos()) - i128::from(p.balance.nanos())) * 300 / spread
+        };
+        push_tenths(&mut out, x.clamp(0, 1000) as u64);
+        out.push(',');
+        push_tenths(&mut out, y.clamp(0, 300) as u64);
+    }
+    let money = |m: Money| m.display_in(lang);
+    Some(SparklineView {
+        points: out,
+        text: format(
+            lang,
+            "sparkline_text",
+            &[
+                &text(lang, label_key),
+                &money(first.balance),
+                &money(last.balance),
+                &money(low),
+            ],
+        ),
+    })
+}
+
+/// `n` tenths as a decimal: 125 -> "12.5", 30 -> "3".
+fn push_tenths(out: &mut String, n: u64) {
+    crate::json::push_u64(out, n / 10);
+    if n % 10 != 0 {
+        out.push('.');
+        out.push(char::from(b'0' + (n % 10) as u8));
+    }
+}
+
+/// What one account's history says: spend, runway, last top-up, sparklines.
+pub fn forecast_view(
+    account: &Account,
+    balance: Option<Money>,
+    now_ms: i64,
+    lang: Lang,
+    utc_offset_min: i64,
+) -> ForecastView {
+    let own = account.monitor.own_history();
+    let money = |m: Money| m.display_in(lang);
+    let rate = spend_rate(&own);
+    let spending = rate.ok().filter(|r| r.is_positive());
+    let runway = match (balance, spending) {
+        (Some(b), Some(r)) => runway(b, account.settings.threshold, r),
+        _ => None,
+    };
+    let top_up = last_top_up(&own);
+    let above_low = balance.is_some_and(|b| b >= account.settings.threshold);
+    ForecastView {
+        spend_per_hour: rate.ok(),
+        spend_text: spending.map(|r| {
+            let day = r.checked_mul(24).unwrap_or(r);
+            format(lang, "spend_text", &[&money(r), &money(day)])
+        }),
+        note: match rate {
+            Err(_) => Some(text(lang, "forecast_not_yet")),
+            Ok(_) if spending.is_none() => Some(text(lang, "forecast_no_spend")),
+            Ok(_) => None,
+        },
+        runway_seconds: runway.map(|r| r.to_empty_ms / 1000),
+        runway_low_seconds: runway.map(|r| r.to_low_ms / 1000),
+        runway_text: runway.map(|r| {
+            let at = now_ms.saturating_add(r.to_empty_ms);
+            format(
+                lang,
+                "runway_text",
+                &[
+                    &duration(lang, r.to_empty_ms),
+                    &day_clock(lang, at, now_ms, utc_offset_min),
+                ],
+            )
+        }),
+        runway_low_text: runway
+            .filter(|_| above_low)
+            .map(|r| format(lang, "runway_low_text", &[&duration(lang, r.to_low_ms)])),
+        last_top_up: top_up.map(|t| t.amount),
+        last_top_up_at: top_up.map(|t| t.at),
+        last_top_up_text: top_up.map(|t| {
+            format(
+                lang,
+                "top_up_text",
+                &[
+                    &money(t.amount),
+                    &day_clock(lang, t.at, now_ms, utc_offset_min),
+                ],
+            )
+        }),
+        day: sparkline(&own, now_ms, DAY_MS, "sparkline_day", lang),
+        week: sparkline(&own, now_ms, 7 * DAY_MS, "sparkline_week", lang),
     }
 }
 
@@ -184,7 +355,7 @@ wire_struct! {
     /// A notification, localized.
     #[derive(Debug, Clone)]
     pub struct AlertView output {
-        /// `critical` / `warning` / `restored` / `key_error`.
+        /// `critical` / `warning` / `restored` / `key_error` / `spike` / `predictive`.
         kind: &'static str = "kind",
         /// The account it is about (its id).
         account: String = "account",
@@ -707,11 +878,13 @@ pub fn account_view(
         threshold: settings.threshold,
         threshold_text,
         add_funds_url: settings.provider().add_funds,
+        forecast: forecast_view(account, balance, now_ms, lang, utc_offset_min),
     }
 }
 
 /// The notification for an alert decision, if it deserves one.
 pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Option<AlertView> {
+    let own = account.monitor.own_history();
     let balance = account
         .monitor
         .shown_balance()
@@ -733,8 +906,43 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
         AlertDecision::Restored => (
             "restored",
             text(lang, "alert_restored_title"),
-            format(lang, "alert_restored_message", &[&balance]),
+            match last_top_up(&own).filter(|t| own.last().is_some_and(|p| p.at == t.at)) {
+                Some(t) => format(
+                    lang,
+                    "alert_restored_top_up_message",
+                    &[&t.amount.display_in(lang), &balance],
+                ),
+                None => format(lang, "alert_restored_message", &[&balance]),
+            },
         ),
+        AlertDecision::Spike => {
+            let hour_ago = own.last().map_or(0, |p| p.at.saturating_sub(HOUR_MS));
+            let spent = own
+                .iter()
+                .find(|p| p.at >= hour_ago)
+                .zip(own.last())
+                .and_then(|(a, b)| a.balance.checked_sub(b.balance))
+                .unwrap_or(Money::ZERO);
+            (
+                "spike",
+                text(lang, "alert_spike_title"),
+                format(lang, "alert_spike_message", &[&spent.display_in(lang)]),
+            )
+        }
+        AlertDecision::Predictive => {
+            let rate = spend_rate(&own).ok()?;
+            let shown = account.monitor.shown_balance()?;
+            let left = time_to(shown, EMPTY_FLOOR, rate)?;
+            (
+                "predictive",
+                text(lang, "alert_predictive_title"),
+                format(
+                    lang,
+                    "alert_predictive_message",
+                    &[&rate.display_in(lang), &balance, &duration(lang, left)],
+                ),
+            )
+        }
         AlertDecision::KeyError(_) => {
             let failed = account.monitor.last_error.as_ref()?;
             let e = error_view(&failed.error, lang, false, key_on_server(account));

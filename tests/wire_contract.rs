@@ -13,8 +13,9 @@ use captchaai_balance::settings::Settings;
 use captchaai_balance::state::{Account, State};
 use captchaai_balance::summary::{Status, View};
 use captchaai_balance::view::{
-    AccountView, AlertView, BadgeView, ErrorView, EstimateView, KeyStatusView, Observed, PlanView,
-    ProviderView, RefreshView, RemainingView, RequestView, SettingsAnswer,
+    AccountView, AlertView, BadgeView, ErrorView, EstimateView, ForecastView, KeyStatusView,
+    Observed, PlanView, ProviderView, RefreshView, RemainingView, RequestView, SettingsAnswer,
+    SparklineView,
 };
 use captchaai_balance::wire::{contract_text, describe};
 
@@ -43,6 +44,8 @@ fn generated() -> String {
         describe::<ProviderView>(),
         describe::<View>(),
         describe::<AccountView>(),
+        describe::<ForecastView>(),
+        describe::<SparklineView>(),
         describe::<BadgeView>(),
         describe::<ErrorView>(),
         describe::<RefreshView>(),

@@ -154,6 +154,8 @@ test('a rejected key on one account leaves the other polling', async () => {
     const listed = await rows(popup);
     assert.match(listed[0], /Production/);
     assert.match(listed[1], /Staging[\s\S]*key/i, 'the rejected account says what is wrong');
+    assert.match(listed[1], /Check failed/, 'a failed check reads as such, not as "Unknown"');
+    assert.doesNotMatch(listed[1], /Unknown/);
     await popup.locator('#account-rows button', { hasText: 'Staging' }).click();
     assert.equal(await popup.locator('#error').isVisible(), true);
     for (const part of ['#error-message', '#error-cause', '#error-fix']) {

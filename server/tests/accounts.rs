@@ -81,6 +81,13 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
 
     let one = get(&base, "/v1/accounts/staging").await;
     assert_eq!(one.json()["level"], "low");
+    // The list writes each account's members in the same order as the single answer.
+    assert!(
+        list.body.contains(&one.body),
+        "{} does not hold {}",
+        list.body,
+        one.body
+    );
     assert_eq!(b.hits(), 1);
     let unknown = get(&base, "/v1/accounts/nobody").await;
     assert_eq!(unknown.status, 404);

@@ -220,6 +220,39 @@ mod tests {
         let _ = fs::remove_dir_all(d);
     }
 
+    /// A save never writes into the file a reader has open: it renames a new file over it, so
+    /// a reader (or a crash) sees the old history or the new one, never a mix. A write in place
+    /// (truncate, then write) would keep the inode and show the reader the new bytes.
+    #[cfg(unix)]
+    #[test]
+    fn a_save_replaces_the_file_whole() {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        let d = dir("atomic");
+        let store = Store::new(Some(d.clone()));
+        store
+            .save("prod", "captchaai", &points(&[700, 600]))
+            .expect("save");
+        let path = d.join("prod.json");
+        let old_bytes = fs::read(&path).expect("read");
+        let mut reader = File::open(&path).expect("open");
+        let old_inode = fs::metadata(&path).expect("meta").ino();
+        store
+            .save("prod", "captchaai", &points(&[700, 600, 500, 400]))
+            .expect("save");
+        assert_ne!(fs::metadata(&path).expect("meta").ino(), old_inode);
+        let mut seen = Vec::new();
+        reader.read_to_end(&mut seen).expect("read");
+        assert_eq!(seen, old_bytes, "the open file still holds the old history");
+        assert_eq!(store.load("prod"), points(&[700, 600, 500, 400]));
+        let names: Vec<_> = fs::read_dir(&d)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("prod.json")]);
+        let _ = fs::remove_dir_all(d);
+    }
+
     #[test]
     fn memory_only_writes_nothing() {
         let store = Store::new(None);

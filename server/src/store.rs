@@ -77,11 +77,6 @@ impl Store {
         Store { dir }
     }
 
-    /// The directory, if histories are kept on disk.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// The file of account `name`.
     pub fn path(&self, name: &str) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.join(format!("{name}.json")))

@@ -337,6 +337,54 @@ async fn mock_mode_is_the_default() {
     );
 }
 
+/// `--data-dir`: named in the banner; a corrupt history file is logged with its path and
+/// why, set aside, and the server runs on with an empty history that it writes anew.
+#[tokio::test]
+async fn a_corrupt_history_file_is_logged_and_the_server_runs() {
+    let garbage = "{\"version\":1,\"acc";
+    // A directory of its own (removed at the end), holding the account's file.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_nanos();
+    let dir =
+        std::env::temp_dir().join(format!("cab-server-{}-{nanos}-history", std::process::id()));
+    assert!(dir.starts_with(std::env::temp_dir()) && dir != std::env::temp_dir());
+    std::fs::create_dir_all(&dir).expect("dir");
+    let history = dir.join("production.json");
+    std::fs::write(&history, garbage).expect("write");
+    let server = Server::start(None, &["--data-dir", dir.to_str().expect("utf-8")]);
+    let list = get(&server.base, "/v1/accounts").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(
+        list.json()["accounts"][0]["forecastNote"],
+        "not_enough_history"
+    );
+    let (stdout, stderr) = server.stop();
+    assert!(
+        stdout.contains(&format!("history: kept in {}", dir.display())),
+        "{stdout}"
+    );
+    let logged = stderr
+        .lines()
+        .find(|l| l.contains("history file not usable"))
+        .unwrap_or_else(|| panic!("no log line in\n{stderr}"));
+    assert!(logged.contains("production"), "{logged}");
+    assert!(logged.contains("production.json"), "{logged}");
+    assert!(
+        !logged.contains(garbage),
+        "the content is not logged: {logged}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("production.json.corrupt")).expect("set aside"),
+        garbage
+    );
+    assert!(std::fs::read_to_string(&history)
+        .expect("written anew")
+        .contains("\"points\":[{"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn a_malformed_key_stops_the_start_without_showing_it() {
     let bad = "not-a-key-but-a-secret-anyway-xx";

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     Unknown,
     /// The key failed the local check (not 32 hex characters): never sent.
     InvalidKey,
+    /// ERROR_NO_SUCH_ACCOUNT: a captchaai-balance-server has no account of that name.
+    NoSuchAccount,
 }
 
 /// What sort of problem an error is, for grouping in the UI and in alerts.
@@ -104,6 +106,7 @@ const ERRORS: &[ErrorInfo] = &[
     ErrorInfo { code: C::Malformed, name: "malformed", api_codes: &[], kind: K::Transient, retry: TRANSIENT },
     ErrorInfo { code: C::Unknown, name: "unknown", api_codes: &[], kind: K::Unknown, retry: TRANSIENT },
     ErrorInfo { code: C::InvalidKey, name: "invalid_key", api_codes: &[], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
+    ErrorInfo { code: C::NoSuchAccount, name: "no_such_account", api_codes: &["ERROR_NO_SUCH_ACCOUNT"], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
 ];
 
 impl ErrorCode {
@@ -303,6 +306,7 @@ mod tests {
             (C::KeyNotFound,  R::StopUntilSettingsChange),
             (C::IpNotAllowed, R::StopUntilSettingsChange),
             (C::InvalidKey,   R::StopUntilSettingsChange),
+            (C::NoSuchAccount, R::StopUntilSettingsChange),
             (C::ZeroBalance,  R::Normal),
             (C::IpBanned,     R::BackOff { min_secs: 300 }),
             (C::RateLimited,  R::BackOff { min_secs: 120 }),
@@ -319,7 +323,7 @@ mod tests {
     #[test]
     fn table_is_complete_and_names_round_trip() {
         let all: Vec<_> = ErrorCode::all().collect();
-        assert_eq!(all.len(), 12);
+        assert_eq!(all.len(), 13);
         for (i, code) in all.iter().enumerate() {
             assert_eq!(
                 *code as usize, i,

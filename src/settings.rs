@@ -214,13 +214,16 @@ impl FieldError {
     }
 }
 
-/// Masks a key for display: `abcd…wxyz`. Short or non-ASCII text shows only its length.
+/// Masks a key for display: `abcd…wxyz` for a key of 32 characters or more, `…wxyz` for a
+/// shorter one; very short or non-ASCII text shows only its length.
 pub fn mask_key(key: &str) -> String {
     let key = key.trim();
     let n = key.chars().count();
     match (key.get(..4), key.get(n.saturating_sub(4)..)) {
         _ if n == 0 => String::new(),
-        (Some(head), Some(tail)) if n >= 12 && key.is_ascii() => cat(&[head, "…", tail]),
+        // Both ends only of a long key: of a 16-character custom token they would be half of it.
+        (Some(head), Some(tail)) if n >= KEY_LEN && key.is_ascii() => cat(&[head, "…", tail]),
+        (_, Some(tail)) if n >= 12 && key.is_ascii() => cat(&["…", tail]),
         _ => cat(&["…(", &u64_text(n as u64), " chars)"]),
     }
 }
@@ -655,6 +658,15 @@ mod tests {
         assert_eq!(mask_key(""), "");
         assert_eq!(mask_key("short"), "…(5 chars)");
         assert_eq!(mask_key(" ééééééééééééééé "), "…(15 chars)");
+        assert_eq!(
+            mask_key("short-token-1234"),
+            "…1234",
+            "never half of a short key"
+        );
+        assert_eq!(
+            mask_key("CAP-0123456789ABCDEF0123456789ABCDEF"),
+            "CAP-…CDEF"
+        );
     }
 
     #[test]

@@ -122,6 +122,9 @@ wire_struct! {
         /// Where it stands among the others: `empty`, `low`, `error`, `ok`, `unknown` (worst
         /// first).
         status: Status = "status",
+        /// The status in words: the level's, or "Check failed" when the latest check failed and
+        /// no level is known (the popup row's pill).
+        status_text: String = "statusText",
         /// The endpoint when it is not the provider's own (the options form's API endpoint).
         endpoint_override: String = "endpointOverride",
         /// What a widget reflects as its `state` attribute: `ok` / `low` / `empty` / `error` /
@@ -840,6 +843,13 @@ pub fn account_view(
         provider: settings.provider,
         provider_label: provider_label(settings.provider, lang),
         status: Status::of(level, error.is_some()),
+        status_text: if Status::of(level, error.is_some()) == Status::Error
+            && level == BalanceLevel::Unknown
+        {
+            text(lang, "status_error")
+        } else {
+            level_words.clone()
+        },
         endpoint_override: settings.endpoint_override().to_string(),
         state: state_name,
         level,

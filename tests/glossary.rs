@@ -128,3 +128,39 @@ fn a_second_word_for_refresh_is_caught() {
     assert!(!has_word("<captchaai-balance>", "balance"));
     assert!(!has_word("ERROR_ZERO_BALANCE", "balance"));
 }
+
+/// The sites the provider table sends users to for funds, bare (`captchaai.com`).
+fn provider_sites() -> Vec<String> {
+    let mut out = Vec::new();
+    for provider in captchaai_balance::provider::PROVIDERS.iter() {
+        if let Some(url) = provider.add_funds {
+            let host = url
+                .trim_start_matches("https://")
+                .trim_start_matches("www.");
+            out.push(host.trim_end_matches('/').to_string());
+        }
+    }
+    out
+}
+
+/// An error's cause and fix are shown for an account of any provider, so none may send the
+/// user to one provider's site (an Anti-Captcha account with no money must not be told to pay
+/// at captchaai.com); the popup's "Add funds" link goes to the account's own site.
+#[test]
+fn error_texts_name_no_provider_site() {
+    let sites = provider_sites();
+    assert!(sites.contains(&"captchaai.com".to_string()), "{sites:?}");
+    for lang in ["en", "id"] {
+        for (key, text) in messages(lang) {
+            if !key.starts_with("err_") {
+                continue;
+            }
+            for site in &sites {
+                assert!(
+                    !text.to_lowercase().contains(site.as_str()),
+                    "{lang} {key} sends every account to {site}: {text}"
+                );
+            }
+        }
+    }
+}

@@ -179,6 +179,26 @@ function loadFailureLang(tag) {
  */
 const accounts = new Map();
 
+/**
+ * A server account's low-balance threshold, as the server's `/v1/accounts/{name}` says (the
+ * same threshold its level uses), fetched once per page per account; null when unknown.
+ * @type {Map<string, Promise<string | null>>}
+ */
+const serverThresholds = new Map();
+
+function serverThreshold(accountEndpoint) {
+  const url = accountEndpoint.replace(/\/accounts\/([^/]+)$/, '/v1/accounts/$1');
+  let known = serverThresholds.get(url);
+  if (!known) {
+    known = fetch(url, { cache: 'no-store', credentials: 'same-origin' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((a) => (typeof a?.threshold === 'string' ? a.threshold : null))
+      .catch(() => null);
+    serverThresholds.set(url, known);
+  }
+  return known;
+}
+
 function accountOf(key) {
   let account = accounts.get(key);
   if (!account) {
@@ -552,6 +572,18 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#render();
     this.#check('open');
     this.#startTick();
+    // A server account without a threshold attribute is low where the server says it is.
+    if (this.#serverAccount() && !threshold?.trim()) this.#adoptServerThreshold(input.endpoint);
+  }
+
+  async #adoptServerThreshold(endpoint) {
+    const value = await serverThreshold(endpoint);
+    const current = this.#accountInput();
+    if (value == null || !this.#state || current.endpoint !== endpoint || this.getAttribute('threshold')?.trim()) return;
+    const result = this.#cab.applySettings(this.#state, { threshold: value }, this.#lang());
+    if (!result.ok) return;
+    this.#state = result.state;
+    this.#render();
   }
 
   #leaveAccount() {

@@ -83,7 +83,7 @@
     }));
     return {
       id: a.id, name: a.name, providerLabel: a.providerLabel,
-      level: a.level, levelText: a.levelText, stale: a.stale, badge: { color: a.badge.color }, balance: a.balance,
+      level: a.level, levelText: a.levelText, statusText: a.statusText, stale: a.stale, badge: { color: a.badge.color }, balance: a.balance,
       balanceText: a.balanceText, pillText: a.pillText, readText: a.readText, updatedAgo: a.updatedAgo,
       checkedText: a.checkedText, staleText: a.staleText, pausedText: a.pausedText,
       failedText: a.failedText, error, refresh, addFundsUrl: a.addFundsUrl,
@@ -138,7 +138,8 @@
       const name = span('row-name', a.name);
       // "CaptchaAI" named after its provider says it once.
       if (a.name !== a.providerLabel) name.append(' ', span('row-provider', a.providerLabel));
-      const level = span('pill level-pill row-level', a.levelText);
+      // The status in words: a failed check reads "Check failed", not "Unknown".
+      const level = span('pill level-pill row-level', a.statusText ?? a.levelText);
       const read = a.error && !a.balanceText ? a.error.message : a.updatedAgo ?? a.checkedText;
       row.append(name, span('row-balance', a.balanceText ?? '—'), span('row-read', read), level);
       li.append(row);

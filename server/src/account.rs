@@ -6,6 +6,11 @@
 //! provider's politeness floor (the provider table's `min_gap_ms`): the cache keeps a reading
 //! for the longer of `--cache-seconds` and the floor. A simulated account has no floor (it
 //! protects no API, and the demo wants a changed scenario seen at once).
+//!
+//! Every good reading is folded into the account's balance history (the core's
+//! `history::fold`, bounded), written to the data directory when there is one
+//! (`crate::store`), and turned into a [`Forecast`] with the core's `forecast::spend_rate` and
+//! `forecast::runway`: the server only keeps and shows what the core decides.
 
 use crate::answer::Verdict;
 use crate::cache::SingleFlight;
@@ -13,13 +18,17 @@ use crate::clock::Clock;
 use crate::metrics::{AccountLabels, Metrics};
 use crate::mock::MockAccount;
 use crate::source::Source;
+use crate::store::Store;
 use captchaai_balance::error::{ApiError, ErrorCode};
+use captchaai_balance::forecast::{runway, spend_rate, NotYet, Runway};
+use captchaai_balance::history::{fold, last_top_up, Point, TopUp};
 use captchaai_balance::level::BalanceLevel;
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::warn;
 
 /// What the server remembers of an account between readings.
 #[derive(Debug, Default, Clone)]
@@ -28,6 +37,64 @@ struct Memory {
     last_good: Option<(Money, i64)>,
     /// The latest reading's error, if it failed.
     error: Option<ApiError>,
+    /// Good readings, oldest first, bounded by the core's compaction.
+    history: Vec<Point>,
+}
+
+/// Why a forecast figure is `null`: a stable code for the admin view and other clients.
+pub const NOTE_NOT_ENOUGH_HISTORY: &str = "not_enough_history";
+/// The spend rate is known but nothing (or less than nothing) is spent: no runway.
+pub const NOTE_NOT_SPENDING: &str = "not_spending";
+
+/// The core's reasons for "no spend rate yet", as notes. All three say the same to a reader:
+/// wait for more readings.
+#[rustfmt::skip]
+const NOT_YET_NOTES: [(NotYet, &str); 3] = [
+    (NotYet::NoReadings,     NOTE_NOT_ENOUGH_HISTORY),
+    (NotYet::TooFewReadings, NOTE_NOT_ENOUGH_HISTORY),
+    (NotYet::TooShort,       NOTE_NOT_ENOUGH_HISTORY),
+];
+
+/// Where an account's balance is going, from its history, as of its latest good reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Forecast {
+    /// Spend per hour (the core's estimator), `None` until enough history.
+    pub spend_per_hour: Option<Money>,
+    /// Time until empty and until low at that rate, `None` when unknown or nothing is spent.
+    pub runway: Option<Runway>,
+    /// The latest top-up the history holds.
+    pub last_top_up: Option<TopUp>,
+    /// Why `spend_per_hour` or `runway` is `None`.
+    pub note: Option<&'static str>,
+}
+
+impl Forecast {
+    /// The forecast of a history (oldest first) for an account with this low threshold.
+    pub fn of(history: &[Point], threshold: Money) -> Forecast {
+        let last_top_up = last_top_up(history);
+        match spend_rate(history) {
+            Ok(rate) => {
+                let runway = history
+                    .last()
+                    .and_then(|p| runway(p.balance, threshold, rate));
+                Forecast {
+                    spend_per_hour: Some(rate),
+                    runway,
+                    last_top_up,
+                    note: runway.is_none().then_some(NOTE_NOT_SPENDING),
+                }
+            }
+            Err(why) => Forecast {
+                spend_per_hour: None,
+                runway: None,
+                last_top_up,
+                note: NOT_YET_NOTES
+                    .iter()
+                    .find(|(n, _)| *n == why)
+                    .map(|(_, note)| *note),
+            },
+        }
+    }
 }
 
 /// One account of the server.
@@ -44,6 +111,7 @@ pub struct Account {
     source: Arc<Source>,
     cache: Arc<SingleFlight<Arc<Verdict>>>,
     memory: Arc<Mutex<Memory>>,
+    store: Store,
     clock: Clock,
 }
 
@@ -66,6 +134,26 @@ pub struct AccountView {
     pub threshold: String,
     /// The latest reading's error (`null` when it was a balance).
     pub error: Option<ErrorView>,
+    /// Spend per hour, exact decimal (`null` until enough history).
+    pub spend_per_hour: Option<String>,
+    /// Seconds from the latest good reading until the balance is empty at that rate (`null`
+    /// when unknown or nothing is spent).
+    pub runway_seconds: Option<i64>,
+    /// The same until it falls below the threshold (0 when it is below already).
+    pub runway_low_seconds: Option<i64>,
+    /// The latest top-up in the history.
+    pub last_top_up: Option<TopUpView>,
+    /// Why the figures above are `null`: `not_enough_history` or `not_spending`.
+    pub forecast_note: Option<&'static str>,
+}
+
+/// A top-up of [`AccountView`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopUpView {
+    /// How much the balance rose, exact decimal.
+    pub amount: String,
+    /// When the reading that showed it was taken (epoch ms).
+    pub at: i64,
 }
 
 /// An error of [`AccountView`].
@@ -79,7 +167,7 @@ pub struct ErrorView {
 
 impl Account {
     /// An account reading from `source`, its readings kept for `ttl` (lengthened to the
-    /// provider's floor for a real upstream).
+    /// provider's floor for a real upstream), its history read back from `store`.
     pub fn new(
         name: &str,
         provider: ProviderId,
@@ -87,6 +175,7 @@ impl Account {
         source: Source,
         ttl: Duration,
         clock: Clock,
+        store: Store,
     ) -> Account {
         let (ttl, mock) = match &source {
             Source::Proxy(_) => {
@@ -102,9 +191,19 @@ impl Account {
             mock,
             source: Arc::new(source),
             cache: SingleFlight::new(ttl, clock.clone()),
-            memory: Arc::default(),
+            memory: Arc::new(Mutex::new(Memory {
+                history: store.load(name),
+                ..Memory::default()
+            })),
+            store,
             clock,
         }
+    }
+
+    /// The forecast from the history as it stands.
+    pub fn forecast(&self) -> Forecast {
+        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        Forecast::of(&memory.history, self.threshold)
     }
 
     /// Its metric labels.
@@ -119,14 +218,20 @@ impl Account {
     pub async fn verdict(&self, metrics: &Arc<Metrics>) -> Arc<Verdict> {
         let source = Arc::clone(&self.source);
         let metrics = Arc::clone(metrics);
-        let memory = Arc::clone(&self.memory);
+        let keeper = Keeper {
+            memory: Arc::clone(&self.memory),
+            store: self.store.clone(),
+            name: self.name.clone(),
+            provider: self.provider.as_str(),
+            threshold: self.threshold,
+        };
         let clock = self.clock.clone();
-        let name = self.name.clone();
         let reading = self
             .cache
             .get(move || async move {
-                let verdict = source.fetch(&metrics, &name).await;
-                remember(&memory, &verdict.outcome, clock.epoch_ms());
+                let verdict = source.fetch(&metrics, &keeper.name).await;
+                let forecast = keeper.remember(&verdict.outcome, clock.epoch_ms());
+                metrics.record_forecast(&keeper.name, forecast.spend_per_hour, forecast.runway);
                 Arc::new(verdict)
             })
             .await;
@@ -144,6 +249,8 @@ impl Account {
             .clone();
         let last_good = memory.last_good.map(|(balance, _)| balance);
         let level = BalanceLevel::current(last_good, memory.error.as_ref(), self.threshold);
+        let forecast = Forecast::of(&memory.history, self.threshold);
+        let seconds = |ms: i64| ms / 1000;
         AccountView {
             name: self.name.clone(),
             provider: self.provider.as_str(),
@@ -155,6 +262,14 @@ impl Account {
                 code: e.code.as_str(),
                 detail: e.detail,
             }),
+            spend_per_hour: forecast.spend_per_hour.map(|r| r.to_string()),
+            runway_seconds: forecast.runway.map(|r| seconds(r.to_empty_ms)),
+            runway_low_seconds: forecast.runway.map(|r| seconds(r.to_low_ms)),
+            last_top_up: forecast.last_top_up.map(|t| TopUpView {
+                amount: t.amount.to_string(),
+                at: t.at,
+            }),
+            forecast_note: forecast.note,
         }
     }
 
@@ -164,20 +279,50 @@ impl Account {
     }
 }
 
-/// Keeps what a reading says. `ERROR_ZERO_BALANCE` is a good reading of 0 as well as an error
-/// (like the metrics): the account state is known.
-fn remember(memory: &Mutex<Memory>, outcome: &Result<Money, ApiError>, now_ms: i64) {
-    let mut memory = memory.lock().unwrap_or_else(|p| p.into_inner());
-    match outcome {
-        Ok(balance) => {
-            memory.last_good = Some((*balance, now_ms));
-            memory.error = None;
-        }
-        Err(error) => {
-            if error.code == ErrorCode::ZeroBalance {
-                memory.last_good = Some((Money::ZERO, now_ms));
+/// What a fetch needs to keep its reading (moved into the fetch task).
+struct Keeper {
+    memory: Arc<Mutex<Memory>>,
+    store: Store,
+    name: String,
+    provider: &'static str,
+    threshold: Money,
+}
+
+impl Keeper {
+    /// Keeps what a reading says and returns the forecast after it. `ERROR_ZERO_BALANCE` is a
+    /// good reading of 0 as well as an error (like the metrics): the account state is known.
+    ///
+    /// A good reading goes into the history, and the history to disk, before the answer is
+    /// sent, under the account's lock (so two writes never interleave): the file is small (at
+    /// most the core's `HISTORY_POINTS` readings, about 25 KB) and written at most once per
+    /// cache period, so the blocking write costs less than the upstream call it follows. A
+    /// failed write is logged and the reading is still served.
+    fn remember(&self, outcome: &Result<Money, ApiError>, now_ms: i64) -> Forecast {
+        let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        let good = match outcome {
+            Ok(balance) => {
+                memory.error = None;
+                Some(*balance)
             }
-            memory.error = Some(error.clone());
+            Err(error) => {
+                memory.error = Some(error.clone());
+                (error.code == ErrorCode::ZeroBalance).then_some(Money::ZERO)
+            }
+        };
+        if let Some(balance) = good {
+            memory.last_good = Some((balance, now_ms));
+            fold(
+                &mut memory.history,
+                Point {
+                    at: now_ms,
+                    balance,
+                },
+                self.threshold,
+            );
+            if let Err(error) = self.store.save(&self.name, self.provider, &memory.history) {
+                warn!(account = self.name, error = %error, "cannot write the history file; it is kept in memory");
+            }
         }
+        Forecast::of(&memory.history, self.threshold)
     }
 }

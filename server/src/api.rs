@@ -83,7 +83,14 @@ pub async fn list_accounts(State(state): State<AppState>) -> Response {
             Err(_) => return internal_error(),
         }
     }
-    Json(json!({ "accounts": views })).into_response()
+    Json(AccountList { accounts: views }).into_response()
+}
+
+/// `GET /v1/accounts`' answer. A struct, not `json!`: each account's members keep the order of
+/// `/v1/accounts/{name}` (a `json!` value would sort them).
+#[derive(serde::Serialize)]
+struct AccountList {
+    accounts: Vec<crate::account::AccountView>,
 }
 
 /// `GET /v1/accounts/{name}`: one account, or 404 `{"error": …}`.

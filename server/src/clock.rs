@@ -38,6 +38,16 @@ impl Clock {
         }))
     }
 
+    /// A manual clock whose wall-clock time starts at `epoch_ms` (a test's "the server starts
+    /// again where the last one stopped").
+    pub fn manual_at(epoch_ms: i64) -> Clock {
+        Clock(Arc::new(Source::Manual {
+            origin: Instant::now(),
+            origin_ms: epoch_ms,
+            offset: Mutex::new(Duration::ZERO),
+        }))
+    }
+
     /// The current instant.
     pub fn now(&self) -> Instant {
         match &*self.0 {

@@ -78,6 +78,12 @@ pub struct Cli {
     /// Open connections at most; more wait until one closes.
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub max_connections: u64,
+
+    /// Keep each account's balance history in this directory (one JSON file per account, no
+    /// key), so a restart keeps the spend rate and runway. Without it the history lives in
+    /// memory only.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Cli {
@@ -160,6 +166,8 @@ pub struct Config {
     pub upstream_timeout: Duration,
     /// Time source (manual in tests).
     pub clock: Clock,
+    /// Where the balance histories are kept (`None`: memory only).
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Why the server cannot start: one line, never a key.
@@ -219,6 +227,7 @@ impl Config {
             cache_ttl: Duration::from_secs(cli.cache_seconds),
             upstream_timeout: Duration::from_secs(cli.upstream_timeout_seconds),
             clock: Clock::system(),
+            data_dir: cli.data_dir.clone(),
         })
     }
 
@@ -230,6 +239,7 @@ impl Config {
             cache_ttl: Duration::from_secs(30),
             upstream_timeout: Duration::from_secs(10),
             clock: Clock::system(),
+            data_dir: None,
         }
     }
 

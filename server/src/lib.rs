@@ -29,6 +29,7 @@ pub mod serve;
 pub mod source;
 pub mod state;
 pub mod static_files;
+pub mod store;
 
 pub use config::{Cli, Config, Mode};
 

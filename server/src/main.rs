@@ -128,6 +128,10 @@ mod native {
                 "mode: mock (no --config, no {KEY_ENV} set): simulated accounts, see {base}/v1/accounts and {base}/mock/state"
             ),
         }
+        match &config.data_dir {
+            Some(dir) => println!("history: kept in {}", dir.display()),
+            None => println!("history: in memory only (--data-dir DIR keeps it across restarts)"),
+        }
         println!("admin page: {base}/");
         println!("balance API: {base}/res.php?action=getbalance&json=1 (the first account), {base}/accounts/NAME/res.php?action=getbalance&json=1");
         println!("accounts: {base}/v1/accounts");

@@ -9,6 +9,13 @@
 //! - `captcha_balance_seconds_since_last_good_reading`: counted from server start until the
 //!   first good reading, so "no good reading for 10 min" alerts also cover an account that
 //!   never got one;
+//! - `captcha_balance_runway_seconds`: seconds from the last good reading until the balance
+//!   falls below the empty floor at the current spend rate (the core's forecast); NaN while the
+//!   rate is unknown (not enough history yet), `+Inf` when nothing is spent, so a
+//!   "runway < 1 day" alert neither fires on an idle account nor on a server that has not
+//!   learnt the rate yet;
+//! - `captcha_spend_usd_per_hour`: that spend rate (positive while the balance falls; NaN
+//!   while unknown), from the exact decimal like the balance;
 //! - `captcha_balance_upstream_requests_total`, `captcha_balance_upstream_errors_total{code}`
 //!   (the core's stable snake_case codes, every code pre-created at 0 so rates work from the
 //!   start);
@@ -24,6 +31,7 @@
 
 use crate::clock::Clock;
 use captchaai_balance::error::{ApiError, ErrorCode};
+use captchaai_balance::forecast::Runway;
 use captchaai_balance::money::Money;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -74,6 +82,8 @@ pub struct Metrics {
     registry: Registry,
     balance: Family<AccountLabels, FloatGauge>,
     since_good: Family<AccountLabels, FloatGauge>,
+    runway: Family<AccountLabels, FloatGauge>,
+    spend: Family<AccountLabels, FloatGauge>,
     upstream_requests: Family<AccountLabels, Counter>,
     upstream_errors: Family<ErrorLabels, Counter>,
     served: Family<ServedLabels, Counter>,
@@ -89,12 +99,16 @@ impl Metrics {
         let balance = Family::<AccountLabels, FloatGauge>::default();
         let threshold = Family::<AccountLabels, FloatGauge>::default();
         let since_good = Family::<AccountLabels, FloatGauge>::default();
+        let runway = Family::<AccountLabels, FloatGauge>::default();
+        let spend = Family::<AccountLabels, FloatGauge>::default();
         let upstream_requests = Family::<AccountLabels, Counter>::default();
         let upstream_errors = Family::<ErrorLabels, Counter>::default();
         for (labels, low) in accounts {
             balance.get_or_create(labels).set(f64::NAN);
             threshold.get_or_create(labels).set(low.to_f64());
             let _ = since_good.get_or_create(labels);
+            runway.get_or_create(labels).set(f64::NAN);
+            spend.get_or_create(labels).set(f64::NAN);
             let _ = upstream_requests.get_or_create(labels);
             for code in ErrorCode::all() {
                 let _ = upstream_errors.get_or_create(&error_labels(labels, code));
@@ -117,6 +131,16 @@ impl Metrics {
             since_good.clone(),
         );
         registry.register(
+            "captcha_balance_runway_seconds",
+            "Seconds from the last good reading until the balance is empty at the current spend rate (NaN while unknown, +Inf when nothing is spent)",
+            runway.clone(),
+        );
+        registry.register(
+            "captcha_spend_usd_per_hour",
+            "Spend rate in USD per hour from the balance history (NaN until enough history)",
+            spend.clone(),
+        );
+        registry.register(
             "captcha_balance_upstream_requests",
             "Balance requests sent upstream (in mock mode: to the simulated account)",
             upstream_requests.clone(),
@@ -136,6 +160,8 @@ impl Metrics {
             registry,
             balance,
             since_good,
+            runway,
+            spend,
             upstream_requests,
             upstream_errors,
             served,
@@ -172,6 +198,22 @@ impl Metrics {
             self.balance.get_or_create(labels).set(balance.to_f64());
             *series.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
         }
+    }
+
+    /// Records an account's forecast: the spend rate (`None`: not enough history) and the
+    /// runway at it (`None` with a rate: nothing is spent). Unknown accounts are ignored.
+    pub fn record_forecast(&self, account: &str, spend: Option<Money>, runway: Option<Runway>) {
+        let Some(series) = self.accounts.iter().find(|s| s.labels.account == account) else {
+            return;
+        };
+        let (spend, runway) = match (spend, runway) {
+            (None, _) => (f64::NAN, f64::NAN),
+            (Some(rate), None) => (rate.to_f64(), f64::INFINITY),
+            // Whole seconds, as `/v1/accounts` gives them (exact in an f64 up to 2^53 s).
+            (Some(rate), Some(r)) => (rate.to_f64(), (r.to_empty_ms / 1000) as f64),
+        };
+        self.spend.get_or_create(&series.labels).set(spend);
+        self.runway.get_or_create(&series.labels).set(runway);
     }
 
     /// Records one answered HTTP request.

@@ -6,8 +6,11 @@
 //! how it starts).
 //!
 //! The balance drains linearly and is computed from elapsed time (no background task): it is
-//! `base - drainPerMinute × minutes since base was set`, in exact nano-dollars. Each scenario
-//! is one row of [`SCENARIOS`]: what the account answers and what it presets.
+//! `base - drainPerMinute × minutes since base was set`, in exact nano-dollars. An account with
+//! a [`Refill`] is topped up by its amount each time the drain takes it below its line, the
+//! way an auto top-up would, so the demo shows top-ups and a spend rate that restarts after
+//! each. Each scenario is one row of [`SCENARIOS`]: what the account answers and what it
+//! presets.
 
 use crate::clock::Clock;
 use captchaai_balance::error::ErrorCode;
@@ -41,6 +44,19 @@ pub struct Preset {
     pub balance: Money,
     /// How much it loses per minute.
     pub drain_per_minute: Money,
+    /// The simulated auto top-up, if any.
+    pub refill: Option<Refill>,
+}
+
+/// A simulated auto top-up: when the drain takes the balance below `below`, `amount` is added.
+/// It acts only while the balance set last (start, control API) is at or above the line, so a
+/// balance the control API puts below it (the `low` scenario) stays there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refill {
+    /// The line the balance is kept above.
+    pub below: Money,
+    /// What each top-up adds.
+    pub amount: Money,
 }
 
 /// 25.00 USD draining 0.02 per minute, scenario `ok`: the default account.
@@ -48,6 +64,7 @@ pub const DEFAULT_PRESET: Preset = Preset {
     scenario: Scenario::Ok,
     balance: DEFAULT_BALANCE,
     drain_per_minute: DEFAULT_DRAIN_PER_MINUTE,
+    refill: None,
 };
 
 /// One simulated account of mock mode.
@@ -65,13 +82,15 @@ pub struct MockAccountSpec {
 
 /// The simulated fleet: both protocol families, one of each level, and one account in error.
 /// The first is the default account (`/res.php`, the control API without `account`), and is
-/// the single account mock mode had before accounts existed.
+/// the single account mock mode had before accounts existed. Three drain at different paces
+/// (runways of about 21 h, 12 h and, between top-ups, a few hours), and `backup` tops itself
+/// up by 10.00 whenever it falls below 45.00 (every 250 minutes after the first, at 80).
 #[rustfmt::skip]
 pub const MOCK_ACCOUNTS: [MockAccountSpec; 4] = [
     MockAccountSpec { name: "production", provider: ProviderId::CaptchaAi,   threshold_cents: 500,  preset: DEFAULT_PRESET },
-    MockAccountSpec { name: "staging",    provider: ProviderId::AntiCaptcha, threshold_cents: 1000, preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(350), drain_per_minute: Money::ZERO } },
-    MockAccountSpec { name: "backup",     provider: ProviderId::CapSolver,   threshold_cents: 100,  preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(4820), drain_per_minute: Money::ZERO } },
-    MockAccountSpec { name: "archive",    provider: ProviderId::TwoCaptcha,  threshold_cents: 100,  preset: Preset { scenario: Scenario::KeyNotFound, balance: Money::from_cents(1200), drain_per_minute: Money::ZERO } },
+    MockAccountSpec { name: "staging",    provider: ProviderId::AntiCaptcha, threshold_cents: 1000, preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(350), drain_per_minute: Money::from_nanos(5_000_000), refill: None } },
+    MockAccountSpec { name: "backup",     provider: ProviderId::CapSolver,   threshold_cents: 100,  preset: Preset { scenario: Scenario::Ok, balance: Money::from_cents(4820), drain_per_minute: Money::from_cents(4), refill: Some(Refill { below: Money::from_cents(4500), amount: Money::from_cents(1000) }) } },
+    MockAccountSpec { name: "archive",    provider: ProviderId::TwoCaptcha,  threshold_cents: 100,  preset: Preset { scenario: Scenario::KeyNotFound, balance: Money::from_cents(1200), drain_per_minute: Money::ZERO, refill: None } },
 ];
 
 /// A named behaviour of the simulated account.
@@ -232,6 +251,7 @@ struct Account {
     base: Money,
     base_at: Instant,
     drain_per_minute: Money,
+    refill: Option<Refill>,
     delay: Duration,
     requests: u64,
 }
@@ -243,6 +263,7 @@ impl Account {
             base: preset.balance,
             base_at: now,
             drain_per_minute: preset.drain_per_minute,
+            refill: preset.refill,
             delay: Duration::ZERO,
             requests: 0,
         }
@@ -252,8 +273,24 @@ impl Account {
         let millis = i128::try_from(now.saturating_duration_since(self.base_at).as_millis())
             .unwrap_or(i128::MAX);
         let drained = i128::from(self.drain_per_minute.nanos()).saturating_mul(millis) / 60_000;
-        let left = (i128::from(self.base.nanos()) - drained).max(0);
-        // `left` lies between 0 and `base`, so it fits.
+        let base = i128::from(self.base.nanos());
+        let refills = match self.refill {
+            // Below the line after the drain: one top-up for the first crossing, one more per
+            // `amount` drained since (so the balance stays within [below, below + amount)).
+            Some(Refill { below, amount })
+                if amount.is_positive() && base >= i128::from(below.nanos()) =>
+            {
+                let past = drained - (base - i128::from(below.nanos()));
+                let amount = i128::from(amount.nanos());
+                // Rounded up: on the line is not below it.
+                (past.max(0) + amount - 1) / amount
+            }
+            _ => 0,
+        };
+        let topped =
+            refills.saturating_mul(self.refill.map_or(0, |r| i128::from(r.amount.nanos())));
+        let left = (base - drained + topped).clamp(0, i128::from(MAX_AMOUNT.nanos()));
+        // `left` lies between 0 and MAX_AMOUNT, so it fits.
         Money::from_nanos(i64::try_from(left).unwrap_or(0))
     }
 
@@ -530,6 +567,53 @@ mod tests {
         assert_eq!(account.snapshot().balance, "0.000");
         assert_eq!(account.top_up(money("5")).expect("top-up").balance, "5.000");
         assert!(account.top_up(MAX_AMOUNT).is_err());
+    }
+
+    #[test]
+    fn the_auto_top_up_keeps_the_balance_above_its_line() {
+        let clock = Clock::manual();
+        let preset = Preset {
+            refill: Some(Refill {
+                below: money("45"),
+                amount: money("10"),
+            }),
+            balance: money("48.2"),
+            drain_per_minute: money("0.04"),
+            ..DEFAULT_PRESET
+        };
+        let account = MockAccount::with(clock.clone(), Family::TwoCaptcha, preset);
+        // (minutes since the last step, balance): the first top-up when 45.00 is crossed at
+        // minute 80, the next 250 minutes later.
+        #[rustfmt::skip]
+        let steps = [
+            (79,  "45.040"),
+            (1,   "45.000"),   // on the line: not below it yet
+            (1,   "54.960"),   // below it: +10.00
+            (249, "45.000"),
+            (1,   "54.960"),
+        ];
+        for (minutes, want) in steps {
+            clock.advance(Duration::from_secs(60 * minutes));
+            assert_eq!(
+                account.snapshot().balance,
+                want,
+                "after {minutes} more minutes"
+            );
+        }
+        // A balance the control API puts below the line stays there.
+        let low = account.set_scenario(ScenarioChange {
+            scenario: Scenario::Low,
+            balance: None,
+            drain_per_minute: None,
+            delay: None,
+        });
+        assert_eq!(low.balance, "0.420");
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(account.snapshot().balance, "0.380");
+        // A top-up above it switches the refill on again.
+        account.top_up(money("50")).expect("top-up");
+        clock.advance(Duration::from_secs(60 * 200));
+        assert_eq!(account.snapshot().balance, "52.380");
     }
 
     #[test]

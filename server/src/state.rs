@@ -7,6 +7,7 @@ use crate::metrics::Metrics;
 use crate::mock::{MockAccount, MOCK_ACCOUNTS};
 use crate::proxy::Proxy;
 use crate::source::Source;
+use crate::store::Store;
 use crate::AppError;
 use captchaai_balance::money::Money;
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ impl AppState {
     pub fn new(config: Config) -> Result<AppState, AppError> {
         let clock = config.clock.clone();
         let ttl = config.cache_ttl;
+        let store = Store::new(config.data_dir.clone());
         let accounts: Vec<Arc<Account>> = match &config.mode {
             Mode::Proxy(accounts) => accounts
                 .iter()
@@ -49,6 +51,7 @@ impl AppState {
                         Source::Proxy(proxy),
                         ttl,
                         clock.clone(),
+                        store.clone(),
                     )))
                 })
                 .collect::<Result<_, AppError>>()?,
@@ -64,6 +67,7 @@ impl AppState {
                         Source::Mock(Arc::new(mock)),
                         ttl,
                         clock.clone(),
+                        store.clone(),
                     ))
                 })
                 .collect(),
@@ -72,8 +76,14 @@ impl AppState {
             return Err(AppError::NoAccount);
         }
         let series: Vec<_> = accounts.iter().map(|a| (a.labels(), a.threshold)).collect();
+        let metrics = Arc::new(Metrics::new(clock, &series));
+        // A history read back from the data directory speaks at once, before the first reading.
+        for account in &accounts {
+            let forecast = account.forecast();
+            metrics.record_forecast(&account.name, forecast.spend_per_hour, forecast.runway);
+        }
         Ok(AppState {
-            metrics: Arc::new(Metrics::new(clock, &series)),
+            metrics,
             accounts: accounts.into(),
             static_dir: Arc::new(config.static_dir),
             mock_mode: matches!(config.mode, Mode::Mock),

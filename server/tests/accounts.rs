@@ -71,9 +71,9 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
     assert_eq!(
         list.json(),
         json!({"accounts": [
-            {"name": "production", "provider": "captchaai", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": null},
-            {"name": "staging", "provider": "anticaptcha", "balance": "3.25", "level": "low", "readAt": read_at, "threshold": "10", "error": null},
-            {"name": "solver", "provider": "capsolver", "balance": null, "level": "unknown", "readAt": null, "threshold": "1", "error": {"code": "key_not_found", "detail": "ERROR_KEY_DENIED_ACCESS"}},
+            {"name": "production", "provider": "captchaai", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
+            {"name": "staging", "provider": "anticaptcha", "balance": "3.25", "level": "low", "readAt": read_at, "threshold": "10", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
+            {"name": "solver", "provider": "capsolver", "balance": null, "level": "unknown", "readAt": null, "threshold": "1", "error": {"code": "key_not_found", "detail": "ERROR_KEY_DENIED_ACCESS"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
         ]})
     );
     // The list was read through the caches: one call per account.
@@ -81,6 +81,13 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
 
     let one = get(&base, "/v1/accounts/staging").await;
     assert_eq!(one.json()["level"], "low");
+    // The list writes each account's members in the same order as the single answer.
+    assert!(
+        list.body.contains(&one.body),
+        "{} does not hold {}",
+        list.body,
+        one.body
+    );
     assert_eq!(b.hits(), 1);
     let unknown = get(&base, "/v1/accounts/nobody").await;
     assert_eq!(unknown.status, 404);
@@ -92,7 +99,7 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
     let production = get(&base, "/v1/accounts/production").await.json();
     assert_eq!(
         production,
-        json!({"name": "production", "provider": "captchaai", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": {"code": "server_error", "detail": "HTTP 502"}})
+        json!({"name": "production", "provider": "captchaai", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": {"code": "server_error", "detail": "HTTP 502"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"})
     );
     // ERROR_ZERO_BALANCE is a reading of 0: empty.
     clock.advance(FLOOR);
@@ -275,6 +282,10 @@ async fn metrics_label_every_series_with_account_and_provider() {
         (format!("captcha_balance_upstream_errors_total{{{s},code=\"server_error\"}}"), "1"),
         (format!("captcha_balance_upstream_errors_total{{{p},code=\"server_error\"}}"), "0"),
         (format!("captcha_balance_seconds_since_last_good_reading{{{p}}}"),             "0.0"),
+        // One reading is not enough history: unknown, not zero.
+        (format!("captcha_spend_usd_per_hour{{{p}}}"),                                  "NaN"),
+        (format!("captcha_balance_runway_seconds{{{p}}}"),                              "NaN"),
+        (format!("captcha_balance_runway_seconds{{{s}}}"),                              "NaN"),
     ];
     for (series, value) in want {
         assert_eq!(
@@ -296,6 +307,9 @@ async fn metrics_label_every_series_with_account_and_provider() {
                 "{line}"
             );
         }
-        assert!(line.starts_with("captcha_balance_"), "{line}");
+        assert!(
+            line.starts_with("captcha_balance_") || line.starts_with("captcha_spend_"),
+            "{line}"
+        );
     }
 }

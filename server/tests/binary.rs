@@ -155,18 +155,25 @@ async fn proxy_mode_prints_only_the_masked_key() {
     );
     assert!(stdout.contains(KEY_MASKED), "{stdout}");
     assert!(stdout.contains(&format!("admin page: {base}/")), "{stdout}");
+    assert_no_key_in(&[KEY, CLIENT_KEY], &everything, &stdout, &stderr);
+}
+
+/// No key, in any letter case, in the answers, stdout or stderr of a run.
+fn assert_no_key_in(keys: &[&str], responses: &str, stdout: &str, stderr: &str) {
     #[rustfmt::skip]
     let outputs = [
-        ("responses", &everything),
-        ("stdout",    &stdout),
-        ("stderr",    &stderr),
+        ("responses", responses),
+        ("stdout",    stdout),
+        ("stderr",    stderr),
     ];
     for (what, text) in outputs {
-        assert!(!text.contains(KEY), "the key leaked into {what}:\n{text}");
-        assert!(
-            !text.contains(CLIENT_KEY),
-            "a client's key leaked into {what}:\n{text}"
-        );
+        let text_lower = text.to_ascii_lowercase();
+        for key in keys {
+            assert!(
+                !text_lower.contains(&key.to_ascii_lowercase()),
+                "a key leaked into {what}:\n{text}"
+            );
+        }
     }
 }
 
@@ -277,22 +284,7 @@ async fn no_accounts_key_appears_anywhere() {
         stderr.contains("code=\"unknown\"") || stderr.contains("code=unknown"),
         "{stderr}"
     );
-    #[rustfmt::skip]
-    let outputs = [
-        ("responses", &everything),
-        ("stdout",    &stdout),
-        ("stderr",    &stderr),
-    ];
-    for (what, text) in outputs {
-        for key in keys {
-            assert!(
-                !text
-                    .to_ascii_lowercase()
-                    .contains(&key.to_ascii_lowercase()),
-                "the key of an account leaked into {what}:\n{text}"
-            );
-        }
-    }
+    assert_no_key_in(&keys, &everything, &stdout, &stderr);
 }
 
 /// A config file with a mistake stops the start with one line naming the account and field,
@@ -335,6 +327,54 @@ async fn mock_mode_is_the_default() {
         stdout.contains("make build"),
         "the missing widget files are pointed out:\n{stdout}"
     );
+}
+
+/// `--data-dir`: named in the banner; a corrupt history file is logged with its path and
+/// why, set aside, and the server runs on with an empty history that it writes anew.
+#[tokio::test]
+async fn a_corrupt_history_file_is_logged_and_the_server_runs() {
+    let garbage = "{\"version\":1,\"acc";
+    // A directory of its own (removed at the end), holding the account's file.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_nanos();
+    let dir =
+        std::env::temp_dir().join(format!("cab-server-{}-{nanos}-history", std::process::id()));
+    assert!(dir.starts_with(std::env::temp_dir()) && dir != std::env::temp_dir());
+    std::fs::create_dir_all(&dir).expect("dir");
+    let history = dir.join("production.json");
+    std::fs::write(&history, garbage).expect("write");
+    let server = Server::start(None, &["--data-dir", dir.to_str().expect("utf-8")]);
+    let list = get(&server.base, "/v1/accounts").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(
+        list.json()["accounts"][0]["forecastNote"],
+        "not_enough_history"
+    );
+    let (stdout, stderr) = server.stop();
+    assert!(
+        stdout.contains(&format!("history: kept in {}", dir.display())),
+        "{stdout}"
+    );
+    let logged = stderr
+        .lines()
+        .find(|l| l.contains("history file not usable"))
+        .unwrap_or_else(|| panic!("no log line in\n{stderr}"));
+    assert!(logged.contains("production"), "{logged}");
+    assert!(logged.contains("production.json"), "{logged}");
+    assert!(
+        !logged.contains(garbage),
+        "the content is not logged: {logged}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("production.json.corrupt")).expect("set aside"),
+        garbage
+    );
+    assert!(std::fs::read_to_string(&history)
+        .expect("written anew")
+        .contains("\"points\":[{"));
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { startMockApi } from './lib/mock-api.mjs';
 import { OUT_DIR } from './lib/browser.mjs';
 import {
-  KEY, KEY_2, MINUTE, accountSection, badge, configureAccounts, expectBadge, idle, openOptions,
+  KEY, KEY_2, MINUTE, accountSection, badge, configureAccounts, expectBadge, fireAlarm, idle, openOptions,
   openPage, openPopup, openPopupWithoutWasm, screenshot, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
@@ -39,23 +39,6 @@ const TWO = () => [
 /** The popup's rows, top to bottom, as text. */
 function rows(popup) {
   return popup.locator('#account-rows button[data-account]').allInnerTexts();
-}
-
-/** Fire the real `poll` alarm now and wait until its check has finished. */
-function fireAlarm(ext) {
-  return ext.worker.evaluate(async () => {
-    const fired = new Promise((resolve) => {
-      const listener = (alarm) => {
-        if (alarm.name !== 'poll') return;
-        chrome.alarms.onAlarm.removeListener(listener);
-        resolve();
-      };
-      chrome.alarms.onAlarm.addListener(listener);
-    });
-    await chrome.alarms.create('poll', { when: performance.timeOrigin + performance.now() });
-    await fired;
-    await globalThis.captchaaiBalance.idle();
-  });
 }
 
 function storedState(ext) {
@@ -154,6 +137,8 @@ test('a rejected key on one account leaves the other polling', async () => {
     const listed = await rows(popup);
     assert.match(listed[0], /Production/);
     assert.match(listed[1], /Staging[\s\S]*key/i, 'the rejected account says what is wrong');
+    assert.match(listed[1], /Check failed/, 'a failed check reads as such, not as "Unknown"');
+    assert.doesNotMatch(listed[1], /Unknown/);
     await popup.locator('#account-rows button', { hasText: 'Staging' }).click();
     assert.equal(await popup.locator('#error').isVisible(), true);
     for (const part of ['#error-message', '#error-cause', '#error-fix']) {

@@ -54,6 +54,18 @@ test('host permissions: every known provider\'s API host and loopback without a 
     assert.ok(answer.ok, `${endpoint}: ${JSON.stringify(answer.errors)}`);
     assert.deepEqual(glue.hostPermissions(answer.state), want, endpoint);
   }
+  // Whatever loopback the core asks nothing for, the manifests grant, in both schemes (a
+  // self-hosted proxy behind TLS on localhost is never prompted for, so it must be granted).
+  for (const endpoint of ['http://127.0.0.1:9000', 'https://127.0.0.1:8443', 'http://localhost', 'https://localhost:8443/x', 'http://[::1]:9000', 'https://[::1]']) {
+    const answer = form(endpoint);
+    assert.ok(answer.ok, `${endpoint}: ${JSON.stringify(answer.errors)}`);
+    assert.deepEqual(glue.hostPermissions(answer.state), [], endpoint);
+    const url = new URL(endpoint);
+    const pattern = `${url.protocol}//${url.hostname}/*`;
+    for (const dir of ['extension', 'extension-firefox']) {
+      assert.ok(readJson(dir, 'manifest.json').host_permissions.includes(pattern), `${dir}: ${endpoint} is asked for by nobody and granted by no ${pattern}`);
+    }
+  }
 });
 
 /**

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startMockApi } from './lib/mock-api.mjs';
 import { OUT_DIR } from './lib/browser.mjs';
 import {
-  KEY, MINUTE, ROOT, badge, configure, expectBadge, idle, openOptions, openPopup, screenshot,
+  KEY, MINUTE, ROOT, badge, configure, expectBadge, fireAlarm, idle, openOptions, openPopup, screenshot,
   shiftWorkerClock, text, waitFor, withExtension as withBrowser,
 } from './lib/extension.mjs';
 import { startServer } from './lib/server.mjs';
@@ -63,24 +63,6 @@ async function assertPageHasNoKey(page, where) {
   const values = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
     .map((el) => `${el.value} ${el.placeholder ?? ''}`).join('\n'));
   assertNoKey(values, `${where} input values`);
-}
-
-/** Fire the real `poll` alarm now and wait until its check has finished. */
-function fireAlarm(ext) {
-  return ext.worker.evaluate(async () => {
-    const fired = new Promise((resolve) => {
-      const listener = (alarm) => {
-        if (alarm.name !== 'poll') return;
-        chrome.alarms.onAlarm.removeListener(listener);
-        resolve();
-      };
-      chrome.alarms.onAlarm.addListener(listener);
-    });
-    // Real time, not the shifted Date.now: the alarm must be due now.
-    await chrome.alarms.create('poll', { when: performance.timeOrigin + performance.now() });
-    await fired;
-    await globalThis.captchaaiBalance.idle();
-  });
 }
 
 /**

@@ -699,13 +699,21 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
       contentType: 'text/html',
       body: hostPage(`<captchaai-balance id="s" account="staging" threshold="10"></captchaai-balance>
         <captchaai-balance id="s2" account="staging" threshold="1" compact></captchaai-balance>
-        <captchaai-balance id="x" account="nobody"></captchaai-balance>`),
+        <captchaai-balance id="x" account="nobody"></captchaai-balance>
+        <captchaai-balance id="s3" account="staging"></captchaai-balance>`),
     }));
     await page.goto(`${base}/account-test.html`);
     const s = await waitState(page, 'low', '#s');
     assert.match(s.balance, /^\$3\.5000$/);
     await waitState(page, 'ok', '#s2');
     await waitState(page, 'error', '#x');
+    // Without a threshold attribute a server account uses the server's (10 for staging), so the
+    // widget and /v1/accounts agree that $3.50 is low.
+    await waitState(page, 'low', '#s3');
+    const listed = await (await fetch(`${base}/v1/accounts/staging`)).json();
+    assert.equal(listed.level, 'low');
+    const x = await readWidget(page, '#x');
+    assert.match(x.error ?? '', /No such account/, 'an unknown name says so, not "unexpected answer"');
     const title = await page.evaluate(() => document.querySelector('#s').shadowRoot.querySelector('.title').textContent);
     assert.equal(title, 'staging balance');
     await new Promise((r) => setTimeout(r, 300));

@@ -55,6 +55,24 @@ export function idle(ext) {
 }
 
 /** Wait until the badge shows `text` (and `color`), then settle the worker. */
+/** Fire the real `poll` alarm now and wait until its check has finished. */
+export function fireAlarm(ext) {
+  return ext.worker.evaluate(async () => {
+    const fired = new Promise((resolve) => {
+      const listener = (alarm) => {
+        if (alarm.name !== 'poll') return;
+        chrome.alarms.onAlarm.removeListener(listener);
+        resolve();
+      };
+      chrome.alarms.onAlarm.addListener(listener);
+    });
+    // Real time, not a shifted Date.now: the alarm must be due now.
+    await chrome.alarms.create('poll', { when: performance.timeOrigin + performance.now() });
+    await fired;
+    await globalThis.captchaaiBalance.idle();
+  });
+}
+
 export async function expectBadge(ext, { text, color }) {
   const look = await waitFor(() => badge(ext), (b) => b.text === text && (!color || b.color === color),
     { what: `badge ${text} ${color ?? ''}` });

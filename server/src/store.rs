@@ -1,0 +1,291 @@
+//! Each account's balance history on disk (`--data-dir`), so a restart keeps the forecast.
+//!
+//! One file per account, `DIR/{name}.json` (names are `[a-z0-9-]`, so the name is a safe file
+//! name), holding the account's name, provider and readings (`at` in epoch ms, `balance` as
+//! an exact decimal string) and nothing else: never the key, nor the endpoint (an endpoint may
+//! carry a token in its path).
+//!
+//! A write is atomic: the whole file goes to `DIR/.{name}.json.tmp`, is flushed to disk
+//! (`fsync`), then renamed over the old file, and the directory is flushed so the rename
+//! lasts. A crash at any point leaves either the old file or the new one, whole; a left-over
+//! temp file is ignored on start and replaced by the next write.
+//!
+//! A file that cannot be read or parsed is logged (the path and why, never its content) and
+//! set aside as `{name}.json.corrupt` for a person to look at; the account starts with an
+//! empty history rather than stopping the server.
+
+use captchaai_balance::history::Point;
+use captchaai_balance::money::Money;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use tracing::warn;
+
+/// The format of the files; a file of another version is set aside like a corrupt one.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The directory that holds the history files, or none (memory only).
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    dir: Option<PathBuf>,
+}
+
+/// One account's file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryFile {
+    version: u32,
+    account: String,
+    provider: String,
+    points: Vec<StoredPoint>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredPoint {
+    at: i64,
+    /// Exact decimal: money never goes through a float.
+    balance: String,
+}
+
+/// Why a history file could not be read back.
+#[derive(Debug)]
+pub enum LoadError {
+    /// The file exists but cannot be read.
+    Io(io::Error),
+    /// Not JSON of the expected shape.
+    Parse(serde_json::Error),
+    /// Another format version, another account's file, or a balance that is not money.
+    Invalid(&'static str),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io(e) => write!(f, "cannot read: {e}"),
+            // serde_json's messages name the position and the expected type, not the content.
+            LoadError::Parse(e) => write!(f, "not a history file: {e}"),
+            LoadError::Invalid(why) => f.write_str(why),
+        }
+    }
+}
+
+impl Store {
+    /// Histories kept in `dir` (created when missing, on the first write), or in memory only.
+    pub fn new(dir: Option<PathBuf>) -> Store {
+        Store { dir }
+    }
+
+    /// The file of account `name`.
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(format!("{name}.json")))
+    }
+
+    fn temp_path(dir: &Path, name: &str) -> PathBuf {
+        dir.join(format!(".{name}.json.tmp"))
+    }
+
+    /// The stored history of account `name` (oldest first): empty when memory only, when there
+    /// is no file yet, or when the file is unreadable (logged, set aside).
+    pub fn load(&self, name: &str) -> Vec<Point> {
+        let Some(path) = self.path(name) else {
+            return Vec::new();
+        };
+        match read(&path, name) {
+            Ok(points) => points,
+            Err(LoadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(error) => {
+                let aside = path.with_extension("json.corrupt");
+                let kept = fs::rename(&path, &aside).is_ok();
+                warn!(
+                    account = name,
+                    file = %path.display(),
+                    error = %error,
+                    set_aside = kept,
+                    "history file not usable; the account starts with an empty history"
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// Writes the history of account `name` atomically (see the module doc). Memory only: does
+    /// nothing.
+    pub fn save(&self, name: &str, provider: &str, points: &[Point]) -> io::Result<()> {
+        let Some(dir) = &self.dir else {
+            return Ok(());
+        };
+        let temp = self.write_temp(dir, name, provider, points)?;
+        let path = dir.join(format!("{name}.json"));
+        fs::rename(&temp, &path)?;
+        // The rename is an entry of the directory: flush it too, or a power cut may undo it.
+        // Some systems cannot open a directory for this; the rename itself has still happened.
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    /// The first half of [`Store::save`]: the complete new file at its temp path, on disk.
+    /// Public so the tests can stop a write here, as a crash would.
+    pub fn write_temp(
+        &self,
+        dir: &Path,
+        name: &str,
+        provider: &str,
+        points: &[Point],
+    ) -> io::Result<PathBuf> {
+        fs::create_dir_all(dir)?;
+        let file = HistoryFile {
+            version: FORMAT_VERSION,
+            account: name.to_string(),
+            provider: provider.to_string(),
+            points: points
+                .iter()
+                .map(|p| StoredPoint {
+                    at: p.at,
+                    balance: p.balance.to_string(),
+                })
+                .collect(),
+        };
+        let bytes = serde_json::to_vec(&file).map_err(io::Error::other)?;
+        let temp = Store::temp_path(dir, name);
+        let mut out = File::create(&temp)?;
+        out.write_all(&bytes)?;
+        out.sync_all()?;
+        Ok(temp)
+    }
+}
+
+fn read(path: &Path, name: &str) -> Result<Vec<Point>, LoadError> {
+    let bytes = fs::read(path).map_err(LoadError::Io)?;
+    let file: HistoryFile = serde_json::from_slice(&bytes).map_err(LoadError::Parse)?;
+    if file.version != FORMAT_VERSION {
+        return Err(LoadError::Invalid("unknown format version"));
+    }
+    if file.account != name {
+        return Err(LoadError::Invalid("the file is another account's"));
+    }
+    file.points
+        .iter()
+        .map(|p| {
+            Money::parse(&p.balance)
+                .map(|balance| Point { at: p.at, balance })
+                .map_err(|_| LoadError::Invalid("a balance is not an exact decimal"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(tag: &str) -> PathBuf {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        std::env::temp_dir().join(format!("cab-store-{}-{nanos}-{tag}", std::process::id()))
+    }
+
+    fn points(cents: &[i64]) -> Vec<Point> {
+        cents
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| Point {
+                at: 1_800_000_000_000 + i as i64 * 60_000,
+                balance: Money::from_cents(c),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn round_trips_exact_money() {
+        let d = dir("round");
+        let store = Store::new(Some(d.clone()));
+        let mut kept = points(&[2500, 2498]);
+        kept.push(Point {
+            at: 1_800_000_200_000,
+            balance: Money::from_nanos(12_345_678_901),
+        });
+        store.save("prod", "captchaai", &kept).expect("save");
+        assert_eq!(store.load("prod"), kept);
+        assert!(!Store::temp_path(&d, "prod").exists(), "no temp file left");
+        assert_eq!(store.load("other"), Vec::new(), "no file: empty");
+        let _ = fs::remove_dir_all(d);
+    }
+
+    /// A save never writes into the file a reader has open: it renames a new file over it, so
+    /// a reader (or a crash) sees the old history or the new one, never a mix. A write in place
+    /// (truncate, then write) would keep the inode and show the reader the new bytes.
+    #[cfg(unix)]
+    #[test]
+    fn a_save_replaces_the_file_whole() {
+        use std::io::Read;
+        use std::os::unix::fs::MetadataExt;
+        let d = dir("atomic");
+        let store = Store::new(Some(d.clone()));
+        store
+            .save("prod", "captchaai", &points(&[700, 600]))
+            .expect("save");
+        let path = d.join("prod.json");
+        let old_bytes = fs::read(&path).expect("read");
+        let mut reader = File::open(&path).expect("open");
+        let old_inode = fs::metadata(&path).expect("meta").ino();
+        store
+            .save("prod", "captchaai", &points(&[700, 600, 500, 400]))
+            .expect("save");
+        assert_ne!(fs::metadata(&path).expect("meta").ino(), old_inode);
+        let mut seen = Vec::new();
+        reader.read_to_end(&mut seen).expect("read");
+        assert_eq!(seen, old_bytes, "the open file still holds the old history");
+        assert_eq!(store.load("prod"), points(&[700, 600, 500, 400]));
+        let names: Vec<_> = fs::read_dir(&d)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("prod.json")]);
+        let _ = fs::remove_dir_all(d);
+    }
+
+    #[test]
+    fn memory_only_writes_nothing() {
+        let store = Store::new(None);
+        store
+            .save("prod", "captchaai", &points(&[1]))
+            .expect("save");
+        assert_eq!(store.load("prod"), Vec::new());
+        assert_eq!(store.path("prod"), None);
+    }
+
+    #[test]
+    fn unusable_files_start_empty_and_are_set_aside() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &str)] = &[
+            ("garbage",         "not json at all"),
+            ("truncated",       r#"{"version":1,"account":"prod","provider":"captchaai","points":[{"at":1,"bal"#),
+            ("other version",   r#"{"version":2,"account":"prod","provider":"captchaai","points":[]}"#),
+            ("other account",   r#"{"version":1,"account":"dev","provider":"captchaai","points":[]}"#),
+            ("not money",       r#"{"version":1,"account":"prod","provider":"captchaai","points":[{"at":1,"balance":"12,5"}]}"#),
+            ("unknown field",   r#"{"version":1,"account":"prod","provider":"captchaai","points":[],"key":"x"}"#),
+        ];
+        for (name, text) in cases {
+            let d = dir("corrupt");
+            fs::create_dir_all(&d).expect("dir");
+            fs::write(d.join("prod.json"), text).expect("write");
+            let store = Store::new(Some(d.clone()));
+            assert_eq!(store.load("prod"), Vec::new(), "{name}");
+            assert_eq!(
+                fs::read_to_string(d.join("prod.json.corrupt")).expect("set aside"),
+                *text,
+                "{name}"
+            );
+            // The next write makes a good file again.
+            store
+                .save("prod", "captchaai", &points(&[5]))
+                .expect("save");
+            assert_eq!(store.load("prod"), points(&[5]), "{name}");
+            let _ = fs::remove_dir_all(d);
+        }
+    }
+}

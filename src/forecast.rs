@@ -105,7 +105,21 @@ pub fn spend_rate<S: Sample>(points: &[S]) -> Result<Money, NotYet> {
             }
         }
     }
-    slopes.sort_unstable_by(|x, y| (x.0 * y.1).cmp(&(y.0 * x.1)));
+    // An insertion sort: at most a few hundred slopes, and std's sort costs the .wasm about
+    // 4 KB (docs/ARCHITECTURE.md, "Size").
+    for i in 1..slopes.len() {
+        let mut j = i;
+        while j > 0 {
+            let (Some(&a), Some(&b)) = (slopes.get(j - 1), slopes.get(j)) else {
+                break;
+            };
+            if a.0 * b.1 <= b.0 * a.1 {
+                break;
+            }
+            slopes.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     let mid = slopes.len() / 2;
     let (Some(&(n1, d1)), Some(&(n2, d2))) = (
         slopes.get(mid),
@@ -122,8 +136,15 @@ pub fn spend_rate<S: Sample>(points: &[S]) -> Result<Money, NotYet> {
     Ok(Money::from_nanos(clamp_i64(per_hour)))
 }
 
+/// `v` within i64 (`Ord::clamp` asserts its bounds, which links i128's Debug formatting).
 fn clamp_i64(v: i128) -> i64 {
-    v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    if v > i128::from(i64::MAX) {
+        i64::MAX
+    } else if v < i128::from(i64::MIN) {
+        i64::MIN
+    } else {
+        v as i64
+    }
 }
 
 /// How long until `balance` falls to `line` at `rate` per hour (ms, rounded down); 0 when it
@@ -238,7 +259,7 @@ pub fn next_delay_ms(
         }
         _ => longest,
     };
-    delay.clamp(floor_ms, longest)
+    delay.max(floor_ms).min(longest)
 }
 
 /// The predictive alert's memory: fired in this episode or not.

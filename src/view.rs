@@ -263,9 +263,9 @@ fn sparkline(
         } else {
             (i128::from(high.nanos()) - i128::from(p.balance.nanos())) * 300 / spread
         };
-        push_tenths(&mut out, x.clamp(0, 1000) as u64);
+        push_tenths(&mut out, x.max(0).min(1000) as u64);
         out.push(',');
-        push_tenths(&mut out, y.clamp(0, 300) as u64);
+        push_tenths(&mut out, y.max(0).min(300) as u64);
     }
     let money = |m: Money| m.display_in(lang);
     Some(SparklineView {

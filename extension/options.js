@@ -24,8 +24,6 @@ const lang = uiLang();
 const POPUP_VIEW = 'cab-popup-view';
 /** Minutes east of UTC: the core shows "rejected this key at 10:02" in the browser's zone. */
 const utcOffset = -new Date().getTimezoneOffset();
-/** Settings every account shares: their errors (`accounts.N.intervalMinutes`) go to one field. */
-const SHARED = new Set(['intervalMinutes', 'notifications', 'showSolves']);
 const form = $('settings');
 /** The wasm module's API, once loaded (Save needs it synchronously). */
 let cab = null;
@@ -405,8 +403,8 @@ function clearErrors() {
 
 /**
  * Each message next to its field: `accounts.1.apiKey`, `accounts.0.rates.image`, a shared
- * `intervalMinutes` … (the core words a shared field's problem once per account: it shows
- * once). Names the page does not know (a newer core) still show, under the form.
+ * `intervalMinutes` … (the core reports a shared field once, by its bare name). Names the page
+ * does not know (a newer core) still show, under the form.
  * @param {Record<string, string>} errors
  */
 function showErrors(errors) {
@@ -415,7 +413,7 @@ function showErrors(errors) {
   for (const [name, message] of Object.entries(errors)) {
     const match = name.match(/^accounts\.(\d+)\.(.+)$/);
     const field = match ? match[2] : name;
-    const section = match && !SHARED.has(field) ? sections()[Number(match[1])] : null;
+    const section = match ? sections()[Number(match[1])] : null;
     const scope = section ?? form.querySelector('.shared');
     const container = scope?.querySelector(`[data-field="${CSS.escape(field)}"]`);
     if (!container) {
@@ -423,7 +421,6 @@ function showErrors(errors) {
       continue;
     }
     const slot = [...container.children].find((el) => el.classList.contains('field-error'));
-    if (!slot.hidden && slot.textContent === message) continue;
     slot.textContent = message;
     slot.hidden = false;
     const control = container.querySelector('input, select');

@@ -3,3 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node scripts/bench.mjs target/server/captchaai-balance-server
+
+# Forecasting (src/forecast.rs, docs/FORECAST.md): the trace simulator replays balance traces
+# with simulated time and prints, per trace, requests per hour and the delay from a threshold
+# crossing to its detection, adaptive polling beside a fixed 10-minute poll. Its assertions run
+# in `make test`; here only its table is printed.
+echo
+echo "[bench] forecast traces (tests/forecast_traces.rs): adaptive polling vs a fixed 10-minute poll"
+cargo test --release --test forecast_traces traces_adaptive_vs_fixed -- --nocapture --test-threads=1 2>/dev/null \
+  | sed -n 's/^test traces_adaptive_vs_fixed \.\.\. //; /^trace /,/^ok$/p' | grep -v '^ok$'

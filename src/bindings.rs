@@ -8,7 +8,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::i18n::{self, Lang};
 use crate::json::{to_json_text, Json, ToJson};
 use crate::monitor::TaggedOutcome;
-use crate::protocol::{balance_request, classify_for};
+use crate::protocol::{balance_request, classify_for, MAX_ANSWER_LEN};
 use crate::provider::permission_origin;
 use crate::schedule::{Trigger, FETCH_TIMEOUT_MS};
 use crate::settings::mask_key;
@@ -95,6 +95,14 @@ pub fn begin_check(state: JsValue, now_ms: f64, due: JsValue) -> JsValue {
         }
     }
     to_js(&state_from(&state).begin_checks(&ids, now_ms as i64))
+}
+
+/// How many bytes of an answer callers read at most: one more than an answer may have
+/// (`protocol::MAX_ANSWER_LEN`), so a longer one is still seen as too long and a hostile
+/// endpoint cannot make a page read without end.
+#[wasm_bindgen(js_name = answerReadLimit)]
+pub fn answer_read_limit() -> u32 {
+    MAX_ANSWER_LEN as u32 + 1
 }
 
 /// How long callers wait for the API before `requestFailed(account, true)` (ms).

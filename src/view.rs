@@ -770,7 +770,13 @@ pub fn account_view(
     let look = badge_look(level, balance, staleness.is_some(), error.is_some());
     let level_words = level_text(lang, level);
     let threshold_text = money(settings.threshold);
-    let mut pill_text = level_words.clone();
+    // A failed check with no level known reads "Check failed", not "Unknown".
+    let status_words = if error.is_some() && level == BalanceLevel::Unknown {
+        text(lang, "status_error")
+    } else {
+        level_words.clone()
+    };
+    let mut pill_text = status_words.clone();
     if level == BalanceLevel::Low {
         pill_text = format(lang, "pill_low", &[&level_words, &threshold_text]);
     }
@@ -843,13 +849,7 @@ pub fn account_view(
         provider: settings.provider,
         provider_label: provider_label(settings.provider, lang),
         status: Status::of(level, error.is_some()),
-        status_text: if Status::of(level, error.is_some()) == Status::Error
-            && level == BalanceLevel::Unknown
-        {
-            text(lang, "status_error")
-        } else {
-            level_words.clone()
-        },
+        status_text: status_words,
         endpoint_override: settings.endpoint_override().to_string(),
         state: state_name,
         level,
@@ -1117,6 +1117,9 @@ mod tests {
         let v = view_at(&wrong, T0, Lang::Id);
         assert_eq!(v.error.unwrap().message, "Penyedia menolak API key");
         assert!(v.paused_text.unwrap().contains("dihentikan"));
+        // No level is known: the pill and the status say the check failed, not "unknown".
+        assert_eq!((v.pill_text.as_str(), v.status_text.as_str()), ("Cek gagal", "Cek gagal"));
+        assert_eq!(v.level_text, "Tidak diketahui");
     }
 
     #[test]

@@ -65,11 +65,35 @@ export async function fetchOutcome(cab, state, account, acao) {
       credentials: 'omit',
       signal: AbortSignal.timeout(cab.fetchTimeoutMs()),
     });
-    const text = await response.text();
+    const text = await readCapped(response, cab.answerReadLimit());
     return cab.classifyResponse(state, account, response.status, response.headers.get('content-type'), text);
   } catch (error) {
     return cab.requestFailed(account, error?.name === 'TimeoutError' || error?.name === 'AbortError');
   }
+}
+
+/**
+ * The body's first `limit` bytes as text; the rest is never read (the stream is cancelled), so
+ * an endpoint that answers without end costs one small read. The core still sees a body of
+ * `limit` bytes as too long.
+ * @param {Response} response
+ * @param {number} limit
+ * @returns {Promise<string>}
+ */
+export async function readCapped(response, limit) {
+  if (!response.body) return (await response.text()).slice(0, limit);
+  const reader = response.body.getReader();
+  const bytes = new Uint8Array(limit);
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const part = value.subarray(0, limit - size);
+    bytes.set(part, size);
+    size += part.length;
+  }
+  reader.cancel().catch(() => {});
+  return new TextDecoder().decode(bytes.subarray(0, size));
 }
 
 /**

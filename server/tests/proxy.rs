@@ -8,6 +8,22 @@ use common::*;
 use serde_json::json;
 use std::time::Duration;
 
+/// A proxy with no cache in front of a hanging upstream that a test sets per request: every
+/// request asks again once the test moves its clock past the floor.
+async fn start_uncached() -> (Upstream, String, Clock) {
+    let upstream = Upstream::start(Behaviour::Hang).await;
+    let mut config = proxy_config(&upstream);
+    config.cache_ttl = Duration::ZERO;
+    let clock = config.clock.clone();
+    let base = start(config).await;
+    (upstream, base, clock)
+}
+
+/// What the proxy answers for anything that is not a balance nor a known error.
+fn malformed() -> serde_json::Value {
+    json!({"status":0,"request":"unexpected answer","error":"malformed"})
+}
+
 fn assert_no_key(got: &Got) {
     let text = got.everything();
     assert!(
@@ -162,11 +178,7 @@ async fn a_hundred_concurrent_requests_cost_one_upstream_call() {
 
 #[tokio::test]
 async fn upstream_failures_become_2captcha_shaped_json() {
-    let upstream = Upstream::start(Behaviour::Hang).await;
-    let mut config = proxy_config(&upstream);
-    config.cache_ttl = Duration::ZERO; // every request asks again (past the floor)
-    let clock = config.clock.clone();
-    let base = start(config).await;
+    let (upstream, base, clock) = start_uncached().await;
     let html = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>";
 
     #[rustfmt::skip]
@@ -226,11 +238,7 @@ async fn an_upstream_echoing_the_key_never_reaches_the_client() {
         .map(|c| format!("\\u{:04x}", c as u32))
         .collect();
     let upper = KEY.to_ascii_uppercase();
-    let upstream = Upstream::start(Behaviour::Hang).await;
-    let mut config = proxy_config(&upstream);
-    config.cache_ttl = Duration::ZERO;
-    let clock = config.clock.clone();
-    let base = start(config).await;
+    let (upstream, base, clock) = start_uncached().await;
     #[rustfmt::skip]
     let cases = [
         (format!(r#"{{"status":0,"request":"{escaped}"}}"#),       json!({"status":0,"request":"unexpected answer","error":"malformed"})),
@@ -253,12 +261,8 @@ async fn an_upstream_echoing_the_key_never_reaches_the_client() {
 /// Balances come back as the core's exact decimal; what the core refuses is refused here too.
 #[tokio::test]
 async fn answers_the_cores_exact_decimal_and_verdict() {
-    let upstream = Upstream::start(Behaviour::Hang).await;
-    let mut config = proxy_config(&upstream);
-    config.cache_ttl = Duration::ZERO;
-    let clock = config.clock.clone();
-    let base = start(config).await;
-    let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
+    let (upstream, base, clock) = start_uncached().await;
+    let malformed = malformed();
     let deep = format!(
         r#"{{"status":1,"request":"1","x":{}1{}}}"#,
         "[".repeat(40),
@@ -288,12 +292,8 @@ async fn answers_the_cores_exact_decimal_and_verdict() {
 /// server stops reading early, but never turns the start of the garbage into a balance.
 #[tokio::test]
 async fn an_oversized_body_is_malformed() {
-    let upstream = Upstream::start(Behaviour::Hang).await;
-    let mut config = proxy_config(&upstream);
-    config.cache_ttl = Duration::ZERO;
-    let clock = config.clock.clone();
-    let base = start(config).await;
-    let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
+    let (upstream, base, clock) = start_uncached().await;
+    let malformed = malformed();
     for body in [
         format!("12.34{}GARBAGE", " ".repeat(16 * 1024)),
         format!("12.34{}GARBAGE", " ".repeat(5000)),
@@ -323,12 +323,8 @@ async fn an_oversized_body_is_malformed() {
 /// error answer (and the redirect is never followed, it would carry the key elsewhere).
 #[tokio::test]
 async fn upstream_3xx_and_4xx_become_json_errors() {
-    let upstream = Upstream::start(Behaviour::Hang).await;
-    let mut config = proxy_config(&upstream);
-    config.cache_ttl = Duration::ZERO;
-    let clock = config.clock.clone();
-    let base = start(config).await;
-    let malformed = json!({"status":0,"request":"unexpected answer","error":"malformed"});
+    let (upstream, base, clock) = start_uncached().await;
+    let malformed = malformed();
     let server_error = json!({"status":0,"request":"ERROR_SERVER_ERROR","error":"server_error"});
     #[rustfmt::skip]
     let cases = [

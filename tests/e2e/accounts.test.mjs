@@ -201,6 +201,13 @@ test('options: errors stand next to the right account\'s field; a refused host p
     assert.equal(await accountSection(page, 1).locator('[data-field="apiKey"] > .field-error').isVisible(), true);
     assert.equal(await accountSection(page, 0).locator('[data-field="apiKey"] > .field-error').isVisible(), false);
     assert.equal(await accountSection(page, 1).getByLabel('API key', { exact: true }).getAttribute('aria-invalid'), 'true');
+    // A shared field's problem shows once, in the shared section, however many accounts.
+    await accountSection(page, 1).getByLabel('API key', { exact: true }).fill('');
+    await page.locator('#intervalMinutes').fill('0');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.locator('#status[data-kind="error"]').waitFor();
+    assert.equal(await page.locator('.field-error:visible').count(), 1);
+    assert.equal(await page.locator('.shared [data-field="intervalMinutes"] > .field-error').isVisible(), true);
     await page.close();
 
     // A custom endpoint on a host the manifest does not grant: Save asks for it, within the

@@ -15,6 +15,7 @@ use crate::settings::mask_key;
 use crate::state::State;
 use crate::summary;
 use crate::view::{self, provider_views, RequestView};
+use std::cell::UnsafeCell;
 use wasm_bindgen::prelude::*;
 
 /// Results leave as JSON text parsed by the browser's `JSON.parse`: plain objects that JS can
@@ -37,8 +38,55 @@ fn from_js(value: &JsValue) -> Json {
         .unwrap_or(Json::Null)
 }
 
+/// The states this instance parsed, by the JS object they were read from. A popup or a widget
+/// renders the same state object every second: with its `State` held here, `view` neither
+/// stringifies nor parses the history again. JS never changes a state object in place
+/// (docs/ARCHITECTURE.md), so the object's identity (`===`) names its content.
+struct Held(
+    UnsafeCell<[Option<(JsValue, State)>; HELD_SLOTS]>,
+    UnsafeCell<usize>,
+);
+
+/// One state per widget on a page is typical; more only costs a parse.
+const HELD_SLOTS: usize = 4;
+
+// SAFETY: wasm32-unknown-unknown runs this module on one thread, and no function below lets a
+// reference into the slots outlive its call or calls back into JS while holding one.
+unsafe impl Sync for Held {}
+
+static HELD: Held = Held(
+    UnsafeCell::new([const { None }; HELD_SLOTS]),
+    UnsafeCell::new(0),
+);
+
+/// The state held for `value`, taken out (a caller that changes it does not hold the result:
+/// the next read of that object parses it once), or `value` parsed and migrated.
+#[inline(never)]
 fn state_from(value: &JsValue) -> State {
+    // SAFETY: see `Held`.
+    let slots = unsafe { &mut *HELD.0.get() };
+    for slot in slots.iter_mut() {
+        if slot.as_ref().is_some_and(|(v, _)| v == value) {
+            if let Some((_, state)) = slot.take() {
+                return state;
+            }
+        }
+    }
     State::load(from_js(value))
+}
+
+/// Holds `state` as the content of `value` for the next call (the oldest held state makes
+/// room). Not inlined: it would be copied into every export.
+#[inline(never)]
+fn keep(value: &JsValue, state: State) {
+    if value.is_object() {
+        // SAFETY: see `Held`.
+        let (slots, next) = unsafe { (&mut *HELD.0.get(), &mut *HELD.1.get()) };
+        if let Some(slot) = slots.get_mut(*next % HELD_SLOTS) {
+            *slot = Some((value.clone(), state));
+        }
+        *next = next.wrapping_add(1);
+    }
 }
 
 /// Migrates whatever was stored into the current `State`; never throws.
@@ -73,13 +121,18 @@ pub fn plan_check(
     lang: Option<String>,
     only: Option<String>,
 ) -> JsValue {
-    to_js(&view::plan_view(
-        &state_from(&state),
+    let held = state_from(&state);
+    let state_js = state;
+    let state = &held;
+    let out = to_js(&view::plan_view(
+        state,
         Trigger::from_name(trigger),
         only.as_deref(),
         now_ms as i64,
         Lang::from_tag(lang.as_deref().unwrap_or("en")),
-    ))
+    ));
+    keep(&state_js, held);
+    out
 }
 
 /// Marks checks as sent for the accounts in `due` (their ids): the `State` to store, and to
@@ -117,7 +170,15 @@ pub fn fetch_timeout_ms() -> u32 {
 /// `acao` asks 2captcha-compatible hosts for CORS headers (direct browser mode).
 #[wasm_bindgen(js_name = balanceRequest)]
 pub fn balance_request_js(state: JsValue, account: &str, acao: bool) -> JsValue {
-    let state = state_from(&state);
+    let held = state_from(&state);
+    let state_js = state;
+    let state = &held;
+    let out = balance_request_for(state, account, acao);
+    keep(&state_js, held);
+    out
+}
+
+fn balance_request_for(state: &State, account: &str, acao: bool) -> JsValue {
     let Some(found) = state.account(account) else {
         return to_js(&RequestView::refused(
             account,
@@ -155,7 +216,9 @@ pub fn classify_response(
     content_type: Option<String>,
     body: &str,
 ) -> JsValue {
-    let state = state_from(&state);
+    let held = state_from(&state);
+    let state_js = state;
+    let state = &held;
     let outcome = match state.account(account) {
         Some(found) => classify_for(
             found.settings.provider().family,
@@ -166,6 +229,7 @@ pub fn classify_response(
         .map_err(|e| e.without_secret(&found.settings.api_key)),
         None => Err(ApiError::new(ErrorCode::Malformed, "no such account")),
     };
+    keep(&state_js, held);
     to_js(&TaggedOutcome::new(&outcome, Some(account.to_string())))
 }
 
@@ -192,15 +256,21 @@ pub fn providers(lang: &str) -> JsValue {
 /// neither a known provider's API host nor loopback. The options page asks for them at Save.
 #[wasm_bindgen(js_name = hostPermissions)]
 pub fn host_permissions(state: JsValue) -> JsValue {
-    let state = state_from(&state);
-    let mut origins: Vec<String> = Vec::new();
-    for account in &state.accounts {
-        if let Some(origin) = permission_origin(&account.settings.endpoint) {
-            if !origins.contains(&origin) {
-                origins.push(origin);
+    let held = state_from(&state);
+    let state_js = state;
+    let state = &held;
+    let origins = {
+        let mut origins: Vec<String> = Vec::new();
+        for account in &state.accounts {
+            if let Some(origin) = permission_origin(&account.settings.endpoint) {
+                if !origins.contains(&origin) {
+                    origins.push(origin);
+                }
             }
         }
-    }
+        origins
+    };
+    keep(&state_js, held);
     to_js(&origins)
 }
 
@@ -220,12 +290,17 @@ pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsV
 /// times; UTC without it.
 #[wasm_bindgen]
 pub fn view(state: JsValue, now_ms: f64, lang: &str, utc_offset_min: Option<f64>) -> JsValue {
-    to_js(&summary::view(
-        &state_from(&state),
+    let held = state_from(&state);
+    let state_js = state;
+    let state = &held;
+    let out = to_js(&summary::view(
+        state,
         now_ms as i64,
         Lang::from_tag(lang),
         utc_offset_min.unwrap_or(0.0) as i64,
-    ))
+    ));
+    keep(&state_js, held);
+    out
 }
 
 /// Cost of a batch against one account's balance (`account`: its id).
@@ -237,12 +312,16 @@ pub fn estimate(
     quantity: JsValue,
     lang: &str,
 ) -> JsValue {
-    let state = state_from(&state);
     let lang = Lang::from_tag(lang);
-    to_js(&match state.account(account) {
+    let held = state_from(&state);
+    let state_js = state;
+    let state = &held;
+    let out = to_js(&match state.account(account) {
         Some(found) => view::estimate_view(found, captcha_type, &from_js(&quantity), lang),
         None => view::estimate_failed(lang, "estimate_no_account"),
-    })
+    });
+    keep(&state_js, held);
+    out
 }
 
 /// One localized sentence; `args` fills `$1`, `$2` ….

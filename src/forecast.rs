@@ -1,6 +1,8 @@
 //! When the money runs out: spend rate, runway, spend spikes, the predictive alert and the
 //! adaptive polling delay, from a balance history (src/history.rs). Pure: time is passed in,
-//! money stays exact (rates are nano-dollars per hour, computed with `i128`).
+//! money stays exact (rates are nano-dollars per hour; products that could overflow `i64` fall
+//! back to dividing first, see [`mul_div`]). No `i128`: its division routines cost the .wasm
+//! 1.4 KB (docs/ARCHITECTURE.md, "Size").
 //!
 //! The estimators and rules, with their constants and why, are in docs/FORECAST.md.
 
@@ -24,7 +26,7 @@ pub const SPIKE_BASELINE_MS: i64 = 24 * HOUR_MS;
 /// ... of which at least this much must be known.
 pub const SPIKE_BASELINE_MIN_MS: i64 = 6 * HOUR_MS;
 /// Spend at least this many times the baseline rate is a spike ...
-pub const SPIKE_FACTOR: i128 = 3;
+pub const SPIKE_FACTOR: i64 = 3;
 /// ... if it is also at least this much money in the recent window.
 pub const SPIKE_MIN: Money = Money::from_cents(50);
 /// A fired spike alert re-arms after spend has been normal this long.
@@ -37,7 +39,7 @@ pub const REARM_HORIZONS: i64 = 2;
 
 /// Adaptive polling keeps the expected drop between two checks under 1/this of the distance
 /// to the next threshold.
-pub const POLL_DIVISOR: i128 = 4;
+pub const POLL_DIVISOR: i64 = 4;
 
 /// Why there is no spend rate yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,76 +76,94 @@ fn fit_points<S: Sample>(points: &[S]) -> &[S] {
 /// 6 hours, thinned to at most 48 (every k-th back from the newest). Every pair of them at least half the span apart gives a
 /// slope; the rate is the median slope (the mean of the two middle ones for an even count).
 /// The median ignores a few wrong readings; long pairs average bursts of spending and bridge
-/// gaps, because each slope uses the real time between its two readings. Slopes are compared
-/// exactly as fractions in `i128`; the result is rounded toward zero to a nano-dollar.
+/// gaps, because each slope uses the real time between its two readings. Each slope is the
+/// pair's spend per hour, rounded toward zero to a nano-dollar.
 /// Needs [`RATE_MIN_POINTS`] readings over [`RATE_MIN_SPAN_MS`]; until then says why not.
 pub fn spend_rate<S: Sample>(points: &[S]) -> Result<Money, NotYet> {
     // Every k-th reading back from the newest, so a dense poll still spans the whole window
     // with at most RATE_MAX_POINTS readings.
     let window = fit_points(points);
     let stride = window.len().div_ceil(RATE_MAX_POINTS).max(1);
-    let mut fit: Vec<&S> = window.iter().rev().step_by(stride).collect();
-    fit.reverse();
-    let (Some(first), Some(last)) = (fit.first(), fit.last()) else {
+    let mut fit: Vec<(i64, i64)> = Vec::new();
+    let mut i = window.len();
+    while i > 0 {
+        i -= 1;
+        if let Some(p) = window.get(i) {
+            fit.insert(0, (p.at(), p.balance().nanos()));
+        }
+        i = i.saturating_sub(stride - 1);
+    }
+    let (Some(&(first, _)), Some(&(last, _))) = (fit.first(), fit.last()) else {
         return Err(NotYet::NoReadings);
     };
     if fit.len() < RATE_MIN_POINTS {
         return Err(NotYet::TooFewReadings);
     }
-    let span = last.at().saturating_sub(first.at());
+    let span = last.saturating_sub(first);
     if span < RATE_MIN_SPAN_MS {
         return Err(NotYet::TooShort);
     }
-    // (rise in nanos, time in ms) of every long pair; time > 0.
-    let mut slopes: Vec<(i128, i128)> = Vec::new();
-    for (i, a) in fit.iter().enumerate() {
-        for b in fit.get(i + 1..).unwrap_or_default().iter() {
-            let dt = b.at().saturating_sub(a.at());
+    // Spend per hour of every long pair.
+    let mut slopes: Vec<i64> = Vec::new();
+    for (i, &(at_a, a)) in fit.iter().enumerate() {
+        for &(at_b, b) in fit.get(i + 1..).unwrap_or_default() {
+            let dt = at_b.saturating_sub(at_a);
             if dt > 0 && dt.saturating_mul(2) >= span {
-                let rise = i128::from(b.balance().nanos()) - i128::from(a.balance().nanos());
-                slopes.push((rise, i128::from(dt)));
+                slopes.push(mul_div(a.saturating_sub(b), HOUR_MS, dt));
             }
         }
     }
-    // An insertion sort: at most a few hundred slopes, and std's sort costs the .wasm about
-    // 4 KB (docs/ARCHITECTURE.md, "Size").
-    for i in 1..slopes.len() {
-        let mut j = i;
-        while j > 0 {
-            let (Some(&a), Some(&b)) = (slopes.get(j - 1), slopes.get(j)) else {
-                break;
-            };
-            if a.0 * b.1 <= b.0 * a.1 {
-                break;
-            }
-            slopes.swap(j - 1, j);
-            j -= 1;
-        }
-    }
+    heap_sort(&mut slopes);
     let mid = slopes.len() / 2;
-    let (Some(&(n1, d1)), Some(&(n2, d2))) = (
+    let (Some(&high), Some(&low)) = (
         slopes.get(mid),
-        slopes.get(if slopes.len() % 2 == 0 {
-            mid.wrapping_sub(1)
-        } else {
-            mid
-        }),
+        slopes.get(mid - usize::from(slopes.len() % 2 == 0)),
     ) else {
         return Err(NotYet::TooShort);
     };
-    // Mean of the two middle slopes, per hour, negated: a falling balance is positive spend.
-    let per_hour = -(n1 * d2 + n2 * d1) * i128::from(HOUR_MS) / (2 * d1 * d2);
-    Ok(Money::from_nanos(clamp_i64(per_hour)))
+    // The median: the mean of the two middle slopes for an even count.
+    Ok(Money::from_nanos(low.saturating_add(high) / 2))
 }
 
-/// `v` within i64 (`Ord::clamp` asserts its bounds, which links i128's Debug formatting).
-fn clamp_i64(v: i128) -> i64 {
-    if v > i128::from(i64::MAX) {
-        i64::MAX
-    } else if v < i128::from(i64::MIN) {
-        i64::MIN
-    } else {
-        v as i64
+/// Sorts ascending in O(n log n) without allocating. std's sort costs the .wasm about 4 KB,
+/// and an insertion sort made `view` several times slower with a full history.
+pub fn heap_sort(v: &mut [i64]) {
+    // Moves v[root] down until v[..end] is a max-heap again.
+    fn sift_down(v: &mut [i64], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            let value = |i: usize| v.get(i).copied().unwrap_or(i64::MIN);
+            if child + 1 < end && value(child) < value(child + 1) {
+                child += 1;
+            }
+            if value(root) >= value(child) {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let len = v.len();
+    for root in (0..len / 2).rev() {
+        sift_down(v, root, len);
+    }
+    for end in (1..len).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
+    }
+}
+
+/// `a × b / c` rounded toward zero, for `c > 0`; divides first when the product would
+/// overflow (amounts beyond a few thousand dollars per step), losing only sub-nano precision
+/// there, and saturates beyond `i64`.
+pub fn mul_div(a: i64, b: i64, c: i64) -> i64 {
+    let c = c.max(1);
+    match a.checked_mul(b) {
+        Some(product) => product / c,
+        None => (a / c).saturating_mul(b),
     }
 }
 
@@ -153,10 +173,8 @@ pub fn time_to(balance: Money, line: Money, rate: Money) -> Option<i64> {
     if !rate.is_positive() {
         return None;
     }
-    let gap = i128::from(balance.nanos()) - i128::from(line.nanos());
-    Some(clamp_i64(
-        gap.max(0) * i128::from(HOUR_MS) / i128::from(rate.nanos()),
-    ))
+    let gap = balance.nanos().saturating_sub(line.nanos()).max(0);
+    Some(mul_div(gap, HOUR_MS, rate.nanos()))
 }
 
 /// How long the balance lasts at the current rate.
@@ -179,17 +197,17 @@ pub fn runway(balance: Money, threshold: Money, rate: Money) -> Option<Runway> {
 
 /// Spend (nanos) and time (ms) over the steps whose later reading is at or after `from` and
 /// before `to`.
-fn spend_between<S: Sample>(points: &[S], from: i64, to: i64) -> (i128, i128) {
-    points
-        .windows(2)
-        .filter_map(|w| match w {
-            [a, b] if b.at() >= from && b.at() < to => Some((
-                i128::from(step_spend(a.balance(), b.balance())),
-                i128::from(b.at().saturating_sub(a.at())),
-            )),
-            _ => None,
-        })
-        .fold((0, 0), |(s, t), (ds, dt)| (s + ds, t + dt))
+fn spend_between<S: Sample>(points: &[S], from: i64, to: i64) -> (i64, i64) {
+    let (mut spend, mut time) = (0i64, 0i64);
+    for w in points.windows(2) {
+        if let [a, b] = w {
+            if b.at() >= from && b.at() < to {
+                spend = spend.saturating_add(step_spend(a.balance(), b.balance()));
+                time = time.saturating_add(b.at().saturating_sub(a.at()));
+            }
+        }
+    }
+    (spend, time)
 }
 
 /// True when the last hour's spend is a spike against the account's own baseline: spend in the
@@ -204,9 +222,10 @@ pub fn is_spike<S: Sample>(points: &[S]) -> bool {
     let (spend, time) = spend_between(points, recent_from, i64::MAX);
     let base_from = recent_from.saturating_sub(SPIKE_BASELINE_MS);
     let (base_spend, base_time) = spend_between(points, base_from, recent_from);
-    spend >= i128::from(SPIKE_MIN.nanos())
-        && base_time >= i128::from(SPIKE_BASELINE_MIN_MS)
-        && spend * base_time >= SPIKE_FACTOR * base_spend.max(0) * time
+    spend >= SPIKE_MIN.nanos()
+        && base_time >= SPIKE_BASELINE_MIN_MS
+        && mul_div(spend, HOUR_MS, time)
+            >= mul_div(base_spend.max(0), HOUR_MS, base_time).saturating_mul(SPIKE_FACTOR)
 }
 
 /// The rate adaptive polling plans with: the fitted rate or, when higher, the fastest step
@@ -215,17 +234,20 @@ pub fn is_spike<S: Sample>(points: &[S]) -> bool {
 /// before a batch crosses the threshold; the fastest recent step plans for the next batch, and
 /// the first check inside a batch already sees it. `None` when neither is known.
 pub fn polling_rate<S: Sample>(points: &[S]) -> Option<Money> {
-    let peak = fit_points(points)
-        .windows(2)
-        .filter_map(|w| match w {
-            [a, b] if b.at() > a.at() => Some(
-                i128::from(step_spend(a.balance(), b.balance())) * i128::from(HOUR_MS)
-                    / i128::from(b.at() - a.at()),
-            ),
-            _ => None,
-        })
-        .max()
-        .map(|r| Money::from_nanos(clamp_i64(r)));
+    let mut peak: Option<Money> = None;
+    for w in fit_points(points).windows(2) {
+        if let [a, b] = w {
+            if b.at() > a.at() {
+                let step = mul_div(
+                    step_spend(a.balance(), b.balance()),
+                    HOUR_MS,
+                    b.at() - a.at(),
+                );
+                peak =
+                    Some(peak.map_or(Money::from_nanos(step), |p| p.max(Money::from_nanos(step))));
+            }
+        }
+    }
     match (spend_rate(points).ok(), peak) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
@@ -254,8 +276,8 @@ pub fn next_delay_ms(
     };
     let delay = match rate {
         Some(rate) if rate.is_positive() && balance >= line => {
-            let gap = i128::from(balance.nanos()) - i128::from(line.nanos());
-            clamp_i64(gap * i128::from(HOUR_MS) / (POLL_DIVISOR * i128::from(rate.nanos())))
+            let gap = balance.nanos().saturating_sub(line.nanos());
+            mul_div(gap, HOUR_MS, rate.nanos().saturating_mul(POLL_DIVISOR))
         }
         _ => longest,
     };
@@ -551,5 +573,25 @@ mod tests {
         );
         let after = pts(&[(0, 500), (10, 400), (20, 2_490), (30, 2_480)]);
         assert_eq!(polling_rate(&after), Some(c(60)));
+    }
+
+    #[test]
+    fn heap_sort_sorts() {
+        #[rustfmt::skip]
+        let cases: [&[i64]; 6] = [
+            &[],
+            &[1],
+            &[2, 1],
+            &[3, -1, 2, -1, 0],
+            &[5, 4, 3, 2, 1, 0, -1, -2],
+            &[i64::MAX, i64::MIN, 0, 7, 7, -7],
+        ];
+        for case in cases {
+            let mut got = case.to_vec();
+            heap_sort(&mut got);
+            let mut want = case.to_vec();
+            want.sort_unstable();
+            assert_eq!(got, want, "{case:?}");
+        }
     }
 }

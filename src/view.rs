@@ -7,7 +7,7 @@ use crate::alerts::AlertDecision;
 use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
-use crate::forecast::{runway, spend_rate, time_to};
+use crate::forecast::{mul_div, runway, spend_rate, time_to};
 use crate::history::{last_top_up, DAY_MS, HOUR_MS};
 use crate::i18n::{age, clock, count, day_clock, duration, format, text, Lang};
 use crate::json::{cat, parse_i64, Json, ToJson};
@@ -243,29 +243,45 @@ fn sparkline(
     lang: Lang,
 ) -> Option<SparklineView> {
     let start = now_ms.saturating_sub(period_ms);
-    let shown: Vec<&HistoryPoint> = points.iter().copied().filter(|p| p.at >= start).collect();
-    let (first, last) = (shown.first()?, shown.last()?);
+    let mut shown: Vec<&HistoryPoint> = Vec::new();
+    for &p in points {
+        if p.at >= start {
+            shown.push(p);
+        }
+    }
+    let (&first, &last) = (shown.first()?, shown.last()?);
     if shown.len() < 2 {
         return None;
     }
-    let low = shown.iter().map(|p| p.balance).min()?;
-    let high = shown.iter().map(|p| p.balance).max()?;
-    let spread = i128::from(high.nanos()) - i128::from(low.nanos());
-    let mut out = String::new();
+    let (mut low, mut high) = (first.balance, first.balance);
     for p in &shown {
+        low = low.min(p.balance);
+        high = high.max(p.balance);
+    }
+    // Nanos and ms fit i64 here: a spread of 10^15 (a million dollars) × 300 stays below 2^63.
+    let spread = high.nanos().saturating_sub(low.nanos());
+    let mut out = String::new();
+    let mut last_x = i64::MIN;
+    for (i, p) in shown.iter().enumerate() {
+        // Tenths of a unit: x in 0..=1000, y in 0..=300, written as decimals.
+        let x = mul_div(p.at.saturating_sub(start), 1000, period_ms);
+        // At most one point per unit of width (and always the newest): a 7-day history has
+        // more points than a popup has pixels for, and each one costs `view` time.
+        if x < last_x.saturating_add(10) && i + 1 < shown.len() {
+            continue;
+        }
+        last_x = x;
         if !out.is_empty() {
             out.push(' ');
         }
-        // Tenths of a unit: x in 0..=1000, y in 0..=300, written as decimals.
-        let x = i128::from(p.at.saturating_sub(start)) * 1000 / i128::from(period_ms.max(1));
         let y = if spread == 0 {
             150
         } else {
-            (i128::from(high.nanos()) - i128::from(p.balance.nanos())) * 300 / spread
+            mul_div(high.nanos().saturating_sub(p.balance.nanos()), 300, spread)
         };
-        push_tenths(&mut out, x.max(0).min(1000) as u64);
+        push_tenths(&mut out, x.clamp(0, 1000) as u64);
         out.push(',');
-        push_tenths(&mut out, y.max(0).min(300) as u64);
+        push_tenths(&mut out, y.clamp(0, 300) as u64);
     }
     let money = |m: Money| m.display_in(lang);
     Some(SparklineView {

@@ -101,31 +101,28 @@ fn bucket(at: i64, now_ms: i64) -> Option<(usize, i64)> {
 /// Points out of time order (a clock that went back) are put in order first.
 pub fn compact<S: Sample>(points: &mut Vec<S>, now_ms: i64, threshold: Money) {
     sort_by_time(points);
-    let n = points.len();
-    let mut keep = vec![false; n];
-    for i in 0..n {
+    // Kept points move to the front in place; `prev` remembers the balance of the point
+    // before `i` as it was read, since its slot may have been reused.
+    let mut prev: Option<Money> = None;
+    let mut kept = 0;
+    for i in 0..points.len() {
         let (Some(p), next) = (points.get(i), points.get(i + 1)) else {
             break;
         };
-        let Some(key) = bucket(p.at(), now_ms) else {
-            continue;
-        };
-        let newest_in_bucket = next.is_none_or(|q| bucket(q.at(), now_ms) != Some(key));
-        let step_in = i > 0
-            && points
-                .get(i - 1)
-                .is_some_and(|q| significant(q.balance(), p.balance(), threshold));
-        let step_out = next.is_some_and(|q| significant(p.balance(), q.balance(), threshold));
+        let (at, balance) = (p.at(), p.balance());
+        let key = bucket(at, now_ms);
+        let newest_in_bucket = next.is_none_or(|q| bucket(q.at(), now_ms) != key);
+        let step_in = prev.is_some_and(|q| significant(q, balance, threshold));
+        let step_out = next.is_some_and(|q| significant(balance, q.balance(), threshold));
+        prev = Some(balance);
         // The oldest reading says how far back the history reaches.
-        if i == 0 || newest_in_bucket || step_in || step_out {
-            if let Some(k) = keep.get_mut(i) {
-                *k = true;
-            }
+        if key.is_some() && (i == 0 || newest_in_bucket || step_in || step_out) {
+            points.swap(kept, i);
+            kept += 1;
         }
     }
-    let mut flags = keep.into_iter();
-    points.retain(|_| flags.next().unwrap_or(true));
-    let excess = points.len().saturating_sub(HISTORY_POINTS);
+    points.truncate(kept);
+    let excess = kept.saturating_sub(HISTORY_POINTS);
     points.drain(..excess);
 }
 
@@ -175,7 +172,19 @@ pub fn top_ups<S: Sample>(points: &[S]) -> Vec<TopUp> {
 
 /// The latest top-up, if the history holds one.
 pub fn last_top_up<S: Sample>(points: &[S]) -> Option<TopUp> {
-    top_ups(points).pop()
+    let mut i = points.len();
+    while i > 1 {
+        i -= 1;
+        if let (Some(a), Some(b)) = (points.get(i - 1), points.get(i)) {
+            if is_top_up(a.balance(), b.balance()) {
+                return Some(TopUp {
+                    at: b.at(),
+                    amount: Money::from_nanos(b.balance().nanos() - a.balance().nanos()),
+                });
+            }
+        }
+    }
+    None
 }
 
 /// What was spent between two readings, in nano-dollars: the fall, none across a top-up, and a

@@ -243,18 +243,13 @@ fn sparkline(
     lang: Lang,
 ) -> Option<SparklineView> {
     let start = now_ms.saturating_sub(period_ms);
-    let mut shown: Vec<&HistoryPoint> = Vec::new();
-    for &p in points {
-        if p.at >= start {
-            shown.push(p);
-        }
-    }
-    let (&first, &last) = (shown.first()?, shown.last()?);
-    if shown.len() < 2 {
+    // Oldest first: the period's points are a tail.
+    let shown = points.get(points.iter().position(|p| p.at >= start)?..)?;
+    let (Some(&first), Some(&last), true) = (shown.first(), shown.last(), shown.len() > 1) else {
         return None;
-    }
+    };
     let (mut low, mut high) = (first.balance, first.balance);
-    for p in &shown {
+    for p in shown {
         low = low.min(p.balance);
         high = high.max(p.balance);
     }
@@ -262,7 +257,7 @@ fn sparkline(
     let spread = high.nanos().saturating_sub(low.nanos());
     let mut out = String::new();
     let mut last_x = i64::MIN;
-    for (i, p) in shown.iter().enumerate() {
+    for (i, &p) in shown.iter().enumerate() {
         // Tenths of a unit: x in 0..=1000, y in 0..=300, written as decimals.
         let x = mul_div(p.at.saturating_sub(start), 1000, period_ms);
         // At most one point per unit of width (and always the newest): a 7-day history has

@@ -15,6 +15,7 @@ use crate::error::{ErrorCode, ErrorKind};
 use crate::json::Json;
 use crate::level::{BalanceLevel, EMPTY_FLOOR};
 use crate::money::Money;
+use crate::prelude::*;
 use crate::wire::FromJson;
 use crate::wire_struct;
 

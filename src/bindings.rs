@@ -8,6 +8,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::i18n::{self, Lang};
 use crate::json::{to_json_text, Json, ToJson};
 use crate::monitor::TaggedOutcome;
+use crate::prelude::*;
 use crate::protocol::{balance_request, classify_for, MAX_ANSWER_LEN};
 use crate::provider::permission_origin;
 use crate::schedule::{Trigger, FETCH_TIMEOUT_MS};
@@ -15,7 +16,7 @@ use crate::settings::mask_key;
 use crate::state::State;
 use crate::summary;
 use crate::view::{self, provider_views, RequestView};
-use std::cell::UnsafeCell;
+use core::cell::UnsafeCell;
 use wasm_bindgen::prelude::*;
 
 /// Results leave as JSON text parsed by the browser's `JSON.parse`: plain objects that JS can

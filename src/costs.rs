@@ -2,6 +2,7 @@
 
 use crate::json::{object, ToJson};
 use crate::money::Money;
+use crate::prelude::*;
 use crate::provider::ProviderId;
 
 /// A kind of CAPTCHA with its own per-solve price.

@@ -6,6 +6,7 @@
 //! troubleshooting list under "Defaults").
 
 use crate::json::{cat, Json, ToJson};
+use crate::prelude::*;
 use crate::wire::{FromJson, JsShape};
 use crate::wire_struct;
 

@@ -9,6 +9,7 @@
 use crate::history::{is_top_up, step_spend, Sample, HOUR_MS};
 use crate::level::EMPTY_FLOOR;
 use crate::money::Money;
+use crate::prelude::*;
 
 /// The spend rate looks at most this far back (within the segment since the last top-up).
 pub const RATE_WINDOW_MS: i64 = 6 * HOUR_MS;

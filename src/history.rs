@@ -12,6 +12,7 @@
 
 use crate::level::BalanceLevel;
 use crate::money::Money;
+use crate::prelude::*;
 
 /// One minute in ms.
 pub const MINUTE_MS: i64 = 60_000;

@@ -7,6 +7,7 @@
 //! "Text catalogs").
 
 use crate::json::{split_at_ascii, u64_text};
+use crate::prelude::*;
 
 #[cfg(not(target_arch = "wasm32"))]
 include!(concat!(env!("OUT_DIR"), "/messages.rs"));
@@ -63,13 +64,12 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
 /// The text for a key in one language, if its installed catalog has it.
 #[cfg(target_arch = "wasm32")]
 fn lookup(lang: Lang, key: &str) -> Option<String> {
-    let installed = installed::CATALOGS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    installed[lang as usize]
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, text)| text.clone())
+    installed::CATALOGS.with(|installed| {
+        installed[lang as usize]
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, text)| text.clone())
+    })
 }
 
 /// The raw text for a key (English if missing, the key itself if unknown everywhere, so a typo
@@ -92,14 +92,27 @@ pub fn text(lang: Lang, key: &str) -> String {
 /// holds data only: JS fetches the files, the bindings hand their text over.
 #[cfg(target_arch = "wasm32")]
 mod installed {
-    use std::sync::Mutex;
+    use crate::prelude::*;
+    use core::cell::UnsafeCell;
 
-    /// (key, text) pairs. Searched in order: for about 200 keys a scan costs microseconds,
-    /// and a sort would add 2 KB of sorting code to the module (measured with twiggy). The
-    /// wasm module has one thread: the lock never waits (a `thread_local!` RefCell measured
-    /// 15 bytes more raw, 28 more gzipped).
-    pub(super) static CATALOGS: Mutex<[Vec<(String, String)>; 2]> =
-        Mutex::new([Vec::new(), Vec::new()]);
+    /// (key, text) pairs per language. Searched in order: for about 200 keys a scan costs
+    /// microseconds, and a sort would add 2 KB of sorting code to the module (measured with
+    /// twiggy). No lock: the module is `no_std` and has one thread.
+    pub(super) struct Catalogs(UnsafeCell<[Vec<(String, String)>; 2]>);
+
+    // SAFETY: wasm32-unknown-unknown runs the module on one thread, and `with` lends the
+    // catalogs for one call that does not come back here.
+    unsafe impl Sync for Catalogs {}
+
+    pub(super) static CATALOGS: Catalogs = Catalogs(UnsafeCell::new([Vec::new(), Vec::new()]));
+
+    impl Catalogs {
+        /// Runs `f` on the catalogs.
+        pub(super) fn with<R>(&self, f: impl FnOnce(&mut [Vec<(String, String)>; 2]) -> R) -> R {
+            // SAFETY: see `Catalogs`.
+            f(unsafe { &mut *self.0.get() })
+        }
+    }
 }
 
 /// Installs (or replaces) the catalog of a language: a flat `{ "key": "text" }` JSON object
@@ -110,10 +123,7 @@ pub fn install(lang: Lang, catalog: &str) -> bool {
     let Some(table) = parse_catalog(catalog) else {
         return false;
     };
-    let mut installed = installed::CATALOGS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    installed[lang as usize] = table;
+    installed::CATALOGS.with(|installed| installed[lang as usize] = table);
     true
 }
 

@@ -6,6 +6,7 @@
 //! into `f64`, while a balance must keep its exact digits. This reader keeps numbers as their
 //! text, bounds depth, and never panics; [`ToJson`] writes the few shapes the core returns.
 
+use crate::prelude::*;
 /// Nesting deeper than this is not data we wrote or an API answer.
 const MAX_DEPTH: usize = 32;
 
@@ -306,7 +307,7 @@ impl Parser<'_> {
                 return Err(JsonError);
             }
         }
-        let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| JsonError)?;
+        let text = core::str::from_utf8(&self.s[start..self.i]).map_err(|_| JsonError)?;
         Ok(Json::Number(text.to_string()))
     }
 
@@ -330,7 +331,7 @@ impl Parser<'_> {
             {
                 self.i += 1;
             }
-            out.push_str(std::str::from_utf8(&self.s[start..self.i]).map_err(|_| JsonError)?);
+            out.push_str(core::str::from_utf8(&self.s[start..self.i]).map_err(|_| JsonError)?);
             match self.s.get(self.i).ok_or(JsonError)? {
                 b'"' => {
                     self.i += 1;

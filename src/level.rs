@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::money::Money;
+use crate::prelude::*;
 use crate::wire_enum;
 
 /// Below this the account cannot pay for a single solve: a solver refuses to submit (the

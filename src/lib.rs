@@ -6,6 +6,18 @@
 //! only) turns it into the JS API used by the browser extension and the embeddable widget; the
 //! server binary (server/) uses the same core, so all three agree.
 
+#![cfg_attr(all(target_arch = "wasm32", feature = "panic-handler"), no_std)]
+
+extern crate alloc;
+
+/// What std's prelude gives and a `no_std` build needs from `alloc` (the same types).
+pub(crate) mod prelude {
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
 pub mod alerts;
 pub mod badge;
 pub mod costs;
@@ -34,3 +46,11 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 /// The JS API; public so the wasm-bindgen tests in tests/web.rs can call it.
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;
+
+/// A panic is a bug: the wasm module traps without formatting a message (a trap in the
+/// browser console still names the export that failed).
+#[cfg(all(target_arch = "wasm32", feature = "panic-handler"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

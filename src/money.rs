@@ -15,8 +15,9 @@
 
 use crate::i18n::{count, decimal_mark, Lang};
 use crate::json::{push_padded, push_u64, split_at_ascii, trim_end_ascii, Json, ToJson};
+use crate::prelude::*;
 use crate::wire::{FromJson, JsShape};
-use std::fmt;
+use core::fmt;
 
 /// Nano-dollars per dollar.
 const SCALE: i64 = 1_000_000_000;
@@ -296,7 +297,7 @@ impl fmt::Display for Money {
     }
 }
 
-impl std::str::FromStr for Money {
+impl core::str::FromStr for Money {
     type Err = MoneyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Money::parse(s)

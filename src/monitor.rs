@@ -15,6 +15,7 @@ use crate::history::{self, is_top_up, Sample};
 use crate::json::{cat, Json};
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
+use crate::prelude::*;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS};
 use crate::settings::Settings;
 use crate::wire::FromJson;

@@ -12,6 +12,7 @@
 use crate::error::{ApiError, ErrorCode};
 use crate::json::{object, push_u64, split_at_ascii, trim_end_ascii, Json, ToJson};
 use crate::money::Money;
+use crate::prelude::*;
 use crate::provider::Family;
 
 /// CaptchaAI's API host (the first provider's, and the server's default upstream).

@@ -5,6 +5,7 @@
 //! code branches on a provider.
 
 use crate::json::cat;
+use crate::prelude::*;
 use crate::wire_enum;
 
 wire_enum! {

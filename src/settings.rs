@@ -4,6 +4,7 @@ use crate::costs::{CaptchaType, RateTable, MAX_RATE};
 use crate::json::{cat, parse_i64, trim_end_ascii, u64_text, Json};
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
+use crate::prelude::*;
 use crate::protocol::normalize_endpoint;
 use crate::provider::{Family, KeyFormat, Provider, ProviderId};
 use crate::wire::{FromJson, JsShape};

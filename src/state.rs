@@ -8,6 +8,7 @@
 use crate::alerts::AlertDecision;
 use crate::json::{cat, u64_text, Json};
 use crate::monitor::{MonitorState, Outcome};
+use crate::prelude::*;
 use crate::settings::{FieldError, Settings};
 use crate::wire::FromJson;
 use crate::wire_struct;
@@ -1033,7 +1034,7 @@ mod tests {
         let plan = plan_view(&s, Some(Trigger::Alarm), None, later, en);
         assert_eq!(plan.due, vec![b.clone()]);
         // Anti-Captcha's floor is 30 s; CaptchaAI's a minute.
-        let s = s.begin_checks(std::slice::from_ref(&b), later);
+        let s = s.begin_checks(core::slice::from_ref(&b), later);
         let s = s
             .observe(&Ok(Money::parse("5").unwrap()), Some(&b), later)
             .0;

@@ -5,6 +5,7 @@
 
 use crate::i18n::{format, text, Lang};
 use crate::level::BalanceLevel;
+use crate::prelude::*;
 use crate::state::State;
 use crate::view::{account_view, AccountView, BadgeView};
 use crate::{wire_enum, wire_struct};

@@ -16,6 +16,7 @@ use crate::level::EMPTY_FLOOR;
 use crate::money::Money;
 use crate::monitor::HistoryPoint;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
+use crate::prelude::*;
 use crate::protocol::BalanceRequest;
 use crate::provider::{Family, ProviderId, PROVIDERS};
 use crate::schedule::Trigger;

@@ -14,6 +14,7 @@
 //! a threshold within bounds). Lists keep the items they can read and drop the others.
 
 use crate::json::Json;
+use crate::prelude::*;
 
 /// A value that reads itself from JSON: `None` when absent or of the wrong shape.
 pub trait FromJson: Sized {

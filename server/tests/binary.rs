@@ -248,11 +248,12 @@ async fn no_accounts_key_appears_anywhere() {
     let list = get(&base, "/v1/accounts").await;
     everything.push_str(&list.everything());
     for (name, _, _) in accounts {
-        everything.push_str(
-            &get(&base, &format!("/v1/accounts/{name}"))
-                .await
-                .everything(),
-        );
+        for path in [
+            format!("/v1/accounts/{name}"),
+            format!("/v1/accounts/{name}/history"),
+        ] {
+            everything.push_str(&get(&base, &path).await.everything());
+        }
     }
     everything.push_str(&get(&base, BALANCE).await.everything());
     everything.push_str(&get(&base, "/metrics").await.everything());

@@ -10,7 +10,9 @@
 //! Every good reading is folded into the account's balance history (the core's
 //! `history::fold`, bounded), written to the data directory when there is one
 //! (`crate::store`), and turned into a [`Forecast`] with the core's `forecast::spend_rate` and
-//! `forecast::runway`: the server only keeps and shows what the core decides.
+//! `forecast::runway`: the server only keeps and shows what the core decides. A simulated
+//! account without a stored history starts with the one its model gives for the past week
+//! (`MockAccount::backfill`); a real account's history is only ever its readings.
 
 use crate::answer::Verdict;
 use crate::cache::SingleFlight;

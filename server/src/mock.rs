@@ -9,8 +9,9 @@
 //! `base - drainPerMinute × minutes since base was set`, in exact nano-dollars. An account with
 //! a [`Refill`] is topped up by its amount each time the drain takes it below its line, the
 //! way an auto top-up would, so the demo shows top-ups and a spend rate that restarts after
-//! each. Each scenario is one row of [`SCENARIOS`]: what the account answers and what it
-//! presets.
+//! each. The same rule run backwards gives the week before the start
+//! ([`MockAccount::backfill`]), so the demo's forecast speaks at once. Each scenario is one row
+//! of [`SCENARIOS`]: what the account answers and what it presets.
 
 use crate::clock::Clock;
 use captchaai_balance::error::ErrorCode;
@@ -297,7 +298,8 @@ impl Account {
                 let amount = i128::from(amount.nanos());
                 let past = drained - above;
                 let past = if above < amount { past } else { past.max(0) };
-                // Rounded up: on the line is not below it.
+                // Rounded up (a ceiling, also for the negative counts of the past): on the line
+                // is not below it.
                 -(-past).div_euclid(amount)
             }
             _ => 0,

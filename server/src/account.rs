@@ -10,7 +10,9 @@
 //! Every good reading is folded into the account's balance history (the core's
 //! `history::fold`, bounded), written to the data directory when there is one
 //! (`crate::store`), and turned into a [`Forecast`] with the core's `forecast::spend_rate` and
-//! `forecast::runway`: the server only keeps and shows what the core decides.
+//! `forecast::runway`: the server only keeps and shows what the core decides. A simulated
+//! account without a stored history starts with the one its model gives for the past week
+//! (`MockAccount::backfill`); a real account's history is only ever its readings.
 
 use crate::answer::Verdict;
 use crate::cache::SingleFlight;
@@ -18,7 +20,7 @@ use crate::clock::Clock;
 use crate::metrics::{AccountLabels, Metrics};
 use crate::mock::MockAccount;
 use crate::source::Source;
-use crate::store::Store;
+use crate::store::{HistoryPoint, Store};
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::forecast::{runway, spend_rate, NotYet, Runway};
 use captchaai_balance::history::{fold, last_top_up, Point, TopUp};
@@ -147,6 +149,19 @@ pub struct AccountView {
     pub forecast_note: Option<&'static str>,
 }
 
+/// `GET /v1/accounts/{name}/history`: an account's balance history, oldest first. The points
+/// are those the forecast uses (the core's compaction: every reading of the last hour, older
+/// ones thinned, every top-up and level change kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryView {
+    /// Account name.
+    pub account: String,
+    /// Provider id.
+    pub provider: &'static str,
+    /// The readings, oldest first.
+    pub points: Vec<HistoryPoint>,
+}
+
 /// A top-up of [`AccountView`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TopUpView {
@@ -184,6 +199,7 @@ impl Account {
             }
             Source::Mock(mock) => (ttl, Some(Arc::clone(mock))),
         };
+        let history = Account::initial_history(name, provider, threshold, mock.as_deref(), &store);
         Account {
             name: name.to_string(),
             provider,
@@ -192,11 +208,45 @@ impl Account {
             source: Arc::new(source),
             cache: SingleFlight::new(ttl, clock.clone()),
             memory: Arc::new(Mutex::new(Memory {
-                history: store.load(name),
+                history,
                 ..Memory::default()
             })),
             store,
             clock,
+        }
+    }
+
+    /// The stored history; none stored (or unusable) and a simulated account: the history its
+    /// model gives for the past days, stored at once so a restart keeps it instead of filling
+    /// it in again. A real account's history is only ever its readings.
+    fn initial_history(
+        name: &str,
+        provider: ProviderId,
+        threshold: Money,
+        mock: Option<&MockAccount>,
+        store: &Store,
+    ) -> Vec<Point> {
+        let stored = store.load(name);
+        let Some(mock) = mock.filter(|_| stored.is_empty()) else {
+            return stored;
+        };
+        let filled = mock.backfill(threshold);
+        if !filled.is_empty() {
+            if let Err(error) = store.save(name, provider.as_str(), &filled) {
+                warn!(account = name, error = %error, "cannot write the history file; it is kept in memory");
+            }
+        }
+        filled
+    }
+
+    /// `GET /v1/accounts/{name}/history`: the history as it stands, oldest first. Never reads
+    /// the upstream: a client reads it once to seed its own history, then reads balances.
+    pub fn history(&self) -> HistoryView {
+        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        HistoryView {
+            account: self.name.clone(),
+            provider: self.provider.as_str(),
+            points: memory.history.iter().map(HistoryPoint::from).collect(),
         }
     }
 

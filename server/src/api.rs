@@ -1,7 +1,7 @@
 //! The API surface: `/res.php?action=getbalance` (the default account),
 //! `/accounts/{name}/res.php?action=getbalance` (any account, in the same 2captcha shape
 //! whatever its provider's protocol: the widget's `account` attribute), and the read-only
-//! `GET /v1/accounts` and `GET /v1/accounts/{name}`.
+//! `GET /v1/accounts`, `GET /v1/accounts/{name}` and `GET /v1/accounts/{name}/history`.
 //!
 //! Only a balance request is served; every other action (`get`, `reportbad` …) and every other
 //! API path (`/in.php` …) is refused with 403 before anything is sent upstream, so the server
@@ -97,12 +97,26 @@ struct AccountList {
 pub async fn get_account(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     match state.account(&name) {
         Some(account) => Json(account.view(&state.metrics).await).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({ "error": "no account with this name; GET /v1/accounts lists them" })),
-        )
-            .into_response(),
+        None => no_such_account(),
     }
+}
+
+/// `GET /v1/accounts/{name}/history`: the account's balance history as the server keeps it
+/// (no upstream read), or the same 404 as `/v1/accounts/{name}`.
+pub async fn get_history(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    match state.account(&name) {
+        Some(account) => Json(account.history()).into_response(),
+        None => no_such_account(),
+    }
+}
+
+/// The 404 of the `/v1/accounts/{name}` routes.
+fn no_such_account() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "no account with this name; GET /v1/accounts lists them" })),
+    )
+        .into_response()
 }
 
 fn internal_error() -> Response {

@@ -9,11 +9,13 @@
 //! `base - drainPerMinute × minutes since base was set`, in exact nano-dollars. An account with
 //! a [`Refill`] is topped up by its amount each time the drain takes it below its line, the
 //! way an auto top-up would, so the demo shows top-ups and a spend rate that restarts after
-//! each. Each scenario is one row of [`SCENARIOS`]: what the account answers and what it
-//! presets.
+//! each. The same rule run backwards gives the week before the start
+//! ([`MockAccount::backfill`]), so the demo's forecast speaks at once. Each scenario is one row
+//! of [`SCENARIOS`]: what the account answers and what it presets.
 
 use crate::clock::Clock;
 use captchaai_balance::error::ErrorCode;
+use captchaai_balance::history::{compact, Point, DAY_MS, MINUTE_MS};
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::{Family, ProviderId};
 use serde::Serialize;
@@ -26,6 +28,9 @@ pub const DEFAULT_BALANCE: Money = Money::from_cents(2500);
 pub const DEFAULT_DRAIN_PER_MINUTE: Money = Money::from_cents(2);
 /// The largest amount the control API accepts (balance, top-up, drain).
 pub const MAX_AMOUNT: Money = Money::from_cents(100_000_000);
+/// How far back a simulated account's history is filled in at start ([`MockAccount::backfill`]):
+/// the sparkline's longest view.
+pub const BACKFILL_DAYS: i64 = 7;
 /// The longest simulated delay the control API accepts.
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
 /// The `markup` scenario's balance field: the core reads it as malformed, so the server answers
@@ -272,18 +277,30 @@ impl Account {
     fn balance(&self, now: Instant) -> Money {
         let millis = i128::try_from(now.saturating_duration_since(self.base_at).as_millis())
             .unwrap_or(i128::MAX);
+        self.balance_after(millis)
+    }
+
+    /// The balance `millis` after `base_at`; a negative `millis` is before it: the same drain
+    /// and refill rule run backwards (the history mock mode fills in at start).
+    fn balance_after(&self, millis: i128) -> Money {
         let drained = i128::from(self.drain_per_minute.nanos()).saturating_mul(millis) / 60_000;
         let base = i128::from(self.base.nanos());
         let refills = match self.refill {
             // Below the line after the drain: one top-up for the first crossing, one more per
             // `amount` drained since (so the balance stays within [below, below + amount)).
+            // Before `base_at` the rule ran too: going back, the balance rises until it would
+            // reach `below + amount`, where the top-up that followed is undone. A base at or
+            // above that was set by hand: before it, no top-up is made up.
             Some(Refill { below, amount })
                 if amount.is_positive() && base >= i128::from(below.nanos()) =>
             {
-                let past = drained - (base - i128::from(below.nanos()));
+                let above = base - i128::from(below.nanos());
                 let amount = i128::from(amount.nanos());
-                // Rounded up: on the line is not below it.
-                (past.max(0) + amount - 1) / amount
+                let past = drained - above;
+                let past = if above < amount { past } else { past.max(0) };
+                // Rounded up (a ceiling, also for the negative counts of the past): on the line
+                // is not below it.
+                -(-past).div_euclid(amount)
             }
             _ => 0,
         };
@@ -389,6 +406,40 @@ impl MockAccount {
         self.snapshot_of(&account)
     }
 
+    /// The history this account would have if the server had read it once a minute for the
+    /// past [`BACKFILL_DAYS`] up to now: its drain and refill rule evaluated at those times
+    /// (balances as the API prints them), thinned by the core's compaction to the history's
+    /// resolution (every reading of the last hour, then one per 10 minutes, per hour; every
+    /// top-up and change of level against `threshold` kept). Empty when the scenario answers
+    /// no balance: an account in error has no readings to show.
+    pub fn backfill(&self, threshold: Money) -> Vec<Point> {
+        let now_ms = self.clock.epoch_ms();
+        let account = self.lock();
+        if !matches!(account.scenario.info().behaviour, B::Balance) {
+            return Vec::new();
+        }
+        let since_base = i128::try_from(
+            self.clock
+                .now()
+                .saturating_duration_since(account.base_at)
+                .as_millis(),
+        )
+        .unwrap_or(i128::MAX);
+        let mut points: Vec<Point> = (0..=BACKFILL_DAYS * DAY_MS / MINUTE_MS)
+            .rev()
+            .map(|minutes| {
+                let ago = minutes * MINUTE_MS;
+                Point {
+                    at: now_ms - ago,
+                    balance: as_printed(account.balance_after(since_base - i128::from(ago))),
+                }
+            })
+            .collect();
+        drop(account);
+        compact(&mut points, now_ms, threshold);
+        points
+    }
+
     /// One call into the account, answered like the real API would.
     pub fn answer(&self) -> Reply {
         let now = self.clock.now();
@@ -456,11 +507,16 @@ fn json_string(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
+/// The balance cut to the five decimals the API prints (rounded down, like its display).
+fn as_printed(balance: Money) -> Money {
+    let nanos = balance.nanos();
+    Money::from_nanos(nanos - nanos % 10_000)
+}
+
 /// The balance as the API prints it: at most five decimals (rounded down, like the account's
 /// own display), at least three (`0.000`, `24.980`).
 pub fn api_text(balance: Money) -> String {
-    let nanos = balance.nanos();
-    let text = Money::from_nanos(nanos - nanos % 10_000).to_string();
+    let text = as_printed(balance).to_string();
     let decimals = text.split_once('.').map_or(0, |(_, frac)| frac.len());
     match decimals {
         0 => format!("{text}.000"),
@@ -614,6 +670,62 @@ mod tests {
         account.top_up(money("50")).expect("top-up");
         clock.advance(Duration::from_secs(60 * 200));
         assert_eq!(account.snapshot().balance, "52.380");
+    }
+
+    /// The history filled in at start is the fleet's own model run backwards: `backup`'s
+    /// refills every 250 minutes are top-ups, `staging` was above its threshold a day ago, and
+    /// an account in error has no past readings.
+    #[test]
+    fn the_backfill_runs_the_model_backwards() {
+        use captchaai_balance::history::{top_ups, HISTORY_POINTS};
+        const NOW: i64 = 1_800_000_000_000;
+        let fill = |spec: &MockAccountSpec| {
+            let clock = Clock::manual_at(NOW);
+            let account = MockAccount::with(clock, spec.provider.info().family, spec.preset);
+            account.backfill(Money::from_cents(spec.threshold_cents))
+        };
+        let [production, staging, backup, archive] = MOCK_ACCOUNTS.map(|spec| fill(&spec));
+        let at = |points: &[Point], minutes_ago: i64| {
+            points
+                .iter()
+                .find(|p| p.at == NOW - minutes_ago * 60_000)
+                .map(|p| p.balance.to_string())
+        };
+        #[rustfmt::skip]
+        let cases: &[(&[Point], i64, &str)] = &[
+            (&production, 0,      "25"),
+            (&production, 59,     "26.18"),
+            (&production, 10_080, "226.6"),
+            (&staging,    0,      "3.5"),
+            (&staging,    10_080, "53.9"),
+            (&backup,     0,      "48.2"),
+            (&backup,     169,    "54.96"),   // just after a refill
+            (&backup,     170,    "45"),      // on the line, just before it
+            (&backup,     419,    "54.96"),   // the one before, 250 minutes earlier
+            (&backup,     420,    "45"),
+            (&backup,     10_080, "51.4"),
+        ];
+        for &(points, minutes_ago, want) in cases {
+            assert_eq!(
+                at(points, minutes_ago).as_deref(),
+                Some(want),
+                "{minutes_ago} min ago"
+            );
+        }
+        for points in [&production, &staging, &backup] {
+            assert!(points.len() <= HISTORY_POINTS);
+            assert_eq!(points.first().map(|p| p.at), Some(NOW - 7 * DAY_MS));
+            assert_eq!(points.last().map(|p| p.at), Some(NOW));
+        }
+        // Every refill of the week (at 170 + 250 k minutes ago) is a top-up; the drains are not.
+        let refills = top_ups(&backup);
+        assert_eq!(refills.len(), 40);
+        assert!(refills.iter().all(|t| t.amount == money("9.96")));
+        assert!(top_ups(&production).is_empty() && top_ups(&staging).is_empty());
+        // `staging` fell below its 10.00 about 22 hours ago: both readings around it are kept.
+        assert_eq!(at(&staging, 1_300).as_deref(), Some("10"));
+        assert_eq!(at(&staging, 1_299).as_deref(), Some("9.995"));
+        assert_eq!(archive, Vec::new());
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .route("/accounts/{name}/res.php", any(api::account_res_php))
         .route("/v1/accounts", get(api::list_accounts))
         .route("/v1/accounts/{name}", get(api::get_account))
+        .route("/v1/accounts/{name}/history", get(api::get_history))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/mock/state", get(mock_api::get_state))

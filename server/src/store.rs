@@ -38,15 +38,27 @@ struct HistoryFile {
     version: u32,
     account: String,
     provider: String,
-    points: Vec<StoredPoint>,
+    points: Vec<HistoryPoint>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// One reading on the wire, in a history file and in `GET /v1/accounts/{name}/history`:
+/// `{"at":1795850160024,"balance":"24.98"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StoredPoint {
-    at: i64,
+pub struct HistoryPoint {
+    /// When (epoch ms).
+    pub at: i64,
     /// Exact decimal: money never goes through a float.
-    balance: String,
+    pub balance: String,
+}
+
+impl From<&Point> for HistoryPoint {
+    fn from(p: &Point) -> HistoryPoint {
+        HistoryPoint {
+            at: p.at,
+            balance: p.balance.to_string(),
+        }
+    }
 }
 
 /// Why a history file could not be read back.
@@ -141,13 +153,7 @@ impl Store {
             version: FORMAT_VERSION,
             account: name.to_string(),
             provider: provider.to_string(),
-            points: points
-                .iter()
-                .map(|p| StoredPoint {
-                    at: p.at,
-                    balance: p.balance.to_string(),
-                })
-                .collect(),
+            points: points.iter().map(HistoryPoint::from).collect(),
         };
         let bytes = serde_json::to_vec(&file).map_err(io::Error::other)?;
         let temp = Store::temp_path(dir, name);

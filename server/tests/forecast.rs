@@ -210,8 +210,9 @@ async fn an_idle_account_has_no_runway() {
     );
 }
 
-/// The demo: every simulated account drains at its pace and `backup` tops itself up, so
-/// `/v1/accounts` and `/metrics` show spend, runway and a top-up within two simulated hours.
+/// The demo: every simulated account drains at its pace and `backup` tops itself up, so the
+/// readings after the start keep `/v1/accounts` and `/metrics` going (the week filled in
+/// before the start: tests/history.rs).
 #[tokio::test]
 async fn the_mock_fleet_drains_and_tops_up() {
     let config = mock_config();

@@ -236,9 +236,9 @@ fn answer(trace: &Trace, balances: &[i64], s: i64) -> Result<Money, ApiError> {
 }
 
 /// Replays `trace` through the monitor with the first check at `phase_min`. The run of phase
-/// 0 stores the state as JSON between two checks and reads it back, as the extension does;
-/// the others keep it in memory (the same state when nothing is lost on the way: the phase-0
-/// runs prove that, at a third of the cost).
+/// 0 stores the state as JSON between two checks and reads it back, as the extension does,
+/// and asserts that it reads back as it was; the others keep it in memory (at a third of the
+/// cost).
 fn run(trace: &Trace, balances: &[i64], setup: Setup, policy: Policy, phase_min: i64) -> Run {
     let end_ms = (balances.len() as i64 - 1) * 1_000;
     let name = trace.name;
@@ -253,7 +253,9 @@ fn run(trace: &Trace, balances: &[i64], setup: Setup, policy: Policy, phase_min:
     while t <= end_ms {
         let now = T0 + t;
         if stores {
-            state = State::load(Json::parse(&state.to_json()).unwrap());
+            let loaded = State::load(Json::parse(&state.to_json()).unwrap());
+            assert_eq!(loaded, state, "{name} at {t} ms: stored and read back");
+            state = loaded;
         }
         let id = state.accounts[0].id();
         if policy == Policy::Adaptive {

@@ -498,16 +498,19 @@ impl MonitorState {
             topped_up,
             horizon_ms: settings.predictive_horizon_ms(),
         });
-        let free = level == AlertDecision::None;
+        let free = matches!(level, AlertDecision::None);
         // A rule that would fire but loses stays unfired (both machines re-arm to unfired).
         self.alerts.spike_fired = spike_state.fired && (free || !spike);
         self.alerts.spike_calm_since = spike_state.calm_since;
         self.alerts.predictive_fired = predictive.fired && (free && !spike || !predict);
-        match (free, spike, predict) {
-            (false, _, _) => level,
-            (true, true, _) => AlertDecision::Spike,
-            (true, false, true) => AlertDecision::Predictive,
-            (true, false, false) => AlertDecision::None,
+        if !free {
+            level
+        } else if spike {
+            AlertDecision::Spike
+        } else if predict {
+            AlertDecision::Predictive
+        } else {
+            AlertDecision::None
         }
     }
 

@@ -308,6 +308,7 @@ impl MonitorState {
             policy,
             self.failures,
             self.polling_interval_ms(settings),
+            settings.min_gap_ms(),
             now_ms,
         )?;
         let floor = last.map_or(now_ms, |at| at.saturating_add(settings.min_gap_ms()));
@@ -436,9 +437,11 @@ impl MonitorState {
         };
         let (decision, alerts) = next.alerts.decide(input);
         next.alerts = alerts;
-        let decision = match (decision, outcome) {
-            (AlertDecision::None, Ok(balance)) => next.forecast_alert(settings, *balance, now_ms),
-            (decision, _) => decision,
+        let decision = match outcome {
+            // Also when a level alert was given: a top-up that says "restored" re-arms the
+            // predictive alert all the same.
+            Ok(balance) => next.forecast_alert(settings, *balance, now_ms, decision),
+            Err(_) => decision,
         };
         (next, decision)
     }
@@ -463,14 +466,16 @@ impl MonitorState {
             .collect()
     }
 
-    /// The forecast's alerts for a reading the alert machine had nothing to say about: a
-    /// spend spike first (a leak is urgent), then "runs out within N hours". One alert per
-    /// check: an alert that loses to another keeps its rule armed for the next check.
+    /// The alert for a reading: the alert machine's `level` decision if any, else a spend
+    /// spike (a leak is urgent), then "runs out within N hours". One alert per check: an alert
+    /// that loses to another keeps its rule armed for the next check, and what re-arms a rule
+    /// (a top-up, calm spend) counts whichever alert is given.
     fn forecast_alert(
         &mut self,
         settings: &Settings,
         balance: Money,
         now_ms: i64,
+        level: AlertDecision,
     ) -> AlertDecision {
         let own = self.own_history();
         let rate = spend_rate(&own).ok();
@@ -494,13 +499,16 @@ impl MonitorState {
             topped_up,
             horizon_ms: settings.predictive_horizon_ms(),
         });
-        self.alerts.spike_fired = spike_state.fired;
+        let free = matches!(level, AlertDecision::None);
+        // A rule that would fire but loses stays unfired (both machines re-arm to unfired).
+        self.alerts.spike_fired = spike_state.fired && (free || !spike);
         self.alerts.spike_calm_since = spike_state.calm_since;
-        if spike {
-            return AlertDecision::Spike;
-        }
-        self.alerts.predictive_fired = predictive.fired;
-        if predict {
+        self.alerts.predictive_fired = predictive.fired && (free && !spike || !predict);
+        if !free {
+            level
+        } else if spike {
+            AlertDecision::Spike
+        } else if predict {
             AlertDecision::Predictive
         } else {
             AlertDecision::None
@@ -717,6 +725,73 @@ mod tests {
                 AlertDecision::Restored
             ]
         );
+    }
+
+    #[test]
+    fn a_top_up_that_says_restored_rearms_the_predictive_alert() {
+        let s = settings();
+        // $0.50 an hour, read every 10 minutes: "runs out within 24 h" once the rate is known,
+        // low below $1.00, empty, then a top-up to $10.00 (20 hours at that spend) says
+        // "restored".
+        let mut m = MonitorState::default();
+        let mut said = Vec::new();
+        let mut check = |m: MonitorState, i: i64, cents: i64| {
+            let (next, d) = m.observe(&s, &Ok(Money::from_cents(cents)), T0 + i * 10 * MIN);
+            if d != AlertDecision::None {
+                said.push((i, d));
+            }
+            next
+        };
+        for i in 0..=30 {
+            m = check(m, i, 250 - i * 50 / 6);
+        }
+        for i in 31..=40 {
+            m = check(m, i, 1_000 - (i - 31) * 50 / 6);
+        }
+        use AlertDecision as D;
+        // The top-up re-arms the predictive alert although the check said "restored": once the
+        // rate since the top-up is known, 20 hours is within the horizon again.
+        assert_eq!(
+            said,
+            [
+                (6, D::Predictive),
+                (19, D::Warning),
+                (30, D::Critical),
+                (31, D::Restored),
+                (37, D::Predictive)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_next_check_comes_as_soon_as_the_provider_floor_allows() {
+        let key = r#""apiKey": "0123456789abcdef0123456789abcdef""#;
+        // (provider, second reading in cents, delay to the next check)
+        #[rustfmt::skip]
+        let cases = [
+            ("captchaai",   101, MIN),
+            ("anticaptcha", 101, MIN / 2),
+            ("anticaptcha", 150, 10 * MIN),
+        ];
+        for (provider, cents, delay) in cases {
+            let form = format!(r#"{{"provider": "{provider}", {key}}}"#);
+            let s = Settings::default()
+                .apply(&Json::parse(&form).unwrap())
+                .unwrap();
+            // $1.50, then ten minutes later a cent above the threshold ($2.94 an hour) or
+            // nothing spent.
+            let m = [(T0, 150), (T0 + 10 * MIN, cents)]
+                .into_iter()
+                .fold(MonitorState::default(), |m, (at, c)| {
+                    m.observe(&s, &Ok(Money::from_cents(c)), at).0
+                });
+            let last = T0 + 10 * MIN;
+            assert_eq!(
+                m.next_check_at(&s, last),
+                Some(last + delay),
+                "{provider} {cents}"
+            );
+        }
     }
 
     #[test]

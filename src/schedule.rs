@@ -55,12 +55,20 @@ impl Trigger {
 }
 
 /// The delay after a check with this outcome policy; `failures` counts consecutive failed
-/// checks including this one. `None` means "do not poll again until settings change".
-pub fn retry_delay_ms(policy: RetryPolicy, failures: u32, interval_ms: i64) -> Option<i64> {
+/// checks including this one; `floor_ms` is the provider's shortest gap between two requests
+/// (`Provider::min_gap_ms`), which bounds the normal interval (30 s where a provider allows
+/// it, not [`MIN_REQUEST_GAP_MS`]: adaptive polling plans down to it). `None` means "do not
+/// poll again until settings change".
+pub fn retry_delay_ms(
+    policy: RetryPolicy,
+    failures: u32,
+    interval_ms: i64,
+    floor_ms: i64,
+) -> Option<i64> {
     let doubling =
         |base_ms: i64| base_ms.saturating_mul(1_i64 << failures.saturating_sub(1).min(20));
     match policy {
-        RetryPolicy::Normal => Some(interval_ms.max(MIN_REQUEST_GAP_MS)),
+        RetryPolicy::Normal => Some(interval_ms.max(floor_ms)),
         RetryPolicy::RetryWithBackoff { base_secs } => Some(
             doubling(i64::from(base_secs) * 1000)
                 .max(MIN_REQUEST_GAP_MS)
@@ -81,11 +89,14 @@ pub fn next_check_at(
     policy: RetryPolicy,
     failures: u32,
     interval_ms: i64,
+    floor_ms: i64,
     now_ms: i64,
 ) -> Option<i64> {
     match last_request_at {
         None => Some(now_ms),
-        Some(at) => retry_delay_ms(policy, failures, interval_ms).map(|d| at.saturating_add(d)),
+        Some(at) => {
+            retry_delay_ms(policy, failures, interval_ms, floor_ms).map(|d| at.saturating_add(d))
+        }
     }
 }
 
@@ -101,22 +112,25 @@ mod tests {
         let ban = RetryPolicy::BackOff { min_secs: 300 };
         #[rustfmt::skip]
         let cases = [
-            (RetryPolicy::Normal,                  0,  ten,   Some(ten)),
-            (RetryPolicy::Normal,                  0,  1_000, Some(MIN)),
-            (transient,                            1,  ten,   Some(MIN)),
-            (transient,                            4,  ten,   Some(MIN)),
-            (transient,                            5,  ten,   Some(80_000)),
-            (transient,                            7,  ten,   Some(320_000)),
-            (transient,                            9,  ten,   Some(ten)),
-            (transient,                            60, ten,   Some(ten)),
-            (ban,                                  1,  ten,   Some(5 * MIN)),
-            (ban,                                  2,  ten,   Some(10 * MIN)),
-            (ban,                                  30, ten,   Some(60 * MIN)),
-            (RetryPolicy::StopUntilSettingsChange, 1,  ten,   None),
+            (RetryPolicy::Normal,                  0,  ten,    MIN,     Some(ten)),
+            (RetryPolicy::Normal,                  0,  1_000,  MIN,     Some(MIN)),
+            (RetryPolicy::Normal,                  0,  45_000, MIN / 2, Some(45_000)),
+            (RetryPolicy::Normal,                  0,  1_000,  MIN / 2, Some(MIN / 2)),
+            (transient,                            1,  ten,    MIN,     Some(MIN)),
+            (transient,                            1,  ten,    MIN / 2, Some(MIN)),
+            (transient,                            4,  ten,    MIN,     Some(MIN)),
+            (transient,                            5,  ten,    MIN,     Some(80_000)),
+            (transient,                            7,  ten,    MIN,     Some(320_000)),
+            (transient,                            9,  ten,    MIN,     Some(ten)),
+            (transient,                            60, ten,    MIN,     Some(ten)),
+            (ban,                                  1,  ten,    MIN,     Some(5 * MIN)),
+            (ban,                                  2,  ten,    MIN,     Some(10 * MIN)),
+            (ban,                                  30, ten,    MIN,     Some(60 * MIN)),
+            (RetryPolicy::StopUntilSettingsChange, 1,  ten,    MIN,     None),
         ];
-        for (policy, failures, interval, want) in cases {
+        for (policy, failures, interval, floor, want) in cases {
             assert_eq!(
-                retry_delay_ms(policy, failures, interval),
+                retry_delay_ms(policy, failures, interval, floor),
                 want,
                 "{policy:?} {failures}"
             );
@@ -143,11 +157,11 @@ mod tests {
     #[test]
     fn next_check() {
         assert_eq!(
-            next_check_at(None, RetryPolicy::Normal, 0, 600_000, 42),
+            next_check_at(None, RetryPolicy::Normal, 0, 600_000, MIN, 42),
             Some(42)
         );
         assert_eq!(
-            next_check_at(Some(1_000), RetryPolicy::Normal, 0, 600_000, 5_000),
+            next_check_at(Some(1_000), RetryPolicy::Normal, 0, 600_000, MIN, 5_000),
             Some(601_000)
         );
         assert_eq!(
@@ -156,6 +170,7 @@ mod tests {
                 RetryPolicy::StopUntilSettingsChange,
                 1,
                 600_000,
+                MIN,
                 5_000
             ),
             None

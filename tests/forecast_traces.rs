@@ -1,6 +1,16 @@
-//! The trace simulator: balance traces replayed with simulated time through the history, the
-//! forecast and the alert machines, once with adaptive polling and once with a fixed 10-minute
-//! poll.
+//! The trace simulator: balance traces replayed with simulated time through the monitor, the
+//! way the extension drives it, once with adaptive polling and once with a fixed 10-minute poll.
+//!
+//! Each run holds a `State` with one account whose settings come through the settings form
+//! (`State::apply_settings`: a key, the trace's threshold, a 30-minute interval, the default
+//! 24-hour predictive horizon, spike alerts on). Simulated time is passed in. Under adaptive
+//! polling the plan (`view::plan_view`, what `planCheck` answers) says when the next check is
+//! and that it is due then; every check is `State::begin_checks`, then the answer a second
+//! later through `view::observed` (what `observe` answers) with a `TaggedOutcome`: a reading
+//! of the true balance, or a failure in the trace's error windows. Between two checks the
+//! state is stored as JSON and read back with `State::load`, as the extension stores it. The
+//! alerts are the `alert` those answers carry. The fixed poll is the same state checked every
+//! 10 minutes whatever the plan says.
 //!
 //! Each trace is a row of data: a start balance, drain steps (a rate, optionally in bursts, and
 //! a top-up at the step's start), failed-check windows and noisy readings. The truth is the
@@ -10,25 +20,29 @@
 //! are their mean. `cargo test --test forecast_traces -- --nocapture` prints the table.
 
 use captchaai_balance::alerts::{AlertDecision, AlertInput, AlertState};
-use captchaai_balance::error::ErrorCode;
-use captchaai_balance::forecast::{
-    is_spike, next_delay_ms, polling_rate, spend_rate, time_to, PredictiveInput, PredictiveState,
-    SpikeState, DEFAULT_HORIZON_MS,
-};
-use captchaai_balance::history::{fold, is_top_up, Point, MINUTE_MS};
-use captchaai_balance::level::EMPTY_FLOOR;
+use captchaai_balance::error::{ApiError, ErrorCode};
+use captchaai_balance::history::MINUTE_MS;
+use captchaai_balance::i18n::Lang;
+use captchaai_balance::json::{Json, ToJson};
 use captchaai_balance::money::Money;
+use captchaai_balance::monitor::TaggedOutcome;
+use captchaai_balance::provider::ProviderId;
+use captchaai_balance::schedule::Trigger;
+use captchaai_balance::settings::DEFAULT_PREDICTIVE_HOURS;
+use captchaai_balance::state::State;
+use captchaai_balance::view::{observed, plan_view};
 
 const T0: i64 = 1_800_000_000_000;
 const CENT: i64 = 10_000_000;
 /// The fixed poll compared with.
 const FIXED_MS: i64 = 10 * MINUTE_MS;
-/// The user's interval under adaptive polling (its longest delay).
-const ADAPTIVE_INTERVAL_MS: i64 = 30 * MINUTE_MS;
-/// The provider's floor.
-const FLOOR_MS: i64 = MINUTE_MS;
+/// The user's interval (minutes) under adaptive polling: its longest delay.
+const INTERVAL_MIN: i64 = 30;
+/// A check's answer arrives this long after its request.
+const ANSWER_MS: i64 = 1_000;
 /// Start phases of the first check, in minutes.
-const PHASES: i64 = 10;
+const PHASES: [i64; 10] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const KEY: &str = "0123456789abcdef0123456789abcdef";
 
 /// From `from_min` on: drain `cents_per_hour`, only `on_min` of every `period_min` when
 /// `period_min > 0`; `top_up` cents arrive at `from_min`.
@@ -72,8 +86,8 @@ struct Trace {
     hours: i64,
     threshold_cents: i64,
     steps: &'static [Step],
-    /// [from, to) minutes in which every check fails.
-    outages: &'static [(i64, i64)],
+    /// [from, to) minutes in which every check fails with this error.
+    failures: &'static [(i64, i64, ErrorCode)],
     /// [from, to) minutes in which readings are off by this many cents.
     noise: &'static [(i64, i64, i64)],
     /// Predictive alerts expected.
@@ -94,15 +108,17 @@ const FLAPPING: [Step; 35] = {
     steps
 };
 
+use ErrorCode::{Network, ServerError, Timeout};
+
 #[rustfmt::skip]
 const TRACES: &[Trace] = &[
-    Trace { name: "steady drain",    start_cents: 2_000, hours: 48, threshold_cents: 100, steps: &[drain(0, 50)], outages: &[], noise: &[(300, 320, 5), (700, 710, -4), (900, 905, 3)], predictive: 1, spike: None },
-    Trace { name: "bursty drain",    start_cents: 1_200, hours: 30, threshold_cents: 100, steps: &[bursts(0, 300, 60, 10)], outages: &[], noise: &[], predictive: 1, spike: None },
-    Trace { name: "top-up",          start_cents: 600,   hours: 48, threshold_cents: 100, steps: &[drain(0, 50), top_up(14 * 60, 50, 2_000)], outages: &[], noise: &[], predictive: 2, spike: None },
-    Trace { name: "flapping",        start_cents: 160,   hours: 14, threshold_cents: 100, steps: &FLAPPING, outages: &[], noise: &[], predictive: 1, spike: None },
-    Trace { name: "errors, outage",  start_cents: 1_200, hours: 30, threshold_cents: 100, steps: &[drain(0, 50)], outages: &[(120, 130), (135, 140), (145, 150), (600, 900), (1_000, 1_060)], noise: &[], predictive: 1, spike: None },
-    Trace { name: "spend spike",     start_cents: 3_000, hours: 48, threshold_cents: 100, steps: &[drain(0, 20), drain(12 * 60, 600), drain(14 * 60, 20)], outages: &[], noise: &[], predictive: 1, spike: Some(12 * 60) },
-    Trace { name: "long idle",       start_cents: 500,   hours: 72, threshold_cents: 100, steps: &[drain(0, 0)], outages: &[], noise: &[], predictive: 0, spike: None },
+    Trace { name: "steady drain",    start_cents: 2_000, hours: 48, threshold_cents: 100, steps: &[drain(0, 50)], failures: &[], noise: &[(300, 320, 5), (700, 710, -4), (900, 905, 3)], predictive: 1, spike: None },
+    Trace { name: "bursty drain",    start_cents: 1_200, hours: 30, threshold_cents: 100, steps: &[bursts(0, 300, 60, 10)], failures: &[], noise: &[], predictive: 1, spike: None },
+    Trace { name: "top-up",          start_cents: 600,   hours: 48, threshold_cents: 100, steps: &[drain(0, 50), top_up(14 * 60, 50, 2_000)], failures: &[], noise: &[], predictive: 2, spike: None },
+    Trace { name: "flapping",        start_cents: 160,   hours: 14, threshold_cents: 100, steps: &FLAPPING, failures: &[], noise: &[], predictive: 1, spike: None },
+    Trace { name: "errors, outage",  start_cents: 1_200, hours: 30, threshold_cents: 100, steps: &[drain(0, 50)], failures: &[(120, 130, Timeout), (135, 140, ServerError), (145, 150, Network), (600, 900, ServerError), (1_000, 1_060, Network)], noise: &[], predictive: 1, spike: None },
+    Trace { name: "spend spike",     start_cents: 3_000, hours: 48, threshold_cents: 100, steps: &[drain(0, 20), drain(12 * 60, 600), drain(14 * 60, 20)], failures: &[], noise: &[], predictive: 1, spike: Some(12 * 60) },
+    Trace { name: "long idle",       start_cents: 500,   hours: 72, threshold_cents: 100, steps: &[drain(0, 0)], failures: &[], noise: &[], predictive: 0, spike: None },
 ];
 
 /// The true balance (nano-dollars) at every second of the trace.
@@ -130,36 +146,28 @@ fn truth(trace: &Trace) -> Vec<i64> {
     out
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Warning,
-    Critical,
-    Restored,
-    Predictive,
-    Spike,
-}
-
-fn level_alert(d: AlertDecision) -> Option<Kind> {
-    match d {
-        AlertDecision::Warning => Some(Kind::Warning),
-        AlertDecision::Critical => Some(Kind::Critical),
-        AlertDecision::Restored => Some(Kind::Restored),
-        _ => None,
-    }
-}
-
-/// The alerts a perfect observer gives (one reading a second): (second, kind).
-fn true_alerts(trace: &Trace, balances: &[i64]) -> Vec<(i64, Kind)> {
+/// The alerts a perfect observer gives (one reading a second): (second, kind), named as the
+/// monitor's alerts are (`AlertView::kind`).
+fn true_alerts(trace: &Trace, balances: &[i64]) -> Vec<(i64, &'static str)> {
     let threshold = Money::from_cents(trace.threshold_cents);
     let mut state = AlertState::default();
     let mut out = Vec::new();
     for (s, &b) in balances.iter().enumerate() {
         let (d, next) = state.decide(AlertInput::Reading(Money::from_nanos(b), threshold));
         state = next;
-        out.extend(level_alert(d).map(|k| (s as i64, k)));
+        let kind = match d {
+            AlertDecision::Warning => "warning",
+            AlertDecision::Critical => "critical",
+            AlertDecision::Restored => "restored",
+            _ => continue,
+        };
+        out.push((s as i64, kind));
     }
     out
 }
+
+/// The level alerts: low, empty and restored.
+const LEVEL: [&str; 3] = ["warning", "critical", "restored"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Policy {
@@ -167,82 +175,125 @@ enum Policy {
     Adaptive,
 }
 
-struct Run {
-    /// Seconds of every check.
-    checks: Vec<i64>,
-    alerts: Vec<(i64, Kind)>,
+/// The account the simulated user set up.
+#[derive(Debug, Clone, Copy)]
+struct Setup {
+    provider: ProviderId,
+    interval_min: i64,
 }
 
-/// Replays `trace` with checks starting at `phase_min`.
-fn run(trace: &Trace, balances: &[i64], policy: Policy, phase_min: i64) -> Run {
-    let threshold = Money::from_cents(trace.threshold_cents);
-    let end = balances.len() as i64 - 1;
-    let mut history: Vec<Point> = Vec::new();
-    let mut alerts = AlertState::default();
-    let mut predictive = PredictiveState::default();
-    let mut spike = SpikeState::default();
+const CAPTCHAAI: Setup = Setup {
+    provider: ProviderId::CaptchaAi,
+    interval_min: INTERVAL_MIN,
+};
+
+/// A state with one account, set up through the settings form as a user would.
+fn start_state(trace: &Trace, setup: Setup) -> State {
+    let threshold = Money::from_cents(trace.threshold_cents).decimal_text();
+    let form = format!(
+        r#"{{"provider":"{}","apiKey":"{KEY}","threshold":"{threshold}","intervalMinutes":{}}}"#,
+        setup.provider.as_str(),
+        setup.interval_min
+    );
+    let state = State::default()
+        .apply_settings(&Json::parse(&form).unwrap())
+        .unwrap_or_else(|e| panic!("{form}: {e:?}"));
+    let settings = &state.accounts[0].settings;
+    assert_eq!(state.accounts.len(), 1);
+    assert_eq!(settings.threshold, Money::from_cents(trace.threshold_cents));
+    assert_eq!(settings.interval_ms(), setup.interval_min * MINUTE_MS);
+    assert_eq!(settings.predictive_hours, DEFAULT_PREDICTIVE_HOURS);
+    assert!(settings.spike_alerts && settings.can_request());
+    state
+}
+
+struct Run {
+    /// Simulated time (ms since the trace's start) of every check's request.
+    checks: Vec<i64>,
+    /// (ms since the start, kind) of every alert the monitor gave.
+    alerts: Vec<(i64, &'static str)>,
+    /// The time from each answer to the check the monitor planned next (ms), adaptive only.
+    delays: Vec<i64>,
+}
+
+/// What the API answers at second `s` of the trace.
+fn answer(trace: &Trace, balances: &[i64], s: i64) -> Result<Money, ApiError> {
+    let minute = s / 60;
+    if let Some(&(_, _, code)) = trace
+        .failures
+        .iter()
+        .find(|&&(a, b, _)| (a..b).contains(&minute))
+    {
+        return Err(ApiError::new(code, code.as_str()));
+    }
+    let offset: i64 = trace
+        .noise
+        .iter()
+        .filter(|&&(a, b, _)| (a..b).contains(&minute))
+        .map(|&(_, _, cents)| cents * CENT)
+        .sum();
+    Ok(Money::from_nanos(balances[s as usize] + offset))
+}
+
+/// Replays `trace` through the monitor with the first check at `phase_min`. The run of phase
+/// 0 stores the state as JSON between two checks and reads it back, as the extension does,
+/// and asserts that it reads back as it was; the others keep it in memory (at a third of the
+/// cost).
+fn run(trace: &Trace, balances: &[i64], setup: Setup, policy: Policy, phase_min: i64) -> Run {
+    let end_ms = (balances.len() as i64 - 1) * 1_000;
+    let name = trace.name;
+    let stores = phase_min == 0;
+    let mut state = start_state(trace, setup);
     let mut out = Run {
         checks: Vec::new(),
         alerts: Vec::new(),
+        delays: Vec::new(),
     };
-    let mut s = phase_min * 60;
-    while s <= end {
-        out.checks.push(s);
-        let minute = s / 60;
-        let at = T0 + s * 1_000;
-        if trace.outages.iter().any(|&(a, b)| (a..b).contains(&minute)) {
-            let (_, next) = alerts.decide(AlertInput::Failed(ErrorCode::ServerError));
-            alerts = next;
-        } else {
-            let offset: i64 = trace
-                .noise
-                .iter()
-                .filter(|&&(a, b, _)| (a..b).contains(&minute))
-                .map(|&(_, _, cents)| cents * CENT)
-                .sum();
-            let balance = Money::from_nanos(balances[s as usize] + offset);
-            let topped_up = history
-                .last()
-                .is_some_and(|p| is_top_up(p.balance, balance));
-            fold(&mut history, Point { at, balance }, threshold);
-            let (d, next) = alerts.decide(AlertInput::Reading(balance, threshold));
-            alerts = next;
-            out.alerts.extend(level_alert(d).map(|k| (s, k)));
-            let rate = spend_rate(&history).ok();
-            let (fire, next) = predictive.decide(PredictiveInput {
-                balance,
-                to_empty_ms: rate.and_then(|r| time_to(balance, EMPTY_FLOOR, r)),
-                topped_up,
-                horizon_ms: DEFAULT_HORIZON_MS,
-            });
-            predictive = next;
-            if fire {
-                out.alerts.push((s, Kind::Predictive));
-            }
-            let (fire, next) = spike.decide(is_spike(&history), at);
-            spike = next;
-            if fire {
-                out.alerts.push((s, Kind::Spike));
-            }
+    let mut t = phase_min * MINUTE_MS;
+    while t <= end_ms {
+        let now = T0 + t;
+        if stores {
+            let loaded = State::load(Json::parse(&state.to_json()).unwrap());
+            assert_eq!(loaded, state, "{name} at {t} ms: stored and read back");
+            state = loaded;
         }
-        let delay = match (policy, history.last()) {
-            (Policy::Adaptive, Some(last)) => next_delay_ms(
-                last.balance,
-                threshold,
-                alerts.warned_low,
-                polling_rate(&history),
-                FLOOR_MS,
-                ADAPTIVE_INTERVAL_MS,
-            ),
-            (Policy::Adaptive, None) => FLOOR_MS,
-            (Policy::Fixed, _) => FIXED_MS,
+        let id = state.accounts[0].id();
+        if policy == Policy::Adaptive {
+            // The alarm was set for the planned time: the check must be due then.
+            let plan = plan_view(&state, Some(Trigger::Alarm), None, now, Lang::En);
+            assert_eq!(
+                plan.due,
+                std::slice::from_ref(&id),
+                "{name} at {t} ms: {:?}",
+                plan.reason
+            );
+        }
+        out.checks.push(t);
+        let begun = state.begin_checks(std::slice::from_ref(&id), now);
+        let outcome = answer(trace, balances, t / 1_000);
+        let tagged = TaggedOutcome::new(&outcome, Some(id.clone()));
+        let done = now + ANSWER_MS;
+        let result = observed(begun, &tagged, done, Lang::En);
+        if let Some(alert) = &result.alert {
+            assert_eq!(alert.account, id, "{name}: the alert names the account");
+            out.alerts.push((done - T0, alert.kind));
+        }
+        state = result.state;
+        t = match policy {
+            Policy::Fixed => t + FIXED_MS,
+            Policy::Adaptive => {
+                let next = plan_view(&state, Some(Trigger::Alarm), None, done, Lang::En)
+                    .next_check_at
+                    .unwrap_or_else(|| panic!("{name} at {t} ms: no next check"));
+                out.delays.push(next - done);
+                next - T0
+            }
         };
-        s += delay / 1_000;
     }
     out
 }
 
-fn kinds(alerts: &[(i64, Kind)], pick: &[Kind]) -> Vec<(i64, Kind)> {
+fn kinds(alerts: &[(i64, &'static str)], pick: &[&str]) -> Vec<(i64, &'static str)> {
     alerts
         .iter()
         .copied()
@@ -260,70 +311,94 @@ struct Figures {
     lead_hours: Option<f64>,
     /// The most checks from the spike's start to its alert.
     spike_checks: Option<usize>,
+    /// The shortest and the longest planned delay (ms), adaptive only.
+    delays: Option<(i64, i64)>,
 }
 
-/// Runs every phase, asserts each run's alerts, and sums up.
-fn measure(trace: &Trace, balances: &[i64], policy: Policy) -> Figures {
+/// Runs `phases`, asserts each run's alerts, and sums up.
+fn measure(
+    trace: &Trace,
+    balances: &[i64],
+    setup: Setup,
+    policy: Policy,
+    phases: &[i64],
+) -> Figures {
     let truth = true_alerts(trace, balances);
-    let crossings = kinds(&truth, &[Kind::Warning, Kind::Critical]);
+    let crossings = kinds(&truth, &["warning", "critical"]);
     let empty = crossings
         .iter()
-        .find(|(_, k)| *k == Kind::Critical)
-        .map(|&(s, _)| s);
+        .find(|(_, k)| *k == "critical")
+        .map(|&(s, _)| s * 1_000);
     let (mut requests, mut delays) = (0usize, Vec::new());
     let (mut leads, mut spike_checks) = (Vec::new(), None);
-    for phase in 0..PHASES {
-        let r = run(trace, balances, policy, phase);
+    let mut planned: Option<(i64, i64)> = None;
+    for &phase in phases {
+        let r = run(trace, balances, setup, policy, phase);
         let name = trace.name;
-        let level = kinds(&r.alerts, &[Kind::Warning, Kind::Critical, Kind::Restored]);
-        let want: Vec<Kind> = truth.iter().map(|&(_, k)| k).collect();
-        let got: Vec<Kind> = level.iter().map(|&(_, k)| k).collect();
+        let want: Vec<&str> = truth.iter().map(|&(_, k)| k).collect();
+        let got: Vec<&str> = kinds(&r.alerts, &LEVEL).iter().map(|&(_, k)| k).collect();
         assert_eq!(
             got, want,
-            "{name} phase {phase}: low/empty/restored, none missed or twice"
+            "{name} phase {phase} {policy:?}: low/empty/restored, none missed or twice"
         );
-        let predictive = kinds(&r.alerts, &[Kind::Predictive]);
+        let other: Vec<&str> = r
+            .alerts
+            .iter()
+            .map(|&(_, k)| k)
+            .filter(|k| !LEVEL.contains(k) && !["predictive", "spike"].contains(k))
+            .collect();
+        assert!(other.is_empty(), "{name} phase {phase}: {other:?}");
+        let predictive = kinds(&r.alerts, &["predictive"]);
         assert_eq!(
             predictive.len(),
             trace.predictive,
-            "{name} phase {phase}: predictive"
+            "{name} phase {phase} {policy:?}: predictive at {predictive:?}"
         );
-        let spikes = kinds(&r.alerts, &[Kind::Spike]);
+        let spikes = kinds(&r.alerts, &["spike"]);
         assert_eq!(
             spikes.len(),
             usize::from(trace.spike.is_some()),
-            "{name} phase {phase}: spikes"
+            "{name} phase {phase} {policy:?}: spikes at {spikes:?}"
         );
         if let (Some(start), Some(&(alert, _))) = (trace.spike, spikes.first()) {
             let checks = r
                 .checks
                 .iter()
-                .filter(|&&c| c >= start * 60 && c <= alert)
+                .filter(|&&c| c >= start * MINUTE_MS && c <= alert)
                 .count();
             assert!(
                 (1..=2).contains(&checks),
-                "{name} phase {phase}: spike after {checks} checks"
+                "{name} phase {phase} {policy:?}: spike after {checks} checks"
             );
             spike_checks = spike_checks.max(Some(checks));
         }
-        let said = predictive.first().map(|&(s, _)| s);
+        let said = predictive.first().map(|&(t, _)| t);
         let ahead = empty.zip(said).map(|(e, p)| e - p);
-        leads.extend(ahead.map(|a| a as f64 / 3_600.0));
+        leads.extend(ahead.map(|a| a as f64 / 3_600_000.0));
         if trace.name == "steady drain" {
             assert!(
-                ahead.is_some_and(|a| a >= 12 * 3_600),
-                "{name} phase {phase}: {ahead:?}"
+                ahead.is_some_and(|a| a >= 12 * 3_600_000),
+                "{name} phase {phase} {policy:?}: predictive {ahead:?} ms ahead"
             );
         }
-        let seen = kinds(&r.alerts, &[Kind::Warning, Kind::Critical]);
-        delays.extend(crossings.iter().zip(&seen).map(|(t, o)| (o.0 - t.0) as f64));
+        let seen = kinds(&r.alerts, &["warning", "critical"]);
+        delays.extend(
+            crossings
+                .iter()
+                .zip(&seen)
+                .map(|(t, o)| (o.0 - t.0 * 1_000) as f64 / 1_000.0),
+        );
         requests += r.checks.len();
+        for &d in &r.delays {
+            planned = Some(planned.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))));
+        }
     }
     Figures {
-        per_hour: requests as f64 / PHASES as f64 / trace.hours as f64,
+        per_hour: requests as f64 / phases.len() as f64 / trace.hours as f64,
         delay: (!delays.is_empty()).then(|| delays.iter().sum::<f64>() / delays.len() as f64),
         lead_hours: leads.into_iter().reduce(f64::min),
         spike_checks,
+        delays: planned,
     }
 }
 
@@ -343,8 +418,8 @@ fn traces_adaptive_vs_fixed() {
         |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
     for trace in TRACES {
         let balances = truth(trace);
-        let fixed = measure(trace, &balances, Policy::Fixed);
-        let adaptive = measure(trace, &balances, Policy::Adaptive);
+        let fixed = measure(trace, &balances, CAPTCHAAI, Policy::Fixed, &PHASES);
+        let adaptive = measure(trace, &balances, CAPTCHAAI, Policy::Adaptive, &PHASES);
         println!(
             "{:<16} {:>11.2} {:>11.2} {:>13} {:>13} {:>14} {:>12}",
             trace.name,
@@ -368,22 +443,55 @@ fn traces_adaptive_vs_fixed() {
     }
 }
 
+/// The delays the monitor plans stay between the provider's floor (`Provider::min_gap_ms`: 1
+/// minute, 30 s for Anti-Captcha) and the user's interval, and reach both ends: near a
+/// threshold the floor, while idle the interval.
+#[test]
+fn planned_delays_stay_between_the_floor_and_the_interval() {
+    #[rustfmt::skip]
+    let setups = [
+        (Setup { provider: ProviderId::CaptchaAi,   interval_min: INTERVAL_MIN }, MINUTE_MS),
+        (Setup { provider: ProviderId::AntiCaptcha, interval_min: INTERVAL_MIN }, MINUTE_MS / 2),
+        (Setup { provider: ProviderId::AntiCaptcha, interval_min: 5 },            MINUTE_MS / 2),
+    ];
+    for (setup, floor) in setups {
+        assert_eq!(setup.provider.info().min_gap_ms, floor);
+        let interval = setup.interval_min * MINUTE_MS;
+        let (mut lowest, mut highest) = (i64::MAX, 0);
+        for trace in TRACES {
+            let balances = truth(trace);
+            let (lo, hi) = measure(trace, &balances, setup, Policy::Adaptive, &[3])
+                .delays
+                .unwrap();
+            let name = trace.name;
+            assert!(lo >= floor, "{name} {setup:?}: {lo} ms under the floor");
+            assert!(
+                hi <= interval,
+                "{name} {setup:?}: {hi} ms over the interval"
+            );
+            lowest = lowest.min(lo);
+            highest = highest.max(hi);
+        }
+        assert_eq!((lowest, highest), (floor, interval), "{setup:?}");
+    }
+}
+
 #[test]
 fn truth_has_the_crossings_the_traces_are_about() {
     // A control for the simulator itself: the traces do cross what they claim to.
     #[rustfmt::skip]
-    let want: &[(&str, &[Kind])] = &[
-        ("steady drain",   &[Kind::Warning, Kind::Critical]),
-        ("bursty drain",   &[Kind::Warning, Kind::Critical]),
-        ("top-up",         &[Kind::Warning, Kind::Critical, Kind::Restored]),
-        ("flapping",       &[Kind::Warning, Kind::Restored]),
-        ("errors, outage", &[Kind::Warning, Kind::Critical]),
+    let want: &[(&str, &[&str])] = &[
+        ("steady drain",   &["warning", "critical"]),
+        ("bursty drain",   &["warning", "critical"]),
+        ("top-up",         &["warning", "critical", "restored"]),
+        ("flapping",       &["warning", "restored"]),
+        ("errors, outage", &["warning", "critical"]),
         ("spend spike",    &[]),
         ("long idle",      &[]),
     ];
     for (trace, &(name, expected)) in TRACES.iter().zip(want) {
         assert_eq!(trace.name, name);
-        let got: Vec<Kind> = true_alerts(trace, &truth(trace))
+        let got: Vec<&str> = true_alerts(trace, &truth(trace))
             .iter()
             .map(|&(_, k)| k)
             .collect();

@@ -453,6 +453,44 @@ impl MonitorState {
         keep_newest(&mut self.history, HISTORY_LIMIT);
     }
 
+    /// Folds readings taken elsewhere (a server's history of the same account) into this
+    /// account's history with [`history::fold`]: each `{ at, balance }` (an integer time and an
+    /// exact decimal string) older than the account's newest reading, or every one while it
+    /// has none. Anything else is dropped, and so is a point at the time of one of the
+    /// account's own readings: its own readings win.
+    pub fn merge_history(mut self, points: &Json, threshold: Money) -> MonitorState {
+        let own: Vec<i64> = self.own_history().iter().map(|p| p.at).collect();
+        let newest = own.iter().max().copied();
+        let mut merged: Vec<HistoryPoint> = Vec::new();
+        for p in points.as_array() {
+            let at = p.get("at").as_i64();
+            let balance = p.get("balance").as_str().and_then(|t| Money::parse(t).ok());
+            let (Some(at), Some(balance)) = (at, balance) else {
+                continue;
+            };
+            if newest.is_some_and(|n| at >= n) || own.contains(&at) {
+                continue;
+            }
+            let point = HistoryPoint {
+                at,
+                balance,
+                account: self.account.clone(),
+                extra: Vec::new(),
+            };
+            history::fold(&mut merged, point, threshold);
+        }
+        if merged.is_empty() {
+            return self;
+        }
+        // The account's own points last: the final compaction is for its newest reading.
+        for p in std::mem::take(&mut self.history) {
+            history::fold(&mut merged, p, threshold);
+        }
+        keep_newest(&mut merged, HISTORY_LIMIT);
+        self.history = merged;
+        self
+    }
+
     /// This account's readings, oldest first (the history also keeps the points of the
     /// accounts these settings had before).
     pub fn own_history(&self) -> Vec<&HistoryPoint> {
@@ -742,6 +780,101 @@ mod tests {
             switched.own_history().is_empty(),
             "the forecast reads its own account's"
         );
+    }
+
+    /// `{"at": .., "balance": ".."}` points, oldest first.
+    fn points(items: &[(i64, &str)]) -> Json {
+        let mut text = String::from("[");
+        for (i, (at, b)) in items.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!(r#"{{"at":{at},"balance":"{b}"}}"#));
+        }
+        text.push(']');
+        Json::parse(&text).unwrap()
+    }
+
+    fn own(m: &MonitorState) -> Vec<(i64, String)> {
+        m.own_history()
+            .iter()
+            .map(|p| (p.at, p.balance.decimal_text()))
+            .collect()
+    }
+
+    #[test]
+    fn merged_history_drops_bad_points() {
+        let s = settings();
+        #[rustfmt::skip]
+        let cases: [(&str, &str); 9] = [
+            ("time as a string",       r#"{"at":"1800000000000","balance":"5"}"#),
+            ("time with a fraction",   r#"{"at":1800000000000.5,"balance":"5"}"#),
+            ("no time",                r#"{"balance":"5"}"#),
+            ("balance as a number",    r#"{"at":1800000000000,"balance":5}"#),
+            ("balance not a decimal",  r#"{"at":1800000000000,"balance":"five"}"#),
+            ("no balance",             r#"{"at":1800000000000}"#),
+            ("null balance",           r#"{"at":1800000000000,"balance":null}"#),
+            ("not an object",          r#""1800000000000,5""#),
+            ("an array",               r#"[1800000000000,"5"]"#),
+        ];
+        for (name, bad) in cases {
+            let list = format!(r#"[{bad},{{"at":{},"balance":"4.5"}}]"#, T0 + MIN);
+            let m = MonitorState::default()
+                .for_account(&s)
+                .merge_history(&Json::parse(&list).unwrap(), s.threshold);
+            assert_eq!(own(&m), [(T0 + MIN, "4.5".to_string())], "{name}");
+        }
+        // Not a list at all: nothing changes.
+        let m = after(&[(T0, ok("5"))]);
+        for garbage in [r#"{"at":1,"balance":"1"}"#, "null", r#""points""#] {
+            let merged = m
+                .clone()
+                .merge_history(&Json::parse(garbage).unwrap(), s.threshold);
+            assert_eq!(merged, m, "{garbage}");
+        }
+    }
+
+    #[test]
+    fn merged_history_keeps_own_readings_and_feeds_the_forecast() {
+        let s = settings();
+        // The account has read 2.0 once; the server has watched it drain for six hours.
+        let m = after(&[(T0, ok("2.0"))]);
+        assert!(
+            spend_rate(&m.own_history()).is_err(),
+            "one reading: no rate yet"
+        );
+        let mut server: Vec<(i64, String)> = (0..=12)
+            .map(|i| {
+                (
+                    T0 - 6 * 60 * MIN + i * 30 * MIN,
+                    format!("{}", 8.0 - 0.5 * i as f64),
+                )
+            })
+            .collect();
+        // The server's reading at the same time as ours, with another balance, and one
+        // after ours: ours win, later ones wait for our own readings.
+        server.push((T0 + 10 * MIN, "1.5".to_string()));
+        let at_t0 = server.iter().position(|(at, _)| *at == T0).unwrap();
+        server[at_t0].1 = "9.99".to_string();
+        let list: Vec<(i64, &str)> = server.iter().map(|(at, b)| (*at, b.as_str())).collect();
+        let merged = m.merge_history(&points(&list), s.threshold);
+        let history = own(&merged);
+        assert_eq!(history.len(), 13, "{history:?}");
+        assert_eq!(history.first(), Some(&(T0 - 360 * MIN, "8".to_string())));
+        assert_eq!(
+            history.last(),
+            Some(&(T0, "2".to_string())),
+            "our own reading won"
+        );
+        assert!(history.windows(2).all(|w| w[0].0 < w[1].0), "in time order");
+        // Now the forecast speaks: $0.50 per 30 minutes is $1 per hour.
+        assert_eq!(
+            spend_rate(&merged.own_history()).ok(),
+            Some(Money::parse("1").unwrap())
+        );
+        // Merging the same answer twice changes nothing more.
+        let again = merged.clone().merge_history(&points(&list), s.threshold);
+        assert_eq!(own(&again), history);
     }
 
     #[test]

@@ -449,46 +449,61 @@ impl MonitorState {
             account: self.account.clone(),
             extra: Vec::new(),
         };
-        history::fold(&mut self.history, point, threshold);
+        // `history::fold`: the reading in, then the compaction for its time.
+        self.history.push(point);
+        self.compact(at, threshold);
+    }
+
+    /// Thins the history for `now_ms` and bounds it. Out of line, so one copy of the
+    /// compaction serves both callers in the .wasm.
+    #[inline(never)]
+    fn compact(&mut self, now_ms: i64, threshold: Money) {
+        history::compact(&mut self.history, now_ms, threshold);
         keep_newest(&mut self.history, HISTORY_LIMIT);
     }
 
     /// Folds readings taken elsewhere (a server's history of the same account) into this
-    /// account's history with [`history::fold`]: each `{ at, balance }` (an integer time and an
-    /// exact decimal string) older than the account's newest reading, or every one while it
-    /// has none. Anything else is dropped, and so is a point at the time of one of the
-    /// account's own readings: its own readings win.
-    pub fn merge_history(mut self, points: &Json, threshold: Money) -> MonitorState {
-        let own: Vec<i64> = self.own_history().iter().map(|p| p.at).collect();
-        let newest = own.iter().max().copied();
-        let mut merged: Vec<HistoryPoint> = Vec::new();
+    /// account's history, compacted as [`history::fold`] does: each `{ at, balance }` (an
+    /// integer time and an exact decimal string) older than the account's newest reading, or
+    /// every one while it has none. Anything else is dropped, and so is a point at the time of
+    /// one of the account's own readings: its own readings win.
+    pub fn merge_history(&mut self, points: &Json, threshold: Money) {
+        // Plain loops: iterator adapters cost the .wasm a copy each.
+        let mut newest: Option<i64> = None;
+        for p in &self.history {
+            if p.account == self.account && newest.is_none_or(|n| p.at > n) {
+                newest = Some(p.at);
+            }
+        }
+        let mut now = newest;
         for p in points.as_array() {
+            let balance = p.get("balance");
             let at = p.get("at").as_i64();
-            let balance = p.get("balance").as_str().and_then(|t| Money::parse(t).ok());
+            let balance = balance.as_str().and(Money::from_json(balance));
             let (Some(at), Some(balance)) = (at, balance) else {
                 continue;
             };
-            if newest.is_some_and(|n| at >= n) || own.contains(&at) {
+            let mut known = newest.is_some_and(|n| at >= n);
+            for q in &self.history {
+                known |= q.at == at && q.account == self.account;
+            }
+            if known {
                 continue;
             }
-            let point = HistoryPoint {
+            self.history.push(HistoryPoint {
                 at,
                 balance,
                 account: self.account.clone(),
                 extra: Vec::new(),
-            };
-            history::fold(&mut merged, point, threshold);
+            });
+            if now.is_none_or(|n| at > n) {
+                now = Some(at);
+            }
         }
-        if merged.is_empty() {
-            return self;
+        // Compacted for the newest reading, which also sorts the new points in.
+        if let Some(now) = now {
+            self.compact(now, threshold);
         }
-        // The account's own points last: the final compaction is for its newest reading.
-        for p in std::mem::take(&mut self.history) {
-            history::fold(&mut merged, p, threshold);
-        }
-        keep_newest(&mut merged, HISTORY_LIMIT);
-        self.history = merged;
-        self
     }
 
     /// This account's readings, oldest first (the history also keeps the points of the
@@ -819,17 +834,15 @@ mod tests {
         ];
         for (name, bad) in cases {
             let list = format!(r#"[{bad},{{"at":{},"balance":"4.5"}}]"#, T0 + MIN);
-            let m = MonitorState::default()
-                .for_account(&s)
-                .merge_history(&Json::parse(&list).unwrap(), s.threshold);
+            let mut m = MonitorState::default().for_account(&s);
+            m.merge_history(&Json::parse(&list).unwrap(), s.threshold);
             assert_eq!(own(&m), [(T0 + MIN, "4.5".to_string())], "{name}");
         }
         // Not a list at all: nothing changes.
         let m = after(&[(T0, ok("5"))]);
         for garbage in [r#"{"at":1,"balance":"1"}"#, "null", r#""points""#] {
-            let merged = m
-                .clone()
-                .merge_history(&Json::parse(garbage).unwrap(), s.threshold);
+            let mut merged = m.clone();
+            merged.merge_history(&Json::parse(garbage).unwrap(), s.threshold);
             assert_eq!(merged, m, "{garbage}");
         }
     }
@@ -857,7 +870,8 @@ mod tests {
         let at_t0 = server.iter().position(|(at, _)| *at == T0).unwrap();
         server[at_t0].1 = "9.99".to_string();
         let list: Vec<(i64, &str)> = server.iter().map(|(at, b)| (*at, b.as_str())).collect();
-        let merged = m.merge_history(&points(&list), s.threshold);
+        let mut merged = m;
+        merged.merge_history(&points(&list), s.threshold);
         let history = own(&merged);
         assert_eq!(history.len(), 13, "{history:?}");
         assert_eq!(history.first(), Some(&(T0 - 360 * MIN, "8".to_string())));
@@ -873,7 +887,8 @@ mod tests {
             Some(Money::parse("1").unwrap())
         );
         // Merging the same answer twice changes nothing more.
-        let again = merged.clone().merge_history(&points(&list), s.threshold);
+        let mut again = merged.clone();
+        again.merge_history(&points(&list), s.threshold);
         assert_eq!(own(&again), history);
     }
 

@@ -245,8 +245,7 @@ impl State {
     pub fn merge_history(mut self, id: &str, points: &Json) -> State {
         for a in &mut self.accounts {
             if a.id() == id {
-                a.monitor =
-                    std::mem::take(&mut a.monitor).merge_history(points, a.settings.threshold);
+                a.monitor.merge_history(points, a.settings.threshold);
             }
         }
         self

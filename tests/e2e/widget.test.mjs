@@ -203,7 +203,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.equal(colour, 'rgb(21, 128, 61)', 'ok uses the badge green #15803d');
     const events = await page.evaluate(() => window.__events);
     const last = events.at(-1);
-    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null });
+    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null });
     assert.ok(last.bubbles && last.composed, 'balancechange bubbles and is composed');
     assert.equal(mock.keysSeen().at(-1), KEY, 'the widget sent its key to the API');
     // Accessibility: a polite live region and a keyboard-reachable Refresh button.

@@ -302,7 +302,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.match(w.error, /Latest check failed at \d\d:\d\d; checks are paused\./);
     await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-error.png') });
     const last = (await page.evaluate(() => window.__events)).at(-1).detail;
-    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found' });
+    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found', runwaySeconds: null, spendPerHour: null });
     await page.close();
   });
 

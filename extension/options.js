@@ -87,6 +87,8 @@ async function fill() {
   $('intervalMinutes').value = filledInterval;
   $('notifications').checked = Boolean(shared.notifications);
   $('showSolves').checked = shared.showSolves !== false;
+  $('predictiveHours').value = String(shared.predictiveHours ?? '');
+  $('spikeAlerts').checked = shared.spikeAlerts !== false;
   paintKeyStatus(view);
   $('save').disabled = false;
 }
@@ -274,6 +276,9 @@ function readForm() {
   const result = {
     notifications: $('notifications').checked,
     showSolves: $('showSolves').checked,
+    // The core checks the range (1 to 168 hours) and words the error.
+    predictiveHours: $('predictiveHours').value.trim(),
+    spikeAlerts: $('spikeAlerts').checked,
     accounts,
   };
   const interval = $('intervalMinutes').value.trim();

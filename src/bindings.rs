@@ -286,6 +286,14 @@ pub fn observe(state: JsValue, outcome: JsValue, now_ms: f64, lang: &str) -> JsV
     ))
 }
 
+/// Folds a server's history of one account (`[{ at, balance }]`, oldest first) into that
+/// account's: the `State` to keep. Points that are not `{ at: integer, balance: decimal }`, and
+/// points not older than the account's newest reading, are left out.
+#[wasm_bindgen(js_name = mergeHistory)]
+pub fn merge_history(state: JsValue, account: &str, points: JsValue) -> JsValue {
+    to_js(&state_from(&state).merge_history(account, &from_js(&points)))
+}
+
 /// Everything a popup, badge or widget shows: `View` (every account, the worst first, and
 /// the badge). `utc_offset_min` (the browser's `-new Date().getTimezoneOffset()`) places clock
 /// times; UTC without it.

@@ -453,8 +453,61 @@ impl MonitorState {
             account: self.account.clone(),
             extra: Vec::new(),
         };
-        history::fold(&mut self.history, point, threshold);
+        // `history::fold`: the reading in, then the compaction for its time.
+        self.history.push(point);
+        self.compact(at, threshold);
+    }
+
+    /// Thins the history for `now_ms` and bounds it. Out of line, so one copy of the
+    /// compaction serves both callers in the .wasm.
+    #[inline(never)]
+    fn compact(&mut self, now_ms: i64, threshold: Money) {
+        history::compact(&mut self.history, now_ms, threshold);
         keep_newest(&mut self.history, HISTORY_LIMIT);
+    }
+
+    /// Folds readings taken elsewhere (a server's history of the same account) into this
+    /// account's history, compacted as [`history::fold`] does: each `{ at, balance }` (an
+    /// integer time and an exact decimal string) older than the account's newest reading, or
+    /// every one while it has none. Anything else is dropped, and so is a point at the time of
+    /// one of the account's own readings: its own readings win.
+    pub fn merge_history(&mut self, points: &Json, threshold: Money) {
+        // Plain loops: iterator adapters cost the .wasm a copy each.
+        let mut newest: Option<i64> = None;
+        for p in &self.history {
+            if p.account == self.account && newest.is_none_or(|n| p.at > n) {
+                newest = Some(p.at);
+            }
+        }
+        let mut now = newest;
+        for p in points.as_array() {
+            let balance = p.get("balance");
+            let at = p.get("at").as_i64();
+            let balance = balance.as_str().and(Money::from_json(balance));
+            let (Some(at), Some(balance)) = (at, balance) else {
+                continue;
+            };
+            let mut known = newest.is_some_and(|n| at >= n);
+            for q in &self.history {
+                known |= q.at == at && q.account == self.account;
+            }
+            if known {
+                continue;
+            }
+            self.history.push(HistoryPoint {
+                at,
+                balance,
+                account: self.account.clone(),
+                extra: Vec::new(),
+            });
+            if now.is_none_or(|n| at > n) {
+                now = Some(at);
+            }
+        }
+        // Compacted for the newest reading, which also sorts the new points in.
+        if let Some(now) = now {
+            self.compact(now, threshold);
+        }
     }
 
     /// This account's readings, oldest first (the history also keeps the points of the
@@ -818,6 +871,101 @@ mod tests {
             switched.own_history().is_empty(),
             "the forecast reads its own account's"
         );
+    }
+
+    /// `{"at": .., "balance": ".."}` points, oldest first.
+    fn points(items: &[(i64, &str)]) -> Json {
+        let mut text = String::from("[");
+        for (i, (at, b)) in items.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!(r#"{{"at":{at},"balance":"{b}"}}"#));
+        }
+        text.push(']');
+        Json::parse(&text).unwrap()
+    }
+
+    fn own(m: &MonitorState) -> Vec<(i64, String)> {
+        m.own_history()
+            .iter()
+            .map(|p| (p.at, p.balance.decimal_text()))
+            .collect()
+    }
+
+    #[test]
+    fn merged_history_drops_bad_points() {
+        let s = settings();
+        #[rustfmt::skip]
+        let cases: [(&str, &str); 9] = [
+            ("time as a string",       r#"{"at":"1800000000000","balance":"5"}"#),
+            ("time with a fraction",   r#"{"at":1800000000000.5,"balance":"5"}"#),
+            ("no time",                r#"{"balance":"5"}"#),
+            ("balance as a number",    r#"{"at":1800000000000,"balance":5}"#),
+            ("balance not a decimal",  r#"{"at":1800000000000,"balance":"five"}"#),
+            ("no balance",             r#"{"at":1800000000000}"#),
+            ("null balance",           r#"{"at":1800000000000,"balance":null}"#),
+            ("not an object",          r#""1800000000000,5""#),
+            ("an array",               r#"[1800000000000,"5"]"#),
+        ];
+        for (name, bad) in cases {
+            let list = format!(r#"[{bad},{{"at":{},"balance":"4.5"}}]"#, T0 + MIN);
+            let mut m = MonitorState::default().for_account(&s);
+            m.merge_history(&Json::parse(&list).unwrap(), s.threshold);
+            assert_eq!(own(&m), [(T0 + MIN, "4.5".to_string())], "{name}");
+        }
+        // Not a list at all: nothing changes.
+        let m = after(&[(T0, ok("5"))]);
+        for garbage in [r#"{"at":1,"balance":"1"}"#, "null", r#""points""#] {
+            let mut merged = m.clone();
+            merged.merge_history(&Json::parse(garbage).unwrap(), s.threshold);
+            assert_eq!(merged, m, "{garbage}");
+        }
+    }
+
+    #[test]
+    fn merged_history_keeps_own_readings_and_feeds_the_forecast() {
+        let s = settings();
+        // The account has read 2.0 once; the server has watched it drain for six hours.
+        let m = after(&[(T0, ok("2.0"))]);
+        assert!(
+            spend_rate(&m.own_history()).is_err(),
+            "one reading: no rate yet"
+        );
+        let mut server: Vec<(i64, String)> = (0..=12)
+            .map(|i| {
+                (
+                    T0 - 6 * 60 * MIN + i * 30 * MIN,
+                    format!("{}", 8.0 - 0.5 * i as f64),
+                )
+            })
+            .collect();
+        // The server's reading at the same time as ours, with another balance, and one
+        // after ours: ours win, later ones wait for our own readings.
+        server.push((T0 + 10 * MIN, "1.5".to_string()));
+        let at_t0 = server.iter().position(|(at, _)| *at == T0).unwrap();
+        server[at_t0].1 = "9.99".to_string();
+        let list: Vec<(i64, &str)> = server.iter().map(|(at, b)| (*at, b.as_str())).collect();
+        let mut merged = m;
+        merged.merge_history(&points(&list), s.threshold);
+        let history = own(&merged);
+        assert_eq!(history.len(), 13, "{history:?}");
+        assert_eq!(history.first(), Some(&(T0 - 360 * MIN, "8".to_string())));
+        assert_eq!(
+            history.last(),
+            Some(&(T0, "2".to_string())),
+            "our own reading won"
+        );
+        assert!(history.windows(2).all(|w| w[0].0 < w[1].0), "in time order");
+        // Now the forecast speaks: $0.50 per 30 minutes is $1 per hour.
+        assert_eq!(
+            spend_rate(&merged.own_history()).ok(),
+            Some(Money::parse("1").unwrap())
+        );
+        // Merging the same answer twice changes nothing more.
+        let mut again = merged.clone();
+        again.merge_history(&points(&list), s.threshold);
+        assert_eq!(own(&again), history);
     }
 
     #[test]

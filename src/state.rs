@@ -240,6 +240,18 @@ impl State {
         self.accounts.iter().find(|a| a.id() == id)
     }
 
+    /// Folds readings taken elsewhere (`[{ at, balance }]`, a server's history) into the
+    /// history of the account with this id (`MonitorState::merge_history`); the other
+    /// accounts, and a state without that account, stay as they are.
+    pub fn merge_history(mut self, id: &str, points: &Json) -> State {
+        for a in &mut self.accounts {
+            if a.id() == id {
+                a.monitor.merge_history(points, a.settings.threshold);
+            }
+        }
+        self
+    }
+
     /// Marks checks as sent now for the accounts named in `ids`; store the result before
     /// sending the requests.
     pub fn begin_checks(self, ids: &[String], now_ms: i64) -> State {
@@ -1046,5 +1058,35 @@ mod tests {
         let removed = s.apply_settings(&form(json!([{"id": b}]))).unwrap();
         let (after, decision) = removed.clone().observe(&wrong, Some(&a), later);
         assert_eq!((after, decision), (removed, None));
+    }
+
+    #[test]
+    fn merged_history_goes_to_the_named_account_only() {
+        let s = with_reading();
+        let id = s.accounts[0].id();
+        let s = s
+            .apply_settings(&j(
+                json!({"accounts": [{"id": id}, {"name": "B", "apiKey": OTHER}]}),
+            ))
+            .unwrap();
+        let other = s.accounts[1].id();
+        let points = j(json!([{"at": 500, "balance": "13"}]));
+        let merged = s.clone().merge_history(&id, &points);
+        let first: Vec<i64> = merged.accounts[0]
+            .monitor
+            .own_history()
+            .iter()
+            .map(|p| p.at)
+            .collect();
+        assert_eq!(first, [500, 1_000]);
+        assert_eq!(
+            merged.accounts[1], s.accounts[1],
+            "the other account is untouched"
+        );
+        // An id the state does not hold: nothing changes.
+        assert_eq!(s.clone().merge_history("nope", &points), s);
+        let second = s.clone().merge_history(&other, &points);
+        assert_eq!(second.accounts[0], s.accounts[0]);
+        assert_eq!(second.accounts[1].monitor.own_history().len(), 1);
     }
 }

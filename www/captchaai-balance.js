@@ -20,10 +20,16 @@
  *   2captcha-family requests carry `header_acao=1` so the API answers with CORS headers.
  *
  * Attributes: endpoint, api-key, provider, account, threshold, interval (seconds, >= 60),
- * lang (en|id), compact.
+ * lang (en|id), compact, history (a sparkline of the last 24 h; toggles live).
+ * Shows under the balance the core's runway line ("Empty in about 2 d 5 h, around Sun 03:10")
+ * or why there is none yet. With `account` it seeds its history once at start from the
+ * server's `GET {endpoint}/v1/accounts/NAME/history` (the core's `mergeHistory`); a 404 or
+ * an answer it cannot read leaves it with its own readings.
  * Reflects: `state` = loading | ok | low | empty | error (the core's `view.state`).
  * Fires: `balancechange` (bubbles, composed), detail
- * `{ balance, balanceText, level, levelText, stale, error, message }` (texts localized by the core).
+ * `{ balance, balanceText, level, levelText, stale, error, message, runwaySeconds, spendPerHour }`
+ * (texts localized by the core; `runwaySeconds` a number or null, `spendPerHour` an exact
+ * decimal string or null, both from the core's forecast).
  *
  * Text from the server never reaches innerHTML: everything variable is set with textContent.
  * The api key is never copied into the DOM, an attribute, an event or the console.
@@ -199,6 +205,27 @@ function serverThreshold(accountEndpoint) {
   return known;
 }
 
+/**
+ * A server account's history (`[{ at, balance }]`, oldest first) as the server's
+ * `/v1/accounts/{name}/history` answers it, fetched once per page per account; null when the
+ * server has none (404) or the answer is not one (the widget then starts from its own readings).
+ * @type {Map<string, Promise<object[] | null>>}
+ */
+const serverHistories = new Map();
+
+function serverHistory(accountEndpoint) {
+  const url = `${accountEndpoint.replace(/\/accounts\/([^/]+)$/, '/v1/accounts/$1')}/history`;
+  let known = serverHistories.get(url);
+  if (!known) {
+    known = fetch(url, { cache: 'no-store', credentials: 'same-origin' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((a) => (Array.isArray(a?.points) ? a.points : null))
+      .catch(() => null);
+    serverHistories.set(url, known);
+  }
+  return known;
+}
+
 function accountOf(key) {
   let account = accounts.get(key);
   if (!account) {
@@ -274,6 +301,16 @@ const CSS = `
   .card.stale .balance { opacity: .65; }
   .card.stale .level { border-style: dashed; }
   .meta { color: var(--_muted); font-size: .85em; }
+  /* The runway line under the balance, and the sparkline (the core's 100 x 30 box stretched). */
+  .forecast { display: grid; gap: .25rem; }
+  .sparkline { display: block; width: 100%; height: 2.4em; overflow: visible; }
+  .sparkline polyline {
+    stroke: var(--_level, var(--_accent)); stroke-width: 2; stroke-linejoin: round; stroke-linecap: round;
+    vector-effect: non-scaling-stroke;
+  }
+  .runway { margin: 0; font-size: .9em; font-weight: 600; }
+  .runway.note { font-weight: 400; color: var(--_muted); font-size: .85em; }
+  :host([compact]) .forecast { display: none; }
   .error {
     background: var(--_error-bg); color: var(--_error-fg);
     border-radius: 6px; padding: .45rem .6rem; font-size: .9em;
@@ -345,6 +382,10 @@ const TEMPLATE = `
       <p class="detail fix"><span class="label"></span> <span class="text"></span></p>
     </div>
   </div>
+  <div class="forecast" part="forecast" hidden>
+    <svg class="sparkline" part="sparkline" viewBox="0 0 100 30" preserveAspectRatio="none" role="img" focusable="false" hidden><title></title><polyline fill="none" points=""></polyline></svg>
+    <p class="runway" part="runway"></p>
+  </div>
   <div class="meta"></div>
   <form class="estimate" part="estimate" hidden>
     <label><span class="type-label"></span><select name="type"></select></label>
@@ -354,7 +395,7 @@ const TEMPLATE = `
 </div>`;
 
 const CaptchaaiBalance = class extends HTMLElement {
-  static observedAttributes = ['endpoint', 'api-key', 'provider', 'account', 'threshold', 'interval', 'lang', 'compact'];
+  static observedAttributes = ['endpoint', 'api-key', 'provider', 'account', 'threshold', 'interval', 'lang', 'compact', 'history'];
 
   /** @type {object | null} the wasm module once loaded */
   #cab = null;
@@ -403,6 +444,11 @@ const CaptchaaiBalance = class extends HTMLElement {
       fixLabel: $('.error .fix .label'),
       fixText: $('.error .fix .text'),
       meta: $('.meta'),
+      forecast: $('.forecast'),
+      sparkline: $('.sparkline'),
+      sparkTitle: $('.sparkline title'),
+      sparkLine: $('.sparkline polyline'),
+      runway: $('.runway'),
       estimate: $('.estimate'),
       typeLabel: $('.type-label'),
       qtyLabel: $('.qty-label'),
@@ -464,6 +510,11 @@ const CaptchaaiBalance = class extends HTMLElement {
   attributeChangedCallback(name, oldValue, newValue) {
     if (oldValue === newValue || !this.#cab || !this.isConnected) return;
     if (name === 'compact') return;
+    // Only what is drawn changes: the state and the polling stay.
+    if (name === 'history') {
+      this.#render();
+      return;
+    }
     if (name === 'lang') {
       // A new language may need its catalog first; the wait is one fetch, once per page.
       withText(this.#cab, this.#lang()).then(() => {
@@ -574,6 +625,17 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#startTick();
     // A server account without a threshold attribute is low where the server says it is.
     if (this.#serverAccount() && !threshold?.trim()) this.#adoptServerThreshold(input.endpoint);
+    // A server account starts from the server's history: a forecast and a sparkline at once.
+    if (this.#serverAccount()) this.#seedHistory(input.endpoint);
+  }
+
+  async #seedHistory(endpoint) {
+    const points = await serverHistory(endpoint);
+    if (!points || !this.#state || this.#accountInput().endpoint !== endpoint) return;
+    // A new state from the core (the old one is never changed in place); the core keeps only
+    // points older than the widget's own readings and drops any it cannot read.
+    this.#state = this.#cab.mergeHistory(this.#state, this.#account, points);
+    this.#render();
   }
 
   async #adoptServerThreshold(endpoint) {
@@ -769,10 +831,14 @@ const CaptchaaiBalance = class extends HTMLElement {
     e.card.classList.remove('stale');
     e.meta.textContent = '';
     e.estimate.hidden = true;
+    e.forecast.hidden = true;
     this.#paintError(err);
     this.#applyLevelColour('error', null);
     this.#setState('error');
-    this.#emit({ balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: code, message: err.message });
+    this.#emit({
+      balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: code, message: err.message,
+      runwaySeconds: null, spendPerHour: null,
+    });
   }
 
   #applyLevelColour(level, colour) {
@@ -861,6 +927,7 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#applyLevelColour(hasReading ? view.level : view.state === 'error' ? 'error' : 'unknown', view.badge?.color);
     e.card.title = view.badge?.title ?? '';
     this.#paintError(view.error && { ...view.error, failed: view.failedText });
+    this.#paintForecast(view);
 
     this.#renderEstimateOptions(view);
     this.#renderEstimate();
@@ -873,7 +940,30 @@ const CaptchaaiBalance = class extends HTMLElement {
       stale: Boolean(view.stale),
       error: view.error?.code ?? null,
       message: view.error?.message ?? null,
+      runwaySeconds: view.forecast?.runwaySeconds ?? null,
+      spendPerHour: view.forecast?.spendPerHour ?? null,
     });
+  }
+
+  /**
+   * The runway line under the balance (or the core's note: not enough history yet, nothing
+   * spent) and, with the `history` attribute, the sparkline of the last 24 h with its text.
+   */
+  #paintForecast(view) {
+    const e = this.#els;
+    const f = view.balance == null ? null : view.forecast;
+    const runway = [f?.runwayText, f?.runwayLowText].filter(Boolean).join(' · ');
+    const line = runway || f?.note || '';
+    e.runway.textContent = line;
+    e.runway.hidden = !line;
+    e.runway.classList.toggle('note', !runway);
+    const day = this.hasAttribute('history') ? f?.day ?? null : null;
+    // An SVG element has no `hidden` property: the attribute.
+    e.sparkline.toggleAttribute('hidden', !day);
+    e.sparkTitle.textContent = day?.text ?? '';
+    e.sparkline.setAttribute('aria-label', day?.text ?? '');
+    e.sparkLine.setAttribute('points', day?.points ?? '');
+    e.forecast.hidden = !line && !day;
   }
 
   #renderEstimateOptions(view) {

@@ -51,6 +51,8 @@ async function showAccounts() {
     widget.setAttribute('endpoint', '/');
     widget.setAttribute('threshold', account.threshold);
     widget.setAttribute('interval', '300');
+    // The last 24 hours as a sparkline, from the server's history at once.
+    widget.setAttribute('history', '');
     const caption = document.createElement('p');
     caption.className = 'hint';
     caption.textContent = `Provider: ${account.provider}`;

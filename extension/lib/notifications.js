@@ -10,6 +10,14 @@ import { uiLang } from './i18n.js';
 const PREFIX = 'captchaai-balance-';
 
 /**
+ * How insistent each kind of alert is (Chrome's 0..2): an empty account and spending that looks
+ * like a leaked key need attention now, "runs out within N hours" soon; the rest (low, restored,
+ * key problems) is news. The core's kinds: `critical`, `warning`, `restored`, `key_error`,
+ * `spike`, `predictive`.
+ */
+const PRIORITY = { critical: 2, spike: 2, predictive: 1 };
+
+/**
  * Show one alert. One notification id per kind and account (`captchaai-balance-KIND:ACCOUNT`),
  * so a repeat replaces the old one and two accounts' alerts stand side by side.
  * Failures (no notification server, e.g. headless) are logged, never thrown: a check must
@@ -24,7 +32,7 @@ export async function notify(alert) {
       iconUrl: chrome.runtime.getURL('icons/icon-128.png'),
       title: alert.title,
       message: alert.message,
-      priority: alert.kind === 'critical' ? 2 : 0,
+      priority: PRIORITY[alert.kind] ?? 0,
     });
   } catch (error) {
     console.warn('captchaai-balance: notification not shown:', error?.message ?? String(error));

@@ -87,7 +87,17 @@
       balanceText: a.balanceText, pillText: a.pillText, readText: a.readText, updatedAgo: a.updatedAgo,
       checkedText: a.checkedText, staleText: a.staleText, pausedText: a.pausedText,
       failedText: a.failedText, error, refresh, addFundsUrl: a.addFundsUrl,
-      ratesNote: a.ratesNote, showSolves: a.showSolves, remaining,
+      ratesNote: a.ratesNote, showSolves: a.showSolves, remaining, forecast: trimForecast(a.forecast),
+    };
+  }
+
+  /** The forecast's texts and sparklines (no figure `paintForecast` does not show). */
+  function trimForecast(f) {
+    if (!f) return null;
+    const line = (s) => s && { points: s.points, text: s.text };
+    return {
+      spendText: f.spendText, note: f.note, runwayText: f.runwayText, runwayLowText: f.runwayLowText,
+      lastTopUpText: f.lastTopUpText, day: line(f.day), week: line(f.week),
     };
   }
 
@@ -205,7 +215,70 @@
     $('remaining-card').hidden = view.balance === null || !view.showSolves || view.remaining.length === 0;
     $('calc-card').hidden = !view.showSolves || view.remaining.length === 0;
     renderRemaining(view.remaining);
+    paintForecast(view.balance === null ? null : view.forecast);
+    // With the sparkline and the forecast drawn, the calculator starts folded like Solves
+    // remaining (together they would pass Chrome's 600 px); once the user opened or closed
+    // it, it stays as they left it.
+    if (!calcToggled) $('calc-card').open = $('sparkline').hasAttribute('hidden');
   }
+
+  /** The user opened or closed the calculator in this popup. */
+  let calcToggled = false;
+  $('calc-card').querySelector('summary').addEventListener('click', () => { calcToggled = true; });
+
+  /** The sparkline's period: `day` (24 h) or `week` (7 days), switched by the two buttons. */
+  let period = 'day';
+  /** The forecast on screen, repainted when the period changes. */
+  let shownForecast = null;
+
+  /**
+   * The forecast in the balance card: the sparkline of the chosen period next to the balance
+   * (an inline SVG polyline in the core's 100 x 30 box, its text alternative as <title> and
+   * aria-label), then runway, spend and the last top-up, or the core's note (not enough
+   * history yet, nothing spent).
+   * @param {any} forecast the AccountView's `forecast`, or null (no balance: none of it)
+   */
+  function paintForecast(forecast) {
+    shownForecast = forecast ?? null;
+    const drawn = Boolean(forecast?.day || forecast?.week);
+    // Nothing to draw yet: the note takes the sparkline's place beside the balance, so a new
+    // account's details are no taller than before.
+    $('trend').hidden = !drawn && !forecast?.note;
+    $('sparkline').toggleAttribute('hidden', !drawn);
+    $('period').hidden = !drawn;
+    $('trend-note').hidden = drawn;
+    $('trend-note').textContent = drawn ? '' : forecast?.note ?? '';
+    if (!forecast) {
+      $('forecast').hidden = true;
+      return;
+    }
+    // A period without two readings cannot be drawn: its button is off, the other one shows.
+    const chosen = forecast[period] ? period : ['day', 'week'].find((p) => forecast[p]) ?? period;
+    for (const button of $('period').querySelectorAll('button')) {
+      button.disabled = !forecast[button.dataset.period];
+      button.setAttribute('aria-pressed', String(button.dataset.period === chosen));
+    }
+    const line = forecast[chosen];
+    $('sparkline').setAttribute('aria-label', line?.text ?? '');
+    $('sparkline-title').textContent = line?.text ?? '';
+    $('sparkline-line').setAttribute('points', line?.points ?? '');
+    const lines = [
+      ['spend', forecast.spendText], ['runway', forecast.runwayText], ['runway-low', forecast.runwayLowText],
+      ['top-up', forecast.lastTopUpText], ['forecast-note', drawn ? forecast.note : null],
+    ];
+    for (const [id, value] of lines) {
+      $(id).hidden = !value;
+      $(id).textContent = value ?? '';
+    }
+    $('forecast').hidden = !lines.some(([, value]) => value);
+  }
+
+  $('period').addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-period]');
+    if (!button || button.disabled) return;
+    period = button.dataset.period;
+    paintForecast(shownForecast);
+  });
 
   /**
    * The Refresh button never stays silent: a spinner while a check is out, a countdown within
@@ -247,6 +320,9 @@
   // The page's static labels (Chrome's _locales/, the same as lib/i18n.js reads).
   for (const el of document.querySelectorAll('[data-i18n]')) {
     el.textContent = chrome.i18n.getMessage(el.dataset.i18n) || el.dataset.i18n;
+  }
+  for (const el of document.querySelectorAll('[data-i18n-aria-label]')) {
+    el.setAttribute('aria-label', chrome.i18n.getMessage(el.dataset.i18nAriaLabel) || el.dataset.i18nAriaLabel);
   }
   document.documentElement.lang = chrome.i18n.getUILanguage();
   globalThis.cabPopup = { paint, paintRefresh, storeView };

@@ -203,7 +203,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.equal(colour, 'rgb(21, 128, 61)', 'ok uses the badge green #15803d');
     const events = await page.evaluate(() => window.__events);
     const last = events.at(-1);
-    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null });
+    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null });
     assert.ok(last.bubbles && last.composed, 'balancechange bubbles and is composed');
     assert.equal(mock.keysSeen().at(-1), KEY, 'the widget sent its key to the API');
     // Accessibility: a polite live region and a keyboard-reachable Refresh button.
@@ -302,7 +302,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.match(w.error, /Latest check failed at \d\d:\d\d; checks are paused\./);
     await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-error.png') });
     const last = (await page.evaluate(() => window.__events)).at(-1).detail;
-    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found' });
+    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found', runwaySeconds: null, spendPerHour: null });
     await page.close();
   });
 

@@ -1,0 +1,237 @@
+// The <captchaai-balance> widget's forecast in Debian's Chromium: the runway line under the
+// balance, the 24 h sparkline of the `history` attribute (toggled live), the `balancechange`
+// detail's runwaySeconds and spendPerHour, and the seeding of a server account's history from
+// `GET {endpoint}/v1/accounts/NAME/history` (a 404 or an unreadable answer is ignored).
+//
+// The server here is this file's own: dist/www and the host pages, plus the three answers of
+// captchaai-balance-server the widget uses in `account` mode (`/accounts/NAME/res.php`,
+// `/v1/accounts/NAME`, `/v1/accounts/NAME/history`), so it tests the widget's side of that
+// contract alone. Needs `make build` first (dist/www).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OUT_DIR, launch } from './lib/browser.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const WWW = path.resolve(process.env.CAB_WWW_DIR ?? path.join(ROOT, 'dist', 'www'));
+const MIME = { '.js': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json' };
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/**
+ * The server: `balances[name]` is what `/accounts/NAME/res.php` answers (2captcha shape);
+ * `histories[name]` is `{ status, type, body }` for `/v1/accounts/NAME/history` (404 when
+ * absent); pages are registered with `page(name, html)`; `requests()` lists the paths asked.
+ */
+async function startFakeServer() {
+  const balances = {};
+  const histories = {};
+  const pages = new Map();
+  let requests = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    requests.push(url.pathname);
+    const send = (status, type, body) => {
+      res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-store' });
+      res.end(body);
+    };
+    const json = (status, value) => send(status, 'application/json', JSON.stringify(value));
+    let m = url.pathname.match(/^\/accounts\/([^/]+)\/res\.php$/);
+    if (m) {
+      const balance = balances[decodeURIComponent(m[1])];
+      return balance == null
+        ? json(404, { status: 0, request: 'ERROR_NO_SUCH_ACCOUNT' })
+        : json(200, { status: 1, request: balance });
+    }
+    m = url.pathname.match(/^\/v1\/accounts\/([^/]+)\/history$/);
+    if (m) {
+      const answer = histories[decodeURIComponent(m[1])];
+      return answer ? send(answer.status, answer.type, answer.body) : json(404, { error: 'no such account' });
+    }
+    if (url.pathname.startsWith('/v1/')) return json(404, { error: 'no such account' });
+    const file = url.pathname.slice(1);
+    if (pages.has(file)) return send(200, 'text/html; charset=utf-8', pages.get(file));
+    const full = path.join(WWW, path.normalize(file));
+    if (!full.startsWith(WWW) || !fs.existsSync(full) || !fs.statSync(full).isFile()) return send(404, 'text/plain', 'not found');
+    send(200, MIME[path.extname(full)] ?? 'application/octet-stream', fs.readFileSync(full));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    balances,
+    histories,
+    page: (name, html) => pages.set(`${name}.html`, html),
+    requests: () => [...requests],
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
+}
+
+/** Units of $0.0001 as a decimal string. */
+const decimal = (units) => `${Math.floor(units / 10_000)}.${String(units % 10_000).padStart(4, '0')}`;
+
+/**
+ * The server's answer for a steady drain: one reading every 10 minutes over `hours`, the last
+ * `endAgoMs` before now at `endUnits`, `perStep` units spent per step; oldest first.
+ */
+function drainAnswer(name, { hours, endUnits, perStep, endAgoMs }) {
+  const end = Date.now() - endAgoMs;
+  const points = [];
+  for (let i = hours * 6; i >= 0; i -= 1) points.push({ at: end - i * 10 * MINUTE, balance: decimal(endUnits + i * perStep) });
+  return { status: 200, type: 'application/json', body: JSON.stringify({ account: name, provider: 'captchaai', points }) };
+}
+
+function hostPage(body, lang = 'en') {
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8">
+<script type="module" src="./captchaai-balance.js"></script>
+<style>body{font:14px system-ui;margin:16px;display:grid;gap:12px;max-width:420px}</style>
+<script>
+  window.__events = [];
+  document.addEventListener('balancechange', (e) => window.__events.push({ id: e.target.id, detail: e.detail }));
+</script>
+</head><body>${body}</body></html>`;
+}
+
+/** What the test reads from one widget. */
+function readWidget(page, selector) {
+  return page.evaluate((sel) => {
+    const el = document.querySelector(sel);
+    const root = el.shadowRoot;
+    const svg = root.querySelector('.sparkline');
+    const runway = root.querySelector('.runway');
+    return {
+      state: el.getAttribute('state'),
+      balance: root.querySelector('[part=balance]').textContent,
+      runway: runway.hidden ? null : runway.textContent,
+      runwayIsNote: runway.classList.contains('note'),
+      sparkline: svg.hasAttribute('hidden') || getComputedStyle(svg).display === 'none' ? null : {
+        points: svg.querySelector('polyline').getAttribute('points'),
+        label: svg.getAttribute('aria-label'),
+        title: svg.querySelector('title').textContent,
+        viewBox: svg.getAttribute('viewBox'),
+        height: svg.getBoundingClientRect().height,
+      },
+      detail: window.__events.filter((e) => e.id === el.id).at(-1)?.detail ?? null,
+    };
+  }, selector);
+}
+
+async function until(fn, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const hasDist = fs.existsSync(path.join(WWW, 'captchaai-balance.js'));
+
+describe('widget forecast', { skip: !hasDist && 'dist/www missing: run `make build` first' }, () => {
+  let server;
+  let browser;
+  let n = 0;
+  before(async () => {
+    server = await startFakeServer();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function open(body, lang) {
+    const name = `f${n++}`;
+    server.page(name, hostPage(body, lang));
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/${name}.html`);
+    return page;
+  }
+
+  test('a server account starts from the server\'s history: runway line, 24 h sparkline, runwaySeconds and spendPerHour', async () => {
+    // A day at $0.60 an hour, the last reading a minute ago at $10.50; the widget reads $10.49.
+    server.balances.production = '10.49';
+    server.histories.production = drainAnswer('production', { hours: 24, endUnits: 105_000, perStep: 1_000, endAgoMs: MINUTE });
+    const page = await open(`<captchaai-balance id="w" account="production" threshold="1" history></captchaai-balance>
+      <captchaai-balance id="c" account="production" threshold="1" compact></captchaai-balance>`);
+    const w = await until(async () => {
+      const r = await readWidget(page, '#w');
+      return r.runway?.startsWith('Empty') && r.sparkline ? r : null;
+    }, 'the runway and the sparkline');
+    assert.equal(w.state, 'ok');
+    assert.match(w.runway, /^Empty in about 17 h 2\d min, around \d\d:\d\d · Below the threshold in about 15 h [45]\d min$/);
+    assert.equal(w.runwayIsNote, false);
+    assert.equal(w.sparkline.viewBox, '0 0 100 30');
+    assert.match(w.sparkline.label, /^Balance over the last 24 h: from \$2\d\.\d{4} to \$10\.4900, lowest \$10\.4900$/);
+    assert.equal(w.sparkline.title, w.sparkline.label);
+    const points = w.sparkline.points.split(' ');
+    assert.ok(points.length >= 140, `${points.length} points: the server's day and the widget's reading`);
+    const [x, y] = points.at(-1).split(',').map(Number);
+    assert.ok(x >= 99.5 && y === 30, `${points.at(-1)}: now, at the lowest balance`);
+    assert.ok(w.sparkline.height >= 25, `the sparkline is ${w.sparkline.height} px high`);
+    // The event: the runway in seconds (a number), the spend as the core's exact decimal.
+    assert.equal(typeof w.detail.runwaySeconds, 'number');
+    assert.ok(w.detail.runwaySeconds > 17 * 3600 && w.detail.runwaySeconds < 18 * 3600, `${w.detail.runwaySeconds} s`);
+    assert.equal(w.detail.spendPerHour, '0.6');
+    // Both widgets of the account asked the server's history once between them.
+    assert.equal(server.requests().filter((p) => p === '/v1/accounts/production/history').length, 1);
+    // A compact widget shows neither line nor sparkline, but its event carries the figures.
+    const c = await readWidget(page, '#c');
+    assert.equal(c.sparkline, null);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('#c').shadowRoot.querySelector('.forecast')).display), 'none');
+    assert.equal(c.detail.spendPerHour, '0.6');
+    await page.locator('#w').screenshot({ path: path.join(OUT_DIR, 'widget-history.png') });
+
+    // `history` toggles live: off, the runway line stays; on again, the sparkline is back.
+    await page.evaluate(() => document.querySelector('#w').removeAttribute('history'));
+    const off = await readWidget(page, '#w');
+    assert.equal(off.sparkline, null);
+    assert.match(off.runway, /^Empty in about/);
+    await page.evaluate(() => document.querySelector('#w').setAttribute('history', ''));
+    assert.ok((await readWidget(page, '#w')).sparkline, 'the sparkline is back');
+    assert.equal(server.requests().filter((p) => p.endsWith('/history')).length, 1, 'toggling asked nothing again');
+  });
+
+  test('in Indonesian: the runway line and the sparkline\'s text in its words', async () => {
+    server.balances.jakarta = '10.49';
+    server.histories.jakarta = drainAnswer('jakarta', { hours: 24, endUnits: 105_000, perStep: 1_000, endAgoMs: MINUTE });
+    const page = await open('<captchaai-balance id="w" account="jakarta" threshold="1" history></captchaai-balance>', 'id');
+    const w = await until(async () => {
+      const r = await readWidget(page, '#w');
+      return r.runway?.startsWith('Habis') && r.sparkline ? r : null;
+    }, 'the Indonesian runway');
+    assert.match(w.runway, /^Habis dalam sekitar 17 jam/);
+    assert.match(w.sparkline.label, /^Saldo selama 24 jam terakhir: dari \$2\d,\d{4} ke \$10,4900/);
+    assert.equal(w.detail.spendPerHour, '0.6', 'the detail is data, not localized');
+    await page.locator('#w').screenshot({ path: path.join(OUT_DIR, 'widget-history-id.png') });
+  });
+
+  test('a 404 or an unreadable history answer is ignored: the widget starts from its own readings', async () => {
+    Object.assign(server.balances, { none: '7.5', html: '7.5', nolist: '7.5', direct: '7.5' });
+    server.histories.html = { status: 200, type: 'text/html', body: '<!doctype html><p>Not here</p>' };
+    server.histories.nolist = { status: 200, type: 'application/json', body: '{"account":"nolist","points":"all of them"}' };
+    const page = await open(['none', 'html', 'nolist'].map((name) => `<captchaai-balance id="${name}" account="${name}" threshold="1" history></captchaai-balance>`).join('\n'));
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    for (const id of ['#none', '#html', '#nolist']) {
+      const w = await until(async () => {
+        const r = await readWidget(page, id);
+        return r.state === 'ok' && r.runway ? r : null;
+      }, `${id} with its own reading`);
+      assert.equal(w.balance, '$7.5000', id);
+      assert.match(w.runway, /^Not enough history yet/, id);
+      assert.equal(w.runwayIsNote, true);
+      assert.equal(w.sparkline, null, `${id}: one reading draws nothing`);
+      assert.equal(w.detail.runwaySeconds, null);
+      assert.equal(w.detail.spendPerHour, null);
+    }
+    for (const name of ['none', 'html', 'nolist']) {
+      assert.equal(server.requests().filter((p) => p === `/v1/accounts/${name}/history`).length, 1, name);
+    }
+    assert.deepEqual(errors, []);
+  });
+});

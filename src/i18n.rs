@@ -239,18 +239,40 @@ pub fn duration(lang: Lang, ms: i64) -> String {
     }
 }
 
-/// A wall-clock time that may be days away: `03:10` within a day of `now_ms`, otherwise with
-/// its weekday, `Sun 03:10`.
+/// A clock time with its day when that is not today (in the browser's zone): "14:02" today,
+/// "Sun 03:10" within six days either way, "2026-12-24 09:00" further off (a weekday alone
+/// would be ambiguous then).
 pub fn day_clock(lang: Lang, at_ms: i64, now_ms: i64, utc_offset_min: i64) -> String {
     let time = clock(lang, at_ms, utc_offset_min);
-    if at_ms.saturating_sub(now_ms) < 86_400_000 {
+    let day_of = |ms: i64| (ms.div_euclid(60_000) + utc_offset_min).div_euclid(1440);
+    let (day, today) = (day_of(at_ms), day_of(now_ms));
+    if day == today {
         return time;
     }
-    // 1970-01-01 was a Thursday: day 0 is weekday 4 (Sunday = 0).
-    let day = (at_ms.div_euclid(60_000) + utc_offset_min).div_euclid(1440);
-    let mut key = String::from("weekday_");
-    key.push(char::from(b'0' + (day + 4).rem_euclid(7) as u8));
-    format(lang, "weekday_time", &[&text(lang, &key), &time])
+    if (day - today).abs() <= 6 {
+        // 1970-01-01 was a Thursday: day 0 is weekday 4 (Sunday = 0).
+        let mut key = String::from("weekday_");
+        key.push(char::from(b'0' + (day + 4).rem_euclid(7) as u8));
+        return format(lang, "weekday_time", &[&text(lang, &key), &time]);
+    }
+    // The civil date of a day number (days since 1970-01-01), after Howard Hinnant's
+    // `civil_from_days`.
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let mut date = String::with_capacity(10);
+    crate::json::push_padded(&mut date, y.max(0) as u64, 4);
+    date.push('-');
+    crate::json::push_padded(&mut date, m as u64, 2);
+    date.push('-');
+    crate::json::push_padded(&mut date, d as u64, 2);
+    format(lang, "weekday_time", &[&date, &time])
 }
 
 /// "just now", "3 min ago", "2 h ago", "4 d ago".
@@ -269,6 +291,29 @@ pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_clock_names_the_day_when_it_is_not_today() {
+        // 2026-11-28 (a Saturday) 12:00 UTC.
+        let now = 1_795_867_200_000;
+        const H: i64 = 3_600_000;
+        #[rustfmt::skip]
+        let cases = [
+            (now + 2 * H,       0,   "14:00"),
+            (now - 11 * H,      0,   "01:00"),
+            (now - 13 * H,      0,   "Fri 23:00"),
+            (now - 13 * H,      120, "01:00"),
+            (now + 15 * H,      0,   "Sun 03:00"),
+            (now - 6 * 24 * H,  0,   "Sun 12:00"),
+            (now - 7 * 24 * H,  0,   "2026-11-21 12:00"),
+            (now + 30 * 24 * H, 60,  "2026-12-28 13:00"),
+            (now - 366 * 24 * H, 0,  "2025-11-27 12:00"),
+        ];
+        for (at, offset, want) in cases {
+            assert_eq!(day_clock(Lang::En, at, now, offset), want, "{at} {offset}");
+        }
+        assert_eq!(day_clock(Lang::Id, now + 15 * H, now, 0), "Min 03.00");
+    }
 
     #[test]
     fn catalogs_parse_with_the_last_duplicate_first() {

@@ -208,6 +208,14 @@ impl Money {
         out
     }
 
+    /// Rounded half away from zero to four decimals: rates computed from the history
+    /// (spend per hour) carry nano-dollar digits that mean nothing to a reader.
+    pub fn to_four_decimals(self) -> Money {
+        const STEP: i64 = 100_000;
+        let half = if self.0 < 0 { -STEP / 2 } else { STEP / 2 };
+        Money(self.0.saturating_add(half) / STEP * STEP)
+    }
+
     /// At most four characters for the toolbar badge: `0`, `.42`, `9.99`, `12.3`, `999`, `1.2k`,
     /// `12k`, `1.2M`. Always rounded down, so the badge never shows money that is not there.
     pub fn short(self) -> String {
@@ -333,6 +341,24 @@ impl ToJson for Money {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn four_decimals_round_half_away_from_zero() {
+        #[rustfmt::skip]
+        let cases = [
+            ("0.170495049", "0.1705"),
+            ("0.17044999",  "0.1704"),
+            ("4.09188117",  "4.0919"),
+            ("0.00005",     "0.0001"),
+            ("0.00004999",  "0"),
+            ("-0.00005",    "-0.0001"),
+            ("12",          "12"),
+        ];
+        for (text, want) in cases {
+            let got = Money::parse(text).unwrap().to_four_decimals();
+            assert_eq!(got, Money::parse(want).unwrap(), "{text}");
+        }
+    }
+
     use super::*;
 
     #[test]

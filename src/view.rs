@@ -326,7 +326,11 @@ pub fn forecast_view(
         spend_per_hour: rate.ok(),
         spend_text: spending.map(|r| {
             let day = r.checked_mul(24).unwrap_or(r);
-            format(lang, "spend_text", &[&money(r), &money(day)])
+            format(
+                lang,
+                "spend_text",
+                &[&money(r.to_four_decimals()), &money(day.to_four_decimals())],
+            )
         }),
         note: match rate {
             Err(_) => Some(text(lang, "forecast_not_yet")),
@@ -961,7 +965,11 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
                 format(
                     lang,
                     "alert_predictive_message",
-                    &[&rate.display_in(lang), &balance, &duration(lang, left)],
+                    &[
+                        &rate.to_four_decimals().display_in(lang),
+                        &balance,
+                        &duration(lang, left),
+                    ],
                 ),
             )
         }

@@ -1099,6 +1099,43 @@ mod tests {
     }
 
     #[test]
+    fn sparklines_have_at_most_one_point_per_unit_of_width() {
+        // A reading every 10 minutes for a day and a half, falling a cent each time.
+        let readings: Vec<String> = (0..216)
+            .map(|i| format!("{}", 30.0 - f64::from(i) * 0.01))
+            .collect();
+        let outcomes: Vec<Result<&str, ErrorCode>> =
+            readings.iter().map(|b| Ok(b.as_str())).collect();
+        let s = state_after(&outcomes);
+        let now = T0 + 215 * 600_000;
+        let day = view_at(&s, now, Lang::En).forecast.day.unwrap();
+        let points: Vec<(f64, f64)> = day
+            .points
+            .split(' ')
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect();
+        // 145 readings fall in the day (both ends included); a unit of width holds at most one.
+        assert!(
+            points.len() <= 101 && points.len() >= 70,
+            "{} points",
+            points.len()
+        );
+        assert!(points
+            .windows(2)
+            .all(|w| w[1].0 >= w[0].0 + 1.0 || w[1] == points[points.len() - 1]));
+        // The newest reading is always there: now, at the lowest balance.
+        assert_eq!(points.last(), Some(&(100.0, 30.0)));
+        assert_eq!(points.first().map(|p| p.1), Some(0.0));
+        assert_eq!(
+            day.text,
+            "Balance over the last 24 h: from $29.2900 to $27.8500, lowest $27.8500"
+        );
+    }
+
+    #[test]
     #[rustfmt::skip]
     fn views_per_situation() {
         use crate::badge::{AMBER, GREEN, GREY, RED};

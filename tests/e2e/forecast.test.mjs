@@ -104,7 +104,9 @@ test('popup: sparkline with its text, spend, runway and last top-up; the 7 d swi
     assert.equal(await popup.locator('#period-day').getAttribute('aria-pressed'), 'true');
     assert.equal(await popup.locator('#period-week').getAttribute('aria-pressed'), 'false');
     const day = pairs(await popup.locator('#sparkline-line').getAttribute('points'));
-    assert.ok(day.length >= 140 && day.length <= 145, `${day.length} points in the last 24 h`);
+    // A reading every 10 minutes for a day, at most one point per unit of width (the core
+    // thins them) and always the newest.
+    assert.ok(day.length >= 60 && day.length <= 101, `${day.length} points in the last 24 h`);
     assert.deepEqual(day.at(-1).map(Math.round), [100, 30], 'now, at the lowest balance');
     assert.equal(day[0][1], 0, 'the day starts at its highest balance');
     const dayText = await popup.locator('#sparkline-title').textContent();
@@ -126,7 +128,8 @@ test('popup: sparkline with its text, spend, runway and last top-up; the 7 d swi
     assert.equal(await popup.locator('#period-week').getAttribute('aria-pressed'), 'true');
     assert.equal(await popup.locator('#period-day').getAttribute('aria-pressed'), 'false');
     const week = pairs(await popup.locator('#sparkline-line').getAttribute('points'));
-    assert.equal(week.length, 433);
+    // 433 readings over three days of the seven, thinned to one point per unit of width.
+    assert.ok(week.length >= 40 && week.length <= 45, `${week.length} points in 7 d`);
     assert.ok(week[0][0] > 56 && week[0][0] < 58, `three days of seven start at x=${week[0][0]}`);
     assert.ok(week.some(([, y], i) => i > 0 && y < week[i - 1][1] - 10), 'the top-up shows as a jump up');
     const weekText = await popup.locator('#sparkline-title').textContent();

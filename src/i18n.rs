@@ -63,9 +63,8 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
 /// The text for a key in one language, if its installed catalog has it.
 #[cfg(target_arch = "wasm32")]
 fn lookup(lang: Lang, key: &str) -> Option<String> {
-    let installed = installed::CATALOGS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // SAFETY: see `installed::Catalogs`.
+    let installed = unsafe { &*installed::CATALOGS.0.get() };
     installed[lang as usize]
         .iter()
         .find(|(k, _)| k == key)
@@ -92,14 +91,20 @@ pub fn text(lang: Lang, key: &str) -> String {
 /// holds data only: JS fetches the files, the bindings hand their text over.
 #[cfg(target_arch = "wasm32")]
 mod installed {
-    use std::sync::Mutex;
+    use std::cell::UnsafeCell;
 
     /// (key, text) pairs. Searched in order: for about 200 keys a scan costs microseconds,
-    /// and a sort would add 2 KB of sorting code to the module (measured with twiggy). The
-    /// wasm module has one thread: the lock never waits (a `thread_local!` RefCell measured
-    /// 15 bytes more raw, 28 more gzipped).
-    pub(super) static CATALOGS: Mutex<[Vec<(String, String)>; 2]> =
-        Mutex::new([Vec::new(), Vec::new()]);
+    /// and a sort would add 2 KB of sorting code to the module (measured with twiggy). A bare
+    /// cell, as the wasm module has one thread: a `Mutex` linked its lock and poison code
+    /// (docs/ARCHITECTURE.md, "Size").
+    pub(super) struct Catalogs(pub(super) UnsafeCell<[Vec<(String, String)>; 2]>);
+
+    // SAFETY: wasm32-unknown-unknown runs this module on one thread; `lookup` and `install`
+    // hold a reference into the cell only for their own call and call nothing that could
+    // come back here meanwhile.
+    unsafe impl Sync for Catalogs {}
+
+    pub(super) static CATALOGS: Catalogs = Catalogs(UnsafeCell::new([Vec::new(), Vec::new()]));
 }
 
 /// Installs (or replaces) the catalog of a language: a flat `{ "key": "text" }` JSON object
@@ -110,9 +115,8 @@ pub fn install(lang: Lang, catalog: &str) -> bool {
     let Some(table) = parse_catalog(catalog) else {
         return false;
     };
-    let mut installed = installed::CATALOGS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // SAFETY: see `installed::Catalogs`.
+    let installed = unsafe { &mut *installed::CATALOGS.0.get() };
     installed[lang as usize] = table;
     true
 }

@@ -74,10 +74,15 @@ fn v2_to_v3(value: Json) -> Json {
     let Json::Object(members) = value else {
         return value;
     };
-    let (account, rest): (Vec<_>, Vec<_>) = members
-        .into_iter()
-        .partition(|(key, _)| key == "settings" || key == "monitor");
-    let mut out = rest;
+    // A plain loop: `partition` instantiated its iterator (docs/ARCHITECTURE.md, "Size").
+    let (mut account, mut out) = (Vec::new(), Vec::new());
+    for member in members {
+        if member.0 == "settings" || member.0 == "monitor" {
+            account.push(member);
+        } else {
+            out.push(member);
+        }
+    }
     out.push(("accounts".into(), Json::Array(vec![Json::Object(account)])));
     Json::Object(out)
 }

@@ -100,49 +100,52 @@ impl Money {
         {
             return Err(MoneyError::NotANumber);
         }
-        Self::from_digits(int_part, frac_part, exponent, negative)
+        Self::from_digits(mantissa, int_part.len(), exponent, negative)
     }
 
     /// Builds the amount digit by digit: each digit's place value is a power of ten in
     /// nano-dollars, so the decimal point moves by the exponent without any rounding. Only
     /// the digits' positions matter, never the exponent alone, so `1` with 44 zeros and
     /// `e-41` lands on 1000 exactly.
+    ///
+    /// `mantissa` is digits with at most one `.`, after the first `int_len` digits.
     fn from_digits(
-        int_part: &str,
-        frac_part: &str,
+        mantissa: &str,
+        int_len: usize,
         exponent: i64,
         negative: bool,
     ) -> Result<Money, MoneyError> {
         // Index in the digits where the decimal point sits after applying the exponent. The
         // exponent is clamped to ±MAX_EXPONENT and there are at most 64 digits: no overflow.
-        let point = int_part.len() as i64 + exponent;
+        let point = int_len as i64 + exponent;
         let mut nanos: i64 = 0;
-        // Place value of the next digit in nano-dollars: 10^power. Two plain loops and a
-        // multiplying one: `chain`/`enumerate` and `i64::pow` cost more (docs/ARCHITECTURE.md,
-        // "Size").
+        // Place value of the next digit in nano-dollars: 10^power. One plain loop over the
+        // mantissa and a multiplying one: `chain`/`enumerate` and `i64::pow` cost more
+        // (docs/ARCHITECTURE.md, "Size").
         let mut power = point - 1 + SCALE_DIGITS as i64;
-        'digits: for part in [int_part, frac_part] {
-            for d in part.bytes() {
-                let d = i64::from(d - b'0');
-                if d != 0 {
-                    if power < 0 {
-                        break 'digits; // this digit and all after it are below a nano-dollar
-                    }
-                    if power > MAX_POWER {
-                        return Err(MoneyError::OutOfRange);
-                    }
-                    // At most 9 × 10^18: within i64.
-                    let mut value = d;
-                    for _ in 0..power {
-                        value *= 10;
-                    }
-                    nanos = nanos
-                        .checked_add(value)
-                        .filter(|n| *n <= MAX_ABS_NANOS)
-                        .ok_or(MoneyError::OutOfRange)?;
-                }
-                power -= 1;
+        for d in mantissa.bytes() {
+            if d == b'.' {
+                continue;
             }
+            let d = i64::from(d - b'0');
+            if d != 0 {
+                if power < 0 {
+                    break; // this digit and all after it are below a nano-dollar: truncated
+                }
+                if power > MAX_POWER {
+                    return Err(MoneyError::OutOfRange);
+                }
+                // At most 9 × 10^18: within i64.
+                let mut value = d;
+                for _ in 0..power {
+                    value *= 10;
+                }
+                nanos = nanos
+                    .checked_add(value)
+                    .filter(|n| *n <= MAX_ABS_NANOS)
+                    .ok_or(MoneyError::OutOfRange)?;
+            }
+            power -= 1;
         }
         Ok(Money(if negative { -nanos } else { nanos }))
     }

@@ -178,6 +178,9 @@ mod tests {
             assert_eq!(&names, order, "{outcomes:?}");
             assert_eq!(v.status, *worst, "{outcomes:?}");
             assert_eq!(v.badge.color, v.accounts[0].badge.color, "{outcomes:?}");
+            let soonest = v.accounts.iter().filter_map(|a| a.next_check_at).min();
+            assert!(soonest.is_some());
+            assert_eq!(v.next_check_at, soonest, "{outcomes:?}");
         }
     }
 

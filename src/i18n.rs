@@ -152,20 +152,25 @@ pub fn format(lang: Lang, key: &str, args: &[&str]) -> String {
 
 /// `template` with `$1`, `$2` … replaced by `args` (a missing argument, or `$0`, by nothing).
 fn fill(template: &str, args: &[&str]) -> String {
+    // Runs of text copied whole between the ASCII `$n`s: a char-by-char `peekable` copy
+    // decoded every character (docs/ARCHITECTURE.md, "Size").
     let mut out = String::with_capacity(template.len() + 16);
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' {
-            if let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-                chars.next();
-                if let Some(arg) = (d as usize).checked_sub(1).and_then(|i| args.get(i)) {
-                    out.push_str(arg);
-                }
-                continue;
+    let bytes = template.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        let digit = bytes.get(i + 1).map_or(10, |d| d.wrapping_sub(b'0'));
+        if b == b'$' && digit < 10 {
+            out.push_str(template.get(start..i).unwrap_or_default());
+            if let Some(arg) = usize::from(digit).checked_sub(1).and_then(|n| args.get(n)) {
+                out.push_str(arg);
             }
+            i += 2;
+            start = i;
+        } else {
+            i += 1;
         }
-        out.push(c);
     }
+    out.push_str(template.get(start..).unwrap_or_default());
     out
 }
 

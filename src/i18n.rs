@@ -207,11 +207,11 @@ pub fn count(lang: Lang, n: u64) -> String {
     let digits = u64_text(n);
     let sep = separators(lang).0;
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
+    for (i, &d) in digits.as_bytes().iter().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(sep);
         }
-        out.push(c);
+        out.push(char::from(d));
     }
     out
 }
@@ -221,12 +221,9 @@ pub fn count(lang: Lang, n: u64) -> String {
 pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
     let minutes = (at_ms.div_euclid(60_000) + utc_offset_min).rem_euclid(24 * 60);
     let mut out = String::with_capacity(5);
-    for (i, part) in [minutes / 60, minutes % 60].into_iter().enumerate() {
-        if i > 0 {
-            out.push(separators(lang).2);
-        }
-        crate::json::push_padded(&mut out, part as u64, 2);
-    }
+    crate::json::push_padded(&mut out, (minutes / 60) as u64, 2);
+    out.push(separators(lang).2);
+    crate::json::push_padded(&mut out, (minutes % 60) as u64, 2);
     out
 }
 

@@ -285,16 +285,17 @@ macro_rules! wire_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
 
+            /// Every stable name, in declaration order.
+            const NAMES: &'static [&'static str] = &[$($text),*];
+
             /// The stable name.
             pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)*
-                }
+                Self::NAMES[self as usize]
             }
 
             /// The value with this stable name.
             pub fn from_name(name: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == name)
+                $crate::wire::name_index(Self::NAMES, name).map(|i| Self::ALL[i])
             }
         }
 
@@ -317,6 +318,13 @@ macro_rules! wire_enum {
             }
         }
     };
+}
+
+/// Where `name` is in `names`: one search for every [`wire_enum!`], where a search per enum
+/// over its values measured bigger (docs/ARCHITECTURE.md, "Size").
+#[doc(hidden)]
+pub fn name_index(names: &[&str], name: &str) -> Option<usize> {
+    names.iter().position(|n| *n == name)
 }
 
 /// One declared type for the contract: its name, `(member, JS shape)` list, and whether it

@@ -292,7 +292,7 @@ impl Parser<'_> {
         }
         let int_start = self.i;
         let n = digits(self);
-        if n == 0 || (n > 1 && self.s[int_start] == b'0') {
+        if n == 0 || (n > 1 && self.s.get(int_start) == Some(&b'0')) {
             return Err(JsonError);
         }
         if self.s.get(self.i) == Some(&b'.') {

@@ -148,13 +148,13 @@ impl Parser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &[u8], v: Json) -> Result<Json, JsonError> {
-        if self.s.get(self.i..self.i + word.len()) == Some(word) {
+    /// Steps over `word` if it comes next.
+    fn literal(&mut self, word: &[u8]) -> bool {
+        let found = self.s.get(self.i..self.i + word.len()) == Some(word);
+        if found {
             self.i += word.len();
-            Ok(v)
-        } else {
-            Err(JsonError)
         }
+        found
     }
 
     fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
@@ -214,9 +214,9 @@ impl Parser<'_> {
     fn scalar(&mut self) -> Result<Json, JsonError> {
         self.ws();
         match self.s.get(self.i).ok_or(JsonError)? {
-            b'n' => self.literal(b"null", Json::Null),
-            b't' => self.literal(b"true", Json::Bool(true)),
-            b'f' => self.literal(b"false", Json::Bool(false)),
+            b'n' if self.literal(b"null") => Ok(Json::Null),
+            b't' if self.literal(b"true") => Ok(Json::Bool(true)),
+            b'f' if self.literal(b"false") => Ok(Json::Bool(false)),
             b'"' => self.string().map(Json::String),
             b'-' | b'0'..=b'9' => self.number(),
             _ => Err(JsonError),

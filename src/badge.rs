@@ -52,7 +52,9 @@ pub fn badge_look(
     stale: bool,
     failed: bool,
 ) -> BadgeLook {
-    let look = LOOKS.iter().find(|(l, s, ..)| *l == level && *s == stale);
+    // Rows in level order, fresh then stale (tested): indexed, where a search measured
+    // bigger; `Unknown` is past the end.
+    let look = LOOKS.get(level as usize * 2 + usize::from(stale));
     match (look, balance) {
         (Some((.., color, BadgeText::Short)), Some(b)) => BadgeLook {
             text: b.short(),
@@ -77,6 +79,13 @@ pub fn badge_look(
 mod tests {
     use super::*;
     use BalanceLevel::*;
+
+    #[test]
+    fn looks_are_indexed_by_level_and_staleness() {
+        for (i, (level, stale, ..)) in LOOKS.iter().enumerate() {
+            assert_eq!(*level as usize * 2 + usize::from(*stale), i);
+        }
+    }
 
     #[test]
     #[rustfmt::skip]

@@ -50,10 +50,8 @@ impl CaptchaType {
 
     /// The stable name (`recaptcha_v2` …), also the locale key suffix (`type_recaptcha_v2`).
     pub fn as_str(self) -> &'static str {
-        TYPES
-            .iter()
-            .find(|(t, _)| *t == self)
-            .map_or("other", |(_, n)| n)
+        // The rows are in declaration order (tested): an index, where a search measured bigger.
+        TYPES[self as usize].1
     }
 
     /// The type with this stable name.
@@ -90,8 +88,8 @@ impl RateTable {
     pub fn from_nanos(rates: Option<[i64; 7]>) -> RateTable {
         let mut table = RateTable::none();
         if let Some(rates) = rates {
-            for (entry, nanos) in table.rates.iter_mut().zip(rates) {
-                entry.1 = Some(Money::from_nanos(nanos));
+            for (entry, nanos) in table.rates.iter_mut().zip(&rates) {
+                entry.1 = Some(Money::from_nanos(*nanos));
             }
         }
         table
@@ -99,19 +97,13 @@ impl RateTable {
 
     /// The rate for a type, if one is set.
     pub fn rate(&self, kind: CaptchaType) -> Option<Money> {
-        self.rates
-            .iter()
-            .find(|(t, _)| *t == kind)
-            .and_then(|(_, r)| *r)
+        // The rows are `TYPES`'s, in declaration order: indexed, not searched.
+        self.rates[kind as usize].1
     }
 
     /// Sets or clears one rate (already validated).
     pub fn set(&mut self, kind: CaptchaType, rate: Option<Money>) {
-        for entry in self.rates.iter_mut() {
-            if entry.0 == kind {
-                entry.1 = rate;
-            }
-        }
+        self.rates[kind as usize].1 = rate;
     }
 
     /// The (type, rate) pairs that have a rate, in display order.
@@ -122,9 +114,14 @@ impl RateTable {
 
 impl ToJson for RateTable {
     fn write_json(&self, out: &mut String) {
-        self.iter()
-            .fold(object(out), |o, (kind, rate)| o.field(kind.as_str(), &rate))
-            .end();
+        // A plain loop over the rows: the `filter_map` of `iter` with a `fold` measured bigger.
+        let mut o = object(out);
+        for (kind, rate) in &self.rates {
+            if let Some(rate) = rate {
+                o = o.field(kind.as_str(), rate);
+            }
+        }
+        o.end();
     }
 }
 
@@ -166,6 +163,24 @@ mod tests {
 
     fn m(s: &str) -> Money {
         Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn types_are_listed_in_declaration_order() {
+        for (i, kind) in CaptchaType::all().enumerate() {
+            assert_eq!(kind as usize, i, "{kind:?}");
+        }
+        assert_eq!(CaptchaType::all().count(), 7);
+        let mut t = RateTable::none();
+        for kind in CaptchaType::all() {
+            assert_eq!(CaptchaType::from_name(kind.as_str()), Some(kind));
+            t.set(kind, Some(Money::from_nanos(kind as i64 + 1)));
+        }
+        let set: Vec<_> = t.iter().collect();
+        for (i, kind) in CaptchaType::all().enumerate() {
+            assert_eq!(t.rate(kind), Some(Money::from_nanos(i as i64 + 1)));
+            assert_eq!(set[i], (kind, Money::from_nanos(i as i64 + 1)));
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! installs the ones it needs with `setMessages` before asking for text (docs/ARCHITECTURE.md,
 //! "Text catalogs").
 
-use crate::json::{split_at_ascii, u64_text};
+use crate::json::u64_text;
 use crate::prelude::*;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -25,12 +25,17 @@ impl Lang {
     /// The language for a BCP 47 tag: `id`, `id-ID` and the legacy `in` are Indonesian,
     /// everything else English.
     pub fn from_tag(tag: &str) -> Lang {
-        let tag = tag.trim();
-        let primary = split_at_ascii(tag, |b| b == b'-' || b == b'_').map_or(tag, |(p, _)| p);
-        if primary.eq_ignore_ascii_case("id") || primary.eq_ignore_ascii_case("in") {
-            Lang::Id
-        } else {
-            Lang::En
+        // The primary subtag compared byte by byte (`| 0x20` lowers an ASCII letter): a split
+        // and two `eq_ignore_ascii_case` cost 422 bytes (docs/ARCHITECTURE.md, "Size").
+        match tag.trim().as_bytes() {
+            [i, d, rest @ ..]
+                if i | 0x20 == b'i'
+                    && matches!(d | 0x20, b'd' | b'n')
+                    && matches!(rest.first(), None | Some(b'-' | b'_')) =>
+            {
+                Lang::Id
+            }
+            _ => Lang::En,
         }
     }
 
@@ -64,12 +69,12 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
 /// The text for a key in one language, if its installed catalog has it.
 #[cfg(target_arch = "wasm32")]
 fn lookup(lang: Lang, key: &str) -> Option<String> {
-    installed::CATALOGS.with(|installed| {
-        installed[lang as usize]
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, text)| text.clone())
-    })
+    // SAFETY: see `installed::Catalogs`.
+    let installed = unsafe { &*installed::CATALOGS.0.get() };
+    installed[lang as usize]
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, text)| text.clone())
 }
 
 /// The raw text for a key (English if missing, the key itself if unknown everywhere, so a typo
@@ -95,24 +100,18 @@ mod installed {
     use crate::prelude::*;
     use core::cell::UnsafeCell;
 
-    /// (key, text) pairs per language. Searched in order: for about 200 keys a scan costs
-    /// microseconds, and a sort would add 2 KB of sorting code to the module (measured with
-    /// twiggy). No lock: the module is `no_std` and has one thread.
-    pub(super) struct Catalogs(UnsafeCell<[Vec<(String, String)>; 2]>);
+    /// (key, text) pairs. Searched in order: for about 200 keys a scan costs microseconds,
+    /// and a sort would add 2 KB of sorting code to the module (measured with twiggy). A bare
+    /// cell, as the wasm module has one thread: a `Mutex` linked its lock and poison code
+    /// (docs/ARCHITECTURE.md, "Size").
+    pub(super) struct Catalogs(pub(super) UnsafeCell<[Vec<(String, String)>; 2]>);
 
-    // SAFETY: wasm32-unknown-unknown runs the module on one thread, and `with` lends the
-    // catalogs for one call that does not come back here.
+    // SAFETY: wasm32-unknown-unknown runs this module on one thread; `lookup` and `install`
+    // hold a reference into the cell only for their own call and call nothing that could
+    // come back here meanwhile.
     unsafe impl Sync for Catalogs {}
 
     pub(super) static CATALOGS: Catalogs = Catalogs(UnsafeCell::new([Vec::new(), Vec::new()]));
-
-    impl Catalogs {
-        /// Runs `f` on the catalogs.
-        pub(super) fn with<R>(&self, f: impl FnOnce(&mut [Vec<(String, String)>; 2]) -> R) -> R {
-            // SAFETY: see `Catalogs`.
-            f(unsafe { &mut *self.0.get() })
-        }
-    }
 }
 
 /// Installs (or replaces) the catalog of a language: a flat `{ "key": "text" }` JSON object
@@ -123,7 +122,9 @@ pub fn install(lang: Lang, catalog: &str) -> bool {
     let Some(table) = parse_catalog(catalog) else {
         return false;
     };
-    installed::CATALOGS.with(|installed| installed[lang as usize] = table);
+    // SAFETY: see `installed::Catalogs`.
+    let installed = unsafe { &mut *installed::CATALOGS.0.get() };
+    installed[lang as usize] = table;
     true
 }
 
@@ -153,20 +154,25 @@ pub fn format(lang: Lang, key: &str, args: &[&str]) -> String {
 
 /// `template` with `$1`, `$2` … replaced by `args` (a missing argument, or `$0`, by nothing).
 fn fill(template: &str, args: &[&str]) -> String {
+    // Runs of text copied whole between the ASCII `$n`s: a char-by-char `peekable` copy
+    // decoded every character (docs/ARCHITECTURE.md, "Size").
     let mut out = String::with_capacity(template.len() + 16);
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' {
-            if let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
-                chars.next();
-                if let Some(arg) = (d as usize).checked_sub(1).and_then(|i| args.get(i)) {
-                    out.push_str(arg);
-                }
-                continue;
+    let bytes = template.as_bytes();
+    let (mut start, mut i) = (0, 0);
+    while let Some(&b) = bytes.get(i) {
+        let digit = bytes.get(i + 1).map_or(10, |d| d.wrapping_sub(b'0'));
+        if b == b'$' && digit < 10 {
+            out.push_str(template.get(start..i).unwrap_or_default());
+            if let Some(arg) = usize::from(digit).checked_sub(1).and_then(|n| args.get(n)) {
+                out.push_str(arg);
             }
+            i += 2;
+            start = i;
+        } else {
+            i += 1;
         }
-        out.push(c);
     }
+    out.push_str(template.get(start..).unwrap_or_default());
     out
 }
 
@@ -187,10 +193,10 @@ const SEPARATORS: [(Lang, char, char, char); 2] = [
 ];
 
 fn separators(lang: Lang) -> (char, char, char) {
-    SEPARATORS
-        .iter()
-        .find(|(l, ..)| *l == lang)
-        .map_or((',', '.', ':'), |(_, t, d, c)| (*t, *d, *c))
+    // Indexed by the language (the rows are in `Lang`'s order, tested): a search measured
+    // bigger.
+    let (_, t, d, c) = SEPARATORS[lang as usize];
+    (t, d, c)
 }
 
 /// The decimal separator of a language.
@@ -203,11 +209,11 @@ pub fn count(lang: Lang, n: u64) -> String {
     let digits = u64_text(n);
     let sep = separators(lang).0;
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
+    for (i, &d) in digits.as_bytes().iter().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(sep);
         }
-        out.push(c);
+        out.push(char::from(d));
     }
     out
 }
@@ -217,12 +223,9 @@ pub fn count(lang: Lang, n: u64) -> String {
 pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
     let minutes = (at_ms.div_euclid(60_000) + utc_offset_min).rem_euclid(24 * 60);
     let mut out = String::with_capacity(5);
-    for (i, part) in [minutes / 60, minutes % 60].into_iter().enumerate() {
-        if i > 0 {
-            out.push(separators(lang).2);
-        }
-        crate::json::push_padded(&mut out, part as u64, 2);
-    }
+    crate::json::push_padded(&mut out, (minutes / 60) as u64, 2);
+    out.push(separators(lang).2);
+    crate::json::push_padded(&mut out, (minutes % 60) as u64, 2);
     out
 }
 
@@ -351,6 +354,14 @@ mod tests {
             ("en-US", Lang::En),
             ("", Lang::En),
             ("de", Lang::En),
+            (" ID_id ", Lang::Id),
+            ("iN", Lang::Id),
+            ("ind", Lang::En),
+            ("idx-ID", Lang::En),
+            ("i", Lang::En),
+            ("-id", Lang::En),
+            ("\u{a0}id\u{3000}", Lang::Id),
+            ("i\u{130}", Lang::En),
         ] {
             assert_eq!(Lang::from_tag(tag), lang, "{tag}");
             assert_eq!(Lang::from_tag(lang.code()), lang, "{tag}");
@@ -389,6 +400,9 @@ mod tests {
     #[test]
     #[rustfmt::skip]
     fn counts_and_clocks_per_language() {
+        for (i, row) in SEPARATORS.iter().enumerate() {
+            assert_eq!(row.0 as usize, i, "separators are indexed by language");
+        }
         let counts = [
             (Lang::En, 0, "0"),
             (Lang::En, 4115, "4,115"),

@@ -78,18 +78,14 @@ impl Money {
     pub fn parse(text: &str) -> Result<Money, MoneyError> {
         // ASCII white space only (what a plain-text answer or a JSON document can hold around a
         // number); a no-break space or any other Unicode space is not part of a number.
-        let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+        let text = text.trim_ascii();
         if text.is_empty() {
             return Err(MoneyError::Empty);
         }
         if text.len() > MAX_INPUT_LEN {
             return Err(MoneyError::TooLong);
         }
-        let (negative, rest) = match (text.strip_prefix('-'), text.strip_prefix('+')) {
-            (Some(rest), _) => (true, rest),
-            (_, Some(rest)) => (false, rest),
-            _ => (false, text),
-        };
+        let (negative, rest) = split_sign(text);
         let (mantissa, exponent) = match split_at_ascii(rest, |b| b == b'e' || b == b'E') {
             Some((mantissa, exp)) => (mantissa, parse_exponent(exp)?),
             None => (rest, 0),
@@ -105,41 +101,52 @@ impl Money {
         {
             return Err(MoneyError::NotANumber);
         }
-        Self::from_digits(int_part, frac_part, exponent, negative)
+        Self::from_digits(mantissa, int_part.len(), exponent, negative)
     }
 
     /// Builds the amount digit by digit: each digit's place value is a power of ten in
     /// nano-dollars, so the decimal point moves by the exponent without any rounding. Only
     /// the digits' positions matter, never the exponent alone, so `1` with 44 zeros and
     /// `e-41` lands on 1000 exactly.
+    ///
+    /// `mantissa` is digits with at most one `.`, after the first `int_len` digits.
     fn from_digits(
-        int_part: &str,
-        frac_part: &str,
+        mantissa: &str,
+        int_len: usize,
         exponent: i64,
         negative: bool,
     ) -> Result<Money, MoneyError> {
         // Index in the digits where the decimal point sits after applying the exponent. The
         // exponent is clamped to ±MAX_EXPONENT and there are at most 64 digits: no overflow.
-        let point = int_part.len() as i64 + exponent;
+        let point = int_len as i64 + exponent;
         let mut nanos: i64 = 0;
-        for (i, d) in int_part.bytes().chain(frac_part.bytes()).enumerate() {
-            let d = i64::from(d - b'0');
-            if d == 0 {
+        // Place value of the next digit in nano-dollars: 10^power. One plain loop over the
+        // mantissa and a multiplying one: `chain`/`enumerate` and `i64::pow` cost more
+        // (docs/ARCHITECTURE.md, "Size").
+        let mut power = point - 1 + SCALE_DIGITS as i64;
+        for d in mantissa.bytes() {
+            if d == b'.' {
                 continue;
             }
-            // Place value of this digit in nano-dollars: 10^power.
-            let power = point - 1 - i as i64 + SCALE_DIGITS as i64;
-            if power < 0 {
-                break; // this digit and all after it are below a nano-dollar: truncated
+            let d = i64::from(d - b'0');
+            if d != 0 {
+                if power < 0 {
+                    break; // this digit and all after it are below a nano-dollar: truncated
+                }
+                if power > MAX_POWER {
+                    return Err(MoneyError::OutOfRange);
+                }
+                // At most 9 × 10^18: within i64.
+                let mut value = d;
+                for _ in 0..power {
+                    value *= 10;
+                }
+                nanos = nanos
+                    .checked_add(value)
+                    .filter(|n| *n <= MAX_ABS_NANOS)
+                    .ok_or(MoneyError::OutOfRange)?;
             }
-            if power > MAX_POWER {
-                return Err(MoneyError::OutOfRange);
-            }
-            nanos = d
-                .checked_mul(10_i64.pow(power as u32))
-                .and_then(|v| nanos.checked_add(v))
-                .filter(|n| *n <= MAX_ABS_NANOS)
-                .ok_or(MoneyError::OutOfRange)?;
+            power -= 1;
         }
         Ok(Money(if negative { -nanos } else { nanos }))
     }
@@ -284,11 +291,7 @@ impl Money {
 /// clamped: with at most 64 digits, such a number is either far out of range or far below a
 /// nano-dollar, whichever way it is clamped.
 fn parse_exponent(text: &str) -> Result<i64, MoneyError> {
-    let (negative, digits) = match (text.strip_prefix('-'), text.strip_prefix('+')) {
-        (Some(rest), _) => (true, rest),
-        (_, Some(rest)) => (false, rest),
-        _ => (false, text),
-    };
+    let (negative, digits) = split_sign(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(MoneyError::NotANumber);
     }
@@ -296,6 +299,16 @@ fn parse_exponent(text: &str) -> Result<i64, MoneyError> {
         (acc * 10 + i64::from(b - b'0')).min(MAX_EXPONENT)
     });
     Ok(if negative { -value } else { value })
+}
+
+/// Whether `text` starts with `-`, and the text after a `-` or `+`: a byte test, where
+/// `strip_prefix` with a char pattern linked core's char matching.
+fn split_sign(text: &str) -> (bool, &str) {
+    match text.as_bytes().first() {
+        Some(b'-') => (true, text.get(1..).unwrap_or_default()),
+        Some(b'+') => (false, text.get(1..).unwrap_or_default()),
+        _ => (false, text),
+    }
 }
 
 /// The exact decimal, shortest form: `12.345`, `0`, `-0.5`.

@@ -536,24 +536,20 @@ pub fn canonical_endpoint(endpoint: &str) -> String {
         .skip(start)
         .position(|&b| b == b'/')
         .map_or(bytes.len(), |i| start + i);
-    let (head, path) = bytes.split_at(end);
-    let (scheme, authority) = head.split_at(start);
-    let colon = authority.iter().rposition(|&b| b == b':');
-    let (host, port) = authority.split_at(colon.unwrap_or(authority.len()));
-    let mut out = scheme.to_vec();
-    out.extend_from_slice(if host == b"localhost" {
-        b"127.0.0.1"
-    } else {
-        host
-    });
-    if !matches!(
-        (scheme, port),
-        (b"http://", b":80") | (b"https://", b":443")
-    ) {
-        out.extend_from_slice(port);
+    // Every cut is next to an ASCII byte, so `get` never fails; `str` pieces instead of
+    // bytes, as `String::from_utf8` linked core's UTF-8 validation.
+    let part = |from: usize, to: usize| lower.get(from..to).unwrap_or_default();
+    let (scheme, authority, path) = (part(0, start), part(start, end), part(end, bytes.len()));
+    let colon = authority.bytes().rposition(|b| b == b':').map_or(end, |i| start + i);
+    let (host, port) = (part(start, colon), part(colon, end));
+    let mut out = String::with_capacity(lower.len() + 4);
+    out.push_str(scheme);
+    out.push_str(if host == "localhost" { "127.0.0.1" } else { host });
+    if !matches!((scheme, port), ("http://", ":80") | ("https://", ":443")) {
+        out.push_str(port);
     }
-    out.extend_from_slice(path);
-    String::from_utf8(out).unwrap_or(lower)
+    out.push_str(path);
+    out
 }
 
 fn present(v: &Json) -> Option<&Json> {

@@ -39,19 +39,20 @@ fn v0_to_v1(value: Json) -> Json {
 fn v1_to_v2(mut value: Json) -> Json {
     if let Some(Json::Object(members)) = member_mut(&mut value, &["monitor", "lastError", "error"])
     {
-        for (key, _) in members.iter_mut().filter(|(key, _)| key == "raw") {
-            *key = "detail".to_string();
+        for (key, _) in members.iter_mut() {
+            if key == "raw" {
+                *key = "detail".to_string();
+            }
         }
     }
     let settings = Settings::from_json(value.get("settings"));
     let former = settings.former_account_ids();
-    let current = Json::String(settings.account_id());
+    let current = settings.account_id();
     let retag = |account: &mut Json| {
-        if account
-            .as_str()
-            .is_some_and(|a| former.iter().any(|f| f == a))
-        {
-            *account = current.clone();
+        if let Json::String(a) = account {
+            if former[0] == *a || former[1] == *a {
+                *a = current.clone();
+            }
         }
     };
     if let Some(account) = member_mut(&mut value, &["monitor", "account"]) {
@@ -75,10 +76,15 @@ fn v2_to_v3(value: Json) -> Json {
     let Json::Object(members) = value else {
         return value;
     };
-    let (account, rest): (Vec<_>, Vec<_>) = members
-        .into_iter()
-        .partition(|(key, _)| key == "settings" || key == "monitor");
-    let mut out = rest;
+    // A plain loop: `partition` instantiated its iterator (docs/ARCHITECTURE.md, "Size").
+    let (mut account, mut out) = (Vec::new(), Vec::new());
+    for member in members {
+        if member.0 == "settings" || member.0 == "monitor" {
+            account.push(member);
+        } else {
+            out.push(member);
+        }
+    }
     out.push(("accounts".into(), Json::Array(vec![Json::Object(account)])));
     Json::Object(out)
 }

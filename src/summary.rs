@@ -71,7 +71,13 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
             .unwrap_or(accounts.len());
         accounts.insert(at, view);
     }
-    let next_check_at = accounts.iter().filter_map(|a| a.next_check_at).min();
+    // A plain loop: `filter_map(..).min()` instantiated an iterator of its own.
+    let mut next_check_at: Option<i64> = None;
+    for a in &accounts {
+        if let Some(at) = a.next_check_at {
+            next_check_at = Some(next_check_at.map_or(at, |n| n.min(at)));
+        }
+    }
     let worst = accounts.first();
     let mut badge = worst.map(|a| a.badge.clone()).unwrap_or(BadgeView {
         text: String::new(),
@@ -173,6 +179,9 @@ mod tests {
             assert_eq!(&names, order, "{outcomes:?}");
             assert_eq!(v.status, *worst, "{outcomes:?}");
             assert_eq!(v.badge.color, v.accounts[0].badge.color, "{outcomes:?}");
+            let soonest = v.accounts.iter().filter_map(|a| a.next_check_at).min();
+            assert!(soonest.is_some());
+            assert_eq!(v.next_check_at, soonest, "{outcomes:?}");
         }
     }
 

@@ -248,12 +248,16 @@ macro_rules! wire_struct {
         if !matches!($value, $crate::json::Json::Object(_)) {
             return None;
         }
-        let defaults = <$name as Default>::default();
+        // The defaults, then each member that reads over its default: building the struct
+        // from `read.unwrap_or(default)` per member measured 804 bytes more (each unused
+        // default was dropped member by member; docs/ARCHITECTURE.md, "Size").
+        let mut read = <$name as Default>::default();
         let _known: &[&str] = &[$($known),*];
-        Some($name {
-            $($field: $crate::wire_read!($ty, $value.get($key) $(, $reader)?).unwrap_or(defaults.$field),)*
-            $($extra: $crate::json::unknown_members($value, _known),)?
-        })
+        $(if let Some(v) = $crate::wire_read!($ty, $value.get($key) $(, $reader)?) {
+            read.$field = v;
+        })*
+        $(read.$extra = $crate::json::unknown_members($value, _known);)?
+        Some(read)
     }};
 }
 
@@ -282,16 +286,17 @@ macro_rules! wire_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
 
+            /// Every stable name, in declaration order.
+            const NAMES: &'static [&'static str] = &[$($text),*];
+
             /// The stable name.
             pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)*
-                }
+                Self::NAMES[self as usize]
             }
 
             /// The value with this stable name.
             pub fn from_name(name: &str) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == name)
+                $crate::wire::name_index(Self::NAMES, name).map(|i| Self::ALL[i])
             }
         }
 
@@ -314,6 +319,13 @@ macro_rules! wire_enum {
             }
         }
     };
+}
+
+/// Where `name` is in `names`: one search for every [`wire_enum!`], where a search per enum
+/// over its values measured bigger (docs/ARCHITECTURE.md, "Size").
+#[doc(hidden)]
+pub fn name_index(names: &[&str], name: &str) -> Option<usize> {
+    names.iter().position(|n| *n == name)
 }
 
 /// One declared type for the contract: its name, `(member, JS shape)` list, and whether it

@@ -369,3 +369,48 @@ fn text_comes_from_the_installed_catalogs() {
     install_catalogs();
     assert_eq!(cab::message("id", "level_ok", JsValue::UNDEFINED), "Aman");
 }
+
+/// The module holds the parsed states of the last few state objects by identity
+/// (src/bindings.rs): more objects than it holds, viewed round-robin and each read twice, must
+/// each still show their own content, and a state given to `observe` (which takes it out) must
+/// give its own view afterwards, not the observed one.
+#[wasm_bindgen_test]
+fn held_states_never_show_another_objects_content() {
+    install_catalogs();
+    let states: Vec<JsValue> = (1..=6)
+        .map(|i| {
+            let applied = rs(cab::apply_settings(
+                cab::load_state(JsValue::NULL),
+                js(json!({ "apiKey": KEY, "threshold": format!("{i}.00") })),
+                "en",
+            ));
+            js(applied["state"].clone())
+        })
+        .collect();
+    for round in 0..3 {
+        for (i, state) in states.iter().enumerate() {
+            let view = rs(cab::view(state.clone(), 1.8e12, "en", None));
+            let want = format!("{}", i + 1);
+            assert_eq!(
+                view["accounts"][0]["threshold"],
+                json!(want),
+                "round {round}"
+            );
+        }
+    }
+    let first = states[0].clone();
+    let account = rs(cab::view(first.clone(), 1.8e12, "en", None))["accounts"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let observed = rs(cab::observe(
+        first.clone(),
+        js(json!({ "account": account, "ok": true, "balance": "0.5" })),
+        1.8e12,
+        "en",
+    ));
+    let after = rs(cab::view(js(observed["state"].clone()), 1.8e12, "en", None));
+    assert_eq!(after["accounts"][0]["status"], "low");
+    let before = rs(cab::view(first, 1.8e12, "en", None));
+    assert_eq!(before["accounts"][0]["status"], "unknown");
+}

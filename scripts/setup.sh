@@ -9,7 +9,11 @@ WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.1
 # wasm-pack only uses a wasm-bindgen CLI of exactly the crate's version (pinned in Cargo.toml);
 # otherwise it tries GitHub, which is unreachable here.
-WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = .*"=\([0-9.]*\)".*/\1/p' Cargo.toml)
+if [ -z "$WASM_BINDGEN_VERSION" ]; then
+  echo "[setup] cannot read the pinned wasm-bindgen version (\"=X.Y.Z\") from Cargo.toml" >&2
+  exit 1
+fi
 
 say() { printf '[setup] %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }

@@ -9,7 +9,9 @@ WASM_PACK_VERSION=0.15.1
 GECKODRIVER_VERSION=0.37.1
 # wasm-pack only uses a wasm-bindgen CLI of exactly the crate's version (pinned in Cargo.toml);
 # otherwise it tries GitHub, which is unreachable here.
-WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+# Both `wasm-bindgen = "=X"` and `wasm-bindgen = { version = "=X", … }`.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = [^"]*"=\([0-9.]*\)".*/\1/p' Cargo.toml)
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo '[setup] cannot read the exact wasm-bindgen version from Cargo.toml' >&2; exit 1; }
 
 say() { printf '[setup] %s\n' "$*"; }
 have() { command -v "$1" >/dev/null 2>&1; }

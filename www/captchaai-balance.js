@@ -22,9 +22,11 @@
  * Attributes: endpoint, api-key, provider, account, threshold, interval (seconds, >= 60),
  * lang (en|id), compact, history (a sparkline of the last 24 h; toggles live).
  * Shows under the balance the core's runway line ("Empty in about 2 d 5 h, around Sun 03:10")
- * or why there is none yet. With `account` it seeds its history once at start from the
- * server's `GET {endpoint}/v1/accounts/NAME/history` (the core's `mergeHistory`); a 404 or
- * an answer it cannot read leaves it with its own readings.
+ * or why there is none yet. In server mode it seeds its history once at start from the
+ * server's `GET {endpoint}/v1/accounts/NAME/history` (with `account`) or `GET
+ * {endpoint}/v1/history` (the default account's, without it) through the core's
+ * `mergeHistory`; a 404 or an answer it cannot read leaves it with its own readings. Never in
+ * direct mode: the provider has no such route.
  * Reflects: `state` = loading | ok | low | empty | error (the core's `view.state`).
  * Fires: `balancechange` (bubbles, composed), detail
  * `{ balance, balanceText, level, levelText, stale, error, message, runwaySeconds, spendPerHour }`
@@ -207,14 +209,14 @@ function serverThreshold(accountEndpoint) {
 
 /**
  * A server account's history (`[{ at, balance }]`, oldest first) as the server's
- * `/v1/accounts/{name}/history` answers it, fetched once per page per account; null when the
- * server has none (404) or the answer is not one (the widget then starts from its own readings).
+ * `/v1/accounts/{name}/history` or `/v1/history` answers it, fetched once per page per URL; null
+ * when the server has none (404) or the answer is not one (the widget then starts from its own
+ * readings).
  * @type {Map<string, Promise<object[] | null>>}
  */
 const serverHistories = new Map();
 
-function serverHistory(accountEndpoint) {
-  const url = `${accountEndpoint.replace(/\/accounts\/([^/]+)$/, '/v1/accounts/$1')}/history`;
+function serverHistory(url) {
   let known = serverHistories.get(url);
   if (!known) {
     known = fetch(url, { cache: 'no-store', credentials: 'same-origin' })
@@ -625,13 +627,26 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#startTick();
     // A server account without a threshold attribute is low where the server says it is.
     if (this.#serverAccount() && !threshold?.trim()) this.#adoptServerThreshold(input.endpoint);
-    // A server account starts from the server's history: a forecast and a sparkline at once.
-    if (this.#serverAccount()) this.#seedHistory(input.endpoint);
+    // Server mode starts from the server's history: a forecast and a sparkline at once.
+    const historyUrl = this.#historyUrl();
+    if (historyUrl) this.#seedHistory(historyUrl);
   }
 
-  async #seedHistory(endpoint) {
-    const points = await serverHistory(endpoint);
-    if (!points || !this.#state || this.#accountInput().endpoint !== endpoint) return;
+  /**
+   * Where the server keeps this widget's history: the named account's, else the default
+   * account's (the one `/res.php` serves); null in direct mode.
+   */
+  #historyUrl() {
+    const input = this.#accountInput();
+    if (input.apiKey !== '') return null;
+    return this.#serverAccount()
+      ? `${input.endpoint.replace(/\/accounts\/([^/]+)$/, '/v1/accounts/$1')}/history`
+      : `${input.endpoint}/v1/history`;
+  }
+
+  async #seedHistory(url) {
+    const points = await serverHistory(url);
+    if (!points || !this.#state || this.#historyUrl() !== url) return;
     // A new state from the core (the old one is never changed in place); the core keeps only
     // points older than the widget's own readings and drops any it cannot read.
     this.#state = this.#cab.mergeHistory(this.#state, this.#account, points);

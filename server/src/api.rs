@@ -1,7 +1,8 @@
 //! The API surface: `/res.php?action=getbalance` (the default account),
 //! `/accounts/{name}/res.php?action=getbalance` (any account, in the same 2captcha shape
 //! whatever its provider's protocol: the widget's `account` attribute), and the read-only
-//! `GET /v1/accounts`, `GET /v1/accounts/{name}` and `GET /v1/accounts/{name}/history`.
+//! `GET /v1/accounts`, `GET /v1/accounts/{name}`, `GET /v1/accounts/{name}/history` and
+//! `GET /v1/history` (the default account's, for a widget without `account`).
 //!
 //! Only a balance request is served; every other action (`get`, `reportbad` …) and every other
 //! API path (`/in.php` …) is refused with 403 before anything is sent upstream, so the server
@@ -108,6 +109,13 @@ pub async fn get_history(State(state): State<AppState>, Path(name): Path<String>
         Some(account) => Json(account.history()).into_response(),
         None => no_such_account(),
     }
+}
+
+/// `GET /v1/history`: the default account's history (the account `/res.php` serves), in the
+/// same body as `/v1/accounts/{name}/history`, so a widget without `account` seeds its forecast
+/// too. Never reads the upstream.
+pub async fn get_default_history(State(state): State<AppState>) -> Response {
+    Json(state.default_account().history()).into_response()
 }
 
 /// The 404 of the `/v1/accounts/{name}` routes.

@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts", get(api::list_accounts))
         .route("/v1/accounts/{name}", get(api::get_account))
         .route("/v1/accounts/{name}/history", get(api::get_history))
+        .route("/v1/history", get(api::get_default_history))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/mock/state", get(mock_api::get_state))
@@ -46,7 +47,10 @@ pub fn route_label(path: &str) -> &'static str {
     match path {
         "/res.php" => "res_php",
         p if p.starts_with("/accounts/") && p.ends_with("/res.php") => "account_res_php",
-        p if p == "/v1/accounts" || p.starts_with("/v1/accounts/") => "v1_accounts",
+        // The default account's history is an account route too (no new label for dashboards).
+        p if p == "/v1/accounts" || p.starts_with("/v1/accounts/") || p == "/v1/history" => {
+            "v1_accounts"
+        }
         "/healthz" => "healthz",
         "/metrics" => "metrics",
         p if p.starts_with("/mock/") => "mock",

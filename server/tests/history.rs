@@ -1,10 +1,15 @@
-//! `GET /v1/accounts/{name}/history` (shape, exact decimals, 404, headers, no key) and mock
+//! `GET /v1/accounts/{name}/history` (shape, exact decimals, 404, headers, no key),
+//! `GET /v1/history` (the default account's, the same answer as its named route) and mock
 //! mode's history filled in at start (the demo shows spend, runway and a top-up at once; kept
 //! across a restart with `--data-dir`, never filled in twice; never in proxy mode).
 
 mod common;
 
+use captchaai_balance::money::Money;
+use captchaai_balance::provider::ProviderId;
 use captchaai_balance_server::clock::Clock;
+use captchaai_balance_server::config::AccountConfig;
+use captchaai_balance_server::secret::ApiKey;
 use captchaai_balance_server::Config;
 use common::*;
 use serde_json::{json, Value};
@@ -135,6 +140,106 @@ async fn an_unknown_account_has_no_history() {
     assert_eq!(headers_of(&history).2, Some("no-store"));
     assert_no_key(&history);
     assert_eq!(upstream.hits(), 0);
+}
+
+/// A history body has exactly `account`, `provider` and `points`, each point exactly an `at`
+/// (epoch ms) and a `balance` (a decimal string, never a number).
+fn assert_history_shape(body: &Value) {
+    let members: Vec<&str> = body
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(members, ["account", "points", "provider"], "{body}");
+    for point in body["points"].as_array().expect("points") {
+        let members: Vec<&str> = point
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(members, ["at", "balance"], "{point}");
+        assert!(point["at"].is_i64(), "{point}");
+        assert!(point["balance"].is_string(), "{point}");
+    }
+}
+
+/// `/v1/history` in mock mode: the default account's (`production`) week, exactly what
+/// `/v1/accounts/production/history` answers, with the same headers, counted as an account
+/// route, and without reading any account.
+#[tokio::test]
+async fn the_default_history_is_the_default_accounts() {
+    let base = start(mock_config()).await;
+    let got = get(&base, "/v1/history").await;
+    let named = get(&base, "/v1/accounts/production/history").await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_history_shape(&got.json());
+    assert_eq!(got.json()["account"], "production");
+    assert!(
+        got.json()["points"]
+            .as_array()
+            .is_some_and(|p| p.len() > 10),
+        "the week filled in at start: {}",
+        got.body
+    );
+    assert_eq!(got.body, named.body);
+    assert_eq!(headers_of(&got), headers_of(&named));
+    assert_eq!(
+        headers_of(&got),
+        (Some("application/json"), Some("*"), Some("no-store"))
+    );
+    let state = get(&base, "/mock/state").await.json();
+    assert_eq!(state["upstreamRequests"], 0, "no account was read: {state}");
+    let text = get(&base, "/metrics").await.body;
+    let served = r#"captcha_balance_requests_served_total{route="v1_accounts",status="200"}"#;
+    assert_eq!(metric(&text, served).as_deref(), Some("2"), "{text}");
+}
+
+/// With several real accounts the default is the first of the configuration (the one
+/// `/res.php` reads), not any other; its readings show up there, and no key does.
+#[tokio::test]
+async fn the_default_history_follows_the_default_account() {
+    let first = Upstream::start(Behaviour::Balance("7.25")).await;
+    let second = Upstream::start(Behaviour::Balance("99")).await;
+    let account = |name: &str, key: &str, upstream: &Upstream| {
+        let key = ApiKey::for_format(key, ProviderId::TwoCaptcha.info().key).expect("key");
+        let mut account =
+            AccountConfig::new(name, ProviderId::TwoCaptcha, key, upstream.url.clone());
+        account.threshold = Money::parse("5").expect("threshold");
+        account
+    };
+    let mut config = Config::accounts(vec![
+        account("main", KEY, &first),
+        account("spare", KEY2, &second),
+    ]);
+    config.clock = Clock::manual();
+    let base = start(config).await;
+
+    let before = get(&base, "/v1/history").await;
+    assert_eq!(
+        before.json(),
+        json!({"account": "main", "provider": "2captcha", "points": []})
+    );
+    assert_eq!(get(&base, BALANCE).await.status, 200);
+    assert_eq!(
+        get(&base, "/accounts/spare/res.php?action=getbalance&json=1")
+            .await
+            .status,
+        200
+    );
+
+    let got = get(&base, "/v1/history").await;
+    assert_history_shape(&got.json());
+    assert_eq!(got.json()["account"], "main");
+    assert_eq!(got.json()["points"][0]["balance"], "7.25");
+    assert_eq!(got.json()["points"].as_array().map(Vec::len), Some(1));
+    assert_eq!(got.body, get(&base, "/v1/accounts/main/history").await.body);
+    assert_ne!(
+        got.body,
+        get(&base, "/v1/accounts/spare/history").await.body
+    );
+    // The control: the upstreams did receive the keys.
+    assert!(first.queries().iter().any(|q| q.contains(KEY)));
+    assert_no_key(&got);
+    let text = got.everything().to_lowercase();
+    assert!(!text.contains(&KEY2.to_lowercase()), "{text}");
 }
 
 /// The figures of one account of `/v1/accounts`.

@@ -1,12 +1,14 @@
 // The <captchaai-balance> widget's forecast in Debian's Chromium: the runway line under the
 // balance, the 24 h sparkline of the `history` attribute (toggled live), the `balancechange`
 // detail's runwaySeconds and spendPerHour, and the seeding of a server account's history from
-// `GET {endpoint}/v1/accounts/NAME/history` (a 404 or an unreadable answer is ignored).
+// `GET {endpoint}/v1/accounts/NAME/history`, or without `account` the default account's from
+// `GET {endpoint}/v1/history` (a 404 or an unreadable answer is ignored; never in direct mode).
 //
-// The server here is this file's own: dist/www and the host pages, plus the three answers of
+// The server here is this file's own: dist/www and the host pages, plus the answers of
 // captchaai-balance-server the widget uses in `account` mode (`/accounts/NAME/res.php`,
-// `/v1/accounts/NAME`, `/v1/accounts/NAME/history`), so it tests the widget's side of that
-// contract alone. Needs `make build` first (dist/www).
+// `/v1/accounts/NAME`, `/v1/accounts/NAME/history`) and without it (`/res.php`,
+// `/v1/history`, each under a path prefix standing for one server), so it tests the widget's
+// side of that contract alone. Needs `make build` first (dist/www).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -24,11 +26,14 @@ const HOUR = 60 * MINUTE;
 /**
  * The server: `balances[name]` is what `/accounts/NAME/res.php` answers (2captcha shape);
  * `histories[name]` is `{ status, type, body }` for `/v1/accounts/NAME/history` (404 when
- * absent); pages are registered with `page(name, html)`; `requests()` lists the paths asked.
+ * absent); `defaults[prefix]` is `{ balance, history? }` for `/PREFIX/res.php` and
+ * `/PREFIX/v1/history` (a server at `endpoint="/PREFIX"`: its default account); pages are
+ * registered with `page(name, html)`; `requests()` lists the paths asked.
  */
 async function startFakeServer() {
   const balances = {};
   const histories = {};
+  const defaults = {};
   const pages = new Map();
   let requests = [];
   const server = http.createServer((req, res) => {
@@ -45,6 +50,13 @@ async function startFakeServer() {
       return balance == null
         ? json(404, { status: 0, request: 'ERROR_NO_SUCH_ACCOUNT' })
         : json(200, { status: 1, request: balance });
+    }
+    m = url.pathname.match(/^\/([^/]+)\/res\.php$/);
+    if (m && defaults[m[1]]) return json(200, { status: 1, request: defaults[m[1]].balance });
+    m = url.pathname.match(/^\/([^/]+)\/v1\/history$/);
+    if (m && defaults[m[1]]) {
+      const answer = defaults[m[1]].history;
+      return answer ? send(answer.status, answer.type, answer.body) : json(404, { error: 'not found' });
     }
     m = url.pathname.match(/^\/v1\/accounts\/([^/]+)\/history$/);
     if (m) {
@@ -63,6 +75,7 @@ async function startFakeServer() {
     url: `http://127.0.0.1:${server.address().port}`,
     balances,
     histories,
+    defaults,
     page: (name, html) => pages.set(`${name}.html`, html),
     requests: () => [...requests],
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
@@ -234,6 +247,52 @@ describe('widget forecast', { skip: !hasDist && 'dist/www missing: run `make bui
     for (const name of ['none', 'html', 'nolist']) {
       assert.equal(server.requests().filter((p) => p === `/v1/accounts/${name}/history`).length, 1, name);
     }
+    assert.deepEqual(errors, []);
+  });
+
+  test('server mode without `account` starts from the default account\'s history at {endpoint}/v1/history; never in direct mode', async () => {
+    const day = (name) => drainAnswer(name, { hours: 24, endUnits: 105_000, perStep: 1_000, endAgoMs: MINUTE });
+    server.defaults.fleet = { balance: '10.49', history: day('production') };
+    server.defaults.gone = { balance: '7.5' };
+    server.defaults.page = { balance: '7.5', history: { status: 200, type: 'text/html', body: '<!doctype html><p>Not here</p>' } };
+    // A history the direct-mode widget would show if it asked (the provider has no such route).
+    server.defaults.direct = { balance: '7.5', history: day('direct') };
+    const page = await open(`<captchaai-balance id="w" endpoint="/fleet" threshold="1" history></captchaai-balance>
+      <captchaai-balance id="c" endpoint="/fleet" threshold="3" compact></captchaai-balance>
+      <captchaai-balance id="gone" endpoint="/gone" threshold="1" history></captchaai-balance>
+      <captchaai-balance id="page" endpoint="/page" threshold="1" history></captchaai-balance>
+      <captchaai-balance id="direct" endpoint="/direct" api-key="0123456789abcdef0123456789abcdef" threshold="1" history></captchaai-balance>`);
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const w = await until(async () => {
+      const r = await readWidget(page, '#w');
+      return r.runway?.startsWith('Empty') && r.sparkline ? r : null;
+    }, 'the runway and the sparkline from /fleet/v1/history');
+    assert.equal(w.state, 'ok');
+    assert.match(w.runway, /^Empty in about 17 h 2\d min/);
+    assert.match(w.sparkline.label, /^Balance over the last 24 h: from \$2\d\.\d{4} to \$10\.4900/);
+    assert.equal(w.detail.spendPerHour, '0.6');
+    const c = await until(async () => {
+      const r = await readWidget(page, '#c');
+      return r.detail?.spendPerHour ? r : null;
+    }, 'the compact widget\'s figures');
+    assert.equal(c.detail.spendPerHour, '0.6');
+    assert.equal(server.requests().filter((p) => p === '/fleet/v1/history').length, 1, 'one request for both widgets');
+
+    for (const id of ['#gone', '#page', '#direct']) {
+      const r = await until(async () => {
+        const got = await readWidget(page, id);
+        return got.state === 'ok' && got.runway ? got : null;
+      }, `${id} with its own reading`);
+      assert.equal(r.balance, '$7.5000', id);
+      assert.match(r.runway, /^Not enough history yet/, id);
+      assert.equal(r.sparkline, null, id);
+      assert.equal(r.detail.spendPerHour, null, id);
+    }
+    assert.equal(server.requests().filter((p) => p === '/gone/v1/history').length, 1);
+    assert.equal(server.requests().filter((p) => p === '/page/v1/history').length, 1);
+    // Direct mode asks the provider for the balance and nothing else.
+    assert.deepEqual([...new Set(server.requests().filter((p) => p.startsWith('/direct/')))], ['/direct/res.php']);
     assert.deepEqual(errors, []);
   });
 });

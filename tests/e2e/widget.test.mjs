@@ -631,6 +631,33 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     return page;
   }
 
+  // First in this suite on purpose: the tests below change production's balance, and a reset
+  // after them reads as a top-up that restarts the forecast's window.
+  test('demo page: the production widget (no `account`) shows a runway line and a sparkline right after load, from /v1/history', async () => {
+    const page = await browser.context.newPage();
+    const asked = [];
+    page.on('request', (r) => { if (new URL(r.url()).pathname === '/v1/history') asked.push(r.url()); });
+    await page.goto(`${base}/`);
+    const w = await until(() => page.evaluate(() => {
+      const root = document.querySelector('#prod-balance').shadowRoot;
+      const runway = root.querySelector('.runway');
+      const svg = root.querySelector('.sparkline');
+      const shown = !svg.hasAttribute('hidden') && getComputedStyle(svg).display !== 'none';
+      return runway && !runway.hidden && shown ? {
+        runway: runway.textContent,
+        note: runway.classList.contains('note'),
+        points: svg.querySelector('polyline').getAttribute('points').split(' ').length,
+      } : null;
+    }), 'the runway line and the sparkline of #prod-balance');
+    // Figures depend on the mock's clock; what matters is a runway, not "Not enough history yet".
+    assert.match(w.runway, /^Empty in about /);
+    assert.equal(w.note, false);
+    assert.ok(w.points > 10, `${w.points} points: the server's day, not the widget's one reading`);
+    // Both widgets of the page (same endpoint) asked once between them.
+    assert.equal(asked.length, 1, asked.join(' '));
+    await page.close();
+  });
+
   test('demo page: both widgets read the server, one request for both, the page reacts to the event', async (t) => {
     await control('/mock/reset');
     await control('/mock/scenario', { scenario: 'ok', balance: '12.5', drainPerMinute: 0 });

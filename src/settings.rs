@@ -544,11 +544,18 @@ pub fn canonical_endpoint(endpoint: &str) -> String {
     // bytes, as `String::from_utf8` linked core's UTF-8 validation.
     let part = |from: usize, to: usize| lower.get(from..to).unwrap_or_default();
     let (scheme, authority, path) = (part(0, start), part(start, end), part(end, bytes.len()));
-    let colon = authority.bytes().rposition(|b| b == b':').map_or(end, |i| start + i);
+    let colon = authority
+        .bytes()
+        .rposition(|b| b == b':')
+        .map_or(end, |i| start + i);
     let (host, port) = (part(start, colon), part(colon, end));
     let mut out = String::with_capacity(lower.len() + 4);
     out.push_str(scheme);
-    out.push_str(if host == "localhost" { "127.0.0.1" } else { host });
+    out.push_str(if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    });
     if !matches!((scheme, port), ("http://", ":80") | ("https://", ":443")) {
         out.push_str(port);
     }

@@ -5,7 +5,7 @@ use crate::json::{cat, parse_i64, trim_end_ascii, u64_text, Json};
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::protocol::normalize_endpoint;
-use crate::provider::{Family, KeyFormat, Provider, ProviderId};
+use crate::provider::{authority_bounds, Family, KeyFormat, Provider, ProviderId};
 use crate::wire::{FromJson, JsShape};
 use crate::wire_struct;
 
@@ -530,20 +530,12 @@ pub fn canonical_endpoint(endpoint: &str) -> String {
     // Byte-level on purpose: `str` pattern searches pull kilobytes of panic formatting into
     // the wasm module (docs/ARCHITECTURE.md, "Size").
     let lower = trim_end_ascii(endpoint.trim(), b'/').to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let start = bytes
-        .windows(3)
-        .position(|w| w == b"://")
-        .map_or(0, |i| i + 3);
-    let end = bytes
-        .iter()
-        .skip(start)
-        .position(|&b| b == b'/')
-        .map_or(bytes.len(), |i| start + i);
+    let (scheme_end, end) = authority_bounds(&lower);
+    let start = scheme_end.unwrap_or(0);
     // Every cut is next to an ASCII byte, so `get` never fails; `str` pieces instead of
     // bytes, as `String::from_utf8` linked core's UTF-8 validation.
     let part = |from: usize, to: usize| lower.get(from..to).unwrap_or_default();
-    let (scheme, authority, path) = (part(0, start), part(start, end), part(end, bytes.len()));
+    let (scheme, authority, path) = (part(0, start), part(start, end), part(end, lower.len()));
     let colon = authority
         .bytes()
         .rposition(|b| b == b':')

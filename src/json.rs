@@ -455,18 +455,19 @@ impl ToJson for str {
         out.push('"');
         let mut start = 0;
         for (i, b) in self.bytes().enumerate() {
-            let escape = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..=0x1f => "\\u00",
+            let short = match b {
+                b'"' | b'\\' => b,
+                b'\n' => b'n',
+                b'\r' => b'r',
+                b'\t' => b't',
+                0..=0x1f => b'u',
                 _ => continue,
             };
             out.push_str(self.get(start..i).unwrap_or_default());
-            out.push_str(escape);
-            if b < 0x20 && escape.len() == 4 {
+            out.push('\\');
+            out.push(char::from(short));
+            if short == b'u' {
+                out.push_str("00");
                 out.push(char::from(HEX[usize::from(b >> 4)]));
                 out.push(char::from(HEX[usize::from(b & 15)]));
             }
@@ -759,6 +760,9 @@ mod tests {
         );
         let back = Json::parse(&out).unwrap();
         assert_eq!(back.get("s").as_str(), Some(text));
+        assert_eq!(to_json_text(&"\r\t\u{8}\u{1f}x"), r#""\r\t\u0008\u001fx""#);
+        let controls: String = (0..0x20_u8).map(char::from).collect();
+        assert_eq!(Json::parse(&controls.to_json()), Ok(Json::String(controls)));
         assert_eq!(back.get("n").as_i64(), Some(-42));
     }
 

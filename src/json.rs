@@ -435,8 +435,11 @@ impl ObjectWriter<'_> {
     }
 
     /// Members kept from a newer build ([`unknown_members`]), after the known ones.
-    pub fn extra(self, members: &[(String, Json)]) -> Self {
-        members.iter().fold(self, |o, (k, v)| o.field(k, v))
+    pub fn extra(mut self, members: &[(String, Json)]) -> Self {
+        for (k, v) in members {
+            self = self.field(k, v);
+        }
+        self
     }
 
     /// Closes the object.
@@ -664,9 +667,11 @@ pub fn unknown_members(value: &Json, known: &[&str]) -> Vec<(String, Json)> {
 /// Pairs written as one object (`{"k": "v", …}`), in order.
 impl<K: AsRef<str>, V: ToJson> ToJson for [(K, V)] {
     fn write_json(&self, out: &mut String) {
-        self.iter()
-            .fold(object(out), |o, (k, v)| o.field(k.as_ref(), v))
-            .end();
+        let mut o = object(out);
+        for (k, v) in self {
+            o = o.field(k.as_ref(), v);
+        }
+        o.end();
     }
 }
 

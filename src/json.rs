@@ -436,8 +436,11 @@ impl ObjectWriter<'_> {
     }
 
     /// Members kept from a newer build ([`unknown_members`]), after the known ones.
-    pub fn extra(self, members: &[(String, Json)]) -> Self {
-        members.iter().fold(self, |o, (k, v)| o.field(k, v))
+    pub fn extra(mut self, members: &[(String, Json)]) -> Self {
+        for (k, v) in members {
+            self = self.field(k, v);
+        }
+        self
     }
 
     /// Closes the object.
@@ -456,18 +459,19 @@ impl ToJson for str {
         out.push('"');
         let mut start = 0;
         for (i, b) in self.bytes().enumerate() {
-            let escape = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..=0x1f => "\\u00",
+            let short = match b {
+                b'"' | b'\\' => b,
+                b'\n' => b'n',
+                b'\r' => b'r',
+                b'\t' => b't',
+                0..=0x1f => b'u',
                 _ => continue,
             };
             out.push_str(self.get(start..i).unwrap_or_default());
-            out.push_str(escape);
-            if b < 0x20 && escape.len() == 4 {
+            out.push('\\');
+            out.push(char::from(short));
+            if short == b'u' {
+                out.push_str("00");
                 out.push(char::from(HEX[usize::from(b >> 4)]));
                 out.push(char::from(HEX[usize::from(b & 15)]));
             }
@@ -664,9 +668,11 @@ pub fn unknown_members(value: &Json, known: &[&str]) -> Vec<(String, Json)> {
 /// Pairs written as one object (`{"k": "v", …}`), in order.
 impl<K: AsRef<str>, V: ToJson> ToJson for [(K, V)] {
     fn write_json(&self, out: &mut String) {
-        self.iter()
-            .fold(object(out), |o, (k, v)| o.field(k.as_ref(), v))
-            .end();
+        let mut o = object(out);
+        for (k, v) in self {
+            o = o.field(k.as_ref(), v);
+        }
+        o.end();
     }
 }
 
@@ -760,6 +766,9 @@ mod tests {
         );
         let back = Json::parse(&out).unwrap();
         assert_eq!(back.get("s").as_str(), Some(text));
+        assert_eq!(to_json_text(&"\r\t\u{8}\u{1f}x"), r#""\r\t\u0008\u001fx""#);
+        let controls: String = (0..0x20_u8).map(char::from).collect();
+        assert_eq!(Json::parse(&controls.to_json()), Ok(Json::String(controls)));
         assert_eq!(back.get("n").as_i64(), Some(-42));
     }
 

@@ -147,17 +147,27 @@ pub fn known_hosts() -> impl Iterator<Item = &'static str> {
     PROVIDERS.iter().filter_map(|p| p.endpoint)
 }
 
-/// The origin pattern (`https://host:port/*`) the extension must be granted to reach a
-/// normalised endpoint, or `None` when it needs no prompt: a known provider's API host or
-/// loopback (both in the manifest's `host_permissions`).
-pub fn permission_origin(endpoint: &str) -> Option<String> {
-    let bytes = endpoint.as_bytes();
-    let start = bytes.windows(3).position(|w| w == b"://")? + 3;
+/// Where a URL's authority starts (after `://`, if there is one) and ends (at the first `/`
+/// after it, or the end): one byte scan for [`permission_origin`] and
+/// `settings::canonical_endpoint`, which each had their own copy.
+pub(crate) fn authority_bounds(url: &str) -> (Option<usize>, usize) {
+    let bytes = url.as_bytes();
+    let scheme_end = bytes.windows(3).position(|w| w == b"://").map(|i| i + 3);
+    let start = scheme_end.unwrap_or(0);
     let end = bytes
         .iter()
         .skip(start)
         .position(|&b| b == b'/')
         .map_or(bytes.len(), |i| start + i);
+    (scheme_end, end)
+}
+
+/// The origin pattern (`https://host:port/*`) the extension must be granted to reach a
+/// normalised endpoint, or `None` when it needs no prompt: a known provider's API host or
+/// loopback (both in the manifest's `host_permissions`).
+pub fn permission_origin(endpoint: &str) -> Option<String> {
+    let (scheme_end, end) = authority_bounds(endpoint);
+    let start = scheme_end?;
     let origin = endpoint.get(..end)?.to_ascii_lowercase();
     let authority = origin.get(start..)?;
     let host = match authority.as_bytes().iter().rposition(|&b| b == b':') {

@@ -6,7 +6,7 @@ use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
 use crate::prelude::*;
 use crate::protocol::normalize_endpoint;
-use crate::provider::{Family, KeyFormat, Provider, ProviderId};
+use crate::provider::{authority_bounds, Family, KeyFormat, Provider, ProviderId};
 use crate::wire::{FromJson, JsShape};
 use crate::wire_struct;
 
@@ -503,12 +503,17 @@ impl Settings {
 /// FNV-1a over the parts (separated by NUL), top 32 bits as 8 hex digits: stable across builds,
 /// and too short to recover a key from.
 fn short_hash(parts: &[&str]) -> String {
+    const FNV_PRIME: u64 = 0x0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (i, part) in parts.iter().enumerate() {
-        let sep: &[u8] = if i == 0 { &[] } else { &[0] };
-        for &b in sep.iter().chain(part.as_bytes()) {
+        // The NUL separator (xor 0 changes nothing, so only its multiply), then the bytes: a
+        // `chain` of the two measured bigger.
+        if i > 0 {
+            hash = hash.wrapping_mul(FNV_PRIME);
+        }
+        for &b in part.as_bytes() {
             hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
+            hash = hash.wrapping_mul(FNV_PRIME);
         }
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -526,20 +531,12 @@ pub fn canonical_endpoint(endpoint: &str) -> String {
     // Byte-level on purpose: `str` pattern searches pull kilobytes of panic formatting into
     // the wasm module (docs/ARCHITECTURE.md, "Size").
     let lower = trim_end_ascii(endpoint.trim(), b'/').to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    let start = bytes
-        .windows(3)
-        .position(|w| w == b"://")
-        .map_or(0, |i| i + 3);
-    let end = bytes
-        .iter()
-        .skip(start)
-        .position(|&b| b == b'/')
-        .map_or(bytes.len(), |i| start + i);
+    let (scheme_end, end) = authority_bounds(&lower);
+    let start = scheme_end.unwrap_or(0);
     // Every cut is next to an ASCII byte, so `get` never fails; `str` pieces instead of
     // bytes, as `String::from_utf8` linked core's UTF-8 validation.
     let part = |from: usize, to: usize| lower.get(from..to).unwrap_or_default();
-    let (scheme, authority, path) = (part(0, start), part(start, end), part(end, bytes.len()));
+    let (scheme, authority, path) = (part(0, start), part(start, end), part(end, lower.len()));
     let colon = authority
         .bytes()
         .rposition(|b| b == b':')
@@ -633,6 +630,21 @@ mod tests {
 
     fn apply(input: Value) -> Result<Settings, Vec<(String, FieldError)>> {
         Settings::default().apply(&j(input))
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn short_hashes_are_stable_fnv_1a() {
+        // Stored ids depend on these: FNV-1a 64 over the parts joined by NUL, top 32 bits.
+        let cases: [(&[&str], &str); 4] = [
+            (&["key", "0123456789abcdef0123456789abcdef"], "4c3a3589"),
+            (&[],                                           "cbf29ce4"),
+            (&[""],                                         "cbf29ce4"),
+            (&["a", "", "b"],                               "ac7fed82"),
+        ];
+        for (parts, want) in cases {
+            assert_eq!(short_hash(parts), want, "{parts:?}");
+        }
     }
 
     #[test]

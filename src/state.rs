@@ -345,12 +345,8 @@ impl State {
             }
             _ => {
                 for (i, account) in self.accounts.iter().enumerate() {
-                    let form = if i == 0 {
-                        input.clone()
-                    } else {
-                        shared.clone()
-                    };
-                    match account.apply_settings(&form) {
+                    let form = if i == 0 { input } else { &shared };
+                    match account.apply_settings(form) {
                         Ok(account) => accounts.push(account),
                         Err(e) => errors.extend(e),
                     }

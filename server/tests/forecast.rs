@@ -256,13 +256,7 @@ async fn the_mock_fleet_drains_and_tops_up() {
         (r#"captcha_spend_usd_per_hour{account="backup",provider="capsolver"}"#,           "NaN"),
         (r#"captcha_balance_runway_seconds{account="archive",provider="2captcha"}"#,       "NaN"),
     ];
-    for (series, value) in lines {
-        assert_eq!(
-            metric(&text, series).as_deref(),
-            Some(value),
-            "{series} in\n{text}"
-        );
-    }
+    assert_metrics(&text, &lines);
     for name in [
         "captcha_spend_usd_per_hour",
         "captcha_balance_runway_seconds",

@@ -282,13 +282,7 @@ async fn a_fresh_mock_server_forecasts_at_once() {
         (r#"captcha_spend_usd_per_hour{account="archive",provider="2captcha"}"#,         "NaN"),
         (r#"captcha_balance_runway_seconds{account="archive",provider="2captcha"}"#,     "NaN"),
     ];
-    for (series, value) in lines {
-        assert_eq!(
-            metric(&text, series).as_deref(),
-            Some(value),
-            "{series} in\n{text}"
-        );
-    }
+    assert_metrics(&text, &lines);
 
     let list = get(&base, "/v1/accounts").await.json();
     let minutes_ago = |m: i64| now - m * 60_000;

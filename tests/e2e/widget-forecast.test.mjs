@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OUT_DIR, launch } from './lib/browser.mjs';
+import { OUT_DIR, launch, until } from './lib/browser.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WWW = path.resolve(process.env.CAB_WWW_DIR ?? path.join(ROOT, 'dist', 'www'));
@@ -129,17 +129,6 @@ function readWidget(page, selector) {
       detail: window.__events.filter((e) => e.id === el.id).at(-1)?.detail ?? null,
     };
   }, selector);
-}
-
-async function until(fn, what, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const hasDist = fs.existsSync(path.join(WWW, 'captchaai-balance.js'));

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OUT_DIR, launch } from './lib/browser.mjs';
+import { OUT_DIR, launch, until } from './lib/browser.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
 import { startCreateTaskApi } from './lib/mock-createtask.mjs';
 import { freePort, startServer } from './lib/server.mjs';
@@ -93,18 +93,6 @@ function hostPage(body, { lang = 'en' } = {}) {
 <script type="module" src="./captchaai-balance.js"></script>
 <style>body{font:14px system-ui;margin:16px;display:grid;gap:12px;max-width:420px}</style>
 </head><body>${body}</body></html>`;
-}
-
-/** Poll `fn` until it returns a truthy value or the deadline passes (then fail with `what`). */
-async function until(fn, what, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Everything the test reads from one widget, shadow DOM included. */

@@ -301,6 +301,17 @@ pub fn metric(text: &str, series: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Asserts each `(series, value)` of `/metrics` text.
+pub fn assert_metrics(text: &str, lines: &[(&str, &str)]) {
+    for &(series, value) in lines {
+        assert_eq!(
+            metric(text, series).as_deref(),
+            Some(value),
+            "{series} in\n{text}"
+        );
+    }
+}
+
 /// Waits (up to 10 s) until `condition` holds; panics otherwise. Used only to wait for
 /// something to happen, never to assert on how long it took.
 pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {

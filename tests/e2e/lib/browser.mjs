@@ -86,3 +86,16 @@ export async function launch({ extensionDir, lang = 'en' } = {}) {
     },
   };
 }
+
+/** Polls `fn` until it returns a truthy value (returned) or `timeoutMs` passes (then fails
+ * naming `what` and the last value). */
+export async function until(fn, what, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -76,17 +76,24 @@ fn state_from(value: &JsValue) -> State {
     State::load(from_js(value))
 }
 
-/// Holds `state` as the content of `value` for the next call (the oldest held state makes
-/// room). Not inlined: it would be copied into every export.
+/// Holds `state` as the content of `value` for the next call: in a free slot (the one
+/// `state_from` just emptied, usually, so four widgets that render in turn all stay held), else
+/// in the next slot round the ring. Not inlined: it would be copied into every export.
 #[inline(never)]
 fn keep(value: &JsValue, state: State) {
     if value.is_object() {
         // SAFETY: see `Held`.
         let (slots, next) = unsafe { (&mut *HELD.0.get(), &mut *HELD.1.get()) };
-        if let Some(slot) = slots.get_mut(*next % HELD_SLOTS) {
+        let at = match slots.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                *next = next.wrapping_add(1);
+                *next % HELD_SLOTS
+            }
+        };
+        if let Some(slot) = slots.get_mut(at) {
             *slot = Some((value.clone(), state));
         }
-        *next = next.wrapping_add(1);
     }
 }
 

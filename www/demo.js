@@ -6,18 +6,26 @@ const accountsPanel = document.getElementById('accounts-panel');
 const accountList = document.getElementById('accounts');
 const events = document.getElementById('events');
 const names = { 'prod-balance': 'production', 'compact-balance': 'compact' };
+/** The last line logged per widget. */
+const logged = new WeakMap();
 
 document.addEventListener('balancechange', (event) => {
   const { balance, balanceText, level, levelText, stale, error, message } = event.detail;
   const who = names[event.target.id] ?? event.target.getAttribute('account') ?? event.target.id ?? 'widget';
 
-  const item = document.createElement('li');
-  const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   const shown = level === 'unknown' && !error ? 'loading' : level;
   // The widget's own words for the balance (the core's format), never the raw decimal.
-  item.textContent = `${time} ${who}: ${shown}${balance != null ? ` ${balanceText}` : ''}${stale ? ' (stale)' : ''}${error ? ` [${error}]` : ''}`;
-  events.prepend(item);
-  while (events.children.length > 6) events.lastElementChild.remove();
+  const line = `${who}: ${shown}${balance != null ? ` ${balanceText}` : ''}${stale ? ' (stale)' : ''}${error ? ` [${error}]` : ''}`;
+  // An event whose line reads as the widget's last one (the forecast changed, not the balance)
+  // is not logged again: the six lines stay six different events.
+  if (logged.get(event.target) !== line) {
+    logged.set(event.target, line);
+    const item = document.createElement('li');
+    const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    item.textContent = `${time} ${line}`;
+    events.prepend(item);
+    while (events.children.length > 6) events.lastElementChild.remove();
+  }
 
   if (event.target.id === 'prod-balance') {
     // Words from the widget (localized by its core), never a raw code such as `server_error`.

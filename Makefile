@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # wasm-pack test drives Debian's chromedriver (docs/BROWSERS.md).
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: setup build test test-rust test-wasm test-e2e lint demo server bench clean
+.PHONY: setup build test test-rust test-wasm test-e2e test-prom lint demo server bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -15,8 +15,8 @@ build: setup
 
 ## Every test: lint, cargo tests (core + server), wasm-bindgen tests in headless Chromium,
 ## Firefox manifest lint, Playwright tests of the extension and the widget (Chromium), the
-## extension's main scenarios in Firefox ESR (geckodriver).
-test: build lint test-rust test-wasm test-e2e
+## extension's main scenarios in Firefox ESR (geckodriver), the Prometheus rules and dashboard.
+test: build lint test-rust test-wasm test-e2e test-prom
 
 lint: setup
 	bash scripts/check-self-contained.sh
@@ -36,6 +36,12 @@ test-rust: setup
 
 test-wasm: setup
 	bash scripts/test-wasm.sh
+
+# The alerting rules (syntax, then their unit tests) and the Grafana dashboard (every panel's
+# query names a metric the server exports). promtool comes from Debian's prometheus package.
+test-prom: setup
+	promtool check rules deploy/prometheus/rules.yml
+	cd deploy/prometheus && promtool test rules rules_test.yml
 
 # The widget tests build and start the server themselves (debug build, sharing test-rust's
 # compiled dependencies).

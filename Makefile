@@ -38,10 +38,12 @@ test-wasm: setup
 	bash scripts/test-wasm.sh
 
 # The alerting rules (syntax, then their unit tests) and the Grafana dashboard (every panel's
-# query names a metric the server exports). promtool comes from Debian's prometheus package.
+# query, like every rule's, names a metric the mock server's /metrics exports). promtool
+# comes from Debian's prometheus package (scripts/setup.sh).
 test-prom: setup
 	promtool check rules deploy/prometheus/rules.yml
 	cd deploy/prometheus && promtool test rules rules_test.yml
+	node --test tests/deploy/
 
 # The widget tests build and start the server themselves (debug build, sharing test-rust's
 # compiled dependencies).

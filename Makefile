@@ -37,13 +37,16 @@ test-rust: setup
 test-wasm: setup
 	bash scripts/test-wasm.sh
 
-# The alerting rules (syntax, then their unit tests) and the Grafana dashboard (every panel's
-# query, like every rule's, names a metric the mock server's /metrics exports). promtool
-# comes from Debian's prometheus package (scripts/setup.sh).
+# deploy/: the alerting rules (syntax, then their unit tests), the example Prometheus config,
+# the Grafana dashboard (every panel's query, like every rule's, names a metric the mock
+# server's /metrics exports) and the systemd unit (systemd-analyze verify, where available).
+# promtool comes from Debian's prometheus package (scripts/setup.sh).
 test-prom: setup
 	promtool check rules deploy/prometheus/rules.yml
+	promtool check config deploy/prometheus/prometheus.yml
 	cd deploy/prometheus && promtool test rules rules_test.yml
 	node --test tests/deploy/
+	bash scripts/verify-systemd-unit.sh
 
 # The widget tests build and start the server themselves (debug build, sharing test-rust's
 # compiled dependencies).

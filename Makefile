@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # wasm-pack test drives Debian's chromedriver (docs/BROWSERS.md).
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: setup build test test-rust test-wasm test-e2e lint demo server bench clean
+.PHONY: setup build test test-rust test-wasm test-e2e test-prom lint demo server bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -15,8 +15,8 @@ build: setup
 
 ## Every test: lint, cargo tests (core + server), wasm-bindgen tests in headless Chromium,
 ## Firefox manifest lint, Playwright tests of the extension and the widget (Chromium), the
-## extension's main scenarios in Firefox ESR (geckodriver).
-test: build lint test-rust test-wasm test-e2e
+## extension's main scenarios in Firefox ESR (geckodriver), the Prometheus rules and dashboard.
+test: build lint test-rust test-wasm test-e2e test-prom
 
 lint: setup
 	bash scripts/check-self-contained.sh
@@ -36,6 +36,17 @@ test-rust: setup
 
 test-wasm: setup
 	bash scripts/test-wasm.sh
+
+# deploy/: the alerting rules (syntax, then their unit tests), the example Prometheus config,
+# the Grafana dashboard (every panel's query, like every rule's, names a metric the mock
+# server's /metrics exports) and the systemd unit (systemd-analyze verify, where available).
+# promtool comes from Debian's prometheus package (scripts/setup.sh).
+test-prom: setup
+	promtool check rules deploy/prometheus/rules.yml
+	promtool check config deploy/prometheus/prometheus.yml
+	cd deploy/prometheus && promtool test rules rules_test.yml
+	node --test tests/deploy/
+	bash scripts/verify-systemd-unit.sh
 
 # The widget tests build and start the server themselves (debug build, sharing test-rust's
 # compiled dependencies).

@@ -60,9 +60,17 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${apt_packages[@]}"
 fi
+# promtool (make test-prom) ships in Debian's prometheus package; without recommends it brings
+# no exporters. The package's service is not needed (nothing here starts it).
+if ! have promtool || ! promtool --version >/dev/null 2>&1; then
+  say "installing Debian's prometheus (for promtool)"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+  promtool --version >/dev/null
+fi
 # geckodriver is not packaged in Debian; crates.io has it (Mozilla publishes it there).
 if ! have geckodriver || [ "$(geckodriver --version | awk 'NR==1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
   say "installing geckodriver $GECKODRIVER_VERSION (a few minutes)"
   cargo_install geckodriver --version "$GECKODRIVER_VERSION"
 fi
-say "ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-pack $WASM_PACK_VERSION, node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?'), $(/usr/bin/firefox-esr --version 2>/dev/null || echo 'firefox-esr ?'), geckodriver $GECKODRIVER_VERSION"
+say "ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-pack $WASM_PACK_VERSION, node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?'), $(/usr/bin/firefox-esr --version 2>/dev/null || echo 'firefox-esr ?'), geckodriver $GECKODRIVER_VERSION, $(promtool --version 2>/dev/null | awk 'NR==1 {print "promtool", $3}')"

@@ -2,7 +2,8 @@
 //! `/accounts/{name}/res.php?action=getbalance` (any account, in the same 2captcha shape
 //! whatever its provider's protocol: the widget's `account` attribute), and the read-only
 //! `GET /v1/accounts`, `GET /v1/accounts/{name}`, `GET /v1/accounts/{name}/history` and
-//! `GET /v1/history` (the default account's, for a widget without `account`).
+//! `GET /v1/history` (the default account's, for a widget without `account`), and
+//! `GET /v1/budget` (can an account pay for a batch).
 //!
 //! Only a balance request is served; every other action (`get`, `reportbad` …) and every other
 //! API path (`/in.php` …) is refused with 403 before anything is sent upstream, so the server
@@ -11,6 +12,7 @@
 
 use crate::account::Account;
 use crate::answer::Answer;
+use crate::budget::{self, Refusal};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -116,6 +118,39 @@ pub async fn get_history(State(state): State<AppState>, Path(name): Path<String>
 /// too. Never reads the upstream.
 pub async fn get_default_history(State(state): State<AppState>) -> Response {
     Json(state.default_account().history()).into_response()
+}
+
+/// `GET /v1/budget?account=NAME&type=T&quantity=N`: can the account (the default one without
+/// `account`) pay for a batch? See [`crate::budget`]. A bad parameter is a 400 naming it, an
+/// unknown account the 404 of `/v1/accounts/{name}`, no good reading yet a 503.
+pub async fn get_budget(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let request = match budget::parse(query.as_deref().unwrap_or("")) {
+        Ok(request) => request,
+        Err(bad) => return (StatusCode::BAD_REQUEST, Json(bad)).into_response(),
+    };
+    let account = match &request.account {
+        None => state.default_account(),
+        Some(name) => match state.account(name) {
+            Some(account) => account,
+            None => return no_such_account(),
+        },
+    };
+    let standing = account.standing(&state.metrics).await;
+    match budget::answer(
+        &account.name,
+        account.provider,
+        &standing,
+        request.kind,
+        request.quantity,
+    ) {
+        Ok(view) => Json(view).into_response(),
+        Err(Refusal::BadParameter(bad)) => (StatusCode::BAD_REQUEST, Json(bad)).into_response(),
+        Err(Refusal::NoReading) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "no balance read for this account yet; try again later" })),
+        )
+            .into_response(),
+    }
 }
 
 /// The 404 of the `/v1/accounts/{name}` routes.

@@ -100,7 +100,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Other API paths are refused; everything else is a static file.
 async fn fallback(State(state): State<AppState>, request: Request) -> Response {
     if request.uri().path().ends_with(".php") {
-        return api::other_api_path();
+        return api::other_api_path(request.uri().query());
     }
     static_files::serve(&state.static_dir, request).await
 }

@@ -162,6 +162,17 @@ pub struct HistoryView {
     pub points: Vec<HistoryPoint>,
 }
 
+/// What the budget check reads of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// The last good balance (`None` before the first).
+    pub balance: Option<Money>,
+    /// The core's level, as `/v1/accounts` shows it.
+    pub level: &'static str,
+    /// Seconds until empty at the current spend rate, when known.
+    pub runway_seconds: Option<i64>,
+}
+
 /// A top-up of [`AccountView`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TopUpView {
@@ -292,14 +303,8 @@ impl Account {
     /// The account as `/v1/accounts` shows it (reads it first, through the cache).
     pub async fn view(&self, metrics: &Arc<Metrics>) -> AccountView {
         self.verdict(metrics).await;
-        let memory = self
-            .memory
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let (memory, level, forecast) = self.known();
         let last_good = memory.last_good.map(|(balance, _)| balance);
-        let level = BalanceLevel::current(last_good, memory.error.as_ref(), self.threshold);
-        let forecast = Forecast::of(&memory.history, self.threshold);
         let seconds = |ms: i64| ms / 1000;
         AccountView {
             name: self.name.clone(),
@@ -321,6 +326,30 @@ impl Account {
             }),
             forecast_note: forecast.note,
         }
+    }
+
+    /// What the budget check needs (reads it first, through the cache, like [`Account::view`]).
+    pub async fn standing(&self, metrics: &Arc<Metrics>) -> Standing {
+        self.verdict(metrics).await;
+        let (memory, level, forecast) = self.known();
+        Standing {
+            balance: memory.last_good.map(|(balance, _)| balance),
+            level: level.as_str(),
+            runway_seconds: forecast.runway.map(|r| r.to_empty_ms / 1000),
+        }
+    }
+
+    /// What the server knows of the account now: its memory, the core's level and forecast.
+    fn known(&self) -> (Memory, BalanceLevel, Forecast) {
+        let memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let last_good = memory.last_good.map(|(balance, _)| balance);
+        let level = BalanceLevel::current(last_good, memory.error.as_ref(), self.threshold);
+        let forecast = Forecast::of(&memory.history, self.threshold);
+        (memory, level, forecast)
     }
 
     /// Forgets the cached reading (the simulated account was changed).

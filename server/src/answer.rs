@@ -19,6 +19,10 @@
 //!
 //! Every error answer also carries `error`, the core's stable snake_case code, for people and
 //! logs. The mapping is proved by a test that runs every answer back through `classify`.
+//!
+//! Each answer exists in the API's two wire formats ([`Format`]): the JSON above for `json=1`,
+//! and without it the bare `request` text (`12.345`, `ERROR_ZERO_BALANCE`) as `text/plain`,
+//! with the same HTTP status, which is what the official client libraries read.
 
 use axum::http::StatusCode;
 use captchaai_balance::error::{ApiError, ErrorCode};
@@ -36,13 +40,49 @@ pub const MALFORMED_TEXT: &str = "unexpected answer";
 /// What `/accounts/{name}/res.php` answers for an unknown name.
 pub const NO_SUCH_ACCOUNT: &str = "ERROR_NO_SUCH_ACCOUNT";
 
-/// An HTTP status and a JSON body, ready to send.
+/// How a client asked to be answered, as the 2captcha API decides it: `json=1` gets JSON, no
+/// `json` (or `json=0`) plain text. Official client libraries (2captcha-python's `balance()`)
+/// send no `json` and read the body as a number or an error code; the widget and the extension
+/// send `json=1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `{"status":1,"request":"12.345"}`, `application/json`.
+    Json,
+    /// `12.345` or `ERROR_ZERO_BALANCE`, `text/plain`.
+    Text,
+}
+
+impl Format {
+    /// The format a query asks for: `json=1` anywhere in it (the API's own rule).
+    pub fn of_query(query: &str) -> Format {
+        let json = form_urlencoded::parse(query.as_bytes()).any(|(n, v)| n == "json" && v == "1");
+        if json {
+            Format::Json
+        } else {
+            Format::Text
+        }
+    }
+
+    /// The `Content-Type` that goes with it.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Text => "text/plain",
+        }
+    }
+}
+
+/// One answer of the 2captcha protocol, in both of its wire formats: an HTTP status, the
+/// `request` text (a balance or an error code: the whole plain-text answer) and the JSON body
+/// carrying it. Built once per reading (the cache keeps it), written out per client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
-    /// HTTP status for the client.
+    /// HTTP status for the client (the same in both formats).
     pub status: StatusCode,
-    /// The JSON text.
-    pub body: Arc<str>,
+    /// The plain-text answer: the balance, or the error code.
+    request: Arc<str>,
+    /// The JSON answer.
+    json: Arc<str>,
 }
 
 impl Answer {
@@ -64,7 +104,16 @@ impl Answer {
         body.push('}');
         Answer {
             status: http,
-            body: Arc::from(body),
+            request: Arc::from(request),
+            json: Arc::from(body),
+        }
+    }
+
+    /// The body in a format.
+    pub fn body(&self, format: Format) -> &str {
+        match format {
+            Format::Json => &self.json,
+            Format::Text => &self.request,
         }
     }
 
@@ -156,7 +205,7 @@ mod tests {
     use serde_json::{json, Value};
 
     fn body(r: &Verdict) -> Value {
-        serde_json::from_str(&r.answer.body).expect("answers are JSON")
+        serde_json::from_str(r.answer.body(Format::Json)).expect("answers are JSON")
     }
 
     /// Upstream status, content type, body → our status, our body, the core's verdict.
@@ -222,7 +271,8 @@ mod tests {
     }
 
     /// The widget classifies our answer with the same core function: it must reach the same
-    /// verdict as the server (the metrics), for every code an HTTP answer can produce.
+    /// verdict as the server (the metrics), for every code an HTTP answer can produce, in both
+    /// formats (the core reads the plain-text answers of the API too).
     #[test]
     fn the_widget_reads_the_servers_verdict() {
         let balances = [
@@ -233,38 +283,72 @@ mod tests {
             "-0.5",
             "0.000000001",
         ];
-        for text in balances {
-            let outcome = Ok(Money::parse(text).expect("money"));
-            let answer = Answer::for_outcome(&outcome);
-            let got = classify(
-                answer.status.as_u16(),
-                Some("application/json"),
-                &answer.body,
-            );
-            assert_eq!(got, outcome, "{}", answer.body);
-        }
-        for code in ErrorCode::all() {
-            let answer = Answer::for_outcome(&Err(ApiError::new(code, "seen")));
-            let read = classify(
-                answer.status.as_u16(),
-                Some("application/json"),
-                &answer.body,
-            )
-            .expect_err("an error stays an error");
-            // No HTTP answer can say "timeout" or "network": to the widget the server failed.
-            let want = match code {
-                ErrorCode::Timeout | ErrorCode::Network | ErrorCode::InvalidKey => {
-                    ErrorCode::ServerError
-                }
-                _ => code,
+        for format in [Format::Json, Format::Text] {
+            let read = |answer: &Answer| {
+                let body = answer.body(format);
+                let got = classify(answer.status.as_u16(), Some(format.content_type()), body);
+                (got, body.to_string())
             };
-            assert_eq!(read.code, want, "{}", answer.body);
-            assert_eq!(
-                body(&Verdict::from_outcome(Err(read)))["error"],
-                want.as_str()
-            );
+            for text in balances {
+                let outcome = Ok(Money::parse(text).expect("money"));
+                let (got, body) = read(&Answer::for_outcome(&outcome));
+                assert_eq!(got, outcome, "{body}");
+            }
+            for code in ErrorCode::all() {
+                let (got, text) = read(&Answer::for_outcome(&Err(ApiError::new(code, "seen"))));
+                let read = got.expect_err("an error stays an error");
+                // No HTTP answer can say "timeout" or "network": to the widget the server failed.
+                let want = match code {
+                    ErrorCode::Timeout | ErrorCode::Network | ErrorCode::InvalidKey => {
+                        ErrorCode::ServerError
+                    }
+                    _ => code,
+                };
+                assert_eq!(read.code, want, "{format:?} {text}");
+                assert_eq!(
+                    body(&Verdict::from_outcome(Err(read)))["error"],
+                    want.as_str()
+                );
+            }
         }
         assert_eq!(ErrorCode::from_api(UNKNOWN_CODE), None);
+    }
+
+    /// Without `json=1` the answer is the bare `request` text, as the API sends it.
+    #[test]
+    fn plain_text_is_the_request_alone() {
+        #[rustfmt::skip]
+        let cases: &[(Result<&str, ErrorCode>, &str, u16)] = &[
+            (Ok("12.345"),                   "12.345",                  200),
+            (Ok("999999999.999999999"),      "999999999.999999999",     200),
+            (Err(ErrorCode::ZeroBalance),    "ERROR_ZERO_BALANCE",      200),
+            (Err(ErrorCode::KeyNotFound),    "ERROR_KEY_DOES_NOT_EXIST", 200),
+            (Err(ErrorCode::Unknown),        UNKNOWN_CODE,              200),
+            (Err(ErrorCode::Timeout),        "ERROR_SERVER_ERROR",      504),
+        ];
+        for (outcome, text, status) in cases {
+            let outcome = outcome
+                .map(|b| Money::parse(b).expect("money"))
+                .map_err(|code| ApiError::new(code, "seen"));
+            let answer = Answer::for_outcome(&outcome);
+            assert_eq!(answer.body(Format::Text), *text);
+            assert_eq!(answer.status.as_u16(), *status, "{text}");
+        }
+        assert_eq!(
+            Answer::no_such_account().body(Format::Text),
+            NO_SUCH_ACCOUNT
+        );
+        #[rustfmt::skip]
+        let queries = [
+            ("action=getbalance&json=1",        Format::Json),
+            ("json=1&action=getbalance",        Format::Json),
+            ("action=getbalance",               Format::Text),
+            ("action=getbalance&json=0",        Format::Text),
+            ("",                                Format::Text),
+        ];
+        for (query, format) in queries {
+            assert_eq!(Format::of_query(query), format, "{query}");
+        }
     }
 
     #[test]
@@ -279,7 +363,7 @@ mod tests {
         assert_eq!(body(&r)["error"], "network");
         assert_eq!(
             serde_json::from_str::<Value>(
-                &Answer::not_allowed("only action=getbalance is served").body
+                Answer::not_allowed("only action=getbalance is served").body(Format::Json)
             )
             .expect("json")["request"],
             "ERROR_NOT_ALLOWED"

@@ -2,7 +2,8 @@
 //! `/accounts/{name}/res.php?action=getbalance` (any account, in the same 2captcha shape
 //! whatever its provider's protocol: the widget's `account` attribute), and the read-only
 //! `GET /v1/accounts`, `GET /v1/accounts/{name}`, `GET /v1/accounts/{name}/history` and
-//! `GET /v1/history` (the default account's, for a widget without `account`).
+//! `GET /v1/history` (the default account's, for a widget without `account`), and
+//! `GET /v1/budget` (can an account pay for a batch).
 //!
 //! Only a balance request is served; every other action (`get`, `reportbad` …) and every other
 //! API path (`/in.php` …) is refused with 403 before anything is sent upstream, so the server
@@ -10,7 +11,8 @@
 //! (the server's key is used) and nothing from the query is ever forwarded or logged.
 
 use crate::account::Account;
-use crate::answer::Answer;
+use crate::answer::{Answer, Format};
+use crate::budget::{self, Refusal};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -43,7 +45,7 @@ pub async fn account_res_php(
             balance(&state, &account, &method, query.as_deref()).await
         }
         None if method == Method::OPTIONS => preflight(),
-        None => json(&Answer::no_such_account()),
+        None => respond(&Answer::no_such_account(), format(query.as_deref())),
     }
 }
 
@@ -56,13 +58,18 @@ async fn balance(
     if method == Method::OPTIONS {
         return preflight();
     }
+    let format = format(query);
     if method != Method::GET && method != Method::HEAD {
-        return json(&Answer::not_allowed("only GET is served"));
+        return respond(&Answer::not_allowed("only GET is served"), format);
     }
     if let Err(why) = check_query(query.unwrap_or("")) {
-        return json(&Answer::not_allowed(why));
+        return respond(&Answer::not_allowed(why), format);
     }
-    json(&account.verdict(&state.metrics).await.answer)
+    respond(&account.verdict(&state.metrics).await.answer, format)
+}
+
+fn format(query: Option<&str>) -> Format {
+    Format::of_query(query.unwrap_or(""))
 }
 
 /// `GET /v1/accounts`: every account, in configuration order, each read through its own cache
@@ -118,6 +125,39 @@ pub async fn get_default_history(State(state): State<AppState>) -> Response {
     Json(state.default_account().history()).into_response()
 }
 
+/// `GET /v1/budget?account=NAME&type=T&quantity=N`: can the account (the default one without
+/// `account`) pay for a batch? See [`crate::budget`]. A bad parameter is a 400 naming it, an
+/// unknown account the 404 of `/v1/accounts/{name}`, no good reading yet a 503.
+pub async fn get_budget(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let request = match budget::parse(query.as_deref().unwrap_or("")) {
+        Ok(request) => request,
+        Err(bad) => return (StatusCode::BAD_REQUEST, Json(bad)).into_response(),
+    };
+    let account = match &request.account {
+        None => state.default_account(),
+        Some(name) => match state.account(name) {
+            Some(account) => account,
+            None => return no_such_account(),
+        },
+    };
+    let standing = account.standing(&state.metrics).await;
+    match budget::answer(
+        &account.name,
+        account.provider,
+        &standing,
+        request.kind,
+        request.quantity,
+    ) {
+        Ok(view) => Json(view).into_response(),
+        Err(Refusal::BadParameter(bad)) => (StatusCode::BAD_REQUEST, Json(bad)).into_response(),
+        Err(Refusal::NoReading) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "no balance read for this account yet; try again later" })),
+        )
+            .into_response(),
+    }
+}
+
 /// The 404 of the `/v1/accounts/{name}` routes.
 fn no_such_account() -> Response {
     (
@@ -135,14 +175,16 @@ fn internal_error() -> Response {
         .into_response()
 }
 
-/// Any other `*.php` path.
-pub fn other_api_path() -> Response {
-    json(&Answer::not_allowed(
-        "only /res.php?action=getbalance is served",
-    ))
+/// Any other `*.php` path, in the format its query asks for.
+pub fn other_api_path(query: Option<&str>) -> Response {
+    respond(
+        &Answer::not_allowed("only /res.php?action=getbalance is served"),
+        format(query),
+    )
 }
 
-/// Allows `action=getbalance` (exactly once) and `json=1`. Other parameters (`key`,
+/// Allows `action=getbalance` (exactly once) and `json=1` or `json=0` (the format: see
+/// [`Format`]). Other parameters (`key`,
 /// `header_acao`, `soft_id`, cache busters) are ignored: nothing from the query is forwarded,
 /// the key is the server's and CORS is always on.
 fn check_query(query: &str) -> Result<(), &'static str> {
@@ -151,7 +193,7 @@ fn check_query(query: &str) -> Result<(), &'static str> {
         match name.as_ref() {
             "action" if value == "getbalance" => actions += 1,
             "action" => return Err("only action=getbalance is served"),
-            "json" if value != "1" => return Err("only json=1 answers are served"),
+            "json" if value != "1" && value != "0" => return Err("json must be 1 or 0"),
             _ => {}
         }
     }
@@ -177,15 +219,15 @@ fn preflight() -> Response {
     response
 }
 
-/// An [`Answer`] as a JSON response.
-pub fn json(answer: &Answer) -> Response {
+/// An [`Answer`] in the format the client asked for.
+pub fn respond(answer: &Answer, format: Format) -> Response {
     (
         answer.status,
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
+            HeaderValue::from_static(format.content_type()),
         )],
-        answer.body.to_string(),
+        answer.body(format).to_string(),
     )
         .into_response()
 }
@@ -201,6 +243,7 @@ mod tests {
             "action=getbalance",
             "key=whatever&action=getbalance&json=1&header_acao=1",
             "action=getbalance&json=1&soft_id=7&_=1700000000",
+            "action=getbalance&json=0",
         ] {
             assert_eq!(check_query(ok), Ok(()), "{ok}");
         }
@@ -211,7 +254,8 @@ mod tests {
             "action=getbalance&action=get",
             "action=getbalance&action=getbalance",
             "action=GETBALANCE",
-            "action=getbalance&json=0",
+            "action=getbalance&json=2",
+            "action=getbalance&json=true",
             "action=reportbad&json=1",
         ] {
             assert!(check_query(refused).is_err(), "{refused}");

@@ -4,8 +4,9 @@
 //! CaptchaAI does, for the default account and, at `/accounts/{name}/res.php`, for any account
 //! whatever its provider's protocol, either by asking the real APIs with keys that never leave
 //! this process (proxy mode) or by playing simulated accounts (mock mode). `/v1/accounts` lists
-//! every account with its level. Each account's answers go through its own 30-second cache with
-//! single-flight, so a hundred open dashboards cost one upstream request per account.
+//! every account with its level, `/v1/budget` whether one can pay for a batch. Each account's
+//! answers go through its own 30-second cache with single-flight, so a hundred open dashboards
+//! cost one upstream request per account.
 //!
 //! The binary (`main.rs`) only parses flags and binds a socket; [`app`] builds the whole
 //! [`axum::Router`], so tests run it on a loopback port with a manual [`clock::Clock`].
@@ -15,6 +16,7 @@
 pub mod account;
 pub mod answer;
 pub mod api;
+pub mod budget;
 pub mod cache;
 pub mod clock;
 pub mod config;

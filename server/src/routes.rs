@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{name}", get(api::get_account))
         .route("/v1/accounts/{name}/history", get(api::get_history))
         .route("/v1/history", get(api::get_default_history))
+        .route("/v1/budget", get(api::get_budget))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/mock/state", get(mock_api::get_state))
@@ -51,6 +52,7 @@ pub fn route_label(path: &str) -> &'static str {
         p if p == "/v1/accounts" || p.starts_with("/v1/accounts/") || p == "/v1/history" => {
             "v1_accounts"
         }
+        "/v1/budget" => "v1_budget",
         "/healthz" => "healthz",
         "/metrics" => "metrics",
         p if p.starts_with("/mock/") => "mock",
@@ -98,7 +100,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Other API paths are refused; everything else is a static file.
 async fn fallback(State(state): State<AppState>, request: Request) -> Response {
     if request.uri().path().ends_with(".php") {
-        return api::other_api_path();
+        return api::other_api_path(request.uri().query());
     }
     static_files::serve(&state.static_dir, request).await
 }

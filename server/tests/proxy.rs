@@ -71,14 +71,21 @@ async fn forwards_only_getbalance_with_the_servers_key() {
     for path in refused {
         let got = get(&base, path).await;
         assert_eq!(got.status, 403, "{path}: {}", got.body);
-        assert_eq!(got.json()["status"], 0, "{path}");
-        assert_eq!(got.json()["request"], "ERROR_NOT_ALLOWED", "{path}");
-        assert!(
-            got.json()["error"]
-                .as_str()
-                .is_some_and(|e| e.contains("only")),
-            "{path}"
-        );
+        // In the format asked for, like every answer of the 2captcha protocol.
+        if path.contains("json=1") {
+            assert_eq!(got.headers["content-type"], "application/json", "{path}");
+            assert_eq!(got.json()["status"], 0, "{path}");
+            assert_eq!(got.json()["request"], "ERROR_NOT_ALLOWED", "{path}");
+            assert!(
+                got.json()["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("only")),
+                "{path}"
+            );
+        } else {
+            assert_eq!(got.headers["content-type"], "text/plain", "{path}");
+            assert_eq!(got.body, "ERROR_NOT_ALLOWED", "{path}");
+        }
         assert_eq!(got.headers["access-control-allow-origin"], "*");
         assert_no_key(&got);
     }

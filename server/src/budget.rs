@@ -1,0 +1,157 @@
+//! `GET /v1/budget?account=NAME&type=recaptcha_v2&quantity=500`: can the account pay for a
+//! batch? The preflight a script asks before it submits one.
+//!
+//! The figures are the core's (`costs::budget`: `covered` = floor(balance / rate), `shortfall`
+//! = cost − balance when positive), so the server and the extension compute alike. The rates
+//! are the account's provider's default table (`RateTable::from_nanos` of the provider's row):
+//! the server's accounts have no rate settings, so a provider without published rates has no
+//! rate for any type and every type is refused for it.
+//!
+//! The balance is the account's last good reading, read through its cache (at most one
+//! upstream request per cache period, like `/v1/accounts`). Without any good reading the
+//! answer is 503: a made-up balance would let a batch run that cannot be paid for.
+
+use crate::account::Standing;
+use captchaai_balance::costs::{budget, CaptchaType, RateTable};
+use captchaai_balance::provider::ProviderId;
+use serde::Serialize;
+
+/// The largest batch the preflight accepts.
+pub const MAX_QUANTITY: u64 = 1_000_000;
+
+/// The parameters of one preflight, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The account's name (`None`: the default account).
+    pub account: Option<String>,
+    /// The CAPTCHA type.
+    pub kind: CaptchaType,
+    /// Solves in the batch, 1..=[`MAX_QUANTITY`].
+    pub quantity: u64,
+}
+
+/// A refused parameter: which one and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadParameter {
+    /// What is wrong, for people.
+    pub error: &'static str,
+    /// The parameter's name (`type`, `quantity`, `account`).
+    pub parameter: &'static str,
+}
+
+#[rustfmt::skip]
+const MISSING_TYPE: BadParameter = BadParameter { error: "type is required (recaptcha_v2, recaptcha_v3, turnstile, geetest, image, bls, other)", parameter: "type" };
+#[rustfmt::skip]
+const UNKNOWN_TYPE: BadParameter = BadParameter { error: "unknown type (recaptcha_v2, recaptcha_v3, turnstile, geetest, image, bls, other)", parameter: "type" };
+#[rustfmt::skip]
+const NO_RATE: BadParameter = BadParameter { error: "this account's provider has no rate for this type", parameter: "type" };
+#[rustfmt::skip]
+const BAD_QUANTITY: BadParameter = BadParameter { error: "quantity must be a whole number from 1 to 1000000", parameter: "quantity" };
+
+fn twice(parameter: &'static str) -> BadParameter {
+    BadParameter {
+        error: "a parameter is given more than once",
+        parameter,
+    }
+}
+
+/// Reads the query. Other parameters (cache busters) are ignored; each known one at most once.
+pub fn parse(query: &str) -> Result<Request, BadParameter> {
+    let (mut account, mut kind, mut quantity) = (None, None, None);
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let (slot, parameter) = match name.as_ref() {
+            "account" => (&mut account, "account"),
+            "type" => (&mut kind, "type"),
+            "quantity" => (&mut quantity, "quantity"),
+            _ => continue,
+        };
+        if slot.replace(value.into_owned()).is_some() {
+            return Err(twice(parameter));
+        }
+    }
+    let kind = kind.ok_or(MISSING_TYPE)?;
+    let kind = CaptchaType::from_name(&kind).ok_or(UNKNOWN_TYPE)?;
+    let quantity = quantity
+        .as_deref()
+        .and_then(whole_number)
+        .filter(|q| (1..=MAX_QUANTITY).contains(q))
+        .ok_or(BAD_QUANTITY)?;
+    Ok(Request {
+        account,
+        kind,
+        quantity,
+    })
+}
+
+/// Digits only (no sign, no point, no exponent, no spaces): `u64::from_str` takes a `+`.
+fn whole_number(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// The answer: money as exact decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetView {
+    /// Account name.
+    pub account: String,
+    /// The last good balance.
+    pub balance: String,
+    /// Price of one solve of the type.
+    pub rate: String,
+    /// Price of the batch.
+    pub cost: String,
+    /// Solves of the type the balance pays for.
+    pub covered: u64,
+    /// Money missing for the batch (`"0"` when enough).
+    pub shortfall: String,
+    /// The balance pays for the whole batch.
+    pub enough: bool,
+    /// The account's level (`ok`, `low`, `empty`, `unknown`), as `/v1/accounts` shows it.
+    pub level: &'static str,
+    /// Seconds until the balance is empty at the current spend rate (`null` when unknown).
+    pub runway_seconds: Option<i64>,
+}
+
+/// Why a preflight has no answer for a good request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The type has no rate for this provider (a 400 naming `type`).
+    BadParameter(BadParameter),
+    /// No good reading of the account yet (503).
+    NoReading,
+}
+
+/// The preflight for an account's standing. `None` balance: [`Refusal::NoReading`].
+pub fn answer(
+    name: &str,
+    provider: ProviderId,
+    standing: &Standing,
+    kind: CaptchaType,
+    quantity: u64,
+) -> Result<BudgetView, Refusal> {
+    let rate = rates(provider)
+        .rate(kind)
+        .ok_or(Refusal::BadParameter(NO_RATE))?;
+    let balance = standing.balance.ok_or(Refusal::NoReading)?;
+    // Only overflows past the core's money range, which the quantity and rate limits exclude.
+    let figures = budget(balance, rate, quantity).ok_or(Refusal::BadParameter(BAD_QUANTITY))?;
+    Ok(BudgetView {
+        account: name.to_string(),
+        balance: balance.to_string(),
+        rate: rate.to_string(),
+        cost: figures.cost.to_string(),
+        covered: figures.covered,
+        shortfall: figures.shortfall.to_string(),
+        enough: figures.enough,
+        level: standing.level,
+        runway_seconds: standing.runway_seconds,
+    })
+}
+
+/// The provider's default rates: the server's accounts have no rate settings.
+fn rates(provider: ProviderId) -> RateTable {
+    RateTable::from_nanos(provider.info().rates)
+}

@@ -5,36 +5,12 @@
 
 mod common;
 
-use captchaai_balance::money::Money;
 use captchaai_balance::provider::{Family, ProviderId};
-use captchaai_balance_server::config::AccountConfig;
-use captchaai_balance_server::secret::ApiKey;
-use captchaai_balance_server::Config;
 use common::*;
 use serde_json::json;
 use std::time::Duration;
 
 const TOKEN: &str = "CAP-0123456789ABCDEF0123456789ABCDEF";
-
-fn account(
-    name: &str,
-    provider: ProviderId,
-    key: &str,
-    threshold: &str,
-    upstream: &Upstream,
-) -> AccountConfig {
-    let key = ApiKey::for_format(key, provider.info().key).expect("key");
-    let mut account = AccountConfig::new(name, provider, key, upstream.url.clone());
-    account.threshold = Money::parse(threshold).expect("threshold");
-    account
-}
-
-fn config(accounts: Vec<AccountConfig>) -> Config {
-    let mut config = Config::accounts(accounts);
-    config.upstream_timeout = Duration::from_millis(500);
-    config.clock = captchaai_balance_server::clock::Clock::manual();
-    config
-}
 
 fn create_task_error(code: &str) -> String {
     format!(
@@ -55,10 +31,10 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
         ),
     )
     .await;
-    let config = config(vec![
-        account("production", ProviderId::CaptchaAi, KEY, "5", &a),
-        account("staging", ProviderId::AntiCaptcha, KEY2, "10", &b),
-        account("solver", ProviderId::CapSolver, TOKEN, "1", &c),
+    let config = accounts_config(vec![
+        account_config("production", ProviderId::CaptchaAi, KEY, "5", &a),
+        account_config("staging", ProviderId::AntiCaptcha, KEY2, "10", &b),
+        account_config("solver", ProviderId::CapSolver, TOKEN, "1", &c),
     ]);
     let clock = config.clock.clone();
     let base = start(config).await;
@@ -125,15 +101,15 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
 #[tokio::test]
 async fn account_res_php_answers_a_create_task_upstream_in_the_2captcha_shape() {
     let up = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3.25")).await;
-    let mut config = config(vec![
-        account(
+    let mut config = accounts_config(vec![
+        account_config(
             "production",
             ProviderId::CaptchaAi,
             KEY,
             "1",
             &Upstream::start(Behaviour::Balance("1")).await,
         ),
-        account("staging", ProviderId::AntiCaptcha, KEY2, "1", &up),
+        account_config("staging", ProviderId::AntiCaptcha, KEY2, "1", &up),
     ]);
     config.cache_ttl = Duration::ZERO;
     let clock = config.clock.clone();
@@ -195,9 +171,9 @@ async fn each_account_coalesces_on_its_own() {
     let a = Upstream::start(Behaviour::Balance("42")).await;
     let b = Upstream::start_family(Family::CreateTask, Behaviour::Balance("7.5")).await;
     let gates = [a.close_gate(), b.close_gate()];
-    let mut config = config(vec![
-        account("first", ProviderId::CaptchaAi, KEY, "1", &a),
-        account("second", ProviderId::CapMonster, KEY2, "1", &b),
+    let mut config = accounts_config(vec![
+        account_config("first", ProviderId::CaptchaAi, KEY, "1", &a),
+        account_config("second", ProviderId::CapMonster, KEY2, "1", &b),
     ]);
     // The gates hold the answers on purpose; a loaded machine must not make that a timeout.
     config.upstream_timeout = Duration::from_secs(20);
@@ -237,9 +213,9 @@ async fn each_account_coalesces_on_its_own() {
 async fn each_provider_keeps_its_politeness_floor() {
     let a = Upstream::start(Behaviour::Balance("1")).await;
     let b = Upstream::start_family(Family::CreateTask, Behaviour::Balance("2")).await;
-    let mut config = config(vec![
-        account("a", ProviderId::CaptchaAi, KEY, "1", &a),
-        account("b", ProviderId::AntiCaptcha, KEY2, "1", &b),
+    let mut config = accounts_config(vec![
+        account_config("a", ProviderId::CaptchaAi, KEY, "1", &a),
+        account_config("b", ProviderId::AntiCaptcha, KEY2, "1", &b),
     ]);
     config.cache_ttl = Duration::ZERO;
     let clock = config.clock.clone();
@@ -262,9 +238,9 @@ async fn metrics_label_every_series_with_account_and_provider() {
         Behaviour::Raw(502, "text/html", "<html></html>"),
     )
     .await;
-    let base = start(config(vec![
-        account("production", ProviderId::CaptchaAi, KEY, "5", &a),
-        account("staging", ProviderId::AntiCaptcha, KEY2, "10.25", &b),
+    let base = start(accounts_config(vec![
+        account_config("production", ProviderId::CaptchaAi, KEY, "5", &a),
+        account_config("staging", ProviderId::AntiCaptcha, KEY2, "10.25", &b),
     ]))
     .await;
     let before = get(&base, "/metrics").await.body;

@@ -4,36 +4,18 @@
 
 mod common;
 
-use captchaai_balance::money::Money;
 use captchaai_balance::provider::{Family, ProviderId};
-use captchaai_balance_server::config::AccountConfig;
-use captchaai_balance_server::secret::ApiKey;
-use captchaai_balance_server::Config;
 use common::*;
 use serde_json::json;
 use std::time::Duration;
-
-fn account(name: &str, provider: ProviderId, key: &str, upstream: &Upstream) -> AccountConfig {
-    let key = ApiKey::for_format(key, provider.info().key).expect("key");
-    let mut account = AccountConfig::new(name, provider, key, upstream.url.clone());
-    account.threshold = Money::parse("5").expect("threshold");
-    account
-}
-
-fn config(accounts: Vec<AccountConfig>) -> Config {
-    let mut config = Config::accounts(accounts);
-    config.upstream_timeout = Duration::from_millis(500);
-    config.clock = captchaai_balance_server::clock::Clock::manual();
-    config
-}
 
 #[tokio::test]
 async fn answers_enough_and_not_enough_in_exact_decimals() {
     let production = Upstream::start(Behaviour::Balance("12.345")).await;
     let small = Upstream::start(Behaviour::Balance("1.00")).await;
-    let base = start(config(vec![
-        account("production", ProviderId::CaptchaAi, KEY, &production),
-        account("small", ProviderId::CaptchaAi, KEY2, &small),
+    let base = start(accounts_config(vec![
+        account_config("production", ProviderId::CaptchaAi, KEY, "5", &production),
+        account_config("small", ProviderId::CaptchaAi, KEY2, "5", &small),
     ]))
     .await;
 
@@ -100,9 +82,9 @@ async fn answers_enough_and_not_enough_in_exact_decimals() {
 async fn every_bad_parameter_is_a_400_that_names_it() {
     let upstream = Upstream::start(Behaviour::Balance("12.345")).await;
     let other = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3")).await;
-    let base = start(config(vec![
-        account("production", ProviderId::CaptchaAi, KEY, &upstream),
-        account("anti", ProviderId::AntiCaptcha, KEY2, &other),
+    let base = start(accounts_config(vec![
+        account_config("production", ProviderId::CaptchaAi, KEY, "5", &upstream),
+        account_config("anti", ProviderId::AntiCaptcha, KEY2, "5", &other),
     ]))
     .await;
     #[rustfmt::skip]

@@ -5,28 +5,9 @@
 
 mod common;
 
-use captchaai_balance::money::Money;
 use captchaai_balance::provider::{Family, ProviderId};
-use captchaai_balance_server::config::AccountConfig;
-use captchaai_balance_server::secret::ApiKey;
-use captchaai_balance_server::Config;
 use common::*;
 use serde_json::json;
-use std::time::Duration;
-
-fn account(name: &str, provider: ProviderId, key: &str, upstream: &Upstream) -> AccountConfig {
-    let key = ApiKey::for_format(key, provider.info().key).expect("key");
-    let mut account = AccountConfig::new(name, provider, key, upstream.url.clone());
-    account.threshold = Money::parse("5").expect("threshold");
-    account
-}
-
-fn config(accounts: Vec<AccountConfig>) -> Config {
-    let mut config = Config::accounts(accounts);
-    config.upstream_timeout = Duration::from_millis(500);
-    config.clock = captchaai_balance_server::clock::Clock::manual();
-    config
-}
 
 fn assert_text(got: &Got, status: u16, body: &str, what: &str) {
     assert_eq!((got.status, got.body.as_str()), (status, body), "{what}");
@@ -97,9 +78,9 @@ async fn errors_are_the_bare_code_in_plain_text() {
 async fn account_routes_answer_in_the_format_asked_for() {
     let production = Upstream::start(Behaviour::Balance("12.5")).await;
     let staging = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3.25")).await;
-    let base = start(config(vec![
-        account("production", ProviderId::CaptchaAi, KEY, &production),
-        account("staging", ProviderId::AntiCaptcha, KEY2, &staging),
+    let base = start(accounts_config(vec![
+        account_config("production", ProviderId::CaptchaAi, KEY, "5", &production),
+        account_config("staging", ProviderId::AntiCaptcha, KEY2, "5", &staging),
     ]))
     .await;
 

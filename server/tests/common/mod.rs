@@ -323,3 +323,31 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// An account of `provider` with `key` and the low threshold `threshold`, read through
+/// `upstream`.
+pub fn account_config(
+    name: &str,
+    provider: captchaai_balance::provider::ProviderId,
+    key: &str,
+    threshold: &str,
+    upstream: &Upstream,
+) -> captchaai_balance_server::config::AccountConfig {
+    let key = ApiKey::for_format(key, provider.info().key).expect("key");
+    let mut account = captchaai_balance_server::config::AccountConfig::new(
+        name,
+        provider,
+        key,
+        upstream.url.clone(),
+    );
+    account.threshold = Money::parse(threshold).expect("threshold");
+    account
+}
+
+/// A server of `accounts` on a manual clock, its upstream timeout short.
+pub fn accounts_config(accounts: Vec<captchaai_balance_server::config::AccountConfig>) -> Config {
+    let mut config = Config::accounts(accounts);
+    config.upstream_timeout = Duration::from_millis(500);
+    config.clock = Clock::manual();
+    config
+}

@@ -157,31 +157,34 @@ pub struct TopUp {
     pub amount: Money,
 }
 
+/// The top-up between two consecutive readings, if `b` is one after `a`.
+fn top_up_step<S: Sample>(a: &S, b: &S) -> Option<TopUp> {
+    is_top_up(a.balance(), b.balance()).then(|| TopUp {
+        at: b.at(),
+        amount: Money::from_nanos(b.balance().nanos() - a.balance().nanos()),
+    })
+}
+
 /// Every top-up in `points` (oldest first), oldest first.
 pub fn top_ups<S: Sample>(points: &[S]) -> Vec<TopUp> {
     points
         .windows(2)
         .filter_map(|w| match w {
-            [a, b] if is_top_up(a.balance(), b.balance()) => Some(TopUp {
-                at: b.at(),
-                amount: Money::from_nanos(b.balance().nanos() - a.balance().nanos()),
-            }),
+            [a, b] => top_up_step(a, b),
             _ => None,
         })
         .collect()
 }
 
-/// The latest top-up, if the history holds one.
+/// The latest top-up, if the history holds one. A backward scan: the newest is usually near
+/// the end, and the module keeps no list of every top-up for it.
 pub fn last_top_up<S: Sample>(points: &[S]) -> Option<TopUp> {
     let mut i = points.len();
     while i > 1 {
         i -= 1;
         if let (Some(a), Some(b)) = (points.get(i - 1), points.get(i)) {
-            if is_top_up(a.balance(), b.balance()) {
-                return Some(TopUp {
-                    at: b.at(),
-                    amount: Money::from_nanos(b.balance().nanos() - a.balance().nanos()),
-                });
+            if let Some(top_up) = top_up_step(a, b) {
+                return Some(top_up);
             }
         }
     }

@@ -5,7 +5,7 @@
 //! performance data) and exits 0 OK, 1 WARNING, 2 CRITICAL or 3 UNKNOWN:
 //!
 //! ```text
-//! BALANCE WARNING - production $3.2100 (runway 9 h) | balance=3.21;5:;1:;0 runway=32400s;;;0
+//! BALANCE WARNING - production $3.2100 (runway 9 h) | balance=3.21;5:;1:;0 runway=32400s;;;0 spend_per_hour=0.3567;;;0
 //! ```
 //!
 //! Everything behind the line is the server's: the same flags and `accounts.toml`, the key from
@@ -368,6 +368,9 @@ fn judge(
         text.push_str(&span(seconds));
         text.push(')');
         let _ = write!(perfdata, " runway={seconds}s;;;0");
+    }
+    if let Some(rate) = forecast.spend_per_hour {
+        let _ = write!(perfdata, " spend_per_hour={};;;0", rate.to_four_decimals());
     }
     Report::new(status, &text, &perfdata)
 }

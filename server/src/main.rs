@@ -90,7 +90,7 @@ mod native {
                 | ErrorKind::DisplayVersion
                 | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
         );
-        if shown || !std::env::args().skip(1).any(|a| a == "check") {
+        if shown || !std::env::args_os().skip(1).any(|a| a == "check") {
             error.exit();
         }
         // clap's message up to its usage and tips, as one line.

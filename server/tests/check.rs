@@ -252,7 +252,7 @@ async fn runs_in_a_row_keep_the_floor() {
 }
 
 /// A history in `--data-dir` that drains one dollar an hour gives the runway (the core's
-/// forecast, as the server shows it) in the text and the performance data.
+/// forecast, as the server shows it) in the text and the performance data, with the spend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_runway_comes_from_the_kept_history() {
     let dir = temp_dir("runway");
@@ -289,7 +289,7 @@ async fn the_runway_comes_from_the_kept_history() {
     );
     let seconds: i64 = perfdata
         .strip_prefix("balance=6;1:;0:;0 runway=")
-        .and_then(|r| r.strip_suffix("s;;;0"))
+        .and_then(|r| r.strip_suffix("s;;;0 spend_per_hour=1;;;0"))
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("{line}"));
     assert!((21_500..=21_700).contains(&seconds), "{line}");

@@ -111,6 +111,7 @@ pub struct Account {
     /// The simulated account behind it, in mock mode.
     pub mock: Option<Arc<MockAccount>>,
     source: Arc<Source>,
+    ttl: Duration,
     cache: Arc<SingleFlight<Arc<Verdict>>>,
     memory: Arc<Mutex<Memory>>,
     store: Store,
@@ -217,6 +218,7 @@ impl Account {
             threshold,
             mock,
             source: Arc::new(source),
+            ttl,
             cache: SingleFlight::new(ttl, clock.clone()),
             memory: Arc::new(Mutex::new(Memory {
                 history,
@@ -259,6 +261,18 @@ impl Account {
             provider: self.provider.as_str(),
             points: memory.history.iter().map(HistoryPoint::from).collect(),
         }
+    }
+
+    /// How long a reading is reused: `--cache-seconds`, lengthened to the provider's floor for
+    /// a real upstream. The `check` command applies it across runs too.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The newest reading of the history (read back from the data directory at start), if any.
+    pub fn latest(&self) -> Option<Point> {
+        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.history.last().copied()
     }
 
     /// The forecast from the history as it stands.

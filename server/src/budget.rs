@@ -152,6 +152,6 @@ pub fn answer(
 }
 
 /// The provider's default rates: the server's accounts have no rate settings.
-fn rates(provider: ProviderId) -> RateTable {
+pub fn rates(provider: ProviderId) -> RateTable {
     RateTable::from_nanos(provider.info().rates)
 }

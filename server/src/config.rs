@@ -49,12 +49,12 @@ pub struct Cli {
     pub listen: SocketAddr,
 
     /// The accounts to watch (TOML, see server/README.md). Keys stay in environment variables.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
     /// The default account's API base URL (the first account of --config, or the
     /// CAPTCHAAI_API_KEY one); its provider's own host when not given.
-    #[arg(long, value_parser = parse_upstream)]
+    #[arg(long, value_parser = parse_upstream, global = true)]
     pub upstream: Option<Url>,
 
     /// Directory with the built widget (captchaai-balance.js, the wasm glue, index.html).
@@ -63,11 +63,11 @@ pub struct Cli {
 
     /// How long one upstream reading is reused (0 = only share concurrent requests). A
     /// provider's politeness floor lengthens it for real upstreams (server/README.md).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
     pub cache_seconds: u64,
 
     /// Give up on the upstream after this many seconds.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
     pub upstream_timeout_seconds: u64,
 
     /// Close a connection whose client takes longer than this to send its request headers or
@@ -82,8 +82,20 @@ pub struct Cli {
     /// Keep each account's balance history in this directory (one JSON file per account, no
     /// key), so a restart keeps the spend rate and runway. Without it the history lives in
     /// memory only.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+
+    /// Without a subcommand: serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary does instead of serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// One balance reading as a monitoring plugin (Nagios, Icinga, Zabbix, cron): one status
+    /// line, exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    Check(crate::check::CheckArgs),
 }
 
 impl Cli {

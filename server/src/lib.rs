@@ -18,6 +18,7 @@ pub mod answer;
 pub mod api;
 pub mod budget;
 pub mod cache;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod logging;

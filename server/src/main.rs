@@ -26,15 +26,26 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use captchaai_balance_server::config::KEY_ENV;
+    use captchaai_balance_server::check::{self, Report};
+    use captchaai_balance_server::config::{Command, KEY_ENV};
     use captchaai_balance_server::serve::serve;
     use captchaai_balance_server::{app, logging, Cli, Config, Mode};
+    use clap::error::ErrorKind;
     use clap::Parser;
     use std::net::SocketAddr;
     use std::process::ExitCode;
 
     pub async fn run() -> ExitCode {
-        let cli = Cli::parse();
+        let cli = match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(error) => return refuse_flags(&error),
+        };
+        if let Some(Command::Check(args)) = &cli.command {
+            // No logging: a plugin's output is its one line.
+            let report = check::run(&cli, args, |name| std::env::var(name).ok()).await;
+            println!("{}", report.line);
+            return ExitCode::from(report.status.code());
+        }
         let config = match Config::from_cli(&cli, |name| std::env::var(name).ok()) {
             Ok(config) => config,
             Err(error) => {
@@ -67,6 +78,37 @@ mod native {
         };
         serve(listener, router, cli.limits(), shutdown_signal()).await;
         ExitCode::SUCCESS
+    }
+
+    /// Flags clap refuses. For `check` that is UNKNOWN (exit 3) in one plugin line: clap's own
+    /// exit code 2 would read as CRITICAL to a monitoring system. Help and version print as
+    /// usual.
+    fn refuse_flags(error: &clap::Error) -> ExitCode {
+        let shown = matches!(
+            error.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
+        if shown || !std::env::args_os().skip(1).any(|a| a == "check") {
+            error.exit();
+        }
+        // clap's message up to its usage and tips, as one line.
+        let rendered = error.to_string();
+        let message: Vec<&str> = rendered
+            .lines()
+            .map(str::trim)
+            .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+            .collect();
+        let message = message.join(" ");
+        let message = message.trim_start_matches("error: ");
+        let report = Report::unknown(if message.is_empty() {
+            error.kind().as_str().unwrap_or("invalid flags")
+        } else {
+            message
+        });
+        println!("{}", report.line);
+        ExitCode::from(report.status.code())
     }
 
     /// Ctrl-C, or SIGTERM (systemd, docker stop). If a handler cannot be installed, that

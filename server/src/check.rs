@@ -1,0 +1,480 @@
+//! `captchaai-balance-server check`: one balance reading as a monitoring plugin, for Nagios,
+//! Icinga, Zabbix and cron as they are.
+//!
+//! It prints one line in the monitoring-plugins format (status word, ` - `, text, `|`,
+//! performance data) and exits 0 OK, 1 WARNING, 2 CRITICAL or 3 UNKNOWN:
+//!
+//! ```text
+//! BALANCE WARNING - production $3.2100 (runway 9 h) | balance=3.21;5:;1:;0 runway=32400s;;;0 spend_per_hour=0.3567;;;0
+//! ```
+//!
+//! Everything behind the line is the server's: the same flags and `accounts.toml`, the key from
+//! the same environment variable, the same upstream code ([`crate::state::AppState`], so every
+//! provider works), the same history in `--data-dir` and the core's forecast and budget. The
+//! levels:
+//!
+//! - CRITICAL: balance at or below `--critical` (default 0), below the core's empty floor
+//!   (0.01), `ERROR_ZERO_BALANCE`, or, with `--type` and `--quantity`, not enough for the batch;
+//! - WARNING: below `--warning` (default: the account's low threshold);
+//! - OK: otherwise;
+//! - UNKNOWN: no balance to judge (key rejected, upstream down or slow, unknown account, bad
+//!   flag or config).
+//!
+//! The thresholds are ranges in the plugin format's sense: `5:` means "alert below 5" (a bare
+//! `5` would mean "alert above 5"), so graphers draw the lines on the right side.
+//!
+//! Politeness: a process started every minute must not ask the upstream more often than the
+//! server would. With `--data-dir`, the newest reading of the account's history (the server's
+//! own store) answers when it is younger than the account's cache period (`--cache-seconds`,
+//! lengthened to the provider's floor for a real upstream); only an older one asks the
+//! upstream, and that reading joins the history. A failed reading (a rejected key, an upstream
+//! down) is kept the same way, in `DIR/{name}.failed.json` (time and the key-free reason), as
+//! the server's cache keeps a failure. Without `--data-dir` every run reads once.
+//!
+//! No line ever holds a key or an upstream URL: error texts are the core's key-free details.
+
+use crate::account::{Forecast, Standing};
+use crate::budget::{self, MAX_QUANTITY};
+use crate::config::{valid_name, Cli, Config};
+use crate::state::AppState;
+use captchaai_balance::costs::CaptchaType;
+use captchaai_balance::error::ErrorCode;
+use captchaai_balance::level::{BalanceLevel, EMPTY_FLOOR};
+use captchaai_balance::money::Money;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// `check` flags (the server's `--config`, `--upstream`, `--data-dir`, `--cache-seconds` and
+/// `--upstream-timeout-seconds` work here too).
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    about = "One balance reading as a monitoring plugin: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+    after_help = "The accounts and keys are the server's: --config accounts.toml, or \
+                  CAPTCHAAI_API_KEY alone (account \"default\"); with neither, mock mode checks \
+                  the simulated account \"production\" (for demos and tests). With --data-dir a \
+                  reading younger than the cache period (at least the provider's politeness \
+                  floor) is reused from the history there, so a check run every minute never \
+                  asks the upstream more often than the server would; the runway comes from \
+                  that history."
+)]
+pub struct CheckArgs {
+    /// The account to check (its name in accounts.toml); the first one when not given.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+
+    /// WARNING below this balance (exact decimal); the account's low threshold when not given.
+    #[arg(long, value_name = "AMOUNT", value_parser = amount)]
+    pub warning: Option<Money>,
+
+    /// CRITICAL at or below this balance (exact decimal, default 0); below 0.01 is always
+    /// CRITICAL. Must not be above --warning.
+    #[arg(long, value_name = "AMOUNT", value_parser = amount)]
+    pub critical: Option<Money>,
+
+    /// With --quantity: CRITICAL when the balance cannot pay for this batch (recaptcha_v2,
+    /// recaptcha_v3, turnstile, geetest, image, bls, other), at the provider's default rates.
+    #[arg(long = "type", value_name = "TYPE", value_parser = kind, requires = "quantity")]
+    pub kind: Option<CaptchaType>,
+
+    /// With --type: the number of solves in the batch.
+    #[arg(long, value_name = "N", requires = "kind",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_QUANTITY))]
+    pub quantity: Option<u64>,
+}
+
+/// A threshold flag: an exact decimal, never through a float.
+fn amount(text: &str) -> Result<Money, String> {
+    Money::parse(text.trim()).map_err(|_| "expected a decimal amount such as 5 or 2.50".into())
+}
+
+/// A CAPTCHA type by its stable name.
+fn kind(text: &str) -> Result<CaptchaType, String> {
+    CaptchaType::from_name(text).ok_or_else(|| {
+        "expected recaptcha_v2, recaptcha_v3, turnstile, geetest, image, bls or other".into()
+    })
+}
+
+/// The four results of a monitoring plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// Exit 0.
+    Ok,
+    /// Exit 1.
+    Warning,
+    /// Exit 2.
+    Critical,
+    /// Exit 3.
+    Unknown,
+}
+
+/// Each status's exit code and word.
+#[rustfmt::skip]
+const STATUSES: [(Status, u8, &str); 4] = [
+    (Status::Ok,       0, "OK"),
+    (Status::Warning,  1, "WARNING"),
+    (Status::Critical, 2, "CRITICAL"),
+    (Status::Unknown,  3, "UNKNOWN"),
+];
+
+impl Status {
+    fn row(self) -> (Status, u8, &'static str) {
+        STATUSES[self as usize]
+    }
+
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self.row().1
+    }
+
+    /// The status word of the line.
+    pub fn word(self) -> &'static str {
+        self.row().2
+    }
+}
+
+/// What a check prints and how it exits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The result.
+    pub status: Status,
+    /// The one line, without its newline.
+    pub line: String,
+}
+
+impl Report {
+    /// UNKNOWN with this reason (one line; never a key: callers pass key-free texts).
+    pub fn unknown(reason: &str) -> Report {
+        Report::new(Status::Unknown, reason, "")
+    }
+
+    fn new(status: Status, text: &str, perfdata: &str) -> Report {
+        let mut line = String::with_capacity(64 + text.len() + perfdata.len());
+        line.push_str("BALANCE ");
+        line.push_str(status.word());
+        line.push_str(" - ");
+        line.push_str(text);
+        if !perfdata.is_empty() {
+            line.push_str(" | ");
+            line.push_str(perfdata);
+        }
+        // One line whatever a message holds: a plugin's first line is its status.
+        let line = line.replace(['\n', '\r'], " ");
+        Report { status, line }
+    }
+}
+
+/// Runs one check for these flags, reading the environment through `env`.
+pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<String>) -> Report {
+    let config = match Config::from_cli(cli, env) {
+        Ok(config) => config,
+        Err(error) => return Report::unknown(&error.0),
+    };
+    let clock = config.clock.clone();
+    let data_dir = config.data_dir.clone();
+    let data_dir = data_dir.as_deref();
+    let state = match AppState::new(config) {
+        Ok(state) => state,
+        Err(error) => return Report::unknown(&error.to_string()),
+    };
+    let account = match &args.account {
+        None => state.default_account(),
+        Some(name) if !valid_name(name) => {
+            return Report::unknown("--account: a name is 1 to 64 of a-z, 0-9 and -")
+        }
+        Some(name) => match state.account(name) {
+            Some(account) => account,
+            None => {
+                let known: Vec<&str> = state.accounts.iter().map(|a| a.name.as_str()).collect();
+                return Report::unknown(&format!(
+                    "no account named {name:?} (accounts: {})",
+                    known.join(", ")
+                ));
+            }
+        },
+    };
+    let warning = args.warning.unwrap_or(account.threshold);
+    let critical = args.critical.unwrap_or(Money::ZERO);
+    if critical > warning {
+        return Report::unknown(&format!(
+            "--critical {critical} is above --warning {warning} (the account's low threshold unless given); CRITICAL must be the lower line"
+        ));
+    }
+    let batch = match (args.kind, args.quantity) {
+        (Some(kind), Some(quantity)) => {
+            if budget::rates(account.provider).rate(kind).is_none() {
+                return Report::unknown(&format!(
+                    "--type {}: the provider {} has no default rate for it",
+                    kind.as_str(),
+                    account.provider.as_str()
+                ));
+            }
+            Some((kind, quantity))
+        }
+        _ => None,
+    };
+
+    // What an earlier run kept, younger than the cache period, answers without asking: the
+    // newest reading of the history, or a failure newer than it (the server's cache keeps a
+    // failure as long as a balance, so a rejected key is not asked again every minute either).
+    let now = clock.epoch_ms();
+    let ttl_ms = i64::try_from(account.ttl().as_millis()).unwrap_or(i64::MAX);
+    let fresh = |at: i64| at <= now && now - at < ttl_ms;
+    let failure_file = data_dir.map(|dir| dir.join(format!("{}{FAILURE_SUFFIX}", account.name)));
+    let failed = failure_file
+        .as_deref()
+        .and_then(Failure::load)
+        .filter(|f| fresh(f.at));
+    let kept = account
+        .latest()
+        .filter(|p| data_dir.is_some() && fresh(p.at));
+    let (balance, zero_error) = match (failed, kept) {
+        (Some(failure), kept) if kept.is_none_or(|p| p.at < failure.at) => {
+            return Report::unknown(&failure.reason)
+        }
+        (_, Some(point)) => (point.balance, false),
+        _ => {
+            let verdict = account.verdict(&state.metrics).await;
+            let reason = match &verdict.outcome {
+                Ok(balance) => Ok((*balance, false)),
+                Err(error) if error.code == ErrorCode::ZeroBalance => Ok((Money::ZERO, true)),
+                Err(error) => {
+                    let (code, detail) = (error.code.as_str(), error.detail.as_str());
+                    Err(if detail.is_empty() || detail == code {
+                        format!("{}: {code}", account.name)
+                    } else {
+                        format!("{}: {code} ({detail})", account.name)
+                    })
+                }
+            };
+            if let Some(file) = &failure_file {
+                Failure::keep(file, now, reason.as_ref().err());
+            }
+            match reason {
+                Ok(reading) => reading,
+                Err(reason) => return Report::unknown(&reason),
+            }
+        }
+    };
+    judge(
+        &account.name,
+        account.provider,
+        balance,
+        zero_error,
+        &account.forecast(),
+        (warning, critical),
+        batch,
+    )
+}
+
+/// The end of the file, next to the account's history file, that holds its latest failed
+/// reading (names are `[a-z0-9-]`, so it never meets another account's history file).
+pub const FAILURE_SUFFIX: &str = ".failed.json";
+
+/// An account's latest failed reading: when, and the key-free reason the line showed.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Failure {
+    at: i64,
+    reason: String,
+}
+
+impl Failure {
+    /// The kept failure; none when there is no file or it is not one (it is then replaced).
+    fn load(path: &Path) -> Option<Failure> {
+        let text = std::fs::read_to_string(path).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Keeps `reason` as the failure at `at`, or forgets the failure after a good reading.
+    /// Best effort: a file that cannot be written costs one more upstream request next time.
+    fn keep(path: &Path, at: i64, reason: Option<&String>) {
+        let Some(reason) = reason else {
+            let _ = std::fs::remove_file(path);
+            return;
+        };
+        let failure = Failure {
+            at,
+            reason: reason.clone(),
+        };
+        let Ok(text) = serde_json::to_string(&failure) else {
+            return;
+        };
+        // Whole or not at all: the next run reads either the old file or the new one.
+        let temp = path.with_extension("tmp");
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if std::fs::write(&temp, text).is_ok() {
+            let _ = std::fs::rename(&temp, path);
+        }
+    }
+}
+
+/// The status and line for a balance (`zero_error`: the API said `ERROR_ZERO_BALANCE`).
+fn judge(
+    name: &str,
+    provider: captchaai_balance::provider::ProviderId,
+    balance: Money,
+    zero_error: bool,
+    forecast: &Forecast,
+    (warning, critical): (Money, Money),
+    batch: Option<(CaptchaType, u64)>,
+) -> Report {
+    let mut status = if zero_error || balance <= critical || balance < EMPTY_FLOOR {
+        Status::Critical
+    } else if balance < warning {
+        Status::Warning
+    } else {
+        Status::Ok
+    };
+    let runway_s = forecast.runway.map(|r| r.to_empty_ms / 1000);
+
+    let mut text = String::with_capacity(96);
+    text.push_str(name);
+    text.push(' ');
+    text.push_str(&balance.display());
+    if zero_error {
+        text.push_str(" (ERROR_ZERO_BALANCE)");
+    }
+    let mut perfdata = format!("balance={balance};{warning}:;{critical}:;0");
+    if let Some((kind, quantity)) = batch {
+        let standing = Standing {
+            balance: Some(balance),
+            level: BalanceLevel::of(balance, warning).as_str(),
+            runway_seconds: runway_s,
+        };
+        match budget::answer(name, provider, &standing, kind, quantity) {
+            Ok(view) => {
+                if !view.enough {
+                    status = Status::Critical;
+                }
+                let cost = Money::parse(&view.cost).map_or(view.cost.clone(), Money::display);
+                let _ = write!(
+                    text,
+                    ", {quantity} {} cost {cost}, balance covers {}",
+                    kind.as_str(),
+                    view.covered
+                );
+                let _ = write!(perfdata, " covered={};;{quantity}:;0", view.covered);
+            }
+            // The rate was checked before the reading and the balance is known: unreachable
+            // in practice, and no answer is better than a guessed one.
+            Err(_) => return Report::unknown("the batch cost cannot be computed"),
+        }
+    }
+    if let Some(seconds) = runway_s {
+        text.push_str(" (runway ");
+        text.push_str(&span(seconds));
+        text.push(')');
+        let _ = write!(perfdata, " runway={seconds}s;;;0");
+    }
+    if let Some(rate) = forecast.spend_per_hour {
+        let _ = write!(perfdata, " spend_per_hour={};;;0", rate.to_four_decimals());
+    }
+    Report::new(status, &text, &perfdata)
+}
+
+const MINUTE_S: i64 = 60;
+const HOUR_S: i64 = 60 * MINUTE_S;
+const DAY_S: i64 = 24 * HOUR_S;
+
+/// From how long on a span is shown in which unit (floored: a runway never looks longer).
+#[rustfmt::skip]
+const SPANS: [(i64, i64, &str); 3] = [
+    (2 * DAY_S, DAY_S,    "d"),
+    (HOUR_S,    HOUR_S,   "h"),
+    (0,         MINUTE_S, "min"),
+];
+
+/// `9 h`, `3 d`, `40 min`.
+fn span(seconds: i64) -> String {
+    let (_, unit, name) = SPANS
+        .iter()
+        .copied()
+        .find(|(from, _, _)| seconds >= *from)
+        .unwrap_or(SPANS[2]);
+    format!("{} {name}", seconds.max(0) / unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use captchaai_balance::forecast::Runway;
+    use captchaai_balance::provider::ProviderId;
+
+    fn money(text: &str) -> Money {
+        Money::parse(text).expect("test amount")
+    }
+
+    fn with_runway(seconds: i64) -> Forecast {
+        Forecast {
+            runway: Some(Runway {
+                to_empty_ms: seconds * 1000,
+                to_low_ms: 0,
+            }),
+            ..Forecast::default()
+        }
+    }
+
+    #[rustfmt::skip]
+    const LEVELS: [(&str, bool, &str, &str, Status); 9] = [
+        ("10",    false, "5", "1", Status::Ok),
+        ("5",     false, "5", "1", Status::Ok),
+        ("4.99",  false, "5", "1", Status::Warning),
+        ("1.0001",false, "5", "1", Status::Warning),
+        ("1",     false, "5", "1", Status::Critical),
+        ("0.5",   false, "5", "0", Status::Warning),
+        ("0.009", false, "5", "0", Status::Critical),
+        ("-2",    false, "5", "0", Status::Critical),
+        ("0",     true,  "5", "0", Status::Critical),
+    ];
+
+    #[test]
+    fn levels_follow_the_thresholds_and_the_empty_floor() {
+        for (balance, zero, warning, critical, want) in LEVELS {
+            let report = judge(
+                "a",
+                ProviderId::CaptchaAi,
+                money(balance),
+                zero,
+                &Forecast::default(),
+                (money(warning), money(critical)),
+                None,
+            );
+            assert_eq!(report.status, want, "{balance} {warning} {critical}");
+        }
+    }
+
+    #[test]
+    fn the_line_has_the_plugin_shape() {
+        let report = judge(
+            "production",
+            ProviderId::CaptchaAi,
+            money("3.21"),
+            false,
+            &with_runway(9 * 3600 + 59),
+            (money("5"), money("1")),
+            None,
+        );
+        assert_eq!(report.line, "BALANCE WARNING - production $3.2100 (runway 9 h) | balance=3.21;5:;1:;0 runway=32459s;;;0");
+        assert_eq!((report.status.code(), Status::Unknown.code()), (1, 3));
+    }
+
+    #[rustfmt::skip]
+    const SPAN_ROWS: [(i64, &str); 6] = [
+        (0,                 "0 min"),
+        (59 * 60 + 59,      "59 min"),
+        (3600,              "1 h"),
+        (47 * 3600 + 3599,  "47 h"),
+        (2 * 86_400,        "2 d"),
+        (10 * 86_400 - 1,   "9 d"),
+    ];
+
+    #[test]
+    fn spans_are_floored_in_a_readable_unit() {
+        for (seconds, want) in SPAN_ROWS {
+            assert_eq!(span(seconds), want);
+        }
+    }
+}

@@ -13,6 +13,8 @@ node scripts/smoke-wasm.mjs pkg
 
 rm -rf dist
 mkdir -p dist/www
+# dist/www is the demo page and also the npm package captchaai-balance-widget (www/package.json
+# lists what `npm pack` takes: everything below but the demo page).
 cp www/* dist/www/
 # The check cycle the widget shares with the extension (the extension copies all of lib/).
 cp extension/lib/check-cycle.js dist/www/

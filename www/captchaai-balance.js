@@ -38,6 +38,10 @@
  *
  * The check itself (plan -> begin -> fetch -> observe) is the extension's shared cycle,
  * `check-cycle.js` next to this file; the state and the per-account request sharing stay here.
+ *
+ * Exports `CaptchaaiBalance` (the element, defined on import) and `setAssets`. Every file it
+ * loads is named statically, relative to this file, so bundlers find them (`assets` below;
+ * types in captchaai-balance.d.ts; esbuild users import `esbuild.js` instead).
  */
 import { fetchOutcome, runCheckCycle } from './check-cycle.js';
 
@@ -86,6 +90,40 @@ class LoadFailure extends Error {
   }
 }
 
+/**
+ * Where the element finds what it loads at run time, next to this file. Each path is a literal
+ * `new URL('./…', import.meta.url)` so that a bundler which follows the pattern (Vite, webpack 5,
+ * Parcel) copies the file into its output and rewrites the URL; unbundled, it is this file's
+ * folder. esbuild does not follow it: `esbuild.js` (the package's `./esbuild` entry) calls
+ * `setAssets` with the files it imports instead. A catalog is a function so that only the
+ * languages a page shows are downloaded.
+ */
+const assets = {
+  wasm: new URL('./captchaai_balance_bg.wasm', import.meta.url),
+  catalogs: {
+    en: () => fetchText(new URL('./messages/en.json', import.meta.url)),
+    id: () => fetchText(new URL('./messages/id.json', import.meta.url)),
+  },
+};
+
+async function fetchText(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url.href}: HTTP ${response.status}`);
+  return response.text();
+}
+
+/**
+ * Replace where the .wasm and the text catalogs come from, for a bundler that does not copy
+ * `new URL('./…', import.meta.url)` files (the package's `./esbuild` entry uses it). Takes effect
+ * for a widget that starts afterwards; the module is loaded once per page.
+ * @param {{ wasm?: URL | string, catalogs?: Record<string, () => Promise<string | object>> }} given
+ *   `wasm`: the .wasm's URL; `catalogs`: language -> the catalog's text (or parsed JSON)
+ */
+function setAssets({ wasm, catalogs } = {}) {
+  if (wasm) assets.wasm = new URL(wasm, document.baseURI);
+  if (catalogs) assets.catalogs = { ...assets.catalogs, ...catalogs };
+}
+
 let wasmReady = null;
 
 /**
@@ -97,15 +135,20 @@ function loadWasm() {
   return wasmReady;
 }
 
+/** The glue's name, resolved only for the load-failure sentence (a variable, not a literal, so
+ * no bundler copies it as a file: the glue is bundled through the import below). */
+const GLUE_FILE = './captchaai_balance.js';
+
 async function startWasm() {
-  const glueUrl = new URL('./captchaai_balance.js', import.meta.url);
-  const wasmUrl = new URL('./captchaai_balance_bg.wasm', import.meta.url);
   let cab;
   try {
-    cab = await import(glueUrl.href);
+    // A literal specifier: every bundler includes the glue (unbundled, it is this file's folder).
+    cab = await import('./captchaai_balance.js');
   } catch (e) {
-    throw new LoadFailure('glue', [glueUrl.href], e);
+    throw new LoadFailure('glue', [new URL(GLUE_FILE, import.meta.url).href], e);
   }
+  // Read after the await: an entry that calls setAssets right after importing this module has run.
+  const wasmUrl = assets.wasm;
   // Fetch the .wasm ourselves so a 404 or a CORS failure can be told apart from a compile error.
   let response;
   try {
@@ -134,21 +177,26 @@ async function startWasm() {
 const catalogs = new Map();
 
 /**
- * Install `messages/<lang>.json` (next to this file) into the module, once per page. A catalog
- * that does not load is reported in the console and leaves its language to English.
+ * Install the catalog of `lang` (`messages/<lang>.json` next to this file) into the module, once
+ * per page. A catalog that does not load is reported in the console and leaves its language to
+ * English.
  * @returns {Promise<boolean>} whether it is installed
  */
 function loadCatalog(cab, lang) {
   if (!catalogs.has(lang)) {
-    const url = new URL(`./messages/${lang}.json`, import.meta.url);
-    catalogs.set(lang, fetch(url)
-      .then(async (response) => {
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        if (!cab.setMessages(lang, await response.text())) throw new Error('not a text catalog');
+    const load = assets.catalogs[lang];
+    catalogs.set(lang, Promise.resolve()
+      .then(() => {
+        if (!load) throw new Error('no catalog for this language in the element\'s asset table');
+        return load();
+      })
+      .then((source) => {
+        const text = typeof source === 'string' ? source : JSON.stringify(source?.default ?? source);
+        if (!cab.setMessages(lang, text)) throw new Error('not a text catalog');
         return true;
       })
       .catch((error) => {
-        console.error(`captchaai-balance: ${url.href} did not load; its sentences fall back to English`, error);
+        console.error(`captchaai-balance: the "${lang}" catalog did not load; its sentences fall back to English`, error);
         return false;
       }));
   }
@@ -1014,4 +1062,4 @@ const CaptchaaiBalance = class extends HTMLElement {
 
 if (!customElements.get(TAG)) customElements.define(TAG, CaptchaaiBalance);
 
-export { CaptchaaiBalance };
+export { CaptchaaiBalance, setAssets };

@@ -12,6 +12,7 @@
 use crate::clock::Clock;
 use crate::secret::{ApiKey, KeyError};
 use crate::serve::Limits;
+use crate::webhook::{parse_webhooks, Webhook};
 use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
 use captchaai_balance::money::Money;
 use captchaai_balance::protocol::normalize_endpoint;
@@ -49,12 +50,12 @@ pub struct Cli {
     pub listen: SocketAddr,
 
     /// The accounts to watch (TOML, see server/README.md). Keys stay in environment variables.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
     /// The default account's API base URL (the first account of --config, or the
     /// CAPTCHAAI_API_KEY one); its provider's own host when not given.
-    #[arg(long, value_parser = parse_upstream)]
+    #[arg(long, value_parser = parse_upstream, global = true)]
     pub upstream: Option<Url>,
 
     /// Directory with the built widget (captchaai-balance.js, the wasm glue, index.html).
@@ -67,7 +68,7 @@ pub struct Cli {
     pub cache_seconds: u64,
 
     /// Give up on the upstream after this many seconds.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
     pub upstream_timeout_seconds: u64,
 
     /// Close a connection whose client takes longer than this to send its request headers or
@@ -82,8 +83,20 @@ pub struct Cli {
     /// Keep each account's balance history in this directory (one JSON file per account, no
     /// key), so a restart keeps the spend rate and runway. Without it the history lives in
     /// memory only.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Send one clearly marked test message to every [[webhook]] of --config, print one line
+    /// per target; exit 0 when all got it, 1 otherwise, 2 for a config error.
+    TestAlert,
 }
 
 impl Cli {
@@ -168,6 +181,12 @@ pub struct Config {
     pub clock: Clock,
     /// Where the balance histories are kept (`None`: memory only).
     pub data_dir: Option<PathBuf>,
+    /// Where alerts go (`[[webhook]]` of the config file).
+    pub webhooks: Vec<Webhook>,
+    /// Check every account on its own schedule (`crate::watch`). The binary always does; the
+    /// library's helpers ([`Config::mock`], [`Config::accounts`]) leave it off so a test
+    /// decides when the upstream is asked.
+    pub watch: bool,
 }
 
 /// Why the server cannot start: one line, never a key.
@@ -197,11 +216,14 @@ impl Config {
         cli: &Cli,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        let mut webhooks = Vec::new();
         let mut accounts = match &cli.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-                parse_accounts(path, &text, &env)?
+                let accounts = parse_accounts(path, &text, &env)?;
+                webhooks = read_webhooks(path, &text, &env, &accounts)?;
+                accounts
             }
             None => match env(KEY_ENV).filter(|k| !k.trim().is_empty()) {
                 Some(key) => vec![AccountConfig::new(
@@ -228,6 +250,8 @@ impl Config {
             upstream_timeout: Duration::from_secs(cli.upstream_timeout_seconds),
             clock: Clock::system(),
             data_dir: cli.data_dir.clone(),
+            webhooks,
+            watch: true,
         })
     }
 
@@ -240,6 +264,8 @@ impl Config {
             upstream_timeout: Duration::from_secs(10),
             clock: Clock::system(),
             data_dir: None,
+            webhooks: Vec::new(),
+            watch: false,
         }
     }
 
@@ -293,9 +319,9 @@ pub fn parse_accounts(
             None => ConfigError(format!("{file}: {message}")),
         }
     })?;
-    if let Some(other) = doc.keys().find(|k| *k != "account") {
+    if let Some(other) = doc.keys().find(|k| *k != "account" && *k != "webhook") {
         return Err(ConfigError(format!(
-            "{file}: unknown setting {other:?}; the file holds only [[account]] tables"
+            "{file}: unknown setting {other:?}; the file holds only [[account]] and [[webhook]] tables"
         )));
     }
     let Some(list) = doc.get("account") else {
@@ -334,6 +360,21 @@ pub fn parse_accounts(
         accounts.push(account);
     }
     Ok(accounts)
+}
+
+/// The `[[webhook]]` tables of an accounts file that [`parse_accounts`] read (`accounts`).
+fn read_webhooks(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    accounts: &[AccountConfig],
+) -> Result<Vec<Webhook>, ConfigError> {
+    let file = path.display().to_string();
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|_| ConfigError(format!("{file}: not TOML")))?;
+    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    parse_webhooks(&file, &doc, env, &names)
 }
 
 /// One `[[account]]` table (the `index`th, from 0).

@@ -243,6 +243,15 @@ async fn one_message_per_event_across_a_threshold_crossing_and_a_restart() {
     assert_eq!(receiver.count(), 4, "a restart repeated the warning");
     assert!(dir.join("_alerts.json").is_file());
     let stored = std::fs::read_to_string(dir.join("_alerts.json")).expect("read");
+    // Every upstream answer was observed once, none of the cached ones (each step read twice):
+    // one point per upstream answer in the monitor's history (all within the hour it keeps in
+    // full).
+    let memory: Value = serde_json::from_str(&stored).expect("json");
+    let monitor = &memory["accounts"]["production"];
+    assert_eq!(
+        monitor["history"].as_array().expect("history").len(),
+        upstream.hits()
+    );
     assert!(!stored.contains(KEY), "no key in the alert memory");
     assert!(
         !stored.contains(SECRET),

@@ -14,6 +14,7 @@
 //! account without a stored history starts with the one its model gives for the past week
 //! (`MockAccount::backfill`); a real account's history is only ever its readings.
 
+use crate::alerting::Alerts;
 use crate::answer::Verdict;
 use crate::cache::SingleFlight;
 use crate::clock::Clock;
@@ -28,7 +29,7 @@ use captchaai_balance::level::BalanceLevel;
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
 use serde::Serialize;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tracing::warn;
 
@@ -116,6 +117,7 @@ pub struct Account {
     memory: Arc<Mutex<Memory>>,
     store: Store,
     clock: Clock,
+    alerts: OnceLock<Arc<Alerts>>,
 }
 
 /// `GET /v1/accounts/{name}`: one account as the admin view shows it.
@@ -226,7 +228,14 @@ impl Account {
             })),
             store,
             clock,
+            alerts: OnceLock::new(),
         }
+    }
+
+    /// Sends every upstream answer of this account through `alerts` from now on (once; later
+    /// calls are ignored).
+    pub fn set_alerts(&self, alerts: Arc<Alerts>) {
+        let _ = self.alerts.set(alerts);
     }
 
     /// The stored history; none stored (or unusable) and a simulated account: the history its
@@ -301,12 +310,19 @@ impl Account {
             threshold: self.threshold,
         };
         let clock = self.clock.clone();
+        let alerts = self.alerts.get().cloned();
         let reading = self
             .cache
             .get(move || async move {
                 let verdict = source.fetch(&metrics, &keeper.name).await;
-                let forecast = keeper.remember(&verdict.outcome, clock.epoch_ms());
+                let now = clock.epoch_ms();
+                let forecast = keeper.remember(&verdict.outcome, now);
                 metrics.record_forecast(&keeper.name, forecast.spend_per_hour, forecast.runway);
+                // Only here, where the upstream answered: a cached reading is never observed.
+                if let Some(alerts) = alerts {
+                    let runway = forecast.runway.map(|r| r.to_empty_ms / 1000);
+                    alerts.observe(&keeper.name, &verdict.outcome, now, runway);
+                }
                 Arc::new(verdict)
             })
             .await;

@@ -12,6 +12,7 @@
 use crate::clock::Clock;
 use crate::secret::{ApiKey, KeyError};
 use crate::serve::Limits;
+use crate::webhook::{parse_webhooks, Webhook};
 use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
 use captchaai_balance::money::Money;
 use captchaai_balance::protocol::normalize_endpoint;
@@ -96,6 +97,9 @@ pub enum Command {
     /// One balance reading as a monitoring plugin (Nagios, Icinga, Zabbix, cron): one status
     /// line, exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     Check(crate::check::CheckArgs),
+    /// Send one clearly marked test message to every [[webhook]] of --config, print one line
+    /// per target; exit 0 when all got it, 1 otherwise, 2 for a config error.
+    TestAlert,
 }
 
 impl Cli {
@@ -180,6 +184,12 @@ pub struct Config {
     pub clock: Clock,
     /// Where the balance histories are kept (`None`: memory only).
     pub data_dir: Option<PathBuf>,
+    /// Where alerts go (`[[webhook]]` of the config file).
+    pub webhooks: Vec<Webhook>,
+    /// Check every account on its own schedule (`crate::watch`). The binary always does; the
+    /// library's helpers ([`Config::mock`], [`Config::accounts`]) leave it off so a test
+    /// decides when the upstream is asked.
+    pub watch: bool,
 }
 
 /// Why the server cannot start: one line, never a key.
@@ -209,11 +219,14 @@ impl Config {
         cli: &Cli,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        let mut webhooks = Vec::new();
         let mut accounts = match &cli.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-                parse_accounts(path, &text, &env)?
+                let accounts = parse_accounts(path, &text, &env)?;
+                webhooks = read_webhooks(path, &text, &env, &accounts)?;
+                accounts
             }
             None => match env(KEY_ENV).filter(|k| !k.trim().is_empty()) {
                 Some(key) => vec![AccountConfig::new(
@@ -240,6 +253,8 @@ impl Config {
             upstream_timeout: Duration::from_secs(cli.upstream_timeout_seconds),
             clock: Clock::system(),
             data_dir: cli.data_dir.clone(),
+            webhooks,
+            watch: true,
         })
     }
 
@@ -252,6 +267,8 @@ impl Config {
             upstream_timeout: Duration::from_secs(10),
             clock: Clock::system(),
             data_dir: None,
+            webhooks: Vec::new(),
+            watch: false,
         }
     }
 
@@ -305,9 +322,9 @@ pub fn parse_accounts(
             None => ConfigError(format!("{file}: {message}")),
         }
     })?;
-    if let Some(other) = doc.keys().find(|k| *k != "account") {
+    if let Some(other) = doc.keys().find(|k| *k != "account" && *k != "webhook") {
         return Err(ConfigError(format!(
-            "{file}: unknown setting {other:?}; the file holds only [[account]] tables"
+            "{file}: unknown setting {other:?}; the file holds only [[account]] and [[webhook]] tables"
         )));
     }
     let Some(list) = doc.get("account") else {
@@ -346,6 +363,21 @@ pub fn parse_accounts(
         accounts.push(account);
     }
     Ok(accounts)
+}
+
+/// The `[[webhook]]` tables of an accounts file that [`parse_accounts`] read (`accounts`).
+fn read_webhooks(
+    path: &Path,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    accounts: &[AccountConfig],
+) -> Result<Vec<Webhook>, ConfigError> {
+    let file = path.display().to_string();
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|_| ConfigError(format!("{file}: not TOML")))?;
+    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    parse_webhooks(&file, &doc, env, &names)
 }
 
 /// One `[[account]]` table (the `index`th, from 0).

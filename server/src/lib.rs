@@ -14,6 +14,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod account;
+pub mod alerting;
 pub mod answer;
 pub mod api;
 pub mod budget;
@@ -33,6 +34,8 @@ pub mod source;
 pub mod state;
 pub mod static_files;
 pub mod store;
+pub mod watch;
+pub mod webhook;
 
 pub use config::{Cli, Config, Mode};
 

@@ -58,6 +58,9 @@ mod native {
             Mode::Mock => Vec::new(),
         };
         logging::init(keys);
+        if let Some(Command::TestAlert) = &cli.command {
+            return test_alert(&config).await;
+        }
 
         let listener = match tokio::net::TcpListener::bind(cli.listen).await {
             Ok(listener) => listener,
@@ -109,6 +112,42 @@ mod native {
         });
         println!("{}", report.line);
         ExitCode::from(report.status.code())
+    }
+
+    /// `test-alert`: one marked test message to every `[[webhook]]`, one line per target
+    /// (its variable's name, never the URL); 0 when every target took it, 1 otherwise, 2 when
+    /// there is no target.
+    async fn test_alert(config: &Config) -> ExitCode {
+        if config.webhooks.is_empty() {
+            eprintln!("error: no [[webhook]] to test; add one to the --config file (server/README.md shows the fields)");
+            return ExitCode::from(2);
+        }
+        let accounts: Vec<String> = match &config.mode {
+            Mode::Proxy(accounts) => accounts.iter().map(|a| a.name.clone()).collect(),
+            Mode::Mock => Vec::new(),
+        };
+        let results = captchaai_balance_server::webhook::send_test(
+            &config.webhooks,
+            &accounts,
+            config.upstream_timeout,
+            config.clock.epoch_ms(),
+        )
+        .await;
+        let mut all_ok = true;
+        for (hook, result) in config.webhooks.iter().zip(results) {
+            match result {
+                Ok(()) => println!("{}: ok", hook.url_env),
+                Err(error) => {
+                    all_ok = false;
+                    println!("{}: failed: {error}", hook.url_env);
+                }
+            }
+        }
+        if all_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
     }
 
     /// Ctrl-C, or SIGTERM (systemd, docker stop). If a handler cannot be installed, that
@@ -173,6 +212,16 @@ mod native {
         match &config.data_dir {
             Some(dir) => println!("history: kept in {}", dir.display()),
             None => println!("history: in memory only (--data-dir DIR keeps it across restarts)"),
+        }
+        if config.webhooks.is_empty() {
+            println!("alerts: no [[webhook]] configured (server/README.md)");
+        } else {
+            let targets: Vec<String> = config.webhooks.iter().map(|w| w.shown()).collect();
+            println!("alerts: to {}", targets.join(", "));
+        }
+        match &config.data_dir {
+            Some(dir) => println!("alert memory: kept in {}", dir.display()),
+            None => println!("alert memory: in memory only (--data-dir DIR keeps it across restarts, so a restart sends no alert twice)"),
         }
         println!("admin page: {base}/");
         println!("balance API: {base}/res.php?action=getbalance&json=1 (the first account), {base}/accounts/NAME/res.php?action=getbalance&json=1");

@@ -21,7 +21,12 @@
 //!   start);
 //! - `captcha_balance_requests_served_total{route,status}`: about this server's HTTP routes,
 //!   not an account, so it has no account labels (route is a fixed set, never the raw path, so
-//!   scanners cannot blow up the series count).
+//!   scanners cannot blow up the series count);
+//! - `captcha_balance_webhook_deliveries_total{target,result}`: alert messages per webhook
+//!   target (`target` is the name of the variable that holds its URL, never the URL) and
+//!   `result` (`delivered`, `failed` for each failed attempt, `gave_up` when a message was
+//!   dropped after retrying for a day); `captcha_balance_webhook_pending{target}`: messages
+//!   decided and not delivered yet.
 //!
 //! Every account's series exist from the start (created from the configured list, never from a
 //! request), so the label sets are bounded by the config file.
@@ -63,6 +68,20 @@ struct ErrorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    target: String,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: String,
+}
+
+/// The results of [`Metrics::record_delivery`].
+pub const DELIVERY_RESULTS: [&str; 3] = ["delivered", "failed", "gave_up"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServedLabels {
     route: &'static str,
     status: u16,
@@ -87,6 +106,8 @@ pub struct Metrics {
     upstream_requests: Family<AccountLabels, Counter>,
     upstream_errors: Family<ErrorLabels, Counter>,
     served: Family<ServedLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    pending: Family<TargetLabels, Gauge>,
     accounts: Vec<AccountSeries>,
     clock: Clock,
     started: Instant,
@@ -155,8 +176,22 @@ impl Metrics {
             "HTTP requests answered by this server, by route and status",
             served.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        let pending = Family::<TargetLabels, Gauge>::default();
+        registry.register(
+            "captcha_balance_webhook_deliveries",
+            "Alert messages to webhook targets, by target (the URL's variable name) and result",
+            deliveries.clone(),
+        );
+        registry.register(
+            "captcha_balance_webhook_pending",
+            "Alert messages decided and not delivered yet, by webhook target",
+            pending.clone(),
+        );
         let started = clock.now();
         Metrics {
+            deliveries,
+            pending,
             registry,
             balance,
             since_good,
@@ -214,6 +249,41 @@ impl Metrics {
         };
         self.spend.get_or_create(&series.labels).set(spend);
         self.runway.get_or_create(&series.labels).set(runway);
+    }
+
+    /// Creates the series of these webhook targets (their `url_env` names) at 0, so rates work
+    /// from the start.
+    pub fn add_targets(&self, targets: &[&str]) {
+        for target in targets {
+            for result in DELIVERY_RESULTS {
+                let _ = self.deliveries.get_or_create(&DeliveryLabels {
+                    target: (*target).to_string(),
+                    result,
+                });
+            }
+            let _ = self.pending.get_or_create(&TargetLabels {
+                target: (*target).to_string(),
+            });
+        }
+    }
+
+    /// Counts one delivery attempt's `result` (one of [`DELIVERY_RESULTS`]) for a target.
+    pub fn record_delivery(&self, target: &str, result: &'static str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                target: target.to_string(),
+                result,
+            })
+            .inc();
+    }
+
+    /// Sets how many messages wait for a target.
+    pub fn set_pending(&self, target: &str, count: usize) {
+        self.pending
+            .get_or_create(&TargetLabels {
+                target: target.to_string(),
+            })
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// Records one answered HTTP request.

@@ -2,6 +2,7 @@
 //! metrics, the static directory.
 
 use crate::account::Account;
+use crate::alerting::Alerts;
 use crate::config::{Config, Mode};
 use crate::metrics::Metrics;
 use crate::mock::{MockAccount, MOCK_ACCOUNTS};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub static_dir: Arc<PathBuf>,
     /// True in mock mode (the control API exists).
     pub mock_mode: bool,
+    /// The monitors and webhook outboxes.
+    pub alerts: Arc<Alerts>,
 }
 
 impl AppState {
@@ -82,7 +85,30 @@ impl AppState {
             let forecast = account.forecast();
             metrics.record_forecast(&account.name, forecast.spend_per_hour, forecast.runway);
         }
+        let watched: Vec<_> = accounts
+            .iter()
+            .map(|a| (a.name.clone(), a.provider, a.threshold))
+            .collect();
+        let alerts = Arc::new(Alerts::new(
+            &watched,
+            config.webhooks.clone(),
+            config.data_dir.clone(),
+            Arc::clone(&metrics),
+            config.clock.clone(),
+            config.upstream_timeout,
+        ));
+        for account in &accounts {
+            account.set_alerts(Arc::clone(&alerts));
+        }
+        // Tasks need a runtime; built outside one (a unit test), the server only answers.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            alerts.start_delivery();
+            if config.watch {
+                crate::watch::start(&accounts, &metrics, &alerts, &config.clock);
+            }
+        }
         Ok(AppState {
+            alerts,
             metrics,
             accounts: accounts.into(),
             static_dir: Arc::new(config.static_dir),

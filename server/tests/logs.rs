@@ -1,11 +1,13 @@
 //! Everything the server logs (at TRACE, without the writer's masking) during proxy failures
-//! never contains the key, in any letter case, nor a client's key: the code itself must not log
-//! them, even when the upstream echoes the key back.
+//! never contains the key, in any letter case, nor a client's key, nor a webhook URL (a failed
+//! alert delivery names the target's variable): the code itself must not log them, even when
+//! the upstream echoes the key back.
 //!
 //! One test in its own file: it installs a global subscriber.
 
 mod common;
 
+use captchaai_balance_server::webhook::{Format, Webhook};
 use captchaai_balance_server::Mode;
 use common::*;
 use std::io::Write;
@@ -33,6 +35,9 @@ impl<'a> MakeWriter<'a> for Buffer {
     }
 }
 
+/// The secret path of the webhook URLs: never logged.
+const HOOK_SECRET: &str = "T0HOOK/B0HOOK/hookSecretToken42";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_key_is_never_logged() {
     let logs = Buffer::default();
@@ -50,6 +55,29 @@ async fn the_key_is_never_logged() {
     let upstream = Upstream::start(Behaviour::Balance("1.5")).await;
     let mut config = proxy_config(&upstream);
     config.cache_ttl = Duration::ZERO;
+    // Webhook targets whose URLs carry a secret path: one refuses connections, one is the
+    // upstream stand-in (answering whatever it answers at the time). The rejected key below
+    // is an alert for both.
+    let refusing = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let refused_at = refusing.local_addr().expect("addr");
+    drop(refusing);
+    let hook = |url_env: &str, url: String| Webhook {
+        format: Format::Generic,
+        url_env: url_env.into(),
+        url: reqwest::Url::parse(&url).expect("url"),
+        accounts: None,
+        kinds: None,
+    };
+    config.webhooks = vec![
+        hook(
+            "REFUSED_HOOK",
+            format!("http://{refused_at}/services/{HOOK_SECRET}"),
+        ),
+        hook(
+            "UPSTREAM_HOOK",
+            format!("{}services/{HOOK_SECRET}", upstream.url),
+        ),
+    ];
     let clock = config.clock.clone();
     let base = start(config).await;
     let balance = format!("/res.php?key={CLIENT_KEY}&action=getbalance&json=1");
@@ -86,8 +114,22 @@ async fn the_key_is_never_logged() {
     drop(listener);
     get(&start(config).await, &balance).await;
 
+    let logged = |what: &str| String::from_utf8_lossy(&logs.0.lock().expect("lock")).contains(what);
+    eventually("a failed alert delivery", || {
+        logged("alert delivery failed")
+    })
+    .await;
+
     let text = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
     println!("{text}");
+    assert!(
+        text.contains("REFUSED_HOOK") && text.contains("cannot connect"),
+        "the failed delivery names its target and why:\n{text}"
+    );
+    assert!(
+        !text.contains(HOOK_SECRET) && !text.contains("/services/"),
+        "a webhook URL was logged:\n{text}"
+    );
     assert!(
         text.contains("upstream request failed"),
         "the failures were logged:\n{text}"

@@ -375,3 +375,61 @@ async fn mock_mode_checks_the_simulated_account() {
         )
     );
 }
+
+/// A check reads once and prints its line: it is the monitoring system that alerts, so the
+/// config's `[[webhook]]` gets nothing from it (a cron check every minute would otherwise send
+/// the team a second alert stream), and no watcher asks the upstream again behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_sends_no_webhook_and_asks_once() {
+    use axum::routing::any;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let hooks = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hook_url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let counter = Arc::clone(&hooks);
+    let router = axum::Router::new().fallback(any(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { "ok" }
+    }));
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+
+    let upstream = Upstream::start(Behaviour::Balance("0.50")).await;
+    let dir = temp_dir("webhook");
+    let config = dir.join("accounts.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[account]]\nname = \"production\"\nprovider = \"captchaai\"\nkey_env = \"KEY_A\"\nthreshold = \"5\"\nendpoint = \"{}\"\n\n\
+             [[webhook]]\nformat = \"generic\"\nurl_env = \"HOOK_URL\"\n",
+            upstream.url
+        ),
+    )
+    .expect("write the config");
+    let config = config.to_str().expect("utf-8");
+    let data = dir.join("data");
+    let data_dir = data.to_str().expect("utf-8");
+    let run = check(
+        &[("KEY_A", KEY), ("HOOK_URL", &hook_url)],
+        &["check", "--config", config, "--data-dir", data_dir],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.line()
+            .starts_with("BALANCE WARNING - production $0.5000"),
+        "{run:?}"
+    );
+    // Time for a stray delivery or watcher request to land.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(hooks.load(Ordering::SeqCst), 0, "the check sent a webhook");
+    // Nor left one behind for a server that starts on this directory later.
+    let memory = std::fs::read_to_string(data.join("_alerts.json")).unwrap_or_default();
+    assert!(
+        !memory.contains("HOOK_URL"),
+        "a message waits in the outbox: {memory}"
+    );
+    assert_eq!(upstream.hits(), 1);
+}

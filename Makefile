@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # wasm-pack test drives Debian's chromedriver (docs/BROWSERS.md).
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: setup build test test-rust test-wasm test-e2e test-prom lint demo server bench clean
+.PHONY: setup build test test-rust test-wasm test-e2e test-prom test-clients lint demo server bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -15,8 +15,9 @@ build: setup
 
 ## Every test: lint, cargo tests (core + server), wasm-bindgen tests in headless Chromium,
 ## Firefox manifest lint, Playwright tests of the extension and the widget (Chromium), the
-## extension's main scenarios in Firefox ESR (geckodriver), the Prometheus rules and dashboard.
-test: build lint test-rust test-wasm test-e2e test-prom
+## extension's main scenarios in Firefox ESR (geckodriver), the Prometheus rules and dashboard,
+## the official client libraries against the server.
+test: build lint test-rust test-wasm test-e2e test-prom test-clients
 
 lint: setup
 	bash scripts/check-self-contained.sh
@@ -47,6 +48,12 @@ test-prom: setup
 	cd deploy/prometheus && promtool test rules rules_test.yml
 	node --test tests/deploy/
 	bash scripts/verify-systemd-unit.sh
+
+# The official 2captcha-python and anticaptchaofficial clients (pinned in scripts/setup.sh) read
+# balances from the server in mock mode, which the tests start on a free loopback port.
+test-clients: setup
+	cargo build -p captchaai-balance-server
+	SERVER_BIN=$(CURDIR)/target/debug/captchaai-balance-server .venv-clients/bin/python -m unittest discover -s tests/clients -v
 
 # The widget tests build and start the server themselves (debug build, sharing test-rust's
 # compiled dependencies).

@@ -73,4 +73,15 @@ if ! have geckodriver || [ "$(geckodriver --version | awk 'NR==1 {print $2}')" !
   say "installing geckodriver $GECKODRIVER_VERSION (a few minutes)"
   cargo_install geckodriver --version "$GECKODRIVER_VERSION"
 fi
+# The official client libraries `make test-clients` runs against the server, pinned, in their own
+# virtualenv (.venv-clients, gitignored). pip reaches only the package registry.
+CLIENT_PACKAGES="2captcha-python==2.1.2 anticaptchaofficial==1.0.72"
+if [ "$(cat .venv-clients/installed 2>/dev/null)" != "$CLIENT_PACKAGES" ]; then
+  say "installing the official client libraries ($CLIENT_PACKAGES) in .venv-clients"
+  rm -rf .venv-clients
+  python3 -m venv .venv-clients
+  # shellcheck disable=SC2086 # one word per package
+  .venv-clients/bin/pip install --quiet $CLIENT_PACKAGES
+  echo "$CLIENT_PACKAGES" > .venv-clients/installed
+fi
 say "ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-pack $WASM_PACK_VERSION, node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?'), $(/usr/bin/firefox-esr --version 2>/dev/null || echo 'firefox-esr ?'), geckodriver $GECKODRIVER_VERSION, $(promtool --version 2>/dev/null | awk 'NR==1 {print "promtool", $3}')"

@@ -2,8 +2,9 @@
 
 - 2captcha-python's ``TwoCaptcha(key, server=HOST).balance()`` reads ``/res.php`` (plain text,
   no ``json=1``) and returns a float or raises ``ApiException("ERROR_…")``.
-- anticaptchaofficial's ``get_balance()`` posts ``{"clientKey": …}`` to ``/getBalance`` and
-  returns the answer's ``balance``.
+- anticaptchaofficial's ``get_balance()`` posts ``{"clientKey": …}`` to
+  ``https://api.anti-captcha.com/getBalance`` (no setting changes the host) and returns the
+  answer's ``balance``; a requests adapter mounted on that URL sends it to the server.
 
 Both hard-code ``https://``; the server speaks plain HTTP on loopback, so each test rewrites
 the scheme of the client's request URL (and only that) on the way out, as a TLS terminator in
@@ -37,7 +38,10 @@ SERVER_BIN = os.environ.get(
 )
 # What a client puts in its request: the server ignores it and must never echo or log it.
 CLIENT_KEY = "0123456789abcdef0123456789abcdef"
-ANTI_CAPTCHA = "https://api.anti-captcha.com/"
+# Only the balance call is sent elsewhere (requests picks the adapter of the longest prefix), so a
+# program's solving calls would still reach Anti-Captcha: README, "Using the official client
+# libraries".
+GET_BALANCE = "https://api.anti-captcha.com/getBalance"
 
 server = None
 base = None
@@ -90,7 +94,7 @@ def control(path, body=None):
 
 
 class TlsTerminator(HTTPAdapter):
-    """Sends a request for `https://api.anti-captcha.com/X` to `{base}{prefix}X` instead."""
+    """Sends the balance request to `target` (`http://…/getBalance`) instead."""
 
     def __init__(self, target):
         super().__init__()
@@ -98,8 +102,8 @@ class TlsTerminator(HTTPAdapter):
         self.urls = []
 
     def send(self, request, **kwargs):
-        assert request.url.startswith(ANTI_CAPTCHA), request.url
-        request.url = self.target + request.url[len(ANTI_CAPTCHA):]
+        assert request.url == GET_BALANCE, request.url
+        request.url = self.target
         self.urls.append(request.url)
         return super().send(request, **kwargs)
 
@@ -128,9 +132,9 @@ class OfficialClients(unittest.TestCase):
 
     def anticaptcha(self, prefix="/"):
         """An anticaptchaofficial solver whose requests reach `{base}{prefix}`."""
-        adapter = TlsTerminator(base + prefix)
-        antinetworking.session.mount(ANTI_CAPTCHA, adapter)
-        self.addCleanup(antinetworking.session.adapters.pop, ANTI_CAPTCHA)
+        adapter = TlsTerminator(base + prefix + "getBalance")
+        antinetworking.session.mount(GET_BALANCE, adapter)
+        self.addCleanup(antinetworking.session.adapters.pop, GET_BALANCE)
         solver = imagecaptcha()
         solver.set_key(CLIENT_KEY)
         return solver, adapter.urls

@@ -71,7 +71,9 @@ demo: build server
 	@echo "[demo] point the extension's 'API endpoint' option at http://127.0.0.1:8080 to see the same balance"
 	./target/server/captchaai-balance-server --listen 127.0.0.1:8080 --static-dir dist/www
 
+# Also installs oha (scripts/setup.sh --bench), the load generator of the server figures.
 bench: build server
+	bash scripts/setup.sh --bench
 	bash scripts/bench.sh
 
 clean:

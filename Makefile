@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # wasm-pack test drives Debian's chromedriver (docs/BROWSERS.md).
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: setup build test test-rust test-wasm test-e2e test-prom lint demo server bench clean
+.PHONY: setup build test test-rust test-wasm test-e2e test-prom test-clients lint demo server bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -15,8 +15,9 @@ build: setup
 
 ## Every test: lint, cargo tests (core + server), wasm-bindgen tests in headless Chromium,
 ## Firefox manifest lint, Playwright tests of the extension and the widget (Chromium), the
-## extension's main scenarios in Firefox ESR (geckodriver), the Prometheus rules and dashboard.
-test: build lint test-rust test-wasm test-e2e test-prom
+## extension's main scenarios in Firefox ESR (geckodriver), the Prometheus rules and dashboard,
+## the official client libraries against the server.
+test: build lint test-rust test-wasm test-e2e test-prom test-clients
 
 lint: setup
 	bash scripts/check-self-contained.sh
@@ -48,6 +49,12 @@ test-prom: setup
 	node --test tests/deploy/
 	bash scripts/verify-systemd-unit.sh
 
+# The official 2captcha-python and anticaptchaofficial clients (pinned in scripts/setup.sh) read
+# balances from the server in mock mode, which the tests start on a free loopback port.
+test-clients: setup
+	cargo build -p captchaai-balance-server
+	SERVER_BIN=$(CURDIR)/target/debug/captchaai-balance-server .venv-clients/bin/python -m unittest discover -s tests/clients -v
+
 # The widget tests build and start the server themselves (debug build, sharing test-rust's
 # compiled dependencies).
 test-e2e: build
@@ -64,7 +71,9 @@ demo: build server
 	@echo "[demo] point the extension's 'API endpoint' option at http://127.0.0.1:8080 to see the same balance"
 	./target/server/captchaai-balance-server --listen 127.0.0.1:8080 --static-dir dist/www
 
+# Also installs oha (scripts/setup.sh --bench), the load generator of the server figures.
 bench: build server
+	bash scripts/setup.sh --bench
 	bash scripts/bench.sh
 
 clean:

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node scripts/bench.mjs target/server/captchaai-balance-server
+node scripts/bench-load.mjs target/server/captchaai-balance-server
 
 # Forecasting (src/forecast.rs, docs/FORECAST.md): the trace simulator replays balance traces
 # with simulated time and prints, per trace, requests per hour and the delay from a threshold

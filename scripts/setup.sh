@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, on a fresh Debian machine that has only Rust
 # (rustup), node and npm. Idempotent: each step checks first, so a second run takes a second.
+# `--bench` also installs the load generator `make bench` uses (not needed by `make test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 WASM_PACK_VERSION=0.15.1
+OHA_VERSION=1.16.0
 GECKODRIVER_VERSION=0.37.1
 # wasm-pack only uses a wasm-bindgen CLI of exactly the crate's version (pinned in Cargo.toml);
 # otherwise it tries GitHub, which is unreachable here.
@@ -72,5 +74,20 @@ fi
 if ! have geckodriver || [ "$(geckodriver --version | awk 'NR==1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
   say "installing geckodriver $GECKODRIVER_VERSION (a few minutes)"
   cargo_install geckodriver --version "$GECKODRIVER_VERSION"
+fi
+# The official client libraries `make test-clients` runs against the server, pinned, in their own
+# virtualenv (.venv-clients, gitignored). pip reaches only the package registry.
+CLIENT_PACKAGES="2captcha-python==2.1.2 anticaptchaofficial==1.0.72"
+if [ "$(cat .venv-clients/installed 2>/dev/null)" != "$CLIENT_PACKAGES" ]; then
+  say "installing the official client libraries ($CLIENT_PACKAGES) in .venv-clients"
+  rm -rf .venv-clients
+  python3 -m venv .venv-clients
+  # shellcheck disable=SC2086 # one word per package
+  .venv-clients/bin/pip install --quiet $CLIENT_PACKAGES
+  echo "$CLIENT_PACKAGES" > .venv-clients/installed
+fi
+if [ "${1:-}" = --bench ] && { ! have oha || [ "$(oha --version | awk '{print $2}')" != "$OHA_VERSION" ]; }; then
+  say "installing oha $OHA_VERSION, the load generator of make bench (a few minutes)"
+  cargo_install oha --version "$OHA_VERSION"
 fi
 say "ready: $(rustc --version), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-pack $WASM_PACK_VERSION, node $(node --version), $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium ?'), $(/usr/bin/firefox-esr --version 2>/dev/null || echo 'firefox-esr ?'), geckodriver $GECKODRIVER_VERSION, $(promtool --version 2>/dev/null | awk 'NR==1 {print "promtool", $3}')"

@@ -22,7 +22,12 @@
 //!
 //! Each answer exists in the API's two wire formats ([`Format`]): the JSON above for `json=1`,
 //! and without it the bare `request` text (`12.345`, `ERROR_ZERO_BALANCE`) as `text/plain`,
-//! with the same HTTP status, which is what the official client libraries read.
+//! with the same HTTP status, which is what the official client libraries read. A third form
+//! answers `POST /getBalance` as a createTask-family API does (`{"errorId":0,"balance":12.345}`,
+//! the balance a JSON number written from the exact decimal; errors
+//! `{"errorId":1,"errorCode":"ERROR_…","errorDescription":"…"}`), for the official
+//! Anti-Captcha client. [`create_task_balance`] and [`create_task_error`] write it, for the
+//! mock accounts' simulated createTask APIs too.
 
 use axum::http::StatusCode;
 use captchaai_balance::error::{ApiError, ErrorCode};
@@ -50,6 +55,9 @@ pub enum Format {
     Json,
     /// `12.345` or `ERROR_ZERO_BALANCE`, `text/plain`.
     Text,
+    /// `{"errorId":0,"balance":12.345}`, `application/json`: the createTask family's
+    /// `getBalance` answer.
+    CreateTask,
 }
 
 impl Format {
@@ -66,15 +74,16 @@ impl Format {
     /// The `Content-Type` that goes with it.
     pub fn content_type(self) -> &'static str {
         match self {
-            Format::Json => "application/json",
+            Format::Json | Format::CreateTask => "application/json",
             Format::Text => "text/plain",
         }
     }
 }
 
-/// One answer of the 2captcha protocol, in both of its wire formats: an HTTP status, the
-/// `request` text (a balance or an error code: the whole plain-text answer) and the JSON body
-/// carrying it. Built once per reading (the cache keeps it), written out per client.
+/// One answer, in every wire format: an HTTP status, the 2captcha protocol's `request` text (a
+/// balance or an error code: the whole plain-text answer), the JSON body carrying it, and the
+/// createTask family's body. Built once per reading (the cache keeps it), written out per
+/// client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     /// HTTP status for the client (the same in both formats).
@@ -83,6 +92,8 @@ pub struct Answer {
     request: Arc<str>,
     /// The JSON answer.
     json: Arc<str>,
+    /// The createTask family's answer.
+    create_task: Arc<str>,
 }
 
 impl Answer {
@@ -102,10 +113,16 @@ impl Answer {
             body.push('"');
         }
         body.push('}');
+        let create_task = if status == 1 {
+            create_task_balance(request)
+        } else {
+            create_task_error(request, error.unwrap_or(request))
+        };
         Answer {
             status: http,
             request: Arc::from(request),
             json: Arc::from(body),
+            create_task: Arc::from(create_task),
         }
     }
 
@@ -114,6 +131,7 @@ impl Answer {
         match format {
             Format::Json => &self.json,
             Format::Text => &self.request,
+            Format::CreateTask => &self.create_task,
         }
     }
 
@@ -150,6 +168,30 @@ impl Answer {
             }
         }
     }
+}
+
+/// A createTask-family balance answer, `{"errorId":0,"balance":…}`; `balance` is written as
+/// given, so it must be JSON already: a decimal the core printed (a JSON number, exact) or, for
+/// a simulated broken API, a JSON string.
+pub fn create_task_balance(balance: &str) -> String {
+    let mut body = String::with_capacity(32 + balance.len());
+    body.push_str(r#"{"errorId":0,"balance":"#);
+    body.push_str(balance);
+    body.push('}');
+    body
+}
+
+/// A createTask-family error answer, `{"errorId":1,"errorCode":…,"errorDescription":…}` (both
+/// texts escaped as JSON strings).
+pub fn create_task_error(code: &str, description: &str) -> String {
+    let string = |text: &str| serde_json::Value::from(text).to_string();
+    let mut body = String::with_capacity(64);
+    body.push_str(r#"{"errorId":1,"errorCode":"#);
+    body.push_str(&string(code));
+    body.push_str(r#","errorDescription":"#);
+    body.push_str(&string(description));
+    body.push('}');
+    body
 }
 
 /// The verdict on one upstream check: what it means (the core's classification) and the
@@ -202,6 +244,8 @@ fn http_status(code: ErrorCode) -> StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use captchaai_balance::protocol::classify_for;
+    use captchaai_balance::provider::Family;
     use serde_json::{json, Value};
 
     fn body(r: &Verdict) -> Value {
@@ -271,8 +315,9 @@ mod tests {
     }
 
     /// The widget classifies our answer with the same core function: it must reach the same
-    /// verdict as the server (the metrics), for every code an HTTP answer can produce, in both
-    /// formats (the core reads the plain-text answers of the API too).
+    /// verdict as the server (the metrics), for every code an HTTP answer can produce, in every
+    /// format (the core reads the plain-text answers of the API and the createTask family's
+    /// too).
     #[test]
     fn the_widget_reads_the_servers_verdict() {
         let balances = [
@@ -283,10 +328,17 @@ mod tests {
             "-0.5",
             "0.000000001",
         ];
-        for format in [Format::Json, Format::Text] {
+        #[rustfmt::skip]
+        let formats = [
+            (Format::Json,       Family::TwoCaptcha),
+            (Format::Text,       Family::TwoCaptcha),
+            (Format::CreateTask, Family::CreateTask),
+        ];
+        for (format, family) in formats {
             let read = |answer: &Answer| {
                 let body = answer.body(format);
-                let got = classify(answer.status.as_u16(), Some(format.content_type()), body);
+                let status = answer.status.as_u16();
+                let got = classify_for(family, status, Some(format.content_type()), body);
                 (got, body.to_string())
             };
             for text in balances {
@@ -349,6 +401,39 @@ mod tests {
         for (query, format) in queries {
             assert_eq!(Format::of_query(query), format, "{query}");
         }
+    }
+
+    /// The createTask form: the balance as a JSON number with the core's exact digits (never
+    /// through a float: `999999999.999999999` has no f64), errors with `errorId` 1.
+    #[test]
+    fn create_task_form_is_exact() {
+        #[rustfmt::skip]
+        let cases: &[(Result<&str, ErrorCode>, &str, u16)] = &[
+            (Ok("12.345"),                   r#"{"errorId":0,"balance":12.345}"#,              200),
+            (Ok("999999999.999999999"),      r#"{"errorId":0,"balance":999999999.999999999}"#, 200),
+            (Ok("0.000000001"),              r#"{"errorId":0,"balance":0.000000001}"#,         200),
+            (Ok("-0.5"),                     r#"{"errorId":0,"balance":-0.5}"#,                200),
+            (Err(ErrorCode::KeyNotFound),    r#"{"errorId":1,"errorCode":"ERROR_KEY_DOES_NOT_EXIST","errorDescription":"key_not_found"}"#, 200),
+            (Err(ErrorCode::ZeroBalance),    r#"{"errorId":1,"errorCode":"ERROR_ZERO_BALANCE","errorDescription":"zero_balance"}"#,        200),
+            (Err(ErrorCode::Malformed),      r#"{"errorId":1,"errorCode":"unexpected answer","errorDescription":"malformed"}"#,            200),
+            (Err(ErrorCode::Timeout),        r#"{"errorId":1,"errorCode":"ERROR_SERVER_ERROR","errorDescription":"timeout"}"#,             504),
+        ];
+        for (outcome, body, status) in cases {
+            let outcome = outcome
+                .map(|b| Money::parse(b).expect("money"))
+                .map_err(|code| ApiError::new(code, "seen"));
+            let answer = Answer::for_outcome(&outcome);
+            assert_eq!(answer.body(Format::CreateTask), *body);
+            assert_eq!(answer.status.as_u16(), *status, "{body}");
+        }
+        assert_eq!(
+            Answer::no_such_account().body(Format::CreateTask),
+            r#"{"errorId":1,"errorCode":"ERROR_NO_SUCH_ACCOUNT","errorDescription":"no account with this name on this server"}"#
+        );
+        assert_eq!(
+            create_task_error("ERROR_X", "a \"quoted\" word"),
+            r#"{"errorId":1,"errorCode":"ERROR_X","errorDescription":"a \"quoted\" word"}"#
+        );
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! whatever its provider's protocol: the widget's `account` attribute), and the read-only
 //! `GET /v1/accounts`, `GET /v1/accounts/{name}`, `GET /v1/accounts/{name}/history` and
 //! `GET /v1/history` (the default account's, for a widget without `account`), and
-//! `GET /v1/budget` (can an account pay for a batch).
+//! `GET /v1/budget` (can an account pay for a batch). `POST /getBalance` and
+//! `POST /accounts/{name}/getBalance` serve the same readings in the createTask family's protocol
+//! (`{"errorId":0,"balance":12.345}`), for clients written for Anti-Captcha-style APIs; the
+//! request body (its `clientKey`) is never read.
 //!
 //! Only a balance request is served; every other action (`get`, `reportbad` …) and every other
 //! API path (`/in.php` …) is refused with 403 before anything is sent upstream, so the server
@@ -44,9 +47,50 @@ pub async fn account_res_php(
             let account = Arc::clone(account);
             balance(&state, &account, &method, query.as_deref()).await
         }
-        None if method == Method::OPTIONS => preflight(),
+        None if method == Method::OPTIONS => preflight(GET),
         None => respond(&Answer::no_such_account(), format(query.as_deref())),
     }
+}
+
+/// `/getBalance`, any method: the default account, in the createTask family's protocol.
+pub async fn get_balance(State(state): State<AppState>, method: Method) -> Response {
+    let account = Arc::clone(state.default_account());
+    create_task_balance(&state, &account, &method).await
+}
+
+/// `/accounts/{name}/getBalance`, any method. An unknown name is a 404 with the createTask
+/// family's error shape and the code of `/accounts/{name}/res.php`.
+pub async fn account_get_balance(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    method: Method,
+) -> Response {
+    match state.account(&name) {
+        Some(account) => {
+            let account = Arc::clone(account);
+            create_task_balance(&state, &account, &method).await
+        }
+        None if method == Method::OPTIONS => preflight(POST),
+        None => respond(&Answer::no_such_account(), Format::CreateTask),
+    }
+}
+
+/// The body (the client's `clientKey`, and anything else) is not even read: the server's key
+/// is used, and nothing a client sends is forwarded or logged.
+async fn create_task_balance(state: &AppState, account: &Account, method: &Method) -> Response {
+    if method == Method::OPTIONS {
+        return preflight(POST);
+    }
+    if method != Method::POST {
+        return respond(
+            &Answer::not_allowed("only POST is served"),
+            Format::CreateTask,
+        );
+    }
+    respond(
+        &account.verdict(&state.metrics).await.answer,
+        Format::CreateTask,
+    )
 }
 
 async fn balance(
@@ -56,7 +100,7 @@ async fn balance(
     query: Option<&str>,
 ) -> Response {
     if method == Method::OPTIONS {
-        return preflight();
+        return preflight(GET);
     }
     let format = format(query);
     if method != Method::GET && method != Method::HEAD {
@@ -204,14 +248,26 @@ fn check_query(query: &str) -> Result<(), &'static str> {
     }
 }
 
-/// CORS preflight: a page may send the balance request from any origin.
-fn preflight() -> Response {
+/// The methods of the 2captcha routes' preflight.
+const GET: &str = "GET, HEAD, OPTIONS";
+/// The methods of the createTask routes' preflight.
+const POST: &str = "POST, OPTIONS";
+
+/// CORS preflight: a page may send the balance request from any origin (a createTask one with
+/// its JSON `Content-Type`).
+fn preflight(methods: &'static str) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        HeaderValue::from_static(methods),
     );
+    if methods == POST {
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+    }
     headers.insert(
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static("86400"),

@@ -13,6 +13,7 @@
 //! ([`MockAccount::backfill`]), so the demo's forecast speaks at once. Each scenario is one row
 //! of [`SCENARIOS`]: what the account answers and what it presets.
 
+use crate::answer::{create_task_balance, create_task_error};
 use crate::clock::Clock;
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::history::{compact, Point, DAY_MS, MINUTE_MS};
@@ -478,26 +479,19 @@ fn two_captcha_answer(behaviour: Behaviour, balance: &str) -> (u16, &'static str
 }
 
 /// The same as a createTask-family API answers: the balance as a JSON number, errors as
-/// `errorId`/`errorCode`/`errorDescription`.
+/// `errorId`/`errorCode`/`errorDescription` (written by the server's own `/getBalance` writer).
 fn create_task_answer(behaviour: Behaviour, balance: &str) -> (u16, &'static str, String) {
     match behaviour {
-        B::Balance => (
-            200,
-            "application/json",
-            format!(r#"{{"errorId":0,"balance":{balance}}}"#),
-        ),
+        B::Balance => (200, "application/json", create_task_balance(balance)),
         B::Text(text) => (
             200,
             "application/json",
-            format!(r#"{{"errorId":0,"balance":{}}}"#, json_string(text)),
+            create_task_balance(&json_string(text)),
         ),
         B::Error { http, code } => (
             http,
             "application/json",
-            format!(
-                r#"{{"errorId":1,"errorCode":{},"errorDescription":"simulated"}}"#,
-                json_string(code.api_code())
-            ),
+            create_task_error(code.api_code(), "simulated"),
         ),
         B::Html { http } => (http, "text/html", HTML_502.to_string()),
     }

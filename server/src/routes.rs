@@ -24,6 +24,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/res.php", any(api::res_php))
         .route("/accounts/{name}/res.php", any(api::account_res_php))
+        .route("/getBalance", any(api::get_balance))
+        .route("/accounts/{name}/getBalance", any(api::account_get_balance))
         .route("/v1/accounts", get(api::list_accounts))
         .route("/v1/accounts/{name}", get(api::get_account))
         .route("/v1/accounts/{name}/history", get(api::get_history))
@@ -48,6 +50,9 @@ pub fn route_label(path: &str) -> &'static str {
     match path {
         "/res.php" => "res_php",
         p if p.starts_with("/accounts/") && p.ends_with("/res.php") => "account_res_php",
+        // Both createTask routes, the default account's and any account's.
+        "/getBalance" => "get_balance",
+        p if p.starts_with("/accounts/") && p.ends_with("/getBalance") => "get_balance",
         // The default account's history is an account route too (no new label for dashboards).
         p if p == "/v1/accounts" || p.starts_with("/v1/accounts/") || p == "/v1/history" => {
             "v1_accounts"
@@ -103,4 +108,28 @@ async fn fallback(State(state): State<AppState>, request: Request) -> Response {
         return api::other_api_path(request.uri().query());
     }
     static_files::serve(&state.static_dir, request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn every_path_gets_a_fixed_label() {
+        #[rustfmt::skip]
+        let cases = [
+            ("/res.php",                       "res_php"),
+            ("/accounts/staging/res.php",      "account_res_php"),
+            ("/getBalance",                    "get_balance"),
+            ("/accounts/staging/getBalance",   "get_balance"),
+            ("/v1/accounts/staging",           "v1_accounts"),
+            ("/v1/budget",                     "v1_budget"),
+            ("/in.php",                        "refused"),
+            ("/createTask",                    "static"),
+            ("/widget.js",                     "static"),
+        ];
+        for (path, label) in cases {
+            assert_eq!(route_label(path), label, "{path}");
+        }
+    }
 }

@@ -1,0 +1,205 @@
+"""The official client libraries, unchanged, against the server in mock mode.
+
+- 2captcha-python's ``TwoCaptcha(key, server=HOST).balance()`` reads ``/res.php`` (plain text,
+  no ``json=1``) and returns a float or raises ``ApiException("ERROR_…")``.
+- anticaptchaofficial's ``get_balance()`` posts ``{"clientKey": …}`` to
+  ``https://api.anti-captcha.com/getBalance`` (no setting changes the host) and returns the
+  answer's ``balance``; a requests adapter mounted on that URL sends it to the server.
+
+Both hard-code ``https://``; the server speaks plain HTTP on loopback, so each test rewrites
+the scheme of the client's request URL (and only that) on the way out, as a TLS terminator in
+front of the server would. The server binary is started in mock mode on a free loopback port
+(``--listen 127.0.0.1:0``; its banner says which); ``SERVER_BIN`` names it (the Makefile's
+``test-clients`` sets it). Nothing is sent anywhere but 127.0.0.1.
+"""
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+from unittest import mock
+
+import requests
+from requests.adapters import HTTPAdapter
+
+import twocaptcha.api
+from twocaptcha import TwoCaptcha
+from twocaptcha.api import ApiException
+from anticaptchaofficial import antinetworking
+from anticaptchaofficial.imagecaptcha import imagecaptcha
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SERVER_BIN = os.environ.get(
+    "SERVER_BIN", os.path.join(ROOT, "target", "debug", "captchaai-balance-server")
+)
+# What a client puts in its request: the server ignores it and must never echo or log it.
+CLIENT_KEY = "0123456789abcdef0123456789abcdef"
+# Only the balance call is sent elsewhere (requests picks the adapter of the longest prefix), so a
+# program's solving calls would still reach Anti-Captcha: README, "Using the official client
+# libraries".
+GET_BALANCE = "https://api.anti-captcha.com/getBalance"
+
+server = None
+base = None
+log = None
+
+
+def setUpModule():
+    global server, base, log
+    # Loopback only, even where a proxy is configured.
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1"
+    env = {k: v for k, v in os.environ.items() if k != "CAPTCHAAI_API_KEY"}  # mock mode
+    env["RUST_LOG"] = "trace"
+    log = tempfile.TemporaryFile(mode="w+")
+    server = subprocess.Popen(
+        [SERVER_BIN, "--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while base is None:
+        log.seek(0)
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log.read())
+        if found:
+            base = found.group(1)
+        elif server.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            raise RuntimeError("the server did not start:\n" + log.read())
+        else:
+            time.sleep(0.05)
+
+
+def tearDownModule():
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+def control(path, body=None):
+    """The mock control API (`POST /mock/...`), which drops the cached reading."""
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+class TlsTerminator(HTTPAdapter):
+    """Sends the balance request to `target` (`http://…/getBalance`) instead."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+        self.urls = []
+
+    def send(self, request, **kwargs):
+        assert request.url == GET_BALANCE, request.url
+        request.url = self.target
+        self.urls.append(request.url)
+        return super().send(request, **kwargs)
+
+
+class OfficialClients(unittest.TestCase):
+    def setUp(self):
+        control("/mock/reset")
+        control("/mock/reset?account=staging")
+
+    def twocaptcha(self, path=""):
+        """`TwoCaptcha` with `server` pointing at us; returns it and the (URL, query) it asked."""
+        host = base[len("http://"):] + path
+        real_get = requests.get
+        urls = []
+
+        def get(url, **kwargs):
+            self.assertTrue(url.startswith("https://" + host + "/"), url)
+            url = "http://" + url[len("https://"):]
+            urls.append((url, kwargs.get("params")))
+            return real_get(url, **kwargs)
+
+        patcher = mock.patch.object(twocaptcha.api.requests, "get", get)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        return TwoCaptcha(CLIENT_KEY, server=host), urls
+
+    def anticaptcha(self, prefix="/"):
+        """An anticaptchaofficial solver whose requests reach `{base}{prefix}`."""
+        adapter = TlsTerminator(base + prefix + "getBalance")
+        antinetworking.session.mount(GET_BALANCE, adapter)
+        self.addCleanup(antinetworking.session.adapters.pop, GET_BALANCE)
+        solver = imagecaptcha()
+        solver.set_key(CLIENT_KEY)
+        return solver, adapter.urls
+
+    def test_twocaptcha_balance(self):
+        control("/mock/scenario", {"scenario": "ok", "balance": "12.345", "drainPerMinute": "0"})
+        solver, urls = self.twocaptcha()
+        balance = solver.balance()
+        self.assertIs(type(balance), float)
+        self.assertEqual(balance, 12.345)
+        self.assertEqual(len(urls), 1)
+        # No `json=1`: the plain-text answer is what `float()` reads.
+        self.assertEqual(urls, [(base + "/res.php", {"key": CLIENT_KEY, "action": "getbalance"})])
+
+    def test_twocaptcha_error(self):
+        control("/mock/scenario", {"scenario": "error_zero_balance"})
+        solver, _ = self.twocaptcha()
+        with self.assertRaises(ApiException) as raised:
+            solver.balance()
+        self.assertEqual(str(raised.exception), "ERROR_ZERO_BALANCE")
+
+    def test_twocaptcha_named_account(self):
+        # `server` may carry a path: `/accounts/NAME` picks an account (archive's key is
+        # rejected upstream, in the mock fleet).
+        solver, _ = self.twocaptcha("/accounts/archive")
+        with self.assertRaises(ApiException) as raised:
+            solver.balance()
+        self.assertEqual(str(raised.exception), "ERROR_KEY_DOES_NOT_EXIST")
+
+    def test_anticaptcha_balance(self):
+        control("/mock/scenario", {"scenario": "ok", "balance": "12.345", "drainPerMinute": "0"})
+        solver, urls = self.anticaptcha()
+        balance = solver.get_balance()
+        self.assertIs(type(balance), float)
+        self.assertEqual(balance, 12.345)
+        self.assertEqual(len(urls), 1)
+        self.assertRegex(urls[0], r"^http://127\.0\.0\.1:\d+/getBalance$")
+
+    def test_anticaptcha_error(self):
+        control("/mock/scenario", {"scenario": "error_zero_balance"})
+        solver, _ = self.anticaptcha()
+        answer = solver.make_request("getBalance", {"clientKey": CLIENT_KEY})
+        self.assertEqual(
+            answer,
+            {"errorId": 1, "errorCode": "ERROR_ZERO_BALANCE", "errorDescription": "zero_balance"},
+        )
+        # What the library's get_balance() does with an error answer: it has no balance.
+        with self.assertRaises(KeyError):
+            solver.get_balance()
+
+    def test_anticaptcha_named_account(self):
+        control(
+            "/mock/scenario?account=staging",
+            {"scenario": "ok", "balance": "3.5", "drainPerMinute": "0"},
+        )
+        solver, _ = self.anticaptcha("/accounts/staging/")
+        self.assertEqual(solver.get_balance(), 3.5)
+
+    def test_zz_the_client_key_is_never_logged(self):
+        # Runs last (unittest sorts by name): every request above is in the log by now.
+        log.seek(0)
+        text = log.read()
+        self.assertIn("/getBalance", text, "the trace log lists the requests")
+        self.assertNotIn(CLIENT_KEY, text)
+
+
+if __name__ == "__main__":
+    unittest.main()

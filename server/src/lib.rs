@@ -22,6 +22,7 @@ pub mod cache;
 pub mod check;
 pub mod clock;
 pub mod config;
+pub mod http_client;
 pub mod logging;
 pub mod metrics;
 pub mod mock;

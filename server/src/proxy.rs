@@ -9,6 +9,7 @@
 //! scrubbed of the key, in any letter case, after decoding, before metrics or logs see it.
 
 use crate::answer::Verdict;
+use crate::http_client::http_client;
 use crate::secret::ApiKey;
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::protocol::{balance_request, classify_for, MAX_ANSWER_LEN};
@@ -44,17 +45,7 @@ impl Proxy {
         key: ApiKey,
         timeout: Duration,
     ) -> Result<Proxy, reqwest::Error> {
-        let client = Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A redirect would re-send the key to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "captchaai-balance-server/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(reqwest::Error::without_url)?;
+        let client = http_client(timeout)?;
         let mut base = upstream.clone();
         base.set_query(None);
         base.set_fragment(None);

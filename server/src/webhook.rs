@@ -339,18 +339,7 @@ pub struct Sender {
 impl Sender {
     /// A client giving up on a target after `timeout`.
     pub fn new(timeout: Duration) -> Result<Sender, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // A redirect could carry the message (and the path's secret in Referer-like
-            // places) anywhere; a webhook that moves is a configuration to fix.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                "captchaai-balance-server/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(reqwest::Error::without_url)?;
+        let client = crate::http_client::http_client(timeout)?;
         Ok(Sender { client })
     }
 

@@ -16,19 +16,16 @@ use captchaai_balance::provider::ProviderId;
 use captchaai_balance_server::clock::Clock;
 use captchaai_balance_server::config::ConfigError;
 use captchaai_balance_server::webhook::{parse_webhooks, Format, Kind, Webhook};
+use captchaai_balance_server::Config;
 use common::*;
 use reqwest::Url;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-const BIN: &str = env!("CARGO_BIN_EXE_captchaai-balance-server");
 
 /// The secret part of every receiver's URL: it must never be printed.
 const SECRET: &str = "T0SECRET/B0SECRET/xoxbSecretToken123";
@@ -127,17 +124,6 @@ impl Receiver {
     }
 }
 
-/// A fresh, empty directory under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("cab-alerts-{}-{nanos}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    dir
-}
-
 /// Reads account `name` through a page's balance route (one upstream answer when the cache
 /// has none).
 async fn read(base: &str, name: &str) {
@@ -166,14 +152,7 @@ async fn one_message_per_event_across_a_threshold_crossing_and_a_restart() {
     let dir = temp_dir("crossing");
     let clock = Clock::manual_at(1_800_000_000_000);
     let config = || {
-        let mut config = accounts_config(vec![account_config(
-            "production",
-            ProviderId::CaptchaAi,
-            KEY,
-            "5",
-            &upstream,
-        )]);
-        config.clock = clock.clone();
+        let mut config = production_config(&upstream, &clock);
         config.data_dir = Some(dir.clone());
         config.webhooks = vec![receiver.hook(Format::Generic, "OPS_HOOK")];
         config
@@ -328,14 +307,7 @@ async fn a_failing_target_delays_neither_another_target_nor_the_checks() {
     let failing = Receiver::start(Reply::Status(500)).await;
     let working = Receiver::start(Reply::Ok).await;
     let clock = Clock::manual_at(1_800_000_000_000);
-    let mut config = accounts_config(vec![account_config(
-        "production",
-        ProviderId::CaptchaAi,
-        KEY,
-        "5",
-        &upstream,
-    )]);
-    config.clock = clock.clone();
+    let mut config = production_config(&upstream, &clock);
     config.upstream_timeout = Duration::from_secs(30);
     config.webhooks = vec![
         Webhook {
@@ -419,14 +391,7 @@ async fn the_watcher_checks_every_account_without_a_page() {
     let upstream = Upstream::start(Behaviour::Balance("4")).await;
     let receiver = Receiver::start(Reply::Ok).await;
     let clock = Clock::manual_at(1_800_000_000_000);
-    let mut config = accounts_config(vec![account_config(
-        "production",
-        ProviderId::CaptchaAi,
-        KEY,
-        "5",
-        &upstream,
-    )]);
-    config.clock = clock.clone();
+    let mut config = production_config(&upstream, &clock);
     config.watch = true;
     config.webhooks = vec![receiver.hook(Format::Generic, "OPS_HOOK")];
     let _base = start(config).await;
@@ -521,74 +486,17 @@ fn a_good_webhook_table_gives_its_target() {
 
 // ---- The real binary ----
 
-/// The binary with `args` and `env`, its output collected in the background.
-struct Server {
-    child: Child,
-    base: String,
-    stdout: thread::JoinHandle<String>,
-    stderr: thread::JoinHandle<String>,
-}
-
-impl Server {
-    fn start(env: &[(&str, &str)], args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--static-dir",
-                "/nonexistent/www",
-            ])
-            .args(args)
-            .env("RUST_LOG", "trace")
-            .env_remove("CAPTCHAAI_API_KEY")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the server binary");
-        let (tx, rx) = mpsc::channel();
-        let out = child.stdout.take().expect("stdout");
-        let stdout = thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let _ = tx.send(line.clone());
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let mut err = child.stderr.take().expect("stderr");
-        let stderr = thread::spawn(move || {
-            let mut all = String::new();
-            let _ = err.read_to_string(&mut all);
-            all
-        });
-        let first = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the banner");
-        let base = first
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {first:?}"))
-            .to_string();
-        Server {
-            child,
-            base,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// SIGKILL: no drain, no last write.
-    fn kill(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        format!(
-            "{}{}",
-            self.stdout.join().expect("stdout"),
-            self.stderr.join().expect("stderr")
-        )
-    }
+/// One CaptchaAI account, `production`, threshold 5, read from `upstream`, on `clock`.
+fn production_config(upstream: &Upstream, clock: &Clock) -> Config {
+    let mut config = accounts_config(vec![account_config(
+        "production",
+        ProviderId::CaptchaAi,
+        KEY,
+        "5",
+        upstream,
+    )]);
+    config.clock = clock.clone();
+    config
 }
 
 fn accounts_file(dir: &Path, upstream: &Upstream, webhooks: &str) -> String {
@@ -643,20 +551,20 @@ async fn a_crash_during_a_send_delivers_once_and_a_restart_sends_nothing_again()
     ];
 
     // The watcher reads 4 < 5 at start: a warning, decided, stored, and its send in flight.
-    let server = Server::start(&env, &args);
+    let server = Server::start_with_env(&env, &args);
     eventually("the send in flight", || {
         receiver.attempts.load(Ordering::SeqCst) == 1
     })
     .await;
-    let mut output = server.kill();
+    let mut output = server.kill_output();
     assert_eq!(receiver.count(), 0);
 
     // Restarted with the receiver answering: the pending message goes out, once.
     receiver.set(Reply::Ok);
-    let server = Server::start(&env, &args);
+    let server = Server::start_with_env(&env, &args);
     eventually("the pending warning", || receiver.count() == 1).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    output.push_str(&server.kill());
+    output.push_str(&server.kill_output());
     assert_eq!(receiver.kinds(), ["warning"]);
     assert_eq!(
         upstream.hits(),
@@ -665,10 +573,10 @@ async fn a_crash_during_a_send_delivers_once_and_a_restart_sends_nothing_again()
     );
 
     // Delivered and restarted again: nothing is sent twice.
-    let server = Server::start(&env, &args);
+    let server = Server::start_with_env(&env, &args);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let metrics = get(&server.base, "/metrics").await.body;
-    output.push_str(&server.kill());
+    output.push_str(&server.kill_output());
     assert_eq!(
         receiver.count(),
         1,
@@ -690,7 +598,7 @@ async fn a_crash_during_a_send_delivers_once_and_a_restart_sends_nothing_again()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mock_mode_watches_its_accounts_and_keeps_no_alert_memory_without_a_data_dir() {
-    let server = Server::start(&[], &[]);
+    let server = Server::start_with_env(&[], &[]);
     let mut checked = false;
     for _ in 0..500 {
         let metrics = get(&server.base, "/metrics").await.body;
@@ -703,7 +611,7 @@ async fn mock_mode_watches_its_accounts_and_keeps_no_alert_memory_without_a_data
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let output = server.kill();
+    let output = server.kill_output();
     assert!(
         checked,
         "every simulated account is read without a page asking"

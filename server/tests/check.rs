@@ -8,10 +8,7 @@ mod common;
 
 use captchaai_balance::provider::Family;
 use common::*;
-use std::path::PathBuf;
 use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_captchaai-balance-server");
 
 /// One run: exit code, stdout, stderr.
 #[derive(Debug)]
@@ -68,17 +65,6 @@ async fn check_key(upstream: &str, args: &[&str]) -> Run {
     let mut all = vec!["check", "--upstream", upstream];
     all.extend_from_slice(args);
     check(&[("CAPTCHAAI_API_KEY", KEY)], &all).await
-}
-
-/// A fresh empty directory under the temporary directory.
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("cab-check-{}-{nanos}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("create the temporary directory");
-    dir
 }
 
 fn now_ms() -> i64 {

@@ -5,7 +5,6 @@
 
 mod common;
 
-use captchaai_balance::provider::{Family, ProviderId};
 use common::*;
 
 /// What an Anti-Captcha client sends.
@@ -91,13 +90,7 @@ async fn errors_in_the_create_task_shape() {
 
 #[tokio::test]
 async fn account_routes_and_refusals() {
-    let production = Upstream::start(Behaviour::Balance("12.5")).await;
-    let staging = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3.25")).await;
-    let base = start(accounts_config(vec![
-        account_config("production", ProviderId::CaptchaAi, KEY, "5", &production),
-        account_config("staging", ProviderId::AntiCaptcha, KEY2, "5", &staging),
-    ]))
-    .await;
+    let (base, production, staging) = start_production_and_staging().await;
 
     let got = post(&base, "/accounts/staging/getBalance", &client_body()).await;
     assert_create_task(&got, 200, r#"{"errorId":0,"balance":3.25}"#, "staging");

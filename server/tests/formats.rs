@@ -5,7 +5,6 @@
 
 mod common;
 
-use captchaai_balance::provider::{Family, ProviderId};
 use common::*;
 use serde_json::json;
 
@@ -76,13 +75,7 @@ async fn errors_are_the_bare_code_in_plain_text() {
 
 #[tokio::test]
 async fn account_routes_answer_in_the_format_asked_for() {
-    let production = Upstream::start(Behaviour::Balance("12.5")).await;
-    let staging = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3.25")).await;
-    let base = start(accounts_config(vec![
-        account_config("production", ProviderId::CaptchaAi, KEY, "5", &production),
-        account_config("staging", ProviderId::AntiCaptcha, KEY2, "5", &staging),
-    ]))
-    .await;
+    let (base, production, staging) = start_production_and_staging().await;
 
     // A createTask upstream, answered in the 2captcha protocol's plain text.
     let got = get(&base, "/accounts/staging/res.php?action=getbalance").await;

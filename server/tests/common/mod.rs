@@ -8,6 +8,10 @@
 //! Nothing here touches the network beyond 127.0.0.1.
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod process;
+#[allow(unused_imports)] // as dead_code above
+pub use process::{temp_dir, Server, BIN};
+
 use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -350,4 +354,30 @@ pub fn accounts_config(accounts: Vec<captchaai_balance_server::config::AccountCo
     config.upstream_timeout = Duration::from_millis(500);
     config.clock = Clock::manual();
     config
+}
+
+/// A server with two accounts of the two protocol families: `production` (CaptchaAI, 12.5)
+/// and `staging` (Anti-Captcha, 3.25), both with threshold 5. Returns its base URL and the two
+/// upstreams.
+pub async fn start_production_and_staging() -> (String, Upstream, Upstream) {
+    let production = Upstream::start(Behaviour::Balance("12.5")).await;
+    let staging = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3.25")).await;
+    let base = start(accounts_config(vec![
+        account_config(
+            "production",
+            captchaai_balance::provider::ProviderId::CaptchaAi,
+            KEY,
+            "5",
+            &production,
+        ),
+        account_config(
+            "staging",
+            captchaai_balance::provider::ProviderId::AntiCaptcha,
+            KEY2,
+            "5",
+            &staging,
+        ),
+    ]))
+    .await;
+    (base, production, staging)
 }

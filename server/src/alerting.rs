@@ -90,14 +90,29 @@ struct Watched {
     settings: Settings,
 }
 
-/// The core settings of a server account: its provider, threshold and name, the core's
-/// defaults for the rest (predictive horizon, spike alerts, interval). No key: the server
+/// What the alerts of one account depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertAccount {
+    /// The account's name.
+    pub name: String,
+    /// Its provider.
+    pub provider: ProviderId,
+    /// Its low threshold.
+    pub threshold: Money,
+    /// The predictive alert's horizon in hours.
+    pub predictive_hours: u32,
+}
+
+/// The core settings of a server account: its provider, threshold, predictive horizon and
+/// name, the core's defaults for the rest (spike alerts on, interval). No key: the server
 /// adds it, so the endpoint is a stand-in naming the account (`Settings::account_id` then
 /// depends on the name only, and a key problem's advice is the server's).
-pub fn settings_for(name: &str, provider: ProviderId, threshold: Money) -> Settings {
-    let mut settings = Settings::for_provider(provider);
+pub fn settings_for(account: &AlertAccount) -> Settings {
+    let name = &account.name;
+    let mut settings = Settings::for_provider(account.provider);
     name.clone_into(&mut settings.name);
-    settings.threshold = threshold;
+    settings.threshold = account.threshold;
+    settings.predictive_hours = account.predictive_hours;
     settings.api_key = String::new();
     settings.endpoint = format!("http://captchaai-balance-server.invalid/accounts/{name}");
     settings
@@ -116,10 +131,10 @@ pub struct Alerts {
 }
 
 impl Alerts {
-    /// The monitors of these accounts (name, provider, threshold) and the outboxes of these
-    /// targets, read back from `dir` when there is one.
+    /// The monitors of these accounts and the outboxes of these targets, read back from `dir`
+    /// when there is one.
     pub fn new(
-        accounts: &[(String, ProviderId, Money)],
+        accounts: &[AlertAccount],
         targets: Vec<Webhook>,
         dir: Option<PathBuf>,
         metrics: Arc<Metrics>,
@@ -151,10 +166,10 @@ impl Alerts {
         let alerts = Alerts {
             accounts: accounts
                 .iter()
-                .map(|(name, provider, threshold)| Watched {
-                    name: name.clone(),
-                    provider: *provider,
-                    settings: settings_for(name, *provider, *threshold),
+                .map(|account| Watched {
+                    name: account.name.clone(),
+                    provider: account.provider,
+                    settings: settings_for(account),
                 })
                 .collect(),
             targets: targets.into_iter().map(|t| (t, Notify::new())).collect(),

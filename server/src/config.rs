@@ -17,7 +17,7 @@ use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
 use captchaai_balance::money::Money;
 use captchaai_balance::protocol::normalize_endpoint;
 use captchaai_balance::provider::ProviderId;
-use captchaai_balance::settings::MAX_THRESHOLD;
+use captchaai_balance::settings::{DEFAULT_PREDICTIVE_HOURS, MAX_PREDICTIVE_HOURS, MAX_THRESHOLD};
 use clap::Parser;
 use reqwest::Url;
 use std::fmt;
@@ -144,6 +144,9 @@ pub struct AccountConfig {
     pub endpoint: Url,
     /// Where the key came from (for the banner; the variable's name, never its value).
     pub key_env: String,
+    /// The predictive alert's horizon: "runs out within N hours" (the extension's setting of
+    /// the same name, and its default).
+    pub predictive_hours: u32,
 }
 
 impl AccountConfig {
@@ -156,6 +159,7 @@ impl AccountConfig {
             threshold: DEFAULT_LOW_THRESHOLD,
             endpoint,
             key_env: KEY_ENV.to_string(),
+            predictive_hours: DEFAULT_PREDICTIVE_HOURS,
         }
     }
 }
@@ -302,7 +306,14 @@ fn provider_endpoint(provider: ProviderId) -> Url {
 }
 
 /// The fields an `[[account]]` may have.
-const FIELDS: [&str; 5] = ["name", "provider", "key_env", "threshold", "endpoint"];
+const FIELDS: [&str; 6] = [
+    "name",
+    "provider",
+    "key_env",
+    "threshold",
+    "endpoint",
+    "predictive_hours",
+];
 
 /// Reads `accounts.toml` (its text; `path` is only for messages). Every problem is one line
 /// naming the file, the account and the field.
@@ -458,6 +469,20 @@ fn parse_account(
         }
     };
 
+    let predictive_hours = match table.get("predictive_hours") {
+        None => DEFAULT_PREDICTIVE_HOURS,
+        Some(toml::Value::Integer(n))
+            if (1..=i64::from(MAX_PREDICTIVE_HOURS)).contains(n) =>
+        {
+            u32::try_from(*n).unwrap_or(DEFAULT_PREDICTIVE_HOURS)
+        }
+        Some(_) => {
+            return Err(at(format!(
+                "predictive_hours: a whole number of hours from 1 to {MAX_PREDICTIVE_HOURS}, e.g. predictive_hours = 24"
+            )))
+        }
+    };
+
     let key_env = string("key_env").map_err(at)?.ok_or_else(|| {
         at("key_env: missing (the environment variable that holds the key)".into())
     })?;
@@ -477,6 +502,7 @@ fn parse_account(
         threshold,
         endpoint,
         key_env: key_env.to_string(),
+        predictive_hours,
     })
 }
 

@@ -2,7 +2,7 @@
 //! metrics, the static directory.
 
 use crate::account::Account;
-use crate::alerting::Alerts;
+use crate::alerting::{AlertAccount, Alerts};
 use crate::config::{Config, Mode};
 use crate::metrics::Metrics;
 use crate::mock::{MockAccount, MOCK_ACCOUNTS};
@@ -11,6 +11,7 @@ use crate::source::Source;
 use crate::store::Store;
 use crate::AppError;
 use captchaai_balance::money::Money;
+use captchaai_balance::settings::DEFAULT_PREDICTIVE_HOURS;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -85,9 +86,22 @@ impl AppState {
             let forecast = account.forecast();
             metrics.record_forecast(&account.name, forecast.spend_per_hour, forecast.runway);
         }
+        // The horizon is a config file setting; simulated accounts keep the default.
+        let predictive_hours = |name: &str| match &config.mode {
+            Mode::Proxy(configured) => configured
+                .iter()
+                .find(|a| a.name == name)
+                .map_or(DEFAULT_PREDICTIVE_HOURS, |a| a.predictive_hours),
+            Mode::Mock => DEFAULT_PREDICTIVE_HOURS,
+        };
         let watched: Vec<_> = accounts
             .iter()
-            .map(|a| (a.name.clone(), a.provider, a.threshold))
+            .map(|a| AlertAccount {
+                name: a.name.clone(),
+                provider: a.provider,
+                threshold: a.threshold,
+                predictive_hours: predictive_hours(&a.name),
+            })
             .collect();
         let alerts = Arc::new(Alerts::new(
             &watched,

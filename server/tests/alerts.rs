@@ -16,7 +16,7 @@ use captchaai_balance::provider::ProviderId;
 use captchaai_balance_server::clock::Clock;
 use captchaai_balance_server::config::ConfigError;
 use captchaai_balance_server::webhook::{parse_webhooks, Format, Kind, Webhook};
-use captchaai_balance_server::Config;
+use captchaai_balance_server::{Config, Mode};
 use common::*;
 use reqwest::Url;
 use serde_json::Value;
@@ -713,4 +713,39 @@ async fn test_alert_sends_one_marked_message_per_target_and_says_how_it_went() {
     assert_eq!(code, Some(2), "{output}");
     assert_eq!(output.lines().count(), 1, "{output}");
     assert_eq!(slack.count(), 3, "one test message per run");
+}
+
+/// `predictive_hours` reaches the core's predictive alert: the same drain (4 an hour, about
+/// 36 h of money left) warns the account that looks 48 h ahead and not the one with the
+/// default 24 h.
+#[tokio::test]
+async fn the_predictive_horizon_is_the_accounts_own() {
+    let ahead = Upstream::start(Behaviour::Balance("150")).await;
+    let default = Upstream::start(Behaviour::Balance("150")).await;
+    let receiver = Receiver::start(Reply::Ok).await;
+    let clock = Clock::manual_at(1_800_000_000_000);
+    let mut config = accounts_config(vec![
+        account_config("ahead", ProviderId::CaptchaAi, KEY, "5", &ahead),
+        account_config("default", ProviderId::CaptchaAi, KEY2, "5", &default),
+    ]);
+    if let Mode::Proxy(accounts) = &mut config.mode {
+        accounts[0].predictive_hours = 48;
+    }
+    config.clock = clock.clone();
+    config.webhooks = vec![receiver.hook(Format::Generic, "OPS_HOOK")];
+    let base = start(config).await;
+    // A reading every 15 minutes for an hour and a quarter: enough history for a rate.
+    for balance in ["150", "149", "148", "147", "146", "145"] {
+        ahead.set(Behaviour::Balance(balance));
+        default.set(Behaviour::Balance(balance));
+        read(&base, "ahead").await;
+        read(&base, "default").await;
+        clock.advance(Duration::from_secs(15 * 60));
+    }
+    eventually("the predictive alert", || receiver.count() == 1).await;
+    settle().await;
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(bodies[0]["account"], "ahead");
+    assert_eq!(bodies[0]["kind"], "predictive");
 }

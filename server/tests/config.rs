@@ -40,6 +40,7 @@ threshold = "5"
 name = "staging-2"
 provider = "anticaptcha"
 key_env = "STAGING_KEY"
+predictive_hours = 72
 
 [[account]]
 name = "solver"
@@ -66,15 +67,16 @@ endpoint = "https://proxy.example/captcha"
                 a.threshold.to_string(),
                 a.endpoint.as_str().to_string(),
                 a.key_env.as_str(),
+                a.predictive_hours,
             )
         })
         .collect();
     #[rustfmt::skip]
     let want = [
-        ("production",  ProviderId::CaptchaAi,      "5".to_string(),           "https://ocr.captchaai.com/".to_string(),     "PROD_KEY"),
-        ("staging-2",   ProviderId::AntiCaptcha,    "1".to_string(),           "https://api.anti-captcha.com/".to_string(),  "STAGING_KEY"),
-        ("solver",      ProviderId::CapSolver,      "12".to_string(),          "http://127.0.0.1:9000/".to_string(),         "SOLVER_KEY"),
-        ("self-hosted", ProviderId::Custom2Captcha, "0.000000001".to_string(), "https://proxy.example/captcha".to_string(), "PROD_KEY"),
+        ("production",  ProviderId::CaptchaAi,      "5".to_string(),           "https://ocr.captchaai.com/".to_string(),     "PROD_KEY",    24),
+        ("staging-2",   ProviderId::AntiCaptcha,    "1".to_string(),           "https://api.anti-captcha.com/".to_string(),  "STAGING_KEY", 72),
+        ("solver",      ProviderId::CapSolver,      "12".to_string(),          "http://127.0.0.1:9000/".to_string(),         "SOLVER_KEY",  24),
+        ("self-hosted", ProviderId::Custom2Captcha, "0.000000001".to_string(), "https://proxy.example/captcha".to_string(), "PROD_KEY",    24),
     ];
     assert_eq!(got, want);
     // Keys come from the environment, trimmed.
@@ -106,7 +108,7 @@ fn every_mistake_names_the_account_and_the_field() {
         (account("name = 7\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),            "accounts.toml: account #1: name: must be a string"),
         (two,                                                                              "accounts.toml: account \"prod\": name: used by an earlier account"),
         (same_key,                                                                         "accounts.toml: account \"copy\": key_env: same provider, endpoint and key as account \"prod\""),
-        (account(&format!("{ok}\nkey = \"{HEX}\"")),                                       "accounts.toml: account \"prod\": key: unknown field (allowed: name, provider, key_env, threshold, endpoint); keys never go in this file"),
+        (account(&format!("{ok}\nkey = \"{HEX}\"")),                                       "accounts.toml: account \"prod\": key: unknown field (allowed: name, provider, key_env, threshold, endpoint, predictive_hours); keys never go in this file"),
         (account(&format!("{ok}\ncolour = \"red\"")),                                      "accounts.toml: account \"prod\": colour: unknown field"),
         (account("name = \"prod\"\nkey_env = \"PROD_KEY\""),                               "accounts.toml: account \"prod\": provider: missing"),
         (account("name = \"prod\"\nprovider = \"CaptchaAI\"\nkey_env = \"PROD_KEY\""),     "accounts.toml: account \"prod\": provider: unknown \"CaptchaAI\"; expected one of captchaai, 2captcha, rucaptcha, anticaptcha, capmonster, capsolver, custom-2captcha, custom-createtask"),
@@ -123,6 +125,9 @@ fn every_mistake_names_the_account_and_the_field() {
         (account(&format!("{ok}\nendpoint = \"https://a.b/?key=1\"")),                     "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
         (account(&format!("{ok}\nendpoint = \"https://u:p@a.b\"")),                        "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
         (account(&format!("{ok}\nendpoint = \"\"")),                                       "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
+        (account(&format!("{ok}\npredictive_hours = 0")),                                  "accounts.toml: account \"prod\": predictive_hours: a whole number of hours from 1 to 168, e.g. predictive_hours = 24"),
+        (account(&format!("{ok}\npredictive_hours = 169")),                                "accounts.toml: account \"prod\": predictive_hours: a whole number of hours from 1 to 168"),
+        (account(&format!("{ok}\npredictive_hours = \"24\"")),                             "accounts.toml: account \"prod\": predictive_hours: a whole number of hours from 1 to 168"),
         (account("name = \"own\"\nprovider = \"custom-createtask\"\nkey_env = \"SOLVER_KEY\""), "accounts.toml: account \"own\": endpoint: required for provider \"custom-createtask\""),
     ];
     for (text, want) in &cases {

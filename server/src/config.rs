@@ -218,7 +218,8 @@ impl Config {
     /// The configuration for the flags, reading the config file (if any) and the environment
     /// through `env` (a missing variable and an empty one are the same). Without `--config`, an
     /// empty `CAPTCHAAI_API_KEY` means mock mode; a malformed one is an error rather than a
-    /// silent fallback to mock mode.
+    /// silent fallback to mock mode. `check` reads no `[[webhook]]` (it alerts through the
+    /// monitoring system that runs it), so their variables need not be set for it.
     pub fn from_cli(
         cli: &Cli,
         env: impl Fn(&str) -> Option<String>,
@@ -229,7 +230,9 @@ impl Config {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
                 let accounts = parse_accounts(path, &text, &env)?;
-                webhooks = read_webhooks(path, &text, &env, &accounts)?;
+                if !matches!(cli.command, Some(Command::Check(_))) {
+                    webhooks = read_webhooks(path, &text, &env, &accounts)?;
+                }
                 accounts
             }
             None => match env(KEY_ENV).filter(|k| !k.trim().is_empty()) {

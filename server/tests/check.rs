@@ -418,4 +418,12 @@ async fn a_check_sends_no_webhook_and_asks_once() {
         "a message waits in the outbox: {memory}"
     );
     assert_eq!(upstream.hits(), 1);
+    // The webhook's variable is not needed either: a check never reads the targets.
+    let run = check(&[("KEY_A", KEY)], &["check", "--config", config]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.line()
+            .starts_with("BALANCE WARNING - production $0.5000"),
+        "{run:?}"
+    );
 }

@@ -139,8 +139,12 @@ const port = await new Promise((resolve) => {
 });
 const base = `http://127.0.0.1:${port}`;
 const child = spawn(serverBin, ['--listen', `127.0.0.1:${port}`, '--static-dir', 'dist/www'], {
-  stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CAPTCHAAI_API_KEY: '' },
+  stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CAPTCHAAI_API_KEY: '' },
 });
+// Its log (a line per reading, the watcher's too) would cut through the figures: shown only on
+// failure.
+let serverLog = '';
+child.stderr.on('data', (chunk) => { serverLog += chunk; });
 try {
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -161,6 +165,9 @@ try {
   const again = await Promise.all(Array.from({ length: 100 }, () => fetch(`${base}/res.php?action=getbalance&json=1`).then((r) => r.json())));
   const cached = (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
   console.log(`100 more within 30 s -> ${cached - after} upstream request(s) (${again.length} answered from the cache)`);
+} catch (error) {
+  console.error(serverLog);
+  throw error;
 } finally {
   child.kill('SIGTERM');
 }

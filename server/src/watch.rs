@@ -19,6 +19,9 @@ use std::time::Duration;
 /// jumped) is noticed within this.
 const TICK_MS: i64 = 1000;
 
+/// How often an account whose key was rejected is read again.
+pub const PAUSED_RETRY_MS: i64 = 3_600_000;
+
 /// Starts one watcher task per account (call inside a tokio runtime).
 pub fn start(
     accounts: &[Arc<Account>],
@@ -39,15 +42,29 @@ pub fn start(
 /// One account's loop: read it when due, otherwise wait (at most a tick) and look again. A
 /// reading the cache answers is not observed, and the schedule stays as it was: the next look
 /// reads the cache again, for free, until the cache lets the upstream be asked.
+///
+/// A rejected key pauses the core's schedule until the settings change, which on a server
+/// means a restart with a corrected key variable: so a paused account is read once when the
+/// watcher starts (the memory restored from the data directory may hold the pause), then once
+/// every [`PAUSED_RETRY_MS`], politely, so a key fixed at the provider's side is noticed too.
 async fn watch(account: Arc<Account>, metrics: Arc<Metrics>, alerts: Arc<Alerts>, clock: Clock) {
+    // When this watcher last read the account (none yet: a pause restored from disk is tried
+    // at once).
+    let mut read_at: Option<i64> = None;
     loop {
         let now = clock.epoch_ms();
         let wait = match alerts.next_check_at(&account.name, now) {
             Some(due) if due <= now => {
+                read_at = Some(now);
                 account.verdict(&metrics).await;
                 TICK_MS
             }
             Some(due) => due.saturating_sub(now).min(TICK_MS),
+            None if read_at.is_none_or(|at| now.saturating_sub(at) >= PAUSED_RETRY_MS) => {
+                read_at = Some(now);
+                account.verdict(&metrics).await;
+                TICK_MS
+            }
             None => TICK_MS,
         };
         tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;

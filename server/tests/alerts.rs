@@ -749,3 +749,55 @@ async fn the_predictive_horizon_is_the_accounts_own() {
     assert_eq!(bodies[0]["account"], "ahead");
     assert_eq!(bodies[0]["kind"], "predictive");
 }
+
+/// A rejected key pauses the core's schedule; the watcher still reads the account once an hour
+/// and once at every start, so a key fixed at the provider, or a restart with the corrected
+/// variable, brings the account back without a page asking. The rejection reaches the webhook
+/// once (`key_rejected`), the hourly retries repeat nothing.
+#[tokio::test]
+async fn a_rejected_key_is_tried_again_hourly_and_at_start() {
+    let rejected = Behaviour::Raw(
+        200,
+        "application/json",
+        r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#,
+    );
+    let upstream = Upstream::start(rejected.clone()).await;
+    let receiver = Receiver::start(Reply::Ok).await;
+    let dir = temp_dir("paused");
+    let clock = Clock::manual_at(1_800_000_000_000);
+    let config = || {
+        let mut config = production_config(&upstream, &clock);
+        config.watch = true;
+        config.data_dir = Some(dir.clone());
+        config.webhooks = vec![receiver.hook(Format::Generic, "OPS_HOOK")];
+        config
+    };
+    let _first = start(config()).await;
+    eventually("the first check", || upstream.hits() == 1).await;
+    eventually("the key alert", || receiver.count() == 1).await;
+    assert_eq!(receiver.kinds(), ["key_rejected"]);
+    // Paused: not the normal schedule, not after ten minutes.
+    clock.advance(Duration::from_secs(600));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        upstream.hits(),
+        1,
+        "a rejected key was asked on the normal schedule"
+    );
+    // An hour after the last try: once more, still rejected, nothing sent again.
+    clock.advance(Duration::from_secs(3000));
+    eventually("the hourly retry", || upstream.hits() == 2).await;
+    settle().await;
+    assert_eq!(receiver.count(), 1, "the retry repeated the key alert");
+
+    // The key is corrected and the server restarted on the same data directory (its memory
+    // holds the pause): read at once, and the account is watched again.
+    upstream.set(Behaviour::Balance("20"));
+    clock.advance(Duration::from_secs(61));
+    let base = start(config()).await;
+    eventually("the check at start", || upstream.hits() == 3).await;
+    let got = get(&base, "/v1/accounts/production").await;
+    assert_eq!(got.json()["balance"], "20", "{}", got.body);
+    clock.advance(Duration::from_secs(600));
+    eventually("the normal schedule again", || upstream.hits() >= 4).await;
+}

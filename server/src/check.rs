@@ -174,6 +174,8 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
     // (the monitoring system that runs the check does the alerting).
     config.watch = false;
     config.webhooks.clear();
+    // The data directory may be a server's: its alert memory is not the check's to rewrite.
+    config.alert_memory = false;
     let clock = config.clock.clone();
     let data_dir = config.data_dir.clone();
     let data_dir = data_dir.as_deref();

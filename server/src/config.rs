@@ -194,6 +194,9 @@ pub struct Config {
     /// library's helpers ([`Config::mock`], [`Config::accounts`]) leave it off so a test
     /// decides when the upstream is asked.
     pub watch: bool,
+    /// Keep the alert memory (monitor states, undelivered messages) in `data_dir`. Off for
+    /// `check`, which must neither read nor rewrite a server's memory.
+    pub alert_memory: bool,
 }
 
 /// Why the server cannot start: one line, never a key.
@@ -262,6 +265,7 @@ impl Config {
             data_dir: cli.data_dir.clone(),
             webhooks,
             watch: true,
+            alert_memory: true,
         })
     }
 
@@ -276,6 +280,7 @@ impl Config {
             data_dir: None,
             webhooks: Vec::new(),
             watch: false,
+            alert_memory: true,
         }
     }
 

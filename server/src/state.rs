@@ -106,7 +106,7 @@ impl AppState {
         let alerts = Arc::new(Alerts::new(
             &watched,
             config.webhooks.clone(),
-            config.data_dir.clone(),
+            config.data_dir.clone().filter(|_| config.alert_memory),
             Arc::clone(&metrics),
             config.clock.clone(),
             config.upstream_timeout,

@@ -13,7 +13,7 @@
 //! provider works), the same history in `--data-dir` and the core's forecast and budget. The
 //! levels:
 //!
-//! - CRITICAL: balance at or below `--critical` (default 0), below the core's empty floor
+//! - CRITICAL: balance below `--critical` (default 0), below the core's empty floor
 //!   (0.01), `ERROR_ZERO_BALANCE`, or, with `--type` and `--quantity`, not enough for the batch;
 //! - WARNING: below `--warning` (default: the account's low threshold);
 //! - OK: otherwise;
@@ -21,7 +21,8 @@
 //!   flag or config).
 //!
 //! The thresholds are ranges in the plugin format's sense: `5:` means "alert below 5" (a bare
-//! `5` would mean "alert above 5"), so graphers draw the lines on the right side.
+//! `5` would mean "alert above 5"), so graphers draw the lines on the right side, and the
+//! status agrees with them: a balance equal to a line is on its good side.
 //!
 //! Politeness: a process started every minute must not ask the upstream more often than the
 //! server would. With `--data-dir`, the newest reading of the account's history (the server's
@@ -67,7 +68,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "AMOUNT", value_parser = amount)]
     pub warning: Option<Money>,
 
-    /// CRITICAL at or below this balance (exact decimal, default 0); below 0.01 is always
+    /// CRITICAL below this balance (exact decimal, default 0); below 0.01 is always
     /// CRITICAL. Must not be above --warning.
     #[arg(long, value_name = "AMOUNT", value_parser = amount)]
     pub critical: Option<Money>,
@@ -327,7 +328,7 @@ fn judge(
     (warning, critical): (Money, Money),
     batch: Option<(CaptchaType, u64)>,
 ) -> Report {
-    let mut status = if zero_error || balance <= critical || balance < EMPTY_FLOOR {
+    let mut status = if zero_error || balance < critical || balance < EMPTY_FLOOR {
         Status::Critical
     } else if balance < warning {
         Status::Warning
@@ -424,12 +425,13 @@ mod tests {
     }
 
     #[rustfmt::skip]
-    const LEVELS: [(&str, bool, &str, &str, Status); 9] = [
+    const LEVELS: [(&str, bool, &str, &str, Status); 10] = [
         ("10",    false, "5", "1", Status::Ok),
         ("5",     false, "5", "1", Status::Ok),
         ("4.99",  false, "5", "1", Status::Warning),
         ("1.0001",false, "5", "1", Status::Warning),
-        ("1",     false, "5", "1", Status::Critical),
+        ("1",     false, "5", "1", Status::Warning),
+        ("0.9999",false, "5", "1", Status::Critical),
         ("0.5",   false, "5", "0", Status::Warning),
         ("0.009", false, "5", "0", Status::Critical),
         ("-2",    false, "5", "0", Status::Critical),

@@ -84,11 +84,12 @@ const WRONG_KEY: &str = r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_level_has_its_line_and_exit_code() {
     #[rustfmt::skip]
-    let rows: [(Behaviour, &[&str], &str, i32); 9] = [
+    let rows: [(Behaviour, &[&str], &str, i32); 10] = [
         (Behaviour::Balance("30"),   &[],                                       "BALANCE OK - default $30.0000 | balance=30;1:;0:;0", 0),
         (Behaviour::Balance("3.21"), &["--warning", "5", "--critical", "1"],    "BALANCE WARNING - default $3.2100 | balance=3.21;5:;1:;0", 1),
         (Behaviour::Balance("5"),    &["--warning", "5", "--critical", "1"],    "BALANCE OK - default $5.0000 | balance=5;5:;1:;0", 0),
-        (Behaviour::Balance("1"),    &["--warning", "5", "--critical", "1"],    "BALANCE CRITICAL - default $1.0000 | balance=1;5:;1:;0", 2),
+        (Behaviour::Balance("1"),    &["--warning", "5", "--critical", "1"],    "BALANCE WARNING - default $1.0000 | balance=1;5:;1:;0", 1),
+        (Behaviour::Balance("0.99"), &["--warning", "5", "--critical", "1"],    "BALANCE CRITICAL - default $0.9900 | balance=0.99;5:;1:;0", 2),
         (Behaviour::Balance("0.5"),  &[],                                       "BALANCE WARNING - default $0.5000 | balance=0.5;1:;0:;0", 1),
         (Behaviour::Balance("0.009"),&[],                                       "BALANCE CRITICAL - default $0.0090 | balance=0.009;1:;0:;0", 2),
         (Behaviour::Raw(200, "application/json", ZERO), &[],                   "BALANCE CRITICAL - default $0.0000 (ERROR_ZERO_BALANCE) | balance=0;1:;0:;0", 2),

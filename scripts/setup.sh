@@ -57,6 +57,8 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! dpkg -s chr
 fi
 [ -x /usr/bin/firefox-esr ] || apt_packages+=(firefox-esr)
 have zip || apt_packages+=(zip)
+# The official client tests' virtualenv (below) needs Python with its venv module.
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_packages+=(python3 python3-venv)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   say "installing Debian's ${apt_packages[*]}"
   as_root apt-get update

@@ -30,18 +30,20 @@
 //! lengthened to the provider's floor for a real upstream); only an older one asks the
 //! upstream, and that reading joins the history. A failed reading (a rejected key, an upstream
 //! down) is kept the same way, in `DIR/{name}.failed.json` (time and the key-free reason), as
-//! the server's cache keeps a failure. Without `--data-dir` every run reads once.
+//! the server's cache keeps a failure. Without `--data-dir` the same happens in the user's
+//! state directory ([`default_data_dir`]).
 //!
 //! No line ever holds a key or an upstream URL: error texts are the core's key-free details.
 
 use crate::account::{Forecast, Standing};
 use crate::budget::{self, MAX_QUANTITY};
-use crate::config::{valid_name, Cli, Config};
+use crate::config::{valid_name, Cli, Config, Mode};
 use crate::state::AppState;
 use captchaai_balance::costs::CaptchaType;
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::level::{BalanceLevel, EMPTY_FLOOR};
 use captchaai_balance::money::Money;
+use captchaai_balance::settings::Settings;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -53,11 +55,12 @@ use std::path::Path;
     about = "One balance reading as a monitoring plugin: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
     after_help = "The accounts and keys are the server's: --config accounts.toml, or \
                   CAPTCHAAI_API_KEY alone (account \"default\"); with neither, mock mode checks \
-                  the simulated account \"production\" (for demos and tests). With --data-dir a \
-                  reading younger than the cache period (at least the provider's politeness \
-                  floor) is reused from the history there, so a check run every minute never \
-                  asks the upstream more often than the server would; the runway comes from \
-                  that history."
+                  the simulated account \"production\" (for demos and tests). A reading younger \
+                  than the cache period (at least the provider's politeness floor) is reused \
+                  from the history kept in --data-dir (default: \
+                  $XDG_STATE_HOME/captchaai-balance/check/ID, else ~/.local/state/…), so a \
+                  check run every minute never asks the upstream more often than the server \
+                  would; the runway comes from that history."
 )]
 pub struct CheckArgs {
     /// The account to check (its name in accounts.toml); the first one when not given.
@@ -165,12 +168,51 @@ impl Report {
     }
 }
 
+/// Where a check keeps its readings without `--data-dir`, so the politeness floor holds across
+/// runs anyway: `$XDG_STATE_HOME` (else `~/.local/state`)
+/// `/captchaai-balance/check/{id}`, one directory per account id (the core's short hash of
+/// endpoint and key, never the key), so another key or endpoint under the same name starts
+/// afresh. `None` in mock mode (nothing to be polite to), for an account not in the config
+/// (the check says so) and without a home.
+fn default_data_dir(
+    config: &Config,
+    account: Option<&str>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Option<std::path::PathBuf> {
+    let Mode::Proxy(accounts) = &config.mode else {
+        return None;
+    };
+    let chosen = match account {
+        None => accounts.first(),
+        Some(name) => accounts.iter().find(|a| a.name == name),
+    }?;
+    let mut settings = Settings::for_provider(chosen.provider);
+    chosen.key.expose().clone_into(&mut settings.api_key);
+    chosen.endpoint.as_str().clone_into(&mut settings.endpoint);
+    let state = env("XDG_STATE_HOME")
+        .filter(|d| Path::new(d).is_absolute())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            env("HOME")
+                .filter(|h| Path::new(h).is_absolute())
+                .map(|home| Path::new(&home).join(".local/state"))
+        })?;
+    Some(
+        state
+            .join("captchaai-balance/check")
+            .join(settings.account_id()),
+    )
+}
+
 /// Runs one check for these flags, reading the environment through `env`.
 pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<String>) -> Report {
-    let mut config = match Config::from_cli(cli, env) {
+    let mut config = match Config::from_cli(cli, &env) {
         Ok(config) => config,
         Err(error) => return Report::unknown(&error.0),
     };
+    if config.data_dir.is_none() {
+        config.data_dir = default_data_dir(&config, args.account.as_deref(), &env);
+    }
     // One reading and its line: no watcher asking again behind it, and no webhook message
     // (the monitoring system that runs the check does the alerting).
     config.watch = false;

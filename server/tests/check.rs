@@ -39,6 +39,9 @@ async fn check(env: &[(&str, &str)], args: &[&str]) -> Run {
             .args(&args)
             .env_remove("CAPTCHAAI_API_KEY")
             .env("RUST_LOG", "trace")
+            // Each run its own state directory unless the test gives one: runs do not share
+            // readings through the default one (nor the home of whoever runs the tests).
+            .env("XDG_STATE_HOME", temp_dir("state"))
             .envs(env)
             .output()
             .expect("run the binary")
@@ -429,4 +432,51 @@ async fn a_check_sends_no_webhook_and_asks_once() {
             .starts_with("BALANCE WARNING - production $0.5000"),
         "{run:?}"
     );
+}
+
+/// Without `--data-dir` the floor still holds across runs: the readings are kept in the user's
+/// state directory (`$XDG_STATE_HOME/captchaai-balance/check/{account id}`), one directory per
+/// endpoint and key, so another key is asked at once; no key in the directory's names or files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_data_dir_the_floor_holds_in_the_state_directory() {
+    let state = temp_dir("xdg-state");
+    let state_text = state.to_str().expect("utf-8").to_string();
+    let upstream = Upstream::start(Behaviour::Balance("3.21")).await;
+    let url = upstream.url.to_string();
+    let run = |key: &'static str| {
+        let (state, url) = (state_text.clone(), url.clone());
+        async move {
+            check(
+                &[("CAPTCHAAI_API_KEY", key), ("XDG_STATE_HOME", &state)],
+                &["check", "--upstream", &url, "--warning", "5"],
+            )
+            .await
+        }
+    };
+    let want = "BALANCE WARNING - default $3.2100 | balance=3.21;5:;0:;0";
+    assert_eq!(run(KEY).await.line(), want);
+    assert_eq!(run(KEY).await.line(), want);
+    assert_eq!(
+        upstream.hits(),
+        1,
+        "the second run asked the upstream again"
+    );
+    assert_eq!(run(KEY2).await.line(), want);
+    assert_eq!(upstream.hits(), 2, "another key must be asked");
+    let dirs: Vec<String> = std::fs::read_dir(state.join("captchaai-balance/check"))
+        .expect("the state directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dirs.len(), 2, "{dirs:?}");
+    for dir in &dirs {
+        assert!(!dir.contains(KEY) && !dir.contains(KEY2), "{dir}");
+        for file in std::fs::read_dir(state.join("captchaai-balance/check").join(dir)).expect("dir")
+        {
+            let text = std::fs::read_to_string(file.expect("file").path()).expect("read");
+            assert!(
+                !text.contains(KEY) && !text.contains(KEY2),
+                "a key in {text}"
+            );
+        }
+    }
 }

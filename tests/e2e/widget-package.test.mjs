@@ -1,8 +1,9 @@
 // The widget as an npm package (www/package.json; build.sh assembles it as dist/www): `npm pack`
 // of it holds every file the element loads at run time and none of the demo page; a tiny page
 // that imports the installed tarball, bundled by esbuild (the package's `./esbuild` entry, the
-// one-line `.wasm` file loader), shows the mock server's balance in Chromium with the .wasm and
-// the catalogs taken from the bundle's output folder; the TypeScript declarations parse, type a
+// one-line `.wasm` file loader) and by Vite (the main entry, no configuration), shows the mock
+// server's balance in Chromium with the .wasm and the catalogs taken from the bundle's output
+// folder; the TypeScript declarations parse, type a
 // use of the element (esbuild strips the types: a parse check, not a type check) and name
 // exactly the attributes the element observes and the keys of the `balancechange` detail it
 // sends. The output folder is served by the real server (mock mode) as its static folder.
@@ -16,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { build as viteBuild } from 'vite';
 import { OUT_DIR, launch, until } from './lib/browser.mjs';
 import { startServer } from './lib/server.mjs';
 
@@ -147,15 +149,7 @@ describe('the widget as an npm package', { timeout: 180_000 }, () => {
       outdir: 'out', loader: { '.wasm': 'file' }, metafile: true, logLevel: 'silent',
     });
     assert.equal(result.errors.length, 0);
-    fs.writeFileSync(path.join(out, 'index.html'), `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Bundled widget</title>
-<link rel="icon" href="data:,">
-<script type="module" src="./main.js"></script>
-<style>body { font: 14px system-ui; margin: 2rem; display: grid; gap: 1rem; max-width: 26rem; }</style></head>
-<body><h1>Admin (bundled with esbuild)</h1>
-<captchaai-balance id="en" threshold="5"></captchaai-balance>
-<captchaai-balance id="id" lang="id" threshold="5"></captchaai-balance>
-</body></html>`);
+    fs.writeFileSync(path.join(out, 'index.html'), adminPage('esbuild'));
     const outFiles = fs.readdirSync(out);
     const wasmFile = outFiles.find((f) => /^captchaai_balance_bg-\w+\.wasm$/.test(f));
     assert.ok(wasmFile, `esbuild copied the .wasm under a hashed name: ${outFiles.join(' ')}`);
@@ -166,58 +160,107 @@ describe('the widget as an npm package', { timeout: 180_000 }, () => {
       assert.ok(!outFiles.includes(f), `${f} in the output folder`);
     }
 
-    const server = await startServer({ wwwDir: out });
-    const browser = await launch();
-    try {
-      await server.control('/mock/reset');
-      await server.control('/mock/scenario', { scenario: 'ok', balance: '12.5', drainPerMinute: 0 });
-      const page = await browser.context.newPage();
-      await page.addInitScript(() => {
-        window.__events = [];
-        document.addEventListener('balancechange', (e) => window.__events.push({ id: e.target.id, detail: e.detail }));
-      });
-      const responses = [];
-      page.on('response', (r) => responses.push({ path: new URL(r.url()).pathname, status: r.status(), type: r.headers()['content-type'] }));
-      await page.goto(`${server.base}/`);
-      const shown = await until(() => page.evaluate(() => {
-        const text = (id) => document.getElementById(id)?.shadowRoot?.querySelector('.balance')?.textContent;
-        const states = ['en', 'id'].map((id) => document.getElementById(id).getAttribute('state'));
-        return states.every((s) => s === 'ok') && { en: text('en'), id: text('id') };
-      }), 'both bundled widgets in state ok', 20_000);
-      assert.equal(shown.en, '$12.5000');
-      assert.equal(shown.id, '$12,5000', 'Indonesian: a decimal comma');
-      assert.equal(await page.evaluate(() => window.__sameClass), true, 'the package export is the defined element');
-
-      const wasmAsked = responses.filter((r) => r.path.endsWith('.wasm'));
-      assert.deepEqual(wasmAsked.map((r) => [r.path, r.status, r.type]), [[`/${wasmFile}`, 200, 'application/wasm']]);
-      assert.deepEqual(responses.filter((r) => r.status >= 400), [], 'no failed request');
-      assert.ok(!responses.some((r) => r.path.startsWith('/messages/')), 'the catalogs came from the bundle');
-      // Each language's catalog chunk, and only through the bundle.
-      const chunkOf = (lang) => Object.keys(result.metafile.outputs).find((o) => Object.keys(result.metafile.outputs[o].inputs)
-        .some((i) => i.endsWith(`messages/${lang}.json`)));
-      for (const lang of ['en', 'id']) {
-        const chunk = chunkOf(lang);
-        assert.ok(chunk, `a chunk holds messages/${lang}.json`);
-        assert.ok(responses.some((r) => r.path === `/${path.basename(chunk)}` && r.status === 200), `${chunk} loaded`);
-      }
-
-      const events = await page.evaluate(() => window.__events);
-      const last = (id) => events.filter((e) => e.id === id).at(-1).detail;
-      assert.equal(last('en').balance, '12.5');
-      assert.equal(last('en').levelText, 'OK');
-      assert.equal(last('id').levelText, 'Aman', 'the Indonesian catalog is installed');
-
-      // The declarations name what the element really does.
-      const dts = fs.readFileSync(path.join(installed, 'captchaai-balance.d.ts'), 'utf8');
-      assert.deepEqual(interfaceKeys(dts, 'BalanceChangeDetail'), Object.keys(last('en')).sort());
-      assert.deepEqual(interfaceKeys(dts, 'CaptchaaiBalanceAttributes'), [...await page.evaluate(() => window.__observed)].sort());
-
-      await page.screenshot({ path: path.join(OUT_DIR, 'widget-package-esbuild.png') });
-      assert.deepEqual(browser.consoleMessages.filter((m) => /^(error|pageerror)/.test(m)), []);
-      await page.close();
-    } finally {
-      await browser.close();
-      server.close();
+    const responses = await checkBundledPage({ out, wasmPath: wasmFile, screenshot: 'widget-package-esbuild.png', installed });
+    // Each language's catalog chunk, and only through the bundle.
+    const chunkOf = (lang) => Object.keys(result.metafile.outputs).find((o) => Object.keys(result.metafile.outputs[o].inputs)
+      .some((i) => i.endsWith(`messages/${lang}.json`)));
+    for (const lang of ['en', 'id']) {
+      const chunk = chunkOf(lang);
+      assert.ok(chunk, `a chunk holds messages/${lang}.json`);
+      assert.ok(responses.some((r) => r.path === `/${path.basename(chunk)}` && r.status === 200), `${chunk} loaded`);
     }
   });
+
+  test('a page bundled by Vite from the installed package (the main entry: new URL assets) shows the mock balance', async () => {
+    const root = path.join(project, 'vite-app');
+    const out = path.join(project, 'out-vite');
+    fs.mkdirSync(root, { recursive: true });
+    fs.writeFileSync(path.join(root, 'main.js'), `
+      import { CaptchaaiBalance } from '${NAME}';
+      window.__sameClass = customElements.get('captchaai-balance') === CaptchaaiBalance;
+      window.__observed = CaptchaaiBalance.observedAttributes;
+    `);
+    fs.writeFileSync(path.join(root, 'index.html'), adminPage('Vite'));
+    // A Vite user's whole configuration: none. The main entry's `new URL('./…', import.meta.url)`
+    // files are copied as assets under hashed names, the glue's dynamic import as a chunk.
+    await viteBuild({ root, configFile: false, logLevel: 'silent', build: { outDir: out, emptyOutDir: true } });
+    const assets = fs.readdirSync(path.join(out, 'assets'));
+    const wasmFile = assets.find((f) => /^captchaai_balance_bg-[\w-]+\.wasm$/.test(f));
+    assert.ok(wasmFile, `Vite copied the .wasm under a hashed name: ${assets.join(' ')}`);
+    assert.equal(sha(path.join(out, 'assets', wasmFile)), sha(path.join(WWW, 'captchaai_balance_bg.wasm')));
+    for (const f of ['captchaai_balance_bg.wasm', 'captchaai_balance.js', 'captchaai-balance.js', 'messages']) {
+      assert.ok(!fs.readdirSync(out).includes(f), `${f} in the output folder`);
+    }
+    await checkBundledPage({ out, wasmPath: `assets/${wasmFile}`, screenshot: 'widget-package-vite.png', installed });
+  });
 });
+
+/** The admin page of the bundling tests: two widgets (English, Indonesian), `./main.js`. */
+function adminPage(bundler) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bundled widget</title>
+<link rel="icon" href="data:,">
+<script type="module" src="./main.js"></script>
+<style>body { font: 14px system-ui; margin: 2rem; display: grid; gap: 1rem; max-width: 26rem; }</style></head>
+<body><h1>Admin (bundled with ${bundler})</h1>
+<captchaai-balance id="en" threshold="5"></captchaai-balance>
+<captchaai-balance id="id" lang="id" threshold="5"></captchaai-balance>
+</body></html>`;
+}
+
+/**
+ * Serves the bundler's output folder `out` from the real server (mock mode, 12.5 in scenario
+ * ok), opens its index.html in Chromium and checks what every bundle must give: both widgets
+ * (English, Indonesian) show the balance, the package's export is the defined element, the only
+ * `.wasm` asked for is `/${wasmPath}` of the output, no request failed, no catalog came from the
+ * package's own `messages/` path, the `balancechange` detail and the observed attributes are
+ * what the declarations name, and no console error. Saves `screenshot` and returns the
+ * responses (path, status, type) the page got.
+ */
+async function checkBundledPage({ out, wasmPath, screenshot, installed }) {
+  const server = await startServer({ wwwDir: out });
+  const browser = await launch();
+  try {
+    await server.control('/mock/reset');
+    await server.control('/mock/scenario', { scenario: 'ok', balance: '12.5', drainPerMinute: 0 });
+    const page = await browser.context.newPage();
+    await page.addInitScript(() => {
+      window.__events = [];
+      document.addEventListener('balancechange', (e) => window.__events.push({ id: e.target.id, detail: e.detail }));
+    });
+    const responses = [];
+    page.on('response', (r) => responses.push({ path: new URL(r.url()).pathname, status: r.status(), type: r.headers()['content-type'] }));
+    await page.goto(`${server.base}/`);
+    const shown = await until(() => page.evaluate(() => {
+      const text = (id) => document.getElementById(id)?.shadowRoot?.querySelector('.balance')?.textContent;
+      const states = ['en', 'id'].map((id) => document.getElementById(id).getAttribute('state'));
+      return states.every((s) => s === 'ok') && { en: text('en'), id: text('id') };
+    }), 'both bundled widgets in state ok', 20_000);
+    assert.equal(shown.en, '$12.5000');
+    assert.equal(shown.id, '$12,5000', 'Indonesian: a decimal comma');
+    assert.equal(await page.evaluate(() => window.__sameClass), true, 'the package export is the defined element');
+
+    const wasmAsked = responses.filter((r) => r.path.endsWith('.wasm'));
+    assert.deepEqual(wasmAsked.map((r) => [r.path, r.status, r.type]), [[`/${wasmPath}`, 200, 'application/wasm']]);
+    assert.deepEqual(responses.filter((r) => r.status >= 400), [], 'no failed request');
+    assert.ok(!responses.some((r) => r.path.startsWith('/messages/')), 'the catalogs came from the bundle');
+    const events = await page.evaluate(() => window.__events);
+    const last = (id) => events.filter((e) => e.id === id).at(-1).detail;
+    assert.equal(last('en').balance, '12.5');
+    assert.equal(last('en').levelText, 'OK');
+    assert.equal(last('id').levelText, 'Aman', 'the Indonesian catalog is installed');
+
+    // The declarations name what the element really does.
+    const dts = fs.readFileSync(path.join(installed, 'captchaai-balance.d.ts'), 'utf8');
+    assert.deepEqual(interfaceKeys(dts, 'BalanceChangeDetail'), Object.keys(last('en')).sort());
+    assert.deepEqual(interfaceKeys(dts, 'CaptchaaiBalanceAttributes'), [...await page.evaluate(() => window.__observed)].sort());
+
+    await page.screenshot({ path: path.join(OUT_DIR, screenshot) });
+    assert.deepEqual(browser.consoleMessages.filter((m) => /^(error|pageerror)/.test(m)), []);
+    await page.close();
+    return responses;
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}

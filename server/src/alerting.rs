@@ -22,6 +22,7 @@
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
+use crate::store::write_atomically;
 use crate::webhook::{Event, Kind, Sender, Webhook};
 use captchaai_balance::alerts::AlertDecision;
 use captchaai_balance::i18n::Lang;
@@ -34,8 +35,8 @@ use captchaai_balance::state::Account as CoreAccount;
 use captchaai_balance::view::alert_view;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -401,9 +402,8 @@ fn load(dir: &Path) -> Inner {
     }
 }
 
-/// Writes the memory atomically: temp file, fsync, rename, fsync of the directory.
+/// Writes the memory atomically (`store::write_atomically`).
 fn save(dir: &Path, inner: &Inner) -> io::Result<()> {
-    fs::create_dir_all(dir)?;
     let accounts = inner
         .monitors
         .iter()
@@ -418,15 +418,7 @@ fn save(dir: &Path, inner: &Inner) -> io::Result<()> {
         outbox: inner.outbox.clone(),
     };
     let bytes = serde_json::to_vec(&file).map_err(io::Error::other)?;
-    let temp = dir.join(format!(".{FILE_NAME}.tmp"));
-    let mut out = File::create(&temp)?;
-    out.write_all(&bytes)?;
-    out.sync_all()?;
-    fs::rename(&temp, dir.join(FILE_NAME))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    write_atomically(dir, FILE_NAME, &bytes)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ use crate::account::{Forecast, Standing};
 use crate::budget::{self, MAX_QUANTITY};
 use crate::config::{valid_name, Cli, Config, Mode};
 use crate::state::AppState;
+use crate::store::write_atomically;
 use captchaai_balance::costs::CaptchaType;
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::level::{BalanceLevel, EMPTY_FLOOR};
@@ -350,12 +351,9 @@ impl Failure {
             return;
         };
         // Whole or not at all: the next run reads either the old file or the new one.
-        let temp = path.with_extension("tmp");
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if std::fs::write(&temp, text).is_ok() {
-            let _ = std::fs::rename(&temp, path);
+        if let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+        {
+            let _ = write_atomically(dir, name, text.as_bytes());
         }
     }
 }

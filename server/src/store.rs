@@ -8,7 +8,8 @@
 //! A write is atomic: the whole file goes to `DIR/.{name}.json.tmp`, is flushed to disk
 //! (`fsync`), then renamed over the old file, and the directory is flushed so the rename
 //! lasts. A crash at any point leaves either the old file or the new one, whole; a left-over
-//! temp file is ignored on start and replaced by the next write.
+//! temp file is ignored on start and replaced by the next write. The alert memory and
+//! `check`'s kept failures are written the same way ([`write_atomically`]).
 //!
 //! A file that cannot be read or parsed is logged (the path and why, never its content) and
 //! set aside as `{name}.json.corrupt` for a person to look at; the account starts with an
@@ -94,10 +95,6 @@ impl Store {
         self.dir.as_ref().map(|d| d.join(format!("{name}.json")))
     }
 
-    fn temp_path(dir: &Path, name: &str) -> PathBuf {
-        dir.join(format!(".{name}.json.tmp"))
-    }
-
     /// The stored history of account `name` (oldest first): empty when memory only, when there
     /// is no file yet, or when the file is unreadable (logged, set aside).
     pub fn load(&self, name: &str) -> Vec<Point> {
@@ -129,14 +126,7 @@ impl Store {
             return Ok(());
         };
         let temp = self.write_temp(dir, name, provider, points)?;
-        let path = dir.join(format!("{name}.json"));
-        fs::rename(&temp, &path)?;
-        // The rename is an entry of the directory: flush it too, or a power cut may undo it.
-        // Some systems cannot open a directory for this; the rename itself has still happened.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        replace(dir, &temp, &dir.join(format!("{name}.json")))
     }
 
     /// The first half of [`Store::save`]: the complete new file at its temp path, on disk.
@@ -148,7 +138,6 @@ impl Store {
         provider: &str,
         points: &[Point],
     ) -> io::Result<PathBuf> {
-        fs::create_dir_all(dir)?;
         let file = HistoryFile {
             version: FORMAT_VERSION,
             account: name.to_string(),
@@ -156,12 +145,37 @@ impl Store {
             points: points.iter().map(HistoryPoint::from).collect(),
         };
         let bytes = serde_json::to_vec(&file).map_err(io::Error::other)?;
-        let temp = Store::temp_path(dir, name);
-        let mut out = File::create(&temp)?;
-        out.write_all(&bytes)?;
-        out.sync_all()?;
-        Ok(temp)
+        write_temp_file(dir, &format!("{name}.json"), &bytes)
     }
+}
+
+/// Writes `bytes` as `dir/file_name`, whole or not at all (the module doc's atomic write):
+/// every file the server keeps goes through here.
+pub fn write_atomically(dir: &Path, file_name: &str, bytes: &[u8]) -> io::Result<()> {
+    let temp = write_temp_file(dir, file_name, bytes)?;
+    replace(dir, &temp, &dir.join(file_name))
+}
+
+/// The first half of an atomic write: `bytes` complete at `dir/.{file_name}.tmp`, on disk
+/// (`dir` created when missing).
+fn write_temp_file(dir: &Path, file_name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let temp = dir.join(format!(".{file_name}.tmp"));
+    let mut out = File::create(&temp)?;
+    out.write_all(bytes)?;
+    out.sync_all()?;
+    Ok(temp)
+}
+
+/// The second half: the temp file renamed over `path`, and the directory flushed, since the
+/// rename is an entry of it and a power cut may otherwise undo it. Some systems cannot open a
+/// directory for this; the rename itself has still happened.
+fn replace(dir: &Path, temp: &Path, path: &Path) -> io::Result<()> {
+    fs::rename(temp, path)?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 fn read(path: &Path, name: &str) -> Result<Vec<Point>, LoadError> {
@@ -216,7 +230,7 @@ mod tests {
         });
         store.save("prod", "captchaai", &kept).expect("save");
         assert_eq!(store.load("prod"), kept);
-        assert!(!Store::temp_path(&d, "prod").exists(), "no temp file left");
+        assert!(!d.join(".prod.json.tmp").exists(), "no temp file left");
         assert_eq!(store.load("other"), Vec::new(), "no file: empty");
         let _ = fs::remove_dir_all(d);
     }

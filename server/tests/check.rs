@@ -6,7 +6,10 @@
 
 mod common;
 
+use captchaai_balance::history::Point;
+use captchaai_balance::money::Money;
 use captchaai_balance::provider::Family;
+use captchaai_balance_server::store::Store;
 use common::*;
 use std::process::Command;
 
@@ -223,11 +226,7 @@ async fn runs_in_a_row_keep_the_floor() {
 
     // A kept reading older than the floor: asked again.
     let dir = temp_dir("floor-old");
-    let old = format!(
-        r#"{{"version":1,"account":"default","provider":"captchaai","points":[{{"at":{},"balance":"9"}}]}}"#,
-        now_ms() - 61_000
-    );
-    std::fs::write(dir.join("default.json"), old).expect("write the history");
+    keep_history(&dir, &[(now_ms() - 61_000, 900)]);
     let fresh = Upstream::start(Behaviour::Balance("8")).await;
     let run = check_key(
         fresh.url.as_str(),
@@ -241,6 +240,21 @@ async fn runs_in_a_row_keep_the_floor() {
     assert_eq!(fresh.hits(), 1);
 }
 
+/// Keeps `(at, cents)` readings as the `default` CaptchaAI account's history in `dir`, written
+/// by the server's own store.
+fn keep_history(dir: &std::path::Path, readings: &[(i64, i64)]) {
+    let points: Vec<Point> = readings
+        .iter()
+        .map(|&(at, cents)| Point {
+            at,
+            balance: Money::from_cents(cents),
+        })
+        .collect();
+    Store::new(Some(dir.to_path_buf()))
+        .save("default", "captchaai", &points)
+        .expect("write the history");
+}
+
 /// A history in `--data-dir` that drains one dollar an hour gives the runway (the core's
 /// forecast, as the server shows it) in the text and the performance data, with the spend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,20 +262,10 @@ async fn the_runway_comes_from_the_kept_history() {
     let dir = temp_dir("runway");
     let now = now_ms();
     let hour = 3_600_000;
-    let points: Vec<String> = (0..5)
-        .map(|i| {
-            format!(
-                r#"{{"at":{},"balance":"{}"}}"#,
-                now - (5 - i) * hour,
-                11 - i
-            )
-        })
+    let points: Vec<(i64, i64)> = (0..5)
+        .map(|i| (now - (5 - i) * hour, (11 - i) * 100))
         .collect();
-    let history = format!(
-        r#"{{"version":1,"account":"default","provider":"captchaai","points":[{}]}}"#,
-        points.join(",")
-    );
-    std::fs::write(dir.join("default.json"), history).expect("write the history");
+    keep_history(&dir, &points);
     let upstream = Upstream::start(Behaviour::Balance("6")).await;
     let run = check_key(
         upstream.url.as_str(),

@@ -8,9 +8,9 @@
 // baseline: the balance routes are compared against it, on the same machine in the same run.
 // Loopback only; client, server and upstream share the machine's cores.
 // Usage: node scripts/bench-load.mjs <server-binary> [seconds per route]
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createServer } from 'node:net';
+import { startServer } from '../tests/e2e/lib/server.mjs';
 
 const execFileAsync = promisify(execFile);
 const [serverBin, seconds = '5'] = process.argv.slice(2);
@@ -29,28 +29,18 @@ const ROUTES = [
   [BASELINE[0], 'baseline again'],
 ];
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port: p } = s.address(); s.close(() => resolve(p)); });
-});
-const port = await freePort();
-const upstreamPort = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const upstreamBase = `http://127.0.0.1:${upstreamPort}`;
 // The bench measures the server, not its log: the default level logs nothing per request.
-const env = { ...process.env, CAPTCHAAI_API_KEY: '' };
-delete env.RUST_LOG;
 // Their logs (a line per upstream reading) would cut through the table: shown only on failure.
-let serverLog = '';
-const start = (args, childEnv) => {
-  const c = spawn(serverBin, args, { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv });
-  c.stderr.on('data', (chunk) => { serverLog += chunk; });
-  return c;
-};
+const quiet = { RUST_LOG: undefined };
 // The upstream: mock mode (its /res.php plays the simulated `production` account).
-const upstream = start(['--listen', `127.0.0.1:${upstreamPort}`, '--static-dir', 'dist/www'], env);
+const upstream = await startServer({ wwwDir: 'dist/www', bin: serverBin, env: quiet });
 // The measured server: proxy mode, one account with a made-up key, the default 30 s cache.
-const child = start(['--listen', `127.0.0.1:${port}`, '--static-dir', 'dist/www', '--upstream', upstreamBase],
-  { ...env, CAPTCHAAI_API_KEY: '0123456789abcdef0123456789abcdef' });
+const proxy = await startServer({
+  wwwDir: 'dist/www', bin: serverBin, args: ['--upstream', upstream.base],
+  env: { ...quiet, CAPTCHAAI_API_KEY: '0123456789abcdef0123456789abcdef' },
+});
+const base = proxy.base;
+const upstreamBase = upstream.base;
 
 /** One oha run against `path`: its JSON report. Asynchronous: a blocked event loop would keep
  * fetch's pooled connections past the server's idle timeout, and the next fetch would fail. */
@@ -77,14 +67,6 @@ async function upstreamRequests() {
 
 const ms = (s) => `${(s * 1000).toFixed(2)} ms`;
 try {
-  const deadline = Date.now() + 15_000;
-  for (const server of [upstreamBase, base]) {
-    for (;;) {
-      try { if ((await fetch(`${server}/healthz`)).ok) break; } catch { /* not up yet */ }
-      if (Date.now() > deadline) throw new Error('server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
   console.log(`\n== server under load: oha, ${CONNECTIONS} connections, ${seconds} s per route, warm cache (proxy mode in front of a mock-mode server on loopback, ${execFileSync('oha', ['--version']).toString().trim()})`);
   console.log(`${'route'.padEnd(36)} ${'req/s'.padStart(9)} ${'p50'.padStart(10)} ${'p99'.padStart(10)} ${'failed'.padStart(8)} ${'upstream'.padStart(9)}`);
   await oha(BASELINE[0], '1s'); // warm-up: the server's threads and the loopback, not measured
@@ -117,9 +99,9 @@ try {
   if (totalSent !== totalServed) throw new Error(`the server counted ${totalSent} upstream requests, the upstream ${totalServed}`);
   console.log('failed: non-2xx answers and connection errors; upstream: requests the server sent to its upstream during that route\'s run');
 } catch (error) {
-  console.error(serverLog);
+  console.error(proxy.log(), upstream.log());
   throw error;
 } finally {
-  child.kill('SIGTERM');
-  upstream.kill('SIGTERM');
+  proxy.close();
+  upstream.close();
 }

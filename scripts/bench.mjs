@@ -3,12 +3,12 @@
 // (target: at most 1.25x), upstream requests for 100 concurrent widget loads through the
 // server, and the cost of the wasm calls every popup/widget render makes.
 // Usage: node scripts/bench.mjs <server-binary>
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { startServer } from '../tests/e2e/lib/server.mjs';
 
 const serverBin = process.argv[2];
 const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
@@ -134,40 +134,26 @@ async function popupPaint() {
 
 if (!serverBin) process.exit(0);
 console.log('\n== server: 100 concurrent widget loads');
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port: p } = s.address(); s.close(() => resolve(p)); });
-});
-const base = `http://127.0.0.1:${port}`;
-const child = spawn(serverBin, ['--listen', `127.0.0.1:${port}`, '--static-dir', 'dist/www'], {
-  stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CAPTCHAAI_API_KEY: '' },
-});
 // Its log (a line per reading, the watcher's too) would cut through the figures: shown only on
 // failure.
-let serverLog = '';
-child.stderr.on('data', (chunk) => { serverLog += chunk; });
+const server = await startServer({ wwwDir: 'dist/www', bin: serverBin });
+const { base } = server;
 try {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error('server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const post = (path, body) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  await post('/mock/reset', {});
-  await post('/mock/scenario', { scenario: 'ok', balance: '25.00', drainPerMinute: '0', delayMs: 200 });
-  const before = (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
+  await server.control('/mock/reset');
+  await server.control('/mock/scenario', { scenario: 'ok', balance: '25.00', drainPerMinute: '0', delayMs: 200 });
+  const before = await server.upstream();
   const start = performance.now();
   const answers = await Promise.all(Array.from({ length: 100 }, () => fetch(`${base}/res.php?action=getbalance&json=1`).then((r) => r.json())));
   const ms = performance.now() - start;
-  const after = (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
+  const after = await server.upstream();
   const good = answers.filter((a) => a.status === 1).length;
   console.log(`100 concurrent requests -> ${after - before} upstream request(s), ${good}/100 balances, ${ms.toFixed(0)} ms (upstream answers after 200 ms)`);
   const again = await Promise.all(Array.from({ length: 100 }, () => fetch(`${base}/res.php?action=getbalance&json=1`).then((r) => r.json())));
-  const cached = (await (await fetch(`${base}/mock/state`)).json()).upstreamRequests;
+  const cached = await server.upstream();
   console.log(`100 more within 30 s -> ${cached - after} upstream request(s) (${again.length} answered from the cache)`);
 } catch (error) {
-  console.error(serverLog);
+  console.error(server.log());
   throw error;
 } finally {
-  child.kill('SIGTERM');
+  server.close();
 }

@@ -1,5 +1,6 @@
-// The Rust server (captchaai-balance-server) in mock mode on a free loopback port, for the
-// widget and extension tests that need the real thing rather than the node mock API.
+// The Rust server (captchaai-balance-server) on a free loopback port (mock mode unless told
+// otherwise), for the widget and extension tests that need the real thing rather than the node
+// mock API, and for `make bench`.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,18 +34,23 @@ export function serverBinary() {
 }
 
 /**
- * Start the server in mock mode serving `wwwDir`; resolves once /healthz answers.
- * @param {{ wwwDir: string }} options
+ * Start the server serving `wwwDir`; resolves once /healthz answers. Mock mode, unless `env`
+ * sets CAPTCHAAI_API_KEY (with `args` such as `--upstream URL`); an `env` value `undefined`
+ * removes that variable. `bin`: the binary (default [`serverBinary`]).
+ * @param {{ wwwDir: string, bin?: string, args?: string[], env?: Record<string, string | undefined> }} options
  * @returns {Promise<{ base: string, control: (pathname: string, body?: object) => Promise<void>,
- *   upstream: (account?: string) => Promise<number>, close: () => void }>}
+ *   upstream: (account?: string) => Promise<number>, log: () => string, close: () => void }>}
  */
-export async function startServer({ wwwDir }) {
-  const bin = serverBinary();
+export async function startServer({ wwwDir, bin = serverBinary(), args = [], env: extra = {} }) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env = { ...process.env };
   delete env.CAPTCHAAI_API_KEY; // mock mode
-  const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--static-dir', wwwDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--static-dir', wwwDir, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });
@@ -66,6 +72,8 @@ export async function startServer({ wwwDir }) {
       const query = account ? `?account=${encodeURIComponent(account)}` : '';
       return (await (await fetch(`${base}/mock/state${query}`)).json()).upstreamRequests;
     },
+    /** Everything it printed so far (shown when a caller fails). */
+    log: () => log,
     close: () => child.kill(),
   };
 }

@@ -20,10 +20,11 @@
 //! doubling to 10 min; after a day the message is dropped and counted as `gave_up`), and it
 //! never holds up another target or a balance check.
 
+use crate::alerts::webhook::{Event, Sender};
 use crate::clock::Clock;
+use crate::config::webhook::{Kind, Webhook};
 use crate::metrics::Metrics;
 use crate::store::write_atomically;
-use crate::webhook::{Event, Kind, Sender, Webhook};
 use captchaai_balance::alerts::AlertDecision;
 use captchaai_balance::i18n::Lang;
 use captchaai_balance::json::{Json, ToJson};

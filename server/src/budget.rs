@@ -12,12 +12,10 @@
 //! answer is 503: a made-up balance would let a batch run that cannot be paid for.
 
 use crate::account::Standing;
+use crate::config::cli::MAX_QUANTITY;
 use captchaai_balance::costs::{budget, CaptchaType, RateTable};
 use captchaai_balance::provider::ProviderId;
 use serde::Serialize;
-
-/// The largest batch the preflight accepts.
-pub const MAX_QUANTITY: u64 = 1_000_000;
 
 /// The parameters of one preflight, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

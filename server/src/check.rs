@@ -36,8 +36,9 @@
 //! No line ever holds a key or an upstream URL: error texts are the core's key-free details.
 
 use crate::account::{Forecast, Standing};
-use crate::budget::{self, MAX_QUANTITY};
-use crate::config::{valid_name, Cli, Config, Mode};
+use crate::budget;
+use crate::config::cli::{CheckArgs, Cli};
+use crate::config::{valid_name, Config, Mode};
 use crate::state::AppState;
 use crate::store::write_atomically;
 use captchaai_balance::costs::CaptchaType;
@@ -48,57 +49,6 @@ use captchaai_balance::settings::Settings;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
-
-/// `check` flags (the server's `--config`, `--upstream`, `--data-dir`, `--cache-seconds` and
-/// `--upstream-timeout-seconds` work here too).
-#[derive(Debug, Clone, clap::Args)]
-#[command(
-    about = "One balance reading as a monitoring plugin: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
-    after_help = "The accounts and keys are the server's: --config accounts.toml, or \
-                  CAPTCHAAI_API_KEY alone (account \"default\"); with neither, mock mode checks \
-                  the simulated account \"production\" (for demos and tests). A reading younger \
-                  than the cache period (at least the provider's politeness floor) is reused \
-                  from the history kept in --data-dir (default: \
-                  $XDG_STATE_HOME/captchaai-balance/check/ID, else ~/.local/state/…), so a \
-                  check run every minute never asks the upstream more often than the server \
-                  would; the runway comes from that history."
-)]
-pub struct CheckArgs {
-    /// The account to check (its name in accounts.toml); the first one when not given.
-    #[arg(long, value_name = "NAME")]
-    pub account: Option<String>,
-
-    /// WARNING below this balance (exact decimal); the account's low threshold when not given.
-    #[arg(long, value_name = "AMOUNT", value_parser = amount)]
-    pub warning: Option<Money>,
-
-    /// CRITICAL below this balance (exact decimal, default 0); below 0.01 is always
-    /// CRITICAL. Must not be above --warning.
-    #[arg(long, value_name = "AMOUNT", value_parser = amount)]
-    pub critical: Option<Money>,
-
-    /// With --quantity: CRITICAL when the balance cannot pay for this batch (recaptcha_v2,
-    /// recaptcha_v3, turnstile, geetest, image, bls, other), at the provider's default rates.
-    #[arg(long = "type", value_name = "TYPE", value_parser = kind, requires = "quantity")]
-    pub kind: Option<CaptchaType>,
-
-    /// With --type: the number of solves in the batch.
-    #[arg(long, value_name = "N", requires = "kind",
-          value_parser = clap::value_parser!(u64).range(1..=MAX_QUANTITY))]
-    pub quantity: Option<u64>,
-}
-
-/// A threshold flag: an exact decimal, never through a float.
-fn amount(text: &str) -> Result<Money, String> {
-    Money::parse(text.trim()).map_err(|_| "expected a decimal amount such as 5 or 2.50".into())
-}
-
-/// A CAPTCHA type by its stable name.
-fn kind(text: &str) -> Result<CaptchaType, String> {
-    CaptchaType::from_name(text).ok_or_else(|| {
-        "expected recaptcha_v2, recaptcha_v3, turnstile, geetest, image, bls or other".into()
-    })
-}
 
 /// The four results of a monitoring plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

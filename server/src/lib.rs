@@ -15,6 +15,7 @@
 
 pub mod account;
 pub mod alerting;
+pub mod alerts;
 pub mod answer;
 pub mod api;
 pub mod budget;
@@ -36,35 +37,16 @@ pub mod state;
 pub mod static_files;
 pub mod store;
 pub mod watch;
-pub mod webhook;
 
-pub use config::{Cli, Config, Mode};
+pub use config::cli::Cli;
+pub use config::{Config, Mode};
+pub use state::AppError;
 
 // A panicking request must cost one request, not the process (the cache's panic recovery and
 // every other dashboard depend on it). Fails the build of any profile that sets panic = "abort"
 // for the server (`make test` checks the release profile).
 #[cfg(not(panic = "unwind"))]
 compile_error!("captchaai-balance-server must be built with panic = \"unwind\" (see Cargo.toml's [profile.release])");
-
-/// Why the app could not be built.
-#[derive(Debug)]
-pub enum AppError {
-    /// The HTTP client for the upstream could not start (TLS set-up).
-    HttpClient(reqwest::Error),
-    /// Proxy mode with an empty account list.
-    NoAccount,
-}
-
-impl std::fmt::Display for AppError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AppError::HttpClient(e) => write!(f, "cannot create the upstream HTTP client: {e}"),
-            AppError::NoAccount => f.write_str("no account to watch"),
-        }
-    }
-}
-
-impl std::error::Error for AppError {}
 
 /// Builds the whole server (routes, cache, metrics, mock account or upstream client) for one
 /// configuration. Serve it with [`serve::serve`].

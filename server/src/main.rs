@@ -27,8 +27,9 @@ fn main() {}
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use captchaai_balance_server::check::{self, Report};
-    use captchaai_balance_server::config::{Command, KEY_ENV};
-    use captchaai_balance_server::serve::serve;
+    use captchaai_balance_server::config::cli::Command;
+    use captchaai_balance_server::config::KEY_ENV;
+    use captchaai_balance_server::serve::{serve, Limits};
     use captchaai_balance_server::{app, logging, Cli, Config, Mode};
     use clap::error::ErrorKind;
     use clap::Parser;
@@ -79,7 +80,7 @@ mod native {
                 return ExitCode::from(1);
             }
         };
-        serve(listener, router, cli.limits(), shutdown_signal()).await;
+        serve(listener, router, Limits::from_cli(&cli), shutdown_signal()).await;
         ExitCode::SUCCESS
     }
 
@@ -126,7 +127,7 @@ mod native {
             Mode::Proxy(accounts) => accounts.iter().map(|a| a.name.clone()).collect(),
             Mode::Mock => Vec::new(),
         };
-        let results = captchaai_balance_server::webhook::send_test(
+        let results = captchaai_balance_server::alerts::webhook::send_test(
             &config.webhooks,
             &accounts,
             config.upstream_timeout,

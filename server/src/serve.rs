@@ -14,6 +14,7 @@
 //!   [`Limits::shutdown_grace`] to finish, then everything is dropped (a stuck upstream request
 //!   included), so the process ends well within 5 s.
 
+use crate::config::cli::Cli;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -43,6 +44,17 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long busy connections may finish after a shutdown signal.
     pub shutdown_grace: Duration,
+}
+
+impl Limits {
+    /// The connection limits the flags ask for.
+    pub fn from_cli(cli: &Cli) -> Limits {
+        Limits {
+            client_timeout: Duration::from_secs(cli.client_timeout_seconds),
+            max_connections: usize::try_from(cli.max_connections).unwrap_or(usize::MAX),
+            ..Limits::default()
+        }
+    }
 }
 
 impl Default for Limits {

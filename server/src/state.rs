@@ -9,11 +9,30 @@ use crate::mock::{MockAccount, MOCK_ACCOUNTS};
 use crate::proxy::Proxy;
 use crate::source::Source;
 use crate::store::Store;
-use crate::AppError;
 use captchaai_balance::money::Money;
 use captchaai_balance::settings::DEFAULT_PREDICTIVE_HOURS;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Why the app could not be built.
+#[derive(Debug)]
+pub enum AppError {
+    /// The HTTP client for the upstream could not start (TLS set-up).
+    HttpClient(reqwest::Error),
+    /// Proxy mode with an empty account list.
+    NoAccount,
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppError::HttpClient(e) => write!(f, "cannot create the upstream HTTP client: {e}"),
+            AppError::NoAccount => f.write_str("no account to watch"),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
 
 /// Shared, cheap to clone.
 #[derive(Debug, Clone)]

@@ -2,7 +2,8 @@
 //! refused with one line naming the file, the account and the field, never the key.
 
 use captchaai_balance::provider::ProviderId;
-use captchaai_balance_server::config::{parse_accounts, Cli, Config, ConfigError, Mode};
+use captchaai_balance_server::config::cli::Cli;
+use captchaai_balance_server::config::{parse_accounts, Config, ConfigError, Mode};
 use clap::Parser;
 use std::path::Path;
 

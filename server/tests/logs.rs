@@ -7,7 +7,7 @@
 
 mod common;
 
-use captchaai_balance_server::webhook::{Format, Webhook};
+use captchaai_balance_server::config::webhook::{Format, Webhook};
 use captchaai_balance_server::Mode;
 use common::*;
 use std::io::Write;

@@ -1,4 +1,5 @@
-//! Command-line flags, `accounts.toml`, and the configuration the app is built from.
+//! The configuration the app is built from: the flags ([`cli`]), `accounts.toml` (its
+//! `[[account]]` tables here, its `[[webhook]]` tables in [`webhook`]) and the environment.
 //!
 //! Keys come only from environment variables, never from a flag or the config file: flags show
 //! up in `ps` output and shell history, and config files get committed and pasted. An account
@@ -9,19 +10,21 @@
 //! account and the field (never the key): a server that quietly skips an account would leave
 //! that account unwatched.
 
+pub mod cli;
+mod error;
+pub mod webhook;
+
+pub use error::ConfigError;
+
 use crate::clock::Clock;
-use crate::secret::{ApiKey, KeyError};
-use crate::serve::Limits;
-use crate::webhook::{parse_webhooks, Webhook};
+use crate::config::cli::{endpoint_url, Cli, Command};
+use crate::config::webhook::{parse_webhooks, Webhook};
+use crate::secret::ApiKey;
 use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
 use captchaai_balance::money::Money;
-use captchaai_balance::protocol::normalize_endpoint;
 use captchaai_balance::provider::ProviderId;
 use captchaai_balance::settings::{DEFAULT_PREDICTIVE_HOURS, MAX_PREDICTIVE_HOURS, MAX_THRESHOLD};
-use clap::Parser;
 use reqwest::Url;
-use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -33,101 +36,6 @@ pub const DEFAULT_ACCOUNT: &str = "default";
 
 /// The longest account name (it appears in URLs and metric labels).
 pub const MAX_NAME_LEN: usize = 64;
-
-/// `captchaai-balance-server` flags.
-#[derive(Debug, Parser)]
-#[command(
-    name = "captchaai-balance-server",
-    version,
-    about = "Serves the captcha balance widget and answers its balance requests for one or more accounts.",
-    after_help = "Proxy mode with --config accounts.toml (keys in the environment variables it \
-                  names) or with CAPTCHAAI_API_KEY alone (one account, \"default\"); otherwise \
-                  mock mode with simulated accounts (see /v1/accounts and /mock/state)."
-)]
-pub struct Cli {
-    /// Address to listen on. Loopback by default: put a reverse proxy in front for other hosts.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-
-    /// The accounts to watch (TOML, see server/README.md). Keys stay in environment variables.
-    #[arg(long, value_name = "FILE", global = true)]
-    pub config: Option<PathBuf>,
-
-    /// The default account's API base URL (the first account of --config, or the
-    /// CAPTCHAAI_API_KEY one); its provider's own host when not given.
-    #[arg(long, value_parser = parse_upstream, global = true)]
-    pub upstream: Option<Url>,
-
-    /// Directory with the built widget (captchaai-balance.js, the wasm glue, index.html).
-    #[arg(long, default_value = "dist/www")]
-    pub static_dir: PathBuf,
-
-    /// How long one upstream reading is reused (0 = only share concurrent requests). A
-    /// provider's politeness floor lengthens it for real upstreams (server/README.md).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
-    pub cache_seconds: u64,
-
-    /// Give up on the upstream after this many seconds.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
-    pub upstream_timeout_seconds: u64,
-
-    /// Close a connection whose client takes longer than this to send its request headers or
-    /// body, stays idle between requests this long, or stops reading its response.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
-    pub client_timeout_seconds: u64,
-
-    /// Open connections at most; more wait until one closes.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=65_536))]
-    pub max_connections: u64,
-
-    /// Keep each account's balance history in this directory (one JSON file per account, no
-    /// key), so a restart keeps the spend rate and runway. Without it the history lives in
-    /// memory only.
-    #[arg(long, value_name = "DIR", global = true)]
-    pub data_dir: Option<PathBuf>,
-
-    /// Without a subcommand: serve.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-/// What the binary does instead of serving.
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {
-    /// One balance reading as a monitoring plugin (Nagios, Icinga, Zabbix, cron): one status
-    /// line, exit code 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    Check(crate::check::CheckArgs),
-    /// Send one clearly marked test message to every [[webhook]] of --config, print one line
-    /// per target; exit 0 when all got it, 1 otherwise, 2 for a config error.
-    TestAlert,
-}
-
-impl Cli {
-    /// The connection limits these flags ask for.
-    pub fn limits(&self) -> Limits {
-        Limits {
-            client_timeout: Duration::from_secs(self.client_timeout_seconds),
-            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
-            ..Limits::default()
-        }
-    }
-}
-
-/// Checks `--upstream` with the same rules as the widget's endpoint setting.
-fn parse_upstream(text: &str) -> Result<Url, String> {
-    if text.trim().is_empty() {
-        return Err("expected http(s)://host[:port][/path]".into());
-    }
-    endpoint_url(text)
-        .ok_or_else(|| "expected http(s)://host[:port][/path] without query or credentials".into())
-}
-
-/// An endpoint checked and normalised by the core, as a URL. `None` when unusable.
-fn endpoint_url(text: &str) -> Option<Url> {
-    normalize_endpoint(text)
-        .ok()
-        .and_then(|normalized| Url::parse(&normalized).ok())
-}
 
 /// One watched account.
 #[derive(Debug, Clone)]
@@ -197,24 +105,6 @@ pub struct Config {
     /// Keep the alert memory (monitor states, undelivered messages) in `data_dir`. Off for
     /// `check`, which must neither read nor rewrite a server's memory.
     pub alert_memory: bool,
-}
-
-/// Why the server cannot start: one line, never a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-impl From<KeyError> for ConfigError {
-    fn from(error: KeyError) -> ConfigError {
-        ConfigError(error.to_string())
-    }
 }
 
 impl Config {
@@ -536,6 +426,7 @@ fn threshold(text: &str) -> Result<Money, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn flags_and_key_pick_the_mode() {

@@ -13,30 +13,38 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![deny(clippy::unwrap_used)]
 
-pub mod account;
-pub mod alerting;
-pub mod alerts;
-pub mod answer;
-pub mod api;
-pub mod budget;
-pub mod cache;
-pub mod check;
+// The layers, bottom-up: a module uses only modules listed before it.
+
+// Leaves: nothing of this crate.
 pub mod clock;
-pub mod config;
 pub mod http_client;
+pub mod secret;
+pub mod store;
+
+// Over the leaves: the log's key redaction, the Prometheus registry.
 pub mod logging;
 pub mod metrics;
-pub mod mock;
-pub mod mock_api;
-pub mod proxy;
-pub mod routes;
-pub mod secret;
-pub mod serve;
-pub mod source;
+
+// The flags and accounts.toml -> Config.
+pub mod config;
+
+// Readings: the real APIs, the simulated accounts, the verdict on an answer.
+pub mod upstream;
+
+// Monitors, outboxes and deliveries.
+pub mod alerts;
+
+// The accounts: cache, history, forecast, budget, and the watcher.
+pub mod accounts;
+
+// What every handler and command shares, built from a Config.
 pub mod state;
-pub mod static_files;
-pub mod store;
-pub mod watch;
+
+// Routes, handlers and the accept loop.
+pub mod http;
+
+// `check` and `test-alert`.
+pub mod commands;
 
 pub use config::cli::Cli;
 pub use config::{Config, Mode};
@@ -49,8 +57,8 @@ pub use state::AppError;
 compile_error!("captchaai-balance-server must be built with panic = \"unwind\" (see Cargo.toml's [profile.release])");
 
 /// Builds the whole server (routes, cache, metrics, mock account or upstream client) for one
-/// configuration. Serve it with [`serve::serve`].
+/// configuration. Serve it with [`http::serve::serve`].
 pub fn app(config: Config) -> Result<axum::Router, AppError> {
     let state = state::AppState::new(config)?;
-    Ok(routes::router(state))
+    Ok(http::routes::router(state))
 }

@@ -26,10 +26,11 @@ fn main() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use captchaai_balance_server::check::{self, Report};
+    use captchaai_balance_server::commands::check::{self, Report};
+    use captchaai_balance_server::commands::test_alert;
     use captchaai_balance_server::config::cli::Command;
     use captchaai_balance_server::config::KEY_ENV;
-    use captchaai_balance_server::serve::{serve, Limits};
+    use captchaai_balance_server::http::serve::{serve, Limits};
     use captchaai_balance_server::{app, logging, Cli, Config, Mode};
     use clap::error::ErrorKind;
     use clap::Parser;
@@ -60,7 +61,7 @@ mod native {
         };
         logging::init(keys);
         if let Some(Command::TestAlert) = &cli.command {
-            return test_alert(&config).await;
+            return test_alert::run(&config).await;
         }
 
         let listener = match tokio::net::TcpListener::bind(cli.listen).await {
@@ -113,42 +114,6 @@ mod native {
         });
         println!("{}", report.line);
         ExitCode::from(report.status.code())
-    }
-
-    /// `test-alert`: one marked test message to every `[[webhook]]`, one line per target
-    /// (its variable's name, never the URL); 0 when every target took it, 1 otherwise, 2 when
-    /// there is no target.
-    async fn test_alert(config: &Config) -> ExitCode {
-        if config.webhooks.is_empty() {
-            eprintln!("error: no [[webhook]] to test; add one to the --config file (server/README.md shows the fields)");
-            return ExitCode::from(2);
-        }
-        let accounts: Vec<String> = match &config.mode {
-            Mode::Proxy(accounts) => accounts.iter().map(|a| a.name.clone()).collect(),
-            Mode::Mock => Vec::new(),
-        };
-        let results = captchaai_balance_server::alerts::webhook::send_test(
-            &config.webhooks,
-            &accounts,
-            config.upstream_timeout,
-            config.clock.epoch_ms(),
-        )
-        .await;
-        let mut all_ok = true;
-        for (hook, result) in config.webhooks.iter().zip(results) {
-            match result {
-                Ok(()) => println!("{}: ok", hook.url_env),
-                Err(error) => {
-                    all_ok = false;
-                    println!("{}: failed: {error}", hook.url_env);
-                }
-            }
-        }
-        if all_ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        }
     }
 
     /// Ctrl-C, or SIGTERM (systemd, docker stop). If a handler cannot be installed, that

@@ -2,7 +2,7 @@
 //!
 //! `ApiKey` has no `Display`, and its `Debug` shows only the masked form, so a stray `{:?}` in a
 //! log line or an error cannot leak it. The only way to the real text is [`ApiKey::expose`],
-//! used in exactly one place: building the upstream URL (proxy.rs).
+//! used in exactly one place: building the upstream URL (upstream/proxy.rs).
 
 use captchaai_balance::provider::KeyFormat;
 use captchaai_balance::settings::{check_key, mask_key, FieldError, KEY_LEN};

@@ -1,14 +1,14 @@
 //! The state every handler shares: the accounts (each with its cache and upstream), the
 //! metrics, the static directory.
 
-use crate::account::Account;
-use crate::alerting::{AlertAccount, Alerts};
+use crate::accounts::account::Account;
+use crate::alerts::alerting::{AlertAccount, Alerts};
 use crate::config::{Config, Mode};
 use crate::metrics::Metrics;
-use crate::mock::{MockAccount, MOCK_ACCOUNTS};
-use crate::proxy::Proxy;
-use crate::source::Source;
 use crate::store::Store;
+use crate::upstream::mock::{MockAccount, MOCK_ACCOUNTS};
+use crate::upstream::proxy::Proxy;
+use crate::upstream::source::Source;
 use captchaai_balance::money::Money;
 use captchaai_balance::settings::DEFAULT_PREDICTIVE_HOURS;
 use std::path::PathBuf;
@@ -137,7 +137,7 @@ impl AppState {
         if tokio::runtime::Handle::try_current().is_ok() {
             alerts.start_delivery();
             if config.watch {
-                crate::watch::start(&accounts, &metrics, &alerts, &config.clock);
+                crate::accounts::watch::start(&accounts, &metrics, &alerts, &config.clock);
             }
         }
         Ok(AppState {

@@ -312,7 +312,7 @@ async fn no_key_in_the_data_files() {
                 path.display()
             );
         }
-        // The alert memory (crate::alerting) sits beside the histories.
+        // The alert memory (crate::alerts::alerting) sits beside the histories.
         if path.ends_with("_alerts.json") {
             continue;
         }

@@ -328,7 +328,7 @@ async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
     config.cache_ttl = Duration::ZERO;
     let clock = config.clock.clone();
     let proxy = start(config).await;
-    let names: Vec<_> = captchaai_balance_server::mock::Scenario::names()
+    let names: Vec<_> = captchaai_balance_server::upstream::mock::Scenario::names()
         .filter(|n| *n != "slow")
         .collect();
     assert_eq!(names.len(), 12);

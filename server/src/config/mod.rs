@@ -98,7 +98,7 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// Where alerts go (`[[webhook]]` of the config file).
     pub webhooks: Vec<Webhook>,
-    /// Check every account on its own schedule (`crate::watch`). The binary always does; the
+    /// Check every account on its own schedule (`crate::accounts::watch`). The binary always does; the
     /// library's helpers ([`Config::mock`], [`Config::accounts`]) leave it off so a test
     /// decides when the upstream is asked.
     pub watch: bool,

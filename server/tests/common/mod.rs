@@ -2,7 +2,7 @@
 //! and a way to start the server app on 127.0.0.1:0.
 //!
 //! The upstream is not a second simulation of the API: its well-behaved answers come from the
-//! mock account of mock mode (`captchaai_balance_server::mock`); it only adds what no API sends
+//! mock account of mock mode (`captchaai_balance_server::upstream::mock`); it only adds what no API sends
 //! (hostile or broken answers, a hang) and bookkeeping (hits, queries, a gate).
 //!
 //! Nothing here touches the network beyond 127.0.0.1.
@@ -20,9 +20,11 @@ use axum::Router;
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::Family;
 use captchaai_balance_server::clock::Clock;
-use captchaai_balance_server::mock::{MockAccount, Scenario, ScenarioChange, DEFAULT_PRESET};
+use captchaai_balance_server::http::serve::{serve, Limits};
 use captchaai_balance_server::secret::ApiKey;
-use captchaai_balance_server::serve::{serve, Limits};
+use captchaai_balance_server::upstream::mock::{
+    MockAccount, Scenario, ScenarioChange, DEFAULT_PRESET,
+};
 use captchaai_balance_server::{app, Config};
 use reqwest::Url;
 use std::path::PathBuf;

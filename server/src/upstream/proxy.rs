@@ -8,9 +8,9 @@
 //! classification, see answer.rs), and the classification's description of what was seen is
 //! scrubbed of the key, in any letter case, after decoding, before metrics or logs see it.
 
-use crate::answer::Verdict;
 use crate::http_client::http_client;
 use crate::secret::ApiKey;
+use crate::upstream::answer::Verdict;
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::protocol::{balance_request, classify_for, MAX_ANSWER_LEN};
 use captchaai_balance::provider::Family;

@@ -13,9 +13,11 @@
 //! gets a 400 with a sentence naming the field. Every change drops the cached reading: the demo
 //! and the browser tests expect the next request to see the new scenario at once.
 
-use crate::account::Account;
-use crate::mock::{MockAccount, Scenario, ScenarioChange, Snapshot, MAX_AMOUNT, MAX_DELAY};
+use crate::accounts::account::Account;
 use crate::state::AppState;
+use crate::upstream::mock::{
+    MockAccount, Scenario, ScenarioChange, Snapshot, MAX_AMOUNT, MAX_DELAY,
+};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};

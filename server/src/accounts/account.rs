@@ -14,14 +14,14 @@
 //! account without a stored history starts with the one its model gives for the past week
 //! (`MockAccount::backfill`); a real account's history is only ever its readings.
 
-use crate::alerting::Alerts;
-use crate::answer::Verdict;
-use crate::cache::SingleFlight;
+use crate::accounts::cache::SingleFlight;
+use crate::alerts::alerting::Alerts;
 use crate::clock::Clock;
 use crate::metrics::{AccountLabels, Metrics};
-use crate::mock::MockAccount;
-use crate::source::Source;
 use crate::store::{HistoryPoint, Store};
+use crate::upstream::answer::Verdict;
+use crate::upstream::mock::MockAccount;
+use crate::upstream::source::Source;
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::forecast::{runway, spend_rate, NotYet, Runway};
 use captchaai_balance::history::{fold, last_top_up, Point, TopUp};

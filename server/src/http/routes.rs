@@ -6,10 +6,10 @@
 //! 30-second cache is the only one). Each request is counted by route and logged with its path
 //! only: the query may hold a client's key.
 
-use crate::api;
-use crate::mock_api;
+use crate::http::api;
+use crate::http::mock_api;
+use crate::http::static_files;
 use crate::state::AppState;
-use crate::static_files;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};

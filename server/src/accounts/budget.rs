@@ -11,7 +11,7 @@
 //! upstream request per cache period, like `/v1/accounts`). Without any good reading the
 //! answer is 503: a made-up balance would let a batch run that cannot be paid for.
 
-use crate::account::Standing;
+use crate::accounts::account::Standing;
 use crate::config::cli::MAX_QUANTITY;
 use captchaai_balance::costs::{budget, CaptchaType, RateTable};
 use captchaai_balance::provider::ProviderId;

@@ -1,10 +1,10 @@
 //! Where a reading comes from: the real API (proxy mode) or the simulated account (mock mode).
 //! Both give a [`Verdict`], so everything after this point (cache, metrics, answer) is shared.
 
-use crate::answer::Verdict;
 use crate::metrics::Metrics;
-use crate::mock::MockAccount;
-use crate::proxy::Proxy;
+use crate::upstream::answer::Verdict;
+use crate::upstream::mock::MockAccount;
+use crate::upstream::proxy::Proxy;
 use captchaai_balance::protocol::classify_for;
 use std::sync::Arc;
 use tracing::{info, warn};

@@ -5,11 +5,11 @@
 //! errors, nothing while a rejected key pauses checks) and then reads the account through its
 //! cache, like a page does. So the watcher and the pages share one upstream request per cache
 //! period, and whichever fetched it, the answer goes through the same monitor
-//! ([`crate::alerting`]). It also runs in mock mode, so the simulated accounts' readings and
+//! ([`crate::alerts::alerting`]). It also runs in mock mode, so the simulated accounts' readings and
 //! metrics stay fresh without a page open.
 
-use crate::account::Account;
-use crate::alerting::Alerts;
+use crate::accounts::account::Account;
+use crate::alerts::alerting::Alerts;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use std::sync::Arc;

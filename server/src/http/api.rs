@@ -13,10 +13,10 @@
 //! cannot be used as an open relay for the key. The client's own `key` parameter is ignored
 //! (the server's key is used) and nothing from the query is ever forwarded or logged.
 
-use crate::account::Account;
-use crate::answer::{Answer, Format};
-use crate::budget::{self, Refusal};
+use crate::accounts::account::Account;
+use crate::accounts::budget::{self, Refusal};
 use crate::state::AppState;
+use crate::upstream::answer::{Answer, Format};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -142,7 +142,7 @@ pub async fn list_accounts(State(state): State<AppState>) -> Response {
 /// `/v1/accounts/{name}` (a `json!` value would sort them).
 #[derive(serde::Serialize)]
 struct AccountList {
-    accounts: Vec<crate::account::AccountView>,
+    accounts: Vec<crate::accounts::account::AccountView>,
 }
 
 /// `GET /v1/accounts/{name}`: one account, or 404 `{"error": …}`.
@@ -170,7 +170,7 @@ pub async fn get_default_history(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /v1/budget?account=NAME&type=T&quantity=N`: can the account (the default one without
-/// `account`) pay for a batch? See [`crate::budget`]. A bad parameter is a 400 naming it, an
+/// `account`) pay for a batch? See [`crate::accounts::budget`]. A bad parameter is a 400 naming it, an
 /// unknown account the 404 of `/v1/accounts/{name}`, no good reading yet a 503.
 pub async fn get_budget(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
     let request = match budget::parse(query.as_deref().unwrap_or("")) {

@@ -13,8 +13,8 @@
 //! ([`MockAccount::backfill`]), so the demo's forecast speaks at once. Each scenario is one row
 //! of [`SCENARIOS`]: what the account answers and what it presets.
 
-use crate::answer::{create_task_balance, create_task_error};
 use crate::clock::Clock;
+use crate::upstream::answer::{create_task_balance, create_task_error};
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::history::{compact, Point, DAY_MS, MINUTE_MS};
 use captchaai_balance::money::Money;

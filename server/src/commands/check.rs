@@ -35,8 +35,8 @@
 //!
 //! No line ever holds a key or an upstream URL: error texts are the core's key-free details.
 
-use crate::account::{Forecast, Standing};
-use crate::budget;
+use crate::accounts::account::{Forecast, Standing};
+use crate::accounts::budget;
 use crate::config::cli::{CheckArgs, Cli};
 use crate::config::{valid_name, Config, Mode};
 use crate::state::AppState;

@@ -13,7 +13,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![deny(clippy::unwrap_used)]
 
-// The layers, bottom-up: a module uses only modules listed before it.
+// The layers, bottom-up: a module uses only modules listed before it (tests/layout.rs fails
+// on any circle between them; server/README.md, "Source layout", has the picture).
 
 // Leaves: nothing of this crate.
 pub mod clock;

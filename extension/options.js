@@ -31,7 +31,7 @@ let cab = null;
 let stored = null;
 /** The providers for the select (the core's labels and default endpoints). */
 let providers = [];
-/** The captcha types a rate can be set for, in the core's display order. */
+/** The captcha types a rate can be set for, with their labels, in the core's display order. */
 let types = [];
 /** The id of the account a check asked by this page is out for ('' for all). */
 let checking = null;
@@ -51,7 +51,7 @@ form.addEventListener('submit', (event) => {
 });
 $('add-account').addEventListener('click', () => {
   const provider = providers[0];
-  const section = accountSection({ name: provider.label, provider: provider.id, threshold: '1', rates: {} }, null);
+  const section = accountSection({ id: '', name: provider.label, provider: provider.id, keyMasked: '', threshold: '1', endpoint: '', rates: {}, allowPlainHttp: false });
   $('accounts').append(section);
   renumber();
   section.querySelector('[data-input="name"]').focus();
@@ -71,39 +71,36 @@ async function fill() {
   cab = module;
   stored = state;
   providers = cab.providers(lang);
-  // The example rates of a fresh state name every type the core knows.
-  types = Object.keys(cab.loadState(null).accounts[0].settings.rates);
+  const filled = cab.settingsForm(state, lang);
+  types = filled.types;
   const view = cab.view(state, Date.now(), lang, utcOffset);
-  const views = new Map(view.accounts.map((a) => [a.id, a]));
   // A refill after Save keeps the "Advanced" parts the user opened.
   const opened = sections().map((section) => section.querySelector('details.advanced').open);
-  $('accounts').replaceChildren(...state.accounts.map((account) => accountSection(account.settings, views.get(account.monitor.account))));
+  $('accounts').replaceChildren(...filled.accounts.map((account) => accountSection(account)));
   sections().forEach((section, i) => {
     if (opened[i]) section.querySelector('details.advanced').open = true;
   });
   renumber();
-  const shared = state.accounts[0].settings;
-  filledInterval = String(shared.intervalMinutes);
+  filledInterval = String(filled.intervalMinutes);
   $('intervalMinutes').value = filledInterval;
-  $('notifications').checked = Boolean(shared.notifications);
-  $('showSolves').checked = shared.showSolves !== false;
-  $('predictiveHours').value = String(shared.predictiveHours ?? '');
-  $('spikeAlerts').checked = shared.spikeAlerts !== false;
+  $('notifications').checked = filled.notifications;
+  $('showSolves').checked = filled.showSolves;
+  $('predictiveHours').value = String(filled.predictiveHours);
+  $('spikeAlerts').checked = filled.spikeAlerts;
   paintKeyStatus(view);
   $('save').disabled = false;
 }
 
 /**
- * One account's fields, from its stored settings and the core's view of it (null for an
- * account not saved yet).
- * @param {{ name: string, provider: string, threshold: string, rates: Record<string, string> }} settings
- * @param {any} view the account's AccountView
+ * One account's fields, as the core's settings form gives them (an `id` of '' for an account
+ * not saved yet).
+ * @param {import('./pkg/captchaai_balance.js').AccountFormView} settings
  * @returns {HTMLFieldSetElement}
  */
-function accountSection(settings, view) {
+function accountSection(settings) {
   const section = $('account-template').content.firstElementChild.cloneNode(true);
   localizePage(section);
-  section.dataset.accountId = view?.id ?? '';
+  section.dataset.accountId = settings.id;
   const name = input(section, 'name');
   name.value = settings.name;
   name.addEventListener('input', () => renumber());
@@ -114,14 +111,15 @@ function accountSection(settings, view) {
   select.addEventListener('change', () => providerChanged(section));
   const key = input(section, 'apiKey');
   key.value = '';
-  key.placeholder = view?.keyMasked || t('options_api_key_placeholder');
+  key.placeholder = settings.keyMasked || t('options_api_key_placeholder');
   key.addEventListener('input', () => renderKeyStatus());
-  section.querySelector('.key-help').textContent = view?.keyMasked
+  section.querySelector('.key-help').textContent = settings.keyMasked
     ? `${t('options_api_key_help')} ${t('options_api_key_keep')}`
     : t('options_api_key_help');
   input(section, 'threshold').value = settings.threshold;
   // Empty means the provider's own API: only an override is shown.
-  input(section, 'endpoint').value = view?.endpointOverride ?? '';
+  input(section, 'endpoint').value = settings.endpoint;
+  input(section, 'allowPlainHttp').checked = settings.allowPlainHttp;
   describeEndpoint(section);
   renderRates(section, settings.rates);
   section.querySelector('.test-key').addEventListener('click', () => testKey(section));
@@ -167,12 +165,12 @@ function describeEndpoint(section) {
  * @param {Record<string, string>} rates
  */
 function renderRates(section, rates) {
-  section.querySelector('.rates-grid').replaceChildren(...types.map((type) => {
+  section.querySelector('.rates-grid').replaceChildren(...types.map(({ type, label: text }) => {
     const wrap = document.createElement('div');
     wrap.className = 'rate';
     wrap.dataset.field = `rates.${type}`;
     const label = document.createElement('label');
-    label.textContent = cab.message(lang, `type_${type}`, []);
+    label.textContent = text;
     const field = document.createElement('input');
     field.type = 'text';
     field.inputMode = 'decimal';
@@ -268,6 +266,7 @@ function readForm() {
       apiKey: input(section, 'apiKey').value.trim(),
       threshold: input(section, 'threshold').value.trim(),
       endpoint: input(section, 'endpoint').value.trim(),
+      allowPlainHttp: input(section, 'allowPlainHttp').checked,
       rates,
     };
     if (id) row.id = id;

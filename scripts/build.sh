@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 source scripts/wasm-env.sh
 
-wasm-pack build --target web --release --out-dir pkg --no-pack --no-typescript
+# The glue's .d.ts carries the TypeScript declarations generated from the Rust types (tsify).
+wasm-pack build --target web --release --out-dir pkg --no-pack
 # A broken optimiser shows up here, without a browser.
 node scripts/smoke-wasm.mjs pkg
 
@@ -18,7 +19,7 @@ mkdir -p dist/www
 cp www/* dist/www/
 # The check cycle the widget shares with the extension (the extension copies all of lib/).
 cp extension/lib/check-cycle.js dist/www/
-cp pkg/captchaai_balance.js pkg/captchaai_balance_bg.wasm dist/www/
+cp pkg/captchaai_balance.js pkg/captchaai_balance.d.ts pkg/captchaai_balance_bg.wasm dist/www/
 node scripts/build-extension.mjs pkg dist
 
 wasm=pkg/captchaai_balance_bg.wasm
@@ -26,18 +27,18 @@ raw=$(wc -c < "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)
 glue=$(wc -c < pkg/captchaai_balance.js)
 printf '[build] %s: %d bytes raw, %d bytes gzipped (glue JS %d bytes)\n' "$wasm" "$raw" "$gz" "$glue"
-# The budget (docs/ARCHITECTURE.md, "Size"): room for several accounts and providers and for
-# the balance forecast, measured after wasm-opt. Raw bounds what the browser compiles, gzip
-# what a widget page downloads; the build fails above either.
-WASM_BUDGET_RAW_BYTES=110000
-WASM_BUDGET_GZIP_BYTES=48000
+# A ceiling against accidents (a dependency pulled in by mistake), not a target to shave
+# towards: users feel paint time and time to the first balance, which `make bench` measures
+# (docs/ARCHITECTURE.md, "Size").
+WASM_CEILING_RAW_BYTES=400000
+WASM_CEILING_GZIP_BYTES=170000
 over=0
-if [ "$raw" -gt "$WASM_BUDGET_RAW_BYTES" ]; then
-  echo "[build] the .wasm is $raw bytes raw: over the $WASM_BUDGET_RAW_BYTES-byte raw budget" >&2
+if [ "$raw" -gt "$WASM_CEILING_RAW_BYTES" ]; then
+  echo "[build] the .wasm is $raw bytes raw: over the $WASM_CEILING_RAW_BYTES-byte ceiling" >&2
   over=1
 fi
-if [ "$gz" -gt "$WASM_BUDGET_GZIP_BYTES" ]; then
-  echo "[build] the .wasm is $gz bytes gzipped (gzip -9): over the $WASM_BUDGET_GZIP_BYTES-byte gzip budget" >&2
+if [ "$gz" -gt "$WASM_CEILING_GZIP_BYTES" ]; then
+  echo "[build] the .wasm is $gz bytes gzipped (gzip -9): over the $WASM_CEILING_GZIP_BYTES-byte ceiling" >&2
   over=1
 fi
 exit "$over"

@@ -11,8 +11,7 @@ const state = glue.loadState(null);
 const view = glue.view(state, Date.now(), 'en');
 if (view.badge.text !== '?') throw new Error(`smoke test: unexpected badge ${JSON.stringify(view.badge)}`);
 const account = view.accounts[0].id;
-const outcome = glue.classifyResponse(state, account, 200, 'application/json', '{"status":1,"request":"12.345"}');
-if (!outcome.ok || outcome.balance !== '12.345' || outcome.account !== account) {
-  throw new Error(`smoke test: unexpected outcome ${JSON.stringify(outcome)}`);
-}
+const observed = glue.observe(state, { account, ok: true, balance: '12.345' }, Date.now(), 'en');
+const balance = glue.view(observed.state, Date.now(), 'en').accounts[0].balance;
+if (balance !== '12.345') throw new Error(`smoke test: unexpected balance ${JSON.stringify(balance)}`);
 console.log('[build] wasm smoke test passed');

@@ -16,5 +16,5 @@ export CAPTCHAAI_MOCK_URL
 echo "[test-wasm] mock API at $CAPTCHAAI_MOCK_URL"
 # The test page is served by wasm-bindgen-test-runner; its Chromium gets the same flags as
 # the Playwright tests need on this closed network.
-# The tests link std (wasm-bindgen-test), which has its own panic handler (Cargo.toml).
-wasm-pack test --headless --chrome --release -- --no-default-features --test web
+# console-panic: a failing test's panic message reaches the runner's output.
+wasm-pack test --headless --chrome --release -- --features console-panic --test web

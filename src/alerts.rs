@@ -12,12 +12,10 @@
 //! the level shown is still the plain one (ok at $1.00); only notifications wait.
 
 use crate::error::{ErrorCode, ErrorKind};
-use crate::json::Json;
 use crate::level::{BalanceLevel, EMPTY_FLOOR};
 use crate::money::Money;
-use crate::prelude::*;
-use crate::wire::FromJson;
-use crate::wire_struct;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// The smallest hysteresis band: five cents.
 pub const MIN_BAND: Money = Money::from_cents(5);
@@ -35,24 +33,28 @@ fn clearly_above(balance: Money, boundary: Money) -> bool {
         .is_some_and(|line| balance >= line)
 }
 
-wire_struct! {
-    /// What the alert machine remembers between checks (stored with the monitor state); a
-    /// flag that is missing or unreadable is off.
-    #[derive(Debug, Clone, Default, PartialEq, Eq)]
-    pub struct AlertState lenient keeps extra {
-        /// The low warning (or critical) has fired and not been re-armed.
-        warned_low: bool = "warnedLow",
-        /// The critical alert has fired since the balance was last above empty.
-        empty_notified: bool = "emptyNotified",
-        /// A key problem was notified since the last successful check.
-        key_error_notified: bool = "keyErrorNotified",
-        /// "Runs out within N hours" was said and not re-armed (`forecast::PredictiveState`).
-        predictive_fired: bool = "predictiveFired",
-        /// "Unusual spending" was said and not re-armed (`forecast::SpikeState`).
-        spike_fired: bool = "spikeFired",
-        /// Since when spend has been normal again after a spike (epoch ms).
-        spike_calm_since: Option<i64> = "spikeCalmSince",
-    }
+/// What the alert machine remembers between checks (stored with the monitor state); a flag
+/// that is missing or unreadable is off (read with `stored::read`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(default, rename_all = "camelCase")]
+pub struct AlertState {
+    /// The low warning (or critical) has fired and not been re-armed.
+    pub warned_low: bool,
+    /// The critical alert has fired since the balance was last above empty.
+    pub empty_notified: bool,
+    /// A key problem was notified since the last successful check.
+    pub key_error_notified: bool,
+    /// "Runs out within N hours" was said and not re-armed (`forecast::PredictiveState`).
+    pub predictive_fired: bool,
+    /// "Unusual spending" was said and not re-armed (`forecast::SpikeState`).
+    pub spike_fired: bool,
+    /// Since when spend has been normal again after a spike (epoch ms).
+    pub spike_calm_since: Option<i64>,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
 /// What one check means for notifications.
@@ -84,11 +86,6 @@ pub enum AlertDecision {
 }
 
 impl AlertState {
-    /// Reads a stored alert state; anything that is not one reads as nothing notified.
-    pub fn from_json(value: &Json) -> AlertState {
-        <AlertState as FromJson>::from_json(value).unwrap_or_default()
-    }
-
     /// After the user changed the threshold: a low warning given for the old one is re-armed
     /// quietly when the last balance is clearly above the new one. Nothing was topped up, so
     /// there is no "restored"; the next fall below the new threshold warns again.

@@ -2,7 +2,6 @@
 
 use crate::level::BalanceLevel;
 use crate::money::Money;
-use crate::prelude::*;
 
 /// Money is there.
 pub const GREEN: &str = "#15803d";

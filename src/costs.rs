@@ -1,12 +1,16 @@
 //! What solves cost, what a batch will cost, and how many solves the balance still pays for.
 
-use crate::json::{object, ToJson};
 use crate::money::Money;
-use crate::prelude::*;
 use crate::provider::ProviderId;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::Serializer;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
-/// A kind of CAPTCHA with its own per-solve price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A kind of CAPTCHA with its own per-solve price; serialized as its stable name (tested).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
 pub enum CaptchaType {
     /// reCAPTCHA v2.
     RecaptchaV2,
@@ -50,7 +54,7 @@ impl CaptchaType {
 
     /// The stable name (`recaptcha_v2` …), also the locale key suffix (`type_recaptcha_v2`).
     pub fn as_str(self) -> &'static str {
-        // The rows are in declaration order (tested): an index, where a search measured bigger.
+        // The rows are in declaration order (tested).
         TYPES[self as usize].1
     }
 
@@ -97,7 +101,7 @@ impl RateTable {
 
     /// The rate for a type, if one is set.
     pub fn rate(&self, kind: CaptchaType) -> Option<Money> {
-        // The rows are `TYPES`'s, in declaration order: indexed, not searched.
+        // The rows are `TYPES`'s, in declaration order.
         self.rates[kind as usize].1
     }
 
@@ -112,21 +116,46 @@ impl RateTable {
     }
 }
 
-impl ToJson for RateTable {
-    fn write_json(&self, out: &mut String) {
-        // A plain loop over the rows: the `filter_map` of `iter` with a `fold` measured bigger.
-        let mut o = object(out);
-        for (kind, rate) in &self.rates {
-            if let Some(rate) = rate {
-                o = o.field(kind.as_str(), rate);
-            }
-        }
-        o.end();
+/// `{ "recaptcha_v2": "0.003", … }`: the types that have a rate.
+impl Serialize for RateTable {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
     }
 }
 
+/// Each rate on its own: a member that names no type this build knows, or whose value is not
+/// an amount above zero and at most [`MAX_RATE`], is left out (not the others).
+impl<'de> Deserialize<'de> for RateTable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RateTable, D::Error> {
+        struct Rates;
+        impl<'de> Visitor<'de> for Rates {
+            type Value = RateTable;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of captcha type to price per solve")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RateTable, A::Error> {
+                let mut rates = RateTable::none();
+                while let Some((name, value)) = map.next_entry::<String, serde_json::Value>()? {
+                    let kind = CaptchaType::from_name(&name);
+                    let rate = Money::deserialize(&value).ok().filter(is_rate);
+                    if let (Some(kind), Some(rate)) = (kind, rate) {
+                        rates.set(kind, Some(rate));
+                    }
+                }
+                Ok(rates)
+            }
+        }
+        deserializer.deserialize_map(Rates)
+    }
+}
+
+/// A usable per-solve price: above zero, at most [`MAX_RATE`].
+pub fn is_rate(rate: &Money) -> bool {
+    rate.is_positive() && *rate <= MAX_RATE
+}
+
 /// What a batch costs against a balance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Budget {
     /// Price of the batch.
     pub cost: Money,
@@ -180,6 +209,30 @@ mod tests {
         for (i, kind) in CaptchaType::all().enumerate() {
             assert_eq!(t.rate(kind), Some(Money::from_nanos(i as i64 + 1)));
             assert_eq!(set[i], (kind, Money::from_nanos(i as i64 + 1)));
+        }
+    }
+
+    #[test]
+    fn rate_tables_round_trip_and_keep_good_rates() {
+        let table = RateTable::default();
+        let text = serde_json::to_string(&table).unwrap();
+        assert!(text.starts_with(r#"{"recaptcha_v2":"0.003","#), "{text}");
+        assert_eq!(serde_json::from_str::<RateTable>(&text).unwrap(), table);
+        let read: RateTable = serde_json::from_value(serde_json::json!({
+            "image": "0.0008", "bls": "x", "turnstile": "0", "geetest": "0.002", "other": 0.003,
+            "future_type": "1",
+        }))
+        .unwrap();
+        let set: Vec<_> = read.iter().collect();
+        assert_eq!(
+            set,
+            [
+                (CaptchaType::Geetest, m("0.002")),
+                (CaptchaType::Image, m("0.0008"))
+            ]
+        );
+        for kind in CaptchaType::all() {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
     }
 

@@ -5,13 +5,13 @@
 //! locale keys of its cause and fix sentences (docs/API.md: "Error codes" and the
 //! troubleshooting list under "Defaults").
 
-use crate::json::{cat, Json, ToJson};
-use crate::prelude::*;
-use crate::wire::{FromJson, JsShape};
-use crate::wire_struct;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
-/// A stable error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A stable error code. Its serialized name is the table's `name` (a test keeps the two equal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// ERROR_WRONG_USER_KEY: the key is malformed.
     WrongKey,
@@ -171,64 +171,48 @@ impl ErrorCode {
 
     /// Locale key of the short title, e.g. `err_wrong_key`.
     pub fn title_key(self) -> String {
-        cat(&["err_", self.as_str()])
+        format!("err_{}", self.as_str())
     }
 
     /// Locale key of the cause sentence.
     pub fn cause_key(self) -> String {
-        cat(&["err_", self.as_str(), "_cause"])
+        format!("err_{}_cause", self.as_str())
     }
 
     /// Locale key of the fix sentence.
     pub fn fix_key(self) -> String {
-        cat(&["err_", self.as_str(), "_fix"])
+        format!("err_{}_fix", self.as_str())
     }
 }
 
-wire_struct! {
-    /// One failed check: the code and a short, key-free description of what was seen
-    /// (the API's error text, `HTTP 502`, `timeout` …).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct ApiError strict keeps extra {
-        /// The stable code.
-        code: ErrorCode = "code",
-        /// A short, key-free description of what was seen (the API's error text, `HTTP 502`,
-        /// `timeout` …), safe to show and to log.
-        detail: String = "detail" via read_detail,
-    }
+/// One failed check: the code and a short, key-free description of what was seen
+/// (the API's error text, `HTTP 502`, `timeout` …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+pub struct ApiError {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// A short, key-free description of what was seen (the API's error text, `HTTP 502`,
+    /// `timeout` …), safe to show and to log. Cut to 80 characters when read.
+    #[serde(default, deserialize_with = "short_detail_of")]
+    pub detail: String,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
-/// A stored or passed-in description, cut ([`short_detail`]); none is an empty one.
-fn read_detail(value: &Json) -> Option<String> {
-    Some(short_detail(value.as_str().unwrap_or_default()))
+/// A stored or passed-in description, cut ([`short_detail`]); anything but a string is an
+/// empty one.
+fn short_detail_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = Value::deserialize(deserializer)?;
+    Ok(short_detail(text.as_str().unwrap_or_default()))
 }
 
 /// A description that came in from outside (storage, JS), cut to 80 characters: enough for
 /// any API code or `HTTP 502`, too short for a page of markup.
 pub fn short_detail(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars().take(80) {
-        out.push(c);
-    }
-    out
-}
-
-impl ToJson for ErrorCode {
-    fn write_json(&self, out: &mut String) {
-        self.as_str().write_json(out);
-    }
-}
-
-impl FromJson for ErrorCode {
-    fn from_json(value: &Json) -> Option<Self> {
-        value.as_str().and_then(ErrorCode::from_name)
-    }
-}
-
-impl JsShape for ErrorCode {
-    fn js_shape() -> String {
-        "ErrorCode".to_string()
-    }
+    text.chars().take(80).collect()
 }
 
 impl ApiError {
@@ -245,10 +229,8 @@ impl ApiError {
         let (mut copied, mut i) = (0, 0);
         while i + key.len() <= bytes.len() {
             if bytes[i..i + key.len()].eq_ignore_ascii_case(key) {
-                // A match of valid UTF-8 in valid UTF-8 starts and ends on char boundaries;
-                // `get` rather than indexing all the same: a slicing panic would pull ~9 KB of
-                // panic formatting into the wasm module (docs/ARCHITECTURE.md, "Size").
-                out.push_str(self.detail.get(copied..i).unwrap_or_default());
+                // A match of valid UTF-8 in valid UTF-8 starts and ends on char boundaries.
+                out.push_str(&self.detail[copied..i]);
                 out.push('…');
                 i += key.len();
                 copied = i;
@@ -257,7 +239,7 @@ impl ApiError {
             }
         }
         if copied > 0 {
-            out.push_str(self.detail.get(copied..).unwrap_or_default());
+            out.push_str(&self.detail[copied..]);
             self.detail = out;
         }
         self
@@ -268,7 +250,7 @@ impl ApiError {
         ApiError {
             code,
             detail: detail.into(),
-            extra: Vec::new(),
+            extra: Map::new(),
         }
     }
 }
@@ -333,15 +315,22 @@ mod tests {
         }
         for code in all {
             let error = ApiError::new(code, "x");
+            let text = serde_json::to_string(&error).unwrap();
             assert_eq!(
-                error.to_json(),
+                text,
                 format!(r#"{{"code":"{}","detail":"x"}}"#, code.as_str())
             );
-            assert_eq!(
-                ApiError::from_json(&Json::parse(&error.to_json()).unwrap()),
-                Some(error)
-            );
+            assert_eq!(serde_json::from_str::<ApiError>(&text).unwrap(), error);
+            assert_eq!(ErrorCode::from_name(code.as_str()), Some(code));
             assert!(code.api_code().starts_with("ERROR_"));
         }
+        let long: ApiError = serde_json::from_value(
+            serde_json::json!({"code": "malformed", "detail": "x".repeat(500)}),
+        )
+        .unwrap();
+        assert_eq!(long.detail.len(), 80, "a passed-in description is cut");
+        let none: ApiError =
+            serde_json::from_value(serde_json::json!({"code": "timeout", "detail": null})).unwrap();
+        assert_eq!(none.detail, "");
     }
 }

@@ -1,15 +1,13 @@
 //! When the money runs out: spend rate, runway, spend spikes, the predictive alert and the
 //! adaptive polling delay, from a balance history (src/history.rs). Pure: time is passed in,
-//! money stays exact (rates are nano-dollars per hour; products that could overflow `i64` fall
-//! back to dividing first, see [`mul_div`]). No `i128`: its division routines cost the .wasm
-//! 1.4 KB (docs/ARCHITECTURE.md, "Size").
+//! money stays exact (rates are nano-dollars per hour; products are taken in `i128`, see
+//! [`mul_div`]).
 //!
 //! The estimators and rules, with their constants and why, are in docs/FORECAST.md.
 
 use crate::history::{is_top_up, step_spend, Sample, HOUR_MS};
 use crate::level::EMPTY_FLOOR;
 use crate::money::Money;
-use crate::prelude::*;
 
 /// The spend rate looks at most this far back (within the segment since the last top-up).
 pub const RATE_WINDOW_MS: i64 = 6 * HOUR_MS;
@@ -114,62 +112,24 @@ pub fn spend_rate<S: Sample>(points: &[S]) -> Result<Money, NotYet> {
             }
         }
     }
-    let mid = slopes.len() / 2;
-    let Some(high) = select_nth(&mut slopes, mid) else {
+    if slopes.is_empty() {
         return Err(NotYet::TooShort);
-    };
-    // For an even count the lower middle slope is the largest one before the middle.
-    let mut low = high;
-    if slopes.len() % 2 == 0 {
-        low = i64::MIN;
-        for &s in slopes.get(..mid).unwrap_or_default() {
-            low = low.max(s);
-        }
     }
-    // The median: the mean of the two middle slopes for an even count.
+    // The median (a selection, not a sort: this runs on every `view`): the mean of the two
+    // middle slopes for an even count, the lower one being the largest before the middle.
+    let (mid, even) = (slopes.len() / 2, slopes.len() % 2 == 0);
+    let (before, &mut high, _) = slopes.select_nth_unstable(mid);
+    let low = match before.iter().max() {
+        Some(&low) if even => low,
+        _ => high,
+    };
     Ok(Money::from_nanos(low.saturating_add(high) / 2))
 }
 
-/// The `n`th smallest value (0-based) of `v`, which it leaves partitioned around it: smaller
-/// values before index `n`, larger after (Hoare's selection, O(len) on average). std's sort
-/// costs the .wasm about 4 KB, and sorting the slopes was a quarter of `view`'s time with a
-/// full history.
-pub fn select_nth(v: &mut [i64], n: usize) -> Option<i64> {
-    let (mut lo, mut hi) = (0, v.len().checked_sub(1)?);
-    if n > hi {
-        return None;
-    }
-    while lo < hi {
-        // Lomuto partition of v[lo..=hi] around its middle value.
-        let mid = lo + (hi - lo) / 2;
-        let pivot = *v.get(mid)?;
-        v.swap(mid, hi);
-        let mut store = lo;
-        for i in lo..hi {
-            if *v.get(i)? < pivot {
-                v.swap(i, store);
-                store += 1;
-            }
-        }
-        v.swap(store, hi);
-        match store.cmp(&n) {
-            core::cmp::Ordering::Equal => break,
-            core::cmp::Ordering::Less => lo = store + 1,
-            core::cmp::Ordering::Greater => hi = store - 1,
-        }
-    }
-    v.get(n).copied()
-}
-
-/// `a × b / c` rounded toward zero, for `c > 0`; divides first when the product would
-/// overflow (amounts beyond a few thousand dollars per step), losing only sub-nano precision
-/// there, and saturates beyond `i64`.
+/// `a × b / c` rounded toward zero, for `c > 0`, saturating beyond `i64`.
 pub fn mul_div(a: i64, b: i64, c: i64) -> i64 {
-    let c = c.max(1);
-    match a.checked_mul(b) {
-        Some(product) => product / c,
-        None => (a / c).saturating_mul(b),
-    }
+    let exact = i128::from(a) * i128::from(b) / i128::from(c.max(1));
+    exact.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// How long until `balance` falls to `line` at `rate` per hour (ms, rounded down); 0 when it
@@ -581,30 +541,11 @@ mod tests {
     }
 
     #[test]
-    fn select_nth_finds_the_value_a_sort_would_put_there() {
-        #[rustfmt::skip]
-        let cases: [&[i64]; 7] = [
-            &[1],
-            &[2, 1],
-            &[3, -1, 2, -1, 0],
-            &[5, 4, 3, 2, 1, 0, -1, -2],
-            &[i64::MAX, i64::MIN, 0, 7, 7, -7],
-            &[4, 4, 4, 4],
-            &[9, 1, 8, 2, 7, 3, 6, 4, 5],
-        ];
-        for case in cases {
-            let mut sorted = case.to_vec();
-            sorted.sort_unstable();
-            for n in 0..case.len() {
-                let mut v = case.to_vec();
-                assert_eq!(select_nth(&mut v, n), Some(sorted[n]), "{case:?} {n}");
-                assert!(
-                    v[..n].iter().all(|&x| x <= sorted[n]),
-                    "{case:?} {n}: {v:?}"
-                );
-            }
-            assert_eq!(select_nth(&mut case.to_vec(), case.len()), None);
-        }
-        assert_eq!(select_nth(&mut [], 0), None);
+    fn mul_div_is_exact_and_saturates() {
+        assert_eq!(mul_div(7, 3, 2), 10);
+        assert_eq!(mul_div(-7, 3, 2), -10);
+        assert_eq!(mul_div(i64::MAX, 4, 2), i64::MAX);
+        assert_eq!(mul_div(i64::MAX / 2, HOUR_MS, HOUR_MS), i64::MAX / 2);
+        assert_eq!(mul_div(5, 1, 0), 5, "a zero divisor counts as 1");
     }
 }

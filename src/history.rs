@@ -12,7 +12,6 @@
 
 use crate::level::BalanceLevel;
 use crate::money::Money;
-use crate::prelude::*;
 
 /// One minute in ms.
 pub const MINUTE_MS: i64 = 60_000;
@@ -59,8 +58,10 @@ impl<S: Sample> Sample for &S {
     }
 }
 
-/// A bare reading (the trace simulator and callers without their own point type).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A bare reading: what the server keeps per account and serves as `/v1/…/history`
+/// (`{ at, balance }`), and what the trace simulator feeds the forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct Point {
     /// When (epoch ms).
     pub at: i64,
@@ -148,7 +149,7 @@ pub fn fold<S: Sample>(points: &mut Vec<S>, reading: S, threshold: Money) {
 }
 
 /// A top-up seen in the history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct TopUp {
     /// When the reading that showed it was taken (epoch ms).
     pub at: i64,
@@ -204,7 +205,6 @@ pub fn step_spend(prev: Money, next: Money) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::Json;
     use crate::monitor::{MonitorState, HISTORY_LIMIT};
 
     const T0: i64 = 1_800_000_000_000;
@@ -340,8 +340,8 @@ mod tests {
             })
             .collect();
         let stored = ["{\"account\":\"a1\",\"history\":[", &points.join(","), "]}"].concat();
-        let json = Json::parse(&stored).expect("valid JSON");
-        let mut history = MonitorState::from_json(&json).history;
+        let json: serde_json::Value = serde_json::from_str(&stored).expect("valid JSON");
+        let mut history = crate::stored::read::<MonitorState>(&json).history;
         assert_eq!(history.len(), HISTORY_LIMIT);
         let first = history.first().cloned();
         let stored_points = history.clone();

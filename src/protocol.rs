@@ -10,10 +10,11 @@
 //! returns a balance or a typed error: never a panic, never a guessed balance.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::json::{object, push_u64, split_at_ascii, trim_end_ascii, Json, ToJson};
 use crate::money::Money;
-use crate::prelude::*;
 use crate::provider::Family;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
 
 /// CaptchaAI's API host (the first provider's, and the server's default upstream).
 pub const DEFAULT_ENDPOINT: &str = "https://ocr.captchaai.com";
@@ -48,7 +49,7 @@ pub fn normalize_endpoint(endpoint: &str) -> Result<String, EndpointError> {
     } else {
         return Err(EndpointError::NotHttp);
     };
-    let host = split_at_ascii(rest, |b| b == b'/').map_or(rest, |(host, _)| host);
+    let host = rest.split_once('/').map_or(rest, |(host, _)| host);
     if host.is_empty() || host.starts_with(':') {
         return Err(EndpointError::NotHttp);
     }
@@ -59,7 +60,7 @@ pub fn normalize_endpoint(endpoint: &str) -> Result<String, EndpointError> {
     {
         return Err(EndpointError::Unsupported);
     }
-    Ok(trim_end_ascii(endpoint, b'/').to_string())
+    Ok(endpoint.trim_end_matches('/').to_string())
 }
 
 /// True when the endpoint is CaptchaAI's own host (a key is then required).
@@ -67,51 +68,49 @@ pub fn is_default_endpoint(endpoint: &str) -> bool {
     normalize_endpoint(endpoint).is_ok_and(|e| e.eq_ignore_ascii_case(DEFAULT_ENDPOINT))
 }
 
-/// The getbalance URL. `key` is omitted when empty (a same-origin proxy adds it server-side);
+/// The getbalance URL. `key` is omitted when empty (a same-origin proxy adds it server-side)
+/// and percent-encoded otherwise (a custom provider's key may hold `&`, `+`, `#`, `/` or `=`);
 /// `acao` asks 2captcha-compatible hosts for `Access-Control-Allow-Origin: *` (direct browser
-/// mode). The key is validated as 32 hex characters by the settings, so it needs no escaping.
+/// mode).
 ///
 /// The result holds the key: never print or log it.
 pub fn balance_url(endpoint: &str, key: &str, acao: bool) -> Result<String, EndpointError> {
-    let base = normalize_endpoint(endpoint)?;
-    let mut url = base;
-    url.push_str("/res.php?");
+    let mut query = form_urlencoded::Serializer::new(String::new());
     if !key.is_empty() {
-        url.push_str("key=");
-        url.push_str(key);
-        url.push('&');
+        query.append_pair("key", key);
     }
-    url.push_str("action=getbalance&json=1");
+    query.append_pair("action", "getbalance");
+    query.append_pair("json", "1");
     if acao {
-        url.push_str("&header_acao=1");
+        query.append_pair("header_acao", "1");
     }
-    Ok(url)
+    Ok(format!(
+        "{}/res.php?{}",
+        normalize_endpoint(endpoint)?,
+        query.finish()
+    ))
 }
 
-/// One balance request, as the browser's `fetch` or the server's HTTP client sends it.
+/// One balance request, as gloo-net (the wasm module) or the server's HTTP client sends it.
 ///
 /// It holds the key (in the URL or the body): never print or log it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BalanceRequest {
     /// `GET` or `POST`.
     pub method: &'static str,
     /// The full URL.
     pub url: String,
     /// The JSON body of a `POST` (sent as `application/json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }
 
-impl ToJson for BalanceRequest {
-    fn write_json(&self, out: &mut String) {
-        let o = object(out)
-            .field("method", &self.method)
-            .field("url", &self.url);
-        match &self.body {
-            Some(body) => o.field("body", body),
-            None => o,
-        }
-        .end();
-    }
+/// The createTask family's `getBalance` body.
+#[derive(Serialize)]
+struct GetBalance<'a> {
+    /// The key; left out when empty (a proxy adds it).
+    #[serde(rename = "clientKey", skip_serializing_if = "str::is_empty")]
+    client_key: &'a str,
 }
 
 /// The request that asks `endpoint` for the balance of `key` in a family's protocol. An empty
@@ -130,22 +129,11 @@ pub fn balance_request(
             url: balance_url(endpoint, key, acao)?,
             body: None,
         }),
-        Family::CreateTask => {
-            let mut url = normalize_endpoint(endpoint)?;
-            url.push_str("/getBalance");
-            let mut body = String::new();
-            let o = object(&mut body);
-            if key.is_empty() {
-                o.end();
-            } else {
-                o.field("clientKey", &key).end();
-            }
-            Ok(BalanceRequest {
-                method: "POST",
-                url,
-                body: Some(body),
-            })
-        }
+        Family::CreateTask => Ok(BalanceRequest {
+            method: "POST",
+            url: format!("{}/getBalance", normalize_endpoint(endpoint)?),
+            body: serde_json::to_string(&GetBalance { client_key: key }).ok(),
+        }),
     }
 }
 
@@ -175,9 +163,25 @@ fn server_failed(status: u16, content_type: Option<&str>, text: &str) -> bool {
 
 /// `HTTP 502`: what a failed check shows of the status.
 fn http_status(status: u16) -> String {
-    let mut out = String::from("HTTP ");
-    push_u64(&mut out, u64::from(status));
-    out
+    format!("HTTP {status}")
+}
+
+/// A JSON object's members with each value's text as written: a balance sent as a JSON
+/// number keeps its exact digits. `None` when the text is not a JSON object (a key given twice
+/// keeps its last value).
+fn json_members(text: &str) -> Option<HashMap<String, &RawValue>> {
+    serde_json::from_str(text).ok()
+}
+
+/// What an API wrote for a member: a string's contents or a number's digits; `None` for
+/// anything else (`null`, an object, a list, a boolean).
+fn scalar_text(raw: &RawValue) -> Option<String> {
+    let text = raw.get();
+    match text.as_bytes().first()? {
+        b'"' => serde_json::from_str(text).ok(),
+        b'-' | b'0'..=b'9' => Some(text.to_string()),
+        _ => None,
+    }
 }
 
 /// What an answer that is not the protocol's JSON says: too long, a rate limit, a server or
@@ -220,24 +224,28 @@ fn classify_create_task(
     if text.is_empty() {
         return malformed("empty answer");
     }
-    let Ok(answer @ Json::Object(_)) = Json::parse(text) else {
+    let Some(answer) = json_members(text) else {
         return malformed("not a createTask answer");
     };
-    let error_id = match answer.get("errorId") {
-        Json::Number(n) | Json::String(n) => n.clone(),
-        _ => return malformed("no errorId field"),
+    let member = |name: &str| answer.get(name).and_then(|raw| scalar_text(raw));
+    let Some(error_id) = member("errorId") else {
+        return malformed("no errorId field");
     };
     if error_id == "0" {
-        return match answer.get("balance") {
-            Json::Number(n) | Json::String(n) => match Money::parse(n) {
+        return match member("balance") {
+            Some(balance) => match Money::parse(&balance) {
                 Ok(balance) if (200..300).contains(&status) => Ok(balance),
                 Ok(_) => malformed(&http_status(status)),
                 Err(_) => malformed("balance is not a number"),
             },
-            _ => malformed("no balance field"),
+            None => malformed("no balance field"),
         };
     }
-    let code = answer.get("errorCode").as_str().unwrap_or_default();
+    let code = answer
+        .get("errorCode")
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+        .unwrap_or_default();
+    let code = code.as_str();
     if let Some(known) = ErrorCode::from_api(code) {
         return Err(ApiError::new(known, code.to_ascii_uppercase()));
     }
@@ -265,12 +273,12 @@ pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<M
         return Err(failure);
     }
     if text.starts_with('{') {
-        return match Json::parse(text) {
-            Ok(answer) => classify_json(status, &answer),
-            Err(_) if server_failed(status, content_type, text) => {
+        return match json_members(text) {
+            Some(answer) => classify_json(status, &answer),
+            None if server_failed(status, content_type, text) => {
                 Err(ApiError::new(ErrorCode::ServerError, http_status(status)))
             }
-            Err(_) => Err(ApiError::new(ErrorCode::Malformed, "broken JSON")),
+            None => Err(ApiError::new(ErrorCode::Malformed, "broken JSON")),
         };
     }
     if text.is_empty() {
@@ -286,16 +294,23 @@ pub fn classify(status: u16, content_type: Option<&str>, body: &str) -> Result<M
     }
 }
 
-/// The JSON form: `{"status":1,"request":"12.345"}`. The reader keeps numbers as written, so a
-/// balance sent as a JSON number keeps its exact digits.
-fn classify_json(status: u16, answer: &Json) -> Result<Money, ApiError> {
+/// The JSON form: `{"status":1,"request":"12.345"}`. The members keep their text as written,
+/// so a balance sent as a JSON number keeps its exact digits.
+fn classify_json(status: u16, answer: &HashMap<String, &RawValue>) -> Result<Money, ApiError> {
     let malformed = |what: &str| Err(ApiError::new(ErrorCode::Malformed, what));
     let request_text = match answer.get("request") {
-        Json::String(s) | Json::Number(s) => s.clone(),
-        Json::Null => return malformed("no request field"),
-        _ => return malformed("request is not text or a number"),
+        None => return malformed("no request field"),
+        Some(raw) if raw.get() == "null" => return malformed("no request field"),
+        Some(raw) => match scalar_text(raw) {
+            Some(text) => text,
+            None => return malformed("request is not text or a number"),
+        },
     };
-    let ok = answer.get("status").as_text() == Some("1");
+    let ok = answer
+        .get("status")
+        .and_then(|raw| scalar_text(raw))
+        .as_deref()
+        == Some("1");
     if ok {
         return match Money::parse(&request_text) {
             Ok(balance) if (200..300).contains(&status) => Ok(balance),
@@ -323,17 +338,12 @@ fn classify_json(status: u16, answer: &Json) -> Result<Money, ApiError> {
 /// (`ERROR_…`, `IP_BANNED`); requiring one keeps a key echoed in upper case (32 hex
 /// characters) from passing as a code.
 fn is_api_shaped_code(text: &str) -> bool {
-    // One pass over the bytes (three `all`/`any` passes measured 299 bytes).
-    let (mut upper, mut underscore) = (false, false);
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' => upper = true,
-            b'_' => underscore = true,
-            b'0'..=b'9' => {}
-            _ => return false,
-        }
-    }
-    upper && underscore && (3..=64).contains(&text.len())
+    (3..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && text.bytes().any(|b| b.is_ascii_uppercase())
+        && text.contains('_')
 }
 
 #[cfg(test)]
@@ -387,6 +397,25 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_escaped_in_urls_and_bodies() {
+        let key = "ab&c+d#e/f=g h%";
+        let url = balance_url("https://proxy.example", key, false).unwrap();
+        assert_eq!(
+            url,
+            "https://proxy.example/res.php?key=ab%26c%2Bd%23e%2Ff%3Dg+h%25&action=getbalance&json=1"
+        );
+        // What a server reads back from the query is the key, byte for byte.
+        let query = url.split_once('?').unwrap().1;
+        let read: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(read[0], ("key".to_string(), key.to_string()));
+        let post = balance_request(Family::CreateTask, "https://x.example", "a\"b\\c", false);
+        let body: serde_json::Value = serde_json::from_str(&post.unwrap().body.unwrap()).unwrap();
+        assert_eq!(body["clientKey"], "a\"b\\c");
+    }
+
+    #[test]
     fn describes_each_familys_request() {
         let key = "0123456789abcdef0123456789abcdef";
         #[rustfmt::skip]
@@ -399,7 +428,11 @@ mod tests {
         ];
         for (family, endpoint, key_in, acao, want) in cases {
             let request = balance_request(family, endpoint, key_in, acao).unwrap();
-            assert_eq!(request.to_json(), want.replace("@K@", key), "{endpoint}");
+            assert_eq!(
+                serde_json::to_string(&request).unwrap(),
+                want.replace("@K@", key),
+                "{endpoint}"
+            );
         }
         assert_eq!(
             balance_request(Family::CreateTask, "ftp://x", key, false),

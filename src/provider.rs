@@ -4,43 +4,59 @@
 //! add-funds page and default per-solve rates. Adding a service is one row; nothing else in the
 //! code branches on a provider.
 
-use crate::json::cat;
-use crate::prelude::*;
-use crate::wire_enum;
+use serde::{Deserialize, Serialize};
 
-wire_enum! {
-    /// How a service is asked for its balance.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum Family {
-        /// `GET {endpoint}/res.php?key=…&action=getbalance&json=1`.
-        TwoCaptcha = "2captcha",
-        /// `POST {endpoint}/getBalance` with `{"clientKey": KEY}`.
-        CreateTask = "createtask",
+/// How a service is asked for its balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub enum Family {
+    /// `GET {endpoint}/res.php?key=…&action=getbalance&json=1`.
+    #[serde(rename = "2captcha")]
+    TwoCaptcha,
+    /// `POST {endpoint}/getBalance` with `{"clientKey": KEY}`.
+    #[serde(rename = "createtask")]
+    CreateTask,
+}
+
+impl Family {
+    /// The stable name (its serialized form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::TwoCaptcha => "2captcha",
+            Family::CreateTask => "createtask",
+        }
     }
 }
 
-wire_enum! {
-    /// A provider's stable id: stored, used by the widget's `provider` attribute and the
-    /// server's `accounts.toml`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-    pub enum ProviderId {
-        /// CaptchaAI.
-        CaptchaAi = "captchaai",
-        /// 2Captcha.
-        TwoCaptcha = "2captcha",
-        /// RuCaptcha.
-        RuCaptcha = "rucaptcha",
-        /// Anti-Captcha.
-        AntiCaptcha = "anticaptcha",
-        /// CapMonster Cloud.
-        CapMonster = "capmonster",
-        /// CapSolver.
-        CapSolver = "capsolver",
-        /// Any 2captcha-compatible endpoint (a self-hosted proxy, this project's server).
-        Custom2Captcha = "custom-2captcha",
-        /// Any createTask-compatible endpoint.
-        CustomCreateTask = "custom-createtask",
-    }
+/// A provider's stable id: stored, used by the widget's `provider` attribute and the server's
+/// `accounts.toml`. Its serialized form is the table's `name` (tested).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub enum ProviderId {
+    /// CaptchaAI.
+    #[serde(rename = "captchaai")]
+    CaptchaAi,
+    /// 2Captcha.
+    #[serde(rename = "2captcha")]
+    TwoCaptcha,
+    /// RuCaptcha.
+    #[serde(rename = "rucaptcha")]
+    RuCaptcha,
+    /// Anti-Captcha.
+    #[serde(rename = "anticaptcha")]
+    AntiCaptcha,
+    /// CapMonster Cloud.
+    #[serde(rename = "capmonster")]
+    CapMonster,
+    /// CapSolver.
+    #[serde(rename = "capsolver")]
+    CapSolver,
+    /// Any 2captcha-compatible endpoint (a self-hosted proxy, this project's server).
+    #[serde(rename = "custom-2captcha")]
+    Custom2Captcha,
+    /// Any createTask-compatible endpoint.
+    #[serde(rename = "custom-createtask")]
+    CustomCreateTask,
 }
 
 /// What a key must look like before it is sent (a malformed key sent repeatedly gets the IP
@@ -64,6 +80,8 @@ pub enum KeyFormat {
 pub struct Provider {
     /// Stable id.
     pub id: ProviderId,
+    /// The id's stable name (`captchaai`, `custom-2captcha` …).
+    pub name: &'static str,
     /// Name shown in the provider select (a brand, the same in every language; the two custom
     /// rows are labelled through the locale files instead, see [`Provider::label_key`]).
     pub label: &'static str,
@@ -99,21 +117,43 @@ use ProviderId as P;
 /// (Anti-Captcha: "not more than once every 30 seconds"); docs/API.md, "Politeness".
 #[rustfmt::skip]
 pub const PROVIDERS: [Provider; 8] = [
-    Provider { id: P::CaptchaAi,        label: "CaptchaAI",        family: F::TwoCaptcha, endpoint: Some("https://ocr.captchaai.com"),     key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://captchaai.com/"),   rates: Some(CAPTCHAAI_RATES) },
-    Provider { id: P::TwoCaptcha,       label: "2Captcha",         family: F::TwoCaptcha, endpoint: Some("https://2captcha.com"),          key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://2captcha.com/"),    rates: None },
-    Provider { id: P::RuCaptcha,        label: "RuCaptcha",        family: F::TwoCaptcha, endpoint: Some("https://rucaptcha.com"),         key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://rucaptcha.com/"),   rates: None },
-    Provider { id: P::AntiCaptcha,      label: "Anti-Captcha",     family: F::CreateTask, endpoint: Some("https://api.anti-captcha.com"),  key: HEX32, min_gap_ms: MINUTE / 2, add_funds: Some("https://anti-captcha.com/"), rates: None },
-    Provider { id: P::CapMonster,       label: "CapMonster Cloud", family: F::CreateTask, endpoint: Some("https://api.capmonster.cloud"),  key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://capmonster.cloud/"), rates: None },
-    Provider { id: P::CapSolver,        label: "CapSolver",        family: F::CreateTask, endpoint: Some("https://api.capsolver.com"),     key: TOKEN, min_gap_ms: MINUTE,     add_funds: Some("https://www.capsolver.com/"), rates: None },
-    Provider { id: P::Custom2Captcha,   label: "",                 family: F::TwoCaptcha, endpoint: None,                                   key: TOKEN, min_gap_ms: MINUTE,     add_funds: None,                             rates: None },
-    Provider { id: P::CustomCreateTask, label: "",                 family: F::CreateTask, endpoint: None,                                   key: TOKEN, min_gap_ms: MINUTE,     add_funds: None,                             rates: None },
+    Provider { id: P::CaptchaAi,        name: "captchaai",         label: "CaptchaAI",        family: F::TwoCaptcha, endpoint: Some("https://ocr.captchaai.com"),     key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://captchaai.com/"),   rates: Some(CAPTCHAAI_RATES) },
+    Provider { id: P::TwoCaptcha,       name: "2captcha",          label: "2Captcha",         family: F::TwoCaptcha, endpoint: Some("https://2captcha.com"),          key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://2captcha.com/"),    rates: None },
+    Provider { id: P::RuCaptcha,        name: "rucaptcha",         label: "RuCaptcha",        family: F::TwoCaptcha, endpoint: Some("https://rucaptcha.com"),         key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://rucaptcha.com/"),   rates: None },
+    Provider { id: P::AntiCaptcha,      name: "anticaptcha",       label: "Anti-Captcha",     family: F::CreateTask, endpoint: Some("https://api.anti-captcha.com"),  key: HEX32, min_gap_ms: MINUTE / 2, add_funds: Some("https://anti-captcha.com/"), rates: None },
+    Provider { id: P::CapMonster,       name: "capmonster",        label: "CapMonster Cloud", family: F::CreateTask, endpoint: Some("https://api.capmonster.cloud"),  key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://capmonster.cloud/"), rates: None },
+    Provider { id: P::CapSolver,        name: "capsolver",         label: "CapSolver",        family: F::CreateTask, endpoint: Some("https://api.capsolver.com"),     key: TOKEN, min_gap_ms: MINUTE,     add_funds: Some("https://www.capsolver.com/"), rates: None },
+    Provider { id: P::Custom2Captcha,   name: "custom-2captcha",   label: "",                 family: F::TwoCaptcha, endpoint: None,                                   key: TOKEN, min_gap_ms: MINUTE,     add_funds: None,                             rates: None },
+    Provider { id: P::CustomCreateTask, name: "custom-createtask", label: "",                 family: F::CreateTask, endpoint: None,                                   key: TOKEN, min_gap_ms: MINUTE,     add_funds: None,                             rates: None },
 ];
 
 impl ProviderId {
+    /// Every id, in the table's order.
+    pub const ALL: [ProviderId; 8] = [
+        P::CaptchaAi,
+        P::TwoCaptcha,
+        P::RuCaptcha,
+        P::AntiCaptcha,
+        P::CapMonster,
+        P::CapSolver,
+        P::Custom2Captcha,
+        P::CustomCreateTask,
+    ];
+
     /// The provider's row.
     pub fn info(self) -> &'static Provider {
         // The table lists the variants in declaration order, one row each (tested).
         &PROVIDERS[self as usize]
+    }
+
+    /// The stable name (`captchaai` …).
+    pub fn as_str(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The id with this stable name.
+    pub fn from_name(name: &str) -> Option<ProviderId> {
+        PROVIDERS.iter().find(|p| p.name == name).map(|p| p.id)
     }
 }
 
@@ -147,39 +187,62 @@ pub fn known_hosts() -> impl Iterator<Item = &'static str> {
     PROVIDERS.iter().filter_map(|p| p.endpoint)
 }
 
-/// Where a URL's authority starts (after `://`, if there is one) and ends (at the first `/`
-/// after it, or the end): one byte scan for [`permission_origin`] and
-/// `settings::canonical_endpoint`, which each had their own copy.
-pub(crate) fn authority_bounds(url: &str) -> (Option<usize>, usize) {
-    let bytes = url.as_bytes();
-    let scheme_end = bytes.windows(3).position(|w| w == b"://").map(|i| i + 3);
-    let start = scheme_end.unwrap_or(0);
-    let end = bytes
-        .iter()
-        .skip(start)
-        .position(|&b| b == b'/')
-        .map_or(bytes.len(), |i| start + i);
-    (scheme_end, end)
+/// An endpoint cut into its parts: `https://`, `host:port` and the path (`/cab`, or empty).
+pub(crate) struct UrlParts<'a> {
+    /// The scheme with its `://`, empty when there is none.
+    pub scheme: &'a str,
+    /// Host and port.
+    pub authority: &'a str,
+    /// Everything from the first `/` after the authority.
+    pub path: &'a str,
 }
 
-/// The origin pattern (`https://host:port/*`) the extension must be granted to reach a
-/// normalised endpoint, or `None` when it needs no prompt: a known provider's API host or
-/// loopback (both in the manifest's `host_permissions`).
+impl<'a> UrlParts<'a> {
+    /// The parts of `url`.
+    pub fn of(url: &'a str) -> UrlParts<'a> {
+        let (scheme, rest) = match url.find("://") {
+            Some(i) => url.split_at(i + 3),
+            None => ("", url),
+        };
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        UrlParts {
+            scheme,
+            authority,
+            path,
+        }
+    }
+
+    /// The host and the port with its `:` (empty when none). An IPv6 address in brackets
+    /// keeps its colons.
+    pub fn host_and_port(&self) -> (&'a str, &'a str) {
+        match self.authority.rfind(':') {
+            Some(i) if !self.authority.ends_with(']') => self.authority.split_at(i),
+            _ => (self.authority, ""),
+        }
+    }
+}
+
+/// True for a loopback host (`localhost`, `127.0.0.1`, `[::1]`, any letter case).
+pub fn is_loopback_host(host: &str) -> bool {
+    ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(host))
+}
+
+/// The origin pattern (`https://host/*`) the extension must be granted to reach a normalised
+/// endpoint, or `None` when it needs no prompt: a known provider's API host or loopback (both
+/// in the manifest's `host_permissions`).
 pub fn permission_origin(endpoint: &str) -> Option<String> {
-    let (scheme_end, end) = authority_bounds(endpoint);
-    let start = scheme_end?;
-    let origin = endpoint.get(..end)?.to_ascii_lowercase();
-    let authority = origin.get(start..)?;
-    let host = match authority.as_bytes().iter().rposition(|&b| b == b':') {
-        // A port (not part of an IPv6 address in brackets).
-        Some(i) if !authority.ends_with(']') => authority.get(..i)?,
-        _ => authority,
-    };
-    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
-    let known = known_hosts().any(|k| k.eq_ignore_ascii_case(&origin));
+    let lower = endpoint.to_ascii_lowercase();
+    let parts = UrlParts::of(&lower);
+    if parts.scheme.is_empty() {
+        return None;
+    }
+    let (host, _) = parts.host_and_port();
+    let origin = &lower[..parts.scheme.len() + parts.authority.len()];
+    let known = known_hosts().any(|k| k.eq_ignore_ascii_case(origin));
     // Chrome's match patterns take no port: the host's pattern covers every port.
-    let scheme = origin.get(..start)?;
-    (!loopback && !known).then(|| cat(&[scheme, host, "/*"]))
+    (!is_loopback_host(host) && !known).then(|| format!("{}{host}/*", parts.scheme))
 }
 
 #[cfg(test)]
@@ -190,9 +253,16 @@ mod tests {
     fn the_table_has_one_row_per_id_in_order() {
         assert_eq!(PROVIDERS.len(), ProviderId::ALL.len());
         for (row, id) in PROVIDERS.iter().zip(ProviderId::ALL) {
-            assert_eq!(row.id, *id);
-            assert_eq!(id.info().id, *id);
-            assert_eq!(ProviderId::from_name(id.as_str()), Some(*id));
+            assert_eq!(row.id, id);
+            assert_eq!(id.info().id, id);
+            assert_eq!(ProviderId::from_name(id.as_str()), Some(id));
+            assert_eq!(
+                serde_json::to_value(id).unwrap(),
+                id.as_str(),
+                "serde's name"
+            );
+            let family = id.info().family;
+            assert_eq!(serde_json::to_value(family).unwrap(), family.as_str());
             // Either a brand label or a translated one, never both, never neither.
             assert_ne!(row.label.is_empty(), row.label_key().is_none(), "{id:?}");
             assert_eq!(row.is_custom(), row.endpoint.is_none());

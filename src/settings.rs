@@ -1,14 +1,14 @@
 //! What the user configured, and the checks on what they type.
 
 use crate::costs::{CaptchaType, RateTable, MAX_RATE};
-use crate::json::{cat, parse_i64, trim_end_ascii, u64_text, Json};
 use crate::level::DEFAULT_LOW_THRESHOLD;
 use crate::money::Money;
-use crate::prelude::*;
 use crate::protocol::normalize_endpoint;
-use crate::provider::{authority_bounds, Family, KeyFormat, Provider, ProviderId};
-use crate::wire::{FromJson, JsShape};
-use crate::wire_struct;
+use crate::provider::{is_loopback_host, Family, KeyFormat, Provider, ProviderId, UrlParts};
+use crate::stored;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 /// The default time between two checks (ten minutes).
 pub const DEFAULT_INTERVAL_SECS: u32 = 10 * 60;
@@ -27,37 +27,49 @@ pub const MAX_PREDICTIVE_HOURS: u32 = 7 * 24;
 /// The longest account name.
 pub const MAX_NAME_CHARS: usize = 40;
 
-wire_struct! {
-    /// The monitor's settings. Stored settings are read leniently: each field that is missing
-    /// or unreadable keeps its default, so one bad value never loses the others.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Settings lenient keeps extra {
-        /// What the user calls this account ("Production").
-        name: String = "name" via read_name,
-        /// The service.
-        provider: ProviderId = "provider",
-        /// The API key (stored locally; never shown in full).
-        api_key: String = "apiKey" via read_key,
-        /// Below this the level is `low`.
-        threshold: Money = "threshold" via read_threshold,
-        /// Seconds between checks.
-        interval_seconds: u32 = "intervalSeconds" via read_interval_seconds,
-        /// API base URL, normalised: the provider's own unless overridden.
-        endpoint: String = "endpoint" via read_endpoint,
-        /// Per-type prices (the provider's defaults where it has them).
-        rates: RateTable = "rates" via read_rates,
-        /// Show browser notifications.
-        notifications: bool = "notifications",
-        /// Show "Solves remaining" and the cost calculator. Off for thread plans, where a
-        /// monthly fee buys threads and per-solve counts mean little.
-        show_solves: bool = "showSolves",
-        /// Warn when the balance runs out within this many hours at the current spend.
-        predictive_hours: u32 = "predictiveHours" via read_predictive_hours,
-        /// Warn of unusual spending (a leaked key, a runaway job).
-        spike_alerts: bool = "spikeAlerts",
-    }
-    // For forms that ask in minutes; never read back from storage.
-    derived { "intervalMinutes": u32 = |s| s.interval_seconds / 60 }
+/// The monitor's settings. Stored settings are read member by member ([`Settings::from_stored`]):
+/// each field that is missing or unreadable keeps its default, so one bad value never loses the
+/// others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(default, rename_all = "camelCase")]
+pub struct Settings {
+    /// What the user calls this account ("Production").
+    #[serde(deserialize_with = "read_name")]
+    pub name: String,
+    /// The service.
+    pub provider: ProviderId,
+    /// The API key (stored locally; never shown in full).
+    #[serde(deserialize_with = "read_key")]
+    pub api_key: String,
+    /// Below this the level is `low`.
+    #[serde(deserialize_with = "read_threshold")]
+    pub threshold: Money,
+    /// Seconds between checks.
+    #[serde(deserialize_with = "read_interval_seconds")]
+    pub interval_seconds: u32,
+    /// API base URL, normalised: the provider's own unless overridden.
+    #[serde(deserialize_with = "read_endpoint")]
+    pub endpoint: String,
+    /// Per-type prices (the provider's defaults where it has them).
+    pub rates: RateTable,
+    /// Show browser notifications.
+    pub notifications: bool,
+    /// Show "Solves remaining" and the cost calculator. Off for thread plans, where a monthly
+    /// fee buys threads and per-solve counts mean little.
+    pub show_solves: bool,
+    /// Warn when the balance runs out within this many hours at the current spend.
+    #[serde(deserialize_with = "read_predictive_hours")]
+    pub predictive_hours: u32,
+    /// Warn of unusual spending (a leaked key, a runaway job).
+    pub spike_alerts: bool,
+    /// The user chose to send this account's key over plain `http://` to a host other than
+    /// loopback (a self-hosted proxy without TLS); refused otherwise.
+    pub allow_plain_http: bool,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
 impl Default for Settings {
@@ -82,61 +94,53 @@ impl Settings {
             show_solves: true,
             predictive_hours: DEFAULT_PREDICTIVE_HOURS,
             spike_alerts: true,
-            extra: Vec::new(),
+            allow_plain_http: false,
+            extra: Map::new(),
         }
     }
 }
 
 /// A stored key, if it passes the loosest local check (the provider's own format is checked
-/// once the provider is known, in [`Settings::from_json`]).
-fn read_key(value: &Json) -> Option<String> {
-    value
-        .as_str()
-        .filter(|key| check_key(key, KeyFormat::Token { min: 1, max: 128 }).is_ok())
-        .map(str::to_string)
+/// once the provider is known, in [`Settings::from_stored`]).
+fn read_key<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let key = String::deserialize(d)?;
+    check_key(&key, KeyFormat::Token { min: 1, max: 128 })
+        .map(|()| key)
+        .map_err(|_| D::Error::custom("not a key"))
 }
 
-fn read_predictive_hours(value: &Json) -> Option<u32> {
-    present(value).and_then(|v| parse_whole(v, 1, MAX_PREDICTIVE_HOURS).ok())
+fn read_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    check_name(&String::deserialize(d)?).map_err(|_| D::Error::custom("not a name"))
 }
 
-fn read_name(value: &Json) -> Option<String> {
-    value.as_str().and_then(|n| check_name(n).ok())
+/// A stored value checked like the form's field of the same name.
+fn checked<'de, D, T>(d: D, check: impl Fn(&Value) -> Result<T, FieldError>) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let value = Value::deserialize(d)?;
+    check(&value).map_err(|_| D::Error::custom("not a valid value for this setting"))
 }
 
-fn read_threshold(value: &Json) -> Option<Money> {
-    present(value).and_then(|v| parse_amount(v, Money::ZERO, MAX_THRESHOLD).ok())
+fn read_threshold<'de, D: Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
+    checked(d, |v| parse_amount(v, Money::ZERO, MAX_THRESHOLD))
 }
 
-fn read_interval_seconds(value: &Json) -> Option<u32> {
-    present(value).and_then(|v| parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS).ok())
+fn read_interval_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    checked(d, |v| parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS))
 }
 
-fn read_endpoint(value: &Json) -> Option<String> {
-    value
-        .as_str()
-        .filter(|e| !e.trim().is_empty())
-        .and_then(|e| normalize_endpoint(e).ok())
+fn read_predictive_hours<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    checked(d, |v| parse_whole(v, 1, MAX_PREDICTIVE_HOURS))
 }
 
-/// One decimal per captcha type (`recaptcha_v2`, `turnstile` …, see `CaptchaType`).
-impl JsShape for RateTable {
-    fn js_shape() -> String {
-        "{ [captchaType]: decimal }".to_string()
-    }
-}
-
-/// Each stored rate on its own: one bad value is left unset, not the others. A stored table
-/// says which types have a rate; none stored means the provider's defaults (see
-/// [`Settings::from_json`]).
-fn read_rates(value: &Json) -> Option<RateTable> {
-    let mut rates = RateTable::none();
-    for kind in CaptchaType::all() {
-        if let Ok(rate) = parse_rate(value.get(kind.as_str())) {
-            rates.set(kind, Some(rate));
+fn read_endpoint<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    checked(d, |v| match v.as_str() {
+        Some(e) if !e.trim().is_empty() => {
+            normalize_endpoint(e).map_err(|_| FieldError::BadEndpoint)
         }
-    }
-    Some(rates)
+        _ => Err(FieldError::BadEndpoint),
+    })
 }
 
 /// Why one field's value was refused. Each maps to a locale key (`field_error_*`).
@@ -174,6 +178,9 @@ pub enum FieldError {
     NumberRange(u32, u32),
     /// Not an http(s) URL without query or credentials.
     BadEndpoint,
+    /// Plain `http://` to a host other than loopback, without the account's consent
+    /// (`allowPlainHttp`): the key would travel unencrypted.
+    PlainHttp,
     /// Not true/false.
     NotABoolean,
 }
@@ -185,17 +192,17 @@ impl FieldError {
             FieldError::KeyMissing => ("field_error_key_missing", vec![]),
             FieldError::KeyToken(lo, hi) => (
                 "field_error_key_token",
-                vec![u64_text(*lo as u64), u64_text(*hi as u64)],
+                vec![lo.to_string(), hi.to_string()],
             ),
             FieldError::EndpointMissing => ("field_error_endpoint_missing", vec![]),
-            FieldError::BadName => ("field_error_name", vec![u64_text(MAX_NAME_CHARS as u64)]),
+            FieldError::BadName => ("field_error_name", vec![MAX_NAME_CHARS.to_string()]),
             FieldError::DuplicateName(n) => ("field_error_duplicate_name", vec![n.clone()]),
             FieldError::DuplicateAccount(n) => ("field_error_duplicate_account", vec![n.clone()]),
             FieldError::UnknownProvider => ("field_error_provider", vec![]),
             FieldError::NoAccounts => ("field_error_no_accounts", vec![]),
             FieldError::KeyLength(n) => (
                 "field_error_key_length",
-                vec![u64_text(KEY_LEN as u64), u64_text(*n as u64)],
+                vec![KEY_LEN.to_string(), n.to_string()],
             ),
             FieldError::KeyCharacters => ("field_error_key_characters", vec![]),
             FieldError::NotAnAmount => ("field_error_not_amount", vec![]),
@@ -207,9 +214,10 @@ impl FieldError {
             FieldError::NotAWholeNumber => ("field_error_not_whole", vec![]),
             FieldError::NumberRange(lo, hi) => (
                 "field_error_number_range",
-                vec![u64_text(u64::from(*lo)), u64_text(u64::from(*hi))],
+                vec![lo.to_string(), hi.to_string()],
             ),
             FieldError::BadEndpoint => ("field_error_endpoint", vec![]),
+            FieldError::PlainHttp => ("field_error_plain_http", vec![]),
             FieldError::NotABoolean => ("field_error_boolean", vec![]),
         }
     }
@@ -223,9 +231,9 @@ pub fn mask_key(key: &str) -> String {
     match (key.get(..4), key.get(n.saturating_sub(4)..)) {
         _ if n == 0 => String::new(),
         // Both ends only of a long key: of a 16-character custom token they would be half of it.
-        (Some(head), Some(tail)) if n >= KEY_LEN && key.is_ascii() => cat(&[head, "…", tail]),
-        (_, Some(tail)) if n >= 12 && key.is_ascii() => cat(&["…", tail]),
-        _ => cat(&["…(", &u64_text(n as u64), " chars)"]),
+        (Some(head), Some(tail)) if n >= KEY_LEN && key.is_ascii() => format!("{head}…{tail}"),
+        (_, Some(tail)) if n >= 12 && key.is_ascii() => format!("…{tail}"),
+        _ => format!("…({n} chars)"),
     }
 }
 
@@ -286,13 +294,24 @@ impl Settings {
         self.provider().is_own_endpoint(&self.endpoint) || self.endpoint.is_empty()
     }
 
-    /// True when a request may be sent: a valid key, or none on a proxy endpoint.
+    /// True when a request may be sent: a valid key, or none on a proxy endpoint, and an
+    /// endpoint the key may travel to ([`Settings::sends_key_in_clear`]).
     pub fn can_request(&self) -> bool {
+        if self.sends_key_in_clear() {
+            return false;
+        }
         if self.api_key.is_empty() {
             !self.needs_key()
         } else {
             !self.endpoint.is_empty() && check_key(&self.api_key, self.provider().key).is_ok()
         }
+    }
+
+    /// True when the endpoint is plain `http://` on a host other than loopback and the user
+    /// has not allowed it: the key (or, with none, the request a proxy answers) would cross
+    /// the network unencrypted.
+    pub fn sends_key_in_clear(&self) -> bool {
+        is_plain_http_off_loopback(&self.endpoint) && !self.allow_plain_http
     }
 
     /// The endpoint as the options form shows it: empty when it is the provider's own.
@@ -345,7 +364,7 @@ impl Settings {
     /// Applies a form's values (strings or JSON values; missing fields keep their current
     /// value; an empty key keeps the stored key). All fields are checked; on any error nothing
     /// changes and every bad field is reported.
-    pub fn apply(&self, input: &Json) -> Result<Settings, Vec<(String, FieldError)>> {
+    pub fn apply(&self, input: &Value) -> Result<Settings, Vec<(String, FieldError)>> {
         let mut next = self.clone();
         let mut errors = Vec::new();
         let mut field = |name: &str, result: Result<(), FieldError>| {
@@ -354,7 +373,7 @@ impl Settings {
             }
         };
 
-        if let Some(v) = present(input.get("provider")) {
+        if let Some(v) = present(input, "provider") {
             match v.as_str().and_then(ProviderId::from_name) {
                 Some(id) if id != next.provider => {
                     let old = next.provider();
@@ -374,10 +393,10 @@ impl Settings {
                 None => field("provider", Err(FieldError::UnknownProvider)),
             }
         }
-        if let Some(v) = present(input.get("name")) {
+        if let Some(v) = present(input, "name") {
             field("name", check_name(&as_text(v)).map(|n| next.name = n));
         }
-        if let Some(v) = present(input.get("apiKey")) {
+        if let Some(v) = present(input, "apiKey") {
             let key = as_text(v).trim().to_string();
             if !key.is_empty() {
                 let format = next.provider().key;
@@ -387,7 +406,7 @@ impl Settings {
                 );
             }
         }
-        if let Some(v) = present(input.get("threshold")) {
+        if let Some(v) = present(input, "threshold") {
             field(
                 "threshold",
                 parse_amount(v, Money::ZERO, MAX_THRESHOLD).map(|m| next.threshold = m),
@@ -396,7 +415,7 @@ impl Settings {
         if let Some((name, secs)) = parse_interval(input) {
             field(name, secs.map(|s| next.interval_seconds = s));
         }
-        if let Some(v) = present(input.get("endpoint")) {
+        if let Some(v) = present(input, "endpoint") {
             let typed = as_text(v);
             let result = match next.provider().endpoint {
                 // Empty means the provider's own host.
@@ -406,24 +425,23 @@ impl Settings {
             };
             field("endpoint", result.map(|e| next.endpoint = e));
         }
-        if let rates @ Json::Object(_) = input.get("rates") {
+        if let Some(rates) = input.get("rates").and_then(Value::as_object) {
             for kind in CaptchaType::all() {
-                let v = rates.get(kind.as_str());
-                if !v.is_present() {
+                let Some(v) = rates.get(kind.as_str()).filter(|v| !v.is_null()) else {
                     continue;
-                }
+                };
                 if v.as_str().is_some_and(|t| t.trim().is_empty()) {
                     // A cleared field: no rate for this type.
                     next.rates.set(kind, None);
                 } else {
                     field(
-                        &cat(&["rates.", kind.as_str()]),
+                        &format!("rates.{}", kind.as_str()),
                         parse_rate(v).map(|r| next.rates.set(kind, Some(r))),
                     );
                 }
             }
         }
-        if let Some(v) = present(input.get("predictiveHours")) {
+        if let Some(v) = present(input, "predictiveHours") {
             field(
                 "predictiveHours",
                 parse_whole(v, 1, MAX_PREDICTIVE_HOURS).map(|h| next.predictive_hours = h),
@@ -433,8 +451,9 @@ impl Settings {
             ("notifications", &mut next.notifications),
             ("showSolves", &mut next.show_solves),
             ("spikeAlerts", &mut next.spike_alerts),
+            ("allowPlainHttp", &mut next.allow_plain_http),
         ] {
-            if let Some(v) = present(input.get(name)) {
+            if let Some(v) = present(input, name) {
                 field(
                     name,
                     v.as_bool()
@@ -446,6 +465,10 @@ impl Settings {
         // A custom provider has no endpoint of its own.
         if errors.is_empty() && next.endpoint.is_empty() {
             errors.push(("endpoint".to_string(), FieldError::EndpointMissing));
+        }
+        // The key never crosses the network in clear text unless the user said so.
+        if errors.is_empty() && next.sends_key_in_clear() {
+            errors.push(("endpoint".to_string(), FieldError::PlainHttp));
         }
         // The key is needed unless a proxy endpoint adds it server-side.
         if errors.is_empty() && next.api_key.is_empty() && next.needs_key() {
@@ -464,38 +487,42 @@ impl Settings {
         }
     }
 
-    /// Reads stored settings leniently (see [`Settings`]); anything that is not an object
-    /// reads as the defaults.
-    pub fn from_json(value: &Json) -> Settings {
-        let mut settings = <Settings as FromJson>::from_json(value).unwrap_or_default();
+    /// Reads stored settings member by member (`stored::read`); anything that is not an
+    /// object reads as the defaults. What depends on the provider is settled once it is
+    /// known: a missing name, endpoint or rate table is the provider's, a key of another
+    /// format is dropped.
+    pub fn from_stored(value: &Value) -> Settings {
+        let mut settings: Settings = stored::read(value);
         let provider = settings.provider();
         // Earlier builds (and a hand-written configuration) name no provider: CaptchaAI, and
         // its own name and rates where none were stored.
-        if !value.get("name").is_present() && !provider.label.is_empty() {
+        if present(value, "name").is_none() && !provider.label.is_empty() {
             settings.name = provider.label.to_string();
         }
         let defaults = RateTable::from_nanos(provider.rates);
-        let stored = value.get("rates");
+        let stored_rates = present(value, "rates");
         for kind in CaptchaType::all() {
             // None stored: the provider's default. One stored but unreadable: the default too,
             // rather than no rate (only a cleared field stores none).
-            let member = stored.get(kind.as_str());
-            if !stored.is_present() || member.is_present() && settings.rates.rate(kind).is_none() {
+            let member = stored_rates.and_then(|r| r.get(kind.as_str()));
+            if stored_rates.is_none() || member.is_some() && settings.rates.rate(kind).is_none() {
                 settings.rates.set(kind, defaults.rate(kind));
             }
         }
-        if !value.get("endpoint").is_present() {
+        if present(value, "endpoint").is_none() {
             settings.endpoint = provider.endpoint.unwrap_or_default().to_string();
         }
         if check_key(&settings.api_key, provider.key).is_err() {
             settings.api_key.clear();
         }
-        // A hand-written configuration may give the interval in minutes only.
-        if !value.get("intervalSeconds").is_present() {
+        // A hand-written configuration may give the interval in minutes only; earlier builds
+        // also wrote `intervalMinutes` beside the seconds (read here, never written back).
+        if present(value, "intervalSeconds").is_none() {
             if let Some((_, Ok(seconds))) = parse_interval(value) {
                 settings.interval_seconds = seconds;
             }
         }
+        settings.extra.remove("intervalMinutes");
         settings
     }
 }
@@ -528,51 +555,47 @@ fn short_hash(parts: &[&str]) -> String {
 /// compared at all), `localhost` as `127.0.0.1`, the scheme's default port dropped, no
 /// trailing slash.
 pub fn canonical_endpoint(endpoint: &str) -> String {
-    // Byte-level on purpose: `str` pattern searches pull kilobytes of panic formatting into
-    // the wasm module (docs/ARCHITECTURE.md, "Size").
-    let lower = trim_end_ascii(endpoint.trim(), b'/').to_ascii_lowercase();
-    let (scheme_end, end) = authority_bounds(&lower);
-    let start = scheme_end.unwrap_or(0);
-    // Every cut is next to an ASCII byte, so `get` never fails; `str` pieces instead of
-    // bytes, as `String::from_utf8` linked core's UTF-8 validation.
-    let part = |from: usize, to: usize| lower.get(from..to).unwrap_or_default();
-    let (scheme, authority, path) = (part(0, start), part(start, end), part(end, lower.len()));
-    let colon = authority
-        .bytes()
-        .rposition(|b| b == b':')
-        .map_or(end, |i| start + i);
-    let (host, port) = (part(start, colon), part(colon, end));
-    let mut out = String::with_capacity(lower.len() + 4);
-    out.push_str(scheme);
-    out.push_str(if host == "localhost" {
+    let lower = endpoint.trim().trim_end_matches('/').to_ascii_lowercase();
+    let parts = UrlParts::of(&lower);
+    let (host, port) = parts.host_and_port();
+    let host = if host == "localhost" {
         "127.0.0.1"
     } else {
         host
-    });
-    if !matches!((scheme, port), ("http://", ":80") | ("https://", ":443")) {
-        out.push_str(port);
+    };
+    let port = match (parts.scheme, port) {
+        ("http://", ":80") | ("https://", ":443") => "",
+        _ => port,
+    };
+    format!("{}{host}{port}{}", parts.scheme, parts.path)
+}
+
+/// True for a plain `http://` endpoint on a host other than loopback.
+pub fn is_plain_http_off_loopback(endpoint: &str) -> bool {
+    let lower = endpoint.trim().to_ascii_lowercase();
+    let parts = UrlParts::of(&lower);
+    parts.scheme == "http://" && !is_loopback_host(parts.host_and_port().0)
+}
+
+/// The member `name` of a form or stored object, unless it is missing or `null`.
+fn present<'a>(input: &'a Value, name: &str) -> Option<&'a Value> {
+    input.get(name).filter(|v| !v.is_null())
+}
+
+/// A form field's text: a string as typed, or a number's digits.
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
     }
-    out.push_str(path);
-    out
 }
 
-fn present(v: &Json) -> Option<&Json> {
-    v.is_present().then_some(v)
-}
-
-fn as_text(v: &Json) -> String {
-    v.as_text().unwrap_or_default().to_string()
-}
-
-fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
+fn parse_amount(v: &Value, min: Money, max: Money) -> Result<Money, FieldError> {
     let text = as_text(v);
     // People type "1,50" in Indonesian; a comma as the only separator is a decimal comma.
-    let text = if text.bytes().any(|b| b == b',') && !text.bytes().any(|b| b == b'.') {
-        let mut dotted = String::with_capacity(text.len());
-        for c in text.chars() {
-            dotted.push(if c == ',' { '.' } else { c });
-        }
-        dotted
+    let text = if text.contains(',') && !text.contains('.') {
+        text.replace(',', ".")
     } else {
         text
     };
@@ -585,14 +608,14 @@ fn parse_amount(v: &Json, min: Money, max: Money) -> Result<Money, FieldError> {
 
 /// The interval from `intervalSeconds` or, for forms that ask in minutes, `intervalMinutes`:
 /// the field it came from and its value in seconds.
-fn parse_interval(input: &Json) -> Option<(&'static str, Result<u32, FieldError>)> {
-    if let Some(v) = present(input.get("intervalSeconds")) {
+fn parse_interval(input: &Value) -> Option<(&'static str, Result<u32, FieldError>)> {
+    if let Some(v) = present(input, "intervalSeconds") {
         Some((
             "intervalSeconds",
             parse_whole(v, MIN_INTERVAL_SECS, MAX_INTERVAL_SECS),
         ))
     } else {
-        present(input.get("intervalMinutes")).map(|v| {
+        present(input, "intervalMinutes").map(|v| {
             let minutes = parse_whole(v, MIN_INTERVAL_SECS / 60, MAX_INTERVAL_SECS / 60);
             ("intervalMinutes", minutes.map(|m| m * 60))
         })
@@ -600,16 +623,18 @@ fn parse_interval(input: &Json) -> Option<(&'static str, Result<u32, FieldError>
 }
 
 /// A per-solve price: above zero, at most [`MAX_RATE`].
-fn parse_rate(v: &Json) -> Result<Money, FieldError> {
+fn parse_rate(v: &Value) -> Result<Money, FieldError> {
     parse_amount(v, Money::from_nanos(1), MAX_RATE).map_err(|e| match e {
         FieldError::AmountRange(..) => FieldError::PriceRange(MAX_RATE),
         other => other,
     })
 }
 
-fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
-    let text = as_text(v);
-    let n = parse_i64(text.trim()).ok_or(FieldError::NotAWholeNumber)?;
+fn parse_whole(v: &Value, min: u32, max: u32) -> Result<u32, FieldError> {
+    let n: i64 = as_text(v)
+        .trim()
+        .parse()
+        .map_err(|_| FieldError::NotAWholeNumber)?;
     if n < i64::from(min) || n > i64::from(max) {
         return Err(FieldError::NumberRange(min, max));
     }
@@ -619,13 +644,12 @@ fn parse_whole(v: &Json, min: u32, max: u32) -> Result<u32, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json::ToJson;
     use serde_json::{json, Value};
 
     const KEY: &str = "0123456789abcdef0123456789ABCDEF";
 
-    fn j(v: Value) -> Json {
-        Json::parse(&v.to_string()).unwrap()
+    fn j(v: Value) -> Value {
+        v
     }
 
     fn apply(input: Value) -> Result<Settings, Vec<(String, FieldError)>> {
@@ -699,9 +723,15 @@ mod tests {
             Money::parse("0.0008").ok()
         );
         assert!(!s.notifications);
-        let json = Json::parse(&s.to_json()).unwrap();
-        assert_eq!(json.get("intervalMinutes").as_i64(), Some(5));
-        assert_eq!(json.get("threshold").as_str(), Some("2.5"));
+        let json =
+            serde_json::from_str::<serde_json::Value>(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(json.get("intervalSeconds"), Some(&Value::from(300)));
+        assert_eq!(
+            json.get("intervalMinutes"),
+            None,
+            "minutes are the form's unit only"
+        );
+        assert_eq!(json.get("threshold"), Some(&Value::from("2.5")));
     }
 
     #[test]
@@ -743,7 +773,7 @@ mod tests {
 
     #[test]
     fn stored_settings_survive_bad_parts() {
-        let s = Settings::from_json(&j(
+        let s = Settings::from_stored(&j(
             json!({"apiKey": KEY, "threshold": "nonsense", "intervalMinutes": 3,
             "endpoint": 5, "rates": {"bls": "0.01"}, "notifications": false}),
         ));
@@ -754,24 +784,34 @@ mod tests {
         assert_eq!(s.rates.rate(CaptchaType::Bls), Money::parse("0.01").ok());
         assert!(!s.notifications);
         assert_eq!(
-            Settings::from_json(&j(json!("garbage"))),
+            Settings::from_stored(&j(json!("garbage"))),
             Settings::default()
         );
-        let round = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
+        let round = Settings::from_stored(
+            &serde_json::from_str::<serde_json::Value>(&serde_json::to_string(&s).unwrap())
+                .unwrap(),
+        );
         assert_eq!(round, s);
     }
 
     #[test]
     fn stored_rates_keep_good_overrides() {
-        let s = Settings::from_json(&j(json!({"rates":
+        let s = Settings::from_stored(&j(json!({"rates":
             {"image":"0.0005","bls":"abc","turnstile":"-1","nope":"1","geetest":0.01,"other":"101"}})));
         let m = |t: &str| Money::parse(t).unwrap();
         assert_eq!(s.rates.rate(CaptchaType::Image), Some(m("0.0005")));
         assert_eq!(s.rates.rate(CaptchaType::Bls), Some(m("0.002")));
         assert_eq!(s.rates.rate(CaptchaType::Turnstile), Some(m("0.002")));
-        assert_eq!(s.rates.rate(CaptchaType::Geetest), Some(m("0.01")));
+        assert_eq!(
+            s.rates.rate(CaptchaType::Geetest),
+            Some(m("0.003")),
+            "a number is not a stored rate: the default"
+        );
         assert_eq!(s.rates.rate(CaptchaType::Other), Some(m("0.003")));
-        let back = Settings::from_json(&Json::parse(&s.to_json()).unwrap());
+        let back = Settings::from_stored(
+            &serde_json::from_str::<serde_json::Value>(&serde_json::to_string(&s).unwrap())
+                .unwrap(),
+        );
         assert_eq!(back.rates, s.rates);
     }
 
@@ -820,13 +860,63 @@ mod tests {
             json!({"apiKey": KEY, "threshold": "2", "intervalMinutes": 3,
             "futureOption": {"a": [1, 2]}, "theme": "dark"}),
         );
-        let s = Settings::from_json(&stored);
-        let back: Value = serde_json::from_str(&s.to_json()).unwrap();
+        let s = Settings::from_stored(&stored);
+        let back: Value = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back["futureOption"], json!({"a": [1, 2]}));
         assert_eq!(back["theme"], "dark");
-        assert_eq!(back["intervalMinutes"], 3, "derived, written once");
+        assert_eq!(
+            back["intervalSeconds"], 180,
+            "an interval in minutes is read"
+        );
+        assert_eq!(
+            back.get("intervalMinutes"),
+            None,
+            "and written as seconds only"
+        );
         let saved = s.apply(&j(json!({"threshold": "5"}))).unwrap();
         assert_eq!(saved.extra, s.extra, "a save keeps them");
+    }
+
+    #[test]
+    fn plain_http_off_loopback_needs_the_users_consent() {
+        let custom = |endpoint: &str, allow: Option<bool>| {
+            let mut form = json!({"provider": "custom-2captcha", "apiKey": "ab&c+d#e/f=g-token", "endpoint": endpoint});
+            if let Some(allow) = allow {
+                form["allowPlainHttp"] = json!(allow);
+            }
+            apply(form)
+        };
+        #[rustfmt::skip]
+        let cases = [
+            ("http://proxy.lan:8080",  None,        Err(vec![("endpoint".to_string(), FieldError::PlainHttp)])),
+            ("http://proxy.lan:8080",  Some(false), Err(vec![("endpoint".to_string(), FieldError::PlainHttp)])),
+            ("http://proxy.lan:8080",  Some(true),  Ok(())),
+            ("https://proxy.lan:8080", None,        Ok(())),
+            ("http://127.0.0.1:8080",  None,        Ok(())),
+            ("http://LOCALHOST:9",     None,        Ok(())),
+            ("http://[::1]:9/x",       None,        Ok(())),
+        ];
+        for (endpoint, allow, want) in cases {
+            assert_eq!(
+                custom(endpoint, allow).map(|_| ()),
+                want,
+                "{endpoint} {allow:?}"
+            );
+        }
+        // Stored by an earlier build, which allowed it: kept, but nothing is sent until the
+        // user allows it or moves to https.
+        let stored = Settings::from_stored(&json!({"provider": "custom-2captcha",
+            "apiKey": "ab&c+d#e/f=g-token", "endpoint": "http://proxy.lan:8080"}));
+        assert_eq!(stored.endpoint, "http://proxy.lan:8080");
+        assert!(stored.sends_key_in_clear() && !stored.can_request());
+        let allowed = stored.apply(&json!({"allowPlainHttp": true})).unwrap();
+        assert!(allowed.can_request());
+        let text = serde_json::to_value(&allowed).unwrap();
+        assert_eq!(text["allowPlainHttp"], true);
+        assert!(
+            Settings::from_stored(&text).can_request(),
+            "the consent is stored"
+        );
     }
 
     #[test]

@@ -6,12 +6,12 @@
 //! a bad history point never costs the last good balance, a bad account never costs the others.
 
 use crate::alerts::AlertDecision;
-use crate::json::{cat, u64_text, Json};
+use crate::history::Point;
 use crate::monitor::{MonitorState, Outcome};
-use crate::prelude::*;
 use crate::settings::{FieldError, Settings};
-use crate::wire::FromJson;
-use crate::wire_struct;
+use crate::stored;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 /// The version this build writes.
 pub const STATE_VERSION: u32 = 3;
@@ -21,48 +21,48 @@ pub const MAX_ACCOUNTS: usize = 20;
 
 /// Upgrades, indexed by the version they start from: `MIGRATIONS[0]` turns version 0 into 1.
 /// A new layout adds a function here; old data is never thrown away.
-const MIGRATIONS: [fn(Json) -> Json; 3] = [v0_to_v1, v1_to_v2, v2_to_v3];
+const MIGRATIONS: [fn(Value) -> Value; 3] = [v0_to_v1, v1_to_v2, v2_to_v3];
 
 /// Version 0 is anything stored without a version: either a v1-shaped object or bare settings
 /// (`{apiKey, threshold, …}`) as a hand-written or early configuration would hold.
-fn v0_to_v1(value: Json) -> Json {
-    if value.get("settings").is_present() || value.get("monitor").is_present() {
+fn v0_to_v1(value: Value) -> Value {
+    if value.get("settings").is_some() || value.get("monitor").is_some() {
         value
     } else {
-        Json::Object(vec![("settings".into(), value)])
+        serde_json::json!({ "settings": value })
     }
 }
+
 /// Version 2 calls a failed check's description `detail` (version 1 said `raw`, which it never
 /// was: it is a short, key-free description), and names accounts by the canonical endpoint and
 /// the key in lower case: readings, alert memory and history stored under the id an earlier
 /// build gave the same account move to the new one instead of being dropped.
-fn v1_to_v2(mut value: Json) -> Json {
-    if let Some(Json::Object(members)) = member_mut(&mut value, &["monitor", "lastError", "error"])
+fn v1_to_v2(mut value: Value) -> Value {
+    if let Some(error) = value
+        .pointer_mut("/monitor/lastError/error")
+        .and_then(Value::as_object_mut)
     {
-        for (key, _) in members.iter_mut() {
-            if key == "raw" {
-                *key = "detail".to_string();
-            }
+        if let Some(raw) = error.remove("raw") {
+            error.insert("detail".to_string(), raw);
         }
     }
-    let settings = Settings::from_json(value.get("settings"));
+    let settings = Settings::from_stored(value.get("settings").unwrap_or(&Value::Null));
     let former = settings.former_account_ids();
     let current = settings.account_id();
-    let retag = |account: &mut Json| {
-        if let Json::String(a) = account {
-            if former[0] == *a || former[1] == *a {
-                *a = current.clone();
+    let retag = |account: Option<&mut Value>| {
+        if let Some(Value::String(id)) = account {
+            if former.iter().any(|f| f == id) {
+                *id = current.clone();
             }
         }
     };
-    if let Some(account) = member_mut(&mut value, &["monitor", "account"]) {
-        retag(account);
-    }
-    if let Some(Json::Array(points)) = member_mut(&mut value, &["monitor", "history"]) {
-        for point in points.iter_mut() {
-            if let Some(account) = member_mut(point, &["account"]) {
-                retag(account);
-            }
+    retag(value.pointer_mut("/monitor/account"));
+    if let Some(points) = value
+        .pointer_mut("/monitor/history")
+        .and_then(Value::as_array_mut)
+    {
+        for point in points {
+            retag(point.get_mut("account"));
         }
     }
     value
@@ -70,53 +70,42 @@ fn v1_to_v2(mut value: Json) -> Json {
 
 /// Version 3 holds a list of accounts. The one account of version 2 becomes the first, with
 /// its key, threshold, rates, history and alert memory as they were; it had no provider and no
-/// name, which read as CaptchaAI ([`Settings::from_json`]). Other top-level members (a newer
+/// name, which read as CaptchaAI ([`Settings::from_stored`]). Other top-level members (a newer
 /// build's) stay where they were.
-fn v2_to_v3(value: Json) -> Json {
-    let Json::Object(members) = value else {
+fn v2_to_v3(value: Value) -> Value {
+    let Value::Object(mut members) = value else {
         return value;
     };
-    // A plain loop: `partition` instantiated its iterator (docs/ARCHITECTURE.md, "Size").
-    let (mut account, mut out) = (Vec::new(), Vec::new());
-    for member in members {
-        if member.0 == "settings" || member.0 == "monitor" {
-            account.push(member);
-        } else {
-            out.push(member);
-        }
-    }
-    out.push(("accounts".into(), Json::Array(vec![Json::Object(account)])));
-    Json::Object(out)
+    let account: Map<String, Value> = ["settings", "monitor"]
+        .into_iter()
+        .filter_map(|name| Some((name.to_string(), members.remove(name)?)))
+        .collect();
+    members.insert(
+        "accounts".to_string(),
+        Value::Array(vec![Value::Object(account)]),
+    );
+    Value::Object(members)
 }
 
-/// The member at `path`, for a migration to change in place.
-fn member_mut<'a>(mut value: &'a mut Json, path: &[&str]) -> Option<&'a mut Json> {
-    for name in path {
-        let Json::Object(members) = value else {
-            return None;
-        };
-        value = members
-            .iter_mut()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, v)| v)?;
-    }
-    Some(value)
+/// One watched account: what the user configured and what the monitor remembers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(default)]
+pub struct Account {
+    /// The user's settings for it.
+    #[serde(deserialize_with = "read_settings")]
+    pub settings: Settings,
+    /// Readings, errors, alert memory, history.
+    #[serde(deserialize_with = "stored::lenient")]
+    pub monitor: MonitorState,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
-wire_struct! {
-    /// One watched account: what the user configured and what the monitor remembers.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Account lenient keeps extra {
-        /// The user's settings for it.
-        settings: Settings = "settings" via read_settings,
-        /// Readings, errors, alert memory, history.
-        monitor: MonitorState = "monitor",
-    }
-}
-
-fn read_settings(value: &Json) -> Option<Settings> {
-    Some(Settings::from_json(value))
+fn read_settings<'de, D: Deserializer<'de>>(d: D) -> Result<Settings, D::Error> {
+    Ok(Settings::from_stored(&Value::deserialize(d)?))
 }
 
 impl Default for Account {
@@ -132,7 +121,7 @@ impl Account {
         Account {
             settings,
             monitor,
-            extra: Vec::new(),
+            extra: Map::new(),
         }
     }
 
@@ -159,7 +148,7 @@ impl Account {
 
     /// Applies one account's form. A changed key or endpoint starts a fresh monitor for the new
     /// account (history kept); on error the account is unchanged.
-    pub fn apply_settings(&self, input: &Json) -> Result<Account, Vec<(String, FieldError)>> {
+    pub fn apply_settings(&self, input: &Value) -> Result<Account, Vec<(String, FieldError)>> {
         let settings = self.settings.apply(input)?;
         let mut monitor = self.monitor.clone().for_account(&settings);
         if settings.threshold != self.settings.threshold {
@@ -174,32 +163,38 @@ impl Account {
     }
 }
 
-wire_struct! {
-    /// Everything the monitor stores.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct State lenient keeps extra {
-        /// Layout version: [`STATE_VERSION`], or the higher version a newer build stored (its
-        /// layout is kept, so that build need not migrate its own data again).
-        version: u32 = "version",
-        /// The watched accounts, at least one, in the user's order.
-        accounts: Vec<Account> = "accounts" via read_accounts,
-    }
+/// Everything the monitor stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(default)]
+pub struct State {
+    /// Layout version: [`STATE_VERSION`], or the higher version a newer build stored (its
+    /// layout is kept, so that build need not migrate its own data again).
+    pub version: u32,
+    /// The watched accounts, at least one, in the user's order.
+    #[serde(deserialize_with = "read_accounts")]
+    pub accounts: Vec<Account>,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
 }
 
 /// Each stored account on its own: one that cannot be read is dropped, not the others; one
 /// that repeats an earlier one (same provider, endpoint and key) is the same account.
-fn read_accounts(value: &Json) -> Option<Vec<Account>> {
+fn read_accounts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Account>, D::Error> {
     let mut accounts: Vec<Account> = Vec::new();
-    for item in value.as_array() {
-        let Some(mut account) = <Account as FromJson>::from_json(item) else {
+    for item in Vec::<Value>::deserialize(d).unwrap_or_default() {
+        if !item.is_object() {
             continue;
-        };
+        }
+        let mut account: Account = stored::read(&item);
         account.monitor = account.monitor.for_account(&account.settings);
         if accounts.len() < MAX_ACCOUNTS && accounts.iter().all(|a| a.id() != account.id()) {
             accounts.push(account);
         }
     }
-    Some(accounts)
+    Ok(accounts)
 }
 
 impl Default for State {
@@ -207,7 +202,7 @@ impl Default for State {
         State {
             version: STATE_VERSION,
             accounts: vec![Account::default()],
-            extra: Vec::new(),
+            extra: Map::new(),
         }
     }
 }
@@ -217,13 +212,13 @@ pub type FormErrors = Vec<(String, FieldError)>;
 
 impl State {
     /// Reads a stored value of any version; never fails.
-    pub fn load(raw: Json) -> State {
-        if !matches!(raw, Json::Object(_)) {
+    pub fn load(raw: Value) -> State {
+        if !raw.is_object() {
             return State::default();
         }
         let stored = raw
             .get("version")
-            .as_i64()
+            .and_then(Value::as_i64)
             .unwrap_or(0)
             .clamp(0, i64::from(u32::MAX));
         let version = stored.min(i64::from(STATE_VERSION)) as usize;
@@ -233,7 +228,7 @@ impl State {
             .fold(raw, |v, migrate| migrate(v));
         // Data from a newer build is read as far as this build understands it, and what it
         // does not understand is written back untouched.
-        let mut state = <State as FromJson>::from_json(&value).unwrap_or_default();
+        let mut state: State = stored::read(&value);
         state.version = (stored as u32).max(STATE_VERSION);
         if state.accounts.is_empty() {
             state.accounts.push(Account::default());
@@ -249,7 +244,7 @@ impl State {
     /// Folds readings taken elsewhere (`[{ at, balance }]`, a server's history) into the
     /// history of the account with this id (`MonitorState::merge_history`); the other
     /// accounts, and a state without that account, stay as they are.
-    pub fn merge_history(mut self, id: &str, points: &Json) -> State {
+    pub fn merge_history(mut self, id: &str, points: &[Point]) -> State {
         for a in &mut self.accounts {
             if a.id() == id {
                 a.monitor.merge_history(points, a.settings.threshold);
@@ -261,19 +256,18 @@ impl State {
     /// Marks checks as sent now for the accounts named in `ids`; store the result before
     /// sending the requests.
     pub fn begin_checks(self, ids: &[String], now_ms: i64) -> State {
-        let mut accounts = Vec::with_capacity(self.accounts.len());
-        for a in self.accounts {
-            accounts.push(if ids.contains(&a.id()) {
-                a.begin_check(now_ms)
-            } else {
-                a
-            });
-        }
-        State {
-            accounts,
-            version: self.version,
-            extra: self.extra,
-        }
+        let accounts = self
+            .accounts
+            .into_iter()
+            .map(|a| {
+                if ids.contains(&a.id()) {
+                    a.begin_check(now_ms)
+                } else {
+                    a
+                }
+            })
+            .collect();
+        State { accounts, ..self }
     }
 
     /// Folds one check into the account it was fetched for (`fetched_for`, its id). An answer
@@ -309,12 +303,12 @@ impl State {
     /// account without a row is removed. Without `accounts` the form's account fields apply to
     /// the first account (a one-account form, the widget's attributes). All fields are
     /// checked; on any error nothing changes and every bad field is reported.
-    pub fn apply_settings(&self, input: &Json) -> Result<State, FormErrors> {
+    pub fn apply_settings(&self, input: &Value) -> Result<State, FormErrors> {
         let shared = shared_fields(input);
-        let mut errors = Vec::new();
+        let mut errors: FormErrors = Vec::new();
         let mut accounts = Vec::new();
         match input.get("accounts") {
-            Json::Array(rows) => {
+            Some(Value::Array(rows)) => {
                 if rows.is_empty() || rows.len() > MAX_ACCOUNTS {
                     errors.push(("accounts".to_string(), FieldError::NoAccounts));
                 }
@@ -322,7 +316,7 @@ impl State {
                 for (i, row) in rows.iter().take(MAX_ACCOUNTS).enumerate() {
                     let base = row
                         .get("id")
-                        .as_str()
+                        .and_then(Value::as_str)
                         .and_then(|id| self.account(id))
                         .unwrap_or(&fresh);
                     match base.apply_settings(&merged(row, &shared)) {
@@ -330,7 +324,7 @@ impl State {
                         Err(e) => {
                             for (field, e) in e {
                                 // A shared field is one field of the form, reported once.
-                                let name = if shared.get(&field).is_present() {
+                                let name = if shared.contains_key(&field) {
                                     field
                                 } else {
                                     account_field(i, &field)
@@ -344,6 +338,7 @@ impl State {
                 }
             }
             _ => {
+                let shared = Value::Object(shared);
                 for (i, account) in self.accounts.iter().enumerate() {
                     let form = if i == 0 { input } else { &shared };
                     match account.apply_settings(form) {
@@ -369,7 +364,7 @@ impl State {
 }
 
 /// The form's fields that every account shares.
-fn shared_fields(input: &Json) -> Json {
+fn shared_fields(input: &Value) -> Map<String, Value> {
     const SHARED: [&str; 6] = [
         "intervalSeconds",
         "intervalMinutes",
@@ -378,33 +373,23 @@ fn shared_fields(input: &Json) -> Json {
         "predictiveHours",
         "spikeAlerts",
     ];
-    let mut members = Vec::new();
-    for name in SHARED {
-        let value = input.get(name);
-        if value.is_present() {
-            members.push((name.to_string(), value.clone()));
-        }
-    }
-    Json::Object(members)
+    SHARED
+        .into_iter()
+        .filter_map(|name| Some((name.to_string(), input.get(name)?.clone())))
+        .filter(|(_, value)| !value.is_null())
+        .collect()
 }
 
 /// An account's row with the shared fields added.
-fn merged(row: &Json, shared: &Json) -> Json {
-    let mut members = match row {
-        Json::Object(m) => m.clone(),
-        _ => Vec::new(),
-    };
-    if let Json::Object(extra) = shared {
-        for (key, value) in extra {
-            members.push((key.clone(), value.clone()));
-        }
-    }
-    Json::Object(members)
+fn merged(row: &Value, shared: &Map<String, Value>) -> Value {
+    let mut members = row.as_object().cloned().unwrap_or_default();
+    members.extend(shared.clone());
+    Value::Object(members)
 }
 
 /// `accounts.N.field`: the name of a field of the form's row N.
 fn account_field(row: usize, field: &str) -> String {
-    cat(&["accounts.", &u64_text(row as u64), ".", field])
+    format!("accounts.{row}.{field}")
 }
 
 /// Two rows that are the same account, or share a name: the later one is refused.
@@ -434,19 +419,18 @@ fn duplicates(accounts: &[Account]) -> FormErrors {
 mod tests {
     use super::*;
     use crate::error::{ApiError, ErrorCode};
-    use crate::json::ToJson;
     use crate::money::Money;
     use crate::schedule::Trigger;
     use serde_json::{json, Value};
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
 
-    fn j(v: Value) -> Json {
-        Json::parse(&v.to_string()).unwrap()
+    fn j(v: Value) -> Value {
+        v
     }
 
     fn stored(s: &State) -> Value {
-        serde_json::from_str(&s.to_json()).unwrap()
+        serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap()
     }
 
     fn with_reading() -> State {
@@ -632,21 +616,15 @@ mod tests {
                 .clone()
                 .observe(&Err(ApiError::new(code, detail.clone())), None, 2_000);
             // The settings hold the key by design; the monitor's memory must not.
-            let text = s.accounts[0].monitor.to_json().to_ascii_lowercase();
+            let text = serde_json::to_string(&s.accounts[0].monitor)
+                .unwrap()
+                .to_ascii_lowercase();
             assert!(!text.contains(KEY), "{detail}: stored");
-            let view = crate::summary::view(&s, 3_000, crate::i18n::Lang::En, 0).to_json();
+            let view =
+                serde_json::to_string(&crate::summary::view(&s, 3_000, crate::i18n::Lang::En, 0))
+                    .unwrap();
             assert!(!view.to_ascii_lowercase().contains(KEY), "{detail}: shown");
         }
-    }
-
-    #[test]
-    fn a_lone_surrogate_costs_nothing() {
-        let mut stored_value = stored(&with_reading());
-        stored_value["accounts"][0]["settings"]["nickname"] = json!("x");
-        let text = stored_value.to_string().replace("\"x\"", "\"\\ud800\"");
-        let s = State::load(Json::parse_stored(&text).unwrap());
-        assert_eq!(s.accounts[0].settings.api_key, KEY);
-        assert!(s.accounts[0].monitor.last_good.is_some());
     }
 
     #[test]
@@ -734,40 +712,37 @@ mod tests {
         );
         assert_eq!(back["accounts"][0]["settings"]["threshold"], "3");
         assert_eq!(
-            State::load(Json::parse(&s.to_json()).unwrap()),
+            State::load(
+                serde_json::from_str::<serde_json::Value>(&serde_json::to_string(&s).unwrap())
+                    .unwrap()
+            ),
             s,
             "stable from then on"
         );
     }
 
     #[test]
-    fn an_over_deep_unknown_field_costs_only_itself() {
+    fn an_unknown_member_of_any_shape_costs_nothing() {
+        // How deep a JS value may nest before it is cut is the bindings' (tests/web.rs); here
+        // a newer build's member of any shape is kept and written back as it was.
         let mut stored = stored(&with_reading());
         stored["accounts"][0]["settings"]["threshold"] = json!("2");
-        let loaded = State::load(j(stored.clone()));
-        let (monitor, _) = loaded.accounts[0].monitor.clone().observe(
-            &loaded.accounts[0].settings,
-            &Ok(Money::parse("0.5").unwrap()),
-            2_000,
-        );
-        stored["accounts"][0]["monitor"] = serde_json::from_str(&monitor.to_json()).unwrap();
-        assert!(monitor.alerts.warned_low);
-        let deep = "[".repeat(34) + "0" + &"]".repeat(34);
-        let text =
-            stored
-                .to_string()
-                .replacen('{', &format!(r#"{{"junk":{{"nested":{deep}}},"#), 1);
-        assert!(
-            Json::parse(&text).is_err(),
-            "too deep for the strict reader"
-        );
-        let s = State::load(Json::parse_stored(&text).unwrap());
+        let mut deep = json!(0);
+        for _ in 0..40 {
+            deep = json!([deep]);
+        }
+        stored["junk"] = json!({ "nested": deep });
+        stored["accounts"][0]["monitor"]["futureCache"] = json!({"a": [1, {"b": null}]});
+        let s = State::load(stored.clone());
         assert_eq!(s.accounts[0].settings.api_key, KEY);
         assert_eq!(s.accounts[0].settings.threshold, Money::parse("2").unwrap());
-        assert_eq!(s.accounts[0].monitor.history.len(), 2);
-        assert!(s.accounts[0].monitor.alerts.warned_low, "alert memory kept");
-        // The unreadable part is kept as far as it could be read.
-        assert!(s.to_json().contains(r#""junk":{"nested":[[["#));
+        assert_eq!(s.accounts[0].monitor.history.len(), 1);
+        let back = serde_json::to_value(&s).unwrap();
+        assert_eq!(back["junk"], stored["junk"]);
+        assert_eq!(
+            back["accounts"][0]["monitor"]["futureCache"],
+            stored["accounts"][0]["monitor"]["futureCache"]
+        );
     }
 
     #[test]
@@ -879,7 +854,7 @@ mod tests {
 
     const OTHER: &str = "ffffffffffffffffffffffffffffffff";
 
-    fn form(rows: Value) -> Json {
+    fn form(rows: Value) -> Value {
         j(json!({ "accounts": rows }))
     }
 
@@ -1072,7 +1047,7 @@ mod tests {
             ))
             .unwrap();
         let other = s.accounts[1].id();
-        let points = j(json!([{"at": 500, "balance": "13"}]));
+        let points: Vec<Point> = crate::stored::items(&json!([{"at": 500, "balance": "13"}]));
         let merged = s.clone().merge_history(&id, &points);
         let first: Vec<i64> = merged.accounts[0]
             .monitor

@@ -5,26 +5,25 @@
 
 use crate::i18n::{format, text, Lang};
 use crate::level::BalanceLevel;
-use crate::prelude::*;
 use crate::state::State;
 use crate::view::{account_view, AccountView, BadgeView};
-use crate::{wire_enum, wire_struct};
+use serde::Serialize;
 
-wire_enum! {
-    /// Where an account stands among the others, worst first (declaration order is the rank).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-    pub enum Status {
-        /// No money (or below one solve).
-        Empty = "empty",
-        /// Below its threshold.
-        Low = "low",
-        /// The latest check failed (the balance, if shown, may be out of date).
-        Error = "error",
-        /// Fine.
-        Ok = "ok",
-        /// Nothing read yet.
-        Unknown = "unknown",
-    }
+/// Where an account stands among the others, worst first (declaration order is the rank).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// No money (or below one solve).
+    Empty,
+    /// Below its threshold.
+    Low,
+    /// The latest check failed (the balance, if shown, may be out of date).
+    Error,
+    /// Fine.
+    Ok,
+    /// Nothing read yet.
+    Unknown,
 }
 
 impl Status {
@@ -40,44 +39,33 @@ impl Status {
     }
 }
 
-wire_struct! {
-    /// `view`'s answer: every account, the worst first, and what the badge shows.
-    #[derive(Debug, Clone)]
-    pub struct View output {
-        /// The worst account's status.
-        status: Status = "status",
-        /// The badge: the worst account's look; the tooltip lists every account.
-        badge: BadgeView = "badge",
-        /// Every account, the worst first (the user's order among equals).
-        accounts: Vec<AccountView> = "accounts",
-        /// The next scheduled check of any account (epoch ms), `None` while all are paused.
-        next_check_at: Option<i64> = "nextCheckAt",
-        /// Whether to show notifications (a setting every account shares).
-        notifications: bool = "notifications",
-    }
+/// `view`'s answer: every account, the worst first, and what the badge shows.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct View {
+    /// The worst account's status.
+    pub status: Status,
+    /// The badge: the worst account's look; the tooltip lists every account.
+    pub badge: BadgeView,
+    /// Every account, the worst first (the user's order among equals).
+    pub accounts: Vec<AccountView>,
+    /// The next scheduled check of any account (epoch ms), `None` while all are paused.
+    pub next_check_at: Option<i64>,
+    /// Whether to show notifications (a setting every account shares).
+    pub notifications: bool,
 }
 
 /// The whole picture at `now`; clock times at `utc_offset_min`.
 pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View {
-    // Worst first, equals in the user's order: each view goes in after every one at least as
-    // bad, a stable insertion that moves the few views, where std's stable sort would cost
-    // its code and a pass per status a copy of every view (docs/ARCHITECTURE.md, "Size").
-    let mut accounts: Vec<AccountView> = Vec::with_capacity(state.accounts.len());
-    for account in &state.accounts {
-        let view = account_view(account, now_ms, lang, utc_offset_min);
-        let at = accounts
-            .iter()
-            .position(|a| a.status > view.status)
-            .unwrap_or(accounts.len());
-        accounts.insert(at, view);
-    }
-    // A plain loop: `filter_map(..).min()` instantiated an iterator of its own.
-    let mut next_check_at: Option<i64> = None;
-    for a in &accounts {
-        if let Some(at) = a.next_check_at {
-            next_check_at = Some(next_check_at.map_or(at, |n| n.min(at)));
-        }
-    }
+    // Worst first, equals in the user's order (a stable sort).
+    let mut accounts: Vec<AccountView> = state
+        .accounts
+        .iter()
+        .map(|account| account_view(account, now_ms, lang, utc_offset_min))
+        .collect();
+    accounts.sort_by_key(|a| a.status);
+    let next_check_at = accounts.iter().filter_map(|a| a.next_check_at).min();
     let worst = accounts.first();
     let mut badge = worst.map(|a| a.badge.clone()).unwrap_or(BadgeView {
         text: String::new(),
@@ -127,7 +115,6 @@ fn status_text(account: &AccountView) -> String {
 mod tests {
     use super::*;
     use crate::error::{ApiError, ErrorCode};
-    use crate::json::Json;
     use crate::money::Money;
     use serde_json::json;
 
@@ -147,7 +134,9 @@ mod tests {
             .enumerate()
             .map(|(i, (name, _))| json!({"name": name, "apiKey": key(i as u8 + 1), "threshold": "1"}))
             .collect();
-        let form = Json::parse(&json!({ "accounts": rows }).to_string()).unwrap();
+        let form =
+            serde_json::from_str::<serde_json::Value>(&json!({ "accounts": rows }).to_string())
+                .unwrap();
         let mut state = State::default().apply_settings(&form).unwrap();
         for (i, (_, outcome)) in outcomes.iter().enumerate() {
             let id = state.accounts[i].id();

@@ -10,229 +10,228 @@ use crate::error::{ApiError, ErrorCode, ErrorKind};
 use crate::forecast::{mul_div, runway, spend_rate, time_to};
 use crate::history::{last_top_up, DAY_MS, HOUR_MS};
 use crate::i18n::{age, clock, count, day_clock, duration, format, text, Lang};
-use crate::json::{cat, parse_i64, Json, ToJson};
 use crate::level::BalanceLevel;
 use crate::level::EMPTY_FLOOR;
 use crate::money::Money;
 use crate::monitor::HistoryPoint;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
-use crate::prelude::*;
-use crate::protocol::BalanceRequest;
 use crate::provider::{Family, ProviderId, PROVIDERS};
 use crate::schedule::Trigger;
 use crate::settings::mask_key;
 use crate::state::{Account, State};
 use crate::summary::Status;
-use crate::wire::JsShape;
-use crate::wire_struct;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
-wire_struct! {
-    /// The badge with its tooltip.
-    #[derive(Debug, Clone)]
-    pub struct BadgeView output {
-        /// At most four characters.
-        text: String = "text",
-        /// `#rrggbb`.
-        color: &'static str = "color",
-        /// Tooltip: full balance, level, when read, staleness or the error.
-        title: String = "title",
-    }
+/// The badge with its tooltip.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct BadgeView {
+    /// At most four characters.
+    pub text: String,
+    /// `#rrggbb`.
+    pub color: &'static str,
+    /// Tooltip: full balance, level, when read, staleness or the error.
+    pub title: String,
 }
 
-wire_struct! {
-    /// An error with its explanation.
-    #[derive(Debug, Clone)]
-    pub struct ErrorView output {
-        /// Stable code.
-        code: &'static str = "code",
-        /// What was seen (key-free).
-        detail: String = "detail",
-        /// Short title.
-        message: String = "message",
-        /// Why it happens.
-        cause: String = "cause",
-        /// What to do.
-        fix: String = "fix",
-        /// `warning` while a last good balance is still shown (an outage, not an empty account),
-        /// `error` otherwise.
-        severity: &'static str = "severity",
-    }
+/// An error with its explanation.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorView {
+    /// Stable code.
+    pub code: &'static str,
+    /// What was seen (key-free).
+    pub detail: String,
+    /// Short title.
+    pub message: String,
+    /// Why it happens.
+    pub cause: String,
+    /// What to do.
+    pub fix: String,
+    /// `warning` while a last good balance is still shown (an outage, not an empty account),
+    /// `error` otherwise.
+    pub severity: &'static str,
 }
 
-wire_struct! {
-    /// The Refresh button: never silent. Within the request floor or a backoff it is disabled and
-    /// counts down; while checks are paused it is disabled with the reason.
-    #[derive(Debug, Clone)]
-    pub struct RefreshView output {
-        /// A press would send a request (or join the one in flight).
-        enabled: bool = "enabled",
-        /// The button's label: "Refresh" or "You can check again in 40 s".
-        text: String = "text",
-        /// Why it is disabled (the button's tooltip), if it is.
-        reason: Option<String> = "reason",
-        /// When a press may send a request again (epoch ms); views re-render until then.
-        allowed_at: Option<i64> = "allowedAt",
-        /// The label while a request is out.
-        checking_text: String = "checkingText",
-    }
+/// The Refresh button: never silent. Within the request floor or a backoff it is disabled and
+/// counts down; while checks are paused it is disabled with the reason.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshView {
+    /// A press would send a request (or join the one in flight).
+    pub enabled: bool,
+    /// The button's label: "Refresh" or "You can check again in 40 s".
+    pub text: String,
+    /// Why it is disabled (the button's tooltip), if it is.
+    pub reason: Option<String>,
+    /// When a press may send a request again (epoch ms); views re-render until then.
+    pub allowed_at: Option<i64>,
+    /// The label while a request is out.
+    pub checking_text: String,
 }
 
-wire_struct! {
-    /// What the API said about the key, for the options page next to the key field.
-    #[derive(Debug, Clone)]
-    pub struct KeyStatusView output {
-        /// The key was accepted (a balance was read with it).
-        ok: bool = "ok",
-        /// "CaptchaAI rejected this key at 10:02: ERROR_WRONG_USER_KEY".
-        text: String = "text",
-    }
+/// What the API said about the key, for the options page next to the key field.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct KeyStatusView {
+    /// The key was accepted (a balance was read with it).
+    pub ok: bool,
+    /// "CaptchaAI rejected this key at 10:02: ERROR_WRONG_USER_KEY".
+    pub text: String,
 }
 
-wire_struct! {
-    /// Solves the balance still pays for, per type.
-    #[derive(Debug, Clone)]
-    pub struct RemainingView output {
-        /// Stable type name.
-        kind: &'static str = "type",
-        /// Localized label.
-        label: String = "label",
-        /// Exact rate.
-        rate: Money = "rate",
-        /// "$0.0030 per solve".
-        rate_text: String = "rateText",
-        /// floor(balance / rate), `None` without a balance.
-        solves: Option<u64> = "solves",
-        /// `4,115` (en) / `4.115` (id), `None` without a balance.
-        solves_text: Option<String> = "solvesText",
-    }
+/// Solves the balance still pays for, per type.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct RemainingView {
+    /// Stable type name.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Localized label.
+    pub label: String,
+    /// Exact rate.
+    pub rate: Money,
+    /// "$0.0030 per solve".
+    pub rate_text: String,
+    /// floor(balance / rate), `None` without a balance.
+    pub solves: Option<u64>,
+    /// `4,115` (en) / `4.115` (id), `None` without a balance.
+    pub solves_text: Option<String>,
 }
 
-wire_struct! {
-    /// One account's whole picture.
-    #[derive(Debug, Clone)]
-    pub struct AccountView output {
-        /// The account's id (`Settings::account_id`): what `estimate`, `planCheck` and the
-        /// settings form name it by.
-        id: String = "id",
-        /// What the user calls it.
-        name: String = "name",
-        /// The service.
-        provider: ProviderId = "provider",
-        /// The service's name.
-        provider_label: String = "providerLabel",
-        /// Where it stands among the others: `empty`, `low`, `error`, `ok`, `unknown` (worst
-        /// first).
-        status: Status = "status",
-        /// The status in words: the level's, or "Check failed" when the latest check failed and
-        /// no level is known (the popup row's pill).
-        status_text: String = "statusText",
-        /// The endpoint when it is not the provider's own (the options form's API endpoint).
-        endpoint_override: String = "endpointOverride",
-        /// What a widget reflects as its `state` attribute: `ok` / `low` / `empty` / `error` /
-        /// `loading` (nothing read yet).
-        state: &'static str = "state",
-        /// `ok` / `low` / `empty` / `unknown`.
-        level: BalanceLevel = "level",
-        /// The level in words (colour is never the only signal).
-        level_text: String = "levelText",
-        /// The level pill: the level with what it is compared with and whether it is out of date
-        /// ("Low · below $1.0000 · out of date").
-        pill_text: String = "pillText",
-        /// The balance shown may be out of date.
-        stale: bool = "stale",
-        /// Why it is stale.
-        stale_text: Option<String> = "staleText",
-        /// The exact balance shown.
-        balance: Option<Money> = "balance",
-        /// `$12.3450`.
-        balance_text: Option<String> = "balanceText",
-        /// When the API was last asked.
-        checked_at: Option<i64> = "checkedAt",
-        /// "last checked 3 min ago" / "never checked".
-        checked_text: String = "checkedText",
-        /// When the shown balance was read.
-        updated_at: Option<i64> = "updatedAt",
-        /// "3 min ago" for the shown balance.
-        updated_ago: Option<String> = "updatedAgo",
-        /// When the balance on screen was read: "Balance read 12:02, 14 min ago".
-        read_text: Option<String> = "readText",
-        /// That the latest check failed and when the next one is, apart from the balance's age.
-        failed_text: Option<String> = "failedText",
-        /// The Refresh button.
-        refresh: RefreshView = "refresh",
-        /// What the API said about the key, if it was asked.
-        key_status: Option<KeyStatusView> = "keyStatus",
-        /// Show "Solves remaining" and the calculator (a setting).
-        show_solves: bool = "showSolves",
-        /// "Example rates: set yours in the options." while the rates are the built-in examples;
-        /// "No prices set …" while the account has none (its provider publishes none here).
-        rates_note: Option<String> = "ratesNote",
-        /// Badge look and tooltip.
-        badge: BadgeView = "badge",
-        /// The latest check's error.
-        error: Option<ErrorView> = "error",
-        /// Solves remaining per type.
-        remaining: Vec<RemainingView> = "remaining",
-        /// Next scheduled check (epoch ms), `None` while paused.
-        next_check_at: Option<i64> = "nextCheckAt",
-        /// Why checks are paused, if they are.
-        paused_text: Option<String> = "pausedText",
-        /// The key, masked.
-        key_masked: String = "keyMasked",
-        /// Low-balance threshold.
-        threshold: Money = "threshold",
-        /// `$1.0000`.
-        threshold_text: String = "thresholdText",
-        /// Where to add funds, where the provider has a page for it.
-        add_funds_url: Option<&'static str> = "addFundsUrl",
-        /// Spend, runway, last top-up and the sparklines.
-        forecast: ForecastView = "forecast",
-    }
+/// One account's whole picture.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// The account's id (`Settings::account_id`): what `estimate`, `planCheck` and the
+    /// settings form name it by.
+    pub id: String,
+    /// What the user calls it.
+    pub name: String,
+    /// The service.
+    pub provider: ProviderId,
+    /// The service's name.
+    pub provider_label: String,
+    /// Where it stands among the others: `empty`, `low`, `error`, `ok`, `unknown` (worst
+    /// first).
+    pub status: Status,
+    /// The status in words: the level's, or "Check failed" when the latest check failed and
+    /// no level is known (the popup row's pill).
+    pub status_text: String,
+    /// The endpoint when it is not the provider's own (the options form's API endpoint).
+    pub endpoint_override: String,
+    /// What a widget reflects as its `state` attribute: `ok` / `low` / `empty` / `error` /
+    /// `loading` (nothing read yet).
+    pub state: &'static str,
+    /// `ok` / `low` / `empty` / `unknown`.
+    pub level: BalanceLevel,
+    /// The level in words (colour is never the only signal).
+    pub level_text: String,
+    /// The level pill: the level with what it is compared with and whether it is out of date
+    /// ("Low · below $1.0000 · out of date").
+    pub pill_text: String,
+    /// The balance shown may be out of date.
+    pub stale: bool,
+    /// Why it is stale.
+    pub stale_text: Option<String>,
+    /// The exact balance shown.
+    pub balance: Option<Money>,
+    /// `$12.3450`.
+    pub balance_text: Option<String>,
+    /// When the API was last asked.
+    pub checked_at: Option<i64>,
+    /// "last checked 3 min ago" / "never checked".
+    pub checked_text: String,
+    /// When the shown balance was read.
+    pub updated_at: Option<i64>,
+    /// "3 min ago" for the shown balance.
+    pub updated_ago: Option<String>,
+    /// When the balance on screen was read: "Balance read 12:02, 14 min ago".
+    pub read_text: Option<String>,
+    /// That the latest check failed and when the next one is, apart from the balance's age.
+    pub failed_text: Option<String>,
+    /// The Refresh button.
+    pub refresh: RefreshView,
+    /// What the API said about the key, if it was asked.
+    pub key_status: Option<KeyStatusView>,
+    /// Show "Solves remaining" and the calculator (a setting).
+    pub show_solves: bool,
+    /// "Example rates: set yours in the options." while the rates are the built-in examples;
+    /// "No prices set …" while the account has none (its provider publishes none here).
+    pub rates_note: Option<String>,
+    /// Badge look and tooltip.
+    pub badge: BadgeView,
+    /// The latest check's error.
+    pub error: Option<ErrorView>,
+    /// Solves remaining per type.
+    pub remaining: Vec<RemainingView>,
+    /// Next scheduled check (epoch ms), `None` while paused.
+    pub next_check_at: Option<i64>,
+    /// Why checks are paused, if they are.
+    pub paused_text: Option<String>,
+    /// The key, masked.
+    pub key_masked: String,
+    /// Low-balance threshold.
+    pub threshold: Money,
+    /// `$1.0000`.
+    pub threshold_text: String,
+    /// Where to add funds, where the provider has a page for it.
+    pub add_funds_url: Option<&'static str>,
+    /// Spend, runway, last top-up and the sparklines.
+    pub forecast: ForecastView,
 }
 
-wire_struct! {
-    /// A sparkline: the balance over a period as SVG polyline points in a 100 × 30 box (x from
-    /// the period's start, y from its highest balance at 0 down to its lowest at 30), with its
-    /// text alternative.
-    #[derive(Debug, Clone)]
-    pub struct SparklineView output {
-        /// `"0,30 12.5,22 …"` for `<polyline points>`.
-        points: String = "points",
-        /// "Balance over the last 24 h: from $12.0000 to $9.5000, lowest $9.5000".
-        text: String = "text",
-    }
+/// A sparkline: the balance over a period as SVG polyline points in a 100 × 30 box (x from
+/// the period's start, y from its highest balance at 0 down to its lowest at 30), with its
+/// text alternative.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct SparklineView {
+    /// `"0,30 12.5,22 …"` for `<polyline points>`.
+    pub points: String,
+    /// "Balance over the last 24 h: from $12.0000 to $9.5000, lowest $9.5000".
+    pub text: String,
 }
 
-wire_struct! {
-    /// What the history says about the future (docs/FORECAST.md).
-    #[derive(Debug, Clone)]
-    pub struct ForecastView output {
-        /// Spend per hour, exact (positive while the balance falls), once there is enough
-        /// history.
-        spend_per_hour: Option<Money> = "spendPerHour",
-        /// "Spending $0.4200 per hour, $10.0800 per day".
-        spend_text: Option<String> = "spendText",
-        /// Why there is no runway: not enough history yet, or nothing spent.
-        note: Option<String> = "note",
-        /// Seconds until the balance is empty at the current spend.
-        runway_seconds: Option<i64> = "runwaySeconds",
-        /// Seconds until it is below the low threshold (0 when it is already).
-        runway_low_seconds: Option<i64> = "runwayLowSeconds",
-        /// "Empty in about 2 d 5 h, around Sun 03:10".
-        runway_text: Option<String> = "runwayText",
-        /// "Below the threshold in about 7 h 10 min" (while above it).
-        runway_low_text: Option<String> = "runwayLowText",
-        /// The last top-up's amount.
-        last_top_up: Option<Money> = "lastTopUp",
-        /// When it was seen.
-        last_top_up_at: Option<i64> = "lastTopUpAt",
-        /// "Last top-up: +$20.0000 at 14:02".
-        last_top_up_text: Option<String> = "lastTopUpText",
-        /// The last 24 hours, when two readings fall in them.
-        day: Option<SparklineView> = "day",
-        /// The last 7 days, when two readings fall in them.
-        week: Option<SparklineView> = "week",
-    }
+/// What the history says about the future (docs/FORECAST.md).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct ForecastView {
+    /// Spend per hour, exact (positive while the balance falls), once there is enough
+    /// history.
+    pub spend_per_hour: Option<Money>,
+    /// "Spending $0.4200 per hour, $10.0800 per day".
+    pub spend_text: Option<String>,
+    /// Why there is no runway: not enough history yet, or nothing spent.
+    pub note: Option<String>,
+    /// Seconds until the balance is empty at the current spend.
+    pub runway_seconds: Option<i64>,
+    /// Seconds until it is below the low threshold (0 when it is already).
+    pub runway_low_seconds: Option<i64>,
+    /// "Empty in about 2 d 5 h, around Sun 03:10".
+    pub runway_text: Option<String>,
+    /// "Below the threshold in about 7 h 10 min" (while above it).
+    pub runway_low_text: Option<String>,
+    /// The last top-up's amount.
+    pub last_top_up: Option<Money>,
+    /// When it was seen.
+    pub last_top_up_at: Option<i64>,
+    /// "Last top-up: +$20.0000 at 14:02".
+    pub last_top_up_text: Option<String>,
+    /// The last 24 hours, when two readings fall in them.
+    pub day: Option<SparklineView>,
+    /// The last 7 days, when two readings fall in them.
+    pub week: Option<SparklineView>,
 }
 
 /// The sparkline of `points` (oldest first) over the `period_ms` before `now_ms`.
@@ -254,9 +253,8 @@ fn sparkline(
         low = low.min(p.balance);
         high = high.max(p.balance);
     }
-    // Nanos and ms fit i64 here: a spread of 10^15 (a million dollars) × 300 stays below 2^63.
     let spread = high.nanos().saturating_sub(low.nanos());
-    let mut out = String::new();
+    let mut coordinates = Vec::new();
     let mut last_x = i64::MIN;
     for (i, &p) in shown.iter().enumerate() {
         // Tenths of a unit: x in 0..=1000, y in 0..=300, written as decimals.
@@ -267,18 +265,18 @@ fn sparkline(
             continue;
         }
         last_x = x;
-        if !out.is_empty() {
-            out.push(' ');
-        }
         let y = if spread == 0 {
             150
         } else {
             mul_div(high.nanos().saturating_sub(p.balance.nanos()), 300, spread)
         };
-        push_tenths(&mut out, x.clamp(0, 1000) as u64);
-        out.push(',');
-        push_tenths(&mut out, y.clamp(0, 300) as u64);
+        coordinates.push(format!(
+            "{},{}",
+            tenths(x.clamp(0, 1000)),
+            tenths(y.clamp(0, 300))
+        ));
     }
+    let out = coordinates.join(" ");
     let money = |m: Money| m.display_in(lang);
     Some(SparklineView {
         points: out,
@@ -296,11 +294,10 @@ fn sparkline(
 }
 
 /// `n` tenths as a decimal: 125 -> "12.5", 30 -> "3".
-fn push_tenths(out: &mut String, n: u64) {
-    crate::json::push_u64(out, n / 10);
-    if n % 10 != 0 {
-        out.push('.');
-        out.push(char::from(b'0' + (n % 10) as u8));
+fn tenths(n: i64) -> String {
+    match n % 10 {
+        0 => (n / 10).to_string(),
+        d => format!("{}.{d}", n / 10),
     }
 }
 
@@ -370,118 +367,79 @@ pub fn forecast_view(
     }
 }
 
-wire_struct! {
-    /// A notification, localized.
-    #[derive(Debug, Clone)]
-    pub struct AlertView output {
-        /// `critical` / `warning` / `restored` / `key_error` / `spike` / `predictive`.
-        kind: &'static str = "kind",
-        /// The account it is about (its id).
-        account: String = "account",
-        /// Notification title.
-        title: String = "title",
-        /// Notification body.
-        message: String = "message",
-    }
+/// A notification, localized.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct AlertView {
+    /// `critical` / `warning` / `restored` / `key_error` / `spike` / `predictive`.
+    pub kind: &'static str,
+    /// The account it is about (its id).
+    pub account: String,
+    /// Notification title.
+    pub title: String,
+    /// Notification body.
+    pub message: String,
 }
 
-wire_struct! {
-    /// A cost estimate against the balance.
-    #[derive(Debug, Clone, Default)]
-    pub struct EstimateView output {
-        /// The inputs were usable.
-        ok: bool = "ok",
-        /// Why not, localized.
-        error: Option<String> = "error",
-        /// Batch price.
-        cost: Option<Money> = "cost",
-        /// `$3.0000`.
-        cost_text: Option<String> = "costText",
-        /// Solves of this type the balance pays for (`None` without a balance).
-        covered: Option<u64> = "covered",
-        /// Money missing for the batch.
-        shortfall: Option<Money> = "shortfall",
-        /// `$1.0000`.
-        shortfall_text: Option<String> = "shortfallText",
-        /// The balance pays for the batch (`None` without a balance).
-        enough: Option<bool> = "enough",
-        /// One sentence: covered or short by how much.
-        summary: String = "summary",
-    }
+/// A cost estimate against the balance.
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct EstimateView {
+    /// The inputs were usable.
+    pub ok: bool,
+    /// Why not, localized.
+    pub error: Option<String>,
+    /// Batch price.
+    pub cost: Option<Money>,
+    /// `$3.0000`.
+    pub cost_text: Option<String>,
+    /// Solves of this type the balance pays for (`None` without a balance).
+    pub covered: Option<u64>,
+    /// Money missing for the batch.
+    pub shortfall: Option<Money>,
+    /// `$1.0000`.
+    pub shortfall_text: Option<String>,
+    /// The balance pays for the batch (`None` without a balance).
+    pub enough: Option<bool>,
+    /// One sentence: covered or short by how much.
+    pub summary: String,
 }
 
-wire_struct! {
-    /// `planCheck`'s answer: which accounts to ask the API for now, and why, also in words.
-    #[derive(Debug, Clone)]
-    pub struct PlanView output {
-        /// Send at least one request now.
-        fetch: bool = "fetch",
-        /// The ids of the accounts to ask now.
-        due: Vec<String> = "due",
-        /// Why.
-        reason: PlanReason = "reason",
-        /// Why, in words.
-        reason_text: String = "reasonText",
-        /// When the next scheduled check of any account is due (epoch ms), `None` while every
-        /// account's checks are paused: one alarm serves them all.
-        next_check_at: Option<i64> = "nextCheckAt",
-    }
+/// `planCheck`'s answer: which accounts to ask the API for now, and why, also in words.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct PlanView {
+    /// Send at least one request now.
+    pub fetch: bool,
+    /// The ids of the accounts to ask now.
+    pub due: Vec<String>,
+    /// Why.
+    pub reason: PlanReason,
+    /// Why, in words.
+    pub reason_text: String,
+    /// When the next scheduled check of any account is due (epoch ms), `None` while every
+    /// account's checks are paused: one alarm serves them all.
+    pub next_check_at: Option<i64>,
 }
 
-wire_struct! {
-    /// `balanceRequest`'s answer: the request to send, or the outcome to observe instead.
-    #[derive(Debug, Clone)]
-    pub struct RequestView output {
-        /// The account's id (tag the answer with it).
-        account: String = "account",
-        /// What to send; holds the key.
-        request: Option<BalanceRequest> = "request",
-        /// Why nothing may be sent, as an outcome for `observe`.
-        outcome: Option<TaggedOutcome> = "outcome",
-    }
-}
-
-impl RequestView {
-    /// A request to send for `account`.
-    pub fn send(account: &str, request: BalanceRequest) -> RequestView {
-        RequestView {
-            account: account.to_string(),
-            request: Some(request),
-            outcome: None,
-        }
-    }
-
-    /// Nothing to send: `error` is the outcome.
-    pub fn refused(account: &str, error: ApiError) -> RequestView {
-        RequestView {
-            account: account.to_string(),
-            request: None,
-            outcome: Some(TaggedOutcome::new(&Err(error), Some(account.to_string()))),
-        }
-    }
-}
-
-impl JsShape for BalanceRequest {
-    fn js_shape() -> String {
-        "{ method: \"GET\" | \"POST\", url: string, body?: string }".to_string()
-    }
-}
-
-wire_struct! {
-    /// One row of the options page's provider select.
-    #[derive(Debug, Clone)]
-    pub struct ProviderView output {
-        /// Stable id.
-        id: ProviderId = "id",
-        /// The name shown.
-        label: String = "label",
-        /// Protocol family.
-        family: Family = "family",
-        /// The API host (`""` for the custom rows, which need an endpoint).
-        endpoint: &'static str = "endpoint",
-        /// A custom row: the endpoint is required.
-        custom: bool = "custom",
-    }
+/// One row of the options page's provider select.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderView {
+    /// Stable id.
+    pub id: ProviderId,
+    /// The name shown.
+    pub label: String,
+    /// Protocol family.
+    pub family: Family,
+    /// The API host (`""` for the custom rows, which need an endpoint).
+    pub endpoint: &'static str,
+    /// A custom row: the endpoint is required.
+    pub custom: bool,
 }
 
 /// Every provider, in the table's order.
@@ -499,45 +457,124 @@ pub fn provider_views(lang: Lang) -> Vec<ProviderView> {
     views
 }
 
-/// A settings form's refusals: field name -> localized sentence, written as one object.
-#[derive(Debug, Clone, Default)]
-pub struct FieldErrors(pub Vec<(String, String)>);
+/// A captcha type with its label, for the options page's rate fields.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub struct TypeView {
+    /// The stable name (`recaptcha_v2` …).
+    #[serde(rename = "type")]
+    pub kind: CaptchaType,
+    /// Localized label.
+    pub label: String,
+}
 
-impl ToJson for FieldErrors {
-    fn write_json(&self, out: &mut String) {
-        self.0.as_slice().write_json(out);
+/// One account's fields as the options form shows them: never the key itself.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct AccountFormView {
+    /// The account's id: a form row that names it edits this account.
+    pub id: String,
+    /// What the user calls it.
+    pub name: String,
+    /// The service.
+    pub provider: ProviderId,
+    /// The key, masked (the key field's placeholder); empty without a key.
+    pub key_masked: String,
+    /// Low-balance threshold.
+    pub threshold: Money,
+    /// The endpoint when it is not the provider's own (empty means the provider's API).
+    pub endpoint: String,
+    /// Per-type prices.
+    pub rates: RateTable,
+    /// The user allowed plain `http://` to a host other than loopback for this account.
+    pub allow_plain_http: bool,
+}
+
+/// `settingsForm`'s answer: what the options page fills its form with.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsFormView {
+    /// The check interval in whole minutes (the form's unit; every account shares it).
+    pub interval_minutes: u32,
+    /// Show notifications.
+    pub notifications: bool,
+    /// Show solves remaining and the calculator.
+    pub show_solves: bool,
+    /// The predictive alert's horizon in hours.
+    pub predictive_hours: u32,
+    /// Warn of unusual spending.
+    pub spike_alerts: bool,
+    /// Every captcha type a rate can be set for, in display order.
+    pub types: Vec<TypeView>,
+    /// Every account, in the user's order.
+    pub accounts: Vec<AccountFormView>,
+}
+
+/// The options form for `state`.
+pub fn settings_form(state: &State, lang: Lang) -> SettingsFormView {
+    let shared = state
+        .accounts
+        .first()
+        .map(|a| a.settings.clone())
+        .unwrap_or_default();
+    SettingsFormView {
+        interval_minutes: shared.interval_seconds / 60,
+        notifications: shared.notifications,
+        show_solves: shared.show_solves,
+        predictive_hours: shared.predictive_hours,
+        spike_alerts: shared.spike_alerts,
+        types: CaptchaType::all()
+            .map(|kind| TypeView {
+                kind,
+                label: text(lang, &format!("type_{}", kind.as_str())),
+            })
+            .collect(),
+        accounts: state
+            .accounts
+            .iter()
+            .map(|a| AccountFormView {
+                id: a.id(),
+                name: a.settings.name.clone(),
+                provider: a.settings.provider,
+                key_masked: mask_key(&a.settings.api_key),
+                threshold: a.settings.threshold,
+                endpoint: a.settings.endpoint_override().to_string(),
+                rates: a.settings.rates.clone(),
+                allow_plain_http: a.settings.allow_plain_http,
+            })
+            .collect(),
     }
 }
 
-impl JsShape for FieldErrors {
-    fn js_shape() -> String {
-        "{ [field]: string }".to_string()
-    }
+/// A settings form's refusals: field name (`threshold`, `accounts.1.apiKey`) -> localized
+/// sentence.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// `applySettings`' answer: on success the new state, otherwise the unchanged one and one
+/// sentence per refused field.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsAnswer {
+    /// The form was accepted.
+    pub ok: bool,
+    /// The state to store (unchanged when refused).
+    pub state: State,
+    /// Why each refused field was refused.
+    pub errors: FieldErrors,
 }
 
-wire_struct! {
-    /// `applySettings`' answer: on success the new state, otherwise the unchanged one and one
-    /// sentence per refused field.
-    #[derive(Debug, Clone)]
-    pub struct SettingsAnswer output {
-        /// The form was accepted.
-        ok: bool = "ok",
-        /// The state to store (unchanged when refused).
-        state: State = "state",
-        /// Why each refused field was refused.
-        errors: FieldErrors = "errors",
-    }
-}
-
-wire_struct! {
-    /// `observe`'s answer: the state with the outcome folded in, and the alert it deserves.
-    #[derive(Debug, Clone)]
-    pub struct Observed output {
-        /// The new state.
-        state: State = "state",
-        /// The notification to show, if any (the caller still checks `settings.notifications`).
-        alert: Option<AlertView> = "alert",
-    }
+/// `observe`'s answer: the state with the outcome folded in, and the alert it deserves.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct Observed {
+    /// The new state.
+    pub state: State,
+    /// The notification to show, if any (the caller still checks `settings.notifications`).
+    pub alert: Option<AlertView>,
 }
 
 /// Which accounts to ask the API for now; `trigger` is `None` when the caller named none this
@@ -592,28 +629,24 @@ pub fn plan_view(
 }
 
 /// Applies a settings form to the state.
-pub fn settings_answer(state: State, input: &Json, lang: Lang) -> SettingsAnswer {
+pub fn settings_answer(state: State, input: &Value, lang: Lang) -> SettingsAnswer {
     match state.apply_settings(input) {
         Ok(next) => SettingsAnswer {
             ok: true,
             state: next,
-            errors: FieldErrors::default(),
+            errors: FieldErrors::new(),
         },
         Err(errors) => SettingsAnswer {
             ok: false,
             state,
-            errors: {
-                let mut sentences = Vec::new();
-                for (field, e) in errors {
+            errors: errors
+                .into_iter()
+                .map(|(field, e)| {
                     let (key, args) = e.message_key();
-                    let mut texts: Vec<&str> = Vec::new();
-                    for arg in &args {
-                        texts.push(arg);
-                    }
-                    sentences.push((field, format(lang, key, &texts)));
-                }
-                FieldErrors(sentences)
-            },
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    (field, format(lang, key, &args))
+                })
+                .collect(),
         },
     }
 }
@@ -626,7 +659,7 @@ pub fn observed(state: State, outcome: &TaggedOutcome, now_ms: i64, lang: Lang) 
 }
 
 fn level_text(lang: Lang, level: BalanceLevel) -> String {
-    text(lang, &cat(&["level_", level.as_str()]))
+    text(lang, &format!("level_{}", level.as_str()))
 }
 
 /// True when the key is not in these settings but added by a server in front of the API
@@ -847,7 +880,7 @@ pub fn account_view(
         let solves = balance.map(|b| b.whole_multiples_of(rate));
         remaining.push(RemainingView {
             kind: kind.as_str(),
-            label: text(lang, &cat(&["type_", kind.as_str()])),
+            label: text(lang, &format!("type_{}", kind.as_str())),
             rate,
             rate_text: format(lang, "per_solve", &[&money(rate)]),
             solves,
@@ -979,7 +1012,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
             (
                 "key_error",
                 format(lang, "alert_key_error_title", &[&e.message]),
-                cat(&[e.cause.as_str(), " ", &e.fix]),
+                format!("{} {}", e.cause, e.fix),
             )
         }
     };
@@ -1010,17 +1043,18 @@ pub fn estimate_failed(lang: Lang, key: &str) -> EstimateView {
 pub fn estimate_view(
     account: &Account,
     captcha_type: &str,
-    quantity: &Json,
+    quantity: &Value,
     lang: Lang,
 ) -> EstimateView {
     let fail = |key: &str| estimate_failed(lang, key);
     let Some(kind) = CaptchaType::from_name(captcha_type) else {
         return fail("estimate_bad_type");
     };
-    let qty = quantity
-        .as_text()
-        .and_then(|q| parse_i64(q.trim()))
-        .and_then(|q| u64::try_from(q).ok());
+    let qty = match quantity {
+        Value::String(text) => text.trim().parse::<u64>().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    };
     let Some(qty) = qty.filter(|q| (1..=MAX_QUANTITY).contains(q)) else {
         return fail("estimate_bad_quantity");
     };
@@ -1071,8 +1105,8 @@ mod tests {
     use crate::error::ErrorCode;
     use serde_json::{json, Value};
 
-    fn j(v: Value) -> Json {
-        Json::parse(&v.to_string()).unwrap()
+    fn j(v: Value) -> Value {
+        v
     }
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";

@@ -23,7 +23,6 @@ use captchaai_balance::alerts::{AlertDecision, AlertInput, AlertState};
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::history::MINUTE_MS;
 use captchaai_balance::i18n::Lang;
-use captchaai_balance::json::{Json, ToJson};
 use captchaai_balance::money::Money;
 use captchaai_balance::monitor::TaggedOutcome;
 use captchaai_balance::provider::ProviderId;
@@ -196,7 +195,7 @@ fn start_state(trace: &Trace, setup: Setup) -> State {
         setup.interval_min
     );
     let state = State::default()
-        .apply_settings(&Json::parse(&form).unwrap())
+        .apply_settings(&serde_json::from_str::<serde_json::Value>(&form).unwrap())
         .unwrap_or_else(|e| panic!("{form}: {e:?}"));
     let settings = &state.accounts[0].settings;
     assert_eq!(state.accounts.len(), 1);
@@ -253,7 +252,10 @@ fn run(trace: &Trace, balances: &[i64], setup: Setup, policy: Policy, phase_min:
     while t <= end_ms {
         let now = T0 + t;
         if stores {
-            let loaded = State::load(Json::parse(&state.to_json()).unwrap());
+            let loaded = State::load(
+                serde_json::from_str::<serde_json::Value>(&serde_json::to_string(&state).unwrap())
+                    .unwrap(),
+            );
             assert_eq!(loaded, state, "{name} at {t} ms: stored and read back");
             state = loaded;
         }

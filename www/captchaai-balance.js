@@ -43,7 +43,7 @@
  * loads is named statically, relative to this file, so bundlers find them (`assets` below;
  * types in captchaai-balance.d.ts; esbuild users import `esbuild.js` instead).
  */
-import { fetchOutcome, runCheckCycle } from './check-cycle.js';
+import { runCheckCycle } from './check-cycle.js';
 
 const TAG = 'captchaai-balance';
 const DEFAULT_PROVIDER = 'captchaai';
@@ -770,7 +770,7 @@ const CaptchaaiBalance = class extends HTMLElement {
       const cab = this.#cab;
       const acao = this.#direct;
       shared.inflight = (async () => {
-        const outcome = await fetchOutcome(cab, state, account, acao);
+        const outcome = await cab.checkBalance(state, account, acao);
         shared.inflight = null;
         const now = Date.now();
         for (const widget of [...shared.widgets]) {

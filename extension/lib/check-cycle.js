@@ -1,7 +1,7 @@
 /**
  * @file The check cycle both the extension's worker and the `<captchaai-balance>` widget run:
- * plan -> begin -> fetch -> observe. Every decision is the wasm core's; this file only orders
- * the calls. Where the state lives (chrome.storage behind the worker's write queue, or a
+ * plan -> begin -> check -> observe. Every decision is the wasm core's, and the module sends the
+ * balance request itself (`checkBalance`, gloo-net); this file only orders the calls. Where the state lives (chrome.storage behind the worker's write queue, or a
  * widget's memory) and how a request is shared stay with the caller.
  *
  * The request is marked in the state (`beginCheck`) and that state is stored before the fetch:
@@ -23,8 +23,9 @@
  *   once per answer: each call must see what was stored in between (a settings save, another
  *   account's answer).
  * @property {boolean} [acao] direct browser mode (`header_acao=1`)
- * @property {(state: object, account: string) => Promise<object>} [fetchOutcome] sends one
- *   account's request (default: {@link fetchOutcome}); a widget shares one per account here
+ * @property {(state: object, account: string) => Promise<object>} [fetchOutcome] asks for one
+ *   account's balance (default: the module's `checkBalance`, which sends the request with
+ *   gloo-net); a widget shares one per account here
  * @property {(state: object) => Promise<void> | void} [beforeStore] runs on the begun state
  *   inside `update`'s change, before it is stored (the worker schedules its alarm from it);
  *   `update` must then accept an async change
@@ -41,60 +42,6 @@
  * @property {object[]} alerts the core's alerts for these answers, one per account that has
  *   something to say (each names its account)
  */
-
-/**
- * One account's request, as the core describes it, with the browser's fetch and the core's
- * timeout; never rejects. The request holds the key, so neither it nor a fetch error is ever
- * logged or passed on: a failure becomes the core's `requestFailed` outcome.
- * @param {object} cab the wasm module's API
- * @param {object} state the state to ask for
- * @param {string} account the account's id
- * @param {boolean} [acao] direct browser mode (`header_acao=1`)
- * @returns {Promise<object>} the core's TaggedOutcome
- */
-export async function fetchOutcome(cab, state, account, acao) {
-  const asked = cab.balanceRequest(state, account, Boolean(acao));
-  if (!asked.request) return asked.outcome;
-  const { method, url, body } = asked.request;
-  try {
-    const response = await fetch(url, {
-      method,
-      body,
-      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
-      cache: 'no-store',
-      credentials: 'omit',
-      signal: AbortSignal.timeout(cab.fetchTimeoutMs()),
-    });
-    const text = await readCapped(response, cab.answerReadLimit());
-    return cab.classifyResponse(state, account, response.status, response.headers.get('content-type'), text);
-  } catch (error) {
-    return cab.requestFailed(account, error?.name === 'TimeoutError' || error?.name === 'AbortError');
-  }
-}
-
-/**
- * The body's first `limit` bytes as text; the rest is never read (the stream is cancelled), so
- * an endpoint that answers without end costs one small read. The core still sees a body of
- * `limit` bytes as too long.
- * @param {Response} response
- * @param {number} limit
- * @returns {Promise<string>}
- */
-export async function readCapped(response, limit) {
-  if (!response.body) return (await response.text()).slice(0, limit);
-  const reader = response.body.getReader();
-  const bytes = new Uint8Array(limit);
-  let size = 0;
-  while (size < limit) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const part = value.subarray(0, limit - size);
-    bytes.set(part, size);
-    size += part.length;
-  }
-  reader.cancel().catch(() => {});
-  return new TextDecoder().decode(bytes.subarray(0, size));
-}
 
 /**
  * Run one check of every due account (or of `io.only`).
@@ -132,7 +79,7 @@ export async function runCheckCycle(cab, io) {
     try {
       outcome = await (io.fetchOutcome
         ? io.fetchOutcome(begun, account)
-        : fetchOutcome(cab, begun, account, io.acao));
+        : cab.checkBalance(begun, account, Boolean(io.acao)));
     } catch {
       // A caller's own fetch may throw; the worker and the widgets must live on.
       outcome = cab.requestFailed(account, false);

@@ -1,30 +1,56 @@
 /**
- * The check cycle's request in node (no browser): an answer is read only up to the core's
- * limit, so an endpoint that answers without end costs one small read, and a normal answer
- * reaches the core whole.
+ * The module's own balance request (`checkBalance`, gloo-net) in node, whose `fetch`, `Request`,
+ * `AbortSignal` and streams are the web's: an answer is read only up to the core's limit, so an
+ * endpoint that answers without end costs one small read; a normal answer reaches the core
+ * whole; a key with `&`, `+`, `#`, `/` and `=` in it arrives upstream byte for byte, in the
+ * query and in a createTask body; a server that never answers is a timeout, never a hang.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { fetchOutcome } = await import(pathToFileURL(path.join(ROOT, 'dist/www/check-cycle.js')).href);
+const cab = await import(pathToFileURL(path.join(ROOT, 'dist/www/captchaai_balance.js')).href);
+cab.initSync({ module: readFileSync(path.join(ROOT, 'dist/www/captchaai_balance_bg.wasm')) });
+cab.setMessages('en', readFileSync(path.join(ROOT, 'dist/www/messages/en.json'), 'utf8'));
 
-const LIMIT = 4097;
+/** A key of a custom provider's token format with every character a URL gives meaning to. */
+const ODD_KEY = 'ab&c+d#e/f=g?h%20i';
 let server;
 let base;
 let endlessBytesSent = 0;
 let endlessClosed = null;
+/** What each request to /echo carried: the key as the server decodes it. */
+const seen = [];
 
 before(async () => {
   server = http.createServer((req, res) => {
-    if (req.url === '/small/res.php') {
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/small/res.php') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"status":1,"request":"12.5"}');
       return;
     }
+    if (url.pathname === '/echo/res.php') {
+      seen.push({ method: req.method, key: url.searchParams.get('key'), query: url.search });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('7.25');
+      return;
+    }
+    if (url.pathname === '/echo/getBalance') {
+      let body = '';
+      req.on('data', (chunk) => { body += chunk; });
+      req.on('end', () => {
+        seen.push({ method: req.method, type: req.headers['content-type'], key: JSON.parse(body).clientKey });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"errorId":0,"balance":3.14159265358979323846}');
+      });
+      return;
+    }
+    if (url.pathname === '/hang/res.php') return; // never answers
     // Writes 64 KiB chunks until the client goes away.
     res.writeHead(200, { 'content-type': 'text/plain' });
     const chunk = Buffer.alloc(64 * 1024, 0x20);
@@ -42,28 +68,57 @@ before(async () => {
 
 after(() => server.close());
 
-/** The wasm module's API as far as `fetchOutcome` uses it; `classifyResponse` hands the text back. */
-function fakeCab(url) {
-  return {
-    balanceRequest: () => ({ request: { method: 'GET', url } }),
-    fetchTimeoutMs: () => 10_000,
-    answerReadLimit: () => LIMIT,
-    classifyResponse: (state, account, status, contentType, text) => ({ account, status, contentType, text }),
-    requestFailed: (account, timedOut) => ({ account, failed: true, timedOut }),
-  };
+/** A state with one account at `endpoint`, and its id. */
+function account(form) {
+  const answer = cab.applySettings(cab.loadState(null), { accounts: [{ name: 'A', ...form }] }, 'en');
+  assert.equal(answer.ok, true, JSON.stringify(answer.errors));
+  return { state: answer.state, id: cab.view(answer.state, Date.now(), 'en').accounts[0].id };
 }
 
 test('an endless answer is read only up to the core\'s limit, then the connection is dropped', async () => {
-  const outcome = await fetchOutcome(fakeCab(`${base}/endless/res.php`), {}, 'a1');
-  assert.equal(outcome.failed, undefined, JSON.stringify(outcome).slice(0, 200));
-  assert.equal(outcome.text.length, LIMIT, 'exactly the limit reaches the core (which calls it too long)');
+  const { state, id } = account({ provider: 'custom-2captcha', apiKey: 'token-0123456789abcdef', endpoint: `${base}/endless` });
+  const outcome = await cab.checkBalance(state, id, false);
+  assert.deepEqual(outcome, { account: id, ok: false, balance: null, code: 'malformed', detail: 'answer too long' });
   await endlessClosed;
-  assert.ok(endlessBytesSent < 64 * 1024 * 1024, `the page stopped reading: ${endlessBytesSent} bytes were sent`);
+  assert.ok(endlessBytesSent < 64 * 1024 * 1024, `the module stopped reading: ${endlessBytesSent} bytes were sent`);
 });
 
 test('a normal answer reaches the core whole', async () => {
-  const outcome = await fetchOutcome(fakeCab(`${base}/small/res.php`), {}, 'a1');
-  assert.equal(outcome.text, '{"status":1,"request":"12.5"}');
-  assert.equal(outcome.status, 200);
-  assert.equal(outcome.contentType, 'application/json');
+  const { state, id } = account({ provider: 'custom-2captcha', apiKey: 'token-0123456789abcdef', endpoint: `${base}/small` });
+  assert.deepEqual(await cab.checkBalance(state, id, false), { account: id, ok: true, balance: '12.5', code: null, detail: null });
+});
+
+test('a key arrives upstream byte for byte, in the query and in the body', async () => {
+  seen.length = 0;
+  const get = account({ provider: 'custom-2captcha', apiKey: ODD_KEY, endpoint: `${base}/echo` });
+  assert.equal((await cab.checkBalance(get.state, get.id, true)).balance, '7.25');
+  const post = account({ provider: 'custom-createtask', apiKey: ODD_KEY, endpoint: `${base}/echo` });
+  const read = await cab.checkBalance(post.state, post.id, false);
+  assert.equal(read.balance, '3.141592653', 'the JSON number read from its text, to the nano-dollar');
+  assert.deepEqual(seen.map(({ method, key }) => ({ method, key })), [
+    { method: 'GET', key: ODD_KEY },
+    { method: 'POST', key: ODD_KEY },
+  ]);
+  assert.match(seen[0].query, /^\?key=ab%26c%2Bd%23e%2Ff%3Dg%3Fh%2520i&action=getbalance&json=1&header_acao=1$/);
+  assert.equal(seen[1].type, 'application/json');
+});
+
+test('an endpoint that never answers is a timeout', async () => {
+  const { state, id } = account({ provider: 'custom-2captcha', apiKey: 'token-0123456789abcdef', endpoint: `${base}/hang` });
+  const started = Date.now();
+  const outcome = await cab.checkBalance(state, id, false);
+  assert.equal(outcome.code, 'timeout', JSON.stringify(outcome));
+  const waited = Date.now() - started;
+  assert.ok(waited >= 14_000 && waited < 30_000, `gave up after ${waited} ms (the core's 15 s)`);
+});
+
+test('nothing is sent for an account that may not be asked', async () => {
+  seen.length = 0;
+  const { state, id } = account({ provider: 'custom-2captcha', apiKey: ODD_KEY, endpoint: 'http://proxy.invalid:8080', allowPlainHttp: true });
+  const refused = cab.applySettings(state, { accounts: [{ id, allowPlainHttp: false }] }, 'en');
+  assert.equal(refused.ok, false);
+  assert.match(refused.errors['accounts.0.endpoint'], /unencrypted/);
+  assert.deepEqual(await cab.checkBalance(state, 'no-such-account', false),
+    { account: 'no-such-account', ok: false, balance: null, code: 'malformed', detail: 'no such account' });
+  assert.equal(seen.length, 0);
 });

@@ -27,14 +27,15 @@ use crate::metrics::Metrics;
 use crate::store::write_atomically;
 use captchaai_balance::alerts::AlertDecision;
 use captchaai_balance::i18n::Lang;
-use captchaai_balance::json::{Json, ToJson};
 use captchaai_balance::money::Money;
 use captchaai_balance::monitor::{MonitorState, Outcome};
 use captchaai_balance::provider::ProviderId;
 use captchaai_balance::settings::Settings;
 use captchaai_balance::state::Account as CoreAccount;
+use captchaai_balance::stored;
 use captchaai_balance::view::alert_view;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -69,13 +70,27 @@ struct Entry {
     at: i64,
 }
 
+/// `_alerts.json`. Borrowed when written, owned when read.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AlertFile {
+struct AlertFile<'a> {
     version: u32,
-    /// Account name -> the core's monitor state (its own JSON).
-    accounts: BTreeMap<String, serde_json::Value>,
-    outbox: Vec<Entry>,
+    /// Account name -> the core's monitor state, each read on its own (`stored::read`: one
+    /// damaged state costs only itself, and only its damaged parts).
+    #[serde(deserialize_with = "read_monitors")]
+    accounts: Cow<'a, BTreeMap<String, MonitorState>>,
+    outbox: Cow<'a, [Entry]>,
+}
+
+fn read_monitors<'de, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Cow<'a, BTreeMap<String, MonitorState>>, D::Error> {
+    let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+    Ok(Cow::Owned(
+        raw.into_iter()
+            .map(|(name, value)| (name, stored::read(&value)))
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Default)]
@@ -117,6 +132,9 @@ pub fn settings_for(account: &AlertAccount) -> Settings {
     settings.predictive_hours = account.predictive_hours;
     settings.api_key = String::new();
     settings.endpoint = format!("http://captchaai-balance-server.invalid/accounts/{name}");
+    // The stand-in is never requested (the server asks its upstream itself); it names the
+    // account as it always has, so the stored alert memory keeps matching it.
+    settings.allow_plain_http = true;
     settings
 }
 
@@ -389,34 +407,18 @@ fn load(dir: &Path) -> Inner {
         warn!(file = %path.display(), set_aside = kept, "alert memory not usable; alerts start afresh");
         return Inner::default();
     };
-    let monitors = file
-        .accounts
-        .into_iter()
-        .filter_map(|(name, value)| {
-            let json = Json::parse(&value.to_string()).ok()?;
-            Some((name, MonitorState::from_json(&json)))
-        })
-        .collect();
     Inner {
-        monitors,
-        outbox: file.outbox,
+        monitors: file.accounts.into_owned(),
+        outbox: file.outbox.into_owned(),
     }
 }
 
 /// Writes the memory atomically (`store::write_atomically`).
 fn save(dir: &Path, inner: &Inner) -> io::Result<()> {
-    let accounts = inner
-        .monitors
-        .iter()
-        .map(|(name, monitor)| {
-            let value = serde_json::from_str(&monitor.to_json()).map_err(io::Error::other)?;
-            Ok((name.clone(), value))
-        })
-        .collect::<io::Result<_>>()?;
     let file = AlertFile {
         version: FORMAT_VERSION,
-        accounts,
-        outbox: inner.outbox.clone(),
+        accounts: Cow::Borrowed(&inner.monitors),
+        outbox: Cow::Borrowed(&inner.outbox),
     };
     let bytes = serde_json::to_vec(&file).map_err(io::Error::other)?;
     write_atomically(dir, FILE_NAME, &bytes)

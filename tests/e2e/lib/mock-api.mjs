@@ -76,10 +76,17 @@ export async function startMockApi({ port = 0 } = {}) {
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
-    const acao = url.searchParams.get('header_acao') === '1';
+    // 2captcha-compatible hosts send CORS headers when asked (`header_acao=1`); createTask
+    // hosts always do, and answer the preflight of their JSON POST.
+    const acao = url.searchParams.get('header_acao') === '1' || url.pathname.endsWith('/getBalance');
     const headers = acao ? { 'Access-Control-Allow-Origin': '*' } : {};
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...headers, 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Max-Age': '60' });
+      res.writeHead(204, {
+        ...headers,
+        'Access-Control-Allow-Methods': 'GET, POST',
+        'Access-Control-Allow-Headers': 'content-type',
+        'Access-Control-Max-Age': '60',
+      });
       res.end();
       return;
     }

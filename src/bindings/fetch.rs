@@ -1,0 +1,96 @@
+//! The balance request, sent from the module with gloo-net: in the extension's service worker
+//! and on the widget's page alike (gloo-net uses the global `fetch`, never `window`).
+//!
+//! The core describes the request (`protocol::balance_request`) and reads the answer
+//! (`protocol::classify_for`); this file only moves bytes. The request holds the key, so
+//! neither it nor a browser error (which may name the URL) is ever logged or passed on: a
+//! failure becomes a `timeout` or `network` outcome.
+
+use crate::error::{ApiError, ErrorCode};
+use crate::monitor::Outcome;
+use crate::protocol::{classify_for, BalanceRequest, MAX_ANSWER_LEN};
+use crate::provider::Family;
+use crate::schedule::FETCH_TIMEOUT_MS;
+use gloo_net::http::Request;
+use js_sys::Uint8Array;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortSignal, ReadableStream, ReadableStreamDefaultReader, ReadableStreamReadResult,
+    RequestCache, RequestCredentials,
+};
+
+/// Sends `request` and reads its answer in `family`'s protocol. Gives up after
+/// [`FETCH_TIMEOUT_MS`] (an `AbortSignal.timeout` covers the headers and the body), reads at
+/// most one byte more than an answer may have ([`MAX_ANSWER_LEN`]: a longer one is still seen
+/// as too long, and an endpoint that answers without end costs one small read), and never
+/// fails: every problem is an outcome.
+pub async fn fetch_outcome(family: Family, request: &BalanceRequest) -> Outcome {
+    let signal = AbortSignal::timeout_with_u32(FETCH_TIMEOUT_MS);
+    let failed = |signal: &AbortSignal| {
+        if signal.aborted() {
+            ApiError::new(ErrorCode::Timeout, "timeout")
+        } else {
+            ApiError::new(ErrorCode::Network, "network error")
+        }
+    };
+    let builder = match request.method {
+        "POST" => Request::post(&request.url),
+        _ => Request::get(&request.url),
+    }
+    .cache(RequestCache::NoStore)
+    .credentials(RequestCredentials::Omit)
+    .abort_signal(Some(&signal));
+    let sent = match &request.body {
+        Some(body) => match builder
+            .header("Content-Type", "application/json")
+            .body(body.as_str())
+        {
+            Ok(request) => request.send().await,
+            Err(_) => return Err(failed(&signal)),
+        },
+        None => builder.send().await,
+    };
+    let Ok(response) = sent else {
+        return Err(failed(&signal));
+    };
+    let body = match response.body() {
+        Some(stream) => read_capped(stream, MAX_ANSWER_LEN + 1).await,
+        None => Ok(Vec::new()),
+    };
+    let Ok(body) = body else {
+        return Err(failed(&signal));
+    };
+    let content_type = response.headers().get("content-type");
+    classify_for(
+        family,
+        response.status(),
+        content_type.as_deref(),
+        &String::from_utf8_lossy(&body),
+    )
+}
+
+/// The stream's first `limit` bytes; the rest is never read (the stream is cancelled).
+async fn read_capped(stream: ReadableStream, limit: usize) -> Result<Vec<u8>, ()> {
+    let reader: ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut bytes = Vec::new();
+    while bytes.len() < limit {
+        let chunk: ReadableStreamReadResult = JsFuture::from(reader.read())
+            .await
+            .map_err(drop)?
+            .unchecked_into();
+        if chunk.get_done().unwrap_or(true) {
+            break;
+        }
+        let chunk = Uint8Array::new(&chunk.get_value()).to_vec();
+        let room = limit - bytes.len();
+        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    // Whatever is left is not wanted. The cancel's promise is awaited off this path, so a
+    // failed cancel is handled rather than reported as an unhandled rejection.
+    let cancelled = JsFuture::from(reader.cancel());
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = cancelled.await;
+    });
+    Ok(bytes)
+}

@@ -1,7 +1,10 @@
-// `make bench`: prints the figures the project sets targets for. Sizes of what a browser
-// downloads, how fast the popup paints its balance against a blank page of the same extension
-// (target: at most 1.25x), upstream requests for 100 concurrent widget loads through the
-// server, and the cost of the wasm calls every popup/widget render makes.
+// `make bench`: prints the figures the project sets targets for, each beside a baseline
+// measured in the same run. Sizes of what a browser downloads; the cost of the wasm calls every
+// popup/widget render makes (targets: `view` <= 0.3 ms and `observe` <= 1 ms with a full
+// history); how fast the popup paints its balance against a blank page of the same extension
+// (target: at most 1.25x); the widget's cold load to its first balance against a page that
+// fetches the same balance with a plain `fetch` (target: at most 1.3x); upstream requests for
+// 100 concurrent widget loads through the server.
 // Usage: node scripts/bench.mjs <server-binary>
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -59,16 +62,25 @@ function timeIt(label, n, fn) {
   const start = performance.now();
   for (let i = 0; i < n; i += 1) fn(i);
   const us = ((performance.now() - start) * 1000) / n;
-  console.log(`${label.padEnd(52)} ${us.toFixed(1)} µs/call`);
+  console.log(`${label.padEnd(60)} ${us.toFixed(1).padStart(8)} µs/call`);
   return us;
 }
-// The state object a popup or widget renders again and again: the module holds it parsed.
-timeIt(`view(state with a full history, ${points} points)`, 2000, (i) => glue.view(state, at + i, 'en', 60));
-// The first render of a state object read from storage: parsed once.
+// The baseline: the cheapest call across the boundary (a string in, a string out).
+timeIt('baseline: catalogLang (a call with no state)', 20000, () => glue.catalogLang('id-ID'));
+// The state object a popup or widget renders again and again: the module holds it.
+const viewHeld = timeIt(`view(state with a full history, ${points} points)   target <= 300`, 2000, (i) => glue.view(state, at + i, 'en', 60));
+// The first render of a state object read from storage: read once.
 timeIt('view(that state, first call on a copy)', 300, (i) => glue.view(structuredClone(state), at + i, 'en', 60));
-timeIt('observe(one reading)', 1000, (i) => glue.observe(state, { account, ok: true, balance: '12.345' }, at + 60_000 + i, 'en'));
+// The widget's path: each answer is folded into the state it holds (the returned one).
+let held = state;
+const observeHeld = timeIt('observe(one reading, the state the module returned)   target <= 1000', 1000, (i) => {
+  held = glue.observe(held, { account, ok: true, balance: '12.345' }, at + 60_000 + i, 'en').state;
+});
+// The extension's path: the worker reads the state from storage (a copy) for each answer.
+timeIt('observe(one reading, a copy as read from storage)', 300, (i) => glue.observe(structuredClone(state), { account, ok: true, balance: '12.345' }, at + 60_000 + i, 'en'));
 timeIt('planCheck', 5000, (i) => glue.planCheck(state, at + i, 'open'));
-timeIt('classifyResponse(JSON body)', 20000, () => glue.classifyResponse(state, account, 200, 'application/json', '{"status":1,"request":"12.345"}'));
+console.log(`view ${viewHeld <= 300 ? 'meets' : 'misses'} its target; observe ${observeHeld <= 1000 ? 'meets' : 'misses'} its target`);
+await widgetColdLoad();
 await popupPaint();
 
 /**
@@ -128,6 +140,81 @@ async function popupPaint() {
   } finally {
     await ext.close();
     await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The widget's cold load: from navigation to its first balance painted, nothing cached (a new
+ * browser context per load), against a page that fetches the same balance from the same
+ * server with a plain `fetch` and writes it into the DOM. Both pages are served by one server
+ * (mock mode, its defaults: the `production` account, 30 s cache) in this run; the widget uses
+ * its defaults too (server mode, `endpoint="/"`, English). Alternating runs, medians.
+ */
+async function widgetColdLoad() {
+  if (!serverBin) return;
+  const RUNS = 15;
+  const dir = mkdtempSync(join(tmpdir(), 'cab-bench-www-'));
+  cpSync('dist/www', dir, { recursive: true });
+  const painted = "requestAnimationFrame(() => performance.mark('cab-balance-painted'));";
+  writeFileSync(join(dir, 'cold-widget.html'), `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>widget</title>
+<script type="module" src="./captchaai-balance.js"></script>
+<script type="module">
+document.getElementById('w').addEventListener('balancechange', (e) => { if (e.detail.balance) { ${painted} } });
+</script></head><body><captchaai-balance id="w" endpoint="/"></captchaai-balance></body></html>`);
+  writeFileSync(join(dir, 'cold-fetch.html'), `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>fetch</title>
+<script type="module">
+const answer = await (await fetch('/res.php?action=getbalance&json=1', { cache: 'no-store' })).json();
+document.getElementById('t').textContent = '$' + answer.request;
+${painted}
+</script></head><body><div id="t"></div></body></html>`);
+  const server = await startServer({ wwwDir: dir, bin: serverBin });
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    await server.control('/mock/reset');
+    const loadMs = async (file) => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${server.base}/${file}`);
+      const ms = await page.evaluate(() => new Promise((resolve, reject) => {
+        const read = () => performance.getEntriesByName('cab-balance-painted')[0]?.startTime;
+        const deadline = performance.now() + 10_000;
+        const poll = () => {
+          if (read() != null) resolve(read());
+          else if (performance.now() > deadline) reject(new Error('no balance painted within 10 s'));
+          else setTimeout(poll, 2);
+        };
+        poll();
+      }));
+      await context.close();
+      return ms;
+    };
+    await loadMs('cold-fetch.html'); // warm-up: the server's cache and the browser process
+    await loadMs('cold-widget.html');
+    const times = { fetch: [], widget: [] };
+    for (let i = 0; i < RUNS; i += 1) {
+      for (const name of i % 2 ? ['widget', 'fetch'] : ['fetch', 'widget']) {
+        times[name].push(await loadMs(`cold-${name}.html`));
+      }
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const plain = median(times.fetch);
+    const widget = median(times.widget);
+    console.log('\n== widget cold load (Chromium, new context each load, median of', RUNS, 'runs, ms from navigation start)');
+    console.log(`${'plain fetch page: balance painted'.padEnd(44)} ${plain.toFixed(1)} ms`);
+    console.log(`${'widget: first balance painted'.padEnd(44)} ${widget.toFixed(1)} ms`);
+    console.log(`${'ratio widget / plain (target <= 1.3)'.padEnd(44)} ${(widget / plain).toFixed(2)}x`);
+  } catch (error) {
+    console.error(server.log());
+    throw error;
+  } finally {
+    await browser.close();
+    server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

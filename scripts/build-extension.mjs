@@ -32,7 +32,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LANGS = ['en', 'id'];
 /** The one locale file that stays out of the wasm module's catalogs (build.rs: NOT_EMBEDDED). */
 const NOT_IN_CATALOG = 'extension.json';
-const GLUE = ['captchaai_balance.js', 'captchaai_balance_bg.wasm'];
+// The glue, its TypeScript declarations (generated from the Rust types) and the module.
+const GLUE = ['captchaai_balance.js', 'captchaai_balance.d.ts', 'captchaai_balance_bg.wasm'];
 const FIREFOX = {
   id: 'captchaai-balance@captchaai-balance.example',
   // The newest feature the build relies on decides (docs/BROWSERS.md has the table): Firefox's

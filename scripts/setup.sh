@@ -44,9 +44,9 @@ if ! have wasm-pack || [ "$(wasm-pack --version | awk '{print $2}')" != "$WASM_P
   cargo_install wasm-pack --version "$WASM_PACK_VERSION"
 fi
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/web-ext ] \
-   || [ ! -x node_modules/.bin/esbuild ] || [ ! -x node_modules/.bin/vite ] \
+   || [ ! -x node_modules/.bin/esbuild ] || [ ! -x node_modules/.bin/vite ] || [ ! -x node_modules/.bin/tsc ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages (binaryen's wasm-opt, playwright-core, web-ext, esbuild, vite)"
+  say "installing npm packages (binaryen's wasm-opt, playwright-core, web-ext, esbuild, vite, typescript)"
   npm ci --no-audit --no-fund
 fi
 # Debian packages, installed in one apt-get run when any is missing.

@@ -17,7 +17,8 @@ use crate::money::Money;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS};
 use crate::settings::Settings;
 use crate::stored;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::ser::{SerializeMap, SerializeStruct};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 /// Readings kept for the history (about 3.5 days at the default 10-minute interval).
@@ -120,7 +121,7 @@ pub struct FailedCheck {
 }
 
 /// One point of the balance history, tagged with the account it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct HistoryPoint {
     /// When (epoch ms).
@@ -135,6 +136,50 @@ pub struct HistoryPoint {
     pub extra: Map<String, Value>,
 }
 
+/// Written as a struct, whose member names serde-wasm-bindgen caches, unless a newer build's
+/// members ride along (then as a map): a full history is hundreds of points, and writing each
+/// as a map took `observe` from 0.8 to 1.4 ms (`make bench`).
+impl Serialize for HistoryPoint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.extra.is_empty() {
+            let mut point = serializer.serialize_struct("HistoryPoint", 3)?;
+            point.serialize_field("at", &self.at)?;
+            point.serialize_field("balance", &self.balance)?;
+            point.serialize_field("account", &self.account)?;
+            point.end()
+        } else {
+            let mut point = serializer.serialize_map(Some(3 + self.extra.len()))?;
+            point.serialize_entry("at", &self.at)?;
+            point.serialize_entry("balance", &self.balance)?;
+            point.serialize_entry("account", &self.account)?;
+            for (name, value) in &self.extra {
+                point.serialize_entry(name, value)?;
+            }
+            point.end()
+        }
+    }
+}
+
+/// Written like [`HistoryPoint`], for the same reason (a few per account).
+impl Serialize for RequestMark {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.extra.is_empty() {
+            let mut mark = serializer.serialize_struct("RequestMark", 2)?;
+            mark.serialize_field("requester", &self.requester)?;
+            mark.serialize_field("at", &self.at)?;
+            mark.end()
+        } else {
+            let mut mark = serializer.serialize_map(Some(2 + self.extra.len()))?;
+            mark.serialize_entry("requester", &self.requester)?;
+            mark.serialize_entry("at", &self.at)?;
+            for (name, value) in &self.extra {
+                mark.serialize_entry(name, value)?;
+            }
+            mark.end()
+        }
+    }
+}
+
 /// A stored point is a reading for the forecast (src/history.rs, src/forecast.rs).
 impl Sample for HistoryPoint {
     fn at(&self) -> i64 {
@@ -146,7 +191,7 @@ impl Sample for HistoryPoint {
 }
 
 /// When one requester (`Settings::requester_id`, a hash) last asked the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 pub struct RequestMark {
     /// `Settings::requester_id`.
@@ -997,6 +1042,19 @@ mod tests {
         let mut again = merged.clone();
         again.merge_history(&points(&list), s.threshold);
         assert_eq!(own(&again), history);
+    }
+
+    #[test]
+    fn points_and_marks_keep_a_newer_builds_members() {
+        let stored = serde_json::json!({
+            "history": [{"at": 1, "balance": "2", "account": "a1", "source": "server"},
+                        {"at": 2, "balance": "1", "account": "a1"}],
+            "requests": [{"requester": "r1", "at": 3, "via": "proxy"}],
+        });
+        let m: MonitorState = stored::read(&stored);
+        let back = serde_json::to_value(&m).unwrap();
+        assert_eq!(back["history"], stored["history"]);
+        assert_eq!(back["requests"], stored["requests"]);
     }
 
     #[test]

@@ -37,13 +37,75 @@ pub struct BadgeView {
     pub title: String,
 }
 
+/// How an error weighs: `warning` while a last good balance is still shown (an outage, not
+/// an empty account), `error` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The last good balance still stands.
+    Warning,
+    /// No usable balance.
+    Error,
+}
+
+/// What a widget reflects as its `state` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetState {
+    /// Nothing read yet.
+    Loading,
+    /// At or above the threshold.
+    Ok,
+    /// Below the threshold.
+    Low,
+    /// Empty.
+    Empty,
+    /// No level known and the latest check failed.
+    Error,
+}
+
+/// A notification's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// The account just became empty.
+    Critical,
+    /// The balance just fell below the threshold.
+    Warning,
+    /// A top-up brought it back.
+    Restored,
+    /// The key was rejected.
+    KeyError,
+    /// Unusual spending.
+    Spike,
+    /// Runs out within the horizon.
+    Predictive,
+}
+
+impl AlertKind {
+    /// The stable name (its serialized form, tested).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Critical => "critical",
+            AlertKind::Warning => "warning",
+            AlertKind::Restored => "restored",
+            AlertKind::KeyError => "key_error",
+            AlertKind::Spike => "spike",
+            AlertKind::Predictive => "predictive",
+        }
+    }
+}
+
 /// An error with its explanation.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorView {
     /// Stable code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// What was seen (key-free).
     pub detail: String,
     /// Short title.
@@ -52,9 +114,8 @@ pub struct ErrorView {
     pub cause: String,
     /// What to do.
     pub fix: String,
-    /// `warning` while a last good balance is still shown (an outage, not an empty account),
-    /// `error` otherwise.
-    pub severity: &'static str,
+    /// How it weighs.
+    pub severity: Severity,
 }
 
 /// The Refresh button: never silent. Within the request floor or a backoff it is disabled and
@@ -91,9 +152,9 @@ pub struct KeyStatusView {
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
 #[serde(rename_all = "camelCase")]
 pub struct RemainingView {
-    /// Stable type name.
+    /// The captcha type.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: CaptchaType,
     /// Localized label.
     pub label: String,
     /// Exact rate.
@@ -130,7 +191,7 @@ pub struct AccountView {
     pub endpoint_override: String,
     /// What a widget reflects as its `state` attribute: `ok` / `low` / `empty` / `error` /
     /// `loading` (nothing read yet).
-    pub state: &'static str,
+    pub state: WidgetState,
     /// `ok` / `low` / `empty` / `unknown`.
     pub level: BalanceLevel,
     /// The level in words (colour is never the only signal).
@@ -373,7 +434,7 @@ pub fn forecast_view(
 #[serde(rename_all = "camelCase")]
 pub struct AlertView {
     /// `critical` / `warning` / `restored` / `key_error` / `spike` / `predictive`.
-    pub kind: &'static str,
+    pub kind: AlertKind,
     /// The account it is about (its id).
     pub account: String,
     /// Notification title.
@@ -684,15 +745,15 @@ pub fn error_view(
         code.fix_key()
     };
     ErrorView {
-        code: code.as_str(),
+        code,
         detail: error.detail.clone(),
         message: format(lang, &code.title_key(), &[detail]),
         cause: format(lang, &code.cause_key(), &[detail]),
         fix: format(lang, &fix_key, &[detail]),
         severity: if kept_balance && code.keeps_last_balance() {
-            "warning"
+            Severity::Warning
         } else {
-            "error"
+            Severity::Error
         },
     }
 }
@@ -879,7 +940,7 @@ pub fn account_view(
     for (kind, rate) in settings.rates.iter() {
         let solves = balance.map(|b| b.whole_multiples_of(rate));
         remaining.push(RemainingView {
-            kind: kind.as_str(),
+            kind,
             label: text(lang, &format!("type_{}", kind.as_str())),
             rate,
             rate_text: format(lang, "per_solve", &[&money(rate)]),
@@ -888,9 +949,11 @@ pub fn account_view(
         });
     }
     let state_name = match level {
-        BalanceLevel::Unknown if error.is_some() => "error",
-        BalanceLevel::Unknown => "loading",
-        other => other.as_str(),
+        BalanceLevel::Unknown if error.is_some() => WidgetState::Error,
+        BalanceLevel::Unknown => WidgetState::Loading,
+        BalanceLevel::Ok => WidgetState::Ok,
+        BalanceLevel::Low => WidgetState::Low,
+        BalanceLevel::Empty => WidgetState::Empty,
     };
     AccountView {
         id: account.id(),
@@ -953,17 +1016,17 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
     let (kind, title, message) = match decision {
         AlertDecision::None => return None,
         AlertDecision::Critical => (
-            "critical",
+            AlertKind::Critical,
             text(lang, "alert_critical_title"),
             format(lang, "alert_critical_message", &[&balance]),
         ),
         AlertDecision::Warning => (
-            "warning",
+            AlertKind::Warning,
             text(lang, "alert_warning_title"),
             format(lang, "alert_warning_message", &[&balance, &threshold]),
         ),
         AlertDecision::Restored => (
-            "restored",
+            AlertKind::Restored,
             text(lang, "alert_restored_title"),
             match last_top_up(&own).filter(|t| own.last().is_some_and(|p| p.at == t.at)) {
                 Some(t) => format(
@@ -983,7 +1046,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
                 .and_then(|(a, b)| a.balance.checked_sub(b.balance))
                 .unwrap_or(Money::ZERO);
             (
-                "spike",
+                AlertKind::Spike,
                 text(lang, "alert_spike_title"),
                 format(lang, "alert_spike_message", &[&spent.display_in(lang)]),
             )
@@ -993,7 +1056,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
             let shown = account.monitor.shown_balance()?;
             let left = time_to(shown, EMPTY_FLOOR, rate)?;
             (
-                "predictive",
+                AlertKind::Predictive,
                 text(lang, "alert_predictive_title"),
                 format(
                     lang,
@@ -1010,7 +1073,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
             let failed = account.monitor.last_error.as_ref()?;
             let e = error_view(&failed.error, lang, false, key_on_server(account));
             (
-                "key_error",
+                AlertKind::KeyError,
                 format(lang, "alert_key_error_title", &[&e.message]),
                 format!("{} {}", e.cause, e.fix),
             )
@@ -1190,8 +1253,8 @@ mod tests {
             let s = state_after(&outcomes);
             let v = view_at(&s, now(&s), Lang::En);
             assert_eq!(
-                (v.state, v.level.as_str(), v.badge.text.as_str(), v.badge.color, v.stale),
-                (state, level, text, color, stale),
+                (serde_json::to_value(v.state).unwrap(), v.level.as_str(), v.badge.text.as_str(), v.badge.color, v.stale),
+                (serde_json::Value::from(state), level, text, color, stale),
                 "{name}"
             );
             assert!(!v.badge.title.contains(KEY) && v.key_masked == "0123…cdef", "{name}");
@@ -1201,7 +1264,7 @@ mod tests {
         assert_eq!(v.balance_text.as_deref(), Some("$12.3450"));
         assert_eq!(v.checked_text, "last checked 3 min ago");
         assert!(v.badge.title.contains("$12.3450") && v.badge.title.contains("Stale"), "{}", v.badge.title);
-        assert_eq!(v.error.as_ref().unwrap().code, "server_error");
+        assert_eq!(v.error.as_ref().unwrap().code, ErrorCode::ServerError);
         assert_eq!(v.remaining[0].solves, Some(4115));
         assert_eq!(v.remaining[0].solves_text.as_deref(), Some("4,115"));
         let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
@@ -1229,7 +1292,7 @@ mod tests {
         );
         assert_eq!(v.pill_text, "OK · out of date");
         let e = v.error.unwrap();
-        assert_eq!(e.severity, "warning");
+        assert_eq!(e.severity, Severity::Warning);
         // The same local time in another zone (UTC+7) and in Indonesian.
         let v = account_view(&s, T0 + 14 * 60_000, Lang::Id, 7 * 60);
         assert_eq!(
@@ -1240,7 +1303,7 @@ mod tests {
         let first = state_after(&[Err(ErrorCode::ServerError)]);
         let v = view_at(&first, T0 + 60_000, Lang::En);
         let e = v.error.unwrap();
-        assert_eq!(e.severity, "error");
+        assert_eq!(e.severity, Severity::Error);
         for sentence in [&e.message, &e.cause, &e.fix] {
             assert!(!sentence.contains("last good balance"), "{sentence}");
         }
@@ -1454,7 +1517,17 @@ mod tests {
         assert!(alert_view(AlertDecision::None, &s, Lang::En).is_none());
         let w = state_after(&[Err(ErrorCode::WrongKey)]);
         let a = alert_view(AlertDecision::KeyError(ErrorCode::WrongKey), &w, Lang::En).unwrap();
-        assert_eq!(a.kind, "key_error");
+        assert_eq!(a.kind, AlertKind::KeyError);
+        for kind in [
+            AlertKind::Critical,
+            AlertKind::Warning,
+            AlertKind::Restored,
+            AlertKind::KeyError,
+            AlertKind::Spike,
+            AlertKind::Predictive,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
         assert!(!a.message.contains(KEY));
     }
 }

@@ -1,33 +1,44 @@
 /**
  * Types of `<captchaai-balance>` (captchaai-balance.js): its attributes, its properties and the
- * detail of its `balancechange` event.
+ * detail of its `balancechange` event. The core's types (levels, money, error codes, providers,
+ * the whole view) come from the wasm module's declarations, generated from its Rust types.
  */
+import type {
+  AccountView,
+  BalanceLevel,
+  ErrorCode,
+  Money,
+  ProviderId,
+  WidgetState,
+} from './captchaai_balance.js';
 
-/** The balance level: the core's BalanceLevel. */
-export type BalanceLevel = 'ok' | 'low' | 'empty' | 'unknown';
+export type { AccountView, BalanceLevel, ErrorCode, Money, ProviderId } from './captchaai_balance.js';
 
-/** The `state` attribute the element reflects: the core's view state. */
-export type BalanceState = 'loading' | 'ok' | 'low' | 'empty' | 'error';
+/** The `state` attribute the element reflects: the core's `AccountView.state`. */
+export type BalanceState = WidgetState;
+
+/** What the element itself reports when the core never got to speak (the module did not load). */
+export type WidgetError = 'wasm_load' | 'invalid_settings';
 
 /** `event.detail` of `balancechange` (bubbles, composed). Texts are localized by the core. */
 export interface BalanceChangeDetail {
   /** The balance as an exact decimal string (`"12.345"`), null without a reading. */
-  balance: string | null;
+  balance: Money | null;
   /** The balance as shown (`"$12.3450"`), null without a reading. */
-  balanceText: string | null;
+  balanceText: AccountView['balanceText'];
   level: BalanceLevel;
   /** The level's label as shown, null without a reading. */
   levelText: string | null;
   /** The reading is older than the core's staleness limit. */
   stale: boolean;
   /** The error's code (`"key_not_found"`, `"wasm_load"`, …), null when the last check worked. */
-  error: string | null;
+  error: ErrorCode | WidgetError | null;
   /** The error's sentence, null without an error. */
   message: string | null;
   /** Seconds until the balance runs out at the current spend, null when there is no forecast. */
   runwaySeconds: number | null;
   /** Spend per hour as an exact decimal string, null when there is no forecast. */
-  spendPerHour: string | null;
+  spendPerHour: Money | null;
 }
 
 /** The attributes the element reads (all optional). */
@@ -37,7 +48,7 @@ export interface CaptchaaiBalanceAttributes {
   /** Direct mode only (a quick trial): the provider's API key. Prefer server mode. */
   'api-key'?: string;
   /** Provider id of the core's table; default `captchaai`. */
-  provider?: string;
+  provider?: ProviderId;
   /** A server account's name (server mode). */
   account?: string;
   /** Low-balance threshold, a decimal string. */

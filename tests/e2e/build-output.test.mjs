@@ -168,3 +168,35 @@ test('the built popup loads one stylesheet (common + popup) and preloads its pai
   const options = fs.readFileSync(path.join(DIST, 'extension', 'options.html'), 'utf8');
   assert.match(options, /styles\/common\.css/);
 });
+
+/** The glue's type declarations (everything before its first function), without comments. */
+function wireTypes(dts) {
+  const declarations = dts.slice(0, dts.search(/^export function /m));
+  return declarations
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim() !== '')
+    .join('\n');
+}
+
+test('docs/ARCHITECTURE.md\'s wire types are the generated TypeScript declarations, shipped with the extension and the widget', () => {
+  const dts = fs.readFileSync(path.join(DIST, 'www', 'captchaai_balance.d.ts'), 'utf8');
+  assert.equal(fs.readFileSync(path.join(DIST, 'extension', 'pkg', 'captchaai_balance.d.ts'), 'utf8'), dts);
+  // The API's types come from the Rust types (tsify), not from a hand-written copy.
+  for (const name of ['State', 'Settings', 'MonitorState', 'View', 'AccountView', 'TaggedOutcome', 'ErrorCode', 'Money']) {
+    assert.match(dts, new RegExp(`^export (type|interface) ${name}\\b`, 'm'), name);
+  }
+  assert.match(dts, /^export function checkBalance\(state: State, account: string, acao: boolean\): Promise<TaggedOutcome>;$/m);
+  assert.match(dts, /^export function view\(state: State, now_ms: number, lang: string, utc_offset_min\?: number \| null\): View;$/m);
+  const doc = path.join(ROOT, 'docs', 'ARCHITECTURE.md');
+  const text = fs.readFileSync(doc, 'utf8');
+  const start = '<!-- wire types: generated from pkg/captchaai_balance.d.ts by tests/e2e/build-output.test.mjs -->\n```ts\n';
+  const end = '```\n<!-- end of wire types -->';
+  const from = text.indexOf(start) + start.length;
+  const to = text.indexOf(end, from);
+  assert.ok(from > start.length && to >= from, 'the wire types block in docs/ARCHITECTURE.md');
+  const want = `${wireTypes(dts)}\n`;
+  if (process.env.UPDATE_DOCS) fs.writeFileSync(doc, text.slice(0, from) + want + text.slice(to));
+  else assert.equal(text.slice(from, to), want, 'run UPDATE_DOCS=1 node --test tests/e2e/build-output.test.mjs');
+});

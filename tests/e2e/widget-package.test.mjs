@@ -28,7 +28,7 @@ const LANGS = fs.readdirSync(path.join(ROOT, 'locales'), { withFileTypes: true }
 
 /** What the element needs at run time, the declarations, the manifest and its README; nothing else. */
 const PACKAGE_FILES = [
-  'captchaai-balance.d.ts', 'captchaai-balance.js', 'captchaai_balance.js', 'captchaai_balance_bg.wasm',
+  'captchaai-balance.d.ts', 'captchaai-balance.js', 'captchaai_balance.d.ts', 'captchaai_balance.js', 'captchaai_balance_bg.wasm',
   'check-cycle.js', 'esbuild.d.ts', 'esbuild.js', ...LANGS.map((l) => `messages/${l}.json`), 'package.json', 'README.md',
 ].sort();
 
@@ -131,6 +131,35 @@ describe('the widget as an npm package', { timeout: 180_000 }, () => {
     });
     assert.equal(result.errors.length, 0);
     assert.ok(result.outputFiles.some((f) => f.text.includes('customElements.define')), 'the bundle holds the element');
+  });
+
+  test('tsc type-checks a use of the element against the declarations generated from the Rust types', () => {
+    const dir = path.join(project, 'checked');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'es2022', moduleResolution: 'bundler', lib: ['es2022', 'dom'], skipLibCheck: false },
+      include: ['*.ts'],
+    }));
+    const use = (extra) => `
+      import { CaptchaaiBalance, type BalanceChangeDetail, type AccountView, type ErrorCode, type Money } from '${NAME}';
+      const widget = document.createElement('captchaai-balance');
+      widget.setAttribute('provider', 'anticaptcha');
+      widget.addEventListener('balancechange', (event) => {
+        const detail: BalanceChangeDetail = event.detail;
+        const balance: Money | null = detail.balance;
+        const level: AccountView['level'] = detail.level;
+        const code: ErrorCode | 'wasm_load' | 'invalid_settings' | null = detail.error;
+        console.log(balance, level, code, widget instanceof CaptchaaiBalance);
+      });
+      ${extra}
+    `;
+    const tsc = path.join(ROOT, 'node_modules', '.bin', 'tsc');
+    const check = () => execFileSync(tsc, ['-p', dir], { encoding: 'utf8', stdio: 'pipe' });
+    fs.writeFileSync(path.join(dir, 'main.ts'), use(''));
+    check();
+    // Control: the generated types are real, not \`any\`: a level the core does not have fails.
+    fs.writeFileSync(path.join(dir, 'main.ts'), use("const wrong: BalanceChangeDetail['level'] = 'plenty';"));
+    assert.throws(check, (error) => /Type '"plenty"' is not assignable/.test(String(error.stdout)), 'a wrong level is a type error');
   });
 
   test('a page bundled by esbuild from the installed package shows the mock balance, .wasm from its own output', async () => {

@@ -16,8 +16,8 @@
 //! empty history rather than stopping the server.
 
 use captchaai_balance::history::Point;
-use captchaai_balance::money::Money;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -32,34 +32,16 @@ pub struct Store {
     dir: Option<PathBuf>,
 }
 
-/// One account's file.
+/// One account's file. Borrowed when written, owned when read. The readings are the core's
+/// `history::Point`s as serde writes them: `{"at":1795850160024,"balance":"24.98"}` (`at` in
+/// epoch ms, the balance an exact decimal string, never a float).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HistoryFile {
+struct HistoryFile<'a> {
     version: u32,
-    account: String,
-    provider: String,
-    points: Vec<HistoryPoint>,
-}
-
-/// One reading on the wire, in a history file and in `GET /v1/accounts/{name}/history`:
-/// `{"at":1795850160024,"balance":"24.98"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryPoint {
-    /// When (epoch ms).
-    pub at: i64,
-    /// Exact decimal: money never goes through a float.
-    pub balance: String,
-}
-
-impl From<&Point> for HistoryPoint {
-    fn from(p: &Point) -> HistoryPoint {
-        HistoryPoint {
-            at: p.at,
-            balance: p.balance.to_string(),
-        }
-    }
+    account: Cow<'a, str>,
+    provider: Cow<'a, str>,
+    points: Cow<'a, [Point]>,
 }
 
 /// Why a history file could not be read back.
@@ -67,9 +49,9 @@ impl From<&Point> for HistoryPoint {
 pub enum LoadError {
     /// The file exists but cannot be read.
     Io(io::Error),
-    /// Not JSON of the expected shape.
+    /// Not JSON of the expected shape (a balance that is not an exact decimal included).
     Parse(serde_json::Error),
-    /// Another format version, another account's file, or a balance that is not money.
+    /// Another format version, or another account's file.
     Invalid(&'static str),
 }
 
@@ -140,9 +122,9 @@ impl Store {
     ) -> io::Result<PathBuf> {
         let file = HistoryFile {
             version: FORMAT_VERSION,
-            account: name.to_string(),
-            provider: provider.to_string(),
-            points: points.iter().map(HistoryPoint::from).collect(),
+            account: Cow::Borrowed(name),
+            provider: Cow::Borrowed(provider),
+            points: Cow::Borrowed(points),
         };
         let bytes = serde_json::to_vec(&file).map_err(io::Error::other)?;
         write_temp_file(dir, &format!("{name}.json"), &bytes)
@@ -187,19 +169,13 @@ fn read(path: &Path, name: &str) -> Result<Vec<Point>, LoadError> {
     if file.account != name {
         return Err(LoadError::Invalid("the file is another account's"));
     }
-    file.points
-        .iter()
-        .map(|p| {
-            Money::parse(&p.balance)
-                .map(|balance| Point { at: p.at, balance })
-                .map_err(|_| LoadError::Invalid("a balance is not an exact decimal"))
-        })
-        .collect()
+    Ok(file.points.into_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use captchaai_balance::money::Money;
 
     fn dir(tag: &str) -> PathBuf {
         let nanos = std::time::SystemTime::now()

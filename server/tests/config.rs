@@ -56,6 +56,21 @@ provider = "custom-2captcha"
 key_env = "PROD_KEY"
 threshold = "0.000000001"
 endpoint = "https://proxy.example/captcha"
+
+# Plain http off loopback, allowed for this account only.
+[[account]]
+name = "lan"
+provider = "custom-createtask"
+key_env = "SOLVER_KEY"
+endpoint = "http://10.0.0.7:8080/solver"
+allow_plain_http = true
+
+# Plain http to loopback needs no allowance.
+[[account]]
+name = "local"
+provider = "2captcha"
+key_env = "STAGING_KEY"
+endpoint = "http://localhost:9001"
 "#,
     )
     .expect("a valid file");
@@ -78,6 +93,8 @@ endpoint = "https://proxy.example/captcha"
         ("staging-2",   ProviderId::AntiCaptcha,    "1".to_string(),           "https://api.anti-captcha.com/".to_string(),  "STAGING_KEY", 72),
         ("solver",      ProviderId::CapSolver,      "12".to_string(),          "http://127.0.0.1:9000/".to_string(),         "SOLVER_KEY",  24),
         ("self-hosted", ProviderId::Custom2Captcha, "0.000000001".to_string(), "https://proxy.example/captcha".to_string(), "PROD_KEY",    24),
+        ("lan",         ProviderId::CustomCreateTask, "1".to_string(),         "http://10.0.0.7:8080/solver".to_string(),   "SOLVER_KEY",  24),
+        ("local",       ProviderId::TwoCaptcha,     "1".to_string(),           "http://localhost:9001/".to_string(),        "STAGING_KEY", 24),
     ];
     assert_eq!(got, want);
     // Keys come from the environment, trimmed.
@@ -86,6 +103,11 @@ endpoint = "https://proxy.example/captcha"
     assert_eq!(accounts[2].key.expose(), TOKEN);
 }
 
+/// A mistake serde finds in the file's shape (an unknown or missing field, a value of the wrong
+/// type, an unknown provider, a float threshold, a horizon out of range) names the line toml saw
+/// it on; one found in the values (a name's characters, the endpoint, the key's variable, the key)
+/// is worded by the server. Either way: one line with the file, the account (by name, or by its
+/// place while the name is missing or bad) and the field, never the key.
 #[test]
 fn every_mistake_names_the_account_and_the_field() {
     let account = |body: &str| format!("[[account]]\n{body}\n");
@@ -96,52 +118,84 @@ fn every_mistake_names_the_account_and_the_field() {
         account(ok),
         account("name = \"copy\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\"")
     );
+    let second_unnamed = format!("{}{}", account(ok), account("name = 3"));
+    let bad_webhook = format!("{}[[webhook]]\nformat = 1\n", account(ok));
+    // Each error starts with the file and holds these fragments, in this order.
     #[rustfmt::skip]
-    let cases: Vec<(String, &str)> = vec![
-        ("".into(),                                                                        "accounts.toml: no [[account]]"),
-        ("account = 1".into(),                                                             "accounts.toml: account must be written as [[account]] tables"),
-        ("listen = \"0.0.0.0:80\"".into(),                                                 "accounts.toml: unknown setting \"listen\""),
-        ("[[account]\nname = 1".into(),                                                    "accounts.toml: line 1: "),
-        (account("provider = \"captchaai\"\nkey_env = \"PROD_KEY\""),                      "accounts.toml: account #1: name: missing"),
-        (account("name = \"Prod\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),     "accounts.toml: account #1: name: \"Prod\" must be 1 to 64 of a-z, 0-9 and -"),
-        (account("name = \"a b\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),      "accounts.toml: account #1: name: \"a b\" must be"),
-        (account("name = \"\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),         "accounts.toml: account #1: name: \"\" must be"),
-        (account("name = 7\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),            "accounts.toml: account #1: name: must be a string"),
-        (two,                                                                              "accounts.toml: account \"prod\": name: used by an earlier account"),
-        (same_key,                                                                         "accounts.toml: account \"copy\": key_env: same provider, endpoint and key as account \"prod\""),
-        (account(&format!("{ok}\nkey = \"{HEX}\"")),                                       "accounts.toml: account \"prod\": key: unknown field (allowed: name, provider, key_env, threshold, endpoint, predictive_hours); keys never go in this file"),
-        (account(&format!("{ok}\ncolour = \"red\"")),                                      "accounts.toml: account \"prod\": colour: unknown field"),
-        (account("name = \"prod\"\nkey_env = \"PROD_KEY\""),                               "accounts.toml: account \"prod\": provider: missing"),
-        (account("name = \"prod\"\nprovider = \"CaptchaAI\"\nkey_env = \"PROD_KEY\""),     "accounts.toml: account \"prod\": provider: unknown \"CaptchaAI\"; expected one of captchaai, 2captcha, rucaptcha, anticaptcha, capmonster, capsolver, custom-2captcha, custom-createtask"),
-        (account("name = \"prod\"\nprovider = \"captchaai\""),                             "accounts.toml: account \"prod\": key_env: missing"),
-        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"NOT_SET\""),      "accounts.toml: account \"prod\": key_env: NOT_SET is not set or empty"),
-        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"EMPTY_KEY\""),    "accounts.toml: account \"prod\": key_env: EMPTY_KEY is not set or empty"),
-        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"SOLVER_KEY\""),   "accounts.toml: account \"prod\": key_env: the key in SOLVER_KEY must be 32 characters, it has 36"),
-        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"\""),             "accounts.toml: account \"prod\": key_env: not an environment variable name"),
-        (account(&format!("{ok}\nthreshold = \"abc\"")),                                   "accounts.toml: account \"prod\": threshold: \"abc\" is not a decimal number"),
-        (account(&format!("{ok}\nthreshold = \"-1\"")),                                    "accounts.toml: account \"prod\": threshold: must be from 0 to 1000000"),
-        (account(&format!("{ok}\nthreshold = \"1000000.01\"")),                            "accounts.toml: account \"prod\": threshold: must be from 0 to 1000000"),
-        (account(&format!("{ok}\nthreshold = 0.1")),                                       "accounts.toml: account \"prod\": threshold: write it as a decimal string"),
-        (account(&format!("{ok}\nendpoint = \"ftp://x\"")),                                "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
-        (account(&format!("{ok}\nendpoint = \"https://a.b/?key=1\"")),                     "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
-        (account(&format!("{ok}\nendpoint = \"https://u:p@a.b\"")),                        "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
-        (account(&format!("{ok}\nendpoint = \"\"")),                                       "accounts.toml: account \"prod\": endpoint: expected http(s)://host"),
-        (account(&format!("{ok}\npredictive_hours = 0")),                                  "accounts.toml: account \"prod\": predictive_hours: a whole number of hours from 1 to 168, e.g. predictive_hours = 24"),
-        (account(&format!("{ok}\npredictive_hours = 169")),                                "accounts.toml: account \"prod\": predictive_hours: a whole number of hours from 1 to 168"),
-        (account(&format!("{ok}\npredictive_hours = \"24\"")),                             "accounts.toml: account \"prod\": predictive_hours: a whole number of hours from 1 to 168"),
-        (account("name = \"own\"\nprovider = \"custom-createtask\"\nkey_env = \"SOLVER_KEY\""), "accounts.toml: account \"own\": endpoint: required for provider \"custom-createtask\""),
+    let cases: Vec<(String, &[&str])> = vec![
+        ("".into(),                                                                        &["no [[account]]"]),
+        ("account = []".into(),                                                            &["no [[account]]"]),
+        ("account = 1".into(),                                                             &["line 1: account: invalid type: integer `1`, expected a sequence", "; write it as [[account]] tables"]),
+        ("[account]\nname = \"prod\"".into(),                                             &["line 1: account: ", "; write it as [[account]] tables"]),
+        ("account = [1]".into(),                                                           &["line 1: account #1: ", "expected an [[account]] table"]),
+        ("listen = \"0.0.0.0:80\"".into(),                                                 &["line 1: listen: unknown field `listen`", "; the file holds only [[account]] and [[webhook]] tables"]),
+        ("[[account]\nname = 1".into(),                                                    &["line 1: "]),
+        (account("provider = \"captchaai\"\nkey_env = \"PROD_KEY\""),                      &["line 1: account #1: name: missing"]),
+        (account("name = \"Prod\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),     &["account #1: name: \"Prod\" must be 1 to 64 of a-z, 0-9 and -"]),
+        (account("name = \"a b\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),      &["account #1: name: \"a b\" must be"]),
+        (account("name = \"\"\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),         &["account #1: name: \"\" must be"]),
+        (account("name = 7\nprovider = \"captchaai\"\nkey_env = \"PROD_KEY\""),            &["line 2: account #1: name: invalid type: integer `7`, expected a string"]),
+        (second_unnamed,                                                                   &["line 6: account #2: name: invalid type: integer `3`"]),
+        (two,                                                                              &["account \"prod\": name: used by an earlier account"]),
+        (same_key,                                                                         &["account \"copy\": key_env: same provider, endpoint and key as account \"prod\""]),
+        (account(&format!("{ok}\nkey = \"{HEX}\"")),                                       &["line 5: account \"prod\": key: unknown field `key`, expected one of `name`, `provider`, `key_env`, `threshold`, `endpoint`, `predictive_hours`, `allow_plain_http`", "; keys never go in this file"]),
+        (account(&format!("{ok}\napi_key = \"{HEX}\"")),                                   &["line 5: account \"prod\": api_key: unknown field", "; keys never go in this file"]),
+        (account(&format!("{ok}\ncolour = \"red\"")),                                      &["line 5: account \"prod\": colour: unknown field `colour`"]),
+        (account("name = \"prod\"\nkey_env = \"PROD_KEY\""),                               &["line 1: account \"prod\": provider: missing"]),
+        (account("name = \"prod\"\nprovider = \"CaptchaAI\"\nkey_env = \"PROD_KEY\""),     &["line 3: account \"prod\": provider: unknown variant `CaptchaAI`, expected one of `captchaai`, `2captcha`, `rucaptcha`, `anticaptcha`, `capmonster`, `capsolver`, `custom-2captcha`, `custom-createtask`"]),
+        (account("name = \"prod\"\nprovider = \"captchaai\""),                             &["line 1: account \"prod\": key_env: missing (the environment variable that holds the key)"]),
+        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"NOT_SET\""),      &["account \"prod\": key_env: NOT_SET is not set or empty"]),
+        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"EMPTY_KEY\""),    &["account \"prod\": key_env: EMPTY_KEY is not set or empty"]),
+        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"SOLVER_KEY\""),   &["account \"prod\": key_env: the key in SOLVER_KEY must be 32 characters, it has 36"]),
+        (account("name = \"prod\"\nprovider = \"captchaai\"\nkey_env = \"\""),             &["account \"prod\": key_env: not an environment variable name"]),
+        (account(&format!("{ok}\nthreshold = \"abc\"")),                                   &["line 5: account \"prod\": threshold: \"abc\" is not a decimal number"]),
+        (account(&format!("{ok}\nthreshold = \"-1\"")),                                    &["line 5: account \"prod\": threshold: must be from 0 to 1000000"]),
+        (account(&format!("{ok}\nthreshold = \"1000000.01\"")),                            &["line 5: account \"prod\": threshold: must be from 0 to 1000000"]),
+        (account(&format!("{ok}\nthreshold = 1000001")),                                   &["line 5: account \"prod\": threshold: must be from 0 to 1000000"]),
+        (account(&format!("{ok}\nthreshold = 0.1")),                                       &["line 5: account \"prod\": threshold: write it as a decimal string, e.g. threshold = \"5.50\""]),
+        (account(&format!("{ok}\nthreshold = 5.0")),                                       &["line 5: account \"prod\": threshold: write it as a decimal string"]),
+        (account(&format!("{ok}\nthreshold = true")),                                      &["line 5: account \"prod\": threshold: invalid type: boolean `true`"]),
+        (account(&format!("{ok}\nendpoint = \"ftp://x\"")),                                &["account \"prod\": endpoint: expected http(s)://host"]),
+        (account(&format!("{ok}\nendpoint = \"https://a.b/?key=1\"")),                     &["account \"prod\": endpoint: expected http(s)://host"]),
+        (account(&format!("{ok}\nendpoint = \"https://u:p@a.b\"")),                        &["account \"prod\": endpoint: expected http(s)://host"]),
+        (account(&format!("{ok}\nendpoint = \"\"")),                                       &["account \"prod\": endpoint: expected http(s)://host"]),
+        (account(&format!("{ok}\nendpoint = \"http://api.example\"")),                     &["account \"prod\": endpoint: plain http:// ", "unencrypted", "allow_plain_http = true"]),
+        (account(&format!("{ok}\nendpoint = \"http://10.0.0.7:8080\"\nallow_plain_http = false")), &["account \"prod\": endpoint: plain http:// ", "allow_plain_http = true"]),
+        (account(&format!("{ok}\nallow_plain_http = \"yes\"")),                            &["line 5: account \"prod\": allow_plain_http: invalid type: string \"yes\", expected a boolean"]),
+        (account(&format!("{ok}\npredictive_hours = 0")),                                  &["line 5: account \"prod\": predictive_hours: a whole number of hours from 1 to 168, e.g. predictive_hours = 24"]),
+        (account(&format!("{ok}\npredictive_hours = 169")),                                &["line 5: account \"prod\": predictive_hours: a whole number of hours from 1 to 168"]),
+        (account(&format!("{ok}\npredictive_hours = -3")),                                 &["line 5: account \"prod\": predictive_hours: a whole number of hours from 1 to 168"]),
+        (account(&format!("{ok}\npredictive_hours = \"24\"")),                             &["line 5: account \"prod\": predictive_hours: ", "expected a whole number of hours from 1 to 168"]),
+        (account("name = \"own\"\nprovider = \"custom-createtask\"\nkey_env = \"SOLVER_KEY\""), &["account \"own\": endpoint: required for provider \"custom-createtask\""]),
+        // The whole file is one shape: a broken [[webhook]] table stops it too.
+        (bad_webhook,                                                                      &["line 6: webhook #1: format: "]),
     ];
-    for (text, want) in &cases {
+    for (text, fragments) in &cases {
         let error = parse(text).expect_err(text).to_string();
         assert!(
-            error.starts_with(want),
-            "{text}\n got: {error}\nwant: {want}…"
+            in_order(&error, "accounts.toml: ", fragments),
+            "{text}\n got: {error}\nwant: {fragments:?}"
         );
         assert_eq!(error.lines().count(), 1, "one line: {error}");
         for key in [HEX, HEX2, TOKEN] {
             assert!(!error.contains(key), "the key is in {error:?}");
         }
     }
+}
+
+/// True when `text` starts with `prefix` and holds `fragments` after it, in order.
+fn in_order(text: &str, prefix: &str, fragments: &[&str]) -> bool {
+    let Some(mut rest) = text.strip_prefix(prefix) else {
+        return false;
+    };
+    for (i, fragment) in fragments.iter().enumerate() {
+        // The first fragment follows the prefix at once.
+        match rest.find(fragment) {
+            Some(at) if i > 0 || at == 0 => rest = &rest[at + fragment.len()..],
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// `--config` beats `CAPTCHAAI_API_KEY`; `--upstream` moves the first account; no file and

@@ -10,42 +10,14 @@ mod common;
 use captchaai_balance_server::config::webhook::{Format, Webhook};
 use captchaai_balance_server::Mode;
 use common::*;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Buffer {
-        self.clone()
-    }
-}
 
 /// The secret path of the webhook URLs: never logged.
 const HOOK_SECRET: &str = "T0HOOK/B0HOOK/hookSecretToken42";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_key_is_never_logged() {
-    let logs = Buffer::default();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .init();
+    let logs = LogBuffer::install();
 
     let escaped: String = KEY
         .chars()
@@ -114,13 +86,13 @@ async fn the_key_is_never_logged() {
     drop(listener);
     get(&start(config).await, &balance).await;
 
-    let logged = |what: &str| String::from_utf8_lossy(&logs.0.lock().expect("lock")).contains(what);
+    let logged = |what: &str| logs.text().contains(what);
     eventually("a failed alert delivery", || {
         logged("alert delivery failed")
     })
     .await;
 
-    let text = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();
+    let text = logs.text();
     println!("{text}");
     assert!(
         text.contains("REFUSED_HOOK") && text.contains("cannot connect"),

@@ -18,7 +18,7 @@ use crate::accounts::cache::SingleFlight;
 use crate::alerts::alerting::Alerts;
 use crate::clock::Clock;
 use crate::metrics::{AccountLabels, Metrics};
-use crate::store::{HistoryPoint, Store};
+use crate::store::Store;
 use crate::upstream::answer::Verdict;
 use crate::upstream::mock::MockAccount;
 use crate::upstream::source::Source;
@@ -127,27 +127,30 @@ pub struct AccountView {
     /// Account name.
     pub name: String,
     /// Provider id.
-    pub provider: &'static str,
+    pub provider: ProviderId,
     /// The last good balance, exact decimal (`null` before the first).
-    pub balance: Option<String>,
+    pub balance: Option<Money>,
     /// `ok`, `low`, `empty` or `unknown` (the core's level for the balance, the latest error
     /// and the threshold).
-    pub level: &'static str,
+    pub level: BalanceLevel,
     /// When `balance` was read (epoch ms).
     pub read_at: Option<i64>,
     /// The low-balance threshold, exact decimal.
-    pub threshold: String,
-    /// The latest reading's error (`null` when it was a balance).
-    pub error: Option<ErrorView>,
+    pub threshold: Money,
+    /// The latest reading's error (`null` when it was a balance): the core's error as it
+    /// serializes, `{code, detail}` (the stable code and the short, key-free description of
+    /// what was seen, `HTTP 502` …).
+    pub error: Option<ApiError>,
     /// Spend per hour, exact decimal (`null` until enough history).
-    pub spend_per_hour: Option<String>,
+    pub spend_per_hour: Option<Money>,
     /// Seconds from the latest good reading until the balance is empty at that rate (`null`
     /// when unknown or nothing is spent).
     pub runway_seconds: Option<i64>,
     /// The same until it falls below the threshold (0 when it is below already).
     pub runway_low_seconds: Option<i64>,
-    /// The latest top-up in the history.
-    pub last_top_up: Option<TopUpView>,
+    /// The latest top-up in the history: the core's, `{at, amount}` (epoch ms of the reading
+    /// that showed it; how much the balance rose, exact decimal).
+    pub last_top_up: Option<TopUp>,
     /// Why the figures above are `null`: `not_enough_history` or `not_spending`.
     pub forecast_note: Option<&'static str>,
 }
@@ -160,9 +163,9 @@ pub struct HistoryView {
     /// Account name.
     pub account: String,
     /// Provider id.
-    pub provider: &'static str,
-    /// The readings, oldest first.
-    pub points: Vec<HistoryPoint>,
+    pub provider: ProviderId,
+    /// The readings, oldest first: the core's points, `{at, balance}`.
+    pub points: Vec<Point>,
 }
 
 /// What the budget check reads of an account.
@@ -171,27 +174,9 @@ pub struct Standing {
     /// The last good balance (`None` before the first).
     pub balance: Option<Money>,
     /// The core's level, as `/v1/accounts` shows it.
-    pub level: &'static str,
+    pub level: BalanceLevel,
     /// Seconds until empty at the current spend rate, when known.
     pub runway_seconds: Option<i64>,
-}
-
-/// A top-up of [`AccountView`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TopUpView {
-    /// How much the balance rose, exact decimal.
-    pub amount: String,
-    /// When the reading that showed it was taken (epoch ms).
-    pub at: i64,
-}
-
-/// An error of [`AccountView`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorView {
-    /// The core's stable code (`wrong_key`, `timeout` …).
-    pub code: &'static str,
-    /// The core's short, key-free description of what was seen (`HTTP 502` …).
-    pub detail: String,
 }
 
 impl Account {
@@ -267,8 +252,8 @@ impl Account {
         let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         HistoryView {
             account: self.name.clone(),
-            provider: self.provider.as_str(),
-            points: memory.history.iter().map(HistoryPoint::from).collect(),
+            provider: self.provider,
+            points: memory.history.clone(),
         }
     }
 
@@ -334,26 +319,19 @@ impl Account {
     pub async fn view(&self, metrics: &Arc<Metrics>) -> AccountView {
         self.verdict(metrics).await;
         let (memory, level, forecast) = self.known();
-        let last_good = memory.last_good.map(|(balance, _)| balance);
         let seconds = |ms: i64| ms / 1000;
         AccountView {
             name: self.name.clone(),
-            provider: self.provider.as_str(),
-            balance: last_good.map(|b| b.to_string()),
-            level: level.as_str(),
+            provider: self.provider,
+            balance: memory.last_good.map(|(balance, _)| balance),
+            level,
             read_at: memory.last_good.map(|(_, at)| at),
-            threshold: self.threshold.to_string(),
-            error: memory.error.map(|e| ErrorView {
-                code: e.code.as_str(),
-                detail: e.detail,
-            }),
-            spend_per_hour: forecast.spend_per_hour.map(|r| r.to_string()),
+            threshold: self.threshold,
+            error: memory.error,
+            spend_per_hour: forecast.spend_per_hour,
             runway_seconds: forecast.runway.map(|r| seconds(r.to_empty_ms)),
             runway_low_seconds: forecast.runway.map(|r| seconds(r.to_low_ms)),
-            last_top_up: forecast.last_top_up.map(|t| TopUpView {
-                amount: t.amount.to_string(),
-                at: t.at,
-            }),
+            last_top_up: forecast.last_top_up,
             forecast_note: forecast.note,
         }
     }
@@ -364,7 +342,7 @@ impl Account {
         let (memory, level, forecast) = self.known();
         Standing {
             balance: memory.last_good.map(|(balance, _)| balance),
-            level: level.as_str(),
+            level,
             runway_seconds: forecast.runway.map(|r| r.to_empty_ms / 1000),
         }
     }

@@ -13,7 +13,9 @@
 
 use crate::accounts::account::Standing;
 use crate::config::cli::MAX_QUANTITY;
-use captchaai_balance::costs::{budget, CaptchaType, RateTable};
+use captchaai_balance::costs::{budget, Budget, CaptchaType, RateTable};
+use captchaai_balance::level::BalanceLevel;
+use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
 use serde::Serialize;
 
@@ -89,26 +91,24 @@ fn whole_number(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
-/// The answer: money as exact decimal strings.
+/// The answer: money as exact decimal strings. The batch's figures are the core's
+/// [`Budget`] as it serializes (`cost`, `covered`, `shortfall`, `enough`), inline among the
+/// account's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BudgetView {
     /// Account name.
     pub account: String,
     /// The last good balance.
-    pub balance: String,
+    pub balance: Money,
     /// Price of one solve of the type.
-    pub rate: String,
-    /// Price of the batch.
-    pub cost: String,
-    /// Solves of the type the balance pays for.
-    pub covered: u64,
-    /// Money missing for the batch (`"0"` when enough).
-    pub shortfall: String,
-    /// The balance pays for the whole batch.
-    pub enough: bool,
+    pub rate: Money,
+    /// The batch against the balance: its cost, the solves the balance pays for, the money
+    /// missing (`"0"` when enough), and whether the balance pays for it all.
+    #[serde(flatten)]
+    pub budget: Budget,
     /// The account's level (`ok`, `low`, `empty`, `unknown`), as `/v1/accounts` shows it.
-    pub level: &'static str,
+    pub level: BalanceLevel,
     /// Seconds until the balance is empty at the current spend rate (`null` when unknown).
     pub runway_seconds: Option<i64>,
 }
@@ -135,15 +135,12 @@ pub fn answer(
         .ok_or(Refusal::BadParameter(NO_RATE))?;
     let balance = standing.balance.ok_or(Refusal::NoReading)?;
     // Only overflows past the core's money range, which the quantity and rate limits exclude.
-    let figures = budget(balance, rate, quantity).ok_or(Refusal::BadParameter(BAD_QUANTITY))?;
+    let budget = budget(balance, rate, quantity).ok_or(Refusal::BadParameter(BAD_QUANTITY))?;
     Ok(BudgetView {
         account: name.to_string(),
-        balance: balance.to_string(),
-        rate: rate.to_string(),
-        cost: figures.cost.to_string(),
-        covered: figures.covered,
-        shortfall: figures.shortfall.to_string(),
-        enough: figures.enough,
+        balance,
+        rate,
+        budget,
         level: standing.level,
         runway_seconds: standing.runway_seconds,
     })

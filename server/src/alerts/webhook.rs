@@ -7,6 +7,9 @@
 //! target's URL: it is a secret, shown only as its variable's name.
 
 use crate::config::webhook::{Format, Webhook};
+use captchaai_balance::level::BalanceLevel;
+use captchaai_balance::money::Money;
+use captchaai_balance::provider::ProviderId;
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -50,15 +53,15 @@ pub struct Event {
     /// Account name.
     pub account: String,
     /// Provider id.
-    pub provider: &'static str,
+    pub provider: ProviderId,
     /// [`crate::config::webhook::Kind::as_str`].
     pub kind: &'static str,
     /// The core's level after the reading (`ok`, `low`, `empty`, `unknown`).
-    pub level: &'static str,
+    pub level: BalanceLevel,
     /// The balance shown, exact decimal (`null` when none is known).
-    pub balance: Option<String>,
+    pub balance: Option<Money>,
     /// The low threshold, exact decimal.
-    pub threshold: String,
+    pub threshold: Money,
     /// Seconds until empty at the current spend (`null` when unknown or nothing is spent).
     pub runway_seconds: Option<i64>,
     /// When the reading was taken (epoch ms).

@@ -338,22 +338,23 @@ fn judge(
     if let Some((kind, quantity)) = batch {
         let standing = Standing {
             balance: Some(balance),
-            level: BalanceLevel::of(balance, warning).as_str(),
+            level: BalanceLevel::of(balance, warning),
             runway_seconds: runway_s,
         };
         match budget::answer(name, provider, &standing, kind, quantity) {
             Ok(view) => {
-                if !view.enough {
+                let figures = view.budget;
+                if !figures.enough {
                     status = Status::Critical;
                 }
-                let cost = Money::parse(&view.cost).map_or(view.cost.clone(), Money::display);
                 let _ = write!(
                     text,
-                    ", {quantity} {} cost {cost}, balance covers {}",
+                    ", {quantity} {} cost {}, balance covers {}",
                     kind.as_str(),
-                    view.covered
+                    figures.cost.display(),
+                    figures.covered
                 );
-                let _ = write!(perfdata, " covered={};;{quantity}:;0", view.covered);
+                let _ = write!(perfdata, " covered={};;{quantity}:;0", figures.covered);
             }
             // The rate was checked before the reading and the balance is known: unreachable
             // in practice, and no answer is better than a guessed one.

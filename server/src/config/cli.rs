@@ -5,6 +5,7 @@
 use captchaai_balance::costs::CaptchaType;
 use captchaai_balance::money::Money;
 use captchaai_balance::protocol::normalize_endpoint;
+use captchaai_balance::settings::is_plain_http_off_loopback;
 use clap::Parser;
 use reqwest::Url;
 use std::net::SocketAddr;
@@ -132,13 +133,20 @@ fn kind(text: &str) -> Result<CaptchaType, String> {
     })
 }
 
-/// Checks `--upstream` with the same rules as the widget's endpoint setting.
+/// Checks `--upstream` with the same rules as the widget's endpoint setting. Plain `http://` is
+/// for loopback only (a stand-in on this machine): elsewhere the key would cross the network
+/// unencrypted, and a flag has no `allow_plain_http` of its own.
 fn parse_upstream(text: &str) -> Result<Url, String> {
     if text.trim().is_empty() {
         return Err("expected http(s)://host[:port][/path]".into());
     }
-    endpoint_url(text)
-        .ok_or_else(|| "expected http(s)://host[:port][/path] without query or credentials".into())
+    let url = endpoint_url(text).ok_or_else(|| {
+        "expected http(s)://host[:port][/path] without query or credentials".to_string()
+    })?;
+    if is_plain_http_off_loopback(url.as_str()) {
+        return Err("plain http:// to a host other than loopback would send the key unencrypted; use https://, or an accounts.toml account with allow_plain_http = true".into());
+    }
+    Ok(url)
 }
 
 /// An endpoint checked and normalised by the core, as a URL. `None` when unusable.

@@ -1,5 +1,6 @@
-//! The configuration the app is built from: the flags ([`cli`]), `accounts.toml` (its
-//! `[[account]]` tables here, its `[[webhook]]` tables in [`webhook`]) and the environment.
+//! The configuration the app is built from: the flags ([`cli`]), `accounts.toml` (its shape in
+//! [`file`], read by serde; what its `[[account]]` tables must hold here, its `[[webhook]]`
+//! tables' in [`webhook`]) and the environment.
 //!
 //! Keys come only from environment variables, never from a flag or the config file: flags show
 //! up in `ps` output and shell history, and config files get committed and pasted. An account
@@ -12,18 +13,20 @@
 
 pub mod cli;
 mod error;
+pub mod file;
 pub mod webhook;
 
 pub use error::ConfigError;
 
 use crate::clock::Clock;
 use crate::config::cli::{endpoint_url, Cli, Command};
-use crate::config::webhook::{parse_webhooks, Webhook};
+use crate::config::file::AccountTable;
+use crate::config::webhook::{webhooks_of, Webhook};
 use crate::secret::ApiKey;
 use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
-use captchaai_balance::settings::{DEFAULT_PREDICTIVE_HOURS, MAX_PREDICTIVE_HOURS, MAX_THRESHOLD};
+use captchaai_balance::settings::{is_plain_http_off_loopback, DEFAULT_PREDICTIVE_HOURS};
 use reqwest::Url;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -122,9 +125,12 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-                let accounts = parse_accounts(path, &text, &env)?;
+                let name = path.display().to_string();
+                let doc = file::read(&name, &text)?;
+                let accounts = accounts_of(&name, &doc.account, &env)?;
                 if !matches!(cli.command, Some(Command::Check(_))) {
-                    webhooks = read_webhooks(path, &text, &env, &accounts)?;
+                    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+                    webhooks = webhooks_of(&name, &doc.webhook, &env, &names)?;
                 }
                 accounts
             }
@@ -203,56 +209,34 @@ fn provider_endpoint(provider: ProviderId) -> Url {
         .unwrap_or_else(|| unreachable!("the provider table's endpoints are valid URLs"))
 }
 
-/// The fields an `[[account]]` may have.
-const FIELDS: [&str; 6] = [
-    "name",
-    "provider",
-    "key_env",
-    "threshold",
-    "endpoint",
-    "predictive_hours",
-];
-
-/// Reads `accounts.toml` (its text; `path` is only for messages). Every problem is one line
-/// naming the file, the account and the field.
+/// Reads `accounts.toml` (its text; `path` is only for messages): its `[[account]]` tables as
+/// accounts, keys from `env`. Every problem is one line naming the file, the account and the
+/// field.
 pub fn parse_accounts(
     path: &Path,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<AccountConfig>, ConfigError> {
-    let file = path.display();
-    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e
-            .span()
-            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
-        let message = e.message().trim().replace('\n', " ");
-        match line {
-            Some(line) => ConfigError(format!("{file}: line {line}: {message}")),
-            None => ConfigError(format!("{file}: {message}")),
-        }
-    })?;
-    if let Some(other) = doc.keys().find(|k| *k != "account" && *k != "webhook") {
-        return Err(ConfigError(format!(
-            "{file}: unknown setting {other:?}; the file holds only [[account]] and [[webhook]] tables"
-        )));
-    }
-    let Some(list) = doc.get("account") else {
+    let name = path.display().to_string();
+    accounts_of(&name, &file::read(&name, text)?.account, env)
+}
+
+/// The accounts of the `[[account]]` tables serde read, checked (`file`: the file's name for
+/// messages).
+fn accounts_of(
+    file: &str,
+    tables: &[AccountTable],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<AccountConfig>, ConfigError> {
+    if tables.is_empty() {
         return Err(ConfigError(format!(
             "{file}: no [[account]]; add at least one (server/README.md shows the shape)"
         )));
-    };
-    let Some(list) = list
-        .as_array()
-        .filter(|l| l.iter().all(toml::Value::is_table))
-    else {
-        return Err(ConfigError(format!(
-            "{file}: account must be written as [[account]] tables"
-        )));
-    };
-    let mut accounts: Vec<AccountConfig> = Vec::with_capacity(list.len());
-    for (index, table) in list.iter().filter_map(toml::Value::as_table).enumerate() {
+    }
+    let mut accounts: Vec<AccountConfig> = Vec::with_capacity(tables.len());
+    for (index, table) in tables.iter().enumerate() {
         let account =
-            parse_account(table, index, env).map_err(|e| ConfigError(format!("{file}: {e}")))?;
+            account_of(table, index, env).map_err(|e| ConfigError(format!("{file}: {e}")))?;
         if accounts.iter().any(|a| a.name == account.name) {
             return Err(ConfigError(format!(
                 "{file}: account {:?}: name: used by an earlier account; names must be unique",
@@ -274,116 +258,50 @@ pub fn parse_accounts(
     Ok(accounts)
 }
 
-/// The `[[webhook]]` tables of an accounts file that [`parse_accounts`] read (`accounts`).
-fn read_webhooks(
-    path: &Path,
-    text: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-    accounts: &[AccountConfig],
-) -> Result<Vec<Webhook>, ConfigError> {
-    let file = path.display().to_string();
-    let doc: toml::Table = text
-        .parse()
-        .map_err(|_| ConfigError(format!("{file}: not TOML")))?;
-    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
-    parse_webhooks(&file, &doc, env, &names)
-}
-
-/// One `[[account]]` table (the `index`th, from 0).
-fn parse_account(
-    table: &toml::Table,
+/// One `[[account]]` table (the `index`th, from 0), checked: the name's characters, the
+/// endpoint, the key's variable and the key itself.
+fn account_of(
+    table: &AccountTable,
     index: usize,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AccountConfig, String> {
-    let nth = index + 1;
-    let string = |field: &str| -> Result<Option<&str>, String> {
-        match table.get(field) {
-            None => Ok(None),
-            Some(toml::Value::String(text)) => Ok(Some(text.as_str())),
-            Some(_) => Err(format!("{field}: must be a string")),
-        }
-    };
-    // Until the name is known, messages say which table it is.
-    let name = match string("name") {
-        Ok(Some(name)) if valid_name(name) => name,
-        Ok(Some(name)) => {
-            return Err(format!(
-                "account #{nth}: name: {name:?} must be 1 to {MAX_NAME_LEN} of a-z, 0-9 and -"
-            ))
-        }
-        Ok(None) => return Err(format!("account #{nth}: name: missing")),
-        Err(e) => return Err(format!("account #{nth}: {e}")),
-    };
-    let at = |e: String| format!("account {name:?}: {e}");
-    if let Some(field) = table.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        let hint = if field == "key" || field == "api_key" {
-            "; keys never go in this file: name an environment variable with key_env"
-        } else {
-            ""
-        };
-        return Err(at(format!(
-            "{field}: unknown field (allowed: {}){hint}",
-            FIELDS.join(", ")
-        )));
+    let name = table.name.as_str();
+    // Until the name is known good, messages say which table it is.
+    if !valid_name(name) {
+        return Err(format!(
+            "account #{}: name: {name:?} must be 1 to {MAX_NAME_LEN} of a-z, 0-9 and -",
+            index + 1
+        ));
     }
+    let at = |e: String| format!("account {name:?}: {e}");
+    let provider = table.provider;
 
-    let provider_name = string("provider")
-        .map_err(at)?
-        .ok_or_else(|| at("provider: missing".into()))?;
-    let provider = ProviderId::from_name(provider_name).ok_or_else(|| {
-        let known: Vec<_> = ProviderId::ALL.iter().map(|p| p.as_str()).collect();
-        at(format!(
-            "provider: unknown {provider_name:?}; expected one of {}",
-            known.join(", ")
-        ))
-    })?;
-
-    let endpoint = match string("endpoint").map_err(at)? {
-        Some(text) => endpoint_url(text)
-            .filter(|_| !text.trim().is_empty())
-            .ok_or_else(|| {
-                at(
-                    "endpoint: expected http(s)://host[:port][/path] without query or credentials"
-                        .into(),
-                )
-            })?,
+    let endpoint = match table.endpoint.as_deref() {
+        Some(text) => {
+            let url = endpoint_url(text)
+                .filter(|_| !text.trim().is_empty())
+                .ok_or_else(|| {
+                    at(
+                        "endpoint: expected http(s)://host[:port][/path] without query or credentials"
+                            .into(),
+                    )
+                })?;
+            // The URL is not quoted: a custom endpoint may carry a token in its path.
+            if is_plain_http_off_loopback(url.as_str()) && !table.allow_plain_http {
+                return Err(at("endpoint: plain http:// to a host other than loopback would send the key unencrypted; use https://, or set allow_plain_http = true on this account".into()));
+            }
+            url
+        }
         None if provider.info().is_custom() => {
             return Err(at(format!(
-                "endpoint: required for provider {provider_name:?}"
+                "endpoint: required for provider {:?}",
+                provider.as_str()
             )))
         }
         None => provider_endpoint(provider),
     };
 
-    let threshold = match table.get("threshold") {
-        None => DEFAULT_LOW_THRESHOLD,
-        Some(toml::Value::String(text)) => threshold(text).map_err(at)?,
-        Some(toml::Value::Integer(n)) => threshold(&n.to_string()).map_err(at)?,
-        // A TOML float is already rounded to binary: 0.1 is not 0.1.
-        Some(_) => {
-            return Err(at(
-                "threshold: write it as a decimal string, e.g. threshold = \"5.50\"".into(),
-            ))
-        }
-    };
-
-    let predictive_hours = match table.get("predictive_hours") {
-        None => DEFAULT_PREDICTIVE_HOURS,
-        Some(toml::Value::Integer(n))
-            if (1..=i64::from(MAX_PREDICTIVE_HOURS)).contains(n) =>
-        {
-            u32::try_from(*n).unwrap_or(DEFAULT_PREDICTIVE_HOURS)
-        }
-        Some(_) => {
-            return Err(at(format!(
-                "predictive_hours: a whole number of hours from 1 to {MAX_PREDICTIVE_HOURS}, e.g. predictive_hours = 24"
-            )))
-        }
-    };
-
-    let key_env = string("key_env").map_err(at)?.ok_or_else(|| {
-        at("key_env: missing (the environment variable that holds the key)".into())
-    })?;
+    let key_env = table.key_env.as_str();
     if key_env.is_empty() || key_env.contains(['=', '\0']) {
         return Err(at("key_env: not an environment variable name".into()));
     }
@@ -397,10 +315,10 @@ fn parse_account(
         name: name.to_string(),
         provider,
         key,
-        threshold,
+        threshold: table.threshold,
         endpoint,
         key_env: key_env.to_string(),
-        predictive_hours,
+        predictive_hours: table.predictive_hours,
     })
 }
 
@@ -410,17 +328,6 @@ pub fn valid_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// An exact decimal from 0 to the settings' maximum threshold.
-fn threshold(text: &str) -> Result<Money, String> {
-    match Money::parse(text.trim()) {
-        Ok(amount) if amount >= Money::ZERO && amount <= MAX_THRESHOLD => Ok(amount),
-        Ok(_) => Err(format!(
-            "threshold: must be from 0 to {MAX_THRESHOLD}, got {text:?}"
-        )),
-        Err(_) => Err(format!("threshold: {text:?} is not a decimal number")),
-    }
 }
 
 #[cfg(test)]
@@ -462,6 +369,31 @@ mod tests {
             assert!(
                 Cli::try_parse_from(["x", "--upstream", bad]).is_err(),
                 "{bad}"
+            );
+        }
+        // Plain http only to loopback: elsewhere the key would cross the network in clear.
+        for plain in [
+            "http://api.example",
+            "http://10.0.0.7:8080/",
+            "HTTP://Example.com",
+        ] {
+            let error = Cli::try_parse_from(["x", "--upstream", plain])
+                .expect_err(plain)
+                .to_string();
+            assert!(
+                error.contains("unencrypted") && error.contains("allow_plain_http = true"),
+                "{plain}: {error}"
+            );
+        }
+        for fine in [
+            "http://localhost:9",
+            "http://[::1]:9/",
+            "http://127.0.0.1:9",
+            "https://api.example",
+        ] {
+            assert!(
+                Cli::try_parse_from(["x", "--upstream", fine]).is_ok(),
+                "{fine}"
             );
         }
         let cli = Cli::try_parse_from(["x"]).expect("no flags");

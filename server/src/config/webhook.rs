@@ -1,5 +1,6 @@
-//! Webhook targets (`[[webhook]]` in the accounts file): what they are and how the file declares
-//! them. What a target receives, and its delivery, are [`crate::alerts::webhook`]'s.
+//! Webhook targets (`[[webhook]]` in the accounts file): what they are and what a declared one
+//! must hold (the table's shape is [`crate::config::file::WebhookTable`]). What a target
+//! receives, and its delivery, are [`crate::alerts::webhook`]'s.
 //!
 //! A webhook URL is a secret (whoever has it can post to the channel), so, like a key, it lives
 //! only in an environment variable the file names (`url_env`). It never appears in a log line,
@@ -7,11 +8,14 @@
 //! and host ([`Webhook::shown`]).
 
 use crate::config::error::ConfigError;
+use crate::config::file::{self, WebhookTable};
 use reqwest::Url;
+use serde::Deserialize;
 use std::fmt;
 
-/// How a target wants its messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a target wants its messages (`format = "slack"` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Slack incoming webhook: `{"text": …}`.
     Slack,
@@ -21,15 +25,10 @@ pub enum Format {
     Generic,
 }
 
-#[rustfmt::skip]
-const FORMATS: [(&str, Format); 3] = [
-    ("slack",   Format::Slack),
-    ("discord", Format::Discord),
-    ("generic", Format::Generic),
-];
-
-/// The alert kinds a target can ask for (the core's alert decisions, by their config names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The alert kinds a target can ask for (the core's alert decisions, by their config names;
+/// serde's names are [`Kind::as_str`]'s, tested).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// The account became empty.
     Critical,
@@ -112,33 +111,29 @@ impl Webhook {
     }
 }
 
-/// The fields a `[[webhook]]` may have.
-const FIELDS: [&str; 4] = ["format", "url_env", "accounts", "kinds"];
-
-/// Reads the `[[webhook]]` tables of a parsed accounts file (`file`: its name for messages).
-/// Every problem is one line naming the file, the webhook (`webhook #N`, from 1) and the field,
-/// never the URL.
+/// Reads the `[[webhook]]` tables of an accounts file's text (`file`: its name for messages);
+/// `account_names`: the file's accounts. Every problem is one line naming the file, the webhook
+/// (`webhook #N`, from 1) and the field, never the URL.
 pub fn parse_webhooks(
     file: &str,
-    doc: &toml::Table,
+    text: &str,
     env: &dyn Fn(&str) -> Option<String>,
     account_names: &[&str],
 ) -> Result<Vec<Webhook>, ConfigError> {
-    let Some(list) = doc.get("webhook") else {
-        return Ok(Vec::new());
-    };
-    let Some(list) = list
-        .as_array()
-        .filter(|l| l.iter().all(toml::Value::is_table))
-    else {
-        return Err(ConfigError(format!(
-            "{file}: webhook must be written as [[webhook]] tables"
-        )));
-    };
-    let mut hooks: Vec<Webhook> = Vec::with_capacity(list.len());
-    for (index, table) in list.iter().filter_map(toml::Value::as_table).enumerate() {
+    webhooks_of(file, &file::read(file, text)?.webhook, env, account_names)
+}
+
+/// The targets of the `[[webhook]]` tables serde read, checked (see [`parse_webhooks`]).
+pub fn webhooks_of(
+    file: &str,
+    tables: &[WebhookTable],
+    env: &dyn Fn(&str) -> Option<String>,
+    account_names: &[&str],
+) -> Result<Vec<Webhook>, ConfigError> {
+    let mut hooks: Vec<Webhook> = Vec::with_capacity(tables.len());
+    for (index, table) in tables.iter().enumerate() {
         let at = |e: String| ConfigError(format!("{file}: webhook #{}: {e}", index + 1));
-        let hook = parse_webhook(table, env, account_names).map_err(at)?;
+        let hook = webhook_of(table, env, account_names).map_err(at)?;
         if hooks.iter().any(|h| h.url_env == hook.url_env) {
             return Err(at(format!(
                 "url_env: {} is used by an earlier webhook; one variable, one target",
@@ -150,57 +145,12 @@ pub fn parse_webhooks(
     Ok(hooks)
 }
 
-fn parse_webhook(
-    table: &toml::Table,
+fn webhook_of(
+    table: &WebhookTable,
     env: &dyn Fn(&str) -> Option<String>,
     account_names: &[&str],
 ) -> Result<Webhook, String> {
-    if let Some(field) = table.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        let hint = if field == "url" {
-            "; the URL is a secret: name the environment variable that holds it with url_env"
-        } else {
-            ""
-        };
-        return Err(format!(
-            "{field}: unknown field (allowed: {}){hint}",
-            FIELDS.join(", ")
-        ));
-    }
-    let string = |field: &str| -> Result<&str, String> {
-        match table.get(field) {
-            None => Err(format!("{field}: missing")),
-            Some(toml::Value::String(text)) => Ok(text.as_str()),
-            Some(_) => Err(format!("{field}: must be a string")),
-        }
-    };
-    let names = |field: &str| -> Result<Option<Vec<String>>, String> {
-        let Some(value) = table.get(field) else {
-            return Ok(None);
-        };
-        let list = value
-            .as_array()
-            .filter(|l| !l.is_empty())
-            .ok_or_else(|| format!("{field}: must be a non-empty list of strings"))?;
-        list.iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| format!("{field}: must be a non-empty list of strings"))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
-    };
-
-    let format_name = string("format")?;
-    let format = FORMATS
-        .iter()
-        .find(|(n, _)| *n == format_name)
-        .map(|(_, f)| *f)
-        .ok_or_else(|| {
-            format!("format: unknown {format_name:?}; expected one of slack, discord, generic")
-        })?;
-
-    let url_env = string("url_env")?;
+    let url_env = table.url_env.as_str();
     if url_env.is_empty()
         || !url_env
             .bytes()
@@ -219,8 +169,14 @@ fn parse_webhook(
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
         .ok_or_else(|| format!("url_env: {url_env} does not hold an http(s) URL"))?;
 
-    let accounts = names("accounts")?;
-    if let Some(unknown) = accounts
+    let non_empty = |field: &str, list: Option<usize>| match list {
+        Some(0) => Err(format!("{field}: must be a non-empty list of strings")),
+        _ => Ok(()),
+    };
+    non_empty("accounts", table.accounts.as_ref().map(Vec::len))?;
+    non_empty("kinds", table.kinds.as_ref().map(Vec::len))?;
+    if let Some(unknown) = table
+        .accounts
         .iter()
         .flatten()
         .find(|a| !account_names.contains(&a.as_str()))
@@ -230,31 +186,27 @@ fn parse_webhook(
             account_names.join(", ")
         ));
     }
-    let kinds = match names("kinds")? {
-        None => None,
-        Some(list) => Some(
-            list.iter()
-                .map(|name| {
-                    KINDS
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, k)| *k)
-                        .ok_or_else(|| {
-                            let known: Vec<_> = KINDS.iter().map(|(n, _)| *n).collect();
-                            format!(
-                                "kinds: unknown {name:?}; expected some of {}",
-                                known.join(", ")
-                            )
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-    };
     Ok(Webhook {
-        format,
+        format: table.format,
         url_env: url_env.to_string(),
         url,
-        accounts,
-        kinds,
+        accounts: table.accounts.clone(),
+        kinds: table.kinds.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::value::{Error, StrDeserializer};
+    use serde::de::IntoDeserializer;
+
+    #[test]
+    fn serde_names_are_the_config_names() {
+        for (name, kind) in KINDS {
+            let de: StrDeserializer<'_, Error> = name.into_deserializer();
+            assert_eq!(Kind::deserialize(de), Ok(kind), "{name}");
+            assert_eq!(kind.as_str(), name);
+        }
+    }
 }

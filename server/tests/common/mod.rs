@@ -383,3 +383,44 @@ pub async fn start_production_and_staging() -> (String, Upstream, Upstream) {
     .await;
     (base, production, staging)
 }
+
+/// Everything the server logs, at TRACE and without the writer's masking (the code itself must
+/// never log a key or a URL): [`LogBuffer::install`] makes it the process's subscriber, so a
+/// test file that uses it holds one test.
+#[derive(Clone, Default)]
+pub struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    /// A buffer that receives every log line of the process from now on.
+    pub fn install() -> LogBuffer {
+        let logs = LogBuffer::default();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .init();
+        logs
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> LogBuffer {
+        self.clone()
+    }
+}

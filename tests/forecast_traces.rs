@@ -278,7 +278,7 @@ fn run(trace: &Trace, balances: &[i64], setup: Setup, policy: Policy, phase_min:
         let result = observed(begun, &tagged, done, Lang::En);
         if let Some(alert) = &result.alert {
             assert_eq!(alert.account, id, "{name}: the alert names the account");
-            out.alerts.push((done - T0, alert.kind));
+            out.alerts.push((done - T0, alert.kind.as_str()));
         }
         state = result.state;
         t = match policy {

@@ -140,19 +140,28 @@ function loadWasm() {
 const GLUE_FILE = './captchaai_balance.js';
 
 async function startWasm() {
+  // One microtask first: an entry that calls setAssets right after importing this module (the
+  // esbuild entry) has run by then, so the asset table is the final one.
+  await null;
+  const wasmUrl = assets.wasm;
+  // The glue and the .wasm download side by side (the time to the first balance is mostly
+  // waiting). The .wasm is fetched here so a 404 or a CORS failure can be told apart from a
+  // compile error.
+  const glue = import('./captchaai_balance.js');
+  const wasm = fetch(wasmUrl);
+  // Neither may become an unhandled rejection while the other is awaited.
+  glue.catch(() => {});
+  wasm.catch(() => {});
   let cab;
   try {
     // A literal specifier: every bundler includes the glue (unbundled, it is this file's folder).
-    cab = await import('./captchaai_balance.js');
+    cab = await glue;
   } catch (e) {
     throw new LoadFailure('glue', [new URL(GLUE_FILE, import.meta.url).href], e);
   }
-  // Read after the await: an entry that calls setAssets right after importing this module has run.
-  const wasmUrl = assets.wasm;
-  // Fetch the .wasm ourselves so a 404 or a CORS failure can be told apart from a compile error.
   let response;
   try {
-    response = await fetch(wasmUrl);
+    response = await wasm;
   } catch (e) {
     throw new LoadFailure('network', [wasmUrl.href], e);
   }
@@ -175,21 +184,39 @@ async function startWasm() {
 
 /** Catalog name -> Promise<boolean> (installed), so each language is fetched once per page. */
 const catalogs = new Map();
+/** Catalog name -> Promise of its source, fetched ahead of the module (see `prefetchCatalog`). */
+const catalogSources = new Map();
 
 /**
- * Install the catalog of `lang` (`messages/<lang>.json` next to this file) into the module, once
- * per page. A catalog that does not load is reported in the console and leaves its language to
- * English.
+ * Start downloading the catalog of a language tag before the module is there to install it:
+ * the module and the text arrive side by side. The tag is mapped as the core maps it
+ * (`loadFailureLang`, the same rule).
+ * @param {string} tag a raw language tag
+ */
+function prefetchCatalog(tag) {
+  catalogSource(loadFailureLang(tag)).catch(() => {});
+}
+
+/** The source of a catalog (`messages/<lang>.json` next to this file), fetched once per page. */
+function catalogSource(lang) {
+  if (!catalogSources.has(lang)) {
+    const load = assets.catalogs[lang];
+    catalogSources.set(lang, Promise.resolve().then(() => {
+      if (!load) throw new Error('no catalog for this language in the element\'s asset table');
+      return load();
+    }));
+  }
+  return catalogSources.get(lang);
+}
+
+/**
+ * Install the catalog of `lang` into the module, once per page. A catalog that does not load is
+ * reported in the console and leaves its language to English.
  * @returns {Promise<boolean>} whether it is installed
  */
 function loadCatalog(cab, lang) {
   if (!catalogs.has(lang)) {
-    const load = assets.catalogs[lang];
-    catalogs.set(lang, Promise.resolve()
-      .then(() => {
-        if (!load) throw new Error('no catalog for this language in the element\'s asset table');
-        return load();
-      })
+    catalogs.set(lang, catalogSource(lang)
       .then((source) => {
         const text = typeof source === 'string' ? source : JSON.stringify(source?.default ?? source);
         if (!cab.setMessages(lang, text)) throw new Error('not a text catalog');
@@ -538,7 +565,10 @@ const CaptchaaiBalance = class extends HTMLElement {
     document.addEventListener('visibilitychange', this.#onVisibility);
     if (!this.#state) this.#setState('loading');
     this.#renderLoading();
-    loadWasm().then((cab) => withText(cab, this.#lang())).then(
+    const loading = loadWasm();
+    // After loadWasm's first microtask has read the asset table (an entry's setAssets included).
+    queueMicrotask(() => queueMicrotask(() => prefetchCatalog(this.#lang())));
+    loading.then((cab) => withText(cab, this.#lang())).then(
       (cab) => {
         if (!this.isConnected) return;
         this.#cab = cab;

@@ -148,6 +148,22 @@ pub fn fold<S: Sample>(points: &mut Vec<S>, reading: S, threshold: Money) {
     compact(points, now_ms, threshold);
 }
 
+/// `GET /v1/accounts/{name}/history` (and `/v1/history`, the default account's) of
+/// captchaai-balance-server: the history it keeps for an account, oldest first. The server
+/// writes it; the module reads it to start an account's forecast from the server's readings
+/// (`serverHistory`), keeping the points that read (one bad point costs only itself).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub struct HistoryView {
+    /// The server's name for the account.
+    pub account: String,
+    /// Its provider.
+    pub provider: crate::provider::ProviderId,
+    /// The readings, oldest first.
+    #[serde(deserialize_with = "crate::stored::list")]
+    pub points: Vec<Point>,
+}
+
 /// A top-up seen in the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct TopUp {

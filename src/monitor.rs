@@ -550,7 +550,10 @@ impl MonitorState {
     /// account's history, compacted as [`history::fold`] does: each `{ at, balance }` (an
     /// integer time and an exact decimal string) older than the account's newest reading, or
     /// every one while it has none. Anything else is dropped, and so is a point at the time of
-    /// one of the account's own readings: its own readings win.
+    /// one of the account's own readings: its own readings win. An account that has read no
+    /// balance itself yet takes the newest merged point as its last good reading, with that
+    /// point's time: a page opened during an outage shows the server's last reading, out of
+    /// date, as the extension that read it does.
     pub fn merge_history(&mut self, points: &[Point], threshold: Money) {
         let newest = self.own_history().iter().map(|p| p.at).max();
         let mut now = newest;
@@ -573,6 +576,13 @@ impl MonitorState {
         // Compacted for the newest reading, which also sorts the new points in.
         if let Some(now) = now {
             self.compact(now, threshold);
+        }
+        if self.last_good.is_none() {
+            self.last_good = self.own_history().last().map(|p| Reading {
+                balance: p.balance,
+                at: p.at,
+                extra: Map::new(),
+            });
         }
     }
 
@@ -1055,6 +1065,30 @@ mod tests {
         let back = serde_json::to_value(&m).unwrap();
         assert_eq!(back["history"], stored["history"]);
         assert_eq!(back["requests"], stored["requests"]);
+    }
+
+    #[test]
+    fn a_servers_last_reading_is_the_first_good_one() {
+        let s = settings();
+        let server = points(&[(T0 - 20 * MIN, "5"), (T0 - 10 * MIN, "4.5")]);
+        // Nothing read yet, and the first own check failed (the outage).
+        let mut m = after(&[(T0, err(ErrorCode::ServerError))]);
+        m.merge_history(&server, s.threshold);
+        let good = m.last_good.as_ref().expect("the server's newest reading");
+        assert_eq!(
+            (good.balance, good.at),
+            (Money::parse("4.5").unwrap(), T0 - 10 * MIN)
+        );
+        assert_eq!(
+            m.staleness(&s, T0),
+            Some(Staleness::CheckFailed),
+            "shown out of date"
+        );
+        assert_eq!(m.level(&s), BalanceLevel::Ok);
+        // An account with its own reading keeps it.
+        let mut own = after(&[(T0, ok("2"))]);
+        own.merge_history(&server, s.threshold);
+        assert_eq!(own.last_good.as_ref().map(|r| r.at), Some(T0));
     }
 
     #[test]

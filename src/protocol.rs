@@ -91,6 +91,19 @@ pub fn balance_url(endpoint: &str, key: &str, acao: bool) -> Result<String, Endp
     ))
 }
 
+/// Where captchaai-balance-server keeps the history of the account an endpoint names:
+/// `{server}/accounts/{name}` -> `{server}/v1/accounts/{name}/history`, `{server}` (its default
+/// account) -> `{server}/v1/history`. `None` for an unusable endpoint.
+pub fn server_history_url(endpoint: &str) -> Option<String> {
+    let endpoint = normalize_endpoint(endpoint).ok()?;
+    Some(match endpoint.rsplit_once("/accounts/") {
+        Some((server, name)) if !name.is_empty() && !name.contains('/') => {
+            format!("{server}/v1/accounts/{name}/history")
+        }
+        _ => format!("{endpoint}/v1/history"),
+    })
+}
+
 /// One balance request, as gloo-net (the wasm module) or the server's HTTP client sends it.
 ///
 /// It holds the key (in the URL or the body): never print or log it.
@@ -394,6 +407,22 @@ mod tests {
             balance_url("http://localhost:8080", "", false).unwrap(),
             "http://localhost:8080/res.php?action=getbalance&json=1"
         );
+    }
+
+    #[test]
+    fn a_servers_history_is_next_to_its_balance() {
+        #[rustfmt::skip]
+        let cases = [
+            ("http://127.0.0.1:8080",                  Some("http://127.0.0.1:8080/v1/history")),
+            ("http://127.0.0.1:8080/",                 Some("http://127.0.0.1:8080/v1/history")),
+            ("https://balance.example/accounts/prod",  Some("https://balance.example/v1/accounts/prod/history")),
+            ("https://example/proxy/accounts/x",       Some("https://example/proxy/v1/accounts/x/history")),
+            ("https://example/accounts/",              Some("https://example/accounts/v1/history")),
+            ("ftp://x",                                None),
+        ];
+        for (endpoint, want) in cases {
+            assert_eq!(server_history_url(endpoint).as_deref(), want, "{endpoint}");
+        }
     }
 
     #[test]

@@ -314,6 +314,17 @@ impl Settings {
         is_plain_http_off_loopback(&self.endpoint) && !self.allow_plain_http
     }
 
+    /// Where the server at this account's endpoint keeps the account's history
+    /// (`protocol::server_history_url`), in server mode only: no key here, the endpoint adds it
+    /// (captchaai-balance-server). `None` with a key: a provider's API, or a proxy that is
+    /// given the key, keeps no history for us and is asked for nothing but the balance.
+    pub fn server_history_url(&self) -> Option<String> {
+        if !self.api_key.is_empty() || !self.can_request() {
+            return None;
+        }
+        crate::protocol::server_history_url(&self.endpoint)
+    }
+
     /// The endpoint as the options form shows it: empty when it is the provider's own.
     pub fn endpoint_override(&self) -> &str {
         if self.provider().is_own_endpoint(&self.endpoint) {

@@ -258,7 +258,9 @@ function loadFailureLang(tag) {
  * starts it, every subscribed widget folds the outcome into its own state (those that asked
  * too, through their own check cycle; the others when it arrives).
  * Keyed by the core's account id (provider family, endpoint and key, hashed), in memory only.
- * @type {Map<string, { widgets: Set<CaptchaaiBalance>, inflight: Promise<object> | null, joined: Set<CaptchaaiBalance> }>}
+ * The server's history of the account (`serverHistory`) is shared the same way: one request
+ * per check, whichever widget starts it.
+ * @type {Map<string, { widgets: Set<CaptchaaiBalance>, inflight: Promise<object> | null, joined: Set<CaptchaaiBalance>, history: Promise<object[] | null> | null }>}
  */
 const accounts = new Map();
 
@@ -282,31 +284,10 @@ function serverThreshold(accountEndpoint) {
   return known;
 }
 
-/**
- * A server account's history (`[{ at, balance }]`, oldest first) as the server's
- * `/v1/accounts/{name}/history` or `/v1/history` answers it, fetched once per page per URL; null
- * when the server has none (404) or the answer is not one (the widget then starts from its own
- * readings).
- * @type {Map<string, Promise<object[] | null>>}
- */
-const serverHistories = new Map();
-
-function serverHistory(url) {
-  let known = serverHistories.get(url);
-  if (!known) {
-    known = fetch(url, { cache: 'no-store', credentials: 'same-origin' })
-      .then((r) => (r.ok ? r.json() : null))
-      .then((a) => (Array.isArray(a?.points) ? a.points : null))
-      .catch(() => null);
-    serverHistories.set(url, known);
-  }
-  return known;
-}
-
 function accountOf(key) {
   let account = accounts.get(key);
   if (!account) {
-    account = { widgets: new Set(), inflight: null, joined: new Set() };
+    account = { widgets: new Set(), inflight: null, joined: new Set(), history: null };
     accounts.set(key, account);
   }
   return account;
@@ -705,30 +686,6 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#startTick();
     // A server account without a threshold attribute is low where the server says it is.
     if (this.#serverAccount() && !threshold?.trim()) this.#adoptServerThreshold(input.endpoint);
-    // Server mode starts from the server's history: a forecast and a sparkline at once.
-    const historyUrl = this.#historyUrl();
-    if (historyUrl) this.#seedHistory(historyUrl);
-  }
-
-  /**
-   * Where the server keeps this widget's history: the named account's, else the default
-   * account's (the one `/res.php` serves); null in direct mode.
-   */
-  #historyUrl() {
-    const input = this.#accountInput();
-    if (input.apiKey !== '') return null;
-    return this.#serverAccount()
-      ? `${input.endpoint.replace(/\/accounts\/([^/]+)$/, '/v1/accounts/$1')}/history`
-      : `${input.endpoint}/v1/history`;
-  }
-
-  async #seedHistory(url) {
-    const points = await serverHistory(url);
-    if (!points || !this.#state || this.#historyUrl() !== url) return;
-    // A new state from the core (the old one is never changed in place); the core keeps only
-    // points older than the widget's own readings and drops any it cannot read.
-    this.#state = this.#cab.mergeHistory(this.#state, this.#account, points);
-    this.#render();
   }
 
   async #adoptServerThreshold(endpoint) {
@@ -775,6 +732,12 @@ const CaptchaaiBalance = class extends HTMLElement {
         this.#render();
       },
       fetchOutcome: (state, account) => this.#sharedFetch(shared, state, account),
+      history: (state, account) => {
+        // In server mode the core asks the server (direct mode: a provider's API keeps none);
+        // the widgets of one account share one request per check.
+        shared.history ??= this.#cab.serverHistory(state, account).finally(() => { shared.history = null; });
+        return shared.history;
+      },
     });
     if (!result.fetched) {
       // A pressed button that does nothing must say why ("checked less than a minute ago").

@@ -13,9 +13,10 @@ document.addEventListener('balancechange', (event) => {
   const { balance, balanceText, level, levelText, stale, error, message } = event.detail;
   const who = names[event.target.id] ?? event.target.getAttribute('account') ?? event.target.id ?? 'widget';
 
-  const shown = level === 'unknown' && !error ? 'loading' : level;
-  // The widget's own words for the balance (the core's format), never the raw decimal.
-  const line = `${who}: ${shown}${balance != null ? ` ${balanceText}` : ''}${stale ? ' (stale)' : ''}${error ? ` [${error}]` : ''}`;
+  // The widget's own words (the core's number format and localized level or error), never the
+  // raw decimal or a code such as `key_not_found`.
+  const words = [balanceText, levelText ?? message].filter(Boolean).join(' · ') || '…';
+  const line = `${who}: ${words}`;
   // An event whose line reads as the widget's last one (the forecast changed, not the balance)
   // is not logged again: the six lines stay six different events.
   if (logged.get(event.target) !== line) {
@@ -31,7 +32,7 @@ document.addEventListener('balancechange', (event) => {
     // Words from the widget (localized by its core), never a raw code such as `server_error`.
     pill.dataset.level = error && balance == null ? 'error' : level;
     pill.dataset.stale = String(Boolean(stale));
-    pill.textContent = `Captcha funds: ${[balanceText, levelText ?? message].filter(Boolean).join(' · ') || '…'}`;
+    pill.textContent = `Captcha funds: ${words}`;
   }
 });
 
@@ -63,7 +64,8 @@ async function showAccounts() {
     widget.setAttribute('history', '');
     const caption = document.createElement('p');
     caption.className = 'hint';
-    caption.textContent = `Provider: ${account.provider}`;
+    // The provider's name as people know it (the server sends it beside its id).
+    caption.textContent = account.providerLabel ?? '';
     cell.append(widget, caption);
     accountList.append(cell);
   }

@@ -26,6 +26,9 @@
  * @property {(state: object, account: string) => Promise<object>} [fetchOutcome] asks for one
  *   account's balance (default: the module's `checkBalance`, which sends the request with
  *   gloo-net); a widget shares one per account here
+ * @property {(state: object, account: string) => Promise<object[] | null>} [history] the
+ *   server's history of one account (default: the module's `serverHistory`, which asks only an
+ *   endpoint that may be captchaai-balance-server); a widget shares one per account here
  * @property {(state: object) => Promise<void> | void} [beforeStore] runs on the begun state
  *   inside `update`'s change, before it is stored (the worker schedules its alarm from it);
  *   `update` must then accept an async change
@@ -73,22 +76,30 @@ export async function runCheckCycle(cab, io) {
   let state = begun;
   // Every due account at once; each answer is folded into what is stored when it arrives
   // (settings may have been saved meanwhile: the core drops an answer for an account that is
-  // gone or changed its key or endpoint).
-  await Promise.all(plan.due.map(async (account) => {
-    let outcome;
-    try {
-      outcome = await (io.fetchOutcome
-        ? io.fetchOutcome(begun, account)
-        : cab.checkBalance(begun, account, Boolean(io.acao)));
-    } catch {
-      // A caller's own fetch may throw; the worker and the widgets must live on.
-      outcome = cab.requestFailed(account, false);
-    }
-    state = await io.update((current) => {
-      const result = cab.observe(current, outcome, Date.now(), lang);
-      if (result.alert) alerts.push(result.alert);
-      return result.state;
-    });
-  }));
+  // gone or changed its key or endpoint). Beside its balance, an account whose endpoint is
+  // captchaai-balance-server gets the server's history, so its forecast and sparkline are the
+  // admin page's from the first check on, and again after a top-up.
+  await Promise.all(plan.due.flatMap((account) => [
+    (async () => {
+      let outcome;
+      try {
+        outcome = await (io.fetchOutcome
+          ? io.fetchOutcome(begun, account)
+          : cab.checkBalance(begun, account, Boolean(io.acao)));
+      } catch {
+        // A caller's own request may throw; the worker and the widgets must live on.
+        outcome = { account, ok: false, balance: null, code: 'network', detail: 'network error' };
+      }
+      state = await io.update((current) => {
+        const result = cab.observe(current, outcome, Date.now(), lang);
+        if (result.alert) alerts.push(result.alert);
+        return result.state;
+      });
+    })(),
+    (async () => {
+      const points = await (io.history ? io.history(begun, account) : cab.serverHistory(begun, account)).catch(() => null);
+      if (points) state = await io.update((current) => cab.mergeHistory(current, account, points));
+    })(),
+  ]));
   return { fetched: true, plan, state, alerts };
 }

@@ -7,6 +7,7 @@
 //! failure becomes a `timeout` or `network` outcome.
 
 use crate::error::{ApiError, ErrorCode};
+use crate::history::{HistoryView, Point};
 use crate::monitor::Outcome;
 use crate::protocol::{classify_for, BalanceRequest, MAX_ANSWER_LEN};
 use crate::provider::Family;
@@ -68,6 +69,33 @@ pub async fn fetch_outcome(family: Family, request: &BalanceRequest) -> Outcome 
         content_type.as_deref(),
         &String::from_utf8_lossy(&body),
     )
+}
+
+/// The most bytes of a server's history answer read: 500 points are about 30 KB.
+const HISTORY_READ_LIMIT: usize = 1 << 20;
+
+/// The points of a captchaai-balance-server's history answer at `url` (`HistoryView`), or
+/// `None` when there is none to read: not a server (404), a failure, or an answer that is not
+/// one. With the page's own credentials: the widget's server is its page's origin.
+pub async fn fetch_history(url: &str) -> Option<Vec<Point>> {
+    let signal = AbortSignal::timeout_with_u32(FETCH_TIMEOUT_MS);
+    let response = Request::get(url)
+        .cache(RequestCache::NoStore)
+        .credentials(RequestCredentials::SameOrigin)
+        .abort_signal(Some(&signal))
+        .send()
+        .await
+        .ok()
+        .filter(|r| r.ok())?;
+    let body = read_capped(response.body()?, HISTORY_READ_LIMIT + 1)
+        .await
+        .ok()?;
+    if body.len() > HISTORY_READ_LIMIT {
+        return None;
+    }
+    serde_json::from_slice::<HistoryView>(&body)
+        .ok()
+        .map(|history| history.points)
 }
 
 /// The stream's first `limit` bytes; the rest is never read (the stream is cancelled).

@@ -176,6 +176,26 @@ pub async fn check_balance(
     to_js(&TaggedOutcome::new(&outcome, Some(account)))
 }
 
+/// The history a captchaai-balance-server keeps of this account (`Point[]`, oldest first), for
+/// `mergeHistory`: the account's forecast and sparkline then start from the server's readings.
+/// `null` without a request for an account whose endpoint is a provider's own API, and `null`
+/// when the endpoint has no history to give (not this project's server, a failure). Never
+/// rejects.
+#[wasm_bindgen(js_name = serverHistory, unchecked_return_type = "Point[] | null")]
+pub async fn server_history(
+    #[wasm_bindgen(unchecked_param_type = "State")] state: JsValue,
+    account: String,
+) -> JsValue {
+    let url = state_from(&state)
+        .account(&account)
+        .and_then(|a| a.settings.server_history_url());
+    let points = match url {
+        Some(url) => fetch::fetch_history(&url).await,
+        None => None,
+    };
+    points.map_or(JsValue::NULL, |points| to_js(&points))
+}
+
 /// Every provider for the options page's select: `[{ id, label, family, endpoint, custom }]`.
 #[wasm_bindgen(unchecked_return_type = "ProviderView[]")]
 pub fn providers(lang: &str) -> JsValue {

@@ -404,6 +404,46 @@ test('the badge agrees with the widget when both read the same server', async ()
   }
 });
 
+test('an account on the server shows the server\'s sparkline and runway from its first check, and again after a top-up', async () => {
+  // No server cache: the top-up below is the next reading's.
+  const server = await startServer({ wwwDir: path.join(ROOT, 'dist', 'www'), args: ['--cache-seconds', '0'] });
+  try {
+    // Mock mode fills in a week of `production`'s history, draining at 1.20 an hour.
+    await server.control('/mock/reset');
+    await withExtension(async (ext) => {
+      await configure(ext, { key: '', endpoint: `${server.base}/accounts/production`, threshold: '5' });
+      const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
+      // One reading of its own: without the server's history this would be "Not enough history".
+      await waitFor(() => popup.locator('#sparkline').isVisible(), Boolean, { what: 'the sparkline' });
+      const listed = async () => (await (await fetch(`${server.base}/v1/accounts/production`)).json());
+      const spend = await text(popup, '#spend');
+      const served = await listed();
+      assert.ok(served.spendPerHour, JSON.stringify(served));
+      assert.match(spend, /^Spending \$1\.2000 per hour/, 'the server\'s spend rate, from the first check');
+      assert.match(await text(popup, '#runway'), /^Empty in about/);
+      await screenshot(popup, 'server-history-popup.png');
+      await popup.close();
+
+      // A top-up at the provider: the next check (past the request floor) sees it.
+      await server.control('/mock/topup', { amount: '20' });
+      await shiftWorkerClock(ext, 2 * MINUTE);
+      await ext.worker.evaluate(() => globalThis.captchaaiBalance.check('refresh'));
+      await idle(ext);
+      const after = await openPopup(ext, { viewport: POPUP_VIEWPORT, checks: 0 });
+      const topUp = await text(after, '#top-up');
+      assert.match(topUp, /^Last top-up: \+\$(19\.99|20\.00)/, topUp);
+      // Right after the top-up the server has too few readings since it for a rate, and so does
+      // the popup: the same answer as the admin page's, not a runway from before the top-up.
+      const now = await listed();
+      assert.ok(now.lastTopUp && now.forecastNote === 'not_enough_history', JSON.stringify(now));
+      assert.match(await text(after, '#forecast-note'), /^Not enough history yet/);
+      assert.equal(await text(after, '#runway'), '');
+    });
+  } finally {
+    server.close();
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // faults: a worker stopped mid-request, re-spelled endpoints and switched keys, racing writers
 

@@ -759,16 +759,20 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     await page.close();
   });
 
-  test('demo page at 375 px: no horizontal scrolling; the header pill shows words, never a raw code', async () => {
+  test('demo page at 375 px: no horizontal scrolling; the header pill shows words, never a raw code; an outage shows the server\'s last reading out of date', async () => {
     await control('/mock/reset');
     await control('/mock/scenario', { scenario: 'server_error' });
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 375, height: 812 });
     await page.goto(`${base}/`);
-    await waitState(page, 'error', '#prod-balance');
+    // A fresh page during an outage: the server's last good reading (its history), out of date,
+    // as the extension that read it shows it, not "check failed".
+    await until(() => page.textContent('#funds-pill').then((t) => /out of date$/.test(t)), 'the pill out of date');
     const pill = await page.textContent('#funds-pill');
-    assert.doesNotMatch(pill, /server_error/);
-    assert.equal(pill, 'Captcha funds: Server error');
+    assert.doesNotMatch(pill, /server_error|Check failed/);
+    assert.match(pill, /^Captcha funds: \$\d[\d,]*\.\d{4} · (OK|Low · below \$5\.0000) · out of date$/);
+    assert.equal(await page.getAttribute('#funds-pill', 'data-stale'), 'true');
+    assert.doesNotMatch(await page.textContent('main'), /\[[a-z_]+\]|Provider: [a-z]/, 'no raw code on the page');
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 375, `the page is ${width} px wide at 375`);
     await page.close();
@@ -781,7 +785,7 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     assert.equal(await ok.textContent('#funds-pill'), 'Captcha funds: $12.5000 · OK');
     // The page's own event log and hints use the widget's number format, never "$12.5".
     const log = await ok.textContent('#events');
-    assert.match(log, /production: ok \$12\.5000/);
+    assert.match(log, /production: \$12\.5000 · OK/);
     assert.doesNotMatch(log, /\$12\.5(?!0)/);
     assert.doesNotMatch(await ok.textContent('main'), /\$\d+\.\d{2}(?!\d)/, 'two-decimal amounts on the page');
     assert.ok(await ok.evaluate(() => document.documentElement.scrollWidth) <= 375);

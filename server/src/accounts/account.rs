@@ -24,10 +24,12 @@ use crate::upstream::mock::MockAccount;
 use crate::upstream::source::Source;
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::forecast::{runway, spend_rate, NotYet, Runway};
-use captchaai_balance::history::{fold, last_top_up, Point, TopUp};
+use captchaai_balance::history::{fold, last_top_up, HistoryView, Point, TopUp};
+use captchaai_balance::i18n::Lang;
 use captchaai_balance::level::BalanceLevel;
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
+use captchaai_balance::view::provider_label;
 use serde::Serialize;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -128,6 +130,9 @@ pub struct AccountView {
     pub name: String,
     /// Provider id.
     pub provider: ProviderId,
+    /// The provider's name as people know it (`CaptchaAI`; the custom rows in English), for a
+    /// page that shows it.
+    pub provider_label: String,
     /// The last good balance, exact decimal (`null` before the first).
     pub balance: Option<Money>,
     /// `ok`, `low`, `empty` or `unknown` (the core's level for the balance, the latest error
@@ -153,19 +158,6 @@ pub struct AccountView {
     pub last_top_up: Option<TopUp>,
     /// Why the figures above are `null`: `not_enough_history` or `not_spending`.
     pub forecast_note: Option<&'static str>,
-}
-
-/// `GET /v1/accounts/{name}/history`: an account's balance history, oldest first. The points
-/// are those the forecast uses (the core's compaction: every reading of the last hour, older
-/// ones thinned, every top-up and level change kept).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HistoryView {
-    /// Account name.
-    pub account: String,
-    /// Provider id.
-    pub provider: ProviderId,
-    /// The readings, oldest first: the core's points, `{at, balance}`.
-    pub points: Vec<Point>,
 }
 
 /// What the budget check reads of an account.
@@ -323,6 +315,7 @@ impl Account {
         AccountView {
             name: self.name.clone(),
             provider: self.provider,
+            provider_label: provider_label(self.provider, Lang::En),
             balance: memory.last_good.map(|(balance, _)| balance),
             level,
             read_at: memory.last_good.map(|(_, at)| at),

@@ -23,6 +23,8 @@ const utcOffset = -new Date().getTimezoneOffset();
 
 /** The state last rendered (the calculator estimates against it). */
 let currentState = null;
+/** The wasm module once loaded (Grant access needs it without awaiting). */
+let cabModule = null;
 /** The view last painted (repainted when a check starts or ends). */
 let currentView = null;
 /** The id of the account whose details are shown (several accounts), or null: the list. */
@@ -46,6 +48,9 @@ for (const id of ['options-link', 'paused-link', 'error-link', 'rates-note']) {
   $(id).addEventListener('click', openOptions);
 }
 $('refresh').addEventListener('click', () => requestCheck('refresh', shown?.id));
+// Every account at once (each within its own request floor: the core plans them).
+$('refresh-all').addEventListener('click', () => requestCheck('refresh'));
+$('grant-access').addEventListener('click', grantAccess);
 $('account-rows').addEventListener('click', (event) => {
   const row = event.target.closest('button[data-account]');
   if (!row) return;
@@ -66,6 +71,19 @@ setInterval(render, 30_000);
 
 render().then(() => requestCheck('open'));
 
+/**
+ * Ask the browser for the host the shown account's endpoint needs (the click's user activation
+ * is still there: nothing is awaited first), then check that account again.
+ */
+function grantAccess() {
+  if (!cabModule || !currentState || !shown) return;
+  const account = shown.id;
+  const origins = cabModule.hostPermissions(currentState, account);
+  chrome.permissions.request({ origins })
+    .then((granted) => { if (granted) requestCheck('refresh', account); })
+    .catch((error) => console.warn('captchaai-balance: permission request failed:', error?.message ?? String(error)));
+}
+
 /** @param {Event} event */
 function openOptions(event) {
   event.preventDefault();
@@ -80,6 +98,7 @@ function openOptions(event) {
 async function requestCheck(trigger, only) {
   checking = true;
   if (shown) paintRefresh(shown.refresh, true);
+  if (!only && currentView) showAccount();
   $('card').setAttribute('aria-busy', 'true');
   try {
     const answer = await chrome.runtime.sendMessage({ type: 'check', trigger, only });
@@ -102,6 +121,7 @@ function render() {
 
 async function renderNow() {
   const [cab, state] = await Promise.all([ready, readState()]);
+  cabModule = cab;
   currentState = state;
   currentView = cab.view(state, Date.now(), lang, utcOffset);
   showAccount();

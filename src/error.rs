@@ -39,6 +39,9 @@ pub enum ErrorCode {
     InvalidKey,
     /// ERROR_NO_SUCH_ACCOUNT: a captchaai-balance-server has no account of that name.
     NoSuchAccount,
+    /// The browser has not granted the extension access to the endpoint's host (refused at
+    /// Save, or taken back later): never sent. The detail names the origin to grant.
+    PermissionMissing,
 }
 
 /// What sort of problem an error is, for grouping in the UI and in alerts.
@@ -108,6 +111,7 @@ const ERRORS: &[ErrorInfo] = &[
     ErrorInfo { code: C::Unknown, name: "unknown", api_codes: &[], kind: K::Unknown, retry: TRANSIENT },
     ErrorInfo { code: C::InvalidKey, name: "invalid_key", api_codes: &[], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
     ErrorInfo { code: C::NoSuchAccount, name: "no_such_account", api_codes: &["ERROR_NO_SUCH_ACCOUNT"], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
+    ErrorInfo { code: C::PermissionMissing, name: "permission_missing", api_codes: &[], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
 ];
 
 impl ErrorCode {
@@ -290,6 +294,7 @@ mod tests {
             (C::IpNotAllowed, R::StopUntilSettingsChange),
             (C::InvalidKey,   R::StopUntilSettingsChange),
             (C::NoSuchAccount, R::StopUntilSettingsChange),
+            (C::PermissionMissing, R::StopUntilSettingsChange),
             (C::ZeroBalance,  R::Normal),
             (C::IpBanned,     R::BackOff { min_secs: 300 }),
             (C::RateLimited,  R::BackOff { min_secs: 120 }),
@@ -306,7 +311,7 @@ mod tests {
     #[test]
     fn table_is_complete_and_names_round_trip() {
         let all: Vec<_> = ErrorCode::all().collect();
-        assert_eq!(all.len(), 13);
+        assert_eq!(all.len(), 14);
         for (i, code) in all.iter().enumerate() {
             assert_eq!(
                 *code as usize, i,

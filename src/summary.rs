@@ -54,6 +54,9 @@ pub struct View {
     pub next_check_at: Option<i64>,
     /// Whether to show notifications (a setting every account shares).
     pub notifications: bool,
+    /// With several accounts, the list's one-line summary: "2 of 12 accounts need money", or
+    /// that none does; `None` with one account.
+    pub summary_text: Option<String>,
 }
 
 /// The whole picture at `now`; clock times at `utc_offset_min`.
@@ -90,9 +93,26 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View
             ));
         }
     }
+    let needing = accounts
+        .iter()
+        .filter(|a| matches!(a.status, Status::Empty | Status::Low))
+        .count();
+    let summary_text = (accounts.len() > 1).then(|| match needing {
+        0 => format(
+            lang,
+            "summary_none_needs_money",
+            &[&accounts.len().to_string()],
+        ),
+        n => format(
+            lang,
+            "summary_need_money",
+            &[&n.to_string(), &accounts.len().to_string()],
+        ),
+    });
     View {
         status: worst.map_or(Status::Unknown, |a| a.status),
         badge,
+        summary_text,
         next_check_at,
         notifications: state
             .accounts
@@ -191,6 +211,38 @@ mod tests {
                 "Production (CaptchaAI): $12.5000 · OK",
             ]
         );
+    }
+
+    #[test]
+    fn the_list_says_how_many_need_money() {
+        let two_low = state_with(&[
+            ("a", Ok("5")),
+            ("b", Ok("0.5")),
+            ("c", Ok("0")),
+            ("d", Err(ErrorCode::ServerError)),
+        ]);
+        let v = view(&two_low, T0, Lang::En, 0);
+        assert_eq!(
+            v.summary_text.as_deref(),
+            Some("2 of 4 accounts need money")
+        );
+        let v = view(&two_low, T0, Lang::Id, 0);
+        assert_eq!(
+            v.summary_text.as_deref(),
+            Some("2 dari 4 akun perlu tambahan saldo")
+        );
+        let fine = view(
+            &state_with(&[("a", Ok("5")), ("b", Ok("7"))]),
+            T0,
+            Lang::En,
+            0,
+        );
+        assert_eq!(
+            fine.summary_text.as_deref(),
+            Some("No account needs money (2 accounts)")
+        );
+        let one = view(&state_with(&[("a", Ok("0.5"))]), T0, Lang::En, 0);
+        assert_eq!(one.summary_text, None);
     }
 
     #[test]

@@ -244,7 +244,8 @@ pub struct AccountView {
     pub threshold: Money,
     /// `$1.0000`.
     pub threshold_text: String,
-    /// Where to add funds, where the provider has a page for it.
+    /// Where to add funds, where the provider has a page for it; `None` while no key is set
+    /// or the key is rejected.
     pub add_funds_url: Option<&'static str>,
     /// Spend, runway, last top-up and the sparklines.
     pub forecast: ForecastView,
@@ -801,6 +802,10 @@ fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyS
     let monitor = &account.monitor;
     let provider = provider_label(account.settings.provider, lang);
     if let Some(failed) = &monitor.last_error {
+        // No access to the host says nothing about the key (the error card explains it).
+        if failed.error.code == ErrorCode::PermissionMissing {
+            return None;
+        }
         if failed.error.code.kind() == ErrorKind::KeyProblem {
             let at = clock(lang, failed.at, utc_offset_min);
             let key = match failed.error.code {
@@ -985,7 +990,13 @@ pub fn account_view(
         } else {
             (settings.provider().rates.is_some()
                 && settings.rates == RateTable::from_nanos(settings.provider().rates))
-            .then(|| text(lang, "rates_example"))
+            .then(|| {
+                format(
+                    lang,
+                    "rates_example",
+                    &[&provider_label(settings.provider, lang)],
+                )
+            })
         },
         badge: BadgeView {
             text: look.text,
@@ -999,7 +1010,18 @@ pub fn account_view(
         key_masked: mask_key(&settings.api_key),
         threshold: settings.threshold,
         threshold_text,
-        add_funds_url: settings.provider().add_funds,
+        // Money can be added once the account is known to be the user's: not while no key is
+        // set (nothing says whose account it would be) or the provider rejects the key.
+        add_funds_url: settings
+            .provider()
+            .add_funds
+            .filter(|_| settings.can_request())
+            .filter(|_| {
+                monitor
+                    .last_error
+                    .as_ref()
+                    .is_none_or(|f| f.error.code.kind() != ErrorKind::KeyProblem)
+            }),
         forecast: forecast_view(account, balance, now_ms, lang, utc_offset_min),
     }
 }
@@ -1440,13 +1462,35 @@ mod tests {
     }
 
     #[test]
+    fn add_funds_shows_only_for_an_account_known_to_be_the_users() {
+        let no_key = Account::default();
+        assert_eq!(
+            view_at(&no_key, T0, Lang::En).add_funds_url,
+            None,
+            "no key yet"
+        );
+        let rejected = state_after(&[Ok("1"), Err(ErrorCode::KeyNotFound)]);
+        assert_eq!(
+            view_at(&rejected, T0, Lang::En).add_funds_url,
+            None,
+            "a rejected key"
+        );
+        let outage = state_after(&[Ok("1"), Err(ErrorCode::ServerError)]);
+        assert!(
+            view_at(&outage, T0, Lang::En).add_funds_url.is_some(),
+            "an outage is no reason"
+        );
+    }
+
+    #[test]
     fn example_rates_and_hidden_solves() {
         let s = state_after(&[Ok("1")]);
         let v = view_at(&s, T0, Lang::En);
         assert_eq!(
             v.rates_note.as_deref(),
-            Some("Example rates: set yours in the options.")
+            Some("Example CaptchaAI rates: set yours in the options.")
         );
+        assert_eq!(v.add_funds_url, Some("https://captchaai.com/"));
         assert!(v.show_solves);
         let own = s
             .apply_settings(&j(

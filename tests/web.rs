@@ -240,13 +240,13 @@ async fn a_createtask_account_is_asked_by_post_and_read_exactly() {
         "en",
     ))["state"]
         .clone();
-    let origins = rs(cab::host_permissions(&js(state.clone())));
+    let origins = rs(cab::host_permissions(&js(state.clone()), None));
     assert_eq!(
         origins,
         json!([]),
         "a known provider's host needs no prompt"
     );
-    let origins = rs(cab::host_permissions(&js(state_for("ok"))));
+    let origins = rs(cab::host_permissions(&js(state_for("ok")), None));
     assert_eq!(origins, json!([]), "loopback needs no prompt");
     // The mock answers `POST /ok/getBalance` with the balance as a JSON number written from
     // its decimal text; the module reads it from that text.

@@ -123,11 +123,27 @@ async function runCheck(trigger, only) {
     // The next alarm exists before the begun state is stored (the alarm that woke the worker
     // is used up by then): a worker stopped at any point from here on wakes again.
     beforeStore: (state) => publish(state),
+    fetchOutcome: (state, account) => checkIfAllowed(cab, state, account),
   });
   const view = await publish(result.state);
   // One notification per account that has something to say (each names its account).
   if (view.notifications) await Promise.all(result.alerts.map(notify));
   return { fetched: result.fetched, reason: result.plan.reason, due: result.plan.due };
+}
+
+/**
+ * One account's balance, unless the browser has not granted the host its endpoint needs
+ * (refused at Save, or revoked since): then nothing is sent and the outcome says so, with the
+ * origin to grant, instead of a request that can only fail as "no connection".
+ * @returns {Promise<object>} the core's TaggedOutcome
+ */
+async function checkIfAllowed(cab, state, account) {
+  const origins = cab.hostPermissions(state, account);
+  if (origins.length && !(await chrome.permissions.contains({ origins }))) {
+    const hosts = origins.map((origin) => origin.replace(/\/\*$/, ''));
+    return { account, ok: false, balance: null, code: 'permission_missing', detail: hosts.join(' ') };
+  }
+  return cab.checkBalance(state, account, false);
 }
 
 /**

@@ -57,12 +57,12 @@
   /**
    * Keep what `paint` shows for the next opening, tagged with the accounts it belongs to (the
    * core's hashes of provider, endpoint and key, `monitor.account`). Nothing of a key, not
-   * even masked, no badge title, no error code or detail.
+   * even masked, no badge title, no error detail.
    * @param {any} view the core's View
    * @param {string} account the rendered state's accounts (their ids, joined)
    */
   function storeView(view, account) {
-    const painted = { accounts: view.accounts.map(trimAccount) };
+    const painted = { summaryText: view.summaryText ?? null, accounts: view.accounts.map(trimAccount) };
     try {
       localStorage.setItem(LAST_VIEW, JSON.stringify({ v: ENTRY_VERSION, account, view: painted }));
     } catch {
@@ -73,7 +73,7 @@
   /** One AccountView cut down to what `paint` shows. */
   function trimAccount(a) {
     const error = a.error && {
-      severity: a.error.severity, message: a.error.message, cause: a.error.cause, fix: a.error.fix,
+      code: a.error.code, severity: a.error.severity, message: a.error.message, cause: a.error.cause, fix: a.error.fix,
     };
     const refresh = {
       enabled: a.refresh.enabled, text: a.refresh.text, reason: a.refresh.reason, checkingText: a.refresh.checkingText,
@@ -119,6 +119,10 @@
     $('details').hidden = !chosen;
     $('back').hidden = !several;
     $('account-name').hidden = !several;
+    $('accounts-summary').textContent = view.summaryText ?? '';
+    const refreshAll = $('refresh-all');
+    refreshAll.dataset.busy = String(Boolean(checking));
+    refreshAll.disabled = Boolean(checking);
     if (several) renderRows(accounts);
     if (chosen) paintAccount(chosen, checking);
     if (accounts.some((a) => a.balanceText) && !balanceMarked) {
@@ -187,7 +191,10 @@
     // error paused them, its own fix already says so: only the link is added there.
     $('paused').hidden = !view.pausedText || Boolean(view.error);
     $('paused-text').textContent = view.pausedText ?? '';
-    $('error-link').hidden = !(view.pausedText && view.error);
+    // No access to the endpoint's host: the browser's own prompt is one press away.
+    const grant = view.error?.code === 'permission_missing';
+    $('grant-access').hidden = !grant;
+    $('error-link').hidden = !(view.pausedText && view.error) || grant;
     paintRefresh(view.refresh, checking);
 
     const error = view.error;

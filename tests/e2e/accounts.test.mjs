@@ -187,6 +187,69 @@ test('the popup lists three accounts worst first and shows one\'s details; five 
   });
 });
 
+/**
+ * Store `count` CaptchaAI accounts (with its example rates: every fold of the details has
+ * rows) at endpoints of the mock, every third low, the way the worker stores settings, and
+ * check them all once.
+ */
+async function storeManyAccounts(ext, count) {
+  await ext.worker.evaluate(async ({ count, url }) => {
+    const accounts = Array.from({ length: count }, (_, i) => ({
+      settings: {
+        name: `Account ${String(i + 1).padStart(2, '0')}`,
+        provider: 'captchaai',
+        apiKey: (i + 1).toString(16).padStart(32, 'a'),
+        endpoint: `${url}/${i % 3 === 2 ? 'low' : 'ok'}`,
+        threshold: '1',
+      },
+    }));
+    await chrome.storage.local.set({ state: { version: 3, accounts } });
+    await globalThis.captchaaiBalance.check('settings');
+  }, { count, url: api.url });
+  await idle(ext);
+}
+
+test('the popup stays within 600 px with 10 and 20 accounts and with every fold open: a summary line, the list scrolls inside, Refresh all', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withExtension(async (ext) => {
+    for (const count of [10, 20]) {
+      await storeManyAccounts(ext, count);
+      const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
+      const listed = await rows(popup);
+      assert.equal(listed.length, count);
+      const low = Math.floor(count / 3);
+      assert.equal(await text(popup, '#accounts-summary'), `${low} of ${count} accounts need money`);
+      const size = await popup.evaluate(() => ({
+        page: document.documentElement.scrollHeight,
+        list: document.getElementById('account-rows').scrollHeight,
+        shown: document.getElementById('account-rows').clientHeight,
+      }));
+      assert.ok(size.page <= 600, `the popup with ${count} accounts is ${size.page} px high`);
+      assert.ok(size.list > size.shown, `the list scrolls inside (${size.list} px in ${size.shown})`);
+      // The last row can be reached (scrolled to, by keyboard too: rows are buttons).
+      const last = popup.locator('#account-rows button[data-account]').last();
+      await last.focus();
+      assert.ok(await last.isVisible());
+      await screenshot(popup, `popup-${count}-accounts.png`);
+
+      // Refresh all asks for every account (each within its own floor: none is due yet, so
+      // nothing is sent, and the button says nothing false).
+      const before = api.balanceRequests();
+      await popup.locator('#refresh-all').click();
+      await idle(ext);
+      assert.equal(api.balanceRequests(), before, 'within the request floor nothing is sent');
+
+      // One account's details with every fold open still fit.
+      await popup.locator('#account-rows button', { hasText: 'Account 03' }).click();
+      await popup.evaluate(() => { for (const fold of document.querySelectorAll('details')) fold.open = true; });
+      const details = await popup.evaluate(() => document.documentElement.scrollHeight);
+      assert.ok(details <= 600, `the details with every fold open are ${details} px high`);
+      await screenshot(popup, `popup-${count}-accounts-details.png`);
+      await popup.close();
+    }
+  });
+});
+
 test('options: errors stand next to the right account\'s field; a refused host permission saves nothing', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {

@@ -444,6 +444,35 @@ test('an account on the server shows the server\'s sparkline and runway from its
   }
 });
 
+test('a host permission refused or taken back says so and offers Grant access, instead of "no connection"', async () => {
+  api.setScenario({ scenario: 'ok' });
+  const { port } = new URL(api.url);
+  await withExtension(async (ext) => {
+    // A proxy on another machine (the name resolves to the mock here): its host needs a grant
+    // the browser never gave.
+    await ext.worker.evaluate(async (endpoint) => {
+      const settings = { name: 'Proxy', provider: 'custom-2captcha', apiKey: 'proxy-token-0123456789', endpoint, allowPlainHttp: true };
+      await chrome.storage.local.set({ state: { version: 3, accounts: [{ settings }] } });
+      await globalThis.captchaaiBalance.check('settings');
+    }, `http://balance-proxy.test:${port}`);
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 0, 'nothing is sent to a host without access');
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
+    assert.equal(await text(popup, '#error-message'), 'No access to this endpoint');
+    assert.match(await text(popup, '#error-cause'), /reach http:\/\/balance-proxy\.test:/);
+    assert.doesNotMatch(await popup.locator('body').innerText(), /No connection/);
+    assert.equal(await popup.locator('#grant-access').isVisible(), true);
+    await screenshot(popup, 'popup-permission-missing.png');
+    // The button asks the browser for that host (recorded: nobody answers a prompt headless).
+    await popup.evaluate(() => {
+      globalThis.asked = [];
+      chrome.permissions.request = async (permissions) => { globalThis.asked.push(permissions); return false; };
+    });
+    await popup.locator('#grant-access').click();
+    assert.deepEqual(await popup.evaluate(() => globalThis.asked), [{ origins: ['http://balance-proxy.test/*'] }]);
+  }, { args: ['--host-resolver-rules=MAP balance-proxy.test 127.0.0.1'] });
+});
+
 // ---------------------------------------------------------------------------------------------
 // faults: a worker stopped mid-request, re-spelled endpoints and switched keys, racing writers
 

@@ -162,7 +162,7 @@ test('example rates are marked until the user saves their own; a setting hides s
   await withExtension(async (ext) => {
     await configure(ext, { endpoint: api.url });
     let popup = await openPopup(ext);
-    assert.equal(await text(popup, '#rates-note'), 'Example rates: set yours in the options.');
+    assert.equal(await text(popup, '#rates-note'), 'Example CaptchaAI rates: set yours in the options.');
     assert.equal(await popup.locator('#rates-note').getAttribute('href'), 'options.html');
     await popup.close();
 

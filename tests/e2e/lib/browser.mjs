@@ -31,8 +31,9 @@ const BASE_ARGS = [
 
 /**
  * Start a headless Chromium with a fresh profile.
- * @param {{ extensionDir?: string, lang?: string }} [options] `extensionDir`: load this unpacked
- *   extension; `lang` (e.g. "id"): the browser's UI language (default: English).
+ * @param {{ extensionDir?: string, lang?: string, args?: string[] }} [options] `extensionDir`:
+ *   load this unpacked extension; `lang` (e.g. "id"): the browser's UI language (default:
+ *   English); `args`: more command-line flags (e.g. `--host-resolver-rules`).
  * @returns {Promise<{
  *   context: import('playwright-core').BrowserContext,
  *   worker: import('playwright-core').Worker | null,
@@ -42,9 +43,9 @@ const BASE_ARGS = [
  *   close: () => Promise<void>,
  * }>} `consoleMessages` collects every console line (pages and the service worker) and page error.
  */
-export async function launch({ extensionDir, lang = 'en' } = {}) {
+export async function launch({ extensionDir, lang = 'en', args: extra = [] } = {}) {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cab-chromium-'));
-  const args = [...BASE_ARGS];
+  const args = [...BASE_ARGS, ...extra];
   if (extensionDir) {
     const dir = path.resolve(extensionDir);
     args.unshift(`--disable-extensions-except=${dir}`, `--load-extension=${dir}`);

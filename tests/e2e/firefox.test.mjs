@@ -236,3 +236,40 @@ test('Firefox: two accounts of different families, the low one turns the badge r
     await api2.close();
   }
 });
+
+test('Firefox: twelve accounts: a summary line, the list scrolls inside the popup\'s 600 px, Refresh all', async () => {
+  api.setScenario({ scenario: 'ok' });
+  await withFirefox(async (firefox) => {
+    await firefox.openExtensionPage('options.html');
+    // Stored the way the worker stores settings, then one check of every account.
+    await firefox.execute(async (url) => {
+      const accounts = Array.from({ length: 12 }, (_, i) => ({
+        settings: {
+          name: `Account ${String(i + 1).padStart(2, '0')}`,
+          provider: 'captchaai',
+          apiKey: (i + 1).toString(16).padStart(32, 'a'),
+          endpoint: `${url}/${i % 3 === 2 ? 'low' : 'ok'}`,
+          threshold: '1',
+        },
+      }));
+      await browser.storage.local.set({ state: { version: 3, accounts } });
+      await browser.runtime.sendMessage({ type: 'check', trigger: 'settings' });
+    }, api.url);
+    await openPopup(firefox);
+    await waitUntil(async () => (await textOf(firefox, '#accounts-summary')) === '4 of 12 accounts need money', 10_000, 'the summary line');
+    const size = await firefox.execute(() => ({
+      body: document.body.getBoundingClientRect().height,
+      list: document.getElementById('account-rows').scrollHeight,
+      shown: document.getElementById('account-rows').clientHeight,
+      rows: document.querySelectorAll('#account-rows button[data-account]').length,
+    }));
+    assert.equal(size.rows, 12);
+    assert.ok(size.body <= 600, `the popup is ${size.body} px high`);
+    assert.ok(size.list > size.shown, `the list scrolls inside (${size.list} px in ${size.shown})`);
+    await firefox.screenshot(path.join(OUT_DIR, 'firefox-popup-twelve-accounts.png'));
+    const before = api.balanceRequests();
+    await (await firefox.find('#refresh-all')).click();
+    await waitUntil(() => firefox.execute(() => !document.getElementById('refresh-all').disabled), 10_000, 'Refresh all to finish');
+    assert.equal(api.balanceRequests(), before, 'within the request floor nothing is sent');
+  });
+});

@@ -175,6 +175,28 @@ fn idle_connections_give_way_to_a_new_client() {
     assert!(!stderr.contains("panicked"), "{stdout}{stderr}");
 }
 
+/// The case of the report, with the default flags: 512 connections that connect and send
+/// nothing held every slot for the 10 s of the header timeout; now a new client is answered at
+/// once.
+#[test]
+fn five_hundred_twelve_silent_connections_lock_no_one_out() {
+    let server = Server::start(None, &[]);
+    let addr = server.addr();
+    let silent: Vec<TcpStream> = (0..512)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut fresh = TcpStream::connect(&addr).expect("connect");
+    let (answer, took) = served(&mut fresh, Duration::from_secs(15));
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{answer:?} after {took:?}"
+    );
+    assert!(took < Duration::from_secs(2), "served after {took:?}");
+    drop(silent);
+    server.stop();
+}
+
 /// One address cannot take every slot: past its share of busy connections the next one is
 /// refused at once, while other addresses (and 127.0.0.1, a local proxy's) are served.
 #[test]

@@ -29,8 +29,10 @@ mod native {
     use captchaai_balance_server::commands::check::{self, Report};
     use captchaai_balance_server::commands::test_alert;
     use captchaai_balance_server::config::cli::Command;
+    use captchaai_balance_server::config::error::{bare, escape};
     use captchaai_balance_server::config::KEY_ENV;
     use captchaai_balance_server::http::serve::{serve, Limits};
+    use captchaai_balance_server::secret::shown_url;
     use captchaai_balance_server::{app, logging, Cli, Config, Mode};
     use clap::error::ErrorKind;
     use clap::Parser;
@@ -59,7 +61,7 @@ mod native {
             Mode::Proxy(accounts) => accounts.iter().map(|a| a.key.clone()).collect(),
             Mode::Mock => Vec::new(),
         };
-        logging::init(keys);
+        logging::init(keys, config.access.tokens.clone());
         if let Some(Command::TestAlert) = &cli.command {
             return test_alert::run(&config).await;
         }
@@ -72,7 +74,7 @@ mod native {
             }
         };
         let addr = listener.local_addr().unwrap_or(cli.listen);
-        print_banner(&config, addr);
+        print_banner(&config, &cli, addr);
 
         let router = match app(config) {
             Ok(router) => router,
@@ -95,8 +97,27 @@ mod native {
                 | ErrorKind::DisplayVersion
                 | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
         );
-        if shown || !std::env::args_os().skip(1).any(|a| a == "check") {
+        if shown {
             error.exit();
+        }
+        if !std::env::args_os().skip(1).any(|a| a == "check") {
+            // clap quotes the value it refused as given (a newline in it would start a line of
+            // its own): a refused value is one line of ours, quoted escaped and cut; other
+            // mistakes are clap's lines, each escaped.
+            match refused_value(error) {
+                Some(line) => eprintln!("error: {line}"),
+                None => {
+                    let rendered = error.to_string();
+                    let lines: Vec<String> = rendered.lines().map(escape).collect();
+                    eprintln!("{}", lines.join("\n"));
+                }
+            }
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+        if let Some(line) = refused_value(error) {
+            let report = Report::unknown(&line);
+            println!("{}", report.line);
+            return ExitCode::from(report.status.code());
         }
         // clap's message up to its usage and tips, as one line.
         let rendered = error.to_string();
@@ -105,7 +126,7 @@ mod native {
             .map(str::trim)
             .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
             .collect();
-        let message = message.join(" ");
+        let message = escape(&message.join(" "));
         let message = message.trim_start_matches("error: ");
         let report = Report::unknown(if message.is_empty() {
             error.kind().as_str().unwrap_or("invalid flags")
@@ -114,6 +135,24 @@ mod native {
         });
         println!("{}", report.line);
         ExitCode::from(report.status.code())
+    }
+
+    /// A flag value clap refused, as one line: `invalid value '…' for '--listen <LISTEN>': why`,
+    /// the value escaped and cut like a config file's ([`bare`]).
+    fn refused_value(error: &clap::Error) -> Option<String> {
+        use clap::error::{ContextKind, ContextValue};
+        let Some(ContextValue::String(value)) = error.get(ContextKind::InvalidValue) else {
+            return None;
+        };
+        let flag = match error.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(flag)) => escape(flag),
+            _ => "a flag".to_string(),
+        };
+        let why = std::error::Error::source(error)
+            .map(|why| format!(": {}", escape(&why.to_string())))
+            .unwrap_or_default();
+        // clap's own quotes, around the value escaped and cut.
+        Some(format!("invalid value '{}' for '{flag}'{why}", bare(value)))
     }
 
     /// Ctrl-C, or SIGTERM (systemd, docker stop). If a handler cannot be installed, that
@@ -145,7 +184,7 @@ mod native {
 
     /// What a person starting the server needs: the mode and accounts, and the URLs to open.
     /// Keys are shown masked only.
-    fn print_banner(config: &Config, addr: SocketAddr) {
+    fn print_banner(config: &Config, cli: &Cli, addr: SocketAddr) {
         // 0.0.0.0 is not something to paste into a browser.
         let host = if addr.ip().is_unspecified() {
             SocketAddr::from(([127, 0, 0, 1], addr.port()))
@@ -161,19 +200,38 @@ mod native {
             Mode::Proxy(accounts) => {
                 println!("mode: proxy, {} account(s):", accounts.len());
                 for a in accounts {
+                    // An endpoint's path may hold a token (a proxy's, a custom provider's).
                     println!(
                         "  {} ({}) -> {} with key {} ({})",
                         a.name,
                         a.provider.as_str(),
-                        a.endpoint.as_str().trim_end_matches('/'),
+                        shown_url(&a.endpoint),
                         a.key.masked(),
-                        a.key_env
+                        escape(&a.key_env)
                     );
                 }
             }
             Mode::Mock => println!(
                 "mode: mock (no --config, no {KEY_ENV} set): simulated accounts, see {base}/v1/accounts and {base}/mock/state"
             ),
+        }
+        let access = &config.access;
+        if access.requires_token() {
+            println!(
+                "access: token required (Authorization: Bearer, or as the API key of /res.php and /getBalance) on everything but /healthz and the widget's files; {} token(s) from {}",
+                access.tokens.len(),
+                escape(&cli.token_env.join(", "))
+            );
+        } else if addr.ip().to_canonical().is_loopback() {
+            println!("access: open to this machine (loopback); listening elsewhere needs --token-env NAME");
+        } else {
+            println!("access: OPEN to anyone who reaches this address (--public-without-auth): keep a reverse proxy or firewall in front");
+        }
+        if !access.allowed_origins.is_empty() {
+            println!(
+                "browser pages allowed from: {}",
+                access.allowed_origins.join(", ")
+            );
         }
         match &config.data_dir {
             Some(dir) => println!("history: kept in {}", dir.display()),

@@ -1,8 +1,12 @@
-//! An API key, wrapped so it cannot be printed by accident.
+//! Secrets, wrapped so they cannot be printed by accident: an account's API key ([`ApiKey`])
+//! and a token clients show this server ([`Token`], `--token-env`); and [`shown_url`], an
+//! endpoint as it may be printed (its path may hold a token).
 //!
 //! `ApiKey` has no `Display`, and its `Debug` shows only the masked form, so a stray `{:?}` in a
 //! log line or an error cannot leak it. The only way to the real text is [`ApiKey::expose`],
-//! used in exactly one place: building the upstream URL (upstream/proxy.rs).
+//! used in exactly one place: building the upstream URL (upstream/proxy.rs). A `Token` has no
+//! way to its text at all: it can only be compared ([`Token::matches`], in constant time) and
+//! scrubbed from a log line.
 
 use captchaai_balance::provider::KeyFormat;
 use captchaai_balance::settings::{check_key, mask_key, FieldError, KEY_LEN};
@@ -65,33 +69,131 @@ impl ApiKey {
     /// form. Applied to decoded text (a JSON string's escapes already resolved), so neither
     /// `\u0030…` nor `A1B2…` can carry the key past it.
     pub fn scrub(&self, text: &str) -> String {
-        let key = self.0.as_bytes();
-        let bytes = text.as_bytes();
-        let mut out = String::with_capacity(text.len());
-        let mut copied = 0;
-        let mut i = 0;
-        while i + key.len() <= bytes.len() {
-            if bytes[i..i + key.len()].eq_ignore_ascii_case(key) {
-                // The key is ASCII, so both ends of a match are character boundaries.
-                out.push_str(&text[copied..i]);
-                out.push_str(&self.masked());
-                i += key.len();
-                copied = i;
-            } else {
-                i += 1;
-            }
-        }
-        out.push_str(&text[copied..]);
-        out
+        replace_ignoring_case(text, &self.0, &self.masked())
     }
 
     /// True when `bytes` hold the key in any letter case.
     pub fn appears_in(&self, bytes: &[u8]) -> bool {
-        let key = self.0.as_bytes();
-        bytes
+        appears_ignoring_case(bytes, &self.0)
+    }
+}
+
+/// `text` with every occurrence of the ASCII `secret`, in any letter case, replaced.
+fn replace_ignoring_case(text: &str, secret: &str, replacement: &str) -> String {
+    let key = secret.as_bytes();
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while !key.is_empty() && i + key.len() <= bytes.len() {
+        if bytes[i..i + key.len()].eq_ignore_ascii_case(key) {
+            // The secret is ASCII, so both ends of a match are character boundaries.
+            out.push_str(&text[copied..i]);
+            out.push_str(replacement);
+            i += key.len();
+            copied = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+fn appears_ignoring_case(bytes: &[u8], secret: &str) -> bool {
+    let key = secret.as_bytes();
+    !key.is_empty()
+        && bytes
             .windows(key.len())
             .any(|w| w.eq_ignore_ascii_case(key))
+}
+
+/// The shortest and longest token `--token-env` accepts (a custom provider's key has the same
+/// bounds, so a token can stand in a client's key setting).
+pub const TOKEN_LEN: (usize, usize) = (16, 128);
+
+/// A bearer token of this server (`--token-env`): what a client shows to be let in. It has no
+/// `Display`, its `Debug` shows nothing of it, and nothing gives its text back: it is compared
+/// ([`Token::matches`]) and scrubbed from log lines ([`Token::scrub`]), nothing else.
+#[derive(Clone)]
+pub struct Token(Arc<str>);
+
+impl Token {
+    /// Checks a token read from the environment: 16 to 128 printable ASCII characters without
+    /// spaces (`openssl rand -hex 16` gives 32 hex digits, which every client's key setting
+    /// accepts). The error never quotes it.
+    pub fn new(text: &str) -> Result<Token, KeyError> {
+        let text = text.trim();
+        let (min, max) = TOKEN_LEN;
+        match check_key(text, KeyFormat::Token { min, max }) {
+            Ok(()) => Ok(Token(Arc::from(text))),
+            Err(_) => Err(KeyError(format!(
+                "must be {min} to {max} printable characters without spaces, it has {}",
+                text.chars().count()
+            ))),
+        }
     }
+
+    /// True when `candidate` is this token. The bytes are compared in constant time (`subtle`),
+    /// so the time taken says nothing of how much of a guess was right; only a difference in
+    /// length ends early.
+    pub fn matches(&self, candidate: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(candidate).into()
+    }
+
+    /// True when `candidate` is any of `tokens`: every token is compared (no early exit on a
+    /// match either).
+    pub fn any_matches(tokens: &[Token], candidate: &[u8]) -> bool {
+        tokens
+            .iter()
+            .fold(false, |found, token| found | token.matches(candidate))
+    }
+
+    /// `text` with the token, in any letter case, replaced by `[token]` (the log's second line
+    /// of defence; nothing logs a token).
+    pub fn scrub(&self, text: &str) -> String {
+        replace_ignoring_case(text, &self.0, "[token]")
+    }
+
+    /// True when `bytes` hold the token in any letter case.
+    pub fn appears_in(&self, bytes: &[u8]) -> bool {
+        appears_ignoring_case(bytes, &self.0)
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+/// An endpoint as the banner and the logs may show it: `scheme://host[:port]`, and its path
+/// only when that is a provider's own (`/res.php`, `/getBalance`, or none). Any other path is
+/// shown as `/…` (a proxy or a custom provider may put a token there, as in
+/// `https://proxy.example/t/SECRET/`), keeping the protocol's file name at its end.
+pub fn shown_url(url: &reqwest::Url) -> String {
+    let mut shown = format!("{}://", url.scheme());
+    if let Some(host) = url.host_str() {
+        shown.push_str(host);
+    }
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    let path = url.path();
+    let file = ["/res.php", "/getBalance"]
+        .into_iter()
+        .find(|file| path.ends_with(file));
+    match (path, file) {
+        ("" | "/", _) => {}
+        (path, Some(file)) if path == file => shown.push_str(file),
+        (_, Some(file)) => {
+            shown.push_str("/…");
+            shown.push_str(file);
+        }
+        (_, None) => shown.push_str("/…"),
+    }
+    shown
 }
 
 impl fmt::Debug for ApiKey {
@@ -125,6 +227,57 @@ mod tests {
             ApiKey::new("abc").expect_err("short").to_string(),
             "CAPTCHAAI_API_KEY must be 32 characters, it has 3"
         );
+    }
+
+    #[test]
+    fn tokens_compare_and_never_show() {
+        let token = Token::new(" 00112233445566778899aabbccddeeff\n").expect("token");
+        assert!(token.matches(b"00112233445566778899aabbccddeeff"));
+        assert!(!token.matches(b"00112233445566778899aabbccddeefe"));
+        assert!(
+            !token.matches(b"00112233445566778899AABBCCDDEEFF"),
+            "case matters"
+        );
+        assert!(!token.matches(b"00112233445566778899aabbccddeef"));
+        assert!(!token.matches(b""));
+        let other = Token::new("another-token-of-this-server").expect("token");
+        let both = [other, token.clone()];
+        assert!(Token::any_matches(
+            &both,
+            b"00112233445566778899aabbccddeeff"
+        ));
+        assert!(Token::any_matches(&both, b"another-token-of-this-server"));
+        assert!(!Token::any_matches(&both, b"x"));
+        assert!(!Token::any_matches(&[], b""));
+        assert_eq!(format!("{token:?}"), "Token(…)");
+        assert_eq!(
+            token.scrub("key=00112233445566778899AABBCCDDEEFF&x"),
+            "key=[token]&x"
+        );
+        for bad in ["short", "with a space in the middle", &"x".repeat(129)] {
+            let error = Token::new(bad).expect_err(bad).to_string();
+            assert!(!error.contains(bad), "{error}");
+            assert!(error.starts_with("must be 16 to 128"), "{error}");
+        }
+    }
+
+    #[test]
+    fn endpoints_are_shown_without_their_path() {
+        #[rustfmt::skip]
+        let cases = [
+            ("https://ocr.captchaai.com/",                      "https://ocr.captchaai.com"),
+            ("https://ocr.captchaai.com/res.php",               "https://ocr.captchaai.com/res.php"),
+            ("https://api.anti-captcha.com/getBalance",         "https://api.anti-captcha.com/getBalance"),
+            ("http://127.0.0.1:9000",                           "http://127.0.0.1:9000"),
+            ("https://proxy.example/t/SECRET/",                 "https://proxy.example/…"),
+            ("https://proxy.example:8443/t/SECRET/res.php",     "https://proxy.example:8443/…/res.php"),
+            ("https://proxy.example/SECRET/getBalance",         "https://proxy.example/…/getBalance"),
+            ("http://[::1]:81/SECRET",                          "http://[::1]:81/…"),
+        ];
+        for (url, shown) in cases {
+            let url = reqwest::Url::parse(url).expect("url");
+            assert_eq!(shown_url(&url), shown, "{url}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! metrics, the static directory.
 
 use crate::accounts::account::Account;
-use crate::alerts::alerting::{AlertAccount, Alerts};
+use crate::alerts::alerting::{self, AlertAccount, Alerts};
+use crate::config::access::Access;
 use crate::config::{Config, Mode};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -21,6 +22,9 @@ pub enum AppError {
     HttpClient(reqwest::Error),
     /// Proxy mode with an empty account list.
     NoAccount,
+    /// A file of the data directory that the server must not start without reading (the
+    /// alert memory) cannot be read: the message names it and why.
+    DataDir(String),
 }
 
 impl std::fmt::Display for AppError {
@@ -28,6 +32,7 @@ impl std::fmt::Display for AppError {
         match self {
             AppError::HttpClient(e) => write!(f, "cannot create the upstream HTTP client: {e}"),
             AppError::NoAccount => f.write_str("no account to watch"),
+            AppError::DataDir(why) => f.write_str(why),
         }
     }
 }
@@ -48,11 +53,28 @@ pub struct AppState {
     pub mock_mode: bool,
     /// The monitors and webhook outboxes.
     pub alerts: Arc<Alerts>,
+    /// The tokens and the allowed origins.
+    pub access: Arc<Access>,
 }
 
 impl AppState {
     /// Everything for one configuration.
     pub fn new(config: Config) -> Result<AppState, AppError> {
+        // An alert memory that exists but cannot be read would be replaced by an empty one at
+        // the first alert, and every pending message and hysteresis with it: refuse to start
+        // instead, naming the file (store::check_readable: a FIFO, a device, a file too large
+        // to be one, a file without read permission).
+        if let Some(dir) = config.data_dir.as_ref().filter(|_| config.alert_memory) {
+            let path = dir.join(alerting::FILE_NAME);
+            crate::store::check_readable(&path, crate::store::MAX_ALERT_FILE_BYTES).map_err(
+                |why| {
+                    AppError::DataDir(format!(
+                        "the alert memory {} {why}; fix it or move it away (the server never overwrites it)",
+                        crate::config::error::bare(&path.display().to_string())
+                    ))
+                },
+            )?;
+        }
         let clock = config.clock.clone();
         let ttl = config.cache_ttl;
         let store = Store::new(config.data_dir.clone());
@@ -146,6 +168,7 @@ impl AppState {
             accounts: accounts.into(),
             static_dir: Arc::new(config.static_dir),
             mock_mode: matches!(config.mode, Mode::Mock),
+            access: Arc::new(config.access),
         })
     }
 

@@ -13,7 +13,9 @@
 //!
 //! A file that cannot be read or parsed is logged (the path and why, never its content) and
 //! set aside as `{name}.json.corrupt` for a person to look at; the account starts with an
-//! empty history rather than stopping the server.
+//! empty history rather than stopping the server. Reads are bounded ([`read_bounded`]): only a
+//! regular file is opened (a FIFO would block the start forever, a device could be endless),
+//! at most [`MAX_HISTORY_FILE_BYTES`] of it, with at most [`MAX_POINTS`] readings.
 
 use captchaai_balance::history::Point;
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,17 @@ use tracing::warn;
 
 /// The format of the files; a file of another version is set aside like a corrupt one.
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The largest history file read: a full one is about 25 KB (500 points).
+pub const MAX_HISTORY_FILE_BYTES: u64 = 1 << 20;
+
+/// The most readings a history file may hold: four times what the core ever keeps
+/// (`history::HISTORY_POINTS`); a file with more is not one this server wrote.
+pub const MAX_POINTS: usize = 4 * captchaai_balance::history::HISTORY_POINTS;
+
+/// The largest alert memory (`_alerts.json`) the server starts with: the monitor states and
+/// a day of undelivered messages of a large fleet fit many times over.
+pub const MAX_ALERT_FILE_BYTES: u64 = 16 << 20;
 
 /// The directory that holds the history files, or none (memory only).
 #[derive(Debug, Clone, Default)]
@@ -58,6 +71,15 @@ pub enum LoadError {
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            // read_bounded's own refusals read as the end of a sentence about the file.
+            LoadError::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
+                ) =>
+            {
+                write!(f, "the file {e}")
+            }
             LoadError::Io(e) => write!(f, "cannot read: {e}"),
             // serde_json's messages name the position and the expected type, not the content.
             LoadError::Parse(e) => write!(f, "not a history file: {e}"),
@@ -161,7 +183,7 @@ fn replace(dir: &Path, temp: &Path, path: &Path) -> io::Result<()> {
 }
 
 fn read(path: &Path, name: &str) -> Result<Vec<Point>, LoadError> {
-    let bytes = fs::read(path).map_err(LoadError::Io)?;
+    let bytes = read_bounded(path, MAX_HISTORY_FILE_BYTES).map_err(LoadError::Io)?;
     let file: HistoryFile = serde_json::from_slice(&bytes).map_err(LoadError::Parse)?;
     if file.version != FORMAT_VERSION {
         return Err(LoadError::Invalid("unknown format version"));
@@ -169,7 +191,72 @@ fn read(path: &Path, name: &str) -> Result<Vec<Point>, LoadError> {
     if file.account != name {
         return Err(LoadError::Invalid("the file is another account's"));
     }
+    if file.points.len() > MAX_POINTS {
+        return Err(LoadError::Invalid(
+            "more readings than a history file of this server ever holds",
+        ));
+    }
     Ok(file.points.into_owned())
+}
+
+/// The whole of a file of the data directory, if it is a regular file of at most `max` bytes.
+/// Anything else is an error and is not read: a FIFO (opening one waits for a writer, forever),
+/// a device or a directory (`InvalidInput`), a larger file (`InvalidData`).
+pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let metadata = fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    if metadata.len() > max {
+        return Err(too_large(metadata.len(), max));
+    }
+    let file = File::open(path)?;
+    // Replaced between the two looks: still only a regular file is read.
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    let len = bytes.len() as u64;
+    if len > max {
+        return Err(too_large(len, max));
+    }
+    Ok(bytes)
+}
+
+/// Ok when `path` is missing or a regular file of at most `max` bytes that this process can
+/// open for reading; else why not, as the end of a sentence that names the file ("is not a
+/// regular file …", "cannot be read: Permission denied …"). Only opened, never read.
+pub fn check_readable(path: &Path, max: u64) -> Result<(), String> {
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot be read: {e}")),
+    };
+    if !metadata.is_file() {
+        return Err(format!("{}", not_regular()));
+    }
+    if metadata.len() > max {
+        return Err(format!("{}", too_large(metadata.len(), max)));
+    }
+    File::open(path)
+        .map(drop)
+        .map_err(|e| format!("cannot be read: {e}"))
+}
+
+fn not_regular() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "is not a regular file (a FIFO, a device or a directory)",
+    )
+}
+
+fn too_large(len: u64, max: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("is {len} bytes, more than the {max} such a file may have"),
+    )
 }
 
 #[cfg(test)]
@@ -252,6 +339,86 @@ mod tests {
             .expect("save");
         assert_eq!(store.load("prod"), Vec::new());
         assert_eq!(store.path("prod"), None);
+    }
+
+    /// A FIFO is never opened (the start would wait for a writer forever), a file larger than
+    /// a history file can be is not read, nor one with more readings than the core keeps: each
+    /// is set aside and the account starts empty.
+    #[cfg(unix)]
+    #[test]
+    fn fifos_and_oversized_files_are_not_read() {
+        use std::os::unix::fs::FileTypeExt;
+        let d = dir("bounds");
+        fs::create_dir_all(&d).expect("dir");
+        let path = d.join("prod.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let store = Store::new(Some(d.clone()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let loader = store.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(loader.load("prod"));
+        });
+        let loaded = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("load returns instead of waiting for a writer");
+        assert_eq!(loaded, Vec::new());
+        let error = read(&d.join("prod.json.corrupt"), "prod").expect_err("a FIFO");
+        assert_eq!(
+            error.to_string(),
+            "the file is not a regular file (a FIFO, a device or a directory)"
+        );
+        assert!(fs::symlink_metadata(d.join("prod.json.corrupt"))
+            .expect("set aside")
+            .file_type()
+            .is_fifo());
+        assert!(read(Path::new("/dev/zero"), "prod").is_err(), "a device");
+        assert_eq!(
+            check_readable(&d.join("prod.json.corrupt"), 10).expect_err("a FIFO"),
+            "is not a regular file (a FIFO, a device or a directory)"
+        );
+
+        // Larger than a history file can be (a valid JSON prefix, then padding).
+        let big = format!(
+            r#"{{"version":1,"account":"prod","provider":"captchaai","points":[]{}}}"#,
+            " ".repeat(MAX_HISTORY_FILE_BYTES as usize)
+        );
+        fs::write(&path, &big).expect("write");
+        let error = read(&path, "prod").expect_err("too large");
+        assert!(
+            error.to_string().contains("more than the 1048576"),
+            "{error}"
+        );
+        assert_eq!(store.load("prod"), Vec::new());
+
+        // More readings than the core ever keeps.
+        let many: Vec<String> = (0..=MAX_POINTS)
+            .map(|i| format!(r#"{{"at":{i},"balance":"1"}}"#))
+            .collect();
+        let text = format!(
+            r#"{{"version":1,"account":"prod","provider":"captchaai","points":[{}]}}"#,
+            many.join(",")
+        );
+        fs::write(&path, &text).expect("write");
+        let error = read(&path, "prod").expect_err("too many points");
+        assert!(error.to_string().contains("more readings"), "{error}");
+        // One fewer is fine.
+        let text = format!(
+            r#"{{"version":1,"account":"prod","provider":"captchaai","points":[{}]}}"#,
+            many[..MAX_POINTS].join(",")
+        );
+        fs::write(&path, &text).expect("write");
+        assert_eq!(read(&path, "prod").expect("read").len(), MAX_POINTS);
+
+        assert_eq!(check_readable(&d.join("none.json"), 10), Ok(()));
+        assert_eq!(check_readable(&path, 1 << 30), Ok(()));
+        assert!(check_readable(&path, 10)
+            .expect_err("too large")
+            .contains("more than the 10"));
+        let _ = fs::remove_dir_all(d);
     }
 
     #[test]

@@ -6,6 +6,10 @@
   ``https://api.anti-captcha.com/getBalance`` (no setting changes the host) and returns the
   answer's ``balance``; a requests adapter mounted on that URL sends it to the server.
 
+With ``--token-env`` (``WithAToken``, a second server) the key a client sends must be the
+server's token: passed where the client wants its key, both libraries read the balance
+unchanged, and any other key gets the protocol's key error.
+
 Both hard-code ``https://``; the server speaks plain HTTP on loopback, so each test rewrites
 the scheme of the client's request URL (and only that) on the way out, as a TLS terminator in
 front of the server would. The server binary is started in mock mode on a free loopback port
@@ -42,37 +46,48 @@ CLIENT_KEY = "0123456789abcdef0123456789abcdef"
 # program's solving calls would still reach Anti-Captcha: README, "Using the official client
 # libraries".
 GET_BALANCE = "https://api.anti-captcha.com/getBalance"
+# requests.get as the library has it, before any test patches it (a test may patch it twice).
+REAL_GET = requests.get
 
 server = None
 base = None
 log = None
 
 
-def setUpModule():
-    global server, base, log
-    # Loopback only, even where a proxy is configured.
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1"
+# The server's token in `WithAToken` (what `openssl rand -hex 16` gives).
+TOKEN = "c0ffee00c0ffee00c0ffee00c0ffee01"
+
+
+def start_server(extra_args=(), extra_env=None):
+    """The binary in mock mode on a free loopback port: (process, base URL, log file)."""
     env = {k: v for k, v in os.environ.items() if k != "CAPTCHAAI_API_KEY"}  # mock mode
     env["RUST_LOG"] = "trace"
-    log = tempfile.TemporaryFile(mode="w+")
-    server = subprocess.Popen(
-        [SERVER_BIN, "--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"],
-        stdout=log,
+    env.update(extra_env or {})
+    out = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(
+        [SERVER_BIN, "--listen", "127.0.0.1:0", "--static-dir", "/nonexistent", *extra_args],
+        stdout=out,
         stderr=subprocess.STDOUT,
         env=env,
         cwd=ROOT,
     )
     deadline = time.monotonic() + 30
-    while base is None:
-        log.seek(0)
-        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log.read())
+    while True:
+        out.seek(0)
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", out.read())
         if found:
-            base = found.group(1)
-        elif server.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            raise RuntimeError("the server did not start:\n" + log.read())
-        else:
-            time.sleep(0.05)
+            return process, found.group(1), out
+        if process.poll() is not None or time.monotonic() > deadline:
+            out.seek(0)
+            raise RuntimeError("the server did not start:\n" + out.read())
+        time.sleep(0.05)
+
+
+def setUpModule():
+    global server, base, log
+    # Loopback only, even where a proxy is configured.
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1"
+    server, base, log = start_server()
 
 
 def tearDownModule():
@@ -81,12 +96,15 @@ def tearDownModule():
     log.close()
 
 
-def control(path, body=None):
+def control(path, body=None, at=None, token=None):
     """The mock control API (`POST /mock/...`), which drops the cached reading."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
     request = urllib.request.Request(
-        base + path,
+        (at or base) + path,
         data=json.dumps(body or {}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -108,15 +126,25 @@ class TlsTerminator(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
-class OfficialClients(unittest.TestCase):
-    def setUp(self):
-        control("/mock/reset")
-        control("/mock/reset?account=staging")
+class Clients:
+    """The two clients pointed at a server (`server_base()`); `token`: the server's, if any."""
 
-    def twocaptcha(self, path=""):
+    token = None
+
+    def server_base(self):
+        return base
+
+    def control(self, path, body=None):
+        return control(path, body, at=self.server_base(), token=self.token)
+
+    def setUp(self):
+        self.control("/mock/reset")
+        self.control("/mock/reset?account=staging")
+
+    def twocaptcha(self, path="", key=CLIENT_KEY):
         """`TwoCaptcha` with `server` pointing at us; returns it and the (URL, query) it asked."""
-        host = base[len("http://"):] + path
-        real_get = requests.get
+        host = self.server_base()[len("http://"):] + path
+        real_get = REAL_GET
         urls = []
 
         def get(url, **kwargs):
@@ -128,17 +156,20 @@ class OfficialClients(unittest.TestCase):
         patcher = mock.patch.object(twocaptcha.api.requests, "get", get)
         patcher.start()
         self.addCleanup(patcher.stop)
-        return TwoCaptcha(CLIENT_KEY, server=host), urls
+        return TwoCaptcha(key, server=host), urls
 
-    def anticaptcha(self, prefix="/"):
+    def anticaptcha(self, prefix="/", key=CLIENT_KEY):
         """An anticaptchaofficial solver whose requests reach `{base}{prefix}`."""
-        adapter = TlsTerminator(base + prefix + "getBalance")
+        adapter = TlsTerminator(self.server_base() + prefix + "getBalance")
         antinetworking.session.mount(GET_BALANCE, adapter)
-        self.addCleanup(antinetworking.session.adapters.pop, GET_BALANCE)
+        self.addCleanup(antinetworking.session.adapters.pop, GET_BALANCE, None)
         solver = imagecaptcha()
-        solver.set_key(CLIENT_KEY)
+        solver.set_key(key)
         return solver, adapter.urls
 
+
+
+class OfficialClients(Clients, unittest.TestCase):
     def test_twocaptcha_balance(self):
         control("/mock/scenario", {"scenario": "ok", "balance": "12.345", "drainPerMinute": "0"})
         solver, urls = self.twocaptcha()
@@ -199,6 +230,65 @@ class OfficialClients(unittest.TestCase):
         text = log.read()
         self.assertIn("/getBalance", text, "the trace log lists the requests")
         self.assertNotIn(CLIENT_KEY, text)
+
+
+class WithAToken(Clients, unittest.TestCase):
+    """A server started with `--token-env`: the token goes where the client wants its key."""
+
+    token = TOKEN
+
+    @classmethod
+    def setUpClass(cls):
+        cls.process, cls.base, cls.log = start_server(
+            ["--token-env", "CAB_TEST_TOKEN"], {"CAB_TEST_TOKEN": TOKEN}
+        )
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.process.terminate()
+        cls.process.wait(timeout=10)
+        cls.log.close()
+
+    def server_base(self):
+        return self.base
+
+    def test_the_token_as_the_key(self):
+        self.control("/mock/scenario", {"scenario": "ok", "balance": "12.345", "drainPerMinute": "0"})
+        self.control(
+            "/mock/scenario?account=staging",
+            {"scenario": "ok", "balance": "3.5", "drainPerMinute": "0"},
+        )
+        solver, urls = self.twocaptcha(key=TOKEN)
+        self.assertEqual(solver.balance(), 12.345)
+        self.assertEqual(urls[0][1], {"key": TOKEN, "action": "getbalance"})
+        solver, _ = self.twocaptcha("/accounts/staging", key=TOKEN)
+        self.assertEqual(solver.balance(), 3.5)
+        solver, _ = self.anticaptcha(key=TOKEN)
+        self.assertEqual(solver.get_balance(), 12.345)
+        solver, _ = self.anticaptcha("/accounts/staging/", key=TOKEN)
+        self.assertEqual(solver.get_balance(), 3.5)
+
+    def test_another_key_gets_the_key_error(self):
+        for key in (CLIENT_KEY, TOKEN[:-1] + "2"):
+            solver, _ = self.twocaptcha(key=key)
+            with self.assertRaises(ApiException) as raised:
+                solver.balance()
+            self.assertEqual(str(raised.exception), "ERROR_KEY_DOES_NOT_EXIST")
+            solver, _ = self.anticaptcha(key=key)
+            self.assertEqual(
+                solver.make_request("getBalance", {"clientKey": key}),
+                {
+                    "errorId": 1,
+                    "errorCode": "ERROR_KEY_DOES_NOT_EXIST",
+                    "errorDescription": "key_not_found",
+                },
+            )
+
+    def test_zz_the_token_is_never_logged(self):
+        self.log.seek(0)
+        text = self.log.read()
+        self.assertIn("/getBalance", text, "the trace log lists the requests")
+        self.assertNotIn(TOKEN, text)
 
 
 if __name__ == "__main__":

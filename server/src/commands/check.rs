@@ -282,8 +282,9 @@ struct Failure {
 impl Failure {
     /// The kept failure; none when there is no file or it is not one (it is then replaced).
     fn load(path: &Path) -> Option<Failure> {
-        let text = std::fs::read_to_string(path).ok()?;
-        serde_json::from_str(&text).ok()
+        // Bounded, and never a FIFO (which would hang the check): see store::read_bounded.
+        let bytes = crate::store::read_bounded(path, 64 * 1024).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// Keeps `reason` as the failure at `at`, or forgets the failure after a good reading.

@@ -25,9 +25,26 @@ pub const MAX_QUANTITY: u64 = 1_000_000;
                   mock mode with simulated accounts (see /v1/accounts and /mock/state)."
 )]
 pub struct Cli {
-    /// Address to listen on. Loopback by default: put a reverse proxy in front for other hosts.
+    /// Address to listen on. Loopback by default; any other address needs --token-env (or
+    /// --public-without-auth behind a reverse proxy that checks who comes in).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Require a token: the environment variable NAME holds it (repeatable; any of them lets a
+    /// client in). Clients send it as `Authorization: Bearer TOKEN` (/v1/*, /metrics, the mock
+    /// API) or as their API key (`key` of /res.php, `clientKey` of /getBalance).
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Vec<String>,
+
+    /// Listen off loopback without any token: whoever reaches the port reads every account.
+    /// Only behind a reverse proxy (or a firewall) that decides who comes in.
+    #[arg(long, conflicts_with = "token_env")]
+    pub public_without_auth: bool,
+
+    /// Let pages of this origin (`https://dash.example.com`) read the API from the browser
+    /// (CORS); repeatable. Without it the API is same-origin only.
+    #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
+    pub allow_origin: Vec<String>,
 
     /// The accounts to watch (TOML, see server/README.md). Keys stay in environment variables.
     #[arg(long, value_name = "FILE", global = true)]
@@ -56,9 +73,21 @@ pub struct Cli {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub client_timeout_seconds: u64,
 
-    /// Open connections at most; more wait until one closes.
+    /// Open connections at most. At the cap a new client takes the place of the connection
+    /// idle the longest; when none is idle it waits until one closes or goes idle.
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=65_536))]
     pub max_connections: u64,
+
+    /// Open connections from one client address at most (IPv6: one /64). Past it the client's
+    /// own idle connection makes room, else the new one is refused (503). 127.0.0.1 and ::1 (a
+    /// reverse proxy on this machine) are not capped; a proxy elsewhere: raise it.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub max_connections_per_address: u64,
+
+    /// The largest request head (request line and headers) in bytes; a larger one, or more
+    /// than 100 headers, is answered 431 and the connection closed.
+    #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(1_024..=1_048_576))]
+    pub max_header_bytes: u64,
 
     /// Keep each account's balance history in this directory (one JSON file per account, no
     /// key), so a restart keeps the spend rate and runway. Without it the history lives in
@@ -147,6 +176,28 @@ fn parse_upstream(text: &str) -> Result<Url, String> {
         return Err("plain http:// to a host other than loopback would send the key unencrypted; use https://, or an accounts.toml account with allow_plain_http = true".into());
     }
     Ok(url)
+}
+
+/// `--allow-origin`: an origin as browsers send it in `Origin` (`https://host[:port]`, no path),
+/// lower case, the default port left out.
+fn parse_origin(text: &str) -> Result<String, String> {
+    let expected = || {
+        "expected an origin such as https://dash.example.com (scheme, host and port only)"
+            .to_string()
+    };
+    let url = Url::parse(text.trim()).map_err(|_| expected())?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !text.trim().ends_with(['?', '#']);
+    if !plain {
+        return Err(expected());
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 /// An endpoint checked and normalised by the core, as a URL. `None` when unusable.

@@ -8,7 +8,7 @@
 //! it into the one line every config error is: the file, the line, the table (`account "name"`,
 //! `account #N` while its name is missing or not a valid one, `webhook #N`) and the field.
 
-use crate::config::error::ConfigError;
+use crate::config::error::{bare, cut_quoted, shown, ConfigError};
 use crate::config::valid_name;
 use crate::config::webhook::{Format, Kind};
 use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
@@ -89,8 +89,11 @@ fn default_predictive_hours() -> u32 {
 fn threshold_of(text: &str) -> Result<Money, String> {
     match Money::parse(text.trim()) {
         Ok(amount) if amount >= Money::ZERO && amount <= MAX_THRESHOLD => Ok(amount),
-        Ok(_) => Err(format!("must be from 0 to {MAX_THRESHOLD}, got {text:?}")),
-        Err(_) => Err(format!("{text:?} is not a decimal number")),
+        Ok(_) => Err(format!(
+            "must be from 0 to {MAX_THRESHOLD}, got {}",
+            shown(text)
+        )),
+        Err(_) => Err(format!("{} is not a decimal number", shown(text))),
     }
 }
 
@@ -162,7 +165,9 @@ pub fn read(file: &str, text: &str) -> Result<AccountsFile, ConfigError> {
 
 /// The one line for a toml or serde error.
 fn describe(file: &str, text: &str, error: &toml::de::Error) -> String {
-    let message = error.message().trim().replace('\n', " ");
+    // toml and serde quote what the file said (a field's or a variant's name): cut long ones;
+    // ConfigError escapes what is left when it is printed.
+    let message = cut_quoted(&error.message().trim().replace('\n', " "));
     let Some(span) = error.span() else {
         return format!("{file}: {message}");
     };
@@ -201,7 +206,8 @@ fn what_of(table: Option<&Table>, field: &str, message: &str) -> String {
         (None, _) if unknown => "; the file holds only [[account]] and [[webhook]] tables",
         _ => "",
     };
-    format!("{field}: {message}{hint}")
+    // The field's name is the file's text: escaped and cut like any value.
+    format!("{}: {message}{hint}", bare(field))
 }
 
 /// The field serde's "missing field `name`" names.

@@ -11,15 +11,18 @@
 //! account and the field (never the key): a server that quietly skips an account would leave
 //! that account unwatched.
 
+pub mod access;
 pub mod cli;
-mod error;
+pub mod error;
 pub mod file;
 pub mod webhook;
 
 pub use error::ConfigError;
 
 use crate::clock::Clock;
+use crate::config::access::Access;
 use crate::config::cli::{endpoint_url, Cli, Command};
+use crate::config::error::{bare, shown};
 use crate::config::file::AccountTable;
 use crate::config::webhook::{webhooks_of, Webhook};
 use crate::secret::ApiKey;
@@ -108,6 +111,9 @@ pub struct Config {
     /// Keep the alert memory (monitor states, undelivered messages) in `data_dir`. Off for
     /// `check`, which must neither read nor rewrite a server's memory.
     pub alert_memory: bool,
+    /// Who may read what: the tokens (`--token-env`) and the origins whose pages may read the
+    /// API (`--allow-origin`). [`Access::open`] (the helpers' default): no token, same-origin.
+    pub access: Access,
 }
 
 impl Config {
@@ -123,9 +129,9 @@ impl Config {
         let mut webhooks = Vec::new();
         let mut accounts = match &cli.config {
             Some(path) => {
+                let name = bare(&path.display().to_string());
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
-                let name = path.display().to_string();
+                    .map_err(|e| ConfigError(format!("cannot read {name}: {e}")))?;
                 let doc = file::read(&name, &text)?;
                 let accounts = accounts_of(&name, &doc.account, &env)?;
                 if !matches!(cli.command, Some(Command::Check(_))) {
@@ -162,6 +168,7 @@ impl Config {
             webhooks,
             watch: true,
             alert_memory: true,
+            access: Access::of_cli(cli, &env)?,
         })
     }
 
@@ -177,6 +184,7 @@ impl Config {
             webhooks: Vec::new(),
             watch: false,
             alert_memory: true,
+            access: Access::open(),
         }
     }
 
@@ -217,7 +225,7 @@ pub fn parse_accounts(
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<AccountConfig>, ConfigError> {
-    let name = path.display().to_string();
+    let name = bare(&path.display().to_string());
     accounts_of(&name, &file::read(&name, text)?.account, env)
 }
 
@@ -269,8 +277,9 @@ fn account_of(
     // Until the name is known good, messages say which table it is.
     if !valid_name(name) {
         return Err(format!(
-            "account #{}: name: {name:?} must be 1 to {MAX_NAME_LEN} of a-z, 0-9 and -",
-            index + 1
+            "account #{}: name: {} must be 1 to {MAX_NAME_LEN} of a-z, 0-9 and -",
+            index + 1,
+            shown(name)
         ));
     }
     let at = |e: String| format!("account {name:?}: {e}");
@@ -305,11 +314,13 @@ fn account_of(
     if key_env.is_empty() || key_env.contains(['=', '\0']) {
         return Err(at("key_env: not an environment variable name".into()));
     }
+    // The variable's name as the file wrote it, escaped and cut (it is not checked further).
+    let var = bare(key_env);
     let key = env(key_env)
         .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| at(format!("key_env: {key_env} is not set or empty")))?;
+        .ok_or_else(|| at(format!("key_env: {var} is not set or empty")))?;
     let key = ApiKey::for_format(&key, provider.info().key)
-        .map_err(|e| at(format!("key_env: the key in {key_env} {e}")))?;
+        .map_err(|e| at(format!("key_env: the key in {var} {e}")))?;
 
     Ok(AccountConfig {
         name: name.to_string(),

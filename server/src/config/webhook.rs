@@ -7,7 +7,7 @@
 //! an error, a metric or the banner: those name the variable, at most with the URL's scheme
 //! and host ([`Webhook::shown`]).
 
-use crate::config::error::ConfigError;
+use crate::config::error::{bare, shown, ConfigError};
 use crate::config::file::{self, WebhookTable};
 use reqwest::Url;
 use serde::Deserialize;
@@ -137,7 +137,7 @@ pub fn webhooks_of(
         if hooks.iter().any(|h| h.url_env == hook.url_env) {
             return Err(at(format!(
                 "url_env: {} is used by an earlier webhook; one variable, one target",
-                hook.url_env
+                bare(&hook.url_env)
             )));
         }
         hooks.push(hook);
@@ -157,17 +157,23 @@ fn webhook_of(
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         return Err(format!(
-            "url_env: {url_env:?} is not an environment variable name (A-Z, 0-9 and _)"
+            "url_env: {} is not an environment variable name (A-Z, 0-9 and _)",
+            shown(url_env)
         ));
     }
     let value = env(url_env)
         .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| format!("url_env: {url_env} is not set; put the webhook URL in it"))?;
+        .ok_or_else(|| {
+            format!(
+                "url_env: {} is not set; put the webhook URL in it",
+                bare(url_env)
+            )
+        })?;
     // The message never quotes the value: it is the secret.
     let url = Url::parse(value.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| format!("url_env: {url_env} does not hold an http(s) URL"))?;
+        .ok_or_else(|| format!("url_env: {} does not hold an http(s) URL", bare(url_env)))?;
 
     let non_empty = |field: &str, list: Option<usize>| match list {
         Some(0) => Err(format!("{field}: must be a non-empty list of strings")),
@@ -182,7 +188,8 @@ fn webhook_of(
         .find(|a| !account_names.contains(&a.as_str()))
     {
         return Err(format!(
-            "accounts: {unknown:?} is not an account of this file (accounts: {})",
+            "accounts: {} is not an account of this file (accounts: {})",
+            shown(unknown),
             account_names.join(", ")
         ));
     }

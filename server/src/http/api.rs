@@ -10,15 +10,22 @@
 //!
 //! Only a balance request is served; every other action (`get`, `reportbad` …) and every other
 //! API path (`/in.php` …) is refused with 403 before anything is sent upstream, so the server
-//! cannot be used as an open relay for the key. The client's own `key` parameter is ignored
-//! (the server's key is used) and nothing from the query is ever forwarded or logged.
+//! cannot be used as an open relay for the key. The client's own `key` parameter is never
+//! forwarded (the server's key is used) and nothing from the query is ever logged.
+//!
+//! With `--token-env` the client's key is the door: a balance request must carry one of the
+//! server's tokens as its `key` (2captcha family) or `clientKey` (createTask family), or as
+//! `Authorization: Bearer`, else it gets the protocol's `ERROR_KEY_DOES_NOT_EXIST` and nothing
+//! is read, not even whether the account exists ([`crate::http::access`]). Without tokens the
+//! key is ignored and the body is never read, as before tokens existed.
 
 use crate::accounts::account::Account;
 use crate::accounts::budget::{self, Refusal};
+use crate::http::access::balance_token;
 use crate::state::AppState;
 use crate::upstream::answer::{Answer, Format};
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -28,8 +35,12 @@ use std::sync::Arc;
 pub async fn res_php(
     State(state): State<AppState>,
     method: Method,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if let Some(refused) = refuse_key(&state, &method, &headers, query.as_deref()) {
+        return refused;
+    }
     let account = Arc::clone(state.default_account());
     balance(&state, &account, &method, query.as_deref()).await
 }
@@ -40,8 +51,12 @@ pub async fn account_res_php(
     State(state): State<AppState>,
     Path(name): Path<String>,
     method: Method,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if let Some(refused) = refuse_key(&state, &method, &headers, query.as_deref()) {
+        return refused;
+    }
     match state.account(&name) {
         Some(account) => {
             let account = Arc::clone(account);
@@ -53,7 +68,14 @@ pub async fn account_res_php(
 }
 
 /// `/getBalance`, any method: the default account, in the createTask family's protocol.
-pub async fn get_balance(State(state): State<AppState>, method: Method) -> Response {
+pub async fn get_balance(
+    State(state): State<AppState>,
+    method: Method,
+    request: Request,
+) -> Response {
+    if let Some(refused) = refuse_client_key(&state, &method, request).await {
+        return refused;
+    }
     let account = Arc::clone(state.default_account());
     create_task_balance(&state, &account, &method).await
 }
@@ -64,7 +86,11 @@ pub async fn account_get_balance(
     State(state): State<AppState>,
     Path(name): Path<String>,
     method: Method,
+    request: Request,
 ) -> Response {
+    if let Some(refused) = refuse_client_key(&state, &method, request).await {
+        return refused;
+    }
     match state.account(&name) {
         Some(account) => {
             let account = Arc::clone(account);
@@ -75,8 +101,63 @@ pub async fn account_get_balance(
     }
 }
 
-/// The body (the client's `clientKey`, and anything else) is not even read: the server's key
-/// is used, and nothing a client sends is forwarded or logged.
+/// The key error of the 2captcha routes when tokens are set and the request shows none of them
+/// (its `key`, or a bearer header); `None`: go on. A preflight (OPTIONS) needs no token.
+fn refuse_key(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Option<Response> {
+    if method == Method::OPTIONS || !state.access.requires_token() {
+        return None;
+    }
+    // The first `key`, as the 2captcha API reads it.
+    let key = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(name, _)| name == "key")
+        .map(|(_, value)| value);
+    let key = key.as_deref().map(str::as_bytes);
+    (!balance_token(state, headers, key)).then(|| respond(&Answer::key_refused(), format(query)))
+}
+
+/// The most of a createTask request body read for its `clientKey` (a real one is ~50 bytes).
+const MAX_CLIENT_BODY: usize = 16 * 1024;
+
+/// The `clientKey` of a createTask request (other members are not looked at).
+#[derive(serde::Deserialize)]
+struct ClientKey {
+    #[serde(rename = "clientKey")]
+    client_key: Option<String>,
+}
+
+/// The key error of the createTask routes when tokens are set and the request shows none of
+/// them (a bearer header, or its body's `clientKey`: the body is read only then, at most
+/// [`MAX_CLIENT_BODY`] bytes); `None`: go on.
+async fn refuse_client_key(
+    state: &AppState,
+    method: &Method,
+    request: Request,
+) -> Option<Response> {
+    if method == Method::OPTIONS || !state.access.requires_token() {
+        return None;
+    }
+    let (parts, body) = request.into_parts();
+    if balance_token(state, &parts.headers, None) {
+        return None;
+    }
+    let key = match axum::body::to_bytes(body, MAX_CLIENT_BODY).await {
+        Ok(bytes) => serde_json::from_slice::<ClientKey>(&bytes)
+            .ok()
+            .and_then(|body| body.client_key),
+        Err(_) => None,
+    };
+    let key = key.as_deref().map(str::as_bytes);
+    (!balance_token(state, &parts.headers, key))
+        .then(|| respond(&Answer::key_refused(), Format::CreateTask))
+}
+
+/// Without tokens the body (the client's `clientKey`, and anything else) is not even read: the
+/// server's key is used, and nothing a client sends is forwarded or logged.
 async fn create_task_balance(state: &AppState, account: &Account, method: &Method) -> Response {
     if method == Method::OPTIONS {
         return preflight(POST);
@@ -230,7 +311,8 @@ pub fn other_api_path(query: Option<&str>) -> Response {
 /// Allows `action=getbalance` (exactly once) and `json=1` or `json=0` (the format: see
 /// [`Format`]). Other parameters (`key`,
 /// `header_acao`, `soft_id`, cache busters) are ignored: nothing from the query is forwarded,
-/// the key is the server's and CORS is always on.
+/// the key is the server's (or, with tokens, checked before this) and CORS is `--allow-origin`'s
+/// alone (`header_acao=1` does not open the answer to every origin).
 fn check_query(query: &str) -> Result<(), &'static str> {
     let mut actions = 0;
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
@@ -253,8 +335,9 @@ const GET: &str = "GET, HEAD, OPTIONS";
 /// The methods of the createTask routes' preflight.
 const POST: &str = "POST, OPTIONS";
 
-/// CORS preflight: a page may send the balance request from any origin (a createTask one with
-/// its JSON `Content-Type`).
+/// An `OPTIONS` request that is not an allowed origin's CORS preflight (those are answered by
+/// [`crate::http::access::preflight`] for every route): the methods of the route, and no
+/// `Access-Control-Allow-Origin`, so a browser on another origin gets no further.
 fn preflight(methods: &'static str) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();

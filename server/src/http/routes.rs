@@ -1,11 +1,17 @@
 //! The URL map and what every response gets on the way out.
 //!
-//! Every response carries `Access-Control-Allow-Origin: *` (the widget may live on another
-//! origin than this server) and, unless a handler chose otherwise (static files revalidate),
-//! `Cache-Control: no-store` (a balance must never come from a browser or CDN cache; our own
-//! 30-second cache is the only one). Each request is counted by route and logged with its path
-//! only: the query may hold a client's key.
+//! Which routes need a token is decided here, by the routes themselves rather than by their
+//! paths: `/v1/*` and `/metrics` carry [`access::require_token`], the mock control API
+//! [`access::guard_mock`]; the balance routes check their key themselves (it may be in the
+//! query or the body), `/healthz` and the widget's files are open.
+//!
+//! Every response gets the CORS headers of [`access::cors`] (none unless the request's
+//! `Origin` is one of `--allow-origin`) and, unless a handler chose otherwise (static files
+//! revalidate), `Cache-Control: no-store` (a balance must never come from a browser or CDN
+//! cache; our own 30-second cache is the only one). Each request is counted by route and logged
+//! with its path only: the query may hold a client's key or token.
 
+use crate::http::access;
 use crate::http::api;
 use crate::http::mock_api;
 use crate::http::static_files;
@@ -21,22 +27,37 @@ use tracing::debug;
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/res.php", any(api::res_php))
-        .route("/accounts/{name}/res.php", any(api::account_res_php))
-        .route("/getBalance", any(api::get_balance))
-        .route("/accounts/{name}/getBalance", any(api::account_get_balance))
+    // With --token-env: `Authorization: Bearer` (a layer on these routes only).
+    let with_token = Router::new()
         .route("/v1/accounts", get(api::list_accounts))
         .route("/v1/accounts/{name}", get(api::get_account))
         .route("/v1/accounts/{name}/history", get(api::get_history))
         .route("/v1/history", get(api::get_default_history))
         .route("/v1/budget", get(api::get_budget))
-        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::require_token,
+        ));
+    // Host (DNS rebinding) and, with --token-env, the bearer token.
+    let mock = Router::new()
         .route("/mock/state", get(mock_api::get_state))
         .route("/mock/scenario", post(mock_api::post_scenario))
         .route("/mock/topup", post(mock_api::post_topup))
         .route("/mock/reset", post(mock_api::post_reset))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::guard_mock,
+        ));
+    Router::new()
+        // The token as the client's API key, or a bearer header: checked by the handlers.
+        .route("/res.php", any(api::res_php))
+        .route("/accounts/{name}/res.php", any(api::account_res_php))
+        .route("/getBalance", any(api::get_balance))
+        .route("/accounts/{name}/getBalance", any(api::account_get_balance))
+        .route("/healthz", get(healthz))
+        .merge(with_token)
+        .merge(mock)
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -70,12 +91,17 @@ async fn common_headers(State(state): State<AppState>, request: Request, next: N
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let mut response = next.run(request).await;
+    // Only the request's Origin is kept for the answer's CORS headers.
+    let mut origin = axum::http::HeaderMap::new();
+    if let Some(value) = request.headers().get(header::ORIGIN) {
+        origin.insert(header::ORIGIN, value.clone());
+    }
+    let mut response = match access::preflight(&state, &request) {
+        Some(preflight) => preflight,
+        None => next.run(request).await,
+    };
+    access::cors(&state, &origin, &mut response);
     let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

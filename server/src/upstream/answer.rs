@@ -151,6 +151,13 @@ impl Answer {
         )
     }
 
+    /// A balance request without a valid token of this server (`--token-env`): the protocol's
+    /// own answer to an unknown key (`ERROR_KEY_DOES_NOT_EXIST`, HTTP 200 as the APIs send it),
+    /// so a client library reports a key problem, never a balance.
+    pub fn key_refused() -> Answer {
+        Answer::for_outcome(&Err(ApiError::new(ErrorCode::KeyNotFound, "")))
+    }
+
     /// The answer for one classification.
     pub fn for_outcome(outcome: &Result<Money, ApiError>) -> Answer {
         match outcome {

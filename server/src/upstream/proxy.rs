@@ -31,9 +31,11 @@ pub struct Proxy {
     family: Family,
     /// The API base URL, normalised by the core (`https://host[/prefix]`, no trailing slash).
     base: String,
-    /// The request URL without query or key (`{upstream}/res.php`, `{upstream}/getBalance`):
-    /// safe to log.
+    /// The request URL without query or key (`{upstream}/res.php`, `{upstream}/getBalance`).
     endpoint: Url,
+    /// `endpoint` as logs show it: its path (which may hold a proxy's token) left out
+    /// ([`crate::secret::shown_url`]).
+    shown: String,
 }
 
 impl Proxy {
@@ -62,16 +64,18 @@ impl Proxy {
                     url
                 },
             );
+        let shown = crate::secret::shown_url(&endpoint);
         Ok(Proxy {
             client,
             key,
             family,
             base,
             endpoint,
+            shown,
         })
     }
 
-    /// The request URL without query, for the start-up banner and logs.
+    /// The request URL without query (print [`crate::secret::shown_url`] of it, never the URL).
     pub fn endpoint(&self) -> &Url {
         &self.endpoint
     }
@@ -83,7 +87,7 @@ impl Proxy {
             Ok(request) => request,
             Err(_) => return Verdict::failure(ErrorCode::ServerError, "bad endpoint"),
         };
-        debug!(endpoint = %self.endpoint, "asking upstream for the balance");
+        debug!(endpoint = %self.shown, "asking upstream for the balance");
         let builder = match request.body {
             Some(body) => self
                 .client
@@ -125,7 +129,7 @@ impl Proxy {
             ErrorCode::Network
         };
         let description = self.key.scrub(&describe(&error));
-        warn!(endpoint = %self.endpoint, code = code.as_str(), error = %description, "upstream request failed");
+        warn!(endpoint = %self.shown, code = code.as_str(), error = %description, "upstream request failed");
         Verdict::failure(code, code.as_str())
     }
 }

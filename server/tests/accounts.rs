@@ -47,9 +47,9 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
     assert_eq!(
         list.json(),
         json!({"accounts": [
-            {"name": "production", "provider": "captchaai", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
-            {"name": "staging", "provider": "anticaptcha", "balance": "3.25", "level": "low", "readAt": read_at, "threshold": "10", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
-            {"name": "solver", "provider": "capsolver", "balance": null, "level": "unknown", "readAt": null, "threshold": "1", "error": {"code": "key_not_found", "detail": "ERROR_KEY_DENIED_ACCESS"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
+            {"name": "production", "provider": "captchaai", "providerLabel": "CaptchaAI", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
+            {"name": "staging", "provider": "anticaptcha", "providerLabel": "Anti-Captcha", "balance": "3.25", "level": "low", "readAt": read_at, "threshold": "10", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
+            {"name": "solver", "provider": "capsolver", "providerLabel": "CapSolver", "balance": null, "level": "unknown", "readAt": null, "threshold": "1", "error": {"code": "key_not_found", "detail": "ERROR_KEY_DENIED_ACCESS"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
         ]})
     );
     // The list was read through the caches: one call per account.
@@ -75,7 +75,7 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
     let production = get(&base, "/v1/accounts/production").await.json();
     assert_eq!(
         production,
-        json!({"name": "production", "provider": "captchaai", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": {"code": "server_error", "detail": "HTTP 502"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"})
+        json!({"name": "production", "provider": "captchaai", "providerLabel": "CaptchaAI", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": {"code": "server_error", "detail": "HTTP 502"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"})
     );
     // ERROR_ZERO_BALANCE is a reading of 0: empty.
     clock.advance(FLOOR);

@@ -358,9 +358,10 @@ mod tests {
                 let read = got.expect_err("an error stays an error");
                 // No HTTP answer can say "timeout" or "network": to the widget the server failed.
                 let want = match code {
-                    ErrorCode::Timeout | ErrorCode::Network | ErrorCode::InvalidKey => {
-                        ErrorCode::ServerError
-                    }
+                    ErrorCode::Timeout
+                    | ErrorCode::Network
+                    | ErrorCode::InvalidKey
+                    | ErrorCode::PermissionMissing => ErrorCode::ServerError,
                     _ => code,
                 };
                 assert_eq!(read.code, want, "{format:?} {text}");

@@ -7,8 +7,8 @@ use crate::alerts::AlertDecision;
 use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
-use crate::forecast::{mul_div, runway, spend_rate, time_to};
-use crate::history::{last_top_up, DAY_MS, HOUR_MS};
+use crate::forecast::{mul_div, recent_spend, runway, spend_rate, time_to};
+use crate::history::{last_top_up, DAY_MS};
 use crate::i18n::{age, clock, count, day_clock, duration, format, text, Lang};
 use crate::level::BalanceLevel;
 use crate::level::EMPTY_FLOOR;
@@ -1038,13 +1038,12 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
             },
         ),
         AlertDecision::Spike => {
-            let hour_ago = own.last().map_or(0, |p| p.at.saturating_sub(HOUR_MS));
-            let spent = own
-                .iter()
-                .find(|p| p.at >= hour_ago)
-                .zip(own.last())
-                .and_then(|(a, b)| a.balance.checked_sub(b.balance))
-                .unwrap_or(Money::ZERO);
+            // The spend the rule measured (a top-up counts 0); a spike of nothing spent is
+            // not an alert.
+            let spent = recent_spend(&own);
+            if !spent.is_positive() {
+                return None;
+            }
             (
                 AlertKind::Spike,
                 text(lang, "alert_spike_title"),
@@ -1470,6 +1469,34 @@ mod tests {
         let e = estimate_view(&none, "image", &j(json!("10")), Lang::En);
         assert!(!e.ok);
         assert_eq!(e.summary, text(Lang::En, "estimate_no_rate"));
+    }
+
+    #[test]
+    fn a_spike_alert_says_the_spend_the_rule_measured() {
+        // $0.50 spent, a top-up to $30.00, then $2.00 spent: the hour's spend is $2.50 (the
+        // top-up counts 0), not the first reading of the hour less the last (-$26.0000).
+        let s = state_after(&[
+            Ok("2.00"),
+            Ok("1.50"),
+            Ok("30.00"),
+            Ok("29.00"),
+            Ok("28.00"),
+        ]);
+        for (lang, amount) in [(Lang::En, "$2.5000 "), (Lang::Id, "$2,5000 ")] {
+            let a = alert_view(AlertDecision::Spike, &s, lang).unwrap();
+            assert_eq!(a.kind, AlertKind::Spike);
+            assert!(a.message.starts_with(amount), "{lang:?}: {}", a.message);
+        }
+        // Nothing spent in the hour (only a top-up): no spike alert can be worded.
+        for outcomes in [
+            &[Ok("0"), Ok("30.00")][..],
+            &[Ok("5"), Ok("5")],
+            &[Ok("5"), Ok("5.05")],
+        ] {
+            let s = state_after(outcomes);
+            let a = alert_view(AlertDecision::Spike, &s, Lang::En);
+            assert!(a.is_none(), "{outcomes:?}: {:?}", a.map(|a| a.message));
+        }
     }
 
     #[test]

@@ -275,13 +275,18 @@ pub struct ForecastView {
     pub spend_text: Option<String>,
     /// Why there is no runway: not enough history yet, or nothing spent.
     pub note: Option<String>,
-    /// Seconds until the balance is empty at the current spend.
+    /// Seconds from now until the balance is empty at the current spend, counted from the
+    /// reading's time (so it shrinks while no new reading comes); 0 once that is past or the
+    /// balance is empty, never negative.
     pub runway_seconds: Option<i64>,
-    /// Seconds until it is below the low threshold (0 when it is already).
+    /// Seconds from now until it is below the low threshold, counted the same way (0 when it
+    /// is already).
     pub runway_low_seconds: Option<i64>,
-    /// "Empty in about 2 d 5 h, around Sun 03:10".
+    /// "Empty in about 2 d 5 h, around Sun 03:10"; "Empty since Sun 21:07" at $0; "At the
+    /// recent spend it would be empty since about 13:05" once the projected time is past;
+    /// with " (as of the reading at 14:02)" while the reading is out of date.
     pub runway_text: Option<String>,
-    /// "Below the threshold in about 7 h 10 min" (while above it).
+    /// "Below the threshold in about 7 h 10 min" (while above it), worded like `runway_text`.
     pub runway_low_text: Option<String>,
     /// The last top-up's amount.
     pub last_top_up: Option<Money>,
@@ -362,7 +367,26 @@ fn tenths(n: i64) -> String {
     }
 }
 
+/// When the current spell at $0 began: the first of the newest run of readings below the
+/// empty floor (`points` oldest first), if the newest reading is one.
+fn empty_since(points: &[&HistoryPoint]) -> Option<i64> {
+    let run = points
+        .iter()
+        .rev()
+        .take_while(|p| p.balance < EMPTY_FLOOR)
+        .count();
+    points.get(points.len().checked_sub(run)?).map(|p| p.at)
+}
+
 /// What one account's history says: spend, runway, last top-up, sparklines.
+///
+/// Only readings up to `now` count: one stamped later was taken while the clock was ahead
+/// (it has since been set back), so nothing shown is dated after now. The runway runs from
+/// the reading's time (empty at = reading time + time to empty at the rate) and is said from
+/// now: `runway_seconds` shrinks while no new reading comes and never goes below 0; once the
+/// projected time is past the sentence says so, and at $0 it says since when the account is
+/// empty. While the reading is out of date (`Staleness`) the runway sentences say which
+/// reading they come from.
 pub fn forecast_view(
     account: &Account,
     balance: Option<Money>,
@@ -370,16 +394,79 @@ pub fn forecast_view(
     lang: Lang,
     utc_offset_min: i64,
 ) -> ForecastView {
-    let own = account.monitor.own_history();
+    let mut own = account.monitor.own_history();
+    own.retain(|p| p.at <= now_ms);
     let money = |m: Money| m.display_in(lang);
+    let when = |at: i64| day_clock(lang, at, now_ms, utc_offset_min);
     let rate = spend_rate(&own);
     let spending = rate.ok().filter(|r| r.is_positive());
-    let runway = match (balance, spending) {
-        (Some(b), Some(r)) => runway(b, account.settings.threshold, r),
+    let threshold = account.settings.threshold;
+    // The reading the balance comes from (never after now: a clock set back).
+    let read_at = account
+        .monitor
+        .last_good
+        .as_ref()
+        .map_or(now_ms, |r| r.at)
+        .min(now_ms);
+    let stale = account
+        .monitor
+        .staleness(&account.settings, now_ms)
+        .is_some();
+    let as_of = |sentence: String| {
+        if stale {
+            format(lang, "forecast_as_of", &[&sentence, &when(read_at)])
+        } else {
+            sentence
+        }
+    };
+    let empty = balance.is_some_and(|b| b < EMPTY_FLOOR);
+    // (empty at, below the threshold at), as instants.
+    let lines = match (balance, spending) {
+        (Some(b), Some(r)) if !empty => runway(b, threshold, r).map(|w| {
+            (
+                read_at.saturating_add(w.to_empty_ms),
+                read_at.saturating_add(w.to_low_ms),
+            )
+        }),
         _ => None,
     };
+    let from_now = |at: i64| at.saturating_sub(now_ms).max(0) / 1000;
+    let (runway_seconds, runway_low_seconds, runway_text, runway_low_text) = match lines {
+        _ if empty => {
+            let since = empty_since(&own).unwrap_or(read_at);
+            let text = format(lang, "runway_empty_since", &[&when(since)]);
+            (Some(0), Some(0), Some(as_of(text)), None)
+        }
+        Some((empty_at, low_at)) => {
+            let text = if empty_at > now_ms {
+                let left = empty_at.saturating_sub(now_ms);
+                format(
+                    lang,
+                    "runway_text",
+                    &[&duration(lang, left), &when(empty_at)],
+                )
+            } else {
+                format(lang, "runway_past_text", &[&when(empty_at)])
+            };
+            let above_low = balance.is_some_and(|b| b >= threshold);
+            let low_text = above_low.then(|| {
+                if low_at > now_ms {
+                    let left = low_at.saturating_sub(now_ms);
+                    format(lang, "runway_low_text", &[&duration(lang, left)])
+                } else {
+                    format(lang, "runway_low_past_text", &[&when(low_at)])
+                }
+            });
+            (
+                Some(from_now(empty_at)),
+                Some(from_now(low_at)),
+                Some(as_of(text)),
+                low_text.map(as_of),
+            )
+        }
+        None => (None, None, None, None),
+    };
     let top_up = last_top_up(&own);
-    let above_low = balance.is_some_and(|b| b >= account.settings.threshold);
     ForecastView {
         spend_per_hour: rate.ok(),
         spend_text: spending.map(|r| {
@@ -390,39 +477,21 @@ pub fn forecast_view(
                 &[&money(r.to_four_decimals()), &money(day.to_four_decimals())],
             )
         }),
+        // At $0 the runway sentence says how things stand.
         note: match rate {
+            _ if empty => None,
             Err(_) => Some(text(lang, "forecast_not_yet")),
             Ok(_) if spending.is_none() => Some(text(lang, "forecast_no_spend")),
             Ok(_) => None,
         },
-        runway_seconds: runway.map(|r| r.to_empty_ms / 1000),
-        runway_low_seconds: runway.map(|r| r.to_low_ms / 1000),
-        runway_text: runway.map(|r| {
-            let at = now_ms.saturating_add(r.to_empty_ms);
-            format(
-                lang,
-                "runway_text",
-                &[
-                    &duration(lang, r.to_empty_ms),
-                    &day_clock(lang, at, now_ms, utc_offset_min),
-                ],
-            )
-        }),
-        runway_low_text: runway
-            .filter(|_| above_low)
-            .map(|r| format(lang, "runway_low_text", &[&duration(lang, r.to_low_ms)])),
+        runway_seconds,
+        runway_low_seconds,
+        runway_text,
+        runway_low_text,
         last_top_up: top_up.map(|t| t.amount),
         last_top_up_at: top_up.map(|t| t.at),
-        last_top_up_text: top_up.map(|t| {
-            format(
-                lang,
-                "top_up_text",
-                &[
-                    &money(t.amount),
-                    &day_clock(lang, t.at, now_ms, utc_offset_min),
-                ],
-            )
-        }),
+        last_top_up_text: top_up
+            .map(|t| format(lang, "top_up_text", &[&money(t.amount), &when(t.at)])),
         day: sparkline(&own, now_ms, DAY_MS, "sparkline_day", lang),
         week: sparkline(&own, now_ms, 7 * DAY_MS, "sparkline_week", lang),
     }
@@ -1192,6 +1261,169 @@ mod tests {
 
     fn view_at(s: &Account, now: i64, lang: Lang) -> AccountView {
         account_view(s, now, lang, 0)
+    }
+
+    /// An account after these outcomes at these minutes after T0 (08:00 UTC, a Friday).
+    fn read_at(outcomes: &[(i64, Result<&str, ErrorCode>)]) -> Account {
+        let mut s = state_after(&[]);
+        for (min, o) in outcomes {
+            let outcome = o
+                .map(|b| Money::parse(b).unwrap())
+                .map_err(|c| ApiError::new(c, c.api_code()));
+            s.monitor = s
+                .monitor
+                .observe(&s.settings, &outcome, T0 + min * 60_000)
+                .0;
+        }
+        s
+    }
+
+    #[test]
+    fn at_zero_the_forecast_says_since_when() {
+        // Spending down to $0 at 08:50, still $0 at 09:10: empty since 08:50, not "in 1 min".
+        let drained = read_at(&[
+            (0, Ok("1.00")),
+            (10, Ok("0.80")),
+            (20, Ok("0.60")),
+            (30, Ok("0.40")),
+            (40, Ok("0.20")),
+            (50, Ok("0")),
+            (60, Ok("0")),
+            (70, Ok("0")),
+        ]);
+        // A spell at $0 that a small top-up ended: the current one began at 08:50.
+        let again = read_at(&[
+            (0, Ok("0.50")),
+            (10, Ok("0")),
+            (20, Ok("0.30")),
+            (30, Ok("0.20")),
+            (50, Ok("0")),
+            (70, Ok("0.005")),
+        ]);
+        // The provider says "zero balance" (a reading of $0 all the same).
+        let refused = read_at(&[
+            (0, Ok("0.50")),
+            (50, Err(ErrorCode::ZeroBalance)),
+            (70, Err(ErrorCode::ZeroBalance)),
+        ]);
+        for (name, s) in [
+            ("drained", &drained),
+            ("again", &again),
+            ("refused", &refused),
+        ] {
+            let f = view_at(s, T0 + 75 * 60_000, Lang::En).forecast;
+            assert_eq!(
+                f.runway_text.as_deref(),
+                Some("Empty since 08:50"),
+                "{name}"
+            );
+            assert_eq!(
+                (f.runway_seconds, f.runway_low_seconds),
+                (Some(0), Some(0)),
+                "{name}"
+            );
+            assert_eq!(f.runway_low_text, None, "{name}");
+            let f = view_at(s, T0 + 75 * 60_000, Lang::Id).forecast;
+            assert_eq!(
+                f.runway_text.as_deref(),
+                Some("Habis sejak 08.50"),
+                "{name}"
+            );
+        }
+        // The next day the day is named.
+        let f = view_at(&drained, T0 + 20 * 3_600_000, Lang::En).forecast;
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some("Empty since Fri 08:50 (as of the reading at Fri 09:10)")
+        );
+    }
+
+    #[test]
+    fn the_runway_counts_from_the_reading() {
+        // $10.00 falling $0.60 an hour, read last at 09:00: empty at 00:39 the next day, below
+        // $1.00 at 23:00.
+        let readings: Vec<(i64, Result<&str, ErrorCode>)> =
+            ["10.00", "9.90", "9.80", "9.70", "9.60", "9.50", "9.40"]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i as i64 * 10, Ok(*b)))
+                .collect();
+        let s = read_at(&readings);
+        let hour = 3_600_000;
+        // At the reading.
+        let f = view_at(&s, T0 + hour, Lang::En).forecast;
+        assert_eq!(f.runway_seconds, Some(15 * 3_600 + 39 * 60));
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some("Empty in about 15 h 39 min, around Sat 00:39")
+        );
+        assert_eq!(
+            f.runway_low_text.as_deref(),
+            Some("Below the threshold in about 14 h 0 min")
+        );
+        // Three hours later with no new reading: three hours less, and said to be as of then.
+        let f = view_at(&s, T0 + 4 * hour, Lang::En).forecast;
+        assert_eq!(f.runway_seconds, Some(12 * 3_600 + 39 * 60));
+        assert_eq!(f.runway_low_seconds, Some(11 * 3_600));
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some("Empty in about 12 h 39 min, around Sat 00:39 (as of the reading at 09:00)")
+        );
+        assert_eq!(
+            f.runway_low_text.as_deref(),
+            Some("Below the threshold in about 11 h 0 min (as of the reading at 09:00)")
+        );
+        let f = view_at(&s, T0 + 4 * hour, Lang::Id).forecast;
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some(
+                "Habis dalam sekitar 12 jam 39 menit, sekitar Sab 00.39 (menurut pembacaan 09.00)"
+            )
+        );
+        // A day later the projected times are past: never a negative runway, never "in 1 min".
+        let f = view_at(&s, T0 + 20 * hour, Lang::En).forecast;
+        assert_eq!((f.runway_seconds, f.runway_low_seconds), (Some(0), Some(0)));
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some("At the recent spend it would be empty since about 00:39 (as of the reading at Fri 09:00)")
+        );
+        assert_eq!(
+            f.runway_low_text.as_deref(),
+            Some("At the recent spend it would be below the threshold since about Fri 23:00 (as of the reading at Fri 09:00)")
+        );
+    }
+
+    #[test]
+    fn a_clock_set_back_never_dates_the_history_after_now() {
+        let hour = 3_600_000;
+        // $5.00 read every 10 minutes from 08:00 to 11:00 by a clock that was two hours
+        // ahead; set right, the next reading ($4.80) is at 09:05.
+        let mut readings: Vec<(i64, Result<&str, ErrorCode>)> =
+            (0..=18).map(|i| (i * 10, Ok("5.00"))).collect();
+        readings.push((65, Ok("4.80")));
+        let s = read_at(&readings);
+        let now = T0 + 65 * 60_000;
+        let v = view_at(&s, now, Lang::En);
+        assert!(
+            v.forecast.last_top_up_at.is_none_or(|at| at <= now),
+            "{:?}",
+            v.forecast.last_top_up_text
+        );
+        assert!(s.monitor.history.iter().all(|p| p.at <= now));
+        // A top-up at 10:30 by the clock that was ahead, seen at 09:00 before any new reading:
+        // the forecast shows the history up to now only.
+        let mut readings: Vec<(i64, Result<&str, ErrorCode>)> =
+            (0..=15).map(|i| (i * 10, Ok("1.00"))).collect();
+        readings.extend([(150, Ok("25.00")), (160, Ok("25.00"))]);
+        let s = read_at(&readings);
+        let now = T0 + hour;
+        let f = view_at(&s, now, Lang::En).forecast;
+        assert!(
+            f.last_top_up_at.is_none_or(|at| at <= now),
+            "{:?}",
+            f.last_top_up_text
+        );
+        assert_eq!(f.last_top_up_text, None);
     }
 
     #[test]

@@ -474,7 +474,7 @@ pub fn forecast_view(
             format(
                 lang,
                 "spend_text",
-                &[&money(r.to_four_decimals()), &money(day.to_four_decimals())],
+                &[&r.display_cost_in(lang), &day.display_cost_in(lang)],
             )
         }),
         // At $0 the runway sentence says how things stand.
@@ -946,9 +946,11 @@ pub fn account_view(
             &[&clock(lang, at, utc_offset_min), &age(lang, now_ms, at)],
         )
     });
-    let look = badge_look(level, balance, staleness.is_some(), error.is_some());
+    let look = badge_look(level, balance, staleness.is_some(), error.is_some(), lang);
     let level_words = level_text(lang, level);
-    let threshold_text = money(settings.threshold);
+    // A line to stay above is shown like a cost (rounded up), so a balance below it never
+    // reads as at or above it.
+    let threshold_text = settings.threshold.display_cost_in(lang);
     // A failed check with no level known reads "Check failed", not "Unknown".
     let status_words = if error.is_some() && level == BalanceLevel::Unknown {
         text(lang, "status_error")
@@ -1012,7 +1014,7 @@ pub fn account_view(
             kind,
             label: text(lang, &format!("type_{}", kind.as_str())),
             rate,
-            rate_text: format(lang, "per_solve", &[&money(rate)]),
+            rate_text: format(lang, "per_solve", &[&rate.display_cost_in(lang)]),
             solves,
             solves_text: solves.map(|n| count(lang, n)),
         });
@@ -1081,7 +1083,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
         .shown_balance()
         .unwrap_or(Money::ZERO)
         .display_in(lang);
-    let threshold = account.settings.threshold.display_in(lang);
+    let threshold = account.settings.threshold.display_cost_in(lang);
     let (kind, title, message) = match decision {
         AlertDecision::None => return None,
         AlertDecision::Critical => (
@@ -1116,7 +1118,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
             (
                 AlertKind::Spike,
                 text(lang, "alert_spike_title"),
-                format(lang, "alert_spike_message", &[&spent.display_in(lang)]),
+                format(lang, "alert_spike_message", &[&spent.display_cost_in(lang)]),
             )
         }
         AlertDecision::Predictive => {
@@ -1129,11 +1131,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
                 format(
                     lang,
                     "alert_predictive_message",
-                    &[
-                        &rate.to_four_decimals().display_in(lang),
-                        &balance,
-                        &duration(lang, left),
-                    ],
+                    &[&rate.display_cost_in(lang), &balance, &duration(lang, left)],
                 ),
             )
         }
@@ -1198,7 +1196,7 @@ pub fn estimate_view(
     let mut out = EstimateView {
         ok: true,
         cost: Some(cost),
-        cost_text: Some(cost.display_in(lang)),
+        cost_text: Some(cost.display_cost_in(lang)),
         ..EstimateView::default()
     };
     match account
@@ -1209,7 +1207,7 @@ pub fn estimate_view(
         Some(b) => {
             out.covered = Some(b.covered);
             out.shortfall = Some(b.shortfall);
-            out.shortfall_text = Some(b.shortfall.display_in(lang));
+            out.shortfall_text = Some(b.shortfall.display_cost_in(lang));
             out.enough = Some(b.enough);
             out.summary = if b.enough {
                 format(lang, "estimate_enough", &[&count(lang, b.covered)])
@@ -1218,7 +1216,7 @@ pub fn estimate_view(
                     lang,
                     "estimate_short",
                     &[
-                        &b.shortfall.display_in(lang),
+                        &b.shortfall.display_cost_in(lang),
                         &count(lang, b.covered.min(qty)),
                         &count(lang, qty),
                     ],
@@ -1472,7 +1470,7 @@ mod tests {
         let cases: Vec<Case> = vec![
             // name, outcomes, state, level, badge text, badge colour, stale
             ("ok", vec![Ok("12.345")], "ok", "ok", "12.3", GREEN, false),
-            ("low", vec![Ok("0.42")], "low", "low", ".42", RED, false),
+            ("low", vec![Ok("0.42")], "low", "low", "0.42", RED, false),
             ("zero", vec![Ok("0")], "empty", "empty", "0", RED, false),
             ("zero error", vec![Err(ErrorCode::ZeroBalance)], "empty", "empty", "0", RED, false),
             ("wrong key", vec![Err(ErrorCode::WrongKey)], "error", "unknown", "!", GREY, false),
@@ -1645,6 +1643,46 @@ mod tests {
             own.contains("settings") && !own.contains("CAPTCHAAI_API_KEY"),
             "{own}"
         );
+    }
+
+    #[test]
+    #[rustfmt::skip]
+    fn a_balance_is_written_one_way_everywhere() {
+        use crate::summary::view as summary_view;
+        // $3.49999 with a threshold of $5: the badge, the tooltip (one and several accounts),
+        // the popup and the notification say the same rounded-down figure; the threshold,
+        // rates and costs are rounded up.
+        let s = state_after(&[Ok("3.49999")])
+            .apply_settings(&j(json!({"threshold": "5.00001", "rates": {"image": "0.00055"}})))
+            .unwrap();
+        let cases = [
+            (Lang::En, "$3.4999", "3.49", "$5.0001", "$0.0006 per solve", "$5.5000"),
+            (Lang::Id, "$3,4999", "3,49", "$5,0001", "$0,0006 per penyelesaian", "$5,5000"),
+        ];
+        for (lang, balance, badge, threshold, rate, cost) in cases {
+            let v = view_at(&s, T0, lang);
+            assert_eq!(v.balance_text.as_deref(), Some(balance), "{lang:?}");
+            assert_eq!(v.badge.text, badge, "{lang:?}");
+            assert!(v.badge.title.contains(balance), "{lang:?}: {}", v.badge.title);
+            assert_eq!(v.threshold_text, threshold, "{lang:?}");
+            assert!(v.pill_text.ends_with(threshold), "{lang:?}: {}", v.pill_text);
+            let image = v.remaining.iter().find(|r| r.kind == CaptchaType::Image).unwrap();
+            assert_eq!(image.rate_text, rate, "{lang:?}");
+            let a = alert_view(AlertDecision::Warning, &s, lang).unwrap();
+            assert!(a.message.contains(balance) && a.message.contains(threshold), "{lang:?}: {}", a.message);
+            let e = estimate_view(&s, "image", &j(json!("10000")), lang);
+            assert_eq!(e.cost_text.as_deref(), Some(cost), "{lang:?}");
+            let state = State {
+                accounts: vec![s.clone(), s.clone()],
+                ..State::default()
+            };
+            let all = summary_view(&state, T0, lang, 0);
+            assert_eq!(all.badge.text, badge, "{lang:?}");
+            assert!(all.badge.title.lines().all(|l| l.contains(balance)), "{lang:?}: {}", all.badge.title);
+        }
+        // A shortfall is what is missing: never understated.
+        let e = estimate_view(&s, "image", &j(json!("10000")), Lang::En);
+        assert_eq!(e.shortfall_text.as_deref(), Some("$2.0001"));
     }
 
     #[test]

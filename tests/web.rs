@@ -158,7 +158,7 @@ async fn full_cycle_turns_the_badge_red_on_low() {
     ));
     assert_eq!(view["status"], "low");
     assert_eq!(view["badge"]["color"], "#dc2626");
-    assert_eq!(view["badge"]["text"], ".42");
+    assert_eq!(view["badge"]["text"], "0.42");
     assert_eq!(view["accounts"][0]["balanceText"], "$0.4200");
     let again = rs(cab::plan_check(
         &js(observed["state"].clone()),

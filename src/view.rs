@@ -9,14 +9,14 @@ use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
 use crate::forecast::{mul_div, recent_spend, runway, spend_rate, time_to};
 use crate::history::{last_top_up, DAY_MS};
-use crate::i18n::{age, clock, count, day_clock, duration, format, text, Lang};
+use crate::i18n::{age, count, day_clock, duration, format, text, Lang, Zone};
 use crate::level::BalanceLevel;
 use crate::level::EMPTY_FLOOR;
 use crate::money::Money;
 use crate::monitor::HistoryPoint;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
 use crate::provider::{Family, ProviderId, PROVIDERS};
-use crate::schedule::Trigger;
+use crate::schedule::{trusted_time, Trigger};
 use crate::settings::mask_key;
 use crate::state::{Account, State};
 use crate::summary::Status;
@@ -392,12 +392,12 @@ pub fn forecast_view(
     balance: Option<Money>,
     now_ms: i64,
     lang: Lang,
-    utc_offset_min: i64,
+    zone: impl Zone,
 ) -> ForecastView {
     let mut own = account.monitor.own_history();
     own.retain(|p| p.at <= now_ms);
     let money = |m: Money| m.display_in(lang);
-    let when = |at: i64| day_clock(lang, at, now_ms, utc_offset_min);
+    let when = |at: i64| day_clock(lang, at, now_ms, &zone);
     let rate = spend_rate(&own);
     let spending = rate.ok().filter(|r| r.is_positive());
     let threshold = account.settings.threshold;
@@ -828,7 +828,7 @@ pub fn error_view(
 }
 
 /// The Refresh button at `now`, derived from the plan a press would get.
-fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64) -> RefreshView {
+fn refresh_view(account: &Account, now_ms: i64, lang: Lang, zone: &dyn Zone) -> RefreshView {
     let monitor = &account.monitor;
     let plan = monitor.plan(&account.settings, Trigger::Refresh, now_ms);
     let allowed_at = match plan.reason {
@@ -850,7 +850,7 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64)
                 format(
                     lang,
                     "refresh_wait_until",
-                    &[&clock(lang, at, utc_offset_min)],
+                    &[&day_clock(lang, at, now_ms, zone)],
                 )
             }
         }
@@ -866,12 +866,17 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64)
 }
 
 /// What the API said about the key, if it was asked.
-fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyStatusView> {
+fn key_status(
+    account: &Account,
+    now_ms: i64,
+    lang: Lang,
+    zone: &dyn Zone,
+) -> Option<KeyStatusView> {
     let monitor = &account.monitor;
     let provider = provider_label(account.settings.provider, lang);
     if let Some(failed) = &monitor.last_error {
         if failed.error.code.kind() == ErrorKind::KeyProblem {
-            let at = clock(lang, failed.at, utc_offset_min);
+            let at = day_clock(lang, failed.at, now_ms, zone);
             let key = match failed.error.code {
                 ErrorCode::InvalidKey => "key_status_invalid",
                 _ if key_on_server(account) => "key_status_rejected_server",
@@ -888,7 +893,7 @@ fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyS
         text: format(
             lang,
             "key_status_accepted",
-            &[&provider, &clock(lang, good.at, utc_offset_min)],
+            &[&provider, &day_clock(lang, good.at, now_ms, zone)],
         ),
     })
 }
@@ -902,14 +907,11 @@ pub fn provider_label(id: ProviderId, lang: Lang) -> String {
     }
 }
 
-/// One account's whole picture at `now`; clock times are shown at `utc_offset_min` (the
-/// browser's time zone: `-new Date().getTimezoneOffset()`).
-pub fn account_view(
-    account: &Account,
-    now_ms: i64,
-    lang: Lang,
-    utc_offset_min: i64,
-) -> AccountView {
+/// One account's whole picture at `now`; clock times are shown in `zone` (the browser's time
+/// zone in the wasm module, each instant at its own offset; a fixed offset in minutes east of
+/// UTC natively), with their day when it is not today.
+pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone) -> AccountView {
+    let zone: &dyn Zone = &zone;
     let (settings, monitor) = (&account.settings, &account.monitor);
     let level = monitor.level(settings);
     let balance = monitor.shown_balance();
@@ -919,13 +921,19 @@ pub fn account_view(
         .as_ref()
         .map(|f| error_view(&f.error, lang, balance.is_some(), key_on_server(account)));
     let staleness = monitor.staleness(settings, now_ms);
+    // A reading stamped after now (a clock set back) is of unknown age, not "older than two
+    // intervals".
+    let from_the_future = monitor
+        .last_good
+        .as_ref()
+        .is_some_and(|r| trusted_time(Some(r.at), now_ms).is_none());
     let stale_text = staleness.map(|s| {
         text(
             lang,
-            if s == Staleness::CheckFailed {
-                "stale_failed"
-            } else {
-                "stale_old"
+            match s {
+                Staleness::CheckFailed => "stale_failed",
+                Staleness::Old if from_the_future => "stale_unknown_age",
+                Staleness::Old => "stale_old",
             },
         )
     });
@@ -943,7 +951,7 @@ pub fn account_view(
         format(
             lang,
             "balance_read",
-            &[&clock(lang, at, utc_offset_min), &age(lang, now_ms, at)],
+            &[&day_clock(lang, at, now_ms, zone), &age(lang, now_ms, at)],
         )
     });
     let look = badge_look(level, balance, staleness.is_some(), error.is_some(), lang);
@@ -975,12 +983,12 @@ pub fn account_view(
         .as_ref()
         .filter(|f| f.error.code != ErrorCode::ZeroBalance)
         .map(|f| {
-            let at = clock(lang, f.at, utc_offset_min);
+            let at = day_clock(lang, f.at, now_ms, zone);
             match plan.next_check_at {
                 Some(next) => format(
                     lang,
                     "check_failed_next",
-                    &[&at, &clock(lang, next, utc_offset_min)],
+                    &[&at, &day_clock(lang, next, now_ms, zone)],
                 ),
                 None => format(lang, "check_failed_paused", &[&at]),
             }
@@ -1048,8 +1056,8 @@ pub fn account_view(
         updated_ago,
         read_text,
         failed_text,
-        refresh: refresh_view(account, now_ms, lang, utc_offset_min),
-        key_status: key_status(account, lang, utc_offset_min),
+        refresh: refresh_view(account, now_ms, lang, zone),
+        key_status: key_status(account, now_ms, lang, zone),
         show_solves: settings.show_solves,
         rates_note: if settings.rates.iter().next().is_none() {
             Some(text(lang, "rates_none"))
@@ -1071,7 +1079,7 @@ pub fn account_view(
         threshold: settings.threshold,
         threshold_text,
         add_funds_url: settings.provider().add_funds,
-        forecast: forecast_view(account, balance, now_ms, lang, utc_offset_min),
+        forecast: forecast_view(account, balance, now_ms, lang, zone),
     }
 }
 
@@ -1542,6 +1550,87 @@ mod tests {
         let ok = state_after(&[Ok("12.345")]);
         let v = view_at(&ok, T0 + 60_000, Lang::En);
         assert_eq!((v.failed_text, v.pill_text.as_str()), (None, "OK"));
+    }
+
+    #[test]
+    fn clock_times_name_their_day_and_their_own_offset() {
+        // Read Fri 08:00 UTC, seen Sun 21:00: the day is named wherever a clock time is.
+        let s = state_after(&[Ok("12.345")]);
+        let sunday = T0 + 2 * 24 * 3_600_000 + 13 * 3_600_000;
+        let v = view_at(&s, sunday, Lang::En);
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some("Balance read Fri 08:00, 2 d ago")
+        );
+        assert_eq!(
+            v.key_status.unwrap().text,
+            "CaptchaAI accepted this key at Fri 08:00."
+        );
+        let v = view_at(&s, sunday, Lang::Id);
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some("Saldo dibaca Jum 08.00, 2 hari lalu")
+        );
+        let failed = state_after(&[Ok("12.345"), Err(ErrorCode::ServerError)]);
+        let text = view_at(&failed, sunday, Lang::En).failed_text.unwrap();
+        assert!(
+            text.starts_with("Latest check failed at Fri 08:10; next check at "),
+            "{text}"
+        );
+        // A runway across a daylight-saving change: UTC+1 until Fri 20:00 UTC, UTC+2 after.
+        let readings: Vec<(i64, Result<&str, ErrorCode>)> =
+            ["10.00", "9.90", "9.80", "9.70", "9.60", "9.50", "9.40"]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i as i64 * 10, Ok(*b)))
+                .collect();
+        let s = read_at(&readings);
+        let switch = T0 + 12 * 3_600_000;
+        let zone = crate::i18n::ZoneFn(move |at: i64| if at < switch { 60 } else { 120 });
+        let v = account_view(&s, T0 + 3_600_000, Lang::En, &zone);
+        assert_eq!(v.read_text.as_deref(), Some("Balance read 10:00, just now"));
+        // Empty at Sat 00:39 UTC: 02:39 at UTC+2 (01:39 with the offset of now).
+        assert_eq!(
+            v.forecast.runway_text.as_deref(),
+            Some("Empty in about 15 h 39 min, around Sat 02:39")
+        );
+        let all = crate::summary::view(
+            &State {
+                accounts: vec![s.clone()],
+                ..State::default()
+            },
+            T0 + 3_600_000,
+            Lang::En,
+            &zone,
+        );
+        assert_eq!(all.accounts[0].forecast.runway_text, v.forecast.runway_text);
+    }
+
+    #[test]
+    fn a_reading_stamped_after_now_is_of_unknown_age() {
+        // Read at 10:00 by a clock two hours ahead; set back, it is 08:00 now.
+        let ahead = read_at(&[(120, Ok("12.345"))]);
+        let v = view_at(&ahead, T0, Lang::En);
+        let unknown = "an unknown time ago (the computer's clock was changed)";
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some(format!("Balance read 10:00, {unknown}").as_str())
+        );
+        assert_eq!(v.updated_ago.as_deref(), Some(unknown));
+        assert_eq!(v.checked_text, format!("last checked {unknown}"));
+        assert!(v.stale);
+        let stale = v.stale_text.unwrap();
+        assert!(
+            !stale.contains("older than") && stale.contains("clock"),
+            "{stale}"
+        );
+        assert!(!v.badge.title.contains("just now"), "{}", v.badge.title);
+        let v = view_at(&ahead, T0, Lang::Id);
+        assert!(v.stale_text.unwrap().contains("jam komputer"));
+        // Thirty seconds ahead is within the tolerance: just now, fresh.
+        let v = view_at(&ahead, T0 + 120 * 60_000 - 30_000, Lang::En);
+        assert_eq!(v.read_text.as_deref(), Some("Balance read 10:00, just now"));
+        assert!(!v.stale);
     }
 
     #[test]

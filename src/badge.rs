@@ -1,5 +1,6 @@
 //! The toolbar badge (and the widget's level colour): one table, so both always agree.
 
+use crate::i18n::Lang;
 use crate::level::BalanceLevel;
 use crate::money::Money;
 
@@ -44,19 +45,20 @@ const LOOKS: [(BalanceLevel, bool, &str, BadgeText); 6] = [
 ];
 
 /// The badge for a level, the balance shown, whether it is stale, and whether the latest check
-/// failed.
+/// failed; the balance in `lang`'s decimal mark (`Money::short_in`).
 pub fn badge_look(
     level: BalanceLevel,
     balance: Option<Money>,
     stale: bool,
     failed: bool,
+    lang: Lang,
 ) -> BadgeLook {
     // Rows in level order, fresh then stale (tested): indexed, where a search measured
     // bigger; `Unknown` is past the end.
     let look = LOOKS.get(level as usize * 2 + usize::from(stale));
     match (look, balance) {
         (Some((.., color, BadgeText::Short)), Some(b)) => BadgeLook {
-            text: b.short(),
+            text: b.short_in(lang),
             color,
         },
         (Some((.., color, BadgeText::Fixed(text))), _) => BadgeLook {
@@ -95,8 +97,8 @@ mod tests {
             (Ok, m("12.345"), false, false, "12.3", GREEN),
             (Ok, m("12.345"), true, true, "12.3", AMBER),
             (Ok, m("12.345"), true, false, "12.3", AMBER),
-            (Low, m("0.42"), false, false, ".42", RED),
-            (Low, m("0.42"), true, true, ".42", DARK_RED),
+            (Low, m("0.42"), false, false, "0.42", RED),
+            (Low, m("0.42"), true, true, "0.42", DARK_RED),
             (Empty, m("0"), false, false, "0", RED),
             (Empty, m("0"), true, true, "0", DARK_RED),
             (Empty, None, false, true, "0", RED),
@@ -106,10 +108,13 @@ mod tests {
         ];
         for (level, balance, stale, failed, text, color) in cases {
             assert_eq!(
-                badge_look(level, balance, stale, failed),
+                badge_look(level, balance, stale, failed, Lang::En),
                 BadgeLook { text: text.into(), color },
                 "{level:?} stale={stale}"
             );
         }
+        // The language's decimal mark.
+        assert_eq!(badge_look(Low, m("0.42"), false, false, Lang::Id).text, "0,42");
+        assert_eq!(badge_look(Ok, m("12.345"), false, false, Lang::Id).text, "12,3");
     }
 }

@@ -161,12 +161,14 @@ pub fn runway(balance: Money, threshold: Money, rate: Money) -> Option<Runway> {
 }
 
 /// Spend (nanos) and time (ms) over the steps whose later reading is at or after `from` and
-/// before `to`.
+/// before `to`. A top-up counts no spend ([`step_spend`]); a step that starts below the empty
+/// floor counts neither spend nor time: an account that cannot pay spends nothing, and a day
+/// at $0 is not a day of "usual" spend to compare the spend after a top-up with.
 fn spend_between<S: Sample>(points: &[S], from: i64, to: i64) -> (i64, i64) {
     let (mut spend, mut time) = (0i64, 0i64);
     for w in points.windows(2) {
         if let [a, b] = w {
-            if b.at() >= from && b.at() < to {
+            if b.at() >= from && b.at() < to && a.balance() >= EMPTY_FLOOR {
                 spend = spend.saturating_add(step_spend(a.balance(), b.balance()));
                 time = time.saturating_add(b.at().saturating_sub(a.at()));
             }
@@ -175,18 +177,33 @@ fn spend_between<S: Sample>(points: &[S], from: i64, to: i64) -> (i64, i64) {
     (spend, time)
 }
 
+/// What the spike rule compares: (spend, time) of the recent steps and of the baseline's.
+fn spike_windows<S: Sample>(points: &[S]) -> ((i64, i64), (i64, i64)) {
+    let Some(now) = points.last().map(|p| p.at()) else {
+        return ((0, 0), (0, 0));
+    };
+    let recent_from = now.saturating_sub(SPIKE_RECENT_MS) + 1;
+    let base_from = recent_from.saturating_sub(SPIKE_BASELINE_MS);
+    (
+        spend_between(points, recent_from, i64::MAX),
+        spend_between(points, base_from, recent_from),
+    )
+}
+
+/// What the spike rule counts as spent in the last hour: the spend of the steps whose later
+/// reading is in the last hour (a top-up counts 0, a refund less than 0). The spike alert
+/// says this amount, so the figure is the one the rule measured.
+pub fn recent_spend<S: Sample>(points: &[S]) -> Money {
+    Money::from_nanos(spike_windows(points).0 .0)
+}
+
 /// True when the last hour's spend is a spike against the account's own baseline: spend in the
 /// steps ending within the last hour is at least [`SPIKE_MIN`], and its rate is at least
 /// [`SPIKE_FACTOR`] times the rate of the steps ending in the 24 hours before, of which at
 /// least [`SPIKE_BASELINE_MIN_MS`] must be known (without a baseline nothing is unusual).
+/// Steps that start at an empty balance count in neither ([`spend_between`]).
 pub fn is_spike<S: Sample>(points: &[S]) -> bool {
-    let Some(now) = points.last().map(|p| p.at()) else {
-        return false;
-    };
-    let recent_from = now.saturating_sub(SPIKE_RECENT_MS) + 1;
-    let (spend, time) = spend_between(points, recent_from, i64::MAX);
-    let base_from = recent_from.saturating_sub(SPIKE_BASELINE_MS);
-    let (base_spend, base_time) = spend_between(points, base_from, recent_from);
+    let ((spend, time), (base_spend, base_time)) = spike_windows(points);
     spend >= SPIKE_MIN.nanos()
         && base_time >= SPIKE_BASELINE_MIN_MS
         && mul_div(spend, HOUR_MS, time)
@@ -431,6 +448,22 @@ mod tests {
         for (name, points, want) in cases {
             assert_eq!(is_spike(&points), want, "{name}");
         }
+    }
+
+    #[test]
+    fn a_top_up_after_an_empty_spell_is_not_a_spike() {
+        // Ten hours at $0 (the account could not spend, so that is no baseline of "usual"
+        // spend), then a top-up to $30.00 and $0.50 spent: not unusual.
+        let mut readings: Vec<(i64, i64)> = (0..=20).map(|i| (i * 30, 0)).collect();
+        readings.extend([(610, 3_000), (640, 2_950)]);
+        assert!(!is_spike(&pts(&readings)));
+        // The same with spend before the account ran dry: still no six hours of baseline.
+        let mut readings: Vec<(i64, i64)> = (0..=4).map(|i| (i * 30, 100 - 25 * i)).collect();
+        readings.extend((5..=20).map(|i| (i * 30, 0)));
+        readings.extend([(610, 3_000), (640, 2_950), (670, 2_900)]);
+        assert!(!is_spike(&pts(&readings)));
+        // What the rule measured as the hour's spend: the top-up counts 0.
+        assert_eq!(recent_spend(&pts(&readings)), c(100));
     }
 
     #[test]

@@ -100,8 +100,12 @@ fn bucket(at: i64, now_ms: i64) -> Option<(usize, i64)> {
 
 /// Thins `points` (oldest first) for `now_ms`: see the module doc. The newest and the oldest
 /// point (within the last tier) always stay; so do both readings of every top-up and level change younger than the last tier.
-/// Points out of time order (a clock that went back) are put in order first.
+/// Points out of time order are put in order first. Points stamped after `now_ms` were read
+/// while the clock was ahead (it has since been set back) and are dropped: kept, a reading
+/// now would sort before them, and the step back up to them would be a top-up, a level change
+/// or a rate dated after now.
 pub fn compact<S: Sample>(points: &mut Vec<S>, now_ms: i64, threshold: Money) {
+    points.retain(|p| p.at() <= now_ms);
     sort_by_time(points);
     // Kept points move to the front in place; `prev` remembers the balance of the point
     // before `i` as it was read, since its slot may have been reused.
@@ -334,6 +338,16 @@ mod tests {
         compact(&mut points, T0 + 6 * MINUTE_MS, Money::from_cents(100));
         let times: Vec<i64> = points.iter().map(|q| (q.at - T0) / MINUTE_MS).collect();
         assert_eq!(times, vec![1, 3, 5]);
+    }
+
+    #[test]
+    fn points_after_now_are_dropped() {
+        // Read at 10:00–10:20 by a clock two hours ahead; set back, it reads $4.80 at 08:15.
+        // Kept, the step from $4.80 back up to $5.00 would be a top-up at 10:00.
+        let mut points = vec![p(120, 500), p(130, 500), p(140, 500)];
+        fold(&mut points, p(15, 480), Money::from_cents(100));
+        assert_eq!(points, vec![p(15, 480)]);
+        assert_eq!(last_top_up(&points), None);
     }
 
     #[test]

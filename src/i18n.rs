@@ -174,9 +174,42 @@ pub fn count(lang: Lang, n: u64) -> String {
     out
 }
 
-/// The wall-clock time of `at_ms` (epoch ms) at a UTC offset in minutes: `12:02` (en),
-/// `12.02` (id). The offset comes from the browser, the only place that knows the time zone.
-pub fn clock(lang: Lang, at_ms: i64, utc_offset_min: i64) -> String {
+/// Where clock times are shown: minutes east of UTC at each instant, so a time on the other
+/// side of a daylight-saving change is shown with its own offset. A fixed offset is an `i64`
+/// (the server, tests); the wasm bindings ask the browser for each instant
+/// (`-new Date(ms).getTimezoneOffset()`); [`ZoneFn`] wraps any function.
+pub trait Zone {
+    /// Minutes east of UTC at `at_ms` (epoch ms).
+    fn offset_min(&self, at_ms: i64) -> i64;
+}
+
+/// A fixed offset in minutes east of UTC, the same at every instant.
+impl Zone for i64 {
+    fn offset_min(&self, _at_ms: i64) -> i64 {
+        *self
+    }
+}
+
+/// A borrowed zone is a zone (one zone passed down through a view).
+impl<Z: Zone + ?Sized> Zone for &Z {
+    fn offset_min(&self, at_ms: i64) -> i64 {
+        (**self).offset_min(at_ms)
+    }
+}
+
+/// A zone from a function of the instant: minutes east of UTC at `at_ms`.
+pub struct ZoneFn<F>(pub F);
+
+impl<F: Fn(i64) -> i64> Zone for ZoneFn<F> {
+    fn offset_min(&self, at_ms: i64) -> i64 {
+        (self.0)(at_ms)
+    }
+}
+
+/// The wall-clock time of `at_ms` (epoch ms) in `zone`, at the offset of that instant:
+/// `12:02` (en), `12.02` (id). The zone comes from the browser, the only place that knows it.
+pub fn clock(lang: Lang, at_ms: i64, zone: impl Zone) -> String {
+    let utc_offset_min = zone.offset_min(at_ms);
     let minutes = (at_ms.div_euclid(60_000) + utc_offset_min).rem_euclid(24 * 60);
     format!(
         "{:02}{}{:02}",
@@ -209,10 +242,11 @@ pub fn duration(lang: Lang, ms: i64) -> String {
 
 /// A clock time with its day when that is not today (in the browser's zone): "14:02" today,
 /// "Sun 03:10" within six days either way, "2026-12-24 09:00" further off (a weekday alone
-/// would be ambiguous then).
-pub fn day_clock(lang: Lang, at_ms: i64, now_ms: i64, utc_offset_min: i64) -> String {
-    let time = clock(lang, at_ms, utc_offset_min);
-    let day_of = |ms: i64| (ms.div_euclid(60_000) + utc_offset_min).div_euclid(1440);
+/// would be ambiguous then). Each instant is placed at its own offset, so a time on the other
+/// side of a daylight-saving change is right, and so is its day.
+pub fn day_clock(lang: Lang, at_ms: i64, now_ms: i64, zone: impl Zone) -> String {
+    let time = clock(lang, at_ms, &zone);
+    let day_of = |ms: i64| (ms.div_euclid(60_000) + zone.offset_min(ms)).div_euclid(1440);
     let (day, today) = (day_of(at_ms), day_of(now_ms));
     if day == today {
         return time;
@@ -237,8 +271,13 @@ pub fn day_clock(lang: Lang, at_ms: i64, now_ms: i64, utc_offset_min: i64) -> St
     format(lang, "weekday_time", &[&date, &time])
 }
 
-/// "just now", "3 min ago", "2 h ago", "4 d ago".
+/// "just now", "3 min ago", "2 h ago", "4 d ago"; "an unknown time ago (the computer's clock
+/// was changed)" for a time more than the clock skew tolerance after now, written by a clock
+/// that has since been set back (never "just now" beside "out of date").
 pub fn age(lang: Lang, now_ms: i64, at_ms: i64) -> String {
+    if crate::schedule::trusted_time(Some(at_ms), now_ms).is_none() {
+        return text(lang, "age_unknown");
+    }
     let secs = now_ms.saturating_sub(at_ms).max(0) / 1000;
     match secs {
         0..=59 => text(lang, "age_just_now"),
@@ -275,6 +314,53 @@ mod tests {
             assert_eq!(day_clock(Lang::En, at, now, offset), want, "{at} {offset}");
         }
         assert_eq!(day_clock(Lang::Id, now + 15 * H, now, 0), "Min 03.00");
+    }
+
+    #[test]
+    fn clock_times_use_the_offset_of_their_own_instant() {
+        // UTC+1 until 2027-03-28 01:00 UTC, UTC+2 from then on (Europe's summer time).
+        const SWITCH: i64 = 1_806_195_600_000;
+        let zone = ZoneFn(|at: i64| if at < SWITCH { 60 } else { 120 });
+        // Fri 2027-03-26 12:00 UTC and Mon 2027-03-29 10:00 UTC.
+        let (friday, monday) = (1_806_062_400_000, 1_806_314_400_000);
+        const M: i64 = 60_000;
+        #[rustfmt::skip]
+        let cases = [
+            // now,  at,              shown
+            (friday, SWITCH + 70 * M, "Sun 04:10"), // two days ahead, after the change
+            (friday, SWITCH - 90 * M, "Sun 00:30"), // 23:30 UTC is Sunday already at UTC+1
+            (friday, SWITCH - M,      "Sun 01:59"),
+            (friday, SWITCH,          "Sun 03:00"),
+            (friday, friday,          "13:00"),
+            (monday, SWITCH - 5 * 60 * M, "Sat 21:00"), // yesterday's reading, before it
+            (monday, monday,          "12:00"),
+        ];
+        for (now, at, want) in cases {
+            assert_eq!(day_clock(Lang::En, at, now, &zone), want, "{at}");
+        }
+        assert_eq!(clock(Lang::Id, SWITCH + 70 * M, &zone), "04.10");
+        // A fixed offset is the same at every instant.
+        assert_eq!(
+            day_clock(Lang::En, SWITCH + 70 * M, friday, 60),
+            "Sun 03:10"
+        );
+    }
+
+    #[test]
+    fn an_age_is_never_just_now_for_a_time_after_now() {
+        assert_eq!(age(Lang::En, 10_000, 9_000), "just now");
+        // Within the clock skew tolerance (a minute) it is still "just now" ...
+        assert_eq!(age(Lang::En, 10_000, 40_000), "just now");
+        // ... beyond it the time was written by a clock that has since been set back.
+        for (lang, want) in [
+            (
+                Lang::En,
+                "an unknown time ago (the computer's clock was changed)",
+            ),
+            (Lang::Id, "entah berapa lama lalu (jam komputer diubah)"),
+        ] {
+            assert_eq!(age(lang, 0, 2 * 3_600_000), want);
+        }
     }
 
     #[test]

@@ -29,6 +29,8 @@ const MAX_INPUT_LEN: usize = 64;
 const MAX_POWER: i64 = 18;
 /// Exponents are clamped to this size (see [`parse_exponent`]).
 const MAX_EXPONENT: i64 = 1_000;
+/// Nano-dollars per unit of the fourth decimal, the last digit any amount is shown with.
+const STEP: i64 = SCALE / 10_000;
 
 /// An exact amount of US dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -180,65 +182,65 @@ impl Money {
         self.display_in(Lang::En)
     }
 
-    /// The amount for people: `$1,234.4900` (en), `$1.234,4900` (id). At least four decimals
-    /// (as CaptchaAI's own dashboard shows it), more when the amount has them, so the figure shown is
-    /// always exact; grouped and separated like every other number of the language.
+    /// What is asked for, for people in English: `$12.3450` (see [`Money::display_cost_in`]).
+    pub fn display_cost(self) -> String {
+        self.display_cost_in(Lang::En)
+    }
+
+    /// An amount the account holds (a balance, a top-up) for people: `$1,234.4900` (en),
+    /// `$1.234,4900` (id). Exactly four decimals (as CaptchaAI's own dashboard shows it),
+    /// rounded down, so it never shows money that is not there: `$3.49999` is `$3.4999`.
+    /// Grouped and separated like every other number of the language. Only the text rounds;
+    /// the amount stays exact (docs/ARCHITECTURE.md, "Numbers and times").
     pub fn display_in(self, lang: Lang) -> String {
-        let abs = self.0.unsigned_abs();
-        let fraction = format!("{:09}", abs % SCALE as u64);
-        let fraction = fraction.trim_end_matches('0');
-        let sign = if self.0 < 0 { "-" } else { "" };
-        format!(
-            "{sign}${}{}{fraction:0<4}",
-            count(lang, abs / SCALE as u64),
-            decimal_mark(lang)
+        four_decimals(self.0.div_euclid(STEP), lang)
+    }
+
+    /// An amount asked for (a cost, a price, a shortfall, spend, a threshold to stay above)
+    /// for people: four decimals like [`Money::display_in`], rounded up, so it never
+    /// understates what is asked: `$0.00055` per solve is `$0.0006`.
+    pub fn display_cost_in(self, lang: Lang) -> String {
+        four_decimals(
+            self.0.div_euclid(STEP) + i64::from(self.0.rem_euclid(STEP) != 0),
+            lang,
         )
     }
 
     /// Rounded half away from zero to four decimals: rates computed from the history
     /// (spend per hour) carry nano-dollar digits that mean nothing to a reader.
     pub fn to_four_decimals(self) -> Money {
-        const STEP: i64 = 100_000;
         let half = if self.0 < 0 { -STEP / 2 } else { STEP / 2 };
         Money(self.0.saturating_add(half) / STEP * STEP)
     }
 
-    /// At most four characters for the toolbar badge: `0`, `.42`, `9.99`, `12.3`, `999`, `1.2k`,
-    /// `12k`, `1.2M`. Always rounded down, so the badge never shows money that is not there.
-    pub fn short(self) -> String {
-        // Whole part, then up to `decimals` digits of `fraction` (zero-padded), then a suffix.
-        fn shown(whole: Option<i64>, fraction: Option<(i64, usize)>, suffix: &str) -> String {
-            let whole = whole.map(|w| w.to_string()).unwrap_or_default();
-            let fraction = fraction
-                .map(|(f, decimals)| format!(".{f:0decimals$}"))
-                .unwrap_or_default();
-            format!("{whole}{fraction}{suffix}")
-        }
-        let cents_floor = |n: i64| n / (SCALE / 100);
+    /// At most four characters for the toolbar badge: the figure [`Money::display_in`] shows
+    /// (rounded down) cut to four characters, in the language's decimal mark: `0.42`, `3.49`,
+    /// `12.3`, `999` (`0,42`, `3,49` in Indonesian); from $1,000 in thousands, millions and
+    /// billions, rounded down the same way: `1.2k`, `12k`, `1.2M` (`1,2k`). Below a cent (the
+    /// empty level, whose badge says `0` anyway) `0`.
+    pub fn short_in(self, lang: Lang) -> String {
         if self.0 < SCALE / 100 {
             return "0".into();
         }
-        let cents = cents_floor(self.0);
-        if cents < 100 {
-            return shown(None, Some((cents, 2)), "");
-        }
-        if cents < 1_000 {
-            return shown(Some(cents / 100), Some((cents % 100, 2)), "");
-        }
         let dollars = self.0 / SCALE;
-        if dollars < 100 {
-            return shown(Some(dollars), Some(((cents % 100) / 10, 1)), "");
-        }
         if dollars < 1_000 {
-            return shown(Some(dollars), None, "");
+            // "$999.9999" -> "999." -> "999"; "$0.4200" -> "0.42".
+            let shown = self.display_in(lang);
+            let cut: String = shown.trim_start_matches('$').chars().take(4).collect();
+            return cut.trim_end_matches(decimal_mark(lang)).to_string();
         }
         for (unit, suffix) in [(1_000_i64, "k"), (1_000_000, "M"), (1_000_000_000, "B")] {
             let tenths = dollars / (unit / 10);
             if tenths < 100 {
-                return shown(Some(tenths / 10), Some((tenths % 10, 1)), suffix);
+                return format!(
+                    "{}{}{}{suffix}",
+                    tenths / 10,
+                    decimal_mark(lang),
+                    tenths % 10
+                );
             }
             if tenths < 10_000 {
-                return shown(Some(tenths / 10), None, suffix);
+                return format!("{}{suffix}", tenths / 10);
             }
         }
         "1B+".into()
@@ -279,6 +281,18 @@ fn split_sign(text: &str) -> (bool, &str) {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     }
+}
+
+/// `$12.3450` from a count of $0.0001 units (signed), grouped and separated per language.
+fn four_decimals(units: i64, lang: Lang) -> String {
+    let abs = units.unsigned_abs();
+    let sign = if units < 0 { "-" } else { "" };
+    format!(
+        "{sign}${}{}{:04}",
+        count(lang, abs / 10_000),
+        decimal_mark(lang),
+        abs % 10_000
+    )
 }
 
 /// The exact decimal, shortest form: `12.345`, `0`, `-0.5`.
@@ -463,13 +477,13 @@ mod tests {
 
     #[test]
     #[rustfmt::skip]
-    fn displays_with_four_places_or_more() {
+    fn displays_with_four_places() {
         let cases = [
             (Lang::En, "12.345", "$12.3450"),
             (Lang::En, "0", "$0.0000"),
             (Lang::En, "1234567.5", "$1,234,567.5000"),
             (Lang::En, "1234.49", "$1,234.4900"),
-            (Lang::En, "0.123456", "$0.123456"),
+            (Lang::En, "0.123456", "$0.1234"),
             (Lang::En, "-0.5", "-$0.5000"),
             (Lang::Id, "12.345", "$12,3450"),
             (Lang::Id, "1234.49", "$1.234,4900"),
@@ -488,8 +502,8 @@ mod tests {
             ("0", "0"),
             ("-3", "0"),
             ("0.009", "0"),
-            ("0.01", ".01"),
-            ("0.429", ".42"),
+            ("0.01", "0.01"),
+            ("0.429", "0.42"),
             ("1", "1.00"),
             ("9.999", "9.99"),
             ("12.345", "12.3"),
@@ -505,9 +519,63 @@ mod tests {
             ("1000000000", "1.0B"),
         ];
         for (text, short) in cases {
-            let s = Money::parse(text).unwrap().short();
+            let s = Money::parse(text).unwrap().short_in(Lang::En);
             assert_eq!(s, short, "{text}");
             assert!(s.chars().count() <= 4, "{text} -> {s}");
+        }
+    }
+
+    /// The rule (docs/ARCHITECTURE.md, "Numbers and times"): exactly four decimals; what the
+    /// account holds rounded down, what it is asked for rounded up; the badge the held figure
+    /// cut to four characters, in the language's marks.
+    #[test]
+    #[rustfmt::skip]
+    fn one_way_to_write_an_amount() {
+        let cases = [
+            // amount,        held (en),               asked (en),              held (id),               badge (en, id)
+            ("12.345",        "$12.3450",              "$12.3450",              "$12,3450",              "12.3", "12,3"),
+            ("3.49999",       "$3.4999",               "$3.5000",               "$3,4999",               "3.49", "3,49"),
+            ("3.5",           "$3.5000",               "$3.5000",               "$3,5000",               "3.50", "3,50"),
+            ("0.42",          "$0.4200",               "$0.4200",               "$0,4200",               "0.42", "0,42"),
+            ("0.01",          "$0.0100",               "$0.0100",               "$0,0100",               "0.01", "0,01"),
+            ("0.009",         "$0.0090",               "$0.0090",               "$0,0090",               "0",    "0"),
+            ("0.00005",       "$0.0000",               "$0.0001",               "$0,0000",               "0",    "0"),
+            ("0.000000001",   "$0.0000",               "$0.0001",               "$0,0000",               "0",    "0"),
+            ("0",             "$0.0000",               "$0.0000",               "$0,0000",               "0",    "0"),
+            ("-0.5",          "-$0.5000",              "-$0.5000",              "-$0,5000",              "0",    "0"),
+            ("-0.00005",      "-$0.0001",              "$0.0000",               "-$0,0001",              "0",    "0"),
+            ("1",             "$1.0000",               "$1.0000",               "$1,0000",               "1.00", "1,00"),
+            ("9.999",         "$9.9990",               "$9.9990",               "$9,9990",               "9.99", "9,99"),
+            ("99.99",         "$99.9900",              "$99.9900",              "$99,9900",              "99.9", "99,9"),
+            ("100",           "$100.0000",             "$100.0000",             "$100,0000",             "100",  "100"),
+            ("999.99999",     "$999.9999",             "$1,000.0000",           "$999,9999",             "999",  "999"),
+            ("1234.49",       "$1,234.4900",           "$1,234.4900",           "$1.234,4900",           "1.2k", "1,2k"),
+            ("9999.99",       "$9,999.9900",           "$9,999.9900",           "$9.999,9900",           "9.9k", "9,9k"),
+            ("99975.00001",   "$99,975.0000",          "$99,975.0001",          "$99.975,0000",          "99k",  "99k"),
+            ("100000",        "$100,000.0000",         "$100,000.0000",         "$100.000,0000",         "100k", "100k"),
+            ("1500000",       "$1,500,000.0000",       "$1,500,000.0000",       "$1.500.000,0000",       "1.5M", "1,5M"),
+            ("1000000000",    "$1,000,000,000.0000",   "$1,000,000,000.0000",   "$1.000.000.000,0000",   "1.0B", "1,0B"),
+        ];
+        for (text, held, asked, held_id, badge, badge_id) in cases {
+            let m = Money::parse(text).unwrap();
+            assert_eq!(
+                (m.display_in(Lang::En).as_str(), m.display_cost_in(Lang::En).as_str(), m.display_in(Lang::Id).as_str()),
+                (held, asked, held_id),
+                "{text}"
+            );
+            assert_eq!(m.display(), held, "{text}");
+            assert_eq!((m.short_in(Lang::En).as_str(), m.short_in(Lang::Id).as_str()), (badge, badge_id), "{text}");
+            for (lang, shown) in [(Lang::En, held), (Lang::Id, held_id)] {
+                let short = m.short_in(lang);
+                assert!(short.chars().count() <= 4, "{text}: {short}");
+                // Under $1,000 the badge is the held figure cut to four characters (without a
+                // dangling decimal mark); above, its value in thousands, millions …, rounded
+                // down the same way. Below a cent (the empty level) it says 0.
+                if m >= Money::from_cents(1) && m < Money::from_cents(100_000) {
+                    let cut: String = shown.trim_start_matches('$').chars().take(4).collect();
+                    assert_eq!(short, cut.trim_end_matches(decimal_mark(lang)), "{text} {lang:?}");
+                }
+            }
         }
     }
 

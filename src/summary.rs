@@ -3,7 +3,7 @@
 //! The badge is red when ANY account needs money: the summary ranks accounts empty, then low,
 //! then error, then ok, then unknown, and takes the badge look from the first.
 
-use crate::i18n::{format, text, Lang};
+use crate::i18n::{format, text, Lang, Zone};
 use crate::level::BalanceLevel;
 use crate::state::State;
 use crate::view::{account_view, AccountView, BadgeView};
@@ -59,13 +59,14 @@ pub struct View {
     pub summary_text: Option<String>,
 }
 
-/// The whole picture at `now`; clock times at `utc_offset_min`.
-pub fn view(state: &State, now_ms: i64, lang: Lang, utc_offset_min: i64) -> View {
+/// The whole picture at `now`; clock times in `zone` (a fixed offset in minutes east of UTC,
+/// or the browser's zone, each instant at its own offset).
+pub fn view(state: &State, now_ms: i64, lang: Lang, zone: impl Zone) -> View {
     // Worst first, equals in the user's order (a stable sort).
     let mut accounts: Vec<AccountView> = state
         .accounts
         .iter()
-        .map(|account| account_view(account, now_ms, lang, utc_offset_min))
+        .map(|account| account_view(account, now_ms, lang, &zone))
         .collect();
     accounts.sort_by_key(|a| a.status);
     let next_check_at = accounts.iter().filter_map(|a| a.next_check_at).min();

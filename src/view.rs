@@ -7,16 +7,16 @@ use crate::alerts::AlertDecision;
 use crate::badge::badge_look;
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
-use crate::forecast::{mul_div, runway, spend_rate, time_to};
-use crate::history::{last_top_up, DAY_MS, HOUR_MS};
-use crate::i18n::{age, clock, count, day_clock, duration, format, text, Lang};
+use crate::forecast::{mul_div, recent_spend, runway, spend_rate, time_to};
+use crate::history::{last_top_up, DAY_MS};
+use crate::i18n::{age, count, day_clock, duration, format, text, Lang, Zone};
 use crate::level::BalanceLevel;
 use crate::level::EMPTY_FLOOR;
 use crate::money::Money;
 use crate::monitor::HistoryPoint;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
 use crate::provider::{Family, ProviderId, PROVIDERS};
-use crate::schedule::Trigger;
+use crate::schedule::{trusted_time, Trigger};
 use crate::settings::mask_key;
 use crate::state::{Account, State};
 use crate::summary::Status;
@@ -276,13 +276,18 @@ pub struct ForecastView {
     pub spend_text: Option<String>,
     /// Why there is no runway: not enough history yet, or nothing spent.
     pub note: Option<String>,
-    /// Seconds until the balance is empty at the current spend.
+    /// Seconds from now until the balance is empty at the current spend, counted from the
+    /// reading's time (so it shrinks while no new reading comes); 0 once that is past or the
+    /// balance is empty, never negative.
     pub runway_seconds: Option<i64>,
-    /// Seconds until it is below the low threshold (0 when it is already).
+    /// Seconds from now until it is below the low threshold, counted the same way (0 when it
+    /// is already).
     pub runway_low_seconds: Option<i64>,
-    /// "Empty in about 2 d 5 h, around Sun 03:10".
+    /// "Empty in about 2 d 5 h, around Sun 03:10"; "Empty since Sun 21:07" at $0; "At the
+    /// recent spend it would be empty since about 13:05" once the projected time is past;
+    /// with " (as of the reading at 14:02)" while the reading is out of date.
     pub runway_text: Option<String>,
-    /// "Below the threshold in about 7 h 10 min" (while above it).
+    /// "Below the threshold in about 7 h 10 min" (while above it), worded like `runway_text`.
     pub runway_low_text: Option<String>,
     /// The last top-up's amount.
     pub last_top_up: Option<Money>,
@@ -363,24 +368,106 @@ fn tenths(n: i64) -> String {
     }
 }
 
+/// When the current spell at $0 began: the first of the newest run of readings below the
+/// empty floor (`points` oldest first), if the newest reading is one.
+fn empty_since(points: &[&HistoryPoint]) -> Option<i64> {
+    let run = points
+        .iter()
+        .rev()
+        .take_while(|p| p.balance < EMPTY_FLOOR)
+        .count();
+    points.get(points.len().checked_sub(run)?).map(|p| p.at)
+}
+
 /// What one account's history says: spend, runway, last top-up, sparklines.
+///
+/// Only readings up to `now` count: one stamped later was taken while the clock was ahead
+/// (it has since been set back), so nothing shown is dated after now. The runway runs from
+/// the reading's time (empty at = reading time + time to empty at the rate) and is said from
+/// now: `runway_seconds` shrinks while no new reading comes and never goes below 0; once the
+/// projected time is past the sentence says so, and at $0 it says since when the account is
+/// empty. While the reading is out of date (`Staleness`) the runway sentences say which
+/// reading they come from.
 pub fn forecast_view(
     account: &Account,
     balance: Option<Money>,
     now_ms: i64,
     lang: Lang,
-    utc_offset_min: i64,
+    zone: impl Zone,
 ) -> ForecastView {
-    let own = account.monitor.own_history();
+    let mut own = account.monitor.own_history();
+    own.retain(|p| p.at <= now_ms);
     let money = |m: Money| m.display_in(lang);
+    let when = |at: i64| day_clock(lang, at, now_ms, &zone);
     let rate = spend_rate(&own);
     let spending = rate.ok().filter(|r| r.is_positive());
-    let runway = match (balance, spending) {
-        (Some(b), Some(r)) => runway(b, account.settings.threshold, r),
+    let threshold = account.settings.threshold;
+    // The reading the balance comes from (never after now: a clock set back).
+    let read_at = account
+        .monitor
+        .last_good
+        .as_ref()
+        .map_or(now_ms, |r| r.at)
+        .min(now_ms);
+    let stale = account
+        .monitor
+        .staleness(&account.settings, now_ms)
+        .is_some();
+    let as_of = |sentence: String| {
+        if stale {
+            format(lang, "forecast_as_of", &[&sentence, &when(read_at)])
+        } else {
+            sentence
+        }
+    };
+    let empty = balance.is_some_and(|b| b < EMPTY_FLOOR);
+    // (empty at, below the threshold at), as instants.
+    let lines = match (balance, spending) {
+        (Some(b), Some(r)) if !empty => runway(b, threshold, r).map(|w| {
+            (
+                read_at.saturating_add(w.to_empty_ms),
+                read_at.saturating_add(w.to_low_ms),
+            )
+        }),
         _ => None,
     };
+    let from_now = |at: i64| at.saturating_sub(now_ms).max(0) / 1000;
+    let (runway_seconds, runway_low_seconds, runway_text, runway_low_text) = match lines {
+        _ if empty => {
+            let since = empty_since(&own).unwrap_or(read_at);
+            let text = format(lang, "runway_empty_since", &[&when(since)]);
+            (Some(0), Some(0), Some(as_of(text)), None)
+        }
+        Some((empty_at, low_at)) => {
+            let text = if empty_at > now_ms {
+                let left = empty_at.saturating_sub(now_ms);
+                format(
+                    lang,
+                    "runway_text",
+                    &[&duration(lang, left), &when(empty_at)],
+                )
+            } else {
+                format(lang, "runway_past_text", &[&when(empty_at)])
+            };
+            let above_low = balance.is_some_and(|b| b >= threshold);
+            let low_text = above_low.then(|| {
+                if low_at > now_ms {
+                    let left = low_at.saturating_sub(now_ms);
+                    format(lang, "runway_low_text", &[&duration(lang, left)])
+                } else {
+                    format(lang, "runway_low_past_text", &[&when(low_at)])
+                }
+            });
+            (
+                Some(from_now(empty_at)),
+                Some(from_now(low_at)),
+                Some(as_of(text)),
+                low_text.map(as_of),
+            )
+        }
+        None => (None, None, None, None),
+    };
     let top_up = last_top_up(&own);
-    let above_low = balance.is_some_and(|b| b >= account.settings.threshold);
     ForecastView {
         spend_per_hour: rate.ok(),
         spend_text: spending.map(|r| {
@@ -388,42 +475,24 @@ pub fn forecast_view(
             format(
                 lang,
                 "spend_text",
-                &[&money(r.to_four_decimals()), &money(day.to_four_decimals())],
+                &[&r.display_cost_in(lang), &day.display_cost_in(lang)],
             )
         }),
+        // At $0 the runway sentence says how things stand.
         note: match rate {
+            _ if empty => None,
             Err(_) => Some(text(lang, "forecast_not_yet")),
             Ok(_) if spending.is_none() => Some(text(lang, "forecast_no_spend")),
             Ok(_) => None,
         },
-        runway_seconds: runway.map(|r| r.to_empty_ms / 1000),
-        runway_low_seconds: runway.map(|r| r.to_low_ms / 1000),
-        runway_text: runway.map(|r| {
-            let at = now_ms.saturating_add(r.to_empty_ms);
-            format(
-                lang,
-                "runway_text",
-                &[
-                    &duration(lang, r.to_empty_ms),
-                    &day_clock(lang, at, now_ms, utc_offset_min),
-                ],
-            )
-        }),
-        runway_low_text: runway
-            .filter(|_| above_low)
-            .map(|r| format(lang, "runway_low_text", &[&duration(lang, r.to_low_ms)])),
+        runway_seconds,
+        runway_low_seconds,
+        runway_text,
+        runway_low_text,
         last_top_up: top_up.map(|t| t.amount),
         last_top_up_at: top_up.map(|t| t.at),
-        last_top_up_text: top_up.map(|t| {
-            format(
-                lang,
-                "top_up_text",
-                &[
-                    &money(t.amount),
-                    &day_clock(lang, t.at, now_ms, utc_offset_min),
-                ],
-            )
-        }),
+        last_top_up_text: top_up
+            .map(|t| format(lang, "top_up_text", &[&money(t.amount), &when(t.at)])),
         day: sparkline(&own, now_ms, DAY_MS, "sparkline_day", lang),
         week: sparkline(&own, now_ms, 7 * DAY_MS, "sparkline_week", lang),
     }
@@ -760,7 +829,7 @@ pub fn error_view(
 }
 
 /// The Refresh button at `now`, derived from the plan a press would get.
-fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64) -> RefreshView {
+fn refresh_view(account: &Account, now_ms: i64, lang: Lang, zone: &dyn Zone) -> RefreshView {
     let monitor = &account.monitor;
     let plan = monitor.plan(&account.settings, Trigger::Refresh, now_ms);
     let allowed_at = match plan.reason {
@@ -782,7 +851,7 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64)
                 format(
                     lang,
                     "refresh_wait_until",
-                    &[&clock(lang, at, utc_offset_min)],
+                    &[&day_clock(lang, at, now_ms, zone)],
                 )
             }
         }
@@ -798,7 +867,12 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64)
 }
 
 /// What the API said about the key, if it was asked.
-fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyStatusView> {
+fn key_status(
+    account: &Account,
+    now_ms: i64,
+    lang: Lang,
+    zone: &dyn Zone,
+) -> Option<KeyStatusView> {
     let monitor = &account.monitor;
     let provider = provider_label(account.settings.provider, lang);
     if let Some(failed) = &monitor.last_error {
@@ -807,7 +881,7 @@ fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyS
             return None;
         }
         if failed.error.code.kind() == ErrorKind::KeyProblem {
-            let at = clock(lang, failed.at, utc_offset_min);
+            let at = day_clock(lang, failed.at, now_ms, zone);
             let key = match failed.error.code {
                 ErrorCode::InvalidKey => "key_status_invalid",
                 _ if key_on_server(account) => "key_status_rejected_server",
@@ -824,7 +898,7 @@ fn key_status(account: &Account, lang: Lang, utc_offset_min: i64) -> Option<KeyS
         text: format(
             lang,
             "key_status_accepted",
-            &[&provider, &clock(lang, good.at, utc_offset_min)],
+            &[&provider, &day_clock(lang, good.at, now_ms, zone)],
         ),
     })
 }
@@ -838,14 +912,11 @@ pub fn provider_label(id: ProviderId, lang: Lang) -> String {
     }
 }
 
-/// One account's whole picture at `now`; clock times are shown at `utc_offset_min` (the
-/// browser's time zone: `-new Date().getTimezoneOffset()`).
-pub fn account_view(
-    account: &Account,
-    now_ms: i64,
-    lang: Lang,
-    utc_offset_min: i64,
-) -> AccountView {
+/// One account's whole picture at `now`; clock times are shown in `zone` (the browser's time
+/// zone in the wasm module, each instant at its own offset; a fixed offset in minutes east of
+/// UTC natively), with their day when it is not today.
+pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone) -> AccountView {
+    let zone: &dyn Zone = &zone;
     let (settings, monitor) = (&account.settings, &account.monitor);
     let level = monitor.level(settings);
     let balance = monitor.shown_balance();
@@ -855,13 +926,19 @@ pub fn account_view(
         .as_ref()
         .map(|f| error_view(&f.error, lang, balance.is_some(), key_on_server(account)));
     let staleness = monitor.staleness(settings, now_ms);
+    // A reading stamped after now (a clock set back) is of unknown age, not "older than two
+    // intervals".
+    let from_the_future = monitor
+        .last_good
+        .as_ref()
+        .is_some_and(|r| trusted_time(Some(r.at), now_ms).is_none());
     let stale_text = staleness.map(|s| {
         text(
             lang,
-            if s == Staleness::CheckFailed {
-                "stale_failed"
-            } else {
-                "stale_old"
+            match s {
+                Staleness::CheckFailed => "stale_failed",
+                Staleness::Old if from_the_future => "stale_unknown_age",
+                Staleness::Old => "stale_old",
             },
         )
     });
@@ -879,12 +956,14 @@ pub fn account_view(
         format(
             lang,
             "balance_read",
-            &[&clock(lang, at, utc_offset_min), &age(lang, now_ms, at)],
+            &[&day_clock(lang, at, now_ms, zone), &age(lang, now_ms, at)],
         )
     });
-    let look = badge_look(level, balance, staleness.is_some(), error.is_some());
+    let look = badge_look(level, balance, staleness.is_some(), error.is_some(), lang);
     let level_words = level_text(lang, level);
-    let threshold_text = money(settings.threshold);
+    // A line to stay above is shown like a cost (rounded up), so a balance below it never
+    // reads as at or above it.
+    let threshold_text = settings.threshold.display_cost_in(lang);
     // A failed check with no level known reads "Check failed", not "Unknown".
     let status_words = if error.is_some() && level == BalanceLevel::Unknown {
         text(lang, "status_error")
@@ -909,12 +988,12 @@ pub fn account_view(
         .as_ref()
         .filter(|f| f.error.code != ErrorCode::ZeroBalance)
         .map(|f| {
-            let at = clock(lang, f.at, utc_offset_min);
+            let at = day_clock(lang, f.at, now_ms, zone);
             match plan.next_check_at {
                 Some(next) => format(
                     lang,
                     "check_failed_next",
-                    &[&at, &clock(lang, next, utc_offset_min)],
+                    &[&at, &day_clock(lang, next, now_ms, zone)],
                 ),
                 None => format(lang, "check_failed_paused", &[&at]),
             }
@@ -948,7 +1027,7 @@ pub fn account_view(
             kind,
             label: text(lang, &format!("type_{}", kind.as_str())),
             rate,
-            rate_text: format(lang, "per_solve", &[&money(rate)]),
+            rate_text: format(lang, "per_solve", &[&rate.display_cost_in(lang)]),
             solves,
             solves_text: solves.map(|n| count(lang, n)),
         });
@@ -982,8 +1061,8 @@ pub fn account_view(
         updated_ago,
         read_text,
         failed_text,
-        refresh: refresh_view(account, now_ms, lang, utc_offset_min),
-        key_status: key_status(account, lang, utc_offset_min),
+        refresh: refresh_view(account, now_ms, lang, zone),
+        key_status: key_status(account, now_ms, lang, zone),
         show_solves: settings.show_solves,
         rates_note: if settings.rates.iter().next().is_none() {
             Some(text(lang, "rates_none"))
@@ -1022,7 +1101,7 @@ pub fn account_view(
                     .as_ref()
                     .is_none_or(|f| f.error.code.kind() != ErrorKind::KeyProblem)
             }),
-        forecast: forecast_view(account, balance, now_ms, lang, utc_offset_min),
+        forecast: forecast_view(account, balance, now_ms, lang, zone),
     }
 }
 
@@ -1034,7 +1113,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
         .shown_balance()
         .unwrap_or(Money::ZERO)
         .display_in(lang);
-    let threshold = account.settings.threshold.display_in(lang);
+    let threshold = account.settings.threshold.display_cost_in(lang);
     let (kind, title, message) = match decision {
         AlertDecision::None => return None,
         AlertDecision::Critical => (
@@ -1060,17 +1139,16 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
             },
         ),
         AlertDecision::Spike => {
-            let hour_ago = own.last().map_or(0, |p| p.at.saturating_sub(HOUR_MS));
-            let spent = own
-                .iter()
-                .find(|p| p.at >= hour_ago)
-                .zip(own.last())
-                .and_then(|(a, b)| a.balance.checked_sub(b.balance))
-                .unwrap_or(Money::ZERO);
+            // The spend the rule measured (a top-up counts 0); a spike of nothing spent is
+            // not an alert.
+            let spent = recent_spend(&own);
+            if !spent.is_positive() {
+                return None;
+            }
             (
                 AlertKind::Spike,
                 text(lang, "alert_spike_title"),
-                format(lang, "alert_spike_message", &[&spent.display_in(lang)]),
+                format(lang, "alert_spike_message", &[&spent.display_cost_in(lang)]),
             )
         }
         AlertDecision::Predictive => {
@@ -1083,11 +1161,7 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
                 format(
                     lang,
                     "alert_predictive_message",
-                    &[
-                        &rate.to_four_decimals().display_in(lang),
-                        &balance,
-                        &duration(lang, left),
-                    ],
+                    &[&rate.display_cost_in(lang), &balance, &duration(lang, left)],
                 ),
             )
         }
@@ -1152,7 +1226,7 @@ pub fn estimate_view(
     let mut out = EstimateView {
         ok: true,
         cost: Some(cost),
-        cost_text: Some(cost.display_in(lang)),
+        cost_text: Some(cost.display_cost_in(lang)),
         ..EstimateView::default()
     };
     match account
@@ -1163,7 +1237,7 @@ pub fn estimate_view(
         Some(b) => {
             out.covered = Some(b.covered);
             out.shortfall = Some(b.shortfall);
-            out.shortfall_text = Some(b.shortfall.display_in(lang));
+            out.shortfall_text = Some(b.shortfall.display_cost_in(lang));
             out.enough = Some(b.enough);
             out.summary = if b.enough {
                 format(lang, "estimate_enough", &[&count(lang, b.covered)])
@@ -1172,7 +1246,7 @@ pub fn estimate_view(
                     lang,
                     "estimate_short",
                     &[
-                        &b.shortfall.display_in(lang),
+                        &b.shortfall.display_cost_in(lang),
                         &count(lang, b.covered.min(qty)),
                         &count(lang, qty),
                     ],
@@ -1215,6 +1289,169 @@ mod tests {
 
     fn view_at(s: &Account, now: i64, lang: Lang) -> AccountView {
         account_view(s, now, lang, 0)
+    }
+
+    /// An account after these outcomes at these minutes after T0 (08:00 UTC, a Friday).
+    fn read_at(outcomes: &[(i64, Result<&str, ErrorCode>)]) -> Account {
+        let mut s = state_after(&[]);
+        for (min, o) in outcomes {
+            let outcome = o
+                .map(|b| Money::parse(b).unwrap())
+                .map_err(|c| ApiError::new(c, c.api_code()));
+            s.monitor = s
+                .monitor
+                .observe(&s.settings, &outcome, T0 + min * 60_000)
+                .0;
+        }
+        s
+    }
+
+    #[test]
+    fn at_zero_the_forecast_says_since_when() {
+        // Spending down to $0 at 08:50, still $0 at 09:10: empty since 08:50, not "in 1 min".
+        let drained = read_at(&[
+            (0, Ok("1.00")),
+            (10, Ok("0.80")),
+            (20, Ok("0.60")),
+            (30, Ok("0.40")),
+            (40, Ok("0.20")),
+            (50, Ok("0")),
+            (60, Ok("0")),
+            (70, Ok("0")),
+        ]);
+        // A spell at $0 that a small top-up ended: the current one began at 08:50.
+        let again = read_at(&[
+            (0, Ok("0.50")),
+            (10, Ok("0")),
+            (20, Ok("0.30")),
+            (30, Ok("0.20")),
+            (50, Ok("0")),
+            (70, Ok("0.005")),
+        ]);
+        // The provider says "zero balance" (a reading of $0 all the same).
+        let refused = read_at(&[
+            (0, Ok("0.50")),
+            (50, Err(ErrorCode::ZeroBalance)),
+            (70, Err(ErrorCode::ZeroBalance)),
+        ]);
+        for (name, s) in [
+            ("drained", &drained),
+            ("again", &again),
+            ("refused", &refused),
+        ] {
+            let f = view_at(s, T0 + 75 * 60_000, Lang::En).forecast;
+            assert_eq!(
+                f.runway_text.as_deref(),
+                Some("Empty since 08:50"),
+                "{name}"
+            );
+            assert_eq!(
+                (f.runway_seconds, f.runway_low_seconds),
+                (Some(0), Some(0)),
+                "{name}"
+            );
+            assert_eq!(f.runway_low_text, None, "{name}");
+            let f = view_at(s, T0 + 75 * 60_000, Lang::Id).forecast;
+            assert_eq!(
+                f.runway_text.as_deref(),
+                Some("Habis sejak 08.50"),
+                "{name}"
+            );
+        }
+        // The next day the day is named.
+        let f = view_at(&drained, T0 + 20 * 3_600_000, Lang::En).forecast;
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some("Empty since Fri 08:50 (as of the reading at Fri 09:10)")
+        );
+    }
+
+    #[test]
+    fn the_runway_counts_from_the_reading() {
+        // $10.00 falling $0.60 an hour, read last at 09:00: empty at 00:39 the next day, below
+        // $1.00 at 23:00.
+        let readings: Vec<(i64, Result<&str, ErrorCode>)> =
+            ["10.00", "9.90", "9.80", "9.70", "9.60", "9.50", "9.40"]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i as i64 * 10, Ok(*b)))
+                .collect();
+        let s = read_at(&readings);
+        let hour = 3_600_000;
+        // At the reading.
+        let f = view_at(&s, T0 + hour, Lang::En).forecast;
+        assert_eq!(f.runway_seconds, Some(15 * 3_600 + 39 * 60));
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some("Empty in about 15 h 39 min, around Sat 00:39")
+        );
+        assert_eq!(
+            f.runway_low_text.as_deref(),
+            Some("Below the threshold in about 14 h 0 min")
+        );
+        // Three hours later with no new reading: three hours less, and said to be as of then.
+        let f = view_at(&s, T0 + 4 * hour, Lang::En).forecast;
+        assert_eq!(f.runway_seconds, Some(12 * 3_600 + 39 * 60));
+        assert_eq!(f.runway_low_seconds, Some(11 * 3_600));
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some("Empty in about 12 h 39 min, around Sat 00:39 (as of the reading at 09:00)")
+        );
+        assert_eq!(
+            f.runway_low_text.as_deref(),
+            Some("Below the threshold in about 11 h 0 min (as of the reading at 09:00)")
+        );
+        let f = view_at(&s, T0 + 4 * hour, Lang::Id).forecast;
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some(
+                "Habis dalam sekitar 12 jam 39 menit, sekitar Sab 00.39 (menurut pembacaan 09.00)"
+            )
+        );
+        // A day later the projected times are past: never a negative runway, never "in 1 min".
+        let f = view_at(&s, T0 + 20 * hour, Lang::En).forecast;
+        assert_eq!((f.runway_seconds, f.runway_low_seconds), (Some(0), Some(0)));
+        assert_eq!(
+            f.runway_text.as_deref(),
+            Some("At the recent spend it would be empty since about 00:39 (as of the reading at Fri 09:00)")
+        );
+        assert_eq!(
+            f.runway_low_text.as_deref(),
+            Some("At the recent spend it would be below the threshold since about Fri 23:00 (as of the reading at Fri 09:00)")
+        );
+    }
+
+    #[test]
+    fn a_clock_set_back_never_dates_the_history_after_now() {
+        let hour = 3_600_000;
+        // $5.00 read every 10 minutes from 08:00 to 11:00 by a clock that was two hours
+        // ahead; set right, the next reading ($4.80) is at 09:05.
+        let mut readings: Vec<(i64, Result<&str, ErrorCode>)> =
+            (0..=18).map(|i| (i * 10, Ok("5.00"))).collect();
+        readings.push((65, Ok("4.80")));
+        let s = read_at(&readings);
+        let now = T0 + 65 * 60_000;
+        let v = view_at(&s, now, Lang::En);
+        assert!(
+            v.forecast.last_top_up_at.is_none_or(|at| at <= now),
+            "{:?}",
+            v.forecast.last_top_up_text
+        );
+        assert!(s.monitor.history.iter().all(|p| p.at <= now));
+        // A top-up at 10:30 by the clock that was ahead, seen at 09:00 before any new reading:
+        // the forecast shows the history up to now only.
+        let mut readings: Vec<(i64, Result<&str, ErrorCode>)> =
+            (0..=15).map(|i| (i * 10, Ok("1.00"))).collect();
+        readings.extend([(150, Ok("25.00")), (160, Ok("25.00"))]);
+        let s = read_at(&readings);
+        let now = T0 + hour;
+        let f = view_at(&s, now, Lang::En).forecast;
+        assert!(
+            f.last_top_up_at.is_none_or(|at| at <= now),
+            "{:?}",
+            f.last_top_up_text
+        );
+        assert_eq!(f.last_top_up_text, None);
     }
 
     #[test]
@@ -1263,7 +1500,7 @@ mod tests {
         let cases: Vec<Case> = vec![
             // name, outcomes, state, level, badge text, badge colour, stale
             ("ok", vec![Ok("12.345")], "ok", "ok", "12.3", GREEN, false),
-            ("low", vec![Ok("0.42")], "low", "low", ".42", RED, false),
+            ("low", vec![Ok("0.42")], "low", "low", "0.42", RED, false),
             ("zero", vec![Ok("0")], "empty", "empty", "0", RED, false),
             ("zero error", vec![Err(ErrorCode::ZeroBalance)], "empty", "empty", "0", RED, false),
             ("wrong key", vec![Err(ErrorCode::WrongKey)], "error", "unknown", "!", GREY, false),
@@ -1335,6 +1572,87 @@ mod tests {
         let ok = state_after(&[Ok("12.345")]);
         let v = view_at(&ok, T0 + 60_000, Lang::En);
         assert_eq!((v.failed_text, v.pill_text.as_str()), (None, "OK"));
+    }
+
+    #[test]
+    fn clock_times_name_their_day_and_their_own_offset() {
+        // Read Fri 08:00 UTC, seen Sun 21:00: the day is named wherever a clock time is.
+        let s = state_after(&[Ok("12.345")]);
+        let sunday = T0 + 2 * 24 * 3_600_000 + 13 * 3_600_000;
+        let v = view_at(&s, sunday, Lang::En);
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some("Balance read Fri 08:00, 2 d ago")
+        );
+        assert_eq!(
+            v.key_status.unwrap().text,
+            "CaptchaAI accepted this key at Fri 08:00."
+        );
+        let v = view_at(&s, sunday, Lang::Id);
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some("Saldo dibaca Jum 08.00, 2 hari lalu")
+        );
+        let failed = state_after(&[Ok("12.345"), Err(ErrorCode::ServerError)]);
+        let text = view_at(&failed, sunday, Lang::En).failed_text.unwrap();
+        assert!(
+            text.starts_with("Latest check failed at Fri 08:10; next check at "),
+            "{text}"
+        );
+        // A runway across a daylight-saving change: UTC+1 until Fri 20:00 UTC, UTC+2 after.
+        let readings: Vec<(i64, Result<&str, ErrorCode>)> =
+            ["10.00", "9.90", "9.80", "9.70", "9.60", "9.50", "9.40"]
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i as i64 * 10, Ok(*b)))
+                .collect();
+        let s = read_at(&readings);
+        let switch = T0 + 12 * 3_600_000;
+        let zone = crate::i18n::ZoneFn(move |at: i64| if at < switch { 60 } else { 120 });
+        let v = account_view(&s, T0 + 3_600_000, Lang::En, &zone);
+        assert_eq!(v.read_text.as_deref(), Some("Balance read 10:00, just now"));
+        // Empty at Sat 00:39 UTC: 02:39 at UTC+2 (01:39 with the offset of now).
+        assert_eq!(
+            v.forecast.runway_text.as_deref(),
+            Some("Empty in about 15 h 39 min, around Sat 02:39")
+        );
+        let all = crate::summary::view(
+            &State {
+                accounts: vec![s.clone()],
+                ..State::default()
+            },
+            T0 + 3_600_000,
+            Lang::En,
+            &zone,
+        );
+        assert_eq!(all.accounts[0].forecast.runway_text, v.forecast.runway_text);
+    }
+
+    #[test]
+    fn a_reading_stamped_after_now_is_of_unknown_age() {
+        // Read at 10:00 by a clock two hours ahead; set back, it is 08:00 now.
+        let ahead = read_at(&[(120, Ok("12.345"))]);
+        let v = view_at(&ahead, T0, Lang::En);
+        let unknown = "an unknown time ago (the computer's clock was changed)";
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some(format!("Balance read 10:00, {unknown}").as_str())
+        );
+        assert_eq!(v.updated_ago.as_deref(), Some(unknown));
+        assert_eq!(v.checked_text, format!("last checked {unknown}"));
+        assert!(v.stale);
+        let stale = v.stale_text.unwrap();
+        assert!(
+            !stale.contains("older than") && stale.contains("clock"),
+            "{stale}"
+        );
+        assert!(!v.badge.title.contains("just now"), "{}", v.badge.title);
+        let v = view_at(&ahead, T0, Lang::Id);
+        assert!(v.stale_text.unwrap().contains("jam komputer"));
+        // Thirty seconds ahead is within the tolerance: just now, fresh.
+        let v = view_at(&ahead, T0 + 120 * 60_000 - 30_000, Lang::En);
+        assert_eq!(v.read_text.as_deref(), Some("Balance read 10:00, just now"));
+        assert!(!v.stale);
     }
 
     #[test]
@@ -1440,6 +1758,46 @@ mod tests {
 
     #[test]
     #[rustfmt::skip]
+    fn a_balance_is_written_one_way_everywhere() {
+        use crate::summary::view as summary_view;
+        // $3.49999 with a threshold of $5: the badge, the tooltip (one and several accounts),
+        // the popup and the notification say the same rounded-down figure; the threshold,
+        // rates and costs are rounded up.
+        let s = state_after(&[Ok("3.49999")])
+            .apply_settings(&j(json!({"threshold": "5.00001", "rates": {"image": "0.00055"}})))
+            .unwrap();
+        let cases = [
+            (Lang::En, "$3.4999", "3.49", "$5.0001", "$0.0006 per solve", "$5.5000"),
+            (Lang::Id, "$3,4999", "3,49", "$5,0001", "$0,0006 per penyelesaian", "$5,5000"),
+        ];
+        for (lang, balance, badge, threshold, rate, cost) in cases {
+            let v = view_at(&s, T0, lang);
+            assert_eq!(v.balance_text.as_deref(), Some(balance), "{lang:?}");
+            assert_eq!(v.badge.text, badge, "{lang:?}");
+            assert!(v.badge.title.contains(balance), "{lang:?}: {}", v.badge.title);
+            assert_eq!(v.threshold_text, threshold, "{lang:?}");
+            assert!(v.pill_text.ends_with(threshold), "{lang:?}: {}", v.pill_text);
+            let image = v.remaining.iter().find(|r| r.kind == CaptchaType::Image).unwrap();
+            assert_eq!(image.rate_text, rate, "{lang:?}");
+            let a = alert_view(AlertDecision::Warning, &s, lang).unwrap();
+            assert!(a.message.contains(balance) && a.message.contains(threshold), "{lang:?}: {}", a.message);
+            let e = estimate_view(&s, "image", &j(json!("10000")), lang);
+            assert_eq!(e.cost_text.as_deref(), Some(cost), "{lang:?}");
+            let state = State {
+                accounts: vec![s.clone(), s.clone()],
+                ..State::default()
+            };
+            let all = summary_view(&state, T0, lang, 0);
+            assert_eq!(all.badge.text, badge, "{lang:?}");
+            assert!(all.badge.title.lines().all(|l| l.contains(balance)), "{lang:?}: {}", all.badge.title);
+        }
+        // A shortfall is what is missing: never understated.
+        let e = estimate_view(&s, "image", &j(json!("10000")), Lang::En);
+        assert_eq!(e.shortfall_text.as_deref(), Some("$2.0001"));
+    }
+
+    #[test]
+    #[rustfmt::skip]
     fn numbers_in_one_format_per_language() {
         let s = state_after(&[Ok("1234.49")]);
         let cases = [
@@ -1514,6 +1872,34 @@ mod tests {
         let e = estimate_view(&none, "image", &j(json!("10")), Lang::En);
         assert!(!e.ok);
         assert_eq!(e.summary, text(Lang::En, "estimate_no_rate"));
+    }
+
+    #[test]
+    fn a_spike_alert_says_the_spend_the_rule_measured() {
+        // $0.50 spent, a top-up to $30.00, then $2.00 spent: the hour's spend is $2.50 (the
+        // top-up counts 0), not the first reading of the hour less the last (-$26.0000).
+        let s = state_after(&[
+            Ok("2.00"),
+            Ok("1.50"),
+            Ok("30.00"),
+            Ok("29.00"),
+            Ok("28.00"),
+        ]);
+        for (lang, amount) in [(Lang::En, "$2.5000 "), (Lang::Id, "$2,5000 ")] {
+            let a = alert_view(AlertDecision::Spike, &s, lang).unwrap();
+            assert_eq!(a.kind, AlertKind::Spike);
+            assert!(a.message.starts_with(amount), "{lang:?}: {}", a.message);
+        }
+        // Nothing spent in the hour (only a top-up): no spike alert can be worded.
+        for outcomes in [
+            &[Ok("0"), Ok("30.00")][..],
+            &[Ok("5"), Ok("5")],
+            &[Ok("5"), Ok("5.05")],
+        ] {
+            let s = state_after(outcomes);
+            let a = alert_view(AlertDecision::Spike, &s, Lang::En);
+            assert!(a.is_none(), "{outcomes:?}: {:?}", a.map(|a| a.message));
+        }
     }
 
     #[test]

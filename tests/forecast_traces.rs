@@ -118,6 +118,7 @@ const TRACES: &[Trace] = &[
     Trace { name: "errors, outage",  start_cents: 1_200, hours: 30, threshold_cents: 100, steps: &[drain(0, 50)], failures: &[(120, 130, Timeout), (135, 140, ServerError), (145, 150, Network), (600, 900, ServerError), (1_000, 1_060, Network)], noise: &[], predictive: 1, spike: None },
     Trace { name: "spend spike",     start_cents: 3_000, hours: 48, threshold_cents: 100, steps: &[drain(0, 20), drain(12 * 60, 600), drain(14 * 60, 20)], failures: &[], noise: &[], predictive: 1, spike: Some(12 * 60) },
     Trace { name: "long idle",       start_cents: 500,   hours: 72, threshold_cents: 100, steps: &[drain(0, 0)], failures: &[], noise: &[], predictive: 0, spike: None },
+    Trace { name: "empty, top-up",   start_cents: 150,   hours: 30, threshold_cents: 100, steps: &[drain(0, 50), top_up(14 * 60, 50, 3_000)], failures: &[], noise: &[], predictive: 1, spike: None },
 ];
 
 /// The true balance (nano-dollars) at every second of the trace.
@@ -278,6 +279,15 @@ fn run(trace: &Trace, balances: &[i64], setup: Setup, policy: Policy, phase_min:
         let result = observed(begun, &tagged, done, Lang::En);
         if let Some(alert) = &result.alert {
             assert_eq!(alert.account, id, "{name}: the alert names the account");
+            if alert.kind.as_str() == "spike" {
+                // A spike is money spent: never zero or less.
+                let amount = alert.message.split(' ').next().unwrap_or_default();
+                assert!(
+                    amount.starts_with('$') && amount != "$0.0000",
+                    "{name} at {t} ms: {}",
+                    alert.message
+                );
+            }
             out.alerts.push((done - T0, alert.kind.as_str()));
         }
         state = result.state;
@@ -490,6 +500,7 @@ fn truth_has_the_crossings_the_traces_are_about() {
         ("errors, outage", &["warning", "critical"]),
         ("spend spike",    &[]),
         ("long idle",      &[]),
+        ("empty, top-up",  &["warning", "critical", "restored"]),
     ];
     for (trace, &(name, expected)) in TRACES.iter().zip(want) {
         assert_eq!(trace.name, name);

@@ -158,7 +158,7 @@ async fn full_cycle_turns_the_badge_red_on_low() {
     ));
     assert_eq!(view["status"], "low");
     assert_eq!(view["badge"]["color"], "#dc2626");
-    assert_eq!(view["badge"]["text"], ".42");
+    assert_eq!(view["badge"]["text"], "0.42");
     assert_eq!(view["accounts"][0]["balanceText"], "$0.4200");
     let again = rs(cab::plan_check(
         &js(observed["state"].clone()),
@@ -398,4 +398,29 @@ fn held_states_never_show_another_objects_content() {
     assert_eq!(after["accounts"][0]["status"], "low");
     let before = rs(cab::view(&first, 1.8e12, "en", None));
     assert_eq!(before["accounts"][0]["status"], "unknown");
+}
+
+/// Clock times are in the browser's own zone at the offset of their instant (JS `Date`'s local
+/// time), whatever `view`'s old `utcOffsetMin` argument says: it is no longer used.
+#[wasm_bindgen_test]
+fn clock_times_are_the_browsers_local_time() {
+    let state = state_for("ok");
+    let outcome = json!({ "account": account_of(&state), "ok": true, "balance": "12.5" });
+    let at = 1.8e12;
+    let observed = rs(cab::observe(&js(state), &js(outcome), at, "en"));
+    let date = js_sys::Date::new(&JsValue::from_f64(at));
+    let want = format!(
+        "Balance read {:02}:{:02}, 1 min ago",
+        date.get_hours(),
+        date.get_minutes()
+    );
+    for offset in [None, Some(0.0), Some(-600.0)] {
+        let view = rs(cab::view(
+            &js(observed["state"].clone()),
+            at + 60_000.0,
+            "en",
+            offset,
+        ));
+        assert_eq!(view["accounts"][0]["readText"], want.as_str(), "{offset:?}");
+    }
 }

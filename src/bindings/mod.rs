@@ -203,15 +203,19 @@ pub fn providers(lang: &str) -> JsValue {
 }
 
 /// The origins (`https://host/*`) the accounts' endpoints need a host permission for: neither
-/// a known provider's API host nor loopback. The options page asks for them at Save.
+/// a known provider's API host nor loopback. The options page asks for them at Save; with
+/// `account` (an id), that account's only (the worker checks them before asking, the popup's
+/// Grant access requests them).
 #[wasm_bindgen(js_name = hostPermissions, unchecked_return_type = "string[]")]
 pub fn host_permissions(
     #[wasm_bindgen(unchecked_param_type = "State")] state: &JsValue,
+    account: Option<String>,
 ) -> JsValue {
     let mut origins: Vec<String> = Vec::new();
     for origin in state_from(state)
         .accounts
         .iter()
+        .filter(|a| account.as_ref().is_none_or(|id| a.id() == *id))
         .filter_map(|a| permission_origin(&a.settings.endpoint))
     {
         if !origins.contains(&origin) {
@@ -252,9 +256,22 @@ pub fn merge_history(
     state_to_js(State::clone(&state_from(state)).merge_history(account, &points))
 }
 
+/// The browser's time zone: minutes east of UTC at each instant
+/// (`-new Date(ms).getTimezoneOffset()`), so a clock time on the other side of a
+/// daylight-saving change is shown at its own offset.
+struct BrowserZone;
+
+impl i18n::Zone for BrowserZone {
+    fn offset_min(&self, at_ms: i64) -> i64 {
+        let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
+        -(date.get_timezone_offset().round() as i64)
+    }
+}
+
 /// Everything a popup, badge or widget shows: `View` (every account, the worst first, and
-/// the badge). `utc_offset_min` (the browser's `-new Date().getTimezoneOffset()`) places clock
-/// times; UTC without it.
+/// the badge). Clock times are in the browser's time zone, each instant at its own offset
+/// (daylight saving included). `utc_offset_min` is no longer used: it is accepted so callers
+/// that pass `-new Date().getTimezoneOffset()` keep working, and may be left out.
 #[wasm_bindgen(unchecked_return_type = "View")]
 pub fn view(
     #[wasm_bindgen(unchecked_param_type = "State")] state: &JsValue,
@@ -262,11 +279,12 @@ pub fn view(
     lang: &str,
     utc_offset_min: Option<f64>,
 ) -> JsValue {
+    let _unused = utc_offset_min;
     to_js(&summary::view(
         &state_from(state),
         now_ms as i64,
         Lang::from_tag(lang),
-        utc_offset_min.unwrap_or(0.0) as i64,
+        BrowserZone,
     ))
 }
 

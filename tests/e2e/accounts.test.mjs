@@ -59,7 +59,7 @@ test('two accounts of different families: the low one turns the badge red with i
       };
     });
     const options = await configureAccounts(ext, TWO());
-    const look = await expectBadge(ext, { text: '.42', color: RED });
+    const look = await expectBadge(ext, { text: '0.42', color: RED });
     // The tooltip lists every account with its balance.
     assert.match(look.title, /Production[^\n]*\$12\.3450/);
     assert.match(look.title, /Staging[^\n]*\$0\.4200/);
@@ -131,7 +131,7 @@ test('a rejected key on one account leaves the other polling', async () => {
     assert.equal(api.balanceRequests(), 3);
     assert.equal(api2.balanceRequests(), 1);
     // Low beats error in the worst-first order.
-    await expectBadge(ext, { text: '.42', color: RED });
+    await expectBadge(ext, { text: '0.42', color: RED });
 
     const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     const listed = await rows(popup);
@@ -154,7 +154,7 @@ test('the popup lists three accounts worst first and shows one\'s details; five 
   const third = { name: 'Scraper', provider: 'Custom (2captcha-compatible)', key: 'scraper-token-0001', endpoint: `${api.url}/html_502` };
   await withExtension(async (ext) => {
     await configureAccounts(ext, [...TWO(), third]);
-    await expectBadge(ext, { text: '.42', color: RED });
+    await expectBadge(ext, { text: '0.42', color: RED });
     const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     const listed = await rows(popup);
     assert.equal(listed.length, 3);

@@ -159,7 +159,7 @@ test('low balance: red badge with the short balance', async () => {
   api.setScenario({ scenario: 'low' });
   await withExtension(async (ext) => {
     await configure(ext, { endpoint: api.url });
-    await expectBadge(ext, { text: '.42', color: RED });
+    await expectBadge(ext, { text: '0.42', color: RED });
     // The core's alert machine decided on a warning; notifications are on by default.
     const shown = await ext.worker.evaluate(() => chrome.notifications.getAll());
     assert.deepEqual(kinds(Object.keys(shown)), ['captchaai-balance-warning']);
@@ -226,7 +226,7 @@ test('the alarm polls again once the interval has passed (control for the test a
     await shiftWorkerClock(ext, 60 * MINUTE);
     await fireAlarm(ext);
     assert.equal(api.balanceRequests(), 2);
-    await expectBadge(ext, { text: '.42', color: RED });
+    await expectBadge(ext, { text: '0.42', color: RED });
   });
 });
 
@@ -358,8 +358,10 @@ test('the popup speaks Indonesian when the browser does', async (t) => {
     await page.getByLabel('Endpoint API', { exact: true }).fill(api.url);
     await page.getByRole('button', { name: 'Simpan', exact: true }).click();
     await page.locator('#status[data-kind="ok"]').waitFor();
-    await expectBadge(ext, { text: '.42', color: RED });
+    // The badge in the language's decimal mark, the same figure as the popup's balance.
+    await expectBadge(ext, { text: '0,42', color: RED });
     const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
+    assert.equal(await text(popup, '#balance'), '$0,4200');
     assert.match(await text(popup, '#refresh'), /^Bisa dicek lagi dalam \d+ detik$/);
     assert.match(await text(popup, 'body'), /kalkulator biaya/i);
     await screenshot(popup, 'popup-id.png');
@@ -620,7 +622,7 @@ test('rapid saves that re-spell the endpoint or switch keys never burst', async 
       assert.equal(await saveOptions(page, { key: KEY, endpoint: spellings[i % spellings.length] }), 'ok');
     }
     await idle(ext);
-    await expectBadge(ext, { text: '.42', color: RED });
+    await expectBadge(ext, { text: '0.42', color: RED });
     assert.equal(api.balanceRequests(), 1, 'saves that kept the key sent more than one request');
     assert.deepEqual(kinds(await ext.worker.evaluate(() => globalThis.notified)), ['captchaai-balance-warning'],
       'one low-balance warning, not one per save');

@@ -161,7 +161,7 @@ test('Firefox: low balance gives a red badge with the short balance', async () =
   api.setScenario({ scenario: 'low' });
   await withFirefox(async (firefox) => {
     await configure(firefox);
-    await expectBadge(firefox, { text: '.42', color: RED });
+    await expectBadge(firefox, { text: '0.42', color: RED });
     await openPopup(firefox);
     assert.equal(await textOf(firefox, '#balance'), '$0.4200');
     await firefox.screenshot(path.join(OUT_DIR, 'firefox-popup-low.png'));
@@ -212,7 +212,7 @@ test('Firefox: two accounts of different families, the low one turns the badge r
       await (await firefox.byText('Save', 'button')).click();
       await waitUntil(() => firefox.execute(() => ['ok', 'warn'].includes(document.querySelector('#status')?.dataset.kind)), 10_000,
         'the options page to say the settings were saved');
-      const look = await expectBadge(firefox, { text: '.42', color: RED });
+      const look = await expectBadge(firefox, { text: '0.42', color: RED });
       assert.match(look.title, /Staging/);
       assert.deepEqual(api2.keysSeen(), [KEY_2], 'the createTask account asked its API once');
       await firefox.screenshot(path.join(OUT_DIR, 'firefox-options-two-accounts.png'));

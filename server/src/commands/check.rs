@@ -352,7 +352,7 @@ fn judge(
                     text,
                     ", {quantity} {} cost {}, balance covers {}",
                     kind.as_str(),
-                    figures.cost.display(),
+                    figures.cost.display_cost(),
                     figures.covered
                 );
                 let _ = write!(perfdata, " covered={};;{quantity}:;0", figures.covered);

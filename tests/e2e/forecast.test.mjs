@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startMockApi } from './lib/mock-api.mjs';
 import {
   KEY_2, MINUTE, configure, configureAccounts, fireAlarm, idle, openOptions, openPopup, screenshot,
-  shiftWorkerClock, text, waitFor, withExtension,
+  shiftClock, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
 /** The popup as Chrome shows it: 340 px wide, at most 600 px high. */
@@ -141,6 +141,8 @@ test('popup: sparkline with its text, spend, runway and last top-up; the 7 d swi
     // The switch stays on 7 d while the popup repaints (a new view every check).
     const checks = api.balanceRequests();
     await shiftWorkerClock(ext, 2 * MINUTE);
+    // The popup on the same clock as the worker (a reading "from the future" reads as such).
+    await popup.evaluate(shiftClock, 2 * MINUTE);
     const production = await firstAccountId(ext);
     await ext.worker.evaluate((id) => globalThis.captchaaiBalance.check('refresh', id), production);
     await idle(ext);

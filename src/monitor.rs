@@ -268,7 +268,8 @@ pub enum PlanReason {
     NotDue,
     /// The key was asked less than a minute ago.
     TooSoon,
-    /// The API rejected this key: wait for new settings.
+    /// The key was rejected: nothing automatic asks it again; Refresh, Test key and a Save
+    /// may (a key the API rejected, not one the local check refused).
     KeyRejected,
     /// No usable key.
     NoKey,
@@ -434,13 +435,13 @@ impl MonitorState {
         }
         if let Some(failed) = &self.last_error {
             if failed.error.code.retry_policy() == RetryPolicy::StopUntilSettingsChange {
-                // A malformed key stays rejected; a missing plan or IP allow-list can be fixed
-                // in the dashboard, so an explicit user action may try once more.
+                // Nothing automatic asks a rejected key again. But a key can be fixed where it
+                // lives (re-enabled or paid for in the dashboard, an IP allowed): Refresh, Test
+                // key and a Save are the user saying so, and each may ask once more, within
+                // the floor. A key that failed the local check was never sent and stays
+                // refused: asking would not change it.
                 let user_may_retry = matches!(trigger, Trigger::Refresh | Trigger::Settings)
-                    && !matches!(
-                        failed.error.code,
-                        ErrorCode::WrongKey | ErrorCode::InvalidKey
-                    );
+                    && failed.error.code != ErrorCode::InvalidKey;
                 if !user_may_retry {
                     return decide(false, PlanReason::KeyRejected);
                 }
@@ -776,7 +777,7 @@ mod tests {
             ("refresh after a minute fetches",                       &read,     Tr::Refresh,  T0 + MIN,              true,  R::Due),
             ("settings with fresh reading reuse",                    &read,     Tr::Settings, T0 + 2 * MIN,          false, R::Cached),
             ("rejected key: alarm never",                            &rejected, Tr::Alarm,    T0 + 100 * MIN,        false, R::KeyRejected),
-            ("rejected key: refresh never",                          &rejected, Tr::Refresh,  T0 + 100 * MIN,        false, R::KeyRejected),
+            ("rejected key: refresh asks once the floor allows",     &rejected, Tr::Refresh,  T0 + 100 * MIN,        true,  R::Due),
             ("no plan: alarm never",                                 &no_plan,  Tr::Alarm,    T0 + 100 * MIN,        false, R::KeyRejected),
             ("no plan: user may retry",                              &no_plan,  Tr::Refresh,  T0 + 2 * MIN,          true,  R::Due),
             ("banned: waits 5 min",                                  &banned,   Tr::Refresh,  T0 + 4 * MIN,          false, R::BackingOff),
@@ -792,6 +793,62 @@ mod tests {
         let no_key = Settings::default();
         assert_eq!(fresh.plan(&no_key, Tr::Refresh, T0).reason, R::NoKey);
         assert_eq!(rejected.plan(&s, Tr::Alarm, T0).next_check_at, None);
+    }
+
+    #[test]
+    fn a_rejected_key_is_asked_again_only_when_the_user_asks() {
+        let s = settings();
+        // (name, the rejection, trigger, minutes after it, fetch, reason)
+        use ErrorCode as E;
+        use PlanReason as R;
+        use Trigger as Tr;
+        #[rustfmt::skip]
+        let cases: Vec<(&str, ErrorCode, Trigger, i64, bool, PlanReason)> = vec![
+            ("wrong key: the alarm never",              E::WrongKey,     Tr::Alarm,    600, false, R::KeyRejected),
+            ("wrong key: opening a view never",         E::WrongKey,     Tr::Open,     600, false, R::KeyRejected),
+            ("wrong key: Refresh asks",                 E::WrongKey,     Tr::Refresh,  2,   true,  R::Due),
+            ("wrong key: a Save asks",                  E::WrongKey,     Tr::Settings, 2,   true,  R::Due),
+            ("wrong key: Save within the floor waits",  E::WrongKey,     Tr::Settings, 0,   false, R::TooSoon),
+            ("wrong key: Refresh within the floor",     E::WrongKey,     Tr::Refresh,  0,   false, R::TooSoon),
+            ("not found: the alarm never",              E::KeyNotFound,  Tr::Alarm,    600, false, R::KeyRejected),
+            ("not found: a Save asks",                  E::KeyNotFound,  Tr::Settings, 2,   true,  R::Due),
+            ("not found: Refresh asks",                 E::KeyNotFound,  Tr::Refresh,  2,   true,  R::Due),
+            ("IP not allowed: Refresh asks",            E::IpNotAllowed, Tr::Refresh,  2,   true,  R::Due),
+            ("local check: never sent, Refresh never",  E::InvalidKey,   Tr::Refresh,  600, false, R::KeyRejected),
+            ("local check: a Save never",               E::InvalidKey,   Tr::Settings, 600, false, R::KeyRejected),
+        ];
+        for (name, code, trigger, minutes, fetch, reason) in cases {
+            // Rejected at T0; "0 minutes" is 30 s later, inside the one-minute floor.
+            let m = after(&[(T0, err(code))]);
+            let now = T0 + minutes * MIN + if minutes == 0 { 30_000 } else { 0 };
+            let plan = m.plan(&s, trigger, now);
+            assert_eq!((plan.fetch, plan.reason), (fetch, reason), "{name}");
+            assert_eq!(plan.next_check_at, None, "{name}: no check is scheduled");
+        }
+        // The user's retry is one request: once begun, the floor holds for every trigger,
+        // and a retry rejected again pauses as before.
+        let m = after(&[(T0, err(E::WrongKey))]).begin_check(&s, T0 + 2 * MIN);
+        for trigger in [Tr::Refresh, Tr::Settings] {
+            let plan = m.plan(&s, trigger, T0 + 2 * MIN + 10_000);
+            assert_eq!(
+                (plan.fetch, plan.reason),
+                (false, R::TooSoon),
+                "{trigger:?}"
+            );
+        }
+        let (again, _) = m.clone().observe(&s, &err(E::WrongKey), T0 + 2 * MIN + 500);
+        assert_eq!(
+            again.plan(&s, Tr::Alarm, T0 + 600 * MIN).reason,
+            R::KeyRejected
+        );
+        assert_eq!(again.next_check_at(&s, T0 + 600 * MIN), None);
+        // The key was re-enabled at the provider: the retry reads a balance and the usual
+        // schedule starts again.
+        let (fixed, _) = m.observe(&s, &ok("5"), T0 + 2 * MIN + 500);
+        assert_eq!(
+            fixed.next_check_at(&s, T0 + 3 * MIN),
+            Some(T0 + 12 * MIN + 500)
+        );
     }
 
     #[test]

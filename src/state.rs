@@ -1022,6 +1022,14 @@ mod tests {
         let later = 1_000_000 + 10 * 60_000;
         let plan = plan_view(&s, Some(Trigger::Alarm), None, later, en);
         assert_eq!(plan.due, vec![b.clone()]);
+        // A Save is the user saying the key may be fixed at the provider: A is asked once.
+        let saved = plan_view(&s, Some(Trigger::Settings), None, later, en);
+        assert!(
+            saved.due.contains(&a),
+            "a Save left the rejected key paused"
+        );
+        let refresh = plan_view(&s, Some(Trigger::Refresh), Some(&a), later, en);
+        assert_eq!(refresh.due, vec![a.clone()]);
         // Anti-Captcha's floor is 30 s; CaptchaAI's a minute.
         let s = s.begin_checks(core::slice::from_ref(&b), later);
         let s = s

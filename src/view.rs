@@ -671,20 +671,23 @@ pub fn plan_view(
         };
         if plan.fetch {
             due.push(account.id());
-        } else {
-            reason.get_or_insert(plan.reason);
+        } else if reason.is_none() {
+            reason = Some((plan.reason, reason_text(account, plan.reason, lang)));
         }
     }
-    let reason = if due.is_empty() {
-        reason.unwrap_or(PlanReason::NotDue)
-    } else {
-        PlanReason::Due
+    let (reason, reason_text) = match reason {
+        Some(not_due) if due.is_empty() => not_due,
+        None if due.is_empty() => (
+            PlanReason::NotDue,
+            text(lang, &PlanReason::NotDue.message_key()),
+        ),
+        _ => (PlanReason::Due, text(lang, &PlanReason::Due.message_key())),
     };
     PlanView {
         fetch: !due.is_empty(),
         due,
         reason,
-        reason_text: text(lang, &reason.message_key()),
+        reason_text,
         next_check_at,
     }
 }
@@ -758,6 +761,22 @@ pub fn error_view(
     }
 }
 
+/// Why a plan sends nothing, in words. A key that failed the local check (never sent, so
+/// Refresh cannot help) is told apart from one the API rejected (Refresh may try it again).
+fn reason_text(account: &Account, reason: PlanReason, lang: Lang) -> String {
+    let never_sent = reason == PlanReason::KeyRejected
+        && account
+            .monitor
+            .last_error
+            .as_ref()
+            .is_some_and(|f| f.error.code == ErrorCode::InvalidKey);
+    if never_sent {
+        text(lang, "plan_key_invalid")
+    } else {
+        text(lang, &reason.message_key())
+    }
+}
+
 /// The Refresh button at `now`, derived from the plan a press would get.
 fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64) -> RefreshView {
     let monitor = &account.monitor;
@@ -790,7 +809,7 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, utc_offset_min: i64)
     RefreshView {
         enabled: allowed_at.is_none() && !paused,
         text: label,
-        reason: (allowed_at.is_some() || paused).then(|| text(lang, &plan.reason.message_key())),
+        reason: (allowed_at.is_some() || paused).then(|| reason_text(account, plan.reason, lang)),
         allowed_at,
         checking_text: text(lang, "checking"),
     }
@@ -898,7 +917,7 @@ pub fn account_view(
     let paused_text = plan
         .next_check_at
         .is_none()
-        .then(|| text(lang, &plan.reason.message_key()));
+        .then(|| reason_text(account, plan.reason, lang));
     let failed_text = monitor
         .last_error
         .as_ref()
@@ -1331,17 +1350,24 @@ mod tests {
         let ok = state_after(&[Ok("12.345")]);
         let banned = state_after(&[Ok("12.345"), Err(ErrorCode::IpBanned)]);
         let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
+        let not_found = state_after(&[Ok("12.345"), Err(ErrorCode::KeyNotFound)]);
+        let invalid = state_after(&[Err(ErrorCode::InvalidKey)]);
         let none = Account::default();
         let t1 = T0 + 600_000;
         type Case<'a> = (&'a str, &'a Account, i64, bool, &'a str, Option<i64>);
-        let cases: [Case; 7] = [
+        let cases: [Case; 10] = [
             // name, state, now, enabled, label, allowed at
             ("just checked", &ok, T0 + 20_000, false, "You can check again in 40 s", Some(T0 + 60_000)),
             ("rounds up", &ok, T0 + 59_001, false, "You can check again in 1 s", Some(T0 + 60_000)),
             ("after the floor", &ok, T0 + 60_000, true, "Refresh", None),
             ("banned", &banned, t1 + 60_000, false, "You can check again at 08:15", Some(t1 + 300_000)),
             ("banned, later", &banned, t1 + 300_000, true, "Refresh", None),
-            ("rejected key", &wrong, T0 + 3_600_000, false, "Refresh", None),
+            // A key fixed at the provider is tried again by the user, within the floor.
+            ("rejected key, just now", &wrong, T0 + 20_000, false, "You can check again in 40 s", Some(T0 + 60_000)),
+            ("rejected key, later", &wrong, T0 + 3_600_000, true, "Refresh", None),
+            ("key not found, later", &not_found, t1 + 60_000, true, "Refresh", None),
+            // Never sent (the local check): asking again would not change it.
+            ("key failed the local check", &invalid, T0 + 3_600_000, false, "Refresh", None),
             ("no key", &none, T0, false, "Refresh", None),
         ];
         for (name, s, now, enabled, label, allowed_at) in cases {
@@ -1349,7 +1375,11 @@ mod tests {
             assert_eq!((r.enabled, r.text.as_str(), r.allowed_at), (enabled, label, allowed_at), "{name}");
             assert_eq!(r.reason.is_some(), !enabled, "{name}: a disabled button says why");
         }
-        let r = view_at(&wrong, T0, Lang::En).refresh;
+        // The automatic checks stay paused and say so; Refresh does not.
+        let v = view_at(&wrong, T0 + 3_600_000, Lang::En);
+        assert_eq!(v.next_check_at, None);
+        assert!(v.paused_text.unwrap().contains("paused"));
+        let r = view_at(&invalid, T0, Lang::En).refresh;
         assert!(r.reason.unwrap().contains("paused"));
         assert_eq!(view_at(&ok, T0 + 20_000, Lang::Id).refresh.text, "Bisa dicek lagi dalam 40 detik");
     }

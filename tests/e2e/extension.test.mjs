@@ -214,6 +214,75 @@ test('wrong key: grey !, popup shows cause and fix, the alarm does not retry the
   });
 });
 
+test('a key rejected, then re-enabled at the provider: Save with the same key, Refresh and Test key each ask once; the alarm alone never', async () => {
+  api.setScenario({ scenario: 'wrong_key' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await expectBadge(ext, { text: '!', color: GREY });
+    assert.equal(api.balanceRequests(), 1);
+
+    // The key is re-enabled at the provider. Nothing automatic asks it again, however late.
+    api.setScenario({ scenario: 'ok', balance: '12.345' });
+    await shiftWorkerClock(ext, 60 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 1, 'the alarm retried a rejected key');
+
+    // 1. Save with the same key text: one request, and the balance shows.
+    const options = await openOptions(ext);
+    await options.locator('#apiKey').fill(KEY);
+    await options.locator('#save').click();
+    await options.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 2, 'a Save with the same key sent no request (or more than one)');
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    await waitFor(() => options.locator('#apiKey-status').innerText(), (s) => /accepted/.test(s), { what: 'key accepted' });
+    await options.close();
+
+    // Rejected again at the next scheduled check, then re-enabled once more.
+    api.setScenario({ scenario: 'wrong_key' });
+    await shiftWorkerClock(ext, 75 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 3, 'the scheduled check after the good reading');
+    api.setScenario({ scenario: 'ok', balance: '20' });
+    await shiftWorkerClock(ext, 140 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 3, 'the alarm retried a rejected key');
+
+    // 2. Refresh in the popup: opening it asks nothing, Refresh asks once.
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 3, 'opening the popup retried a rejected key');
+    const refresh = popup.locator('#refresh');
+    assert.equal(await refresh.isDisabled(), false, 'Refresh is disabled for a rejected key');
+    await refresh.click();
+    await waitFor(() => text(popup, '#balance'), (s) => s === '$20.0000', { what: 'the balance after Refresh' });
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 4, 'Refresh sent no request (or more than one)');
+    await expectBadge(ext, { text: '20.0', color: GREEN });
+    // The floor still holds: a second press within the minute waits.
+    await waitFor(() => refresh.isDisabled(), Boolean, { what: 'Refresh within the floor' });
+    assert.match(await refresh.innerText(), /^You can check again in \d+ s$/);
+    await popup.close();
+
+    // 3. Test key on the options page, after one more rejection.
+    api.setScenario({ scenario: 'wrong_key' });
+    await shiftWorkerClock(ext, 160 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 5);
+    api.setScenario({ scenario: 'ok', balance: '7.5' });
+    await shiftWorkerClock(ext, 170 * MINUTE);
+    const page = await openOptions(ext);
+    const testKey = page.getByRole('button', { name: 'Test key', exact: true });
+    await waitFor(() => testKey.isDisabled(), (d) => !d, { what: 'Test key enabled for a rejected key' });
+    await testKey.click();
+    await waitFor(() => page.locator('#apiKey-status').innerText(), (s) => /accepted/.test(s), { what: 'key accepted after Test key' });
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 6, 'Test key sent no request (or more than one)');
+    await expectBadge(ext, { text: '7.50', color: GREEN });
+    assert.deepEqual(new Set(api.keysSeen()), new Set([KEY]));
+  });
+});
+
 test('the alarm polls again once the interval has passed (control for the test above)', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {

@@ -6,7 +6,7 @@
 //! the caller passes `now` in epoch milliseconds.
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
-use crate::error::{short_detail, ApiError, ErrorCode, RetryPolicy};
+use crate::error::{short_detail, ApiError, ErrorCode, ErrorKind, RetryPolicy};
 use crate::forecast::{
     is_spike, next_delay_ms, polling_rate, spend_rate, time_to, PredictiveInput, PredictiveState,
     SpikeState,
@@ -635,35 +635,39 @@ impl MonitorState {
         }
     }
 
-    /// The current level.
+    /// The current level. A rejected key says nothing about the money on the account: its
+    /// last balance still gives the level, shown out of date ([`MonitorState::staleness`])
+    /// with the key problem beside it. Without any reading the level is unknown.
     pub fn level(&self, settings: &Settings) -> BalanceLevel {
-        BalanceLevel::current(
-            self.last_good.as_ref().map(|r| r.balance),
-            self.last_error.as_ref().map(|f| &f.error),
-            settings.threshold,
-        )
+        let last_good = self.last_good.as_ref().map(|r| r.balance);
+        match (last_good, &self.last_error) {
+            (Some(balance), Some(f)) if f.error.code.kind() == ErrorKind::KeyProblem => {
+                BalanceLevel::of(balance, settings.threshold)
+            }
+            (_, error) => BalanceLevel::current(
+                last_good,
+                error.as_ref().map(|f| &f.error),
+                settings.threshold,
+            ),
+        }
     }
 
-    /// The balance to show: the last good one, unless the latest error says it no longer
-    /// describes the account (key problems).
+    /// The balance to show: the last good one, whatever failed since. No failed check, not
+    /// even a rejected key, changes the money on the account: it only makes the figure out of
+    /// date ([`MonitorState::staleness`]).
     pub fn shown_balance(&self) -> Option<Money> {
-        let usable = self.last_error.as_ref().is_none_or(|f| {
-            f.error.code.keeps_last_balance() || f.error.code == ErrorCode::ZeroBalance
-        });
-        self.last_good
-            .as_ref()
-            .filter(|_| usable)
-            .map(|r| r.balance)
+        self.last_good.as_ref().map(|r| r.balance)
     }
 
     /// Why the shown balance may be out of date: the last check failed, or the reading is old
     /// or of unknown age (stamped in the future by a clock that has since gone back).
     pub fn staleness(&self, settings: &Settings, now_ms: i64) -> Option<Staleness> {
         let good = self.last_good.as_ref()?;
+        // ERROR_ZERO_BALANCE is itself a reading (of zero), not a failure to read.
         if self
             .last_error
             .as_ref()
-            .is_some_and(|f| f.error.code.keeps_last_balance())
+            .is_some_and(|f| f.error.code != ErrorCode::ZeroBalance)
         {
             Some(Staleness::CheckFailed)
         } else if trusted_time(Some(good.at), now_ms).is_none()
@@ -863,12 +867,48 @@ mod tests {
         assert_eq!(m.staleness(&s, T0 + 10 * MIN), Some(Staleness::CheckFailed));
         assert_eq!(m.failures, 1);
         assert_eq!(m.history.len(), 1);
-        let wrong = after(&[
-            (T0, ok("12.345")),
-            (T0 + 10 * MIN, err(ErrorCode::WrongKey)),
-        ]);
-        assert_eq!(wrong.shown_balance(), None);
-        assert_eq!(wrong.level(&s), BalanceLevel::Unknown);
+    }
+
+    #[test]
+    fn a_rejected_key_keeps_the_last_balance_and_its_level_out_of_date() {
+        let s = settings();
+        // (name, readings, shown balance, level, staleness 10 minutes after the last check)
+        use BalanceLevel as L;
+        use ErrorCode as E;
+        type Case = (
+            &'static str,
+            Vec<Outcome>,
+            Option<&'static str>,
+            BalanceLevel,
+            Option<Staleness>,
+        );
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            ("ok, then a wrong key",          vec![ok("12.345"), err(E::WrongKey)],    Some("12.345"), L::Ok,      Some(Staleness::CheckFailed)),
+            ("low, then a wrong key",         vec![ok("0.42"), err(E::WrongKey)],      Some("0.42"),   L::Low,     Some(Staleness::CheckFailed)),
+            ("low, then key not found",       vec![ok("0.42"), err(E::KeyNotFound)],   Some("0.42"),   L::Low,     Some(Staleness::CheckFailed)),
+            ("empty, then IP not allowed",    vec![ok("0"), err(E::IpNotAllowed)],     Some("0"),      L::Empty,   Some(Staleness::CheckFailed)),
+            ("a wrong key, never a reading",  vec![err(E::WrongKey)],                  None,           L::Unknown, None),
+            ("read again after the fix",      vec![ok("5"), err(E::WrongKey), ok("4")], Some("4"),     L::Ok,      None),
+            ("control: a 502 after a reading", vec![ok("0.42"), err(E::ServerError)],  Some("0.42"),   L::Low,     Some(Staleness::CheckFailed)),
+            ("control: zero balance is a reading", vec![ok("3"), err(E::ZeroBalance)], Some("0"),      L::Empty,   None),
+        ];
+        for (name, outcomes, balance, level, stale) in cases {
+            let steps: Vec<(i64, Outcome)> = outcomes
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| (T0 + i as i64 * 10 * MIN, o))
+                .collect();
+            let m = after(&steps);
+            let last = steps.last().map_or(T0, |(at, _)| *at);
+            assert_eq!(
+                m.shown_balance(),
+                balance.map(|b| Money::parse(b).unwrap()),
+                "{name}"
+            );
+            assert_eq!(m.level(&s), level, "{name}");
+            assert_eq!(m.staleness(&s, last + MIN), stale, "{name}");
+        }
     }
 
     #[test]

@@ -1254,7 +1254,7 @@ mod tests {
     #[test]
     #[rustfmt::skip]
     fn views_per_situation() {
-        use crate::badge::{AMBER, GREEN, GREY, RED};
+        use crate::badge::{AMBER, DARK_RED, GREEN, GREY, RED};
         let now = |s: &Account| s.monitor.last_request_at.unwrap_or(T0) + 180_000;
         type Case<'a> = (&'a str, Vec<Result<&'a str, ErrorCode>>, &'a str, &'a str, &'a str, &'a str, bool);
         let cases: Vec<Case> = vec![
@@ -1264,6 +1264,9 @@ mod tests {
             ("zero", vec![Ok("0")], "empty", "empty", "0", RED, false),
             ("zero error", vec![Err(ErrorCode::ZeroBalance)], "empty", "empty", "0", RED, false),
             ("wrong key", vec![Err(ErrorCode::WrongKey)], "error", "unknown", "!", GREY, false),
+            ("wrong key after ok", vec![Ok("12.345"), Err(ErrorCode::WrongKey)], "ok", "ok", "12.3", AMBER, true),
+            ("wrong key after low", vec![Ok("0.42"), Err(ErrorCode::WrongKey)], "low", "low", ".42", DARK_RED, true),
+            ("key not found after low", vec![Ok("0.42"), Err(ErrorCode::KeyNotFound)], "low", "low", ".42", DARK_RED, true),
             ("502 after good", vec![Ok("12.345"), Err(ErrorCode::ServerError)], "ok", "ok", "12.3", AMBER, true),
             ("502 first", vec![Err(ErrorCode::ServerError)], "error", "unknown", "!", GREY, false),
             ("nothing yet", vec![], "loading", "unknown", "?", GREY, false),
@@ -1293,6 +1296,67 @@ mod tests {
         // No level is known: the pill and the status say the check failed, not "unknown".
         assert_eq!((v.pill_text.as_str(), v.status_text.as_str()), ("Cek gagal", "Cek gagal"));
         assert_eq!(v.level_text, "Tidak diketahui");
+    }
+
+    #[test]
+    fn a_rejected_key_hides_nothing_already_known() {
+        // Read every 10 minutes for a day, down to $0.50 (below the $1.00 threshold); then the
+        // provider rejects the key.
+        let mut outcomes: Vec<Result<String, ErrorCode>> = (0..=144)
+            .map(|i| Ok(format!("{}", 2.0 - f64::from(i) * 1.5 / 144.0)))
+            .collect();
+        outcomes.push(Err(ErrorCode::WrongKey));
+        let outcomes: Vec<Result<&str, ErrorCode>> = outcomes
+            .iter()
+            .map(|o| o.as_ref().map(String::as_str).map_err(|c| *c))
+            .collect();
+        let s = state_after(&outcomes);
+        let rejected_at = T0 + 145 * 600_000;
+        let v = view_at(&s, rejected_at + 3 * 60_000, Lang::En);
+        // The level of the last balance, out of date, with the key problem beside it.
+        assert_eq!(v.level, BalanceLevel::Low);
+        assert_eq!(v.status, Status::Low);
+        assert_eq!(v.balance_text.as_deref(), Some("$0.5000"));
+        assert!(v.stale);
+        assert_eq!(v.pill_text, "Low · below $1.0000 · out of date");
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some("Balance read 08:00, 13 min ago")
+        );
+        let e = v.error.as_ref().unwrap();
+        assert_eq!((e.code, e.severity), (ErrorCode::WrongKey, Severity::Error));
+        assert_eq!(e.message, "The provider rejected the API key");
+        assert!(!v.key_status.as_ref().unwrap().ok);
+        assert_eq!(v.next_check_at, None, "automatic checks stay paused");
+        // The badge: the stale level's text in the stale colour, never the grey "!".
+        assert_eq!(
+            (v.badge.text.as_str(), v.badge.color),
+            (".50", crate::badge::DARK_RED)
+        );
+        // The tooltip keeps the balance with its age, then says what is wrong.
+        let lines: Vec<&str> = v.badge.title.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Balance: $0.5000 (Low), checked 13 min ago",
+                "The provider rejected the API key",
+                "Stale: the last check failed, showing the last good balance.",
+            ]
+        );
+        // The sparklines and what the history says stay.
+        assert!(v.forecast.day.is_some() && v.forecast.week.is_some());
+        assert!(v.forecast.spend_text.is_some());
+        // Indonesian too.
+        let id = view_at(&s, rejected_at + 3 * 60_000, Lang::Id);
+        assert_eq!(id.balance_text.as_deref(), Some("$0,5000"));
+        assert!(id.pill_text.ends_with("usang"), "{}", id.pill_text);
+        // Rejected before any reading: nothing to keep, the grey "!".
+        let never = view_at(&state_after(&[Err(ErrorCode::WrongKey)]), T0, Lang::En);
+        assert_eq!(
+            (never.badge.text.as_str(), never.balance.is_none()),
+            ("!", true)
+        );
+        assert!(never.forecast.day.is_none());
     }
 
     #[test]

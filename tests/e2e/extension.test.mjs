@@ -20,6 +20,8 @@ const KEY_MIDDLE = KEY.slice(4, -4);
 const GREEN = '#15803d';
 const RED = '#dc2626';
 const GREY = '#6b7280';
+/** A low or empty reading that is out of date (src/badge.rs). */
+const DARK_RED = '#7f1d1d';
 /** The popup as Chrome shows it: 340 px wide. */
 const POPUP_VIEWPORT = { width: 340, height: 640 };
 
@@ -211,6 +213,41 @@ test('wrong key: grey !, popup shows cause and fix, the alarm does not retry the
     await ext.worker.evaluate(() => globalThis.captchaaiBalance.check('alarm'));
     assert.equal(api.balanceRequests(), 1, 'a rejected key was retried');
     assert.equal((await badge(ext)).text, '!');
+  });
+});
+
+test('a key rejected after good readings hides nothing: the badge keeps the level out of date, the tooltip the balance and its age, the popup the sparkline and the key problem', async () => {
+  api.setScenario({ scenario: 'low', balance: '0.60' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await expectBadge(ext, { text: '.60', color: RED });
+    // A second reading, so the day's sparkline has a line to draw.
+    api.setScenario({ scenario: 'low', balance: '0.42' });
+    await shiftWorkerClock(ext, 11 * MINUTE);
+    await fireAlarm(ext);
+    await expectBadge(ext, { text: '.42', color: RED });
+    // The provider rejects the key at the next check.
+    api.setScenario({ scenario: 'wrong_key' });
+    await shiftWorkerClock(ext, 22 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 3);
+    // Still low (the money did not change), but out of date: the stale red, not the grey "!".
+    const look = await expectBadge(ext, { text: '.42', color: DARK_RED });
+    const lines = look.title.split('\n');
+    assert.match(lines[0], /^Balance: \$0\.4200 \(Low\), checked \d+ min ago$/, look.title);
+    assert.match(look.title, /rejected the API key/);
+    assert.match(look.title, /Stale/);
+
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
+    assert.equal(await text(popup, '#balance'), '$0.4200');
+    assert.equal(await text(popup, '#level'), 'Low · below $1.0000 · out of date');
+    assert.match(await text(popup, '#checked'), /^Balance read \d\d:\d\d, \d+ min ago$/);
+    assert.equal(await popup.locator('#error').isVisible(), true, 'the key problem is explained');
+    assert.equal(await popup.locator('#error').getAttribute('data-severity'), 'error');
+    assert.match(await text(popup, '#error-message'), /rejected the API key/);
+    assert.equal(await popup.locator('#sparkline').isVisible(), true, 'the sparkline stays');
+    await screenshot(popup, 'popup-rejected-after-reading.png');
+    assert.equal(api.balanceRequests(), 3, 'opening the popup retried a rejected key');
   });
 });
 

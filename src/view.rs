@@ -18,7 +18,7 @@ use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
 use crate::provider::{Family, ProviderId, PROVIDERS};
 use crate::schedule::Trigger;
 use crate::settings::mask_key;
-use crate::state::{Account, State};
+use crate::state::{Account, Repair, State};
 use crate::summary::Status;
 use serde::Serialize;
 use serde_json::Value;
@@ -571,6 +571,10 @@ pub struct SettingsFormView {
     pub types: Vec<TypeView>,
     /// Every account, in the user's order.
     pub accounts: Vec<AccountFormView>,
+    /// What could not be read from the stored settings and was reset, one sentence each
+    /// ("Production: the low-balance threshold could not be read and was reset to $1.0000.
+    /// Check it and press Save."), until a Save; empty when everything read.
+    pub repairs: Vec<String>,
 }
 
 /// The options form for `state`.
@@ -606,6 +610,83 @@ pub fn settings_form(state: &State, lang: Lang) -> SettingsFormView {
                 allow_plain_http: a.settings.allow_plain_http,
             })
             .collect(),
+        repairs: state.repairs.iter().map(|r| repair_text(r, lang)).collect(),
+    }
+}
+
+/// The settings a repair can name, each with its words (`repair_field_*`).
+const REPAIRED_FIELDS: [&str; 11] = [
+    "name",
+    "provider",
+    "threshold",
+    "intervalSeconds",
+    "endpoint",
+    "rates",
+    "notifications",
+    "showSolves",
+    "predictiveHours",
+    "spikeAlerts",
+    "allowPlainHttp",
+];
+
+/// One repair ([`Repair`]) in words: which account, which field, the value it has now.
+pub fn repair_text(repair: &Repair, lang: Lang) -> String {
+    let account = repair.account.as_deref().unwrap_or_default();
+    let value = repair.value.as_deref();
+    let field = repair.field.as_str();
+    match field {
+        "accounts" => format(lang, "repair_accounts", &[value.unwrap_or("0")]),
+        "account" => format(lang, "repair_account", &[account]),
+        "settings" => format(lang, "repair_settings", &[account]),
+        "apiKey" => format(lang, "repair_key", &[account]),
+        "rates" if value.is_some() => format(lang, "repair_rates", &[account]),
+        _ => {
+            let (label, shown) = match field.strip_prefix("rates.") {
+                Some(kind) => {
+                    let kind = text(lang, &format!("type_{kind}"));
+                    let label = format(lang, "repair_field_rate", &[&kind]);
+                    (
+                        label,
+                        value
+                            .and_then(|v| Money::parse(v).ok())
+                            .map(|m| m.display_in(lang)),
+                    )
+                }
+                None => {
+                    // A field this build has no words for (a newer build's) by its name.
+                    let label = if REPAIRED_FIELDS.contains(&field) {
+                        text(lang, &format!("repair_field_{field}"))
+                    } else {
+                        field.to_string()
+                    };
+                    (label, value.map(|v| repair_value(field, v, lang)))
+                }
+            };
+            match shown {
+                Some(shown) => format(lang, "repair_reset", &[account, &label, &shown]),
+                None => format(lang, "repair_cleared", &[account, &label]),
+            }
+        }
+    }
+}
+
+/// A repaired setting's value as the options page shows it.
+fn repair_value(field: &str, value: &str, lang: Lang) -> String {
+    match field {
+        "threshold" => {
+            Money::parse(value).map_or_else(|_| value.to_string(), |m| m.display_in(lang))
+        }
+        "intervalSeconds" => value
+            .parse::<u64>()
+            .map_or_else(|_| value.to_string(), |secs| count(lang, secs / 60)),
+        "predictiveHours" => value
+            .parse::<u64>()
+            .map_or_else(|_| value.to_string(), |hours| count(lang, hours)),
+        "provider" => ProviderId::from_name(value)
+            .map_or_else(|| value.to_string(), |id| provider_label(id, lang)),
+        _ if value == "true" => text(lang, "repair_on"),
+        _ if value == "false" => text(lang, "repair_off"),
+        _ => value.to_string(),
     }
 }
 

@@ -320,6 +320,53 @@ test('a key rejected, then re-enabled at the provider: Save with the same key, R
   });
 });
 
+test('a stored threshold that cannot be read: the options say which account, which field and the value it has now, until a Save', async () => {
+  api.setScenario({ scenario: 'ok', balance: '2.50' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url, threshold: '5' });
+    await expectBadge(ext, { text: '2.50', color: RED });
+    // A bad write (a hand edit, another tool): the threshold stored as an object.
+    await ext.worker.evaluate(async () => {
+      const { state } = await chrome.storage.local.get('state');
+      state.accounts[0].settings.name = 'Production';
+      state.accounts[0].settings.threshold = { amount: '5' };
+      await chrome.storage.local.set({ state });
+    });
+    const sentence = 'Production: the low-balance threshold could not be read and was reset to $1.0000. Check it and press Save.';
+    let page = await openOptions(ext);
+    const notice = page.locator('#repairs');
+    assert.equal(await notice.isVisible(), true, 'no notice of the reset threshold');
+    assert.equal(await notice.getAttribute('role'), 'status');
+    assert.deepEqual(await page.locator('#repairs li').allInnerTexts(), [sentence]);
+    assert.equal(await page.locator('#threshold').inputValue(), '1');
+    await screenshot(page, 'options-repairs.png');
+    await assertPageHasNoKey(page, 'options page (repairs)');
+    await page.close();
+
+    // The worker's next write (a check) keeps it until the user has seen it and saved.
+    await shiftWorkerClock(ext, 11 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 2);
+    const kept = await storedState(ext);
+    assert.equal(kept.accounts[0].settings.threshold, '1');
+    assert.equal(kept.repairs?.length, 1, 'the write dropped the repair');
+    page = await openOptions(ext);
+    assert.deepEqual(await page.locator('#repairs li').allInnerTexts(), [sentence]);
+
+    // Save (the threshold put back): the notice is gone, here and on the next opening.
+    await page.locator('#threshold').fill('5');
+    await page.locator('#save').click();
+    await page.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
+    await waitFor(() => page.locator('#repairs').isVisible(), (shown) => !shown, { what: 'the notice gone after Save' });
+    await idle(ext);
+    assert.equal((await storedState(ext)).repairs, undefined);
+    await expectBadge(ext, { text: '2.50', color: RED });
+    await page.close();
+    page = await openOptions(ext);
+    assert.equal(await page.locator('#repairs').isVisible(), false);
+  });
+});
+
 test('the alarm polls again once the interval has passed (control for the test above)', async () => {
   api.setScenario({ scenario: 'ok' });
   await withExtension(async (ext) => {

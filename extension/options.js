@@ -7,7 +7,9 @@
  * nothing is saved. The stored keys are never put back into the page: a key input stays empty
  * (empty = keep the stored key) with the masked key as its placeholder. What the API said
  * about an account's saved key (the core's `keyStatus`) stands next to its key field; **Test
- * key** asks the worker for one check of that account within the same request floors.
+ * key** asks the worker for one check of that account within the same request floors. Stored
+ * values the core could not read and reset (`repairs`) are said above the accounts until a
+ * Save.
  *
  * An endpoint on a host the manifest does not grant (neither a known provider's API nor
  * loopback) needs the user's permission: Save asks for it (`optional_host_permissions`) while
@@ -81,6 +83,7 @@ async function fill() {
     if (opened[i]) section.querySelector('details.advanced').open = true;
   });
   renumber();
+  paintRepairs(filled.repairs ?? []);
   filledInterval = String(filled.intervalMinutes);
   $('intervalMinutes').value = filledInterval;
   $('notifications').checked = filled.notifications;
@@ -89,6 +92,20 @@ async function fill() {
   $('spikeAlerts').checked = filled.spikeAlerts;
   paintKeyStatus(view);
   $('save').disabled = false;
+}
+
+/**
+ * Above the accounts: what the core could not read from the stored settings and reset (which
+ * account, which field, the value it has now), one sentence each, until a Save clears it.
+ * @param {string[]} repairs the core's sentences
+ */
+function paintRepairs(repairs) {
+  $('repairs').hidden = repairs.length === 0;
+  $('repairs-list').replaceChildren(...repairs.map((sentence) => {
+    const item = document.createElement('li');
+    item.textContent = sentence;
+    return item;
+  }));
 }
 
 /**

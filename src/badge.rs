@@ -32,8 +32,10 @@ enum BadgeText {
 
 /// (level, stale) → (colour, text). A stale reading keeps its text (the last good balance is
 /// still the best figure there is) but never the colour of a fresh one, so a glance at the
-/// toolbar tells "read just now" from "could not check". `Unknown` splits into "not read yet"
-/// (`?`) and "error" (`!`).
+/// toolbar tells "read just now" from "could not check". A key rejected after a reading is
+/// such a stale reading (its level from the last balance, the key problem told in words beside
+/// it). `Unknown` splits into "not read yet" (`?`) and "error" (`!`): a key rejected before any
+/// reading keeps `!`.
 #[rustfmt::skip]
 const LOOKS: [(BalanceLevel, bool, &str, BadgeText); 6] = [
     (BalanceLevel::Ok, false, GREEN, BadgeText::Short),

@@ -164,8 +164,10 @@ impl ErrorCode {
         self.info().retry
     }
 
-    /// True when the last good balance still describes the account (the failure was on the
-    /// way there, not about the account), so it stays on the badge marked stale.
+    /// True when the failure was on the way to the account, not about it (an outage): the last
+    /// good balance stands and the error is a warning. A key problem needs the user, so it is
+    /// never a mere warning, although the monitor still shows the last balance out of date
+    /// (`MonitorState::shown_balance`).
     pub fn keeps_last_balance(self) -> bool {
         matches!(
             self.kind(),

@@ -6,7 +6,7 @@
 //! the caller passes `now` in epoch milliseconds.
 
 use crate::alerts::{AlertDecision, AlertInput, AlertState};
-use crate::error::{short_detail, ApiError, ErrorCode, RetryPolicy};
+use crate::error::{short_detail, ApiError, ErrorCode, ErrorKind, RetryPolicy};
 use crate::forecast::{
     is_spike, next_delay_ms, polling_rate, spend_rate, time_to, PredictiveInput, PredictiveState,
     SpikeState,
@@ -268,7 +268,8 @@ pub enum PlanReason {
     NotDue,
     /// The key was asked less than a minute ago.
     TooSoon,
-    /// The API rejected this key: wait for new settings.
+    /// The key was rejected: nothing automatic asks it again; Refresh, Test key and a Save
+    /// may (a key the API rejected, not one the local check refused).
     KeyRejected,
     /// No usable key.
     NoKey,
@@ -434,13 +435,13 @@ impl MonitorState {
         }
         if let Some(failed) = &self.last_error {
             if failed.error.code.retry_policy() == RetryPolicy::StopUntilSettingsChange {
-                // A malformed key stays rejected; a missing plan or IP allow-list can be fixed
-                // in the dashboard, so an explicit user action may try once more.
+                // Nothing automatic asks a rejected key again. But a key can be fixed where it
+                // lives (re-enabled or paid for in the dashboard, an IP allowed): Refresh, Test
+                // key and a Save are the user saying so, and each may ask once more, within
+                // the floor. A key that failed the local check was never sent and stays
+                // refused: asking would not change it.
                 let user_may_retry = matches!(trigger, Trigger::Refresh | Trigger::Settings)
-                    && !matches!(
-                        failed.error.code,
-                        ErrorCode::WrongKey | ErrorCode::InvalidKey
-                    );
+                    && failed.error.code != ErrorCode::InvalidKey;
                 if !user_may_retry {
                     return decide(false, PlanReason::KeyRejected);
                 }
@@ -644,35 +645,39 @@ impl MonitorState {
         }
     }
 
-    /// The current level.
+    /// The current level. A rejected key says nothing about the money on the account: its
+    /// last balance still gives the level, shown out of date ([`MonitorState::staleness`])
+    /// with the key problem beside it. Without any reading the level is unknown.
     pub fn level(&self, settings: &Settings) -> BalanceLevel {
-        BalanceLevel::current(
-            self.last_good.as_ref().map(|r| r.balance),
-            self.last_error.as_ref().map(|f| &f.error),
-            settings.threshold,
-        )
+        let last_good = self.last_good.as_ref().map(|r| r.balance);
+        match (last_good, &self.last_error) {
+            (Some(balance), Some(f)) if f.error.code.kind() == ErrorKind::KeyProblem => {
+                BalanceLevel::of(balance, settings.threshold)
+            }
+            (_, error) => BalanceLevel::current(
+                last_good,
+                error.as_ref().map(|f| &f.error),
+                settings.threshold,
+            ),
+        }
     }
 
-    /// The balance to show: the last good one, unless the latest error says it no longer
-    /// describes the account (key problems).
+    /// The balance to show: the last good one, whatever failed since. No failed check, not
+    /// even a rejected key, changes the money on the account: it only makes the figure out of
+    /// date ([`MonitorState::staleness`]).
     pub fn shown_balance(&self) -> Option<Money> {
-        let usable = self.last_error.as_ref().is_none_or(|f| {
-            f.error.code.keeps_last_balance() || f.error.code == ErrorCode::ZeroBalance
-        });
-        self.last_good
-            .as_ref()
-            .filter(|_| usable)
-            .map(|r| r.balance)
+        self.last_good.as_ref().map(|r| r.balance)
     }
 
     /// Why the shown balance may be out of date: the last check failed, or the reading is old
     /// or of unknown age (stamped in the future by a clock that has since gone back).
     pub fn staleness(&self, settings: &Settings, now_ms: i64) -> Option<Staleness> {
         let good = self.last_good.as_ref()?;
+        // ERROR_ZERO_BALANCE is itself a reading (of zero), not a failure to read.
         if self
             .last_error
             .as_ref()
-            .is_some_and(|f| f.error.code.keeps_last_balance())
+            .is_some_and(|f| f.error.code != ErrorCode::ZeroBalance)
         {
             Some(Staleness::CheckFailed)
         } else if trusted_time(Some(good.at), now_ms).is_none()
@@ -786,7 +791,7 @@ mod tests {
             ("refresh after a minute fetches",                       &read,     Tr::Refresh,  T0 + MIN,              true,  R::Due),
             ("settings with fresh reading reuse",                    &read,     Tr::Settings, T0 + 2 * MIN,          false, R::Cached),
             ("rejected key: alarm never",                            &rejected, Tr::Alarm,    T0 + 100 * MIN,        false, R::KeyRejected),
-            ("rejected key: refresh never",                          &rejected, Tr::Refresh,  T0 + 100 * MIN,        false, R::KeyRejected),
+            ("rejected key: refresh asks once the floor allows",     &rejected, Tr::Refresh,  T0 + 100 * MIN,        true,  R::Due),
             ("no plan: alarm never",                                 &no_plan,  Tr::Alarm,    T0 + 100 * MIN,        false, R::KeyRejected),
             ("no plan: user may retry",                              &no_plan,  Tr::Refresh,  T0 + 2 * MIN,          true,  R::Due),
             ("banned: waits 5 min",                                  &banned,   Tr::Refresh,  T0 + 4 * MIN,          false, R::BackingOff),
@@ -805,6 +810,62 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_key_is_asked_again_only_when_the_user_asks() {
+        let s = settings();
+        // (name, the rejection, trigger, minutes after it, fetch, reason)
+        use ErrorCode as E;
+        use PlanReason as R;
+        use Trigger as Tr;
+        #[rustfmt::skip]
+        let cases: Vec<(&str, ErrorCode, Trigger, i64, bool, PlanReason)> = vec![
+            ("wrong key: the alarm never",              E::WrongKey,     Tr::Alarm,    600, false, R::KeyRejected),
+            ("wrong key: opening a view never",         E::WrongKey,     Tr::Open,     600, false, R::KeyRejected),
+            ("wrong key: Refresh asks",                 E::WrongKey,     Tr::Refresh,  2,   true,  R::Due),
+            ("wrong key: a Save asks",                  E::WrongKey,     Tr::Settings, 2,   true,  R::Due),
+            ("wrong key: Save within the floor waits",  E::WrongKey,     Tr::Settings, 0,   false, R::TooSoon),
+            ("wrong key: Refresh within the floor",     E::WrongKey,     Tr::Refresh,  0,   false, R::TooSoon),
+            ("not found: the alarm never",              E::KeyNotFound,  Tr::Alarm,    600, false, R::KeyRejected),
+            ("not found: a Save asks",                  E::KeyNotFound,  Tr::Settings, 2,   true,  R::Due),
+            ("not found: Refresh asks",                 E::KeyNotFound,  Tr::Refresh,  2,   true,  R::Due),
+            ("IP not allowed: Refresh asks",            E::IpNotAllowed, Tr::Refresh,  2,   true,  R::Due),
+            ("local check: never sent, Refresh never",  E::InvalidKey,   Tr::Refresh,  600, false, R::KeyRejected),
+            ("local check: a Save never",               E::InvalidKey,   Tr::Settings, 600, false, R::KeyRejected),
+        ];
+        for (name, code, trigger, minutes, fetch, reason) in cases {
+            // Rejected at T0; "0 minutes" is 30 s later, inside the one-minute floor.
+            let m = after(&[(T0, err(code))]);
+            let now = T0 + minutes * MIN + if minutes == 0 { 30_000 } else { 0 };
+            let plan = m.plan(&s, trigger, now);
+            assert_eq!((plan.fetch, plan.reason), (fetch, reason), "{name}");
+            assert_eq!(plan.next_check_at, None, "{name}: no check is scheduled");
+        }
+        // The user's retry is one request: once begun, the floor holds for every trigger,
+        // and a retry rejected again pauses as before.
+        let m = after(&[(T0, err(E::WrongKey))]).begin_check(&s, T0 + 2 * MIN);
+        for trigger in [Tr::Refresh, Tr::Settings] {
+            let plan = m.plan(&s, trigger, T0 + 2 * MIN + 10_000);
+            assert_eq!(
+                (plan.fetch, plan.reason),
+                (false, R::TooSoon),
+                "{trigger:?}"
+            );
+        }
+        let (again, _) = m.clone().observe(&s, &err(E::WrongKey), T0 + 2 * MIN + 500);
+        assert_eq!(
+            again.plan(&s, Tr::Alarm, T0 + 600 * MIN).reason,
+            R::KeyRejected
+        );
+        assert_eq!(again.next_check_at(&s, T0 + 600 * MIN), None);
+        // The key was re-enabled at the provider: the retry reads a balance and the usual
+        // schedule starts again.
+        let (fixed, _) = m.observe(&s, &ok("5"), T0 + 2 * MIN + 500);
+        assert_eq!(
+            fixed.next_check_at(&s, T0 + 3 * MIN),
+            Some(T0 + 12 * MIN + 500)
+        );
+    }
+
+    #[test]
     fn observe_keeps_last_good_balance_on_transient_errors() {
         let s = settings();
         let m = after(&[
@@ -816,12 +877,48 @@ mod tests {
         assert_eq!(m.staleness(&s, T0 + 10 * MIN), Some(Staleness::CheckFailed));
         assert_eq!(m.failures, 1);
         assert_eq!(m.history.len(), 1);
-        let wrong = after(&[
-            (T0, ok("12.345")),
-            (T0 + 10 * MIN, err(ErrorCode::WrongKey)),
-        ]);
-        assert_eq!(wrong.shown_balance(), None);
-        assert_eq!(wrong.level(&s), BalanceLevel::Unknown);
+    }
+
+    #[test]
+    fn a_rejected_key_keeps_the_last_balance_and_its_level_out_of_date() {
+        let s = settings();
+        // (name, readings, shown balance, level, staleness 10 minutes after the last check)
+        use BalanceLevel as L;
+        use ErrorCode as E;
+        type Case = (
+            &'static str,
+            Vec<Outcome>,
+            Option<&'static str>,
+            BalanceLevel,
+            Option<Staleness>,
+        );
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            ("ok, then a wrong key",          vec![ok("12.345"), err(E::WrongKey)],    Some("12.345"), L::Ok,      Some(Staleness::CheckFailed)),
+            ("low, then a wrong key",         vec![ok("0.42"), err(E::WrongKey)],      Some("0.42"),   L::Low,     Some(Staleness::CheckFailed)),
+            ("low, then key not found",       vec![ok("0.42"), err(E::KeyNotFound)],   Some("0.42"),   L::Low,     Some(Staleness::CheckFailed)),
+            ("empty, then IP not allowed",    vec![ok("0"), err(E::IpNotAllowed)],     Some("0"),      L::Empty,   Some(Staleness::CheckFailed)),
+            ("a wrong key, never a reading",  vec![err(E::WrongKey)],                  None,           L::Unknown, None),
+            ("read again after the fix",      vec![ok("5"), err(E::WrongKey), ok("4")], Some("4"),     L::Ok,      None),
+            ("control: a 502 after a reading", vec![ok("0.42"), err(E::ServerError)],  Some("0.42"),   L::Low,     Some(Staleness::CheckFailed)),
+            ("control: zero balance is a reading", vec![ok("3"), err(E::ZeroBalance)], Some("0"),      L::Empty,   None),
+        ];
+        for (name, outcomes, balance, level, stale) in cases {
+            let steps: Vec<(i64, Outcome)> = outcomes
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| (T0 + i as i64 * 10 * MIN, o))
+                .collect();
+            let m = after(&steps);
+            let last = steps.last().map_or(T0, |(at, _)| *at);
+            assert_eq!(
+                m.shown_balance(),
+                balance.map(|b| Money::parse(b).unwrap()),
+                "{name}"
+            );
+            assert_eq!(m.level(&s), level, "{name}");
+            assert_eq!(m.staleness(&s, last + MIN), stale, "{name}");
+        }
     }
 
     #[test]

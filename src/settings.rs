@@ -498,6 +498,80 @@ impl Settings {
         }
     }
 
+    /// What [`Settings::from_stored`] had to reset in stored settings `value` to make `read`:
+    /// each member that is there but could not be read (a threshold stored as an object, a
+    /// key that is not a key of its provider's format, a price that is not one), named as the
+    /// form names it (`threshold`, `apiKey`, `rates.image` …), with the value it has now in
+    /// its stored form (`"1"`, `"true"`, a provider's id), or `None` when it is empty now;
+    /// `settings` alone when `value` is not settings at all. Missing members are not reset:
+    /// they take their defaults as they always did.
+    pub fn reset_members(value: &Value, read: &Settings) -> Vec<(String, Option<String>)> {
+        let Some(members) = value.as_object() else {
+            return if value.is_null() {
+                Vec::new()
+            } else {
+                vec![("settings".to_string(), None)]
+            };
+        };
+        let shown = |name: &str| -> Option<String> {
+            let text = match name {
+                "name" => read.name.clone(),
+                "provider" => read.provider.as_str().to_string(),
+                "threshold" => read.threshold.decimal_text(),
+                "intervalSeconds" => read.interval_seconds.to_string(),
+                "endpoint" => read.endpoint.clone(),
+                "notifications" => read.notifications.to_string(),
+                "showSolves" => read.show_solves.to_string(),
+                "predictiveHours" => read.predictive_hours.to_string(),
+                "spikeAlerts" => read.spike_alerts.to_string(),
+                "allowPlainHttp" => read.allow_plain_http.to_string(),
+                _ => String::new(),
+            };
+            (!text.is_empty()).then_some(text)
+        };
+        let mut reset: Vec<(String, Option<String>)> = stored::unreadable::<Settings>(value)
+            .into_iter()
+            // No key is no key (a server adds it), not a key that could not be read.
+            .filter(|name| name != "apiKey" || members.get("apiKey") != Some(&Value::from("")))
+            .map(|name| {
+                let now = match name.as_str() {
+                    // Never the key itself (a key that was not readable is empty now anyway).
+                    "apiKey" => None,
+                    // The provider's example prices, if it has any.
+                    "rates" => (read.rates.iter().next().is_some()).then(|| "examples".into()),
+                    _ => shown(&name),
+                };
+                (name, now)
+            })
+            .collect();
+        // A key of another format than the provider's is cleared (it could never be sent).
+        let key_cleared = members
+            .get("apiKey")
+            .and_then(Value::as_str)
+            .is_some_and(|k| !k.is_empty())
+            && read.api_key.is_empty();
+        if key_cleared && reset.iter().all(|(name, _)| name != "apiKey") {
+            reset.push(("apiKey".to_string(), None));
+        }
+        // Each price on its own: one that is not a price takes the provider's example, or none.
+        if let Some(Value::Object(rates)) = members.get("rates") {
+            for (name, rate) in rates {
+                let Some(kind) = CaptchaType::from_name(name) else {
+                    continue;
+                };
+                if Money::deserialize(rate)
+                    .ok()
+                    .filter(crate::costs::is_rate)
+                    .is_none()
+                {
+                    let now = read.rates.rate(kind).map(Money::decimal_text);
+                    reset.push((format!("rates.{name}"), now));
+                }
+            }
+        }
+        reset
+    }
+
     /// Reads stored settings member by member (`stored::read`); anything that is not an
     /// object reads as the defaults. What depends on the provider is settled once it is
     /// known: a missing name, endpoint or rate table is the provider's, a key of another
@@ -505,13 +579,18 @@ impl Settings {
     pub fn from_stored(value: &Value) -> Settings {
         let mut settings: Settings = stored::read(value);
         let provider = settings.provider();
+        // What could not be read is as if it were not stored: the provider's, not CaptchaAI's
+        // (an Anti-Captcha key must never go to CaptchaAI's host for want of an endpoint).
+        let unreadable = stored::unreadable::<Settings>(value);
+        let stored =
+            |name: &str| present(value, name).filter(|_| !unreadable.iter().any(|u| u == name));
         // Earlier builds (and a hand-written configuration) name no provider: CaptchaAI, and
         // its own name and rates where none were stored.
-        if present(value, "name").is_none() && !provider.label.is_empty() {
+        if stored("name").is_none() && !provider.label.is_empty() {
             settings.name = provider.label.to_string();
         }
         let defaults = RateTable::from_nanos(provider.rates);
-        let stored_rates = present(value, "rates");
+        let stored_rates = stored("rates");
         for kind in CaptchaType::all() {
             // None stored: the provider's default. One stored but unreadable: the default too,
             // rather than no rate (only a cleared field stores none).
@@ -520,7 +599,7 @@ impl Settings {
                 settings.rates.set(kind, defaults.rate(kind));
             }
         }
-        if present(value, "endpoint").is_none() {
+        if stored("endpoint").is_none() {
             settings.endpoint = provider.endpoint.unwrap_or_default().to_string();
         }
         if check_key(&settings.api_key, provider.key).is_err() {

@@ -163,6 +163,40 @@ impl Account {
     }
 }
 
+/// A stored value that could not be read and was reset when the state was loaded: what the
+/// options page tells the user (`view::settings_form`) until the next successful Save.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct Repair {
+    /// What was reset: a setting as the form names it (`threshold`, `apiKey`, `rates.image`
+    /// …), `settings` (an account's whole settings), `account` (an account that could not be
+    /// read at all and was left out) or `accounts` (the list itself).
+    pub field: String,
+    /// The account's name (for `account`: its place in the list, from 1), if it has one.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The value it has now, in its stored form (`"1"` for a threshold of $1), if any (for
+    /// `accounts`: how many accounts could be kept).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Members written by a newer build, kept and written back.
+    #[serde(flatten)]
+    #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
+    pub extra: Map<String, Value>,
+}
+
+impl Repair {
+    fn new(field: &str, account: Option<String>, value: Option<String>) -> Repair {
+        Repair {
+            field: field.to_string(),
+            account,
+            value,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// Everything the monitor stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
@@ -174,6 +208,14 @@ pub struct State {
     /// The watched accounts, at least one, in the user's order.
     #[serde(deserialize_with = "read_accounts")]
     pub accounts: Vec<Account>,
+    /// What had to be reset when a stored state was loaded ([`State::load`]): stored with the
+    /// state, so every later write keeps it until a Save ([`State::apply_settings`]) clears
+    /// it; the options page says it in words.
+    #[serde(
+        deserialize_with = "stored::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub repairs: Vec<Repair>,
     /// Members written by a newer build, kept and written back.
     #[serde(flatten)]
     #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
@@ -184,7 +226,7 @@ pub struct State {
 /// that repeats an earlier one (same provider, endpoint and key) is the same account.
 fn read_accounts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Account>, D::Error> {
     let mut accounts: Vec<Account> = Vec::new();
-    for item in Vec::<Value>::deserialize(d).unwrap_or_default() {
+    for item in account_items(Value::deserialize(d)?) {
         if !item.is_object() {
             continue;
         }
@@ -197,11 +239,86 @@ fn read_accounts<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Account>, D::Err
     Ok(accounts)
 }
 
+/// The stored accounts: the list, or what can be kept when it is not one (one account stored
+/// bare, or accounts stored as an object's members, in the order of their names); nothing else.
+fn account_items(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        Value::Object(members) if is_account(&members) => vec![Value::Object(members)],
+        Value::Object(members) => {
+            let mut named: Vec<(String, Value)> = members
+                .into_iter()
+                .filter(|(_, item)| item.as_object().is_some_and(is_account))
+                .collect();
+            // "10" after "9": positions written as names.
+            named.sort_by_key(|(name, _)| (name.parse::<u64>().unwrap_or(u64::MAX), name.clone()));
+            named.into_iter().map(|(_, item)| item).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn is_account(members: &Map<String, Value>) -> bool {
+    members.contains_key("settings") || members.contains_key("monitor")
+}
+
+/// The layout version a stored state says it has: a number, or a number written as text
+/// (`"3"`, `"3.0"`); a state that holds accounts is version 3 at least, whatever it says (its
+/// accounts are never read as one account's settings).
+fn stored_version(raw: &Value) -> i64 {
+    let whole = |f: f64| (f.is_finite() && f.fract() == 0.0).then_some(f as i64);
+    let said = match raw.get("version") {
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().and_then(whole)),
+        // "3" or "3.0" (no float parsing: it would double the module's number code).
+        Some(Value::String(text)) => {
+            let text = text.trim();
+            let (digits, fraction) = text.split_once('.').unwrap_or((text, ""));
+            fraction
+                .bytes()
+                .all(|b| b == b'0')
+                .then(|| digits.parse::<i64>().ok())
+                .flatten()
+        }
+        _ => None,
+    };
+    let said = said.unwrap_or(0).clamp(0, i64::from(u32::MAX));
+    if raw.get("accounts").is_some_and(|a| !a.is_null()) {
+        said.max(3)
+    } else {
+        said
+    }
+}
+
+/// What reading the (migrated) stored state `value` had to reset, as [`State::load`] reads it:
+/// each account's settings members ([`Settings::reset_members`]), an account that is not one,
+/// a list of accounts that is not a list.
+fn repairs_of(value: &Value) -> Vec<Repair> {
+    let mut repairs = Vec::new();
+    let accounts = value.get("accounts").unwrap_or(&Value::Null);
+    let items = account_items(accounts.clone());
+    if !accounts.is_null() && !accounts.is_array() {
+        repairs.push(Repair::new("accounts", None, Some(items.len().to_string())));
+    }
+    for (i, item) in items.iter().enumerate() {
+        if !item.is_object() {
+            repairs.push(Repair::new("account", Some((i + 1).to_string()), None));
+            continue;
+        }
+        let stored = item.get("settings").unwrap_or(&Value::Null);
+        let settings = Settings::from_stored(stored);
+        for (field, now) in Settings::reset_members(stored, &settings) {
+            repairs.push(Repair::new(&field, Some(settings.name.clone()), now));
+        }
+    }
+    repairs
+}
+
 impl Default for State {
     fn default() -> Self {
         State {
             version: STATE_VERSION,
             accounts: vec![Account::default()],
+            repairs: Vec::new(),
             extra: Map::new(),
         }
     }
@@ -216,11 +333,7 @@ impl State {
         if !raw.is_object() {
             return State::default();
         }
-        let stored = raw
-            .get("version")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-            .clamp(0, i64::from(u32::MAX));
+        let stored = stored_version(&raw);
         let version = stored.min(i64::from(STATE_VERSION)) as usize;
         let value = MIGRATIONS
             .iter()
@@ -230,6 +343,16 @@ impl State {
         // does not understand is written back untouched.
         let mut state: State = stored::read(&value);
         state.version = (stored as u32).max(STATE_VERSION);
+        // What was reset now joins what an earlier load reset and nobody has saved over yet.
+        for repair in repairs_of(&value) {
+            let known = state
+                .repairs
+                .iter()
+                .any(|r| r.field == repair.field && r.account == repair.account);
+            if !known {
+                state.repairs.push(repair);
+            }
+        }
         if state.accounts.is_empty() {
             state.accounts.push(Account::default());
         }
@@ -352,9 +475,11 @@ impl State {
             errors.extend(duplicates(&accounts));
         }
         if errors.is_empty() {
+            // Saved: the user has seen the form, and what was reset is now what they saved.
             Ok(State {
                 version: self.version,
                 accounts,
+                repairs: Vec::new(),
                 extra: self.extra.clone(),
             })
         } else {
@@ -900,6 +1025,215 @@ mod tests {
         assert_eq!(State::load(j(stored(&s))), s);
     }
 
+    /// A stored state of two accounts, Production (threshold $5, a reading of $2) and Staging.
+    fn two_accounts() -> Value {
+        let s = State::default()
+            .apply_settings(&form(json!([
+                {"name": "Production", "apiKey": KEY, "threshold": "5"},
+                {"name": "Staging", "provider": "anticaptcha", "apiKey": OTHER},
+            ])))
+            .unwrap();
+        let id = s.accounts[0].id();
+        stored(
+            &s.observe(&Ok(Money::parse("2").unwrap()), Some(&id), 1_000)
+                .0,
+        )
+    }
+
+    /// Names, thresholds and whether the first account kept its reading.
+    fn kept(s: &State) -> (Vec<String>, Vec<String>, bool) {
+        (
+            s.accounts.iter().map(|a| a.settings.name.clone()).collect(),
+            s.accounts
+                .iter()
+                .map(|a| a.settings.threshold.decimal_text())
+                .collect(),
+            s.accounts[0].monitor.last_good.is_some(),
+        )
+    }
+
+    #[test]
+    fn a_version_written_as_text_or_missing_never_hides_the_accounts() {
+        let both = (
+            vec!["Production".to_string(), "Staging".to_string()],
+            vec!["5".to_string(), "1".to_string()],
+            true,
+        );
+        for version in [
+            json!("3"),
+            json!("3.0"),
+            json!(" 3 "),
+            json!(3.0),
+            json!("x"),
+            json!(null),
+            json!({"v": 3}),
+            json!(-1),
+        ] {
+            let mut v = two_accounts();
+            v["version"] = version.clone();
+            let s = State::load(j(v));
+            assert_eq!(kept(&s), both, "version {version}");
+            assert_eq!(s.version, STATE_VERSION, "version {version}");
+            assert!(s.repairs.is_empty(), "version {version}: {:?}", s.repairs);
+        }
+        // Without any version member at all.
+        let mut v = two_accounts();
+        v.as_object_mut().unwrap().remove("version");
+        assert_eq!(kept(&State::load(j(v))), both);
+        // An older layout written as text still migrates.
+        let s = State::load(j(
+            json!({"version": "2", "settings": {"apiKey": KEY, "threshold": "3"}}),
+        ));
+        assert_eq!(s.accounts[0].settings.threshold, Money::parse("3").unwrap());
+    }
+
+    #[test]
+    fn what_could_not_be_read_is_reset_and_reported_until_a_save() {
+        use crate::i18n::Lang;
+        use crate::view::settings_form;
+        type Case = (
+            &'static str,
+            fn(&mut Value),
+            Vec<&'static str>,
+            &'static str,
+        );
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            ("threshold as an object",
+             |v| v["accounts"][0]["settings"]["threshold"] = json!({"amount": "5"}),
+             vec!["Production", "Staging"],
+             "Production: the low-balance threshold could not be read and was reset to $1.0000. Check it and press Save."),
+            ("threshold as text that is no amount",
+             |v| v["accounts"][0]["settings"]["threshold"] = json!("five"),
+             vec!["Production", "Staging"],
+             "Production: the low-balance threshold could not be read and was reset to $1.0000. Check it and press Save."),
+            ("notifications as text",
+             |v| v["accounts"][1]["settings"]["notifications"] = json!("yes"),
+             vec!["Production", "Staging"],
+             "Staging: the notifications setting could not be read and was reset to on. Check it and press Save."),
+            ("interval as an object",
+             |v| v["accounts"][0]["settings"]["intervalSeconds"] = json!({"s": 60}),
+             vec!["Production", "Staging"],
+             "Production: the check interval (minutes) could not be read and was reset to 10. Check it and press Save."),
+            ("a price that is none",
+             |v| v["accounts"][0]["settings"]["rates"]["image"] = json!("free"),
+             vec!["Production", "Staging"],
+             "Production: the cost per solve of Image / text could not be read and was reset to $0.0010. Check it and press Save."),
+            ("a key of another format",
+             |v| v["accounts"][0]["settings"]["apiKey"] = json!("not a key"),
+             vec!["Production", "Staging"],
+             "Production: the API key could not be read and was removed. Enter it again and press Save."),
+            ("an endpoint that is none",
+             |v| v["accounts"][1]["settings"]["endpoint"] = json!(42),
+             vec!["Production", "Staging"],
+             "Staging: the API endpoint could not be read and was reset to https://api.anti-captcha.com. Check it and press Save."),
+            ("prices that are not a table",
+             |v| v["accounts"][0]["settings"]["rates"] = json!("cheap"),
+             vec!["Production", "Staging"],
+             "Production: the costs per solve could not be read and were reset to the provider's examples. Check them and press Save."),
+            ("a name that is none",
+             |v| v["accounts"][1]["settings"]["name"] = json!(["Staging"]),
+             vec!["Production", "Anti-Captcha"],
+             "Anti-Captcha: the name could not be read and was reset to Anti-Captcha. Check it and press Save."),
+            ("settings that are not settings",
+             |v| v["accounts"][1]["settings"] = json!("Staging"),
+             vec!["Production", "CaptchaAI"],
+             "CaptchaAI: the settings could not be read and were reset to the defaults, without an API key. Check them, enter the key and press Save."),
+            ("an account that is not one",
+             |v| v["accounts"].as_array_mut().unwrap().insert(1, json!("junk")),
+             vec!["Production", "Staging"],
+             "Stored account 2 could not be read and was left out. Add it again if you need it, then press Save."),
+            ("accounts as an object of accounts",
+             |v| { let list = v["accounts"].take(); v["accounts"] = json!({"1": list[1], "0": list[0]}); },
+             vec!["Production", "Staging"],
+             "The stored list of accounts was damaged: 2 could be kept. Check the accounts and press Save."),
+            ("one account stored bare",
+             |v| { let list = v["accounts"].take(); v["accounts"] = list[0].clone(); },
+             vec!["Production"],
+             "The stored list of accounts was damaged: 1 could be kept. Check the accounts and press Save."),
+            ("accounts as text",
+             |v| v["accounts"] = json!("Production, Staging"),
+             vec!["CaptchaAI"],
+             "The stored list of accounts was damaged: 0 could be kept. Check the accounts and press Save."),
+        ];
+        for (name, damage, names, sentence) in cases {
+            let mut v = two_accounts();
+            damage(&mut v);
+            let s = State::load(j(v));
+            let got: Vec<&str> = s
+                .accounts
+                .iter()
+                .map(|a| a.settings.name.as_str())
+                .collect();
+            assert_eq!(got, names, "{name}: what was kept");
+            let form = settings_form(&s, Lang::En);
+            assert_eq!(form.repairs, [sentence], "{name}");
+            // Nothing else of the damaged account was lost with it (a cleared key makes it
+            // another account: its reading stays in the history only).
+            if names[0] == "Production" && !name.contains("key") {
+                assert!(
+                    s.accounts[0].monitor.last_good.is_some(),
+                    "{name}: the reading"
+                );
+            }
+            assert_eq!(
+                settings_form(&s, Lang::Id).repairs.len(),
+                1,
+                "{name}: in Indonesian"
+            );
+            // Stored with the state: every later write keeps it (once), until a Save.
+            let again = State::load(j(stored(&s)));
+            assert_eq!(again.repairs, s.repairs, "{name}: kept by a write");
+            let checked = again
+                .observe(
+                    &Ok(Money::parse("3").unwrap()),
+                    Some(&s.accounts[0].id()),
+                    2_000,
+                )
+                .0;
+            assert_eq!(
+                State::load(j(stored(&checked))).repairs,
+                s.repairs,
+                "{name}: after a check"
+            );
+            // The user's Save: every account as the form sends it, a cleared key typed again.
+            let rows: Vec<Value> = checked
+                .accounts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| match a.settings.api_key.is_empty() {
+                    true => json!({"id": a.id(), "apiKey": if i == 0 { KEY } else { OTHER }}),
+                    false => json!({"id": a.id()}),
+                })
+                .collect();
+            let saved = checked
+                .apply_settings(&j(json!({"notifications": true, "accounts": rows})))
+                .unwrap();
+            assert!(saved.repairs.is_empty(), "{name}: a Save clears it");
+            assert!(stored(&saved).get("repairs").is_none(), "{name}");
+            assert!(State::load(j(stored(&saved))).repairs.is_empty(), "{name}");
+            // A refused Save keeps it.
+            assert!(checked
+                .apply_settings(&j(json!({"intervalMinutes": "0"})))
+                .is_err());
+        }
+        // Indonesian words, with its own number format.
+        let mut v = two_accounts();
+        v["accounts"][0]["settings"]["threshold"] = json!({"amount": "5"});
+        assert_eq!(
+            settings_form(&State::load(j(v)), Lang::Id).repairs,
+            ["Production: batas saldo rendah tidak dapat dibaca dan diatur ulang ke $1,0000. Periksa lalu tekan Simpan."]
+        );
+        // Everything read: nothing to say, and nothing stored for it; an account without a
+        // key (a server adds it) is not a key that could not be read.
+        let s = State::load(j(two_accounts()));
+        assert!(s.repairs.is_empty() && stored(&s).get("repairs").is_none());
+        let server = State::default()
+            .apply_settings(&j(json!({"endpoint": "http://127.0.0.1:9"})))
+            .unwrap();
+        assert!(State::load(j(stored(&server))).repairs.is_empty());
+    }
+
     #[test]
     fn a_bad_account_costs_only_itself_and_a_repeated_one_is_one() {
         let mut v = stored(&with_reading());
@@ -1022,6 +1356,14 @@ mod tests {
         let later = 1_000_000 + 10 * 60_000;
         let plan = plan_view(&s, Some(Trigger::Alarm), None, later, en);
         assert_eq!(plan.due, vec![b.clone()]);
+        // A Save is the user saying the key may be fixed at the provider: A is asked once.
+        let saved = plan_view(&s, Some(Trigger::Settings), None, later, en);
+        assert!(
+            saved.due.contains(&a),
+            "a Save left the rejected key paused"
+        );
+        let refresh = plan_view(&s, Some(Trigger::Refresh), Some(&a), later, en);
+        assert_eq!(refresh.due, vec![a.clone()]);
         // Anti-Captcha's floor is 30 s; CaptchaAI's a minute.
         let s = s.begin_checks(core::slice::from_ref(&b), later);
         let s = s

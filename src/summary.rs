@@ -247,6 +247,28 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_key_keeps_its_balance_in_the_tooltip() {
+        let mut state = state_with(&[("Production", Ok("12.5")), ("Staging", Ok("0.5"))]);
+        let staging = state.accounts[1].id();
+        let wrong = Err(ApiError::new(ErrorCode::WrongKey, "ERROR_WRONG_USER_KEY"));
+        state = state.observe(&wrong, Some(&staging), T0 + 600_000).0;
+        let production = state.accounts[0].id();
+        state = state.observe(&wrong, Some(&production), T0 + 600_000).0;
+        let v = view(&state, T0 + 660_000, Lang::En, 0);
+        // Low beats a failed check; each line keeps the last balance.
+        assert_eq!(v.status, Status::Low);
+        assert_eq!(v.badge.color, crate::badge::DARK_RED);
+        let lines: Vec<_> = v.badge.title.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Staging (CaptchaAI): $0.5000 · Low",
+                "Production (CaptchaAI): $12.5000 · The provider rejected the API key",
+            ]
+        );
+    }
+
+    #[test]
     fn one_account_keeps_its_own_tooltip() {
         let v = view(&state_with(&[("Solo", Ok("12.5"))]), T0, Lang::En, 0);
         assert_eq!(v.badge.title, v.accounts[0].badge.title);

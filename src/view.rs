@@ -18,7 +18,7 @@ use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
 use crate::provider::{Family, ProviderId, PROVIDERS};
 use crate::schedule::{trusted_time, Trigger};
 use crate::settings::mask_key;
-use crate::state::{Account, State};
+use crate::state::{Account, Repair, State};
 use crate::summary::Status;
 use serde::Serialize;
 use serde_json::Value;
@@ -641,6 +641,10 @@ pub struct SettingsFormView {
     pub types: Vec<TypeView>,
     /// Every account, in the user's order.
     pub accounts: Vec<AccountFormView>,
+    /// What could not be read from the stored settings and was reset, one sentence each
+    /// ("Production: the low-balance threshold could not be read and was reset to $1.0000.
+    /// Check it and press Save."), until a Save; empty when everything read.
+    pub repairs: Vec<String>,
 }
 
 /// The options form for `state`.
@@ -676,6 +680,83 @@ pub fn settings_form(state: &State, lang: Lang) -> SettingsFormView {
                 allow_plain_http: a.settings.allow_plain_http,
             })
             .collect(),
+        repairs: state.repairs.iter().map(|r| repair_text(r, lang)).collect(),
+    }
+}
+
+/// The settings a repair can name, each with its words (`repair_field_*`).
+const REPAIRED_FIELDS: [&str; 11] = [
+    "name",
+    "provider",
+    "threshold",
+    "intervalSeconds",
+    "endpoint",
+    "rates",
+    "notifications",
+    "showSolves",
+    "predictiveHours",
+    "spikeAlerts",
+    "allowPlainHttp",
+];
+
+/// One repair ([`Repair`]) in words: which account, which field, the value it has now.
+pub fn repair_text(repair: &Repair, lang: Lang) -> String {
+    let account = repair.account.as_deref().unwrap_or_default();
+    let value = repair.value.as_deref();
+    let field = repair.field.as_str();
+    match field {
+        "accounts" => format(lang, "repair_accounts", &[value.unwrap_or("0")]),
+        "account" => format(lang, "repair_account", &[account]),
+        "settings" => format(lang, "repair_settings", &[account]),
+        "apiKey" => format(lang, "repair_key", &[account]),
+        "rates" if value.is_some() => format(lang, "repair_rates", &[account]),
+        _ => {
+            let (label, shown) = match field.strip_prefix("rates.") {
+                Some(kind) => {
+                    let kind = text(lang, &format!("type_{kind}"));
+                    let label = format(lang, "repair_field_rate", &[&kind]);
+                    (
+                        label,
+                        value
+                            .and_then(|v| Money::parse(v).ok())
+                            .map(|m| m.display_in(lang)),
+                    )
+                }
+                None => {
+                    // A field this build has no words for (a newer build's) by its name.
+                    let label = if REPAIRED_FIELDS.contains(&field) {
+                        text(lang, &format!("repair_field_{field}"))
+                    } else {
+                        field.to_string()
+                    };
+                    (label, value.map(|v| repair_value(field, v, lang)))
+                }
+            };
+            match shown {
+                Some(shown) => format(lang, "repair_reset", &[account, &label, &shown]),
+                None => format(lang, "repair_cleared", &[account, &label]),
+            }
+        }
+    }
+}
+
+/// A repaired setting's value as the options page shows it.
+fn repair_value(field: &str, value: &str, lang: Lang) -> String {
+    match field {
+        "threshold" => {
+            Money::parse(value).map_or_else(|_| value.to_string(), |m| m.display_in(lang))
+        }
+        "intervalSeconds" => value
+            .parse::<u64>()
+            .map_or_else(|_| value.to_string(), |secs| count(lang, secs / 60)),
+        "predictiveHours" => value
+            .parse::<u64>()
+            .map_or_else(|_| value.to_string(), |hours| count(lang, hours)),
+        "provider" => ProviderId::from_name(value)
+            .map_or_else(|| value.to_string(), |id| provider_label(id, lang)),
+        _ if value == "true" => text(lang, "repair_on"),
+        _ if value == "false" => text(lang, "repair_off"),
+        _ => value.to_string(),
     }
 }
 
@@ -741,20 +822,23 @@ pub fn plan_view(
         };
         if plan.fetch {
             due.push(account.id());
-        } else {
-            reason.get_or_insert(plan.reason);
+        } else if reason.is_none() {
+            reason = Some((plan.reason, reason_text(account, plan.reason, lang)));
         }
     }
-    let reason = if due.is_empty() {
-        reason.unwrap_or(PlanReason::NotDue)
-    } else {
-        PlanReason::Due
+    let (reason, reason_text) = match reason {
+        Some(not_due) if due.is_empty() => not_due,
+        None if due.is_empty() => (
+            PlanReason::NotDue,
+            text(lang, &PlanReason::NotDue.message_key()),
+        ),
+        _ => (PlanReason::Due, text(lang, &PlanReason::Due.message_key())),
     };
     PlanView {
         fetch: !due.is_empty(),
         due,
         reason,
-        reason_text: text(lang, &reason.message_key()),
+        reason_text,
         next_check_at,
     }
 }
@@ -828,6 +912,22 @@ pub fn error_view(
     }
 }
 
+/// Why a plan sends nothing, in words. A key that failed the local check (never sent, so
+/// Refresh cannot help) is told apart from one the API rejected (Refresh may try it again).
+fn reason_text(account: &Account, reason: PlanReason, lang: Lang) -> String {
+    let never_sent = reason == PlanReason::KeyRejected
+        && account
+            .monitor
+            .last_error
+            .as_ref()
+            .is_some_and(|f| f.error.code == ErrorCode::InvalidKey);
+    if never_sent {
+        text(lang, "plan_key_invalid")
+    } else {
+        text(lang, &reason.message_key())
+    }
+}
+
 /// The Refresh button at `now`, derived from the plan a press would get.
 fn refresh_view(account: &Account, now_ms: i64, lang: Lang, zone: &dyn Zone) -> RefreshView {
     let monitor = &account.monitor;
@@ -860,7 +960,7 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, zone: &dyn Zone) -> 
     RefreshView {
         enabled: allowed_at.is_none() && !paused,
         text: label,
-        reason: (allowed_at.is_some() || paused).then(|| text(lang, &plan.reason.message_key())),
+        reason: (allowed_at.is_some() || paused).then(|| reason_text(account, plan.reason, lang)),
         allowed_at,
         checking_text: text(lang, "checking"),
     }
@@ -982,7 +1082,7 @@ pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone)
     let paused_text = plan
         .next_check_at
         .is_none()
-        .then(|| text(lang, &plan.reason.message_key()));
+        .then(|| reason_text(account, plan.reason, lang));
     let failed_text = monitor
         .last_error
         .as_ref()
@@ -1494,7 +1594,7 @@ mod tests {
     #[test]
     #[rustfmt::skip]
     fn views_per_situation() {
-        use crate::badge::{AMBER, GREEN, GREY, RED};
+        use crate::badge::{AMBER, DARK_RED, GREEN, GREY, RED};
         let now = |s: &Account| s.monitor.last_request_at.unwrap_or(T0) + 180_000;
         type Case<'a> = (&'a str, Vec<Result<&'a str, ErrorCode>>, &'a str, &'a str, &'a str, &'a str, bool);
         let cases: Vec<Case> = vec![
@@ -1504,6 +1604,9 @@ mod tests {
             ("zero", vec![Ok("0")], "empty", "empty", "0", RED, false),
             ("zero error", vec![Err(ErrorCode::ZeroBalance)], "empty", "empty", "0", RED, false),
             ("wrong key", vec![Err(ErrorCode::WrongKey)], "error", "unknown", "!", GREY, false),
+            ("wrong key after ok", vec![Ok("12.345"), Err(ErrorCode::WrongKey)], "ok", "ok", "12.3", AMBER, true),
+            ("wrong key after low", vec![Ok("0.42"), Err(ErrorCode::WrongKey)], "low", "low", "0.42", DARK_RED, true),
+            ("key not found after low", vec![Ok("0.42"), Err(ErrorCode::KeyNotFound)], "low", "low", "0.42", DARK_RED, true),
             ("502 after good", vec![Ok("12.345"), Err(ErrorCode::ServerError)], "ok", "ok", "12.3", AMBER, true),
             ("502 first", vec![Err(ErrorCode::ServerError)], "error", "unknown", "!", GREY, false),
             ("nothing yet", vec![], "loading", "unknown", "?", GREY, false),
@@ -1533,6 +1636,67 @@ mod tests {
         // No level is known: the pill and the status say the check failed, not "unknown".
         assert_eq!((v.pill_text.as_str(), v.status_text.as_str()), ("Cek gagal", "Cek gagal"));
         assert_eq!(v.level_text, "Tidak diketahui");
+    }
+
+    #[test]
+    fn a_rejected_key_hides_nothing_already_known() {
+        // Read every 10 minutes for a day, down to $0.50 (below the $1.00 threshold); then the
+        // provider rejects the key.
+        let mut outcomes: Vec<Result<String, ErrorCode>> = (0..=144)
+            .map(|i| Ok(format!("{}", 2.0 - f64::from(i) * 1.5 / 144.0)))
+            .collect();
+        outcomes.push(Err(ErrorCode::WrongKey));
+        let outcomes: Vec<Result<&str, ErrorCode>> = outcomes
+            .iter()
+            .map(|o| o.as_ref().map(String::as_str).map_err(|c| *c))
+            .collect();
+        let s = state_after(&outcomes);
+        let rejected_at = T0 + 145 * 600_000;
+        let v = view_at(&s, rejected_at + 3 * 60_000, Lang::En);
+        // The level of the last balance, out of date, with the key problem beside it.
+        assert_eq!(v.level, BalanceLevel::Low);
+        assert_eq!(v.status, Status::Low);
+        assert_eq!(v.balance_text.as_deref(), Some("$0.5000"));
+        assert!(v.stale);
+        assert_eq!(v.pill_text, "Low · below $1.0000 · out of date");
+        assert_eq!(
+            v.read_text.as_deref(),
+            Some("Balance read 08:00, 13 min ago")
+        );
+        let e = v.error.as_ref().unwrap();
+        assert_eq!((e.code, e.severity), (ErrorCode::WrongKey, Severity::Error));
+        assert_eq!(e.message, "The provider rejected the API key");
+        assert!(!v.key_status.as_ref().unwrap().ok);
+        assert_eq!(v.next_check_at, None, "automatic checks stay paused");
+        // The badge: the stale level's text in the stale colour, never the grey "!".
+        assert_eq!(
+            (v.badge.text.as_str(), v.badge.color),
+            ("0.50", crate::badge::DARK_RED)
+        );
+        // The tooltip keeps the balance with its age, then says what is wrong.
+        let lines: Vec<&str> = v.badge.title.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Balance: $0.5000 (Low), checked 13 min ago",
+                "The provider rejected the API key",
+                "Stale: the last check failed, showing the last good balance.",
+            ]
+        );
+        // The sparklines and what the history says stay.
+        assert!(v.forecast.day.is_some() && v.forecast.week.is_some());
+        assert!(v.forecast.spend_text.is_some());
+        // Indonesian too.
+        let id = view_at(&s, rejected_at + 3 * 60_000, Lang::Id);
+        assert_eq!(id.balance_text.as_deref(), Some("$0,5000"));
+        assert!(id.pill_text.ends_with("usang"), "{}", id.pill_text);
+        // Rejected before any reading: nothing to keep, the grey "!".
+        let never = view_at(&state_after(&[Err(ErrorCode::WrongKey)]), T0, Lang::En);
+        assert_eq!(
+            (never.badge.text.as_str(), never.balance.is_none()),
+            ("!", true)
+        );
+        assert!(never.forecast.day.is_none());
     }
 
     #[test]
@@ -1671,17 +1835,24 @@ mod tests {
         let ok = state_after(&[Ok("12.345")]);
         let banned = state_after(&[Ok("12.345"), Err(ErrorCode::IpBanned)]);
         let wrong = state_after(&[Err(ErrorCode::WrongKey)]);
+        let not_found = state_after(&[Ok("12.345"), Err(ErrorCode::KeyNotFound)]);
+        let invalid = state_after(&[Err(ErrorCode::InvalidKey)]);
         let none = Account::default();
         let t1 = T0 + 600_000;
         type Case<'a> = (&'a str, &'a Account, i64, bool, &'a str, Option<i64>);
-        let cases: [Case; 7] = [
+        let cases: [Case; 10] = [
             // name, state, now, enabled, label, allowed at
             ("just checked", &ok, T0 + 20_000, false, "You can check again in 40 s", Some(T0 + 60_000)),
             ("rounds up", &ok, T0 + 59_001, false, "You can check again in 1 s", Some(T0 + 60_000)),
             ("after the floor", &ok, T0 + 60_000, true, "Refresh", None),
             ("banned", &banned, t1 + 60_000, false, "You can check again at 08:15", Some(t1 + 300_000)),
             ("banned, later", &banned, t1 + 300_000, true, "Refresh", None),
-            ("rejected key", &wrong, T0 + 3_600_000, false, "Refresh", None),
+            // A key fixed at the provider is tried again by the user, within the floor.
+            ("rejected key, just now", &wrong, T0 + 20_000, false, "You can check again in 40 s", Some(T0 + 60_000)),
+            ("rejected key, later", &wrong, T0 + 3_600_000, true, "Refresh", None),
+            ("key not found, later", &not_found, t1 + 60_000, true, "Refresh", None),
+            // Never sent (the local check): asking again would not change it.
+            ("key failed the local check", &invalid, T0 + 3_600_000, false, "Refresh", None),
             ("no key", &none, T0, false, "Refresh", None),
         ];
         for (name, s, now, enabled, label, allowed_at) in cases {
@@ -1689,7 +1860,11 @@ mod tests {
             assert_eq!((r.enabled, r.text.as_str(), r.allowed_at), (enabled, label, allowed_at), "{name}");
             assert_eq!(r.reason.is_some(), !enabled, "{name}: a disabled button says why");
         }
-        let r = view_at(&wrong, T0, Lang::En).refresh;
+        // The automatic checks stay paused and say so; Refresh does not.
+        let v = view_at(&wrong, T0 + 3_600_000, Lang::En);
+        assert_eq!(v.next_check_at, None);
+        assert!(v.paused_text.unwrap().contains("paused"));
+        let r = view_at(&invalid, T0, Lang::En).refresh;
         assert!(r.reason.unwrap().contains("paused"));
         assert_eq!(view_at(&ok, T0 + 20_000, Lang::Id).refresh.text, "Bisa dicek lagi dalam 40 detik");
     }

@@ -787,7 +787,7 @@ const CaptchaaiBalance = class extends HTMLElement {
 
   /**
    * Arm the poll timer for the core's next check time: the interval (seconds) after the last
-   * request, later on backoff, never (null) for a key the API rejected until settings change.
+   * request, later on backoff, never (null) for a key the API rejected (only Refresh asks it again).
    */
   #schedule(plan) {
     clearTimeout(this.#pollTimer);

@@ -20,6 +20,8 @@ const KEY_MIDDLE = KEY.slice(4, -4);
 const GREEN = '#15803d';
 const RED = '#dc2626';
 const GREY = '#6b7280';
+/** A low or empty reading that is out of date (src/badge.rs). */
+const DARK_RED = '#7f1d1d';
 /** The popup as Chrome shows it: 340 px wide. */
 const POPUP_VIEWPORT = { width: 340, height: 640 };
 
@@ -211,6 +213,157 @@ test('wrong key: grey !, popup shows cause and fix, the alarm does not retry the
     await ext.worker.evaluate(() => globalThis.captchaaiBalance.check('alarm'));
     assert.equal(api.balanceRequests(), 1, 'a rejected key was retried');
     assert.equal((await badge(ext)).text, '!');
+  });
+});
+
+test('a key rejected after good readings hides nothing: the badge keeps the level out of date, the tooltip the balance and its age, the popup the sparkline and the key problem', async () => {
+  api.setScenario({ scenario: 'low', balance: '0.60' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await expectBadge(ext, { text: '0.60', color: RED });
+    // A second reading, so the day's sparkline has a line to draw.
+    api.setScenario({ scenario: 'low', balance: '0.42' });
+    await shiftWorkerClock(ext, 11 * MINUTE);
+    await fireAlarm(ext);
+    await expectBadge(ext, { text: '0.42', color: RED });
+    // The provider rejects the key at the next check.
+    api.setScenario({ scenario: 'wrong_key' });
+    await shiftWorkerClock(ext, 22 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 3);
+    // Still low (the money did not change), but out of date: the stale red, not the grey "!".
+    const look = await expectBadge(ext, { text: '0.42', color: DARK_RED });
+    const lines = look.title.split('\n');
+    assert.match(lines[0], /^Balance: \$0\.4200 \(Low\), checked \d+ min ago$/, look.title);
+    assert.match(look.title, /rejected the API key/);
+    assert.match(look.title, /Stale/);
+
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
+    assert.equal(await text(popup, '#balance'), '$0.4200');
+    assert.equal(await text(popup, '#level'), 'Low · below $1.0000 · out of date');
+    assert.match(await text(popup, '#checked'), /^Balance read \d\d:\d\d, \d+ min ago$/);
+    assert.equal(await popup.locator('#error').isVisible(), true, 'the key problem is explained');
+    assert.equal(await popup.locator('#error').getAttribute('data-severity'), 'error');
+    assert.match(await text(popup, '#error-message'), /rejected the API key/);
+    assert.equal(await popup.locator('#sparkline').isVisible(), true, 'the sparkline stays');
+    await screenshot(popup, 'popup-rejected-after-reading.png');
+    assert.equal(api.balanceRequests(), 3, 'opening the popup retried a rejected key');
+  });
+});
+
+test('a key rejected, then re-enabled at the provider: Save with the same key, Refresh and Test key each ask once; the alarm alone never', async () => {
+  api.setScenario({ scenario: 'wrong_key' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    await expectBadge(ext, { text: '!', color: GREY });
+    assert.equal(api.balanceRequests(), 1);
+
+    // The key is re-enabled at the provider. Nothing automatic asks it again, however late.
+    api.setScenario({ scenario: 'ok', balance: '12.345' });
+    await shiftWorkerClock(ext, 60 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 1, 'the alarm retried a rejected key');
+
+    // 1. Save with the same key text: one request, and the balance shows.
+    const options = await openOptions(ext);
+    await options.locator('#apiKey').fill(KEY);
+    await options.locator('#save').click();
+    await options.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 2, 'a Save with the same key sent no request (or more than one)');
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    await waitFor(() => options.locator('#apiKey-status').innerText(), (s) => /accepted/.test(s), { what: 'key accepted' });
+    await options.close();
+
+    // Rejected again at the next scheduled check, then re-enabled once more.
+    api.setScenario({ scenario: 'wrong_key' });
+    await shiftWorkerClock(ext, 75 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 3, 'the scheduled check after the good reading');
+    api.setScenario({ scenario: 'ok', balance: '20' });
+    await shiftWorkerClock(ext, 140 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 3, 'the alarm retried a rejected key');
+
+    // 2. Refresh in the popup: opening it asks nothing, Refresh asks once.
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 3, 'opening the popup retried a rejected key');
+    const refresh = popup.locator('#refresh');
+    assert.equal(await refresh.isDisabled(), false, 'Refresh is disabled for a rejected key');
+    await refresh.click();
+    await waitFor(() => text(popup, '#balance'), (s) => s === '$20.0000', { what: 'the balance after Refresh' });
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 4, 'Refresh sent no request (or more than one)');
+    await expectBadge(ext, { text: '20.0', color: GREEN });
+    // The floor still holds: a second press within the minute waits.
+    await waitFor(() => refresh.isDisabled(), Boolean, { what: 'Refresh within the floor' });
+    assert.match(await refresh.innerText(), /^You can check again in \d+ s$/);
+    await popup.close();
+
+    // 3. Test key on the options page, after one more rejection.
+    api.setScenario({ scenario: 'wrong_key' });
+    await shiftWorkerClock(ext, 160 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 5);
+    api.setScenario({ scenario: 'ok', balance: '7.5' });
+    await shiftWorkerClock(ext, 170 * MINUTE);
+    const page = await openOptions(ext);
+    const testKey = page.getByRole('button', { name: 'Test key', exact: true });
+    await waitFor(() => testKey.isDisabled(), (d) => !d, { what: 'Test key enabled for a rejected key' });
+    await testKey.click();
+    await waitFor(() => page.locator('#apiKey-status').innerText(), (s) => /accepted/.test(s), { what: 'key accepted after Test key' });
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 6, 'Test key sent no request (or more than one)');
+    await expectBadge(ext, { text: '7.50', color: GREEN });
+    assert.deepEqual(new Set(api.keysSeen()), new Set([KEY]));
+  });
+});
+
+test('a stored threshold that cannot be read: the options say which account, which field and the value it has now, until a Save', async () => {
+  api.setScenario({ scenario: 'ok', balance: '2.50' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url, threshold: '5' });
+    await expectBadge(ext, { text: '2.50', color: RED });
+    // A bad write (a hand edit, another tool): the threshold stored as an object.
+    await ext.worker.evaluate(async () => {
+      const { state } = await chrome.storage.local.get('state');
+      state.accounts[0].settings.name = 'Production';
+      state.accounts[0].settings.threshold = { amount: '5' };
+      await chrome.storage.local.set({ state });
+    });
+    const sentence = 'Production: the low-balance threshold could not be read and was reset to $1.0000. Check it and press Save.';
+    let page = await openOptions(ext);
+    const notice = page.locator('#repairs');
+    assert.equal(await notice.isVisible(), true, 'no notice of the reset threshold');
+    assert.equal(await notice.getAttribute('role'), 'status');
+    assert.deepEqual(await page.locator('#repairs li').allInnerTexts(), [sentence]);
+    assert.equal(await page.locator('#threshold').inputValue(), '1');
+    await screenshot(page, 'options-repairs.png');
+    await assertPageHasNoKey(page, 'options page (repairs)');
+    await page.close();
+
+    // The worker's next write (a check) keeps it until the user has seen it and saved.
+    await shiftWorkerClock(ext, 11 * MINUTE);
+    await fireAlarm(ext);
+    assert.equal(api.balanceRequests(), 2);
+    const kept = await storedState(ext);
+    assert.equal(kept.accounts[0].settings.threshold, '1');
+    assert.equal(kept.repairs?.length, 1, 'the write dropped the repair');
+    page = await openOptions(ext);
+    assert.deepEqual(await page.locator('#repairs li').allInnerTexts(), [sentence]);
+
+    // Save (the threshold put back): the notice is gone, here and on the next opening.
+    await page.locator('#threshold').fill('5');
+    await page.locator('#save').click();
+    await page.locator('#status[data-kind="ok"], #status[data-kind="warn"]').waitFor();
+    await waitFor(() => page.locator('#repairs').isVisible(), (shown) => !shown, { what: 'the notice gone after Save' });
+    await idle(ext);
+    assert.equal((await storedState(ext)).repairs, undefined);
+    await expectBadge(ext, { text: '2.50', color: RED });
+    await page.close();
+    page = await openOptions(ext);
+    assert.equal(await page.locator('#repairs').isVisible(), false);
   });
 });
 

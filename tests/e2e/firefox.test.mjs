@@ -192,6 +192,36 @@ test('Firefox: a rejected key gives a grey ! and the popup says why', async () =
   });
 });
 
+test('Firefox: a rejected key re-enabled at the provider: opening the popup asks nothing, Refresh asks once', async () => {
+  api.setScenario({ scenario: 'wrong_key' });
+  await withFirefox(async (firefox) => {
+    await configure(firefox);
+    await expectBadge(firefox, { text: '!', color: GREY });
+    assert.equal(api.balanceRequests(), 1);
+    api.setScenario({ scenario: 'ok', balance: '12.345' });
+    // Two minutes pass for the stored state (past the one-minute request floor): its times move
+    // back, rather than the test waiting for the floor.
+    await firefox.execute(async () => {
+      const { state } = await browser.storage.local.get('state');
+      const back = (at) => (typeof at === 'number' ? at - 120_000 : at);
+      for (const { monitor } of state.accounts) {
+        monitor.lastRequestAt = back(monitor.lastRequestAt);
+        if (monitor.lastError) monitor.lastError.at = back(monitor.lastError.at);
+        for (const mark of monitor.requests ?? []) mark.at = back(mark.at);
+      }
+      await browser.storage.local.set({ state });
+    });
+    await openPopup(firefox);
+    assert.equal(api.balanceRequests(), 1, 'opening the popup retried a rejected key');
+    await waitUntil(() => firefox.execute(() => !document.querySelector('#refresh').disabled), 10_000,
+      'Refresh to be allowed for a rejected key');
+    await (await firefox.find('#refresh')).click();
+    await waitUntil(async () => (await textOf(firefox, '#balance')) === '$12.3450', 10_000, 'the balance after Refresh');
+    await expectBadge(firefox, { text: '12.3', color: GREEN });
+    assert.equal(api.balanceRequests(), 2, 'Refresh sent no request, or more than one');
+  });
+});
+
 test('Firefox: two accounts of different families, the low one turns the badge red; topped up and refreshed, green', async () => {
   const KEY_2 = 'a9c04e7d1b2f3a5c6e8d0f1a2b3c4d5e';
   const api2 = await startMockApi();

@@ -294,6 +294,30 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     await page.close();
   });
 
+  test('a rejected key re-enabled at the provider: nothing automatic asks it again, Refresh once the floor allows', async () => {
+    mock.reset();
+    mock.setScenario({ scenario: 'wrong_key' });
+    const page = await open(direct('interval="60"'));
+    let w = await waitState(page, 'error');
+    assert.equal(mock.balanceRequests(), 1);
+    mock.setScenario({ scenario: 'ok', balance: '12.345' });
+    // Within the floor Refresh counts down; then it may try once more.
+    assert.match(w.refresh, /^You can check again in \d+ s$/);
+    assert.equal(w.refreshDisabled, true);
+    await page.clock.fastForward(5 * 61_000);
+    w = await until(async () => {
+      const r = await readWidget(page);
+      return r.refresh === 'Refresh' ? r : null;
+    }, 'Refresh enabled after the floor');
+    assert.equal(w.refreshDisabled, false, 'Refresh is disabled for a rejected key');
+    assert.equal(mock.balanceRequests(), 1, 'the widget retried a rejected key by itself');
+    await page.locator('captchaai-balance').locator('[part=refresh]').click();
+    w = await waitState(page, 'ok');
+    assert.match(w.balance, /12\.345/);
+    assert.equal(mock.balanceRequests(), 2, 'Refresh sent no request, or more than one');
+    await page.close();
+  });
+
   test('stale: an HTML 502 after a good reading keeps the balance and marks it stale', async () => {
     mock.reset();
     mock.setScenario({ scenario: 'ok', balance: '7.5' });
@@ -672,9 +696,11 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
         // Server mode: the key is the server's, so the fix points there, not at "settings".
         assert.match(w.fix, /CAPTCHAAI_API_KEY/);
         assert.doesNotMatch(w.fix, /settings/);
-        // Checks are paused: Refresh is disabled and says why.
+        // Automatic checks are paused; Refresh waits out the request floor (the key may be
+        // corrected on the server, and the user may then try once more).
+        assert.match(w.error, /checks are paused/);
         assert.equal(w.refreshDisabled, true);
-        assert.match(w.refreshTitle, /paused/);
+        assert.match(w.refresh, /^You can check again in \d+ s$/);
       }
       await page.close();
     }

@@ -11,6 +11,10 @@
  * values the core could not read and reset (`repairs`) are said above the accounts until a
  * Save.
  *
+ * The form carries the revision of the settings it was filled from: a Save from a second tab
+ * or window, filled before this one saved, is refused (the page refills and says why) rather
+ * than silently removing an account added or renamed here.
+ *
  * An endpoint on a host the manifest does not grant (neither a known provider's API nor
  * loopback) needs the user's permission: Save asks for it (`optional_host_permissions`) while
  * the click's user activation lasts, so the origins are computed synchronously from the core's
@@ -40,11 +44,21 @@ let checking = null;
 /** Re-renders the key statuses once a second while a Test key counts down. */
 let tickTimer = 0;
 /**
+ * The accounts whose Test key was pressed: a press within the request floor shows the core's
+ * countdown under the field until one can send; before a press the button just reads Test key.
+ */
+const testPressed = new Set();
+/**
  * The interval field as filled from the stored settings: sent only when the user changed it,
  * since it shows whole minutes and a stored interval in seconds (90 s, set by the widget or a
  * newer build) would otherwise be cut down by any unrelated Save.
  */
 let filledInterval = '';
+/**
+ * The settings the form was filled from (the core's `revision`): Save sends it, and the worker
+ * refuses a form filled before another tab or window saved, instead of undoing that save.
+ */
+let filledRevision = '';
 
 localizePage();
 form.addEventListener('submit', (event) => {
@@ -84,6 +98,7 @@ async function fill() {
   });
   renumber();
   paintRepairs(filled.repairs ?? []);
+  filledRevision = filled.revision;
   filledInterval = String(filled.intervalMinutes);
   $('intervalMinutes').value = filledInterval;
   $('notifications').checked = filled.notifications;
@@ -254,14 +269,15 @@ function paintKeyStatus(view) {
     // not saved yet has nothing to test otherwise.
     const typed = input(section, 'apiKey').value.trim() !== '';
     const refresh = account?.refresh;
-    const waiting = !typed && refresh?.allowedAt != null;
-    button.disabled = busy || (!typed && !refresh?.enabled);
+    if (refresh?.allowedAt == null) testPressed.delete(section.dataset.accountId);
+    const waiting = !typed && testPressed.has(section.dataset.accountId) && refresh?.waitText != null;
+    button.disabled = busy || (!typed && (!refresh?.enabled || waiting));
     button.dataset.busy = String(busy);
-    button.title = !typed && refresh?.reason ? refresh.reason : '';
+    button.title = !typed && (waiting || !refresh?.enabled) && refresh?.reason ? refresh.reason : '';
     // The wait goes under the field: the button keeps its short label.
     const wait = section.querySelector('.test-key-wait');
     wait.hidden = !waiting || busy;
-    wait.textContent = waiting ? refresh.text : '';
+    wait.textContent = waiting ? refresh.waitText : '';
     if (waiting && !busy) nextTick = Math.min(nextTick, Math.max(50, (refresh.allowedAt - Date.now()) % 1000 || 1000));
   }
   if (nextTick !== Infinity) tickTimer = setTimeout(renderKeyStatus, nextTick);
@@ -296,6 +312,7 @@ function readForm() {
     predictiveHours: $('predictiveHours').value.trim(),
     spikeAlerts: $('spikeAlerts').checked,
     accounts,
+    revision: filledRevision,
   };
   const interval = $('intervalMinutes').value.trim();
   if (interval !== filledInterval) result.intervalMinutes = interval;
@@ -371,6 +388,13 @@ async function finishSave(typed, granted, perAccount) {
     // The worker applies it between checks, never over one, and then checks (within the floor).
     const result = await chrome.runtime.sendMessage({ type: 'saveSettings', input: typed })
       .catch((error) => ({ ok: false, error: error?.message ?? String(error) }));
+    if (result?.errors?.revision) {
+      // Saved elsewhere since this page was filled: show what is stored now, and say why the
+      // change the user made here is gone.
+      await fill();
+      setStatus('error', result.errors.revision);
+      return;
+    }
     if (!result?.ok) {
       showErrors(result?.errors ?? {});
       setStatus('error', t('options_not_saved'));
@@ -400,6 +424,7 @@ async function testKey(section) {
     return;
   }
   setStatus('', '');
+  testPressed.add(section.dataset.accountId);
   await askCheck('refresh', section.dataset.accountId);
   await afterCheck();
 }

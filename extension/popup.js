@@ -39,6 +39,11 @@ let checksDone = 0;
 let checking = false;
 /** Re-renders once a second while the button counts down. */
 let tickTimer = 0;
+/**
+ * The account whose Refresh the user pressed: its countdown shows until a press can send
+ * again (a popup opened within the request floor still reads "Refresh" until pressed).
+ */
+let pressed = null;
 
 /** Painting functions of lib/popup-paint.js (a classic script: it ran before this module). */
 const { paint, paintRefresh, storeView } = globalThis.cabPopup;
@@ -47,7 +52,10 @@ const { paint, paintRefresh, storeView } = globalThis.cabPopup;
 for (const id of ['options-link', 'paused-link', 'error-link', 'rates-note']) {
   $(id).addEventListener('click', openOptions);
 }
-$('refresh').addEventListener('click', () => requestCheck('refresh', shown?.id));
+$('refresh').addEventListener('click', () => {
+  pressed = shown?.id ?? null;
+  requestCheck('refresh', shown?.id);
+});
 // Every account at once (each within its own request floor: the core plans them).
 $('refresh-all').addEventListener('click', () => requestCheck('refresh'));
 $('grant-access').addEventListener('click', grantAccess);
@@ -97,7 +105,7 @@ function openOptions(event) {
  */
 async function requestCheck(trigger, only) {
   checking = true;
-  if (shown) paintRefresh(shown.refresh, true);
+  if (shown) paintRefresh(shown.refresh, true, pressed === shown.id);
   if (!only && currentView) showAccount();
   $('card').setAttribute('aria-busy', 'true');
   try {
@@ -135,11 +143,13 @@ async function renderNow() {
  * second while the button counts down (the core words every step of the countdown).
  */
 function showAccount() {
-  shown = paint(currentView, checking, selected);
+  // A wait the user was shown ends when a press can send again.
+  if (pressed && !currentView.accounts.some((a) => a.id === pressed && a.refresh.allowedAt != null)) pressed = null;
+  shown = paint(currentView, checking, selected, pressed);
   // The chosen account is gone (removed, or a new key made it another account): the list.
   if (!shown && selected) selected = null;
   clearTimeout(tickTimer);
-  if (shown && !checking && shown.refresh.allowedAt != null) {
+  if (shown && !checking && pressed === shown.id) {
     const left = shown.refresh.allowedAt - Date.now();
     tickTimer = setTimeout(render, Math.max(50, left % 1000 || 1000));
   }

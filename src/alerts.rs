@@ -51,6 +51,14 @@ pub struct AlertState {
     pub spike_fired: bool,
     /// Since when spend has been normal again after a spike (epoch ms).
     pub spike_calm_since: Option<i64>,
+    /// Thread-plan readings in a row with every thread busy (src/threads.rs).
+    pub threads_busy_readings: u32,
+    /// Since when every thread has been busy (epoch ms), while it is.
+    pub threads_busy_since: Option<i64>,
+    /// "All threads busy" was said and not re-armed by a free thread.
+    pub saturated_fired: bool,
+    /// "No active plan" was said and not re-armed by an active plan.
+    pub plan_expired_fired: bool,
     /// Members written by a newer build, kept and written back.
     #[serde(flatten)]
     #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
@@ -83,6 +91,10 @@ pub enum AlertDecision {
     Spike,
     /// At the current spend the balance runs out within the horizon.
     Predictive,
+    /// Every thread of the plan has been busy for a while (src/threads.rs).
+    ThreadsSaturated,
+    /// The plan has no threads: expired or never bought.
+    PlanExpired,
 }
 
 impl AlertState {

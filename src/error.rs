@@ -42,6 +42,8 @@ pub enum ErrorCode {
     /// The browser has not granted the extension access to the endpoint's host (refused at
     /// Save, or taken back later): never sent. The detail names the origin to grant.
     PermissionMissing,
+    /// ERROR_NO_SLOT_AVAILABLE: every thread of a thread plan is busy (src/threads.rs).
+    NoSlotAvailable,
 }
 
 /// What sort of problem an error is, for grouping in the UI and in alerts.
@@ -59,6 +61,8 @@ pub enum ErrorKind {
     Transient,
     /// An answer nobody documented.
     Unknown,
+    /// A thread plan has no free thread: the money is not the problem.
+    Capacity,
 }
 
 /// What the scheduler does after an error of this kind.
@@ -112,6 +116,7 @@ const ERRORS: &[ErrorInfo] = &[
     ErrorInfo { code: C::InvalidKey, name: "invalid_key", api_codes: &[], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
     ErrorInfo { code: C::NoSuchAccount, name: "no_such_account", api_codes: &["ERROR_NO_SUCH_ACCOUNT"], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
     ErrorInfo { code: C::PermissionMissing, name: "permission_missing", api_codes: &[], kind: K::KeyProblem, retry: R::StopUntilSettingsChange },
+    ErrorInfo { code: C::NoSlotAvailable, name: "no_slot_available", api_codes: &["ERROR_NO_SLOT_AVAILABLE"], kind: K::Capacity, retry: R::Normal },
 ];
 
 impl ErrorCode {
@@ -171,7 +176,7 @@ impl ErrorCode {
     pub fn keeps_last_balance(self) -> bool {
         matches!(
             self.kind(),
-            K::Transient | K::RateLimited | K::Banned | K::Unknown
+            K::Transient | K::RateLimited | K::Banned | K::Unknown | K::Capacity
         )
     }
 
@@ -280,6 +285,7 @@ mod tests {
             ("ERROR_SERVER_ERROR",          C::ServerError),
             ("ERROR_INTERNAL_SERVER_ERROR", C::ServerError),
             ("error_zero_balance",          C::ZeroBalance),
+            ("ERROR_NO_SLOT_AVAILABLE",     C::NoSlotAvailable),
         ];
         for (text, code) in cases {
             assert_eq!(ErrorCode::from_api(text), Some(code), "{text}");
@@ -298,6 +304,7 @@ mod tests {
             (C::NoSuchAccount, R::StopUntilSettingsChange),
             (C::PermissionMissing, R::StopUntilSettingsChange),
             (C::ZeroBalance,  R::Normal),
+            (C::NoSlotAvailable, R::Normal),
             (C::IpBanned,     R::BackOff { min_secs: 300 }),
             (C::RateLimited,  R::BackOff { min_secs: 120 }),
             (C::ServerError,  R::RetryWithBackoff { base_secs: 5 }),
@@ -313,7 +320,7 @@ mod tests {
     #[test]
     fn table_is_complete_and_names_round_trip() {
         let all: Vec<_> = ErrorCode::all().collect();
-        assert_eq!(all.len(), 14);
+        assert_eq!(all.len(), 15);
         for (i, code) in all.iter().enumerate() {
             assert_eq!(
                 *code as usize, i,

@@ -24,6 +24,7 @@ pub mod settings;
 pub mod state;
 pub mod stored;
 pub mod summary;
+pub mod threads;
 pub mod view;
 
 /// The JS API; public so the wasm-bindgen tests in tests/web.rs can call it.

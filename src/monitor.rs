@@ -17,6 +17,7 @@ use crate::money::Money;
 use crate::schedule::{self, trusted_time, Trigger, CACHE_MS, DUE_SLACK_MS};
 use crate::settings::Settings;
 use crate::stored;
+use crate::threads::{self, Diagnosis, ThreadsOutcome, ThreadsReading, THREADS_HISTORY_LIMIT};
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -50,6 +51,63 @@ pub struct TaggedOutcome {
     /// A short, key-free description of what was seen, when not `ok`.
     #[serde(default)]
     pub detail: Option<String>,
+    /// The same check's `threadsinfo` answer, for a provider that sells thread plans.
+    #[serde(default)]
+    pub threads: Option<TaggedThreads>,
+}
+
+/// A `threadsinfo` answer as it crosses to JS: `{ ok: true, threads, workingThreads }` or
+/// `{ ok: false, code, detail }` (the other members null).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct TaggedThreads {
+    /// The threads were read.
+    pub ok: bool,
+    /// The plan's threads, when `ok`.
+    #[serde(default)]
+    pub threads: Option<u32>,
+    /// Busy threads, when `ok`.
+    #[serde(default)]
+    pub working_threads: Option<u32>,
+    /// What went wrong, when not `ok`.
+    #[serde(default)]
+    pub code: Option<ErrorCode>,
+    /// A short, key-free description of what was seen, when not `ok`.
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+impl TaggedThreads {
+    /// An answer as it crosses to JS.
+    pub fn new(outcome: &ThreadsOutcome) -> TaggedThreads {
+        let (counts, error) = match outcome {
+            Ok(counts) => (Some(*counts), None),
+            Err(e) => (None, Some(e)),
+        };
+        TaggedThreads {
+            ok: outcome.is_ok(),
+            threads: counts.map(|c| c.threads),
+            working_threads: counts.map(|c| c.working_threads),
+            code: error.map(|e| e.code),
+            detail: error.map(|e| e.detail.clone()),
+        }
+    }
+
+    /// The answer again; anything that is neither shape is a malformed one, never a count.
+    pub fn outcome(&self) -> ThreadsOutcome {
+        match (self.ok, self.threads, self.working_threads, self.code) {
+            (true, Some(threads), Some(working_threads), _) => Ok(threads::Threads {
+                threads,
+                working_threads,
+            }),
+            (false, _, _, Some(code)) => Err(ApiError::new(
+                code,
+                short_detail(self.detail.as_deref().unwrap_or_default()),
+            )),
+            _ => Err(ApiError::new(ErrorCode::Malformed, "invalid outcome")),
+        }
+    }
 }
 
 impl TaggedOutcome {
@@ -65,6 +123,15 @@ impl TaggedOutcome {
             balance,
             code: error.map(|e| e.code),
             detail: error.map(|e| e.detail.clone()),
+            threads: None,
+        }
+    }
+
+    /// The same with the check's `threadsinfo` answer.
+    pub fn with_threads(self, threads: &ThreadsOutcome) -> TaggedOutcome {
+        TaggedOutcome {
+            threads: Some(TaggedThreads::new(threads)),
+            ..self
         }
     }
 
@@ -234,6 +301,12 @@ pub struct MonitorState {
     /// account switches like the history.
     #[serde(deserialize_with = "read_requests")]
     pub requests: Vec<RequestMark>,
+    /// A thread plan's readings (`threadsinfo`), oldest first, at most
+    /// [`THREADS_HISTORY_LIMIT`]; empty for a provider without thread plans.
+    #[serde(deserialize_with = "read_threads")]
+    pub threads: Vec<ThreadsReading>,
+    /// The latest `threadsinfo` request's failure; cleared by a reading.
+    pub threads_failed: Option<FailedCheck>,
     /// Members written by a newer build, kept and written back.
     #[serde(flatten)]
     #[cfg_attr(target_arch = "wasm32", tsify(type = "Record<string, unknown>"))]
@@ -253,6 +326,13 @@ fn read_requests<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RequestMark>, D:
     let mut requests = stored::list(d)?;
     keep_newest(&mut requests, REQUESTER_LIMIT);
     Ok(requests)
+}
+
+/// The stored thread readings that read, the newest [`THREADS_HISTORY_LIMIT`].
+fn read_threads<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ThreadsReading>, D::Error> {
+    let mut readings = stored::list(d)?;
+    keep_newest(&mut readings, THREADS_HISTORY_LIMIT);
+    Ok(readings)
 }
 
 /// Why a check will or will not be sent.
@@ -497,6 +577,18 @@ impl MonitorState {
                 next.record(*balance, now_ms, settings.threshold);
                 AlertInput::Reading(*balance, settings.threshold)
             }
+            Err(error) if next.capacity_problem(settings, &error.code, now_ms) => {
+                // "No money" from a thread plan whose money remains: every thread busy, or no
+                // active plan (src/threads.rs). Not a reading of zero, and not an empty
+                // account: the capacity alerts speak for it.
+                next.failures = 0;
+                next.last_error = Some(FailedCheck {
+                    error: error.clone(),
+                    at: now_ms,
+                    extra: Map::new(),
+                });
+                return (next, AlertDecision::None);
+            }
             Err(error) => {
                 if error.code == ErrorCode::ZeroBalance {
                     // A definite answer about the account: its balance is zero right now.
@@ -527,6 +619,66 @@ impl MonitorState {
             Err(_) => decision,
         };
         (next, decision)
+    }
+
+    /// Folds one `threadsinfo` answer of this check into the state; returns the capacity alert
+    /// it deserves (src/threads.rs). A failure keeps the last reading (shown out of date) and
+    /// the alert memory as they were. Fold it before the balance of the same check: a "no
+    /// money" answer is read beside it.
+    pub fn observe_threads(
+        self,
+        settings: &Settings,
+        outcome: &ThreadsOutcome,
+        now_ms: i64,
+    ) -> (MonitorState, AlertDecision) {
+        let mut next = self.for_account(settings);
+        match outcome {
+            Ok(reading) => {
+                next.threads.push(ThreadsReading::new(*reading, now_ms));
+                keep_newest(&mut next.threads, THREADS_HISTORY_LIMIT);
+                next.threads_failed = None;
+                let (decision, alerts) = threads::decide(&next.alerts, *reading, now_ms);
+                next.alerts = alerts;
+                (next, decision)
+            }
+            Err(error) => {
+                next.threads_failed = Some(FailedCheck {
+                    error: error.clone(),
+                    at: now_ms,
+                    extra: Map::new(),
+                });
+                (next, AlertDecision::None)
+            }
+        }
+    }
+
+    /// The latest thread reading, if one was taken within [`CACHE_MS`] before `at` (the same
+    /// check, or one close enough to say what a "no money" answer at `at` meant).
+    fn threads_near(&self, at: i64) -> Option<threads::Threads> {
+        self.threads
+            .last()
+            .filter(|r| r.at <= at && at.saturating_sub(r.at) < CACHE_MS)
+            .map(ThreadsReading::counts)
+    }
+
+    /// True when `code` from a thread plan means capacity, not money ([`threads::diagnose`]).
+    fn capacity_problem(&self, settings: &Settings, code: &ErrorCode, at: i64) -> bool {
+        settings.provider().threads
+            && threads::diagnose(*code, self.shown_balance(), self.threads_near(at)).is_some()
+    }
+
+    /// What the latest failed check means for a thread plan (all threads busy, no active plan),
+    /// read beside the thread reading of its check; `None` for any other account or error.
+    pub fn diagnosis(&self, settings: &Settings) -> Option<Diagnosis> {
+        let failed = self.last_error.as_ref()?;
+        if !settings.provider().threads {
+            return None;
+        }
+        threads::diagnose(
+            failed.error.code,
+            self.shown_balance(),
+            self.threads_near(failed.at),
+        )
     }
 
     fn record(&mut self, balance: Money, at: i64, threshold: Money) {
@@ -654,6 +806,10 @@ impl MonitorState {
             (Some(balance), Some(f)) if f.error.code.kind() == ErrorKind::KeyProblem => {
                 BalanceLevel::of(balance, settings.threshold)
             }
+            // A thread plan's "no money" while money remains is about threads, not money.
+            (Some(balance), Some(_)) if self.diagnosis(settings).is_some() => {
+                BalanceLevel::of(balance, settings.threshold)
+            }
             (_, error) => BalanceLevel::current(
                 last_good,
                 error.as_ref().map(|f| &f.error),
@@ -673,12 +829,11 @@ impl MonitorState {
     /// or of unknown age (stamped in the future by a clock that has since gone back).
     pub fn staleness(&self, settings: &Settings, now_ms: i64) -> Option<Staleness> {
         let good = self.last_good.as_ref()?;
-        // ERROR_ZERO_BALANCE is itself a reading (of zero), not a failure to read.
-        if self
-            .last_error
-            .as_ref()
-            .is_some_and(|f| f.error.code != ErrorCode::ZeroBalance)
-        {
+        // ERROR_ZERO_BALANCE is itself a reading (of zero), not a failure to read, unless a
+        // thread plan's money remains (then the balance was not read).
+        if self.last_error.as_ref().is_some_and(|f| {
+            f.error.code != ErrorCode::ZeroBalance || self.diagnosis(settings).is_some()
+        }) {
             Some(Staleness::CheckFailed)
         } else if trusted_time(Some(good.at), now_ms).is_none()
             || is_stale(good.at, now_ms, settings.interval_ms())

@@ -8,10 +8,16 @@
 //!
 //! Either host sometimes answers a CDN's HTML page instead. Whatever comes back, [`classify_for`]
 //! returns a balance or a typed error: never a panic, never a guessed balance.
+//!
+//! A provider that sells thread plans (CaptchaAI) is also asked `threadsinfo`, as its official
+//! SDK asks it: `POST {endpoint}/res.php` with the form `key`, `action=threadsinfo`, `json=1`;
+//! the answer `{"threads":10,"working_threads":3}` or the family's error shape
+//! ([`threads_request`], [`classify_threads`]).
 
 use crate::error::{ApiError, ErrorCode};
 use crate::money::Money;
 use crate::provider::Family;
+use crate::threads::{Threads, ThreadsOutcome};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
@@ -104,19 +110,28 @@ pub fn server_history_url(endpoint: &str) -> Option<String> {
     })
 }
 
-/// One balance request, as gloo-net (the wasm module) or the server's HTTP client sends it.
+/// One request to a provider's API (the balance, or a plan's threads), as gloo-net (the wasm
+/// module) or the server's HTTP client sends it.
 ///
 /// It holds the key (in the URL or the body): never print or log it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BalanceRequest {
+#[serde(rename_all = "camelCase")]
+pub struct ApiRequest {
     /// `GET` or `POST`.
     pub method: &'static str,
     /// The full URL.
     pub url: String,
-    /// The JSON body of a `POST` (sent as `application/json`).
+    /// The body of a `POST`, of type [`ApiRequest::content_type`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// The body's media type (`application/json`, or a form).
+    pub content_type: &'static str,
 }
+
+/// The media type of a JSON body.
+pub const JSON: &str = "application/json";
+/// The media type of a form body.
+pub const FORM: &str = "application/x-www-form-urlencoded";
 
 /// The createTask family's `getBalance` body.
 #[derive(Serialize)]
@@ -135,18 +150,88 @@ pub fn balance_request(
     endpoint: &str,
     key: &str,
     acao: bool,
-) -> Result<BalanceRequest, EndpointError> {
+) -> Result<ApiRequest, EndpointError> {
     match family {
-        Family::TwoCaptcha => Ok(BalanceRequest {
+        Family::TwoCaptcha => Ok(ApiRequest {
             method: "GET",
             url: balance_url(endpoint, key, acao)?,
             body: None,
+            content_type: JSON,
         }),
-        Family::CreateTask => Ok(BalanceRequest {
+        Family::CreateTask => Ok(ApiRequest {
             method: "POST",
             url: format!("{}/getBalance", normalize_endpoint(endpoint)?),
             body: serde_json::to_string(&GetBalance { client_key: key }).ok(),
+            content_type: JSON,
         }),
+    }
+}
+
+/// The request that asks `endpoint` for the threads of `key`'s plan, as the provider's official
+/// SDK sends it: `POST {endpoint}/res.php` with the form `key`, `action=threadsinfo`, `json=1`
+/// (the key percent-encoded in the body, never in the URL). An empty key is left out (a proxy
+/// adds it); `acao` asks for `Access-Control-Allow-Origin: *` (direct browser mode).
+pub fn threads_request(endpoint: &str, key: &str, acao: bool) -> Result<ApiRequest, EndpointError> {
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    if !key.is_empty() {
+        form.append_pair("key", key);
+    }
+    form.append_pair("action", "threadsinfo");
+    form.append_pair("json", "1");
+    if acao {
+        form.append_pair("header_acao", "1");
+    }
+    Ok(ApiRequest {
+        method: "POST",
+        url: format!("{}/res.php", normalize_endpoint(endpoint)?),
+        body: Some(form.finish()),
+        content_type: FORM,
+    })
+}
+
+/// Reads a `threadsinfo` answer: `{"threads":10,"working_threads":3}` (whole numbers, or
+/// numeric strings), or the 2captcha family's error in JSON (`{"status":0,"request":"ERROR_…"}`)
+/// or plain text, or a transport failure, as for the balance. Never a guessed count.
+pub fn classify_threads(status: u16, content_type: Option<&str>, body: &str) -> ThreadsOutcome {
+    let text = body.trim();
+    if body.len() <= MAX_ANSWER_LEN && !text.starts_with('{') {
+        if let Some(code) = ErrorCode::from_api(text) {
+            return Err(ApiError::new(code, text.to_ascii_uppercase()));
+        }
+    }
+    if let Some(failure) = transport_failure(status, content_type, body) {
+        return Err(failure);
+    }
+    let malformed = |what: &str| Err(ApiError::new(ErrorCode::Malformed, what));
+    if !text.starts_with('{') {
+        if is_api_shaped_code(text) {
+            return Err(ApiError::new(ErrorCode::Unknown, text));
+        }
+        return malformed(if text.is_empty() {
+            "empty answer"
+        } else {
+            "not a threads answer"
+        });
+    }
+    let Some(answer) = json_members(text) else {
+        return malformed("broken JSON");
+    };
+    let count = |name: &str| answer.get(name).and_then(|raw| scalar_text(raw));
+    match (count("threads"), count("working_threads")) {
+        (Some(threads), Some(working)) => match (threads.parse::<u32>(), working.parse::<u32>()) {
+            (Ok(threads), Ok(working_threads)) if (200..300).contains(&status) => Ok(Threads {
+                threads,
+                working_threads,
+            }),
+            (Ok(_), Ok(_)) => malformed(&http_status(status)),
+            _ => malformed("threads are not whole numbers"),
+        },
+        // No counts: the family's error shape, or nothing this reader knows.
+        _ => match classify_json(status, &answer) {
+            Ok(_) => malformed("no threads field"),
+            Err(e) if e.code == ErrorCode::Malformed => malformed("no threads field"),
+            Err(e) => Err(e),
+        },
     }
 }
 
@@ -388,6 +473,67 @@ mod tests {
     }
 
     #[test]
+    fn threads_are_asked_by_post_form_with_the_key_in_the_body() {
+        let r = threads_request("https://ocr.captchaai.com/", "ab&c+d#e/f=g", false).unwrap();
+        assert_eq!(
+            (r.method, r.url.as_str(), r.content_type),
+            ("POST", "https://ocr.captchaai.com/res.php", FORM)
+        );
+        assert_eq!(
+            r.body.as_deref(),
+            Some("key=ab%26c%2Bd%23e%2Ff%3Dg&action=threadsinfo&json=1")
+        );
+        let proxy = threads_request("http://127.0.0.1:8080/accounts/prod", "", true).unwrap();
+        assert_eq!(proxy.url, "http://127.0.0.1:8080/accounts/prod/res.php");
+        assert_eq!(
+            proxy.body.as_deref(),
+            Some("action=threadsinfo&json=1&header_acao=1")
+        );
+        assert!(threads_request("ftp://x", "k", false).is_err());
+    }
+
+    #[test]
+    fn reads_threads_answers() {
+        let t = |threads, working_threads| {
+            Ok(Threads {
+                threads,
+                working_threads,
+            })
+        };
+        let e = |code: ErrorCode| Err::<Threads, ErrorCode>(code);
+        let got = |status, body: &str| {
+            classify_threads(status, Some("application/json"), body).map_err(|e| e.code)
+        };
+        #[rustfmt::skip]
+        let cases: [(u16, &str, Result<Threads, ErrorCode>); 16] = [
+            (200, r#"{"threads": 10, "working_threads": 3}"#,                  t(10, 3)),
+            (200, r#"{"status":1,"threads":"5","working_threads":"5"}"#,       t(5, 5)),
+            (200, r#"{"threads":0,"working_threads":0}"#,                      t(0, 0)),
+            (200, r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#,          e(ErrorCode::WrongKey)),
+            (200, r#"{"status":0,"request":"ERROR_KEY_DOES_NOT_EXIST"}"#,      e(ErrorCode::KeyNotFound)),
+            (200, "ERROR_ZERO_BALANCE",                                        e(ErrorCode::ZeroBalance)),
+            (200, r#"{"status":0,"request":"ERROR_SOMETHING_NEW"}"#,           e(ErrorCode::Unknown)),
+            (200, r#"{"threads":-1,"working_threads":0}"#,                     e(ErrorCode::Malformed)),
+            (200, r#"{"threads":2.5,"working_threads":0}"#,                    e(ErrorCode::Malformed)),
+            (200, r#"{"threads":10}"#,                                         e(ErrorCode::Malformed)),
+            (200, r#"{"status":1,"request":"12.5"}"#,                          e(ErrorCode::Malformed)),
+            (200, r#"{"threads":10,"working_threads":"#,                       e(ErrorCode::Malformed)),
+            (200, "",                                                          e(ErrorCode::Malformed)),
+            (502, "<html>Bad gateway</html>",                                  e(ErrorCode::ServerError)),
+            (429, "Too many",                                                  e(ErrorCode::RateLimited)),
+            (500, r#"{"threads":10,"working_threads":3}"#,                     e(ErrorCode::Malformed)),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(got(status, body), want, "{status} {body}");
+        }
+        let long = format!(
+            r#"{{"threads":10,"working_threads":3{}}}"#,
+            " ".repeat(MAX_ANSWER_LEN)
+        );
+        assert_eq!(got(200, &long), e(ErrorCode::Malformed), "too long");
+    }
+
+    #[test]
     fn builds_urls() {
         let key = "0123456789abcdef0123456789abcdef";
         #[rustfmt::skip]
@@ -449,11 +595,11 @@ mod tests {
         let key = "0123456789abcdef0123456789abcdef";
         #[rustfmt::skip]
         let cases = [
-            (Family::TwoCaptcha, "https://2captcha.com/", key, false, r#"{"method":"GET","url":"https://2captcha.com/res.php?key=@K@&action=getbalance&json=1"}"#),
-            (Family::TwoCaptcha, "http://127.0.0.1:8080", "",  true,  r#"{"method":"GET","url":"http://127.0.0.1:8080/res.php?action=getbalance&json=1&header_acao=1"}"#),
-            (Family::CreateTask, "https://api.anti-captcha.com", key, true, r#"{"method":"POST","url":"https://api.anti-captcha.com/getBalance","body":"{\"clientKey\":\"@K@\"}"}"#),
-            (Family::CreateTask, "http://127.0.0.1:9/x/", "CAP-\"quoted\"", false, r#"{"method":"POST","url":"http://127.0.0.1:9/x/getBalance","body":"{\"clientKey\":\"CAP-\\\"quoted\\\"\"}"}"#),
-            (Family::CreateTask, "http://127.0.0.1:9", "", false, r#"{"method":"POST","url":"http://127.0.0.1:9/getBalance","body":"{}"}"#),
+            (Family::TwoCaptcha, "https://2captcha.com/", key, false, r#"{"method":"GET","url":"https://2captcha.com/res.php?key=@K@&action=getbalance&json=1","contentType":"application/json"}"#),
+            (Family::TwoCaptcha, "http://127.0.0.1:8080", "",  true,  r#"{"method":"GET","url":"http://127.0.0.1:8080/res.php?action=getbalance&json=1&header_acao=1","contentType":"application/json"}"#),
+            (Family::CreateTask, "https://api.anti-captcha.com", key, true, r#"{"method":"POST","url":"https://api.anti-captcha.com/getBalance","body":"{\"clientKey\":\"@K@\"}","contentType":"application/json"}"#),
+            (Family::CreateTask, "http://127.0.0.1:9/x/", "CAP-\"quoted\"", false, r#"{"method":"POST","url":"http://127.0.0.1:9/x/getBalance","body":"{\"clientKey\":\"CAP-\\\"quoted\\\"\"}","contentType":"application/json"}"#),
+            (Family::CreateTask, "http://127.0.0.1:9", "", false, r#"{"method":"POST","url":"http://127.0.0.1:9/getBalance","body":"{}","contentType":"application/json"}"#),
         ];
         for (family, endpoint, key_in, acao, want) in cases {
             let request = balance_request(family, endpoint, key_in, acao).unwrap();

@@ -98,6 +98,8 @@ pub struct Provider {
     /// Default USD per solve (nano-dollars, in `CaptchaType` order: recaptcha_v2, recaptcha_v3,
     /// turnstile, geetest, image, bls, other), where known.
     pub rates: Option<[i64; 7]>,
+    /// Sells plans by concurrent threads: a check also reads `threadsinfo` (src/threads.rs).
+    pub threads: bool,
 }
 
 const HEX32: KeyFormat = KeyFormat::Hex32;
@@ -117,14 +119,14 @@ use ProviderId as P;
 /// (Anti-Captcha: "not more than once every 30 seconds"); docs/API.md, "Politeness".
 #[rustfmt::skip]
 pub const PROVIDERS: [Provider; 8] = [
-    Provider { id: P::CaptchaAi,        name: "captchaai",         label: "CaptchaAI",        family: F::TwoCaptcha, endpoint: Some("https://ocr.captchaai.com"),     key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://captchaai.com/"),   rates: Some(CAPTCHAAI_RATES) },
-    Provider { id: P::TwoCaptcha,       name: "2captcha",          label: "2Captcha",         family: F::TwoCaptcha, endpoint: Some("https://2captcha.com"),          key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://2captcha.com/"),    rates: None },
-    Provider { id: P::RuCaptcha,        name: "rucaptcha",         label: "RuCaptcha",        family: F::TwoCaptcha, endpoint: Some("https://rucaptcha.com"),         key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://rucaptcha.com/"),   rates: None },
-    Provider { id: P::AntiCaptcha,      name: "anticaptcha",       label: "Anti-Captcha",     family: F::CreateTask, endpoint: Some("https://api.anti-captcha.com"),  key: HEX32, min_gap_ms: MINUTE / 2, add_funds: Some("https://anti-captcha.com/"), rates: None },
-    Provider { id: P::CapMonster,       name: "capmonster",        label: "CapMonster Cloud", family: F::CreateTask, endpoint: Some("https://api.capmonster.cloud"),  key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://capmonster.cloud/"), rates: None },
-    Provider { id: P::CapSolver,        name: "capsolver",         label: "CapSolver",        family: F::CreateTask, endpoint: Some("https://api.capsolver.com"),     key: TOKEN, min_gap_ms: MINUTE,     add_funds: Some("https://www.capsolver.com/"), rates: None },
-    Provider { id: P::Custom2Captcha,   name: "custom-2captcha",   label: "",                 family: F::TwoCaptcha, endpoint: None,                                   key: TOKEN, min_gap_ms: MINUTE,     add_funds: None,                             rates: None },
-    Provider { id: P::CustomCreateTask, name: "custom-createtask", label: "",                 family: F::CreateTask, endpoint: None,                                   key: TOKEN, min_gap_ms: MINUTE,     add_funds: None,                             rates: None },
+    Provider { id: P::CaptchaAi,        name: "captchaai",         label: "CaptchaAI",        family: F::TwoCaptcha, endpoint: Some("https://ocr.captchaai.com"),     key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://captchaai.com/"),   rates: Some(CAPTCHAAI_RATES), threads: true },
+    Provider { id: P::TwoCaptcha,       name: "2captcha",          label: "2Captcha",         family: F::TwoCaptcha, endpoint: Some("https://2captcha.com"),          key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://2captcha.com/"),    rates: None, threads: false },
+    Provider { id: P::RuCaptcha,        name: "rucaptcha",         label: "RuCaptcha",        family: F::TwoCaptcha, endpoint: Some("https://rucaptcha.com"),         key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://rucaptcha.com/"),   rates: None, threads: false },
+    Provider { id: P::AntiCaptcha,      name: "anticaptcha",       label: "Anti-Captcha",     family: F::CreateTask, endpoint: Some("https://api.anti-captcha.com"),  key: HEX32, min_gap_ms: MINUTE / 2, add_funds: Some("https://anti-captcha.com/"), rates: None, threads: false },
+    Provider { id: P::CapMonster,       name: "capmonster",        label: "CapMonster Cloud", family: F::CreateTask, endpoint: Some("https://api.capmonster.cloud"),  key: HEX32, min_gap_ms: MINUTE,     add_funds: Some("https://capmonster.cloud/"), rates: None, threads: false },
+    Provider { id: P::CapSolver,        name: "capsolver",         label: "CapSolver",        family: F::CreateTask, endpoint: Some("https://api.capsolver.com"),     key: TOKEN, min_gap_ms: MINUTE,     add_funds: Some("https://www.capsolver.com/"), rates: None, threads: false },
+    Provider { id: P::Custom2Captcha,   name: "custom-2captcha",   label: "",                 family: F::TwoCaptcha, endpoint: None,                                   key: TOKEN, min_gap_ms: MINUTE,     add_funds: None,                             rates: None, threads: false },
+    Provider { id: P::CustomCreateTask, name: "custom-createtask", label: "",                 family: F::CreateTask, endpoint: None,                                   key: TOKEN, min_gap_ms: MINUTE,     add_funds: None,                             rates: None, threads: false },
 ];
 
 impl ProviderId {

@@ -183,6 +183,9 @@ pub enum FieldError {
     PlainHttp,
     /// Not true/false.
     NotABoolean,
+    /// The form was filled from settings that have changed since (a save from another tab or
+    /// window): saving it would undo that change.
+    ChangedElsewhere,
 }
 
 impl FieldError {
@@ -219,6 +222,7 @@ impl FieldError {
             FieldError::BadEndpoint => ("field_error_endpoint", vec![]),
             FieldError::PlainHttp => ("field_error_plain_http", vec![]),
             FieldError::NotABoolean => ("field_error_boolean", vec![]),
+            FieldError::ChangedElsewhere => ("field_error_changed_elsewhere", vec![]),
         }
     }
 }
@@ -619,7 +623,7 @@ impl Settings {
 
 /// FNV-1a over the parts (separated by NUL), top 32 bits as 8 hex digits: stable across builds,
 /// and too short to recover a key from.
-fn short_hash(parts: &[&str]) -> String {
+pub(crate) fn short_hash(parts: &[&str]) -> String {
     const FNV_PRIME: u64 = 0x0100_0000_01b3;
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (i, part) in parts.iter().enumerate() {

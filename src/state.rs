@@ -8,8 +8,9 @@
 use crate::alerts::AlertDecision;
 use crate::history::Point;
 use crate::monitor::{MonitorState, Outcome};
-use crate::settings::{FieldError, Settings};
+use crate::settings::{short_hash, FieldError, Settings};
 use crate::stored;
+use crate::threads::ThreadsOutcome;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -143,6 +144,22 @@ impl Account {
             .clone()
             .map_err(|e| e.without_secret(&self.settings.api_key));
         let (monitor, decision) = self.monitor.observe(&self.settings, &outcome, now_ms);
+        (Account { monitor, ..self }, decision)
+    }
+
+    /// Folds one check's `threadsinfo` answer into the account (before its balance). An echoed
+    /// key is cut out of the error first.
+    pub fn observe_threads(
+        self,
+        outcome: &ThreadsOutcome,
+        now_ms: i64,
+    ) -> (Account, AlertDecision) {
+        let outcome = outcome
+            .clone()
+            .map_err(|e| e.without_secret(&self.settings.api_key));
+        let (monitor, decision) = self
+            .monitor
+            .observe_threads(&self.settings, &outcome, now_ms);
         (Account { monitor, ..self }, decision)
     }
 
@@ -403,6 +420,29 @@ impl State {
         fetched_for: Option<&str>,
         now_ms: i64,
     ) -> (State, Option<(usize, AlertDecision)>) {
+        self.observe_with(fetched_for, |account| account.observe(outcome, now_ms))
+    }
+
+    /// Folds one check's `threadsinfo` answer into the account it was fetched for (see
+    /// [`State::observe`]); fold it before the same check's balance.
+    pub fn observe_threads(
+        self,
+        outcome: &ThreadsOutcome,
+        fetched_for: Option<&str>,
+        now_ms: i64,
+    ) -> (State, Option<(usize, AlertDecision)>) {
+        self.observe_with(fetched_for, |account| {
+            account.observe_threads(outcome, now_ms)
+        })
+    }
+
+    /// Runs `fold` on the account an answer was fetched for; an answer for an account that is
+    /// gone (or changed its key or endpoint) changes nothing.
+    fn observe_with(
+        self,
+        fetched_for: Option<&str>,
+        fold: impl FnOnce(Account) -> (Account, AlertDecision),
+    ) -> (State, Option<(usize, AlertDecision)>) {
         let index = match fetched_for {
             Some(id) => self.accounts.iter().position(|a| a.id() == id),
             // An untagged outcome only fits a state with one account.
@@ -413,9 +453,21 @@ impl State {
         };
         let mut accounts = self.accounts;
         let account = accounts.remove(index);
-        let (account, decision) = account.observe(outcome, now_ms);
+        let (account, decision) = fold(account);
         accounts.insert(index, account);
         (State { accounts, ..self }, Some((index, decision)))
+    }
+
+    /// A name for the settings as they stand (every account's, in order; not its readings): it
+    /// changes with any save and with nothing else, so a form can say which settings it was
+    /// filled from. A short hash, so the keys in it cannot be read back.
+    pub fn settings_revision(&self) -> String {
+        let texts: Vec<String> = self
+            .accounts
+            .iter()
+            .map(|a| serde_json::to_string(&a.settings).unwrap_or_default())
+            .collect();
+        short_hash(&texts.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// Applies a settings form:
@@ -426,7 +478,16 @@ impl State {
     /// account without a row is removed. Without `accounts` the form's account fields apply to
     /// the first account (a one-account form, the widget's attributes). All fields are
     /// checked; on any error nothing changes and every bad field is reported.
+    ///
+    /// A form that names the `revision` it was filled from is refused when the settings have
+    /// changed since ([`FieldError::ChangedElsewhere`] on `revision`): a list from a second
+    /// options tab would otherwise remove the account the first one added, or undo its rename.
     pub fn apply_settings(&self, input: &Value) -> Result<State, FormErrors> {
+        if let Some(revision) = input.get("revision").and_then(Value::as_str) {
+            if revision != self.settings_revision() {
+                return Err(vec![("revision".to_string(), FieldError::ChangedElsewhere)]);
+            }
+        }
         let shared = shared_fields(input);
         let mut errors: FormErrors = Vec::new();
         let mut accounts = Vec::new();
@@ -1281,6 +1342,59 @@ mod tests {
         assert_eq!(one.accounts.len(), 1);
         assert_eq!(one.accounts[0].settings.name, "Staging");
         assert_eq!(one.accounts[0].settings.interval_seconds, 900);
+    }
+
+    #[test]
+    fn a_form_filled_before_another_save_is_refused_and_changes_nothing() {
+        let s = with_reading();
+        let first = s.accounts[0].id();
+        let opened = s.settings_revision();
+        // Two options tabs opened on the same settings; the first adds an account.
+        let with_revision = |rows: Value, revision: &str| {
+            let mut input = form(rows);
+            input["revision"] = json!(revision);
+            input
+        };
+        let added = s
+            .apply_settings(&with_revision(
+                json!([{"id": first}, {"name": "Staging", "provider": "anticaptcha", "apiKey": OTHER}]),
+                &opened,
+            ))
+            .unwrap();
+        assert_ne!(added.settings_revision(), opened);
+        // The second tab's list has no Staging row: saving it would remove that account.
+        let refused = added
+            .apply_settings(&with_revision(
+                json!([{"id": first, "name": "Production"}]),
+                &opened,
+            ))
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            vec![("revision".to_string(), FieldError::ChangedElsewhere)]
+        );
+        // Filled again from what is stored, the same change saves.
+        let renamed = added
+            .apply_settings(&with_revision(
+                json!([{"id": first, "name": "Production"}, {"id": added.accounts[1].id()}]),
+                &added.settings_revision(),
+            ))
+            .unwrap();
+        assert_eq!(renamed.accounts.len(), 2);
+        assert_eq!(renamed.accounts[0].settings.name, "Production");
+        // A check changes readings, not settings: a form stays good across checks.
+        let checked = renamed
+            .clone()
+            .observe(&Ok(Money::parse("3").unwrap()), Some(&first), 70_000)
+            .0;
+        assert_eq!(checked.settings_revision(), renamed.settings_revision());
+        // The revision tells nothing of the keys (a short hash).
+        assert_eq!(opened.len(), 8);
+        assert!(!opened.contains("0123"));
+        // A form without a revision (the widget's attributes) applies as before.
+        assert!(renamed
+            .apply_settings(&j(json!({"notifications": false})))
+            .is_ok());
     }
 
     #[test]

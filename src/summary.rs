@@ -18,6 +18,9 @@ pub enum Status {
     Empty,
     /// Below its threshold.
     Low,
+    /// A thread plan with no threads (expired or never bought): its money may be fine, but it
+    /// takes no job.
+    PlanExpired,
     /// The latest check failed (the balance, if shown, may be out of date).
     Error,
     /// Fine.
@@ -92,12 +95,22 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, zone: impl Zone) -> View {
                 "badge_line",
                 &[&a.name, &a.provider_label, &shown, &status_text(a)],
             ));
+            if let Some(threads) = a
+                .threads
+                .as_ref()
+                .filter(|_| a.status != Status::PlanExpired)
+            {
+                badge.title.push_str(" · ");
+                badge.title.push_str(&threads.text);
+            }
         }
     }
     let needing = accounts
         .iter()
-        .filter(|a| matches!(a.status, Status::Empty | Status::Low))
+        .filter(|a| matches!(a.status, Status::Empty | Status::Low | Status::PlanExpired))
         .count();
+    // An expired plan is no lack of money: the line then says "attention".
+    let plans = accounts.iter().any(|a| a.status == Status::PlanExpired);
     let summary_text = (accounts.len() > 1).then(|| match needing {
         0 => format(
             lang,
@@ -106,7 +119,11 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, zone: impl Zone) -> View {
         ),
         n => format(
             lang,
-            "summary_need_money",
+            if plans {
+                "summary_need_attention"
+            } else {
+                "summary_need_money"
+            },
             &[&n.to_string(), &accounts.len().to_string()],
         ),
     });
@@ -123,11 +140,12 @@ pub fn view(state: &State, now_ms: i64, lang: Lang, zone: impl Zone) -> View {
     }
 }
 
-/// A status in words: the level's word, or the error's title for an account whose check
-/// failed.
+/// A status in words: the level's word, the error's title for an account whose check failed,
+/// "No active plan" for an expired thread plan.
 fn status_text(account: &AccountView) -> String {
     match (&account.error, account.status) {
         (Some(e), Status::Error) => e.message.clone(),
+        (_, Status::PlanExpired) => account.status_text.clone(),
         _ => account.level_text.clone(),
     }
 }

@@ -10,8 +10,7 @@ use crate::error::{ApiError, ErrorCode, ErrorKind};
 use crate::forecast::{mul_div, recent_spend, runway, spend_rate, time_to};
 use crate::history::{last_top_up, DAY_MS};
 use crate::i18n::{age, count, day_clock, duration, format, text, Lang, Zone};
-use crate::level::BalanceLevel;
-use crate::level::EMPTY_FLOOR;
+use crate::level::{is_stale, BalanceLevel, EMPTY_FLOOR};
 use crate::money::Money;
 use crate::monitor::HistoryPoint;
 use crate::monitor::{Plan, PlanReason, Staleness, TaggedOutcome};
@@ -20,6 +19,7 @@ use crate::schedule::{trusted_time, Trigger};
 use crate::settings::mask_key;
 use crate::state::{Account, Repair, State};
 use crate::summary::Status;
+use crate::threads::{self, busy_share, Capacity, Diagnosis, Threads, ThreadsReading};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -83,6 +83,10 @@ pub enum AlertKind {
     Spike,
     /// Runs out within the horizon.
     Predictive,
+    /// Every thread of the plan has been busy for a while.
+    ThreadsSaturated,
+    /// The plan has no threads.
+    PlanExpired,
 }
 
 impl AlertKind {
@@ -95,6 +99,8 @@ impl AlertKind {
             AlertKind::KeyError => "key_error",
             AlertKind::Spike => "spike",
             AlertKind::Predictive => "predictive",
+            AlertKind::ThreadsSaturated => "threads_saturated",
+            AlertKind::PlanExpired => "plan_expired",
         }
     }
 }
@@ -116,6 +122,35 @@ pub struct ErrorView {
     pub fix: String,
     /// How it weighs.
     pub severity: Severity,
+    /// What a "no money" or "no slot" answer from a thread plan meant (all threads busy, no
+    /// active plan), when the account's thread reading tells: message, cause and fix then say
+    /// that, not "add funds".
+    pub diagnosis: Option<Diagnosis>,
+}
+
+/// A thread plan's capacity, for an account of a provider that sells thread plans.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadsView {
+    /// The plan's threads, `None` before a reading.
+    pub threads: Option<u32>,
+    /// Busy threads.
+    pub working_threads: Option<u32>,
+    /// Free threads (threads − busy).
+    pub free_threads: Option<u32>,
+    /// How the plan stands.
+    pub capacity: Option<Capacity>,
+    /// "3 of 10 threads busy", "All 10 threads busy", "No active plan" ("… · out of date" when
+    /// `stale`), or "Threads unknown: Server error" before any reading.
+    pub text: String,
+    /// The reading is out of date: the latest `threadsinfo` request failed, or the reading is
+    /// older than two check intervals.
+    pub stale: bool,
+    /// When the shown reading was taken (epoch ms).
+    pub read_at: Option<i64>,
+    /// "Every thread was busy in 2 of 12 readings over the last 24 h (17 %)."
+    pub share_text: Option<String>,
 }
 
 /// The Refresh button: never silent. Within the request floor or a backoff it is disabled and
@@ -124,11 +159,16 @@ pub struct ErrorView {
 #[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify), tsify(missing_as_null))]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshView {
-    /// A press would send a request (or join the one in flight).
+    /// The button can be pressed: false only while checks are paused until the user changes
+    /// something (no key, a key that failed the local check, plain http not allowed).
     pub enabled: bool,
-    /// The button's label: "Refresh" or "You can check again in 40 s".
+    /// The button's label: always "Refresh". A page never opens on a countdown; the wait is
+    /// said after a press that came too early (`wait_text`).
     pub text: String,
-    /// Why it is disabled (the button's tooltip), if it is.
+    /// "You can check again in 40 s" while a press would send nothing (the request floor, a
+    /// back-off): shown, with the button held, only after such a press.
+    pub wait_text: Option<String>,
+    /// Why a press sends nothing now (the button's tooltip while disabled or waiting).
     pub reason: Option<String>,
     /// When a press may send a request again (epoch ms); views re-render until then.
     pub allowed_at: Option<i64>,
@@ -249,6 +289,9 @@ pub struct AccountView {
     pub add_funds_url: Option<&'static str>,
     /// Spend, runway, last top-up and the sparklines.
     pub forecast: ForecastView,
+    /// The plan's threads, for a provider that sells thread plans (CaptchaAI); `None` for the
+    /// others and before anything was asked.
+    pub threads: Option<ThreadsView>,
 }
 
 /// A sparkline: the balance over a period as SVG polyline points in a 100 × 30 box (x from
@@ -645,6 +688,9 @@ pub struct SettingsFormView {
     /// ("Production: the low-balance threshold could not be read and was reset to $1.0000.
     /// Check it and press Save."), until a Save; empty when everything read.
     pub repairs: Vec<String>,
+    /// The settings this form shows ([`State::settings_revision`]): sent back with Save, which
+    /// is refused if they have changed since (another tab saved).
+    pub revision: String,
 }
 
 /// The options form for `state`.
@@ -681,6 +727,7 @@ pub fn settings_form(state: &State, lang: Lang) -> SettingsFormView {
             })
             .collect(),
         repairs: state.repairs.iter().map(|r| repair_text(r, lang)).collect(),
+        revision: state.settings_revision(),
     }
 }
 
@@ -785,8 +832,9 @@ pub struct SettingsAnswer {
 pub struct Observed {
     /// The new state.
     pub state: State,
-    /// The notification to show, if any (the caller still checks `settings.notifications`).
-    pub alert: Option<AlertView>,
+    /// The notifications to show, at most one about money and one about threads (the caller
+    /// still checks `settings.notifications`).
+    pub alerts: Vec<AlertView>,
 }
 
 /// Which accounts to ask the API for now; `trigger` is `None` when the caller named none this
@@ -866,11 +914,22 @@ pub fn settings_answer(state: State, input: &Value, lang: Lang) -> SettingsAnswe
     }
 }
 
-/// Folds a tagged outcome into the state, with its alert in words.
+/// Folds a tagged outcome into the state, with its alerts in words: the check's thread reading
+/// first (a "no money" answer is read beside it), then its balance.
 pub fn observed(state: State, outcome: &TaggedOutcome, now_ms: i64, lang: Lang) -> Observed {
-    let (state, decision) = state.observe(&outcome.outcome(), outcome.account.as_deref(), now_ms);
-    let alert = decision.and_then(|(i, d)| alert_view(d, state.accounts.get(i)?, lang));
-    Observed { state, alert }
+    let account = outcome.account.as_deref();
+    let (state, threads_decision) = match &outcome.threads {
+        Some(threads) => state.observe_threads(&threads.outcome(), account, now_ms),
+        None => (state, None),
+    };
+    let (state, decision) = state.observe(&outcome.outcome(), account, now_ms);
+    // Both alerts are about the account as it stands after the whole check.
+    let alerts = [decision, threads_decision]
+        .into_iter()
+        .flatten()
+        .filter_map(|(i, d)| alert_view(d, state.accounts.get(i)?, lang))
+        .collect();
+    Observed { state, alerts }
 }
 
 fn level_text(lang: Lang, level: BalanceLevel) -> String {
@@ -909,7 +968,170 @@ pub fn error_view(
         } else {
             Severity::Error
         },
+        diagnosis: None,
     }
+}
+
+/// `view` of a thread plan's "no money" or "no slot" answer, said as what it was: every thread
+/// busy (a warning: the money is fine; with the share of busy readings when known), or no
+/// active plan.
+fn diagnosed(
+    view: ErrorView,
+    diagnosis: Diagnosis,
+    account: &Account,
+    now_ms: i64,
+    lang: Lang,
+) -> ErrorView {
+    let monitor = &account.monitor;
+    let api_text = view.code.api_code();
+    let (message, cause, fix, severity) = match diagnosis {
+        Diagnosis::AllThreadsBusy => {
+            let busy = monitor
+                .threads
+                .last()
+                .map(|r| threads_text(r.counts(), lang))
+                .unwrap_or_default();
+            let mut cause = format(lang, "diag_all_busy_cause", &[api_text, &busy]);
+            if let Some(share) = share_text(account, now_ms, lang) {
+                cause.push(' ');
+                cause.push_str(&share);
+            }
+            (
+                text(lang, "err_no_slot_available"),
+                cause,
+                text(lang, "diag_all_busy_fix"),
+                Severity::Warning,
+            )
+        }
+        Diagnosis::NoActivePlan => (
+            text(lang, "threads_no_plan"),
+            format(
+                lang,
+                "diag_no_plan_cause",
+                &[
+                    api_text,
+                    &monitor
+                        .shown_balance()
+                        .unwrap_or(Money::ZERO)
+                        .display_in(lang),
+                ],
+            ),
+            format(
+                lang,
+                "diag_no_plan_fix",
+                &[&provider_label(account.settings.provider, lang)],
+            ),
+            Severity::Error,
+        ),
+    };
+    ErrorView {
+        message,
+        cause,
+        fix,
+        severity,
+        diagnosis: Some(diagnosis),
+        ..view
+    }
+}
+
+/// What an error a script met (`code`, e.g. from `ERROR_ZERO_BALANCE`) means for this account
+/// now, read beside its latest thread reading and balance: the server's diagnose answer.
+pub fn reported_error_view(
+    account: &Account,
+    code: ErrorCode,
+    now_ms: i64,
+    lang: Lang,
+) -> ErrorView {
+    let monitor = &account.monitor;
+    let balance = monitor.shown_balance();
+    let view = error_view(
+        &ApiError::new(code, code.api_code()),
+        lang,
+        balance.is_some(),
+        key_on_server(account),
+    );
+    let reading = monitor.threads.last().map(|r| r.counts());
+    match account
+        .settings
+        .provider()
+        .threads
+        .then(|| threads::diagnose(code, balance, reading))
+        .flatten()
+    {
+        Some(diagnosis) => diagnosed(view, diagnosis, account, now_ms, lang),
+        None => view,
+    }
+}
+
+/// "3 of 10 threads busy", "All 10 threads busy", "No active plan".
+fn threads_text(counts: Threads, lang: Lang) -> String {
+    let n = |v: u32| count(lang, u64::from(v));
+    match counts.capacity() {
+        Capacity::NoPlan => text(lang, "threads_no_plan"),
+        Capacity::AllBusy => format(lang, "threads_all_busy", &[&n(counts.threads)]),
+        Capacity::Free => format(
+            lang,
+            "threads_busy",
+            &[&n(counts.working_threads), &n(counts.threads)],
+        ),
+    }
+}
+
+/// How often every thread was busy over the last day, once there are two readings to compare.
+fn share_text(account: &Account, now_ms: i64, lang: Lang) -> Option<String> {
+    let share = busy_share(&account.monitor.threads, now_ms).filter(|s| s.readings >= 2)?;
+    Some(format(
+        lang,
+        "threads_share",
+        &[
+            &count(lang, share.busy as u64),
+            &count(lang, share.readings as u64),
+            &share.percent().to_string(),
+        ],
+    ))
+}
+
+/// The account's threads, for a provider that sells thread plans.
+fn threads_view(account: &Account, now_ms: i64, lang: Lang) -> Option<ThreadsView> {
+    if !account.settings.provider().threads {
+        return None;
+    }
+    let monitor = &account.monitor;
+    let reading = monitor.threads.last();
+    let failed = monitor.threads_failed.as_ref();
+    if reading.is_none() && failed.is_none() {
+        return None;
+    }
+    let counts = reading.map(ThreadsReading::counts);
+    let stale = failed.is_some()
+        || reading.is_some_and(|r| {
+            trusted_time(Some(r.at), now_ms).is_none()
+                || is_stale(r.at, now_ms, account.settings.interval_ms())
+        });
+    let text = match (counts, failed) {
+        (Some(counts), _) if stale => format!(
+            "{} · {}",
+            threads_text(counts, lang),
+            text(lang, "pill_stale")
+        ),
+        (Some(counts), _) => threads_text(counts, lang),
+        (None, Some(f)) => format(
+            lang,
+            "threads_failed",
+            &[&error_view(&f.error, lang, false, key_on_server(account)).message],
+        ),
+        (None, None) => return None,
+    };
+    Some(ThreadsView {
+        threads: counts.map(|c| c.threads),
+        working_threads: counts.map(|c| c.working_threads),
+        free_threads: counts.map(Threads::free),
+        capacity: counts.map(Threads::capacity),
+        text,
+        stale,
+        read_at: reading.map(|r| r.at),
+        share_text: share_text(account, now_ms, lang),
+    })
 }
 
 /// Why a plan sends nothing, in words. A key that failed the local check (never sent, so
@@ -940,26 +1162,27 @@ fn refresh_view(account: &Account, now_ms: i64, lang: Lang, zone: &dyn Zone) -> 
         PlanReason::BackingOff => plan.next_check_at,
         _ => None,
     };
-    let paused = matches!(plan.reason, PlanReason::KeyRejected | PlanReason::NoKey);
-    let label = match allowed_at {
-        Some(at) => {
-            // Whole seconds, rounded up: the button never reaches 0 while still disabled.
-            let secs = (at.saturating_sub(now_ms).max(0) + 999) / 1000;
-            if secs <= 90 {
-                format(lang, "refresh_wait", &[&count(lang, secs as u64)])
-            } else {
-                format(
-                    lang,
-                    "refresh_wait_until",
-                    &[&day_clock(lang, at, now_ms, zone)],
-                )
-            }
+    let paused = matches!(
+        plan.reason,
+        PlanReason::KeyRejected | PlanReason::NoKey | PlanReason::PlainHttp
+    );
+    let wait_text = allowed_at.map(|at| {
+        // Whole seconds, rounded up: the button never reaches 0 while still disabled.
+        let secs = (at.saturating_sub(now_ms).max(0) + 999) / 1000;
+        if secs <= 90 {
+            format(lang, "refresh_wait", &[&count(lang, secs as u64)])
+        } else {
+            format(
+                lang,
+                "refresh_wait_until",
+                &[&day_clock(lang, at, now_ms, zone)],
+            )
         }
-        None => text(lang, "refresh"),
-    };
+    });
     RefreshView {
-        enabled: allowed_at.is_none() && !paused,
-        text: label,
+        enabled: !paused,
+        text: text(lang, "refresh"),
+        wait_text,
         reason: (allowed_at.is_some() || paused).then(|| reason_text(account, plan.reason, lang)),
         allowed_at,
         checking_text: text(lang, "checking"),
@@ -1021,10 +1244,27 @@ pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone)
     let level = monitor.level(settings);
     let balance = monitor.shown_balance();
     let money = |m: Money| m.display_in(lang);
-    let error = monitor
-        .last_error
-        .as_ref()
-        .map(|f| error_view(&f.error, lang, balance.is_some(), key_on_server(account)));
+    let diagnosis = monitor.diagnosis(settings);
+    let error = monitor.last_error.as_ref().map(|f| {
+        let view = error_view(&f.error, lang, balance.is_some(), key_on_server(account));
+        match diagnosis {
+            Some(d) => diagnosed(view, d, account, now_ms, lang),
+            None => view,
+        }
+    });
+    let threads = threads_view(account, now_ms, lang);
+    // An expired plan needs the user as much as money does (the badge stays about money).
+    let plan_expired = diagnosis == Some(Diagnosis::NoActivePlan)
+        || threads
+            .as_ref()
+            .is_some_and(|t| t.capacity == Some(Capacity::NoPlan));
+    // Every thread busy is a warning beside a good balance, not a failed check.
+    let failed = error.is_some() && diagnosis != Some(Diagnosis::AllThreadsBusy);
+    let status = match Status::of(level, failed) {
+        money @ (Status::Empty | Status::Low) => money,
+        _ if plan_expired => Status::PlanExpired,
+        other => other,
+    };
     let staleness = monitor.staleness(settings, now_ms);
     // A reading stamped after now (a clock set back) is of unknown age, not "older than two
     // intervals".
@@ -1065,7 +1305,9 @@ pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone)
     // reads as at or above it.
     let threshold_text = settings.threshold.display_cost_in(lang);
     // A failed check with no level known reads "Check failed", not "Unknown".
-    let status_words = if error.is_some() && level == BalanceLevel::Unknown {
+    let status_words = if status == Status::PlanExpired {
+        text(lang, "threads_no_plan")
+    } else if error.is_some() && level == BalanceLevel::Unknown {
         text(lang, "status_error")
     } else {
         level_words.clone()
@@ -1120,6 +1362,10 @@ pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone)
         title.push('\n');
         title.push_str(s);
     }
+    if let Some(t) = &threads {
+        title.push('\n');
+        title.push_str(&t.text);
+    }
     let mut remaining = Vec::new();
     for (kind, rate) in settings.rates.iter() {
         let solves = balance.map(|b| b.whole_multiples_of(rate));
@@ -1144,7 +1390,7 @@ pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone)
         name: settings.name.clone(),
         provider: settings.provider,
         provider_label: provider_label(settings.provider, lang),
-        status: Status::of(level, error.is_some()),
+        status,
         status_text: status_words,
         endpoint_override: settings.endpoint_override().to_string(),
         state: state_name,
@@ -1202,6 +1448,7 @@ pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone)
                     .is_none_or(|f| f.error.code.kind() != ErrorKind::KeyProblem)
             }),
         forecast: forecast_view(account, balance, now_ms, lang, zone),
+        threads,
     }
 }
 
@@ -1274,6 +1521,27 @@ pub fn alert_view(decision: AlertDecision, account: &Account, lang: Lang) -> Opt
                 format!("{} {}", e.cause, e.fix),
             )
         }
+        AlertDecision::ThreadsSaturated => {
+            let reading = account.monitor.threads.last()?;
+            (
+                AlertKind::ThreadsSaturated,
+                text(lang, "alert_threads_saturated_title"),
+                format(
+                    lang,
+                    "alert_threads_saturated_message",
+                    &[&count(lang, u64::from(reading.threads))],
+                ),
+            )
+        }
+        AlertDecision::PlanExpired => (
+            AlertKind::PlanExpired,
+            text(lang, "alert_plan_expired_title"),
+            format(
+                lang,
+                "alert_plan_expired_message",
+                &[&provider_label(account.settings.provider, lang)],
+            ),
+        ),
     };
     Some(AlertView {
         kind,
@@ -1829,6 +2097,200 @@ mod tests {
         );
     }
 
+    /// `account` after a check at `min` minutes past T0 that read these threads and this
+    /// balance outcome (threads first, as `observed` folds them).
+    fn checked(
+        account: Account,
+        min: i64,
+        threads: (u32, u32),
+        balance: Result<&str, ErrorCode>,
+    ) -> Account {
+        let at = T0 + min * 60_000;
+        let (threads, working_threads) = threads;
+        let (account, _) = account.observe_threads(
+            &Ok(Threads {
+                threads,
+                working_threads,
+            }),
+            at,
+        );
+        let outcome = balance
+            .map(|b| Money::parse(b).unwrap())
+            .map_err(|c| ApiError::new(c, c.api_code()));
+        account.observe(&outcome, at).0
+    }
+
+    #[test]
+    fn a_thread_plan_shows_its_threads_in_words() {
+        let base = state_after(&[Ok("24.50")]);
+        assert!(
+            view_at(&base, T0, Lang::En).threads.is_none(),
+            "nothing asked yet"
+        );
+        #[rustfmt::skip]
+        let cases = [
+            ((10, 3),  "3 of 10 threads busy", Capacity::Free,    7, "OK"),
+            ((10, 10), "All 10 threads busy",  Capacity::AllBusy, 0, "OK"),
+            ((0, 0),   "No active plan",       Capacity::NoPlan,  0, "No active plan"),
+        ];
+        for (counts, words, capacity, free, status) in cases {
+            let a = checked(base.clone(), 1, counts, Ok("24.50"));
+            let v = view_at(&a, T0 + 61_000, Lang::En);
+            let t = v.threads.clone().unwrap();
+            assert_eq!(
+                (t.text.as_str(), t.capacity, t.free_threads, t.stale),
+                (words, Some(capacity), Some(free), false)
+            );
+            assert_eq!(v.status_text, status);
+            assert_eq!(
+                v.status == Status::PlanExpired,
+                capacity == Capacity::NoPlan
+            );
+            // The badge stays about money; its tooltip says the threads.
+            assert_eq!(v.badge.text, "24.5");
+            assert!(
+                v.badge.title.ends_with(&format!("\n{words}")),
+                "{}",
+                v.badge.title
+            );
+        }
+        let id = checked(base.clone(), 1, (10, 3), Ok("24.50"));
+        assert_eq!(
+            view_at(&id, T0 + 61_000, Lang::Id).threads.unwrap().text,
+            "3 dari 10 thread sibuk"
+        );
+        // A failed threads request keeps the reading, out of date; with none, it says why.
+        let failed = id
+            .clone()
+            .observe_threads(
+                &Err(ApiError::new(ErrorCode::ServerError, "HTTP 502")),
+                T0 + 700_000,
+            )
+            .0;
+        let t = view_at(&failed, T0 + 700_000, Lang::En).threads.unwrap();
+        assert_eq!(
+            (t.text.as_str(), t.stale),
+            ("3 of 10 threads busy · out of date", true)
+        );
+        assert!(view_at(&failed, T0 + 700_000, Lang::En)
+            .badge
+            .title
+            .ends_with("3 of 10 threads busy · out of date"));
+        let never = base
+            .clone()
+            .observe_threads(&Err(ApiError::new(ErrorCode::Timeout, "timeout")), T0)
+            .0;
+        assert_eq!(
+            view_at(&never, T0, Lang::En).threads.unwrap().text,
+            "Threads unknown: Timed out"
+        );
+        // Other providers have no threads.
+        let mut other = base.clone();
+        other.settings.provider = ProviderId::TwoCaptcha;
+        assert!(view_at(&other, T0, Lang::En).threads.is_none());
+    }
+
+    #[test]
+    fn no_money_from_a_thread_plan_whose_money_remains_is_said_as_what_it_is() {
+        let base = state_after(&[Ok("24.50")]);
+        // Every thread busy: a warning beside the balance, not "add funds", no empty alert.
+        let busy = checked(
+            checked(base.clone(), 1, (10, 10), Ok("24.50")),
+            12,
+            (10, 10),
+            Err(ErrorCode::ZeroBalance),
+        );
+        let v = view_at(&busy, T0 + 12 * 60_000, Lang::En);
+        let e = v.error.clone().unwrap();
+        assert_eq!(
+            (e.code, e.diagnosis, e.severity),
+            (
+                ErrorCode::ZeroBalance,
+                Some(Diagnosis::AllThreadsBusy),
+                Severity::Warning
+            )
+        );
+        assert_eq!(e.message, "All threads busy");
+        assert!(
+            e.cause.contains("ERROR_ZERO_BALANCE") && e.cause.contains("All 10 threads busy"),
+            "{}",
+            e.cause
+        );
+        assert!(
+            e.cause
+                .contains("Every thread was busy in 2 of 2 readings over the last 24 h (100 %)."),
+            "{}",
+            e.cause
+        );
+        assert!(
+            !e.fix.contains("Add funds") && e.fix.contains("more threads"),
+            "{}",
+            e.fix
+        );
+        assert_eq!(
+            (v.balance_text.as_deref(), v.level),
+            (Some("$24.5000"), BalanceLevel::Ok)
+        );
+        assert_ne!(v.status, Status::Error, "a busy plan is no failed check");
+        // No active plan: an error that says renew, and the account needs attention.
+        let expired = checked(base.clone(), 12, (0, 0), Err(ErrorCode::ZeroBalance));
+        let v = view_at(&expired, T0 + 12 * 60_000, Lang::En);
+        let e = v.error.clone().unwrap();
+        assert_eq!(
+            (e.diagnosis, e.severity, e.message.as_str()),
+            (
+                Some(Diagnosis::NoActivePlan),
+                Severity::Error,
+                "No active plan"
+            )
+        );
+        assert!(
+            e.cause.contains("$24.5000") && e.fix.contains("Renew") && e.fix.contains("CaptchaAI"),
+            "{} {}",
+            e.cause,
+            e.fix
+        );
+        assert_eq!((v.status, v.level), (Status::PlanExpired, BalanceLevel::Ok));
+        let id = view_at(&expired, T0 + 12 * 60_000, Lang::Id).error.unwrap();
+        assert!(
+            id.fix.contains("Perpanjang") && id.message == "Tidak ada paket aktif",
+            "{}",
+            id.fix
+        );
+        // No money and no threads reading: the usual meaning (a reading of zero).
+        let broke = checked(base.clone(), 1, (10, 2), Ok("0"));
+        let zero = broke
+            .observe(
+                &Err(ApiError::new(ErrorCode::ZeroBalance, "ERROR_ZERO_BALANCE")),
+                T0 + 700_000,
+            )
+            .0;
+        let v = view_at(&zero, T0 + 700_000, Lang::En);
+        assert_eq!(
+            (v.level, v.error.unwrap().diagnosis),
+            (BalanceLevel::Empty, None)
+        );
+        // A script's report, read beside the latest reading.
+        let reported = reported_error_view(
+            &busy,
+            ErrorCode::NoSlotAvailable,
+            T0 + 13 * 60_000,
+            Lang::En,
+        );
+        assert_eq!(
+            (reported.diagnosis, reported.message.as_str()),
+            (Some(Diagnosis::AllThreadsBusy), "All threads busy")
+        );
+        let renew =
+            reported_error_view(&expired, ErrorCode::ZeroBalance, T0 + 13 * 60_000, Lang::En);
+        assert_eq!(renew.diagnosis, Some(Diagnosis::NoActivePlan));
+        let plain = reported_error_view(&base, ErrorCode::ZeroBalance, T0, Lang::En);
+        assert_eq!(
+            (plain.diagnosis, plain.message.as_str()),
+            (None, "Balance is empty")
+        );
+    }
+
     #[test]
     #[rustfmt::skip]
     fn refresh_is_never_silent() {
@@ -1839,34 +2301,43 @@ mod tests {
         let invalid = state_after(&[Err(ErrorCode::InvalidKey)]);
         let none = Account::default();
         let t1 = T0 + 600_000;
-        type Case<'a> = (&'a str, &'a Account, i64, bool, &'a str, Option<i64>);
+        type Case<'a> = (&'a str, &'a Account, i64, bool, Option<&'a str>, Option<i64>);
         let cases: [Case; 10] = [
-            // name, state, now, enabled, label, allowed at
-            ("just checked", &ok, T0 + 20_000, false, "You can check again in 40 s", Some(T0 + 60_000)),
-            ("rounds up", &ok, T0 + 59_001, false, "You can check again in 1 s", Some(T0 + 60_000)),
-            ("after the floor", &ok, T0 + 60_000, true, "Refresh", None),
-            ("banned", &banned, t1 + 60_000, false, "You can check again at 08:15", Some(t1 + 300_000)),
-            ("banned, later", &banned, t1 + 300_000, true, "Refresh", None),
+            // name, state, now, enabled, wait said after a press, allowed at
+            ("just checked", &ok, T0 + 20_000, true, Some("You can check again in 40 s"), Some(T0 + 60_000)),
+            ("rounds up", &ok, T0 + 59_001, true, Some("You can check again in 1 s"), Some(T0 + 60_000)),
+            ("after the floor", &ok, T0 + 60_000, true, None, None),
+            ("banned", &banned, t1 + 60_000, true, Some("You can check again at 08:15"), Some(t1 + 300_000)),
+            ("banned, later", &banned, t1 + 300_000, true, None, None),
             // A key fixed at the provider is tried again by the user, within the floor.
-            ("rejected key, just now", &wrong, T0 + 20_000, false, "You can check again in 40 s", Some(T0 + 60_000)),
-            ("rejected key, later", &wrong, T0 + 3_600_000, true, "Refresh", None),
-            ("key not found, later", &not_found, t1 + 60_000, true, "Refresh", None),
+            ("rejected key, just now", &wrong, T0 + 20_000, true, Some("You can check again in 40 s"), Some(T0 + 60_000)),
+            ("rejected key, later", &wrong, T0 + 3_600_000, true, None, None),
+            ("key not found, later", &not_found, t1 + 60_000, true, None, None),
             // Never sent (the local check): asking again would not change it.
-            ("key failed the local check", &invalid, T0 + 3_600_000, false, "Refresh", None),
-            ("no key", &none, T0, false, "Refresh", None),
+            ("key failed the local check", &invalid, T0 + 3_600_000, false, None, None),
+            ("no key", &none, T0, false, None, None),
         ];
-        for (name, s, now, enabled, label, allowed_at) in cases {
+        for (name, s, now, enabled, wait, allowed_at) in cases {
             let r = view_at(s, now, Lang::En).refresh;
-            assert_eq!((r.enabled, r.text.as_str(), r.allowed_at), (enabled, label, allowed_at), "{name}");
-            assert_eq!(r.reason.is_some(), !enabled, "{name}: a disabled button says why");
+            // A page opens on "Refresh", never on a countdown.
+            assert_eq!(r.text, "Refresh", "{name}");
+            assert_eq!((r.enabled, r.wait_text.as_deref(), r.allowed_at), (enabled, wait, allowed_at), "{name}");
+            assert_eq!(r.reason.is_some(), !enabled || wait.is_some(), "{name}: a press that sends nothing says why");
         }
+        // A key that would travel unencrypted is never sent by a press either.
+        let mut plain = state_after(&[Ok("12.345")]);
+        plain.settings.endpoint = "http://192.168.1.5:8080".to_string();
+        let r = view_at(&plain, T0 + 3_600_000, Lang::En).refresh;
+        assert!(!r.enabled && r.reason.unwrap().contains("unencrypted"));
         // The automatic checks stay paused and say so; Refresh does not.
         let v = view_at(&wrong, T0 + 3_600_000, Lang::En);
         assert_eq!(v.next_check_at, None);
         assert!(v.paused_text.unwrap().contains("paused"));
         let r = view_at(&invalid, T0, Lang::En).refresh;
         assert!(r.reason.unwrap().contains("paused"));
-        assert_eq!(view_at(&ok, T0 + 20_000, Lang::Id).refresh.text, "Bisa dicek lagi dalam 40 detik");
+        let id = view_at(&ok, T0 + 20_000, Lang::Id).refresh;
+        assert_eq!(id.wait_text.as_deref(), Some("Bisa dicek lagi dalam 40 detik"));
+        assert_eq!(id.text, "Perbarui");
     }
 
     #[test]

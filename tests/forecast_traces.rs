@@ -29,6 +29,7 @@ use captchaai_balance::provider::ProviderId;
 use captchaai_balance::schedule::Trigger;
 use captchaai_balance::settings::DEFAULT_PREDICTIVE_HOURS;
 use captchaai_balance::state::State;
+use captchaai_balance::threads::{Threads, SATURATED_MS};
 use captchaai_balance::view::{observed, plan_view};
 
 const T0: i64 = 1_800_000_000_000;
@@ -277,7 +278,7 @@ fn run(trace: &Trace, balances: &[i64], setup: Setup, policy: Policy, phase_min:
         let tagged = TaggedOutcome::new(&outcome, Some(id.clone()));
         let done = now + ANSWER_MS;
         let result = observed(begun, &tagged, done, Lang::En);
-        if let Some(alert) = &result.alert {
+        for alert in &result.alerts {
             assert_eq!(alert.account, id, "{name}: the alert names the account");
             if alert.kind.as_str() == "spike" {
                 // A spike is money spent: never zero or less.
@@ -516,4 +517,169 @@ fn truth_has_the_crossings_the_traces_are_about() {
         .filter(|w| w[0] >= 100 * CENT && w[1] < 100 * CENT)
         .count();
     assert!(dips >= 10, "flapping crosses the threshold {dips} times");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A thread plan's capacity (src/threads.rs): the same replay, with each check's `threadsinfo`
+// answer beside a steady balance.
+
+/// A thread plan over time: from `from_min` on, the plan has `threads`, `working` of them busy;
+/// in `no_money` windows the balance answer is `ERROR_ZERO_BALANCE` (as CaptchaAI answers while
+/// every thread is busy or no plan is active), money remaining all along.
+struct ThreadsTrace {
+    name: &'static str,
+    hours: i64,
+    steps: &'static [(i64, u32, u32)],
+    no_money: &'static [(i64, i64)],
+    /// Episodes: every thread busy from..to (minutes), each long enough to be seen.
+    saturated: &'static [(i64, i64)],
+    /// Episodes: no threads from..to (minutes).
+    expired: &'static [(i64, i64)],
+}
+
+#[rustfmt::skip]
+const THREADS_TRACES: &[ThreadsTrace] = &[
+    ThreadsTrace { name: "saturation", hours: 24, steps: &[(0, 10, 3), (120, 10, 10), (360, 10, 6), (600, 10, 10), (780, 10, 2), (900, 10, 10), (905, 10, 9)], no_money: &[(200, 240)], saturated: &[(120, 360), (600, 780)], expired: &[] },
+    ThreadsTrace { name: "expiry",     hours: 30, steps: &[(0, 10, 4), (600, 0, 0), (960, 10, 1), (1_200, 0, 0)], no_money: &[(620, 700), (1_210, 1_260)], saturated: &[], expired: &[(600, 960), (1_200, 1_800)] },
+];
+
+fn threads_at(trace: &ThreadsTrace, minute: i64) -> Threads {
+    let &(_, threads, working_threads) = trace
+        .steps
+        .iter()
+        .rfind(|&&(from, _, _)| from <= minute)
+        .unwrap();
+    Threads {
+        threads,
+        working_threads,
+    }
+}
+
+/// Replays a thread trace: (ms since the start, kind) of every alert, and the check times.
+fn run_threads(
+    trace: &ThreadsTrace,
+    policy: Policy,
+    phase_min: i64,
+) -> (Vec<(i64, &'static str)>, Vec<i64>) {
+    let end_ms = trace.hours * 3_600_000;
+    let balance = Money::from_cents(2_000);
+    let form = format!(r#"{{"apiKey":"{KEY}","intervalMinutes":{INTERVAL_MIN}}}"#);
+    let mut state = State::default()
+        .apply_settings(&serde_json::from_str::<serde_json::Value>(&form).unwrap())
+        .unwrap();
+    assert!(
+        state.accounts[0].settings.provider().threads,
+        "CaptchaAI sells thread plans"
+    );
+    let (mut alerts, mut checks) = (Vec::new(), Vec::new());
+    let mut t = phase_min * MINUTE_MS;
+    while t <= end_ms {
+        let now = T0 + t;
+        let minute = t / MINUTE_MS;
+        let id = state.accounts[0].id();
+        checks.push(t);
+        let begun = state.begin_checks(std::slice::from_ref(&id), now);
+        let money = if trace
+            .no_money
+            .iter()
+            .any(|&(a, b)| (a..b).contains(&minute))
+        {
+            Err(ApiError::new(ErrorCode::ZeroBalance, "ERROR_ZERO_BALANCE"))
+        } else {
+            Ok(balance)
+        };
+        let tagged = TaggedOutcome::new(&money, Some(id.clone()))
+            .with_threads(&Ok(threads_at(trace, minute)));
+        let done = now + ANSWER_MS;
+        let result = observed(begun, &tagged, done, Lang::En);
+        for alert in &result.alerts {
+            assert_eq!(alert.account, id);
+            alerts.push((done - T0, alert.kind.as_str()));
+        }
+        state = result.state;
+        // Stored and read back between checks, as the extension does.
+        state = State::load(serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap());
+        t = match policy {
+            Policy::Fixed => t + FIXED_MS,
+            Policy::Adaptive => {
+                plan_view(&state, Some(Trigger::Alarm), None, done, Lang::En)
+                    .next_check_at
+                    .unwrap_or_else(|| panic!("{} at {t} ms: no next check", trace.name))
+                    - T0
+            }
+        };
+    }
+    (alerts, checks)
+}
+
+/// One alert per episode, inside it (0 missed, 0 duplicate), and no money alert: the balance
+/// never moved, whatever "no money" the API answered while every thread was busy or no plan
+/// was active.
+#[test]
+fn thread_traces_alert_once_per_episode() {
+    println!(
+        "{:<12} {:>8} {:>10} {:>10} {:>22}",
+        "trace", "policy", "saturated", "expired", "latest alert after (min)"
+    );
+    for trace in THREADS_TRACES {
+        for policy in [Policy::Fixed, Policy::Adaptive] {
+            let mut slowest = 0;
+            for &phase in &PHASES {
+                let (alerts, checks) = run_threads(trace, policy, phase);
+                let name = trace.name;
+                let unexpected: Vec<_> = alerts
+                    .iter()
+                    .filter(|(_, k)| !["threads_saturated", "plan_expired"].contains(k))
+                    .collect();
+                assert!(
+                    unexpected.is_empty(),
+                    "{name} {policy:?} phase {phase}: {unexpected:?}"
+                );
+                for (kind, episodes) in [
+                    ("threads_saturated", trace.saturated),
+                    ("plan_expired", trace.expired),
+                ] {
+                    let said: Vec<i64> = alerts
+                        .iter()
+                        .filter(|(_, k)| *k == kind)
+                        .map(|&(t, _)| t)
+                        .collect();
+                    assert_eq!(
+                        said.len(),
+                        episodes.len(),
+                        "{name} {policy:?} phase {phase}: {kind} at {said:?}"
+                    );
+                    for (&at, &(from, to)) in said.iter().zip(episodes) {
+                        let (from, to) = (from * MINUTE_MS, to * MINUTE_MS);
+                        assert!(
+                            at > from && at <= to,
+                            "{name} {policy:?} phase {phase}: {kind} at {at} outside {from}..{to}"
+                        );
+                        // Saturation needs three busy readings or ten minutes of them; expiry one reading.
+                        let seen = checks.iter().filter(|&&c| c >= from && c < at).count();
+                        let late = at - from;
+                        match kind {
+                            "plan_expired" => assert_eq!(
+                                seen, 1,
+                                "{name} {policy:?} phase {phase}: {seen} readings"
+                            ),
+                            _ => assert!(
+                                seen <= 3 || late <= SATURATED_MS + INTERVAL_MIN * MINUTE_MS,
+                                "{name} {policy:?} phase {phase}: {seen} readings, {late} ms"
+                            ),
+                        }
+                        slowest = slowest.max(late);
+                    }
+                }
+            }
+            println!(
+                "{:<12} {:>8} {:>10} {:>10} {:>22}",
+                trace.name,
+                format!("{policy:?}"),
+                trace.saturated.len(),
+                trace.expired.len(),
+                slowest / MINUTE_MS
+            );
+        }
+    }
 }

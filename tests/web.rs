@@ -103,6 +103,48 @@ async fn reads_a_balance_over_http() {
 }
 
 #[wasm_bindgen_test]
+async fn a_thread_plan_is_read_in_the_same_check() {
+    // CaptchaAI sells thread plans: the check also posts `threadsinfo` (a form with the key in
+    // the body), and the outcome carries that answer beside the balance.
+    let outcome = fetch("ok").await;
+    assert_eq!(
+        outcome["threads"],
+        json!({ "ok": true, "threads": 10, "workingThreads": 3, "code": null, "detail": null }),
+        "{outcome}"
+    );
+    let busy = fetch("saturated").await;
+    assert_eq!(busy["threads"]["workingThreads"], 10, "{busy}");
+    let rejected = fetch("wrong_key").await;
+    assert_eq!(rejected["threads"]["code"], "wrong_key", "{rejected}");
+    assert!(!rejected.to_string().contains(KEY), "{rejected}");
+    // Folded in, the view says it in words.
+    let state = state_for("expired");
+    let outcome = fetch_state(&state).await;
+    let observed = rs(cab::observe(&js(state), &js(outcome), 1.8e12, "en"));
+    assert_eq!(observed["alerts"][0]["kind"], "plan_expired", "{observed}");
+    let view = rs(cab::view(
+        &js(observed["state"].clone()),
+        1.8e12 + 1_000.0,
+        "en",
+        None,
+    ));
+    assert_eq!(view["accounts"][0]["threads"]["text"], "No active plan");
+    assert_eq!(view["accounts"][0]["status"], "plan_expired");
+    // Another provider's check asks nothing of the kind.
+    let form = json!({ "accounts": [{ "name": "Two", "provider": "custom-2captcha",
+        "apiKey": KEY, "endpoint": format!("{MOCK}/saturated") }] });
+    let state = rs(cab::apply_settings(
+        &cab::load_state(JsValue::NULL),
+        &js(form),
+        "en",
+    ))["state"]
+        .clone();
+    let outcome = fetch_state(&state).await;
+    assert_eq!(outcome["ok"], true, "{outcome}");
+    assert_eq!(outcome["threads"], Value::Null, "{outcome}");
+}
+
+#[wasm_bindgen_test]
 async fn maps_api_errors() {
     #[rustfmt::skip]
     let cases = [
@@ -148,8 +190,8 @@ async fn full_cycle_turns_the_badge_red_on_low() {
     assert_eq!(plan["due"], json!([account_of(&state)]));
     let outcome = fetch_state(&state).await;
     let observed = rs(cab::observe(&js(state), &js(outcome), 1.8e12, "id"));
-    assert_eq!(observed["alert"]["kind"], "warning");
-    assert_eq!(observed["alert"]["title"], "CaptchaAI: Saldo rendah");
+    assert_eq!(observed["alerts"][0]["kind"], "warning");
+    assert_eq!(observed["alerts"][0]["title"], "CaptchaAI: Saldo rendah");
     let view = rs(cab::view(
         &js(observed["state"].clone()),
         1.8e12 + 60_000.0,
@@ -196,7 +238,8 @@ async fn outcomes_estimates_and_messages() {
     let outcome = fetch_state(&state).await;
     assert_eq!(
         outcome,
-        json!({ "account": account, "ok": false, "balance": null, "code": "zero_balance", "detail": "ERROR_ZERO_BALANCE" })
+        json!({ "account": account, "ok": false, "balance": null, "code": "zero_balance", "detail": "ERROR_ZERO_BALANCE",
+            "threads": { "ok": false, "threads": null, "workingThreads": null, "code": "zero_balance", "detail": "ERROR_ZERO_BALANCE" } })
     );
     let observed = rs(cab::observe(
         &js(state),

@@ -39,6 +39,10 @@ export interface BalanceChangeDetail {
   runwaySeconds: number | null;
   /** Spend per hour as an exact decimal string, null when there is no forecast. */
   spendPerHour: Money | null;
+  /** A thread plan's threads (CaptchaAI; 0: no active plan), null for other providers or before a reading. */
+  threads: number | null;
+  /** Its busy threads, null as `threads`. */
+  workingThreads: number | null;
 }
 
 /** The attributes the element reads (all optional). */

@@ -369,6 +369,12 @@ const CSS = `
   .runway { margin: 0; font-size: .9em; font-weight: 600; }
   .runway.note { font-weight: 400; color: var(--_muted); font-size: .85em; }
   :host([compact]) .forecast { display: none; }
+  /* A thread plan's capacity (CaptchaAI): amber with every thread busy, red without a plan. */
+  .threads { margin: 0; font-size: .85em; font-weight: 600; }
+  .threads[data-capacity="all_busy"] { color: var(--_warning-fg); }
+  .threads[data-capacity="no_plan"] { color: var(--_error-fg); }
+  .threads .share { display: block; font-weight: 400; color: var(--_muted); }
+  :host([compact]) .threads .share { display: none; }
   .error {
     background: var(--_error-bg); color: var(--_error-fg);
     border-radius: 6px; padding: .45rem .6rem; font-size: .9em;
@@ -444,6 +450,7 @@ const TEMPLATE = `
     <svg class="sparkline" part="sparkline" viewBox="0 0 100 30" preserveAspectRatio="none" role="img" focusable="false" hidden><title></title><polyline fill="none" points=""></polyline></svg>
     <p class="runway" part="runway"></p>
   </div>
+  <p class="threads" part="threads" hidden><span class="text"></span><span class="share"></span></p>
   <div class="meta"></div>
   <form class="estimate" part="estimate" hidden>
     <label><span class="type-label"></span><select name="type"></select></label>
@@ -468,6 +475,12 @@ const CaptchaaiBalance = class extends HTMLElement {
   #tickTimer = 0;
   /** Re-renders once a second while the Refresh button counts down. */
   #countdownTimer = 0;
+  /**
+   * The visitor pressed Refresh: a press that could send nothing (the request floor, a
+   * back-off) then shows the core's countdown until one can. Until pressed, a freshly loaded
+   * page reads "Refresh", never a disabled countdown.
+   */
+  #pressed = false;
   #lastDetail = '';
   /** The state held while the attributes are invalid (`#state` is null then). */
   #parked = null;
@@ -507,6 +520,9 @@ const CaptchaaiBalance = class extends HTMLElement {
       sparkTitle: $('.sparkline title'),
       sparkLine: $('.sparkline polyline'),
       runway: $('.runway'),
+      threads: $('.threads'),
+      threadsText: $('.threads .text'),
+      threadsShare: $('.threads .share'),
       estimate: $('.estimate'),
       typeLabel: $('.type-label'),
       qtyLabel: $('.qty-label'),
@@ -516,7 +532,9 @@ const CaptchaaiBalance = class extends HTMLElement {
     };
     this.#els.qty.value = String(DEFAULT_ESTIMATE_QTY);
     this.#els.refresh.addEventListener('click', () => {
-      if (this.#els.refresh.getAttribute('aria-disabled') !== 'true') this.refresh();
+      if (this.#els.refresh.getAttribute('aria-disabled') === 'true') return;
+      this.#pressed = true;
+      this.refresh();
     });
     this.#els.estimate.addEventListener('input', () => this.#renderEstimate());
     this.#els.estimate.addEventListener('submit', (e) => e.preventDefault());
@@ -893,7 +911,7 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#setState('error');
     this.#emit({
       balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: code, message: err.message,
-      runwaySeconds: null, spendPerHour: null,
+      runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null,
     });
   }
 
@@ -905,23 +923,27 @@ const CaptchaaiBalance = class extends HTMLElement {
   }
 
   /**
-   * The Refresh button, from the core: a spinner while the request is out, a countdown within
-   * the request floor, disabled with the reason while checks are paused.
+   * The Refresh button, from the core: a spinner while the request is out; after a press that
+   * could send nothing, the countdown until one can; disabled with the reason while checks are
+   * paused.
    */
   #paintRefresh(refresh) {
     const e = this.#els;
     const busy = this.#pending;
+    // The countdown the visitor was shown ends when a press can send again.
+    if (refresh.allowedAt == null) this.#pressed = false;
+    const waiting = this.#pressed && refresh.waitText != null;
     e.refresh.hidden = false;
     // aria-disabled, not disabled: the button stays reachable with Tab and its countdown or
     // reason stays readable to a screen reader; a press while disabled does nothing.
     e.refresh.disabled = false;
-    e.refresh.setAttribute('aria-disabled', String(busy || !refresh.enabled));
+    e.refresh.setAttribute('aria-disabled', String(busy || !refresh.enabled || waiting));
     e.refresh.dataset.busy = String(busy);
-    e.refreshText.textContent = busy ? refresh.checkingText : refresh.text;
-    e.refresh.title = busy ? '' : refresh.reason ?? '';
+    e.refreshText.textContent = busy ? refresh.checkingText : waiting ? refresh.waitText : refresh.text;
+    e.refresh.title = busy || (refresh.enabled && !waiting) ? '' : refresh.reason ?? '';
     clearTimeout(this.#countdownTimer);
     this.#countdownTimer = 0;
-    if (!busy && refresh.allowedAt != null && !document.hidden) {
+    if (!busy && waiting && !document.hidden) {
       const left = refresh.allowedAt - Date.now();
       this.#countdownTimer = setTimeout(() => this.#render(), Math.max(50, left % 1000 || 1000));
     }
@@ -947,8 +969,8 @@ const CaptchaaiBalance = class extends HTMLElement {
     e.title.textContent = this.#t('widget_title', this.#title());
     e.causeLabel.textContent = this.#t('widget_cause');
     e.fixLabel.textContent = this.#t('widget_fix');
-    e.typeLabel.textContent = this.#t('widget_estimate_type');
-    e.qtyLabel.textContent = this.#t('widget_estimate_quantity');
+    e.typeLabel.textContent = this.#t('calc_type');
+    e.qtyLabel.textContent = this.#t('calc_solves');
 
     if (this.#configError) {
       const err = this.#configError;
@@ -973,7 +995,8 @@ const CaptchaaiBalance = class extends HTMLElement {
     // ERROR_ZERO_BALANCE is a reading too (level empty) even without a number.
     const hasReading = view.level !== 'unknown';
     e.level.hidden = !hasReading && !view.error;
-    e.level.textContent = hasReading ? view.pillText : view.error ? this.#t('widget_level_error') : '';
+    // The core's words, as in the popup: "Check failed" when a check failed and no level is known.
+    e.level.textContent = hasReading || view.error ? view.pillText : '';
     e.card.classList.toggle('stale', Boolean(view.stale));
     const meta = [busy && !view.checkedAt ? view.refresh.checkingText : view.readText ?? view.checkedText];
     if (view.staleText && !view.error) meta.push(view.staleText);
@@ -984,6 +1007,12 @@ const CaptchaaiBalance = class extends HTMLElement {
     e.card.title = view.badge?.title ?? '';
     this.#paintError(view.error && { ...view.error, failed: view.failedText });
     this.#paintForecast(view);
+    // A thread plan (CaptchaAI): busy threads or no active plan, as the popup says it.
+    const threads = view.threads;
+    e.threads.hidden = !threads;
+    e.threads.dataset.capacity = threads?.capacity ?? '';
+    e.threadsText.textContent = threads?.text ?? '';
+    e.threadsShare.textContent = threads?.shareText ?? '';
 
     this.#renderEstimateOptions(view);
     this.#renderEstimate();
@@ -998,6 +1027,8 @@ const CaptchaaiBalance = class extends HTMLElement {
       message: view.error?.message ?? null,
       runwaySeconds: view.forecast?.runwaySeconds ?? null,
       spendPerHour: view.forecast?.spendPerHour ?? null,
+      threads: view.threads?.threads ?? null,
+      workingThreads: view.threads?.workingThreads ?? null,
     });
   }
 

@@ -42,8 +42,8 @@
  * @property {{ fetch: boolean, due: string[], reason: string, reasonText?: string,
  *   nextCheckAt: number|null }} plan
  * @property {object} state the state after the cycle
- * @property {object[]} alerts the core's alerts for these answers, one per account that has
- *   something to say (each names its account)
+ * @property {object[]} alerts the core's alerts for these answers: per account at most one
+ *   about its money and one about its thread plan (each names its account)
  */
 
 /**
@@ -92,7 +92,7 @@ export async function runCheckCycle(cab, io) {
       }
       state = await io.update((current) => {
         const result = cab.observe(current, outcome, Date.now(), lang);
-        if (result.alert) alerts.push(result.alert);
+        alerts.push(...result.alerts);
         return result.state;
       });
     })(),

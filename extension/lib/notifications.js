@@ -10,12 +10,13 @@ import { uiLang } from './i18n.js';
 const PREFIX = 'captchaai-balance-';
 
 /**
- * How insistent each kind of alert is (Chrome's 0..2): an empty account and spending that looks
- * like a leaked key need attention now, "runs out within N hours" soon; the rest (low, restored,
- * key problems) is news. The core's kinds: `critical`, `warning`, `restored`, `key_error`,
- * `spike`, `predictive`.
+ * How insistent each kind of alert is (Chrome's 0..2): an empty account, spending that looks
+ * like a leaked key and a thread plan that takes no job (no active plan) need attention now;
+ * "runs out within N hours" and every thread busy soon; the rest (low, restored, key problems)
+ * is news. The core's kinds: `critical`, `warning`, `restored`, `key_error`, `spike`,
+ * `predictive`, `threads_saturated`, `plan_expired`.
  */
-const PRIORITY = { critical: 2, spike: 2, predictive: 1 };
+const PRIORITY = { critical: 2, spike: 2, plan_expired: 2, predictive: 1, threads_saturated: 1 };
 
 /**
  * Show one alert. One notification id per kind and account (`captchaai-balance-KIND:ACCOUNT`),

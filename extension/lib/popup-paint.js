@@ -76,7 +76,7 @@
       code: a.error.code, severity: a.error.severity, message: a.error.message, cause: a.error.cause, fix: a.error.fix,
     };
     const refresh = {
-      enabled: a.refresh.enabled, text: a.refresh.text, reason: a.refresh.reason, checkingText: a.refresh.checkingText,
+      enabled: a.refresh.enabled, text: a.refresh.text, waitText: null, reason: a.refresh.reason, checkingText: a.refresh.checkingText,
     };
     const remaining = a.remaining.map((row) => ({
       type: row.type, label: row.label, rateText: row.rateText, solvesText: row.solvesText,
@@ -88,6 +88,9 @@
       checkedText: a.checkedText, staleText: a.staleText, pausedText: a.pausedText,
       failedText: a.failedText, error, refresh, addFundsUrl: a.addFundsUrl,
       ratesNote: a.ratesNote, showSolves: a.showSolves, remaining, forecast: trimForecast(a.forecast),
+      threads: a.threads && {
+        text: a.threads.text, capacity: a.threads.capacity, stale: a.threads.stale, shareText: a.threads.shareText,
+      },
     };
   }
 
@@ -107,9 +110,10 @@
    * @param {any} view the core's View
    * @param {boolean} checking a check asked by this popup is out (the button shows a spinner)
    * @param {string | null} [selected] the id of the account whose details are shown
+   * @param {string | null} [pressed] the id of the account whose Refresh the user pressed
    * @returns {any} the AccountView whose details are shown, or null (the list)
    */
-  function paint(view, checking, selected) {
+  function paint(view, checking, selected, pressed = null) {
     const { accounts } = view;
     if (!Array.isArray(accounts) || accounts.length === 0) throw new Error('no accounts');
     const several = accounts.length > 1;
@@ -124,7 +128,7 @@
     refreshAll.dataset.busy = String(Boolean(checking));
     refreshAll.disabled = Boolean(checking);
     if (several) renderRows(accounts);
-    if (chosen) paintAccount(chosen, checking);
+    if (chosen) paintAccount(chosen, checking, pressed === chosen.id);
     if (accounts.some((a) => a.balanceText) && !balanceMarked) {
       balanceMarked = true;
       // Read by scripts/bench.mjs: the frame that shows a balance.
@@ -156,6 +160,12 @@
       const level = span('pill level-pill row-level', a.statusText ?? a.levelText);
       const read = a.error && !a.balanceText ? a.error.message : a.updatedAgo ?? a.checkedText;
       row.append(name, span('row-balance', a.balanceText ?? '—'), span('row-read', read), level);
+      // A thread plan: busy threads, or no active plan (the core's words).
+      if (a.threads) {
+        const threads = span('row-threads', a.threads.text);
+        threads.dataset.capacity = a.threads.capacity ?? '';
+        row.append(threads);
+      }
       li.append(row);
       return li;
     }));
@@ -172,8 +182,9 @@
    * One account's details (the whole popup when there is one account).
    * @param {any} view the AccountView
    * @param {boolean} checking
+   * @param {boolean} pressed its Refresh was pressed (a wait is then said, not before)
    */
-  function paintAccount(view, checking) {
+  function paintAccount(view, checking, pressed) {
     const card = $('card');
     card.dataset.level = view.level;
     card.dataset.stale = String(Boolean(view.stale));
@@ -187,6 +198,14 @@
     $('checked').textContent = view.readText ?? view.checkedText;
     $('stale-text').hidden = !view.staleText || Boolean(view.error);
     $('stale-text').textContent = view.staleText ?? '';
+    // A thread plan's capacity (CaptchaAI), from the same check as the balance.
+    const threads = view.threads;
+    $('threads').hidden = !threads;
+    $('threads').dataset.capacity = threads?.capacity ?? '';
+    $('threads').dataset.stale = String(Boolean(threads?.stale));
+    $('threads-text').textContent = threads?.text ?? '';
+    $('threads-share').hidden = !threads?.shareText;
+    $('threads-share').textContent = threads?.shareText ?? '';
     // Checks are paused (no key, key rejected): say why, with the way to the options. When an
     // error paused them, its own fix already says so: only the link is added there.
     $('paused').hidden = !view.pausedText || Boolean(view.error);
@@ -195,7 +214,7 @@
     const grant = view.error?.code === 'permission_missing';
     $('grant-access').hidden = !grant;
     $('error-link').hidden = !(view.pausedText && view.error) || grant;
-    paintRefresh(view.refresh, checking);
+    paintRefresh(view.refresh, checking, pressed);
 
     const error = view.error;
     $('error').hidden = !error;
@@ -288,17 +307,21 @@
   });
 
   /**
-   * The Refresh button never stays silent: a spinner while a check is out, a countdown within
-   * the request floor, disabled with the reason while checks are paused (all from the core).
-   * @param {{ enabled: boolean, text: string, reason: string | null, checkingText: string }} refresh
+   * The Refresh button never stays silent: a spinner while a check is out; after a press that
+   * could send nothing (the request floor, a back-off) the core's countdown until it can;
+   * disabled with the reason while checks are paused (all from the core). The popup never
+   * opens on a countdown: until pressed it reads "Refresh".
+   * @param {{ enabled: boolean, text: string, waitText: string | null, reason: string | null, checkingText: string }} refresh
    * @param {boolean} checking
+   * @param {boolean} [pressed] the user pressed it since the popup opened
    */
-  function paintRefresh(refresh, checking) {
+  function paintRefresh(refresh, checking, pressed = false) {
     const button = $('refresh');
-    button.disabled = checking || !refresh.enabled;
+    const waiting = pressed && refresh.waitText != null;
+    button.disabled = checking || !refresh.enabled || waiting;
     button.dataset.busy = String(checking);
-    $('refresh-text').textContent = checking ? refresh.checkingText : refresh.text;
-    button.title = checking ? '' : refresh.reason ?? '';
+    $('refresh-text').textContent = checking ? refresh.checkingText : waiting ? refresh.waitText : refresh.text;
+    button.title = checking || (refresh.enabled && !waiting) ? '' : refresh.reason ?? '';
   }
 
   /** @param {Array<{ type: string, label: string, rateText: string, solvesText: string | null }>} rows */

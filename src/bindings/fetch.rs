@@ -1,17 +1,20 @@
-//! The balance request, sent from the module with gloo-net: in the extension's service worker
-//! and on the widget's page alike (gloo-net uses the global `fetch`, never `window`).
+//! The balance request (and a thread plan's `threadsinfo`), sent from the module with gloo-net:
+//! in the extension's service worker and on the widget's page alike (gloo-net uses the global
+//! `fetch`, never `window`).
 //!
-//! The core describes the request (`protocol::balance_request`) and reads the answer
-//! (`protocol::classify_for`); this file only moves bytes. The request holds the key, so
+//! The core describes the request (`protocol::balance_request`, `protocol::threads_request`)
+//! and reads the answer (`protocol::classify_for`, `protocol::classify_threads`); this file
+//! only moves bytes. The request holds the key, so
 //! neither it nor a browser error (which may name the URL) is ever logged or passed on: a
 //! failure becomes a `timeout` or `network` outcome.
 
 use crate::error::{ApiError, ErrorCode};
 use crate::history::{HistoryView, Point};
 use crate::monitor::Outcome;
-use crate::protocol::{classify_for, BalanceRequest, MAX_ANSWER_LEN};
+use crate::protocol::{classify_for, classify_threads, ApiRequest, MAX_ANSWER_LEN};
 use crate::provider::Family;
 use crate::schedule::FETCH_TIMEOUT_MS;
+use crate::threads::ThreadsOutcome;
 use gloo_net::http::Request;
 use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
@@ -21,12 +24,38 @@ use web_sys::{
     RequestCache, RequestCredentials,
 };
 
-/// Sends `request` and reads its answer in `family`'s protocol. Gives up after
-/// [`FETCH_TIMEOUT_MS`] (an `AbortSignal.timeout` covers the headers and the body), reads at
-/// most one byte more than an answer may have ([`MAX_ANSWER_LEN`]: a longer one is still seen
-/// as too long, and an endpoint that answers without end costs one small read), and never
-/// fails: every problem is an outcome.
-pub async fn fetch_outcome(family: Family, request: &BalanceRequest) -> Outcome {
+/// Sends a balance `request` and reads its answer in `family`'s protocol. Never fails: every
+/// problem is an outcome.
+pub async fn fetch_outcome(family: Family, request: &ApiRequest) -> Outcome {
+    let answer = send(request).await?;
+    classify_for(
+        family,
+        answer.status,
+        answer.content_type.as_deref(),
+        &answer.body,
+    )
+}
+
+/// Sends a `threadsinfo` request and reads its answer. Never fails: every problem is an
+/// outcome.
+pub async fn fetch_threads(request: &ApiRequest) -> ThreadsOutcome {
+    let answer = send(request).await?;
+    classify_threads(answer.status, answer.content_type.as_deref(), &answer.body)
+}
+
+/// What came back: the status, the media type and the text.
+struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    body: String,
+}
+
+/// Sends `request`. Gives up after [`FETCH_TIMEOUT_MS`] (an `AbortSignal.timeout` covers the
+/// headers and the body) and reads at most one byte more than an answer may have
+/// ([`MAX_ANSWER_LEN`]: a longer one is still seen as too long, and an endpoint that answers
+/// without end costs one small read). A failure is a `timeout` or `network` error, never the
+/// browser's message (it may name the URL, and the URL may hold the key).
+async fn send(request: &ApiRequest) -> Result<Answer, ApiError> {
     let signal = AbortSignal::timeout_with_u32(FETCH_TIMEOUT_MS);
     let failed = |signal: &AbortSignal| {
         if signal.aborted() {
@@ -44,7 +73,7 @@ pub async fn fetch_outcome(family: Family, request: &BalanceRequest) -> Outcome 
     .abort_signal(Some(&signal));
     let sent = match &request.body {
         Some(body) => match builder
-            .header("Content-Type", "application/json")
+            .header("Content-Type", request.content_type)
             .body(body.as_str())
         {
             Ok(request) => request.send().await,
@@ -62,13 +91,11 @@ pub async fn fetch_outcome(family: Family, request: &BalanceRequest) -> Outcome 
     let Ok(body) = body else {
         return Err(failed(&signal));
     };
-    let content_type = response.headers().get("content-type");
-    classify_for(
-        family,
-        response.status(),
-        content_type.as_deref(),
-        &String::from_utf8_lossy(&body),
-    )
+    Ok(Answer {
+        status: response.status(),
+        content_type: response.headers().get("content-type"),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// The most bytes of a server's history answer read: 500 points are about 30 KB.

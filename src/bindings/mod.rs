@@ -12,9 +12,9 @@ mod fetch;
 use crate::error::{ApiError, ErrorCode};
 use crate::history::Point;
 use crate::i18n::{self, Lang};
-use crate::monitor::{Outcome, TaggedOutcome};
-use crate::protocol::balance_request;
-use crate::provider::permission_origin;
+use crate::monitor::TaggedOutcome;
+use crate::protocol::{balance_request, threads_request, ApiRequest};
+use crate::provider::{permission_origin, Family};
 use crate::schedule::Trigger;
 use crate::settings::mask_key;
 use crate::state::State;
@@ -55,6 +55,8 @@ export interface SettingsInput extends Omit<AccountForm, "id"> {
     predictiveHours?: string | number;
     spikeAlerts?: boolean;
     accounts?: AccountForm[];
+    /** The `revision` of the settings form this was filled from: refused if they changed since. */
+    revision?: string;
 }
 "#;
 
@@ -139,41 +141,76 @@ pub fn begin_check(
 }
 
 /// Asks one account's API for its balance (gloo-net, `fetch.rs`) and reads the answer in its
-/// provider's protocol: the `TaggedOutcome` to pass to `observe`. Never rejects: no usable
-/// key, a bad endpoint, a timeout or a network failure are outcomes too. `acao` asks
-/// 2captcha-compatible hosts for CORS headers (`header_acao=1`, direct browser mode).
+/// provider's protocol: the `TaggedOutcome` to pass to `observe`. For a provider that sells
+/// thread plans (CaptchaAI) the same check asks `threadsinfo` at the same time, and the outcome
+/// carries that answer too (`threads`). Never rejects: no usable key, a bad endpoint, a
+/// timeout or a network failure are outcomes too. `acao` asks 2captcha-compatible hosts for
+/// CORS headers (`header_acao=1`, direct browser mode).
 #[wasm_bindgen(js_name = checkBalance, unchecked_return_type = "TaggedOutcome")]
 pub async fn check_balance(
     #[wasm_bindgen(unchecked_param_type = "State")] state: JsValue,
     account: String,
     acao: bool,
 ) -> JsValue {
-    let refused = |code, detail: &str| -> Outcome { Err(ApiError::new(code, detail)) };
-    let (outcome, key) = {
-        let state = state_from(&state);
-        match state.account(&account) {
-            None => (Some(refused(ErrorCode::Malformed, "no such account")), None),
-            Some(found) if !found.settings.can_request() => {
-                (Some(refused(ErrorCode::InvalidKey, "no usable key")), None)
-            }
-            Some(found) => {
-                let settings = &found.settings;
-                let family = settings.provider().family;
-                match balance_request(family, &settings.endpoint, &settings.api_key, acao) {
-                    Ok(request) => (None, Some((family, request, settings.api_key.clone()))),
-                    Err(_) => (Some(refused(ErrorCode::Network, "bad endpoint")), None),
+    let planned = check_requests(&state_from(&state), &account, acao);
+    let tagged = match planned {
+        Err(error) => TaggedOutcome::new(&Err(error), Some(account)),
+        Ok(requests) => {
+            let threads = async {
+                match &requests.threads {
+                    Some(request) => Some(fetch::fetch_threads(request).await),
+                    None => None,
                 }
+            };
+            let (outcome, threads) = futures_util::future::join(
+                fetch::fetch_outcome(requests.family, &requests.balance),
+                threads,
+            )
+            .await;
+            let key = requests.key.as_str();
+            let tagged =
+                TaggedOutcome::new(&outcome.map_err(|e| e.without_secret(key)), Some(account));
+            match threads {
+                Some(threads) => tagged.with_threads(&threads.map_err(|e| e.without_secret(key))),
+                None => tagged,
             }
         }
     };
-    let outcome = match (outcome, key) {
-        (Some(outcome), _) => outcome,
-        (None, Some((family, request, key))) => fetch::fetch_outcome(family, &request)
-            .await
-            .map_err(|e| e.without_secret(&key)),
-        (None, None) => refused(ErrorCode::Malformed, "no such account"),
+    to_js(&tagged)
+}
+
+/// The requests of one account's check; they hold the key (in the URL or the body).
+struct CheckRequests {
+    family: Family,
+    balance: ApiRequest,
+    /// `threadsinfo`, for a provider that sells thread plans.
+    threads: Option<ApiRequest>,
+    /// Cut out of any error that echoes it.
+    key: String,
+}
+
+/// What a check of `account` sends, or the error it ends with without a request.
+fn check_requests(state: &State, account: &str, acao: bool) -> Result<CheckRequests, ApiError> {
+    let refused = |code, detail: &str| Err(ApiError::new(code, detail));
+    let Some(found) = state.account(account) else {
+        return refused(ErrorCode::Malformed, "no such account");
     };
-    to_js(&TaggedOutcome::new(&outcome, Some(account)))
+    let settings = &found.settings;
+    if !settings.can_request() {
+        return refused(ErrorCode::InvalidKey, "no usable key");
+    }
+    let family = settings.provider().family;
+    let (endpoint, key) = (&settings.endpoint, &settings.api_key);
+    let bad_endpoint = |_| ApiError::new(ErrorCode::Network, "bad endpoint");
+    Ok(CheckRequests {
+        family,
+        balance: balance_request(family, endpoint, key, acao).map_err(bad_endpoint)?,
+        threads: match settings.provider().threads {
+            true => Some(threads_request(endpoint, key, acao).map_err(bad_endpoint)?),
+            false => None,
+        },
+        key: key.clone(),
+    })
 }
 
 /// The history a captchaai-balance-server keeps of this account (`Point[]`, oldest first), for

@@ -353,6 +353,48 @@ test('Add account and Remove: a fresh install shows one account without Remove; 
   });
 });
 
+test('two options tabs: a save from the second, filled before the first saved, is refused, the page refills, and nothing the first saved is lost', async () => {
+  api.setScenario({ scenario: 'ok' });
+  api2.setScenario({ scenario: 'ok', balance: '7.5' });
+  await withExtension(async (ext) => {
+    await configureAccounts(ext, TWO());
+    await expectBadge(ext, { text: '12.3', color: GREEN });
+    const [first, second] = [await openOptions(ext), await openOptions(ext)];
+    // The first tab renames Staging and saves.
+    await accountSection(first, 1).getByLabel('Name', { exact: true }).fill('Staging EU');
+    await first.getByRole('button', { name: 'Save', exact: true }).click();
+    await first.locator('#status[data-kind="ok"]').waitFor();
+    await idle(ext);
+    // The second still shows "Staging"; it changes Production's threshold and saves: its list
+    // would undo the rename, so it is refused.
+    assert.equal(await accountSection(second, 1).getByLabel('Name', { exact: true }).inputValue(), 'Staging');
+    await accountSection(second, 0).getByLabel(/threshold/i).fill('5');
+    await second.getByRole('button', { name: 'Save', exact: true }).click();
+    await second.locator('#status[data-kind="error"]').waitFor();
+    assert.match(await text(second, '#status'), /changed in another tab or window.*nothing was saved/);
+    assert.notEqual(await text(second, '#status'), 'Saved.');
+    // The page shows what is stored now: the rename is there, the refused threshold is not.
+    assert.equal(await accountSection(second, 1).getByLabel('Name', { exact: true }).inputValue(), 'Staging EU');
+    assert.equal(await accountSection(second, 0).getByLabel(/threshold/i).inputValue(), '1');
+    await screenshot(second, 'options-saved-elsewhere.png');
+    let state = await storedState(ext);
+    assert.deepEqual(state.accounts.map((a) => a.settings.name), ['Production', 'Staging EU']);
+    assert.equal(state.accounts[0].settings.threshold, '1');
+    // Made again on the refilled page, the change saves and keeps the rename.
+    await accountSection(second, 0).getByLabel(/threshold/i).fill('5');
+    await second.getByRole('button', { name: 'Save', exact: true }).click();
+    await second.locator('#status[data-kind="ok"]').waitFor();
+    await idle(ext);
+    state = await storedState(ext);
+    assert.deepEqual(state.accounts.map((a) => a.settings.name), ['Production', 'Staging EU']);
+    assert.equal(state.accounts[0].settings.threshold, '5');
+    // And now the first tab is the stale one.
+    await first.getByRole('button', { name: 'Save', exact: true }).click();
+    await first.locator('#status[data-kind="error"]').waitFor();
+    assert.equal(await accountSection(first, 0).getByLabel(/threshold/i).inputValue(), '5');
+  });
+});
+
 test('Test key checks only its own account, and its status stands next to that account\'s key', async () => {
   api.setScenario({ scenario: 'ok' });
   api2.setScenario({ scenario: 'ok', balance: '7.5' });

@@ -296,9 +296,11 @@ test('a key rejected, then re-enabled at the provider: Save with the same key, R
     await idle(ext);
     assert.equal(api.balanceRequests(), 4, 'Refresh sent no request (or more than one)');
     await expectBadge(ext, { text: '20.0', color: GREEN });
-    // The floor still holds: a second press within the minute waits.
+    // The floor still holds: after the press, the button says how long until the next one.
     await waitFor(() => refresh.isDisabled(), Boolean, { what: 'Refresh within the floor' });
     assert.match(await refresh.innerText(), /^You can check again in \d+ s$/);
+    await idle(ext);
+    assert.equal(api.balanceRequests(), 4, 'a press within the floor sent a request');
     await popup.close();
 
     // 3. Test key on the options page, after one more rejection.
@@ -391,11 +393,11 @@ test('HTML 502 after a good reading keeps the last balance, marked stale', async
     api.setScenario({ scenario: 'html_502' });
     // Past the 5-minute cache and the request floor, then the user presses Refresh.
     await shiftWorkerClock(ext, 6 * MINUTE);
-    // Opening the popup past the cache checks; Refresh then counts down the request floor.
+    // Opening the popup past the cache checks; Refresh stays a plain Refresh until pressed.
     const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     await idle(ext);
     assert.equal(api.balanceRequests(), 2, 'the check reached the API');
-    assert.match(await text(popup, '#refresh'), /^You can check again in \d+ s$/);
+    assert.equal(await text(popup, '#refresh'), 'Refresh');
 
     const look = await badge(ext);
     assert.equal(look.text, '12.3', 'last good balance kept on the badge');
@@ -515,7 +517,7 @@ test('the popup speaks Indonesian when the browser does', async (t) => {
     await expectBadge(ext, { text: '0,42', color: RED });
     const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.equal(await text(popup, '#balance'), '$0,4200');
-    assert.match(await text(popup, '#refresh'), /^Bisa dicek lagi dalam \d+ detik$/);
+    assert.equal(await text(popup, '#refresh'), 'Perbarui');
     assert.match(await text(popup, 'body'), /kalkulator biaya/i);
     await screenshot(popup, 'popup-id.png');
   }, { lang: 'id' });
@@ -585,7 +587,8 @@ test('an account on the server shows the server\'s sparkline and runway from its
       await ext.worker.evaluate(() => globalThis.captchaaiBalance.check('refresh'));
       await idle(ext);
       const after = await openPopup(ext, { viewport: POPUP_VIEWPORT, checks: 0 });
-      const topUp = await text(after, '#top-up');
+      // (The first paint may be the view stored before the top-up: wait for the wasm's.)
+      const topUp = await waitFor(() => text(after, '#top-up'), (t) => t !== '', { what: 'the top-up line' });
       assert.match(topUp, /^Last top-up: \+\$(19\.99|20\.00)/, topUp);
       // Right after the top-up the server has too few readings since it for a rate, and so does
       // the popup: the same answer as the admin page's, not a runway from before the top-up.

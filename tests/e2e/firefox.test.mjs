@@ -21,6 +21,8 @@ const KEY_MIDDLE = KEY.slice(4, -4);
 const GREEN = '#15803d';
 const RED = '#dc2626';
 const GREY = '#6b7280';
+/** The badge of a low balance that is out of date (docs/ARCHITECTURE.md, the badge table). */
+const DARK_RED = '#7f1d1d';
 
 let api;
 let geckoId;
@@ -116,6 +118,41 @@ async function openPopup(firefox) {
 
 const textOf = async (firefox, selector) => (await firefox.find(selector)).text();
 
+/**
+ * Move every time the stored state remembers back by `ms`, as if that long had passed (the
+ * request floor, the 5-minute cache), rather than the test waiting for it.
+ */
+function age(firefox, ms) {
+  return firefox.execute(async (by) => {
+    const { state } = await browser.storage.local.get('state');
+    const back = (at) => (typeof at === 'number' ? at - by : at);
+    for (const { monitor } of state.accounts) {
+      monitor.lastRequestAt = back(monitor.lastRequestAt);
+      if (monitor.lastError) monitor.lastError.at = back(monitor.lastError.at);
+      if (monitor.lastGood) monitor.lastGood.at = back(monitor.lastGood.at);
+      for (const mark of monitor.requests ?? []) mark.at = back(mark.at);
+      for (const point of monitor.history ?? []) point.at = back(point.at);
+    }
+    await browser.storage.local.set({ state });
+  }, ms);
+}
+
+/**
+ * Press the popup's Refresh until `done()`: a press within the request floor sends nothing and
+ * counts down, and the button comes back once a press can send.
+ */
+async function refreshUntil(firefox, done, timeoutMs, what) {
+  await waitUntil(async () => {
+    if (await done()) return true;
+    const ready = await firefox.execute(() => {
+      const button = document.querySelector('#refresh');
+      return !button.disabled && button.dataset.busy !== 'true';
+    });
+    if (ready) await (await firefox.find('#refresh')).click();
+    return false;
+  }, timeoutMs, what);
+}
+
 async function assertPageHasNoKey(firefox, where) {
   const text = await firefox.execute(() => [
     document.documentElement.outerHTML,
@@ -199,26 +236,52 @@ test('Firefox: a rejected key re-enabled at the provider: opening the popup asks
     await expectBadge(firefox, { text: '!', color: GREY });
     assert.equal(api.balanceRequests(), 1);
     api.setScenario({ scenario: 'ok', balance: '12.345' });
-    // Two minutes pass for the stored state (past the one-minute request floor): its times move
-    // back, rather than the test waiting for the floor.
-    await firefox.execute(async () => {
-      const { state } = await browser.storage.local.get('state');
-      const back = (at) => (typeof at === 'number' ? at - 120_000 : at);
-      for (const { monitor } of state.accounts) {
-        monitor.lastRequestAt = back(monitor.lastRequestAt);
-        if (monitor.lastError) monitor.lastError.at = back(monitor.lastError.at);
-        for (const mark of monitor.requests ?? []) mark.at = back(mark.at);
-      }
-      await browser.storage.local.set({ state });
-    });
+    // Two minutes pass for the stored state (past the one-minute request floor).
+    await age(firefox, 120_000);
     await openPopup(firefox);
     assert.equal(api.balanceRequests(), 1, 'opening the popup retried a rejected key');
-    await waitUntil(() => firefox.execute(() => !document.querySelector('#refresh').disabled), 10_000,
-      'Refresh to be allowed for a rejected key');
+    assert.equal(await firefox.execute(() => document.querySelector('#refresh').disabled), false,
+      'Refresh is disabled for a rejected key');
     await (await firefox.find('#refresh')).click();
     await waitUntil(async () => (await textOf(firefox, '#balance')) === '$12.3450', 10_000, 'the balance after Refresh');
     await expectBadge(firefox, { text: '12.3', color: GREEN });
     assert.equal(api.balanceRequests(), 2, 'Refresh sent no request, or more than one');
+  });
+});
+
+test('Firefox: a key rejected after good readings keeps the balance and its level, out of date; the popup opens on Refresh and counts down only after a press', async () => {
+  api.setScenario({ scenario: 'low', balance: '0.42' });
+  await withFirefox(async (firefox) => {
+    await configure(firefox);
+    await expectBadge(firefox, { text: '0.42', color: RED });
+    // Within the request floor the popup opens on a plain Refresh; a press sends nothing and
+    // says how long until one can.
+    await openPopup(firefox);
+    assert.equal(await textOf(firefox, '#refresh'), 'Refresh');
+    await (await firefox.find('#refresh')).click();
+    await waitUntil(async () => /^You can check again in \d+ s$/.test(await textOf(firefox, '#refresh')), 10_000,
+      'the countdown after a press');
+    assert.equal(await firefox.execute(() => document.querySelector('#refresh').disabled), true);
+    assert.equal(api.balanceRequests(), 1, 'a press within the floor sent a request');
+
+    // A second reading (past the 5-minute cache), so the sparkline has a line to draw.
+    api.setScenario({ scenario: 'low', balance: '0.40' });
+    await age(firefox, 6 * 60_000);
+    await openPopup(firefox);
+    await waitUntil(async () => (await textOf(firefox, '#balance')) === '$0.4000', 10_000, 'the second reading');
+    // The provider rejects the key at the next check: nothing known is hidden.
+    api.setScenario({ scenario: 'wrong_key' });
+    await age(firefox, 6 * 60_000);
+    await openPopup(firefox);
+    await waitUntil(async () => (await firefox.find('#error')).displayed(), 10_000, 'the key problem');
+    assert.equal(api.balanceRequests(), 3);
+    const look = await expectBadge(firefox, { text: '0.40', color: DARK_RED });
+    assert.match(look.title, /^Balance: \$0\.4000 \(Low\), checked \d+ min ago/);
+    assert.equal(await textOf(firefox, '#balance'), '$0.4000');
+    assert.equal(await textOf(firefox, '#level'), 'Low · below $1.0000 · out of date');
+    assert.match(await textOf(firefox, '#error-message'), /rejected the API key/);
+    assert.equal(await (await firefox.find('#sparkline')).displayed(), true, 'the sparkline stays');
+    await firefox.screenshot(path.join(OUT_DIR, 'firefox-popup-rejected-after-reading.png'));
   });
 });
 
@@ -256,10 +319,9 @@ test('Firefox: two accounts of different families, the low one turns the badge r
       // Topped up: Refresh in its details (once Anti-Captcha's 30 s floor has passed).
       api2.setScenario({ scenario: 'ok', balance: '25' });
       await (await firefox.find('#account-rows button[data-account]')).click();
-      await waitUntil(() => firefox.execute(() => !document.querySelector('#refresh').disabled), 45_000, 'Refresh to be allowed');
-      await (await firefox.find('#refresh')).click();
+      await refreshUntil(firefox, async () => (await textOf(firefox, '#balance')) === '$25.0000', 45_000,
+        'the topped-up balance after Refresh');
       await expectBadge(firefox, { text: '12.3', color: GREEN });
-      await waitUntil(async () => (await textOf(firefox, '#balance')) === '$25.0000', 10_000, 'the topped-up balance');
       assert.equal(api.balanceRequests(), 1, 'only the refreshed account was asked');
     });
   } finally {

@@ -40,14 +40,22 @@ test('the popup fits Chrome\'s 600 px limit with the default settings; solves an
   });
 });
 
-test('Refresh is never silent: countdown within the floor, spinner while a request is out, reason while paused', async () => {
+test('Refresh is never silent: a plain Refresh on opening, a countdown after a press within the floor, spinner while a request is out, reason while paused', async () => {
   api.setScenario({ scenario: 'slow', delayMs: 1500 });
   await withExtension(async (ext) => {
     await configure(ext, { endpoint: api.url });
-    // Within the one-request-a-minute floor the button counts down, disabled.
+    const asked = api.balanceRequests();
+    // Within the one-request-a-minute floor the popup opens on a plain Refresh …
     let popup = await openPopup(ext);
     const button = popup.locator('#refresh');
-    assert.equal(await button.isDisabled(), true);
+    assert.equal(await button.isDisabled(), false, 'the popup opened on a disabled button');
+    assert.equal(await button.innerText(), 'Refresh');
+    assert.equal(await button.getAttribute('title'), '');
+    // … and a press sends nothing but says how long until one can, counting down.
+    await button.click();
+    await waitFor(() => button.isDisabled(), Boolean, { what: 'the countdown after a press' });
+    await idle(ext);
+    assert.equal(api.balanceRequests(), asked, 'a press within the floor sent a request');
     const first = await button.innerText();
     assert.match(first, /^You can check again in \d+ s$/);
     assert.match(await button.getAttribute('title'), /allows one check/);
@@ -72,11 +80,13 @@ test('Refresh is never silent: countdown within the floor, spinner while a reque
     await configure(ext, { endpoint: api.url });
     await expectBadge(ext, { text: '!', color: GREY });
     const asked = api.balanceRequests();
-    // Within the floor Refresh counts down, like any other …
+    // Within the floor a press counts down, like any other …
     let popup = await openPopup(ext);
     let button = popup.locator('#refresh');
+    assert.equal(await button.innerText(), 'Refresh');
+    await button.click();
+    await waitFor(() => button.innerText(), (s) => /^You can check again in \d+ s$/.test(s), { what: 'countdown' });
     assert.equal(await button.isDisabled(), true);
-    assert.match(await button.innerText(), /^You can check again in \d+ s$/);
     await popup.close();
     // … later the automatic checks are still paused (the error box says so), but Refresh may
     // try the key once more: it may have been fixed at the provider.
@@ -147,11 +157,18 @@ test('options: a rejected key is reported next to the key field, not a bare gree
     const options = await configure(ext, { endpoint: api.url });
     const status = options.locator('#apiKey-status');
     await waitFor(() => status.innerText(), (s) => s.includes('accepted'), { what: 'key accepted' });
-    // Within the floor Test key waits (the same floor as Refresh) …
+    // Within the floor Test key waits (the same floor as Refresh): it reads Test key, and a
+    // press says how long until it can ask, sending nothing …
     const testKey = options.locator('#test-key');
-    assert.equal(await testKey.isDisabled(), true);
     assert.equal(await testKey.innerText(), 'Test key');
-    assert.match(await options.locator('#test-key-wait').innerText(), /^You can check again in \d+ s$/);
+    assert.equal(await options.locator('#test-key-wait').isVisible(), false, 'a countdown before any press');
+    const before = api.balanceRequests();
+    await testKey.click();
+    await waitFor(() => options.locator('#test-key-wait').innerText(), (s) => /^You can check again in \d+ s$/.test(s),
+      { what: 'the wait under the key' });
+    assert.equal(await testKey.isDisabled(), true);
+    await idle(ext);
+    assert.equal(api.balanceRequests(), before, 'a press within the floor sent a request');
     await options.close();
     // … past it, one press sends one request.
     await shiftWorkerClock(ext, 2 * MINUTE);
@@ -203,9 +220,11 @@ test('Indonesian: Indonesian separators for money and counts, one word for Refre
     assert.equal(await text(popup, '#balance'), '$1.234,4900');
     await popup.locator('#remaining-card summary').click();
     assert.match(await popup.locator('#remaining tr[data-type="recaptcha_v2"]').innerText(), /411\.496/);
-    assert.match(await text(popup, '#refresh'), /^Bisa dicek lagi dalam \d+ detik$/);
+    assert.equal(await text(popup, '#refresh'), 'Perbarui');
     assert.match(await text(popup, '#level'), /^Aman$/);
     await screenshot(popup, 'popup-id.png');
+    await popup.locator('#refresh').click();
+    await waitFor(() => text(popup, '#refresh'), (s) => /^Bisa dicek lagi dalam \d+ detik$/.test(s), { what: 'the countdown in Indonesian' });
   }, { lang: 'id' });
 });
 

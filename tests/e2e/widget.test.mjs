@@ -191,7 +191,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.equal(colour, 'rgb(21, 128, 61)', 'ok uses the badge green #15803d');
     const events = await page.evaluate(() => window.__events);
     const last = events.at(-1);
-    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null });
+    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null });
     assert.ok(last.bubbles && last.composed, 'balancechange bubbles and is composed');
     assert.equal(mock.keysSeen().at(-1), KEY, 'the widget sent its key to the API');
     // Accessibility: a polite live region and a keyboard-reachable Refresh button.
@@ -290,7 +290,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.match(w.error, /Latest check failed at \d\d:\d\d; checks are paused\./);
     await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-error.png') });
     const last = (await page.evaluate(() => window.__events)).at(-1).detail;
-    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found', runwaySeconds: null, spendPerHour: null });
+    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found', runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null });
     await page.close();
   });
 
@@ -301,9 +301,15 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     let w = await waitState(page, 'error');
     assert.equal(mock.balanceRequests(), 1);
     mock.setScenario({ scenario: 'ok', balance: '12.345' });
-    // Within the floor Refresh counts down; then it may try once more.
-    assert.match(w.refresh, /^You can check again in \d+ s$/);
+    // Within the floor a press counts down and sends nothing; then it may try once more.
+    assert.equal(w.refresh, 'Refresh');
+    await page.locator('captchaai-balance').locator('[part=refresh]').click();
+    w = await until(async () => {
+      const r = await readWidget(page);
+      return /^You can check again in \d+ s$/.test(r.refresh) ? r : null;
+    }, 'the countdown after a press within the floor');
     assert.equal(w.refreshDisabled, true);
+    assert.equal(mock.balanceRequests(), 1, 'a press within the floor sent a request');
     await page.clock.fastForward(5 * 61_000);
     w = await until(async () => {
       const r = await readWidget(page);
@@ -539,7 +545,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     await broken.close();
   });
 
-  test('Refresh is never silent: countdown within the floor, spinner while the request is out', async () => {
+  test('Refresh is never silent: a plain Refresh on loading, a countdown after a press within the floor, spinner while the request is out', async () => {
     mock.reset();
     mock.setScenario({ scenario: 'slow', delayMs: 1500 });
     const page = await open(direct());
@@ -550,10 +556,18 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.match(busy.refresh, /^Checking…$/);
     assert.equal(busy.refreshDisabled, true);
     const w = await waitState(page, 'ok');
-    assert.match(w.refresh, /^You can check again in (60|59) s$/);
-    assert.equal(w.refreshDisabled, true);
+    // The page does not greet the visitor with a disabled countdown …
+    assert.equal(w.refresh, 'Refresh');
+    assert.equal(w.refreshDisabled, false);
+    // … a press within the floor sends nothing and says how long until one can.
+    await page.locator('captchaai-balance').locator('[part=refresh]').click();
+    const pressed = await until(async () => {
+      const r = await readWidget(page);
+      return /^You can check again in (60|59|58) s$/.test(r.refresh) ? r : null;
+    }, 'the countdown after a press');
+    assert.equal(pressed.refreshDisabled, true);
     await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-countdown.png') });
-    // A press while counting down sends nothing.
+    // A press while counting down sends nothing either.
     await page.locator('captchaai-balance').locator('[part=refresh]').click({ force: true });
     await page.clock.fastForward(20_000);
     const later = await until(async () => {
@@ -687,20 +701,26 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
   });
 
   test('demo page: each state through the server, stale after HTML 502; screenshots light and dark', async (t) => {
-    for (const [scenario, state] of [['zero', 'empty'], ['wrong_key', 'error'], ['low', 'low']]) {
+    // A rejected key hides nothing known: the server's last reading (empty, from the step
+    // before) stays on screen, out of date, beside the error.
+    for (const [scenario, state] of [['zero', 'empty'], ['wrong_key', 'empty'], ['low', 'low']]) {
       await control('/mock/reset');
       await control('/mock/scenario', { scenario });
       const page = await openDemo();
       const w = await waitState(page, state, '#prod-balance');
       if (scenario === 'wrong_key') {
+        await until(async () => (await readWidget(page, '#prod-balance')).error, 'the error beside the last reading');
+        Object.assign(w, await readWidget(page, '#prod-balance'));
+        assert.equal(w.stale, true);
+        assert.match(w.balance, /0\.0000/);
         // Server mode: the key is the server's, so the fix points there, not at "settings".
         assert.match(w.fix, /CAPTCHAAI_API_KEY/);
         assert.doesNotMatch(w.fix, /settings/);
-        // Automatic checks are paused; Refresh waits out the request floor (the key may be
-        // corrected on the server, and the user may then try once more).
+        // Automatic checks are paused; Refresh stays offered (the key may be corrected on the
+        // server, and the user may then try once more, within the request floor).
         assert.match(w.error, /checks are paused/);
-        assert.equal(w.refreshDisabled, true);
-        assert.match(w.refresh, /^You can check again in \d+ s$/);
+        assert.equal(w.refresh, 'Refresh');
+        assert.equal(w.refreshDisabled, false);
       }
       await page.close();
     }

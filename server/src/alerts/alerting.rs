@@ -366,6 +366,8 @@ fn event(
         AlertDecision::Predictive => Kind::Predictive,
         AlertDecision::Spike => Kind::Spike,
         AlertDecision::KeyError(_) => Kind::KeyRejected,
+        AlertDecision::ThreadsSaturated => Kind::ThreadsSaturated,
+        AlertDecision::PlanExpired => Kind::PlanExpired,
     };
     let mut core = CoreAccount::new(watched.settings.clone());
     core.monitor = monitor.clone();

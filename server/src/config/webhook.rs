@@ -42,16 +42,22 @@ pub enum Kind {
     Spike,
     /// The provider rejected the key.
     KeyRejected,
+    /// Every thread of a thread plan has been busy for a while.
+    ThreadsSaturated,
+    /// A thread plan has no threads (expired, or none bought).
+    PlanExpired,
 }
 
 #[rustfmt::skip]
-const KINDS: [(&str, Kind); 6] = [
+const KINDS: [(&str, Kind); 8] = [
     ("critical",     Kind::Critical),
     ("warning",      Kind::Warning),
     ("restored",     Kind::Restored),
     ("predictive",   Kind::Predictive),
     ("spike",        Kind::Spike),
     ("key_rejected", Kind::KeyRejected),
+    ("threads_saturated", Kind::ThreadsSaturated),
+    ("plan_expired", Kind::PlanExpired),
 ];
 
 impl Kind {

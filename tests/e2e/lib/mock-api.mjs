@@ -5,10 +5,19 @@
 // CapMonster Cloud and CapSolver do (the createTask family; see docs/API.md): errors arrive
 // with HTTP 200 in the body, except the HTTP-level scenarios (429, HTML 502). One scenario
 // drives both families. It never logs a key: tests read them back through keysSeen().
+//
+// CaptchaAI sells plans by threads: `POST /res.php` with the form `key`, `action=threadsinfo`,
+// `json=1` answers `{"threads":10,"working_threads":3}` (scenarios `saturated`: every thread
+// busy; `expired`: no threads, the money untouched), or the scenario's error. Those requests are
+// counted apart (threadsRequests(), threadsKeysSeen()): balanceRequests() stays the balance's.
 import http from 'node:http';
 
 /** Default balance per scenario that answers with a number. */
-const DEFAULT_BALANCE = { ok: '12.345', low: '0.42', zero: '0.000', slow: '12.345', number: '12.345' };
+const DEFAULT_BALANCE = { ok: '12.345', low: '0.42', zero: '0.000', slow: '12.345', number: '12.345', saturated: '12.345', expired: '12.345' };
+
+/** A plan's threads per scenario (any other scenario that answers a balance: 10, 3 busy). */
+const PLAN = { saturated: { threads: 10, working: 10 }, expired: { threads: 0, working: 0 } };
+const DEFAULT_PLAN = { threads: 10, working: 3 };
 
 /** Scenarios answered with `{"status":0,"request":CODE}` and HTTP 200. */
 const API_ERRORS = {
@@ -56,14 +65,23 @@ function answerTask(send, scenario, balance) {
   }
 }
 
+/** A request's body as text. */
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * Start the mock API on 127.0.0.1.
  * @param {{ port?: number }} [options] port 0 (default) picks a free one
  * @returns {Promise<{
  *   url: string,
- *   setScenario: (s: { scenario: string, balance?: string, delayMs?: number }) => void,
+ *   setScenario: (s: { scenario: string, balance?: string, delayMs?: number, threads?: number, working?: number }) => void,
  *   balanceRequests: () => number,
  *   keysSeen: () => string[],
+ *   threadsRequests: () => number,
+ *   threadsKeysSeen: () => string[],
  *   reset: () => void,
  *   close: () => Promise<void>,
  * }>}
@@ -72,13 +90,20 @@ export async function startMockApi({ port = 0 } = {}) {
   let current = { scenario: 'ok', balance: undefined, delayMs: 0 };
   let requests = 0;
   let keys = [];
+  let threadsAsked = 0;
+  let threadsKeys = [];
   const sockets = new Set();
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
+    // A form POST to res.php (threadsinfo): its fields are read like a query's.
+    const form = req.method === 'POST' && url.pathname.endsWith('/res.php')
+      ? new URLSearchParams(await readBody(req))
+      : null;
+    const param = (name) => form?.get(name) ?? url.searchParams.get(name);
     // 2captcha-compatible hosts send CORS headers when asked (`header_acao=1`); createTask
     // hosts always do, and answer the preflight of their JSON POST.
-    const acao = url.searchParams.get('header_acao') === '1' || url.pathname.endsWith('/getBalance');
+    const acao = param('header_acao') === '1' || url.pathname.endsWith('/getBalance');
     const headers = acao ? { 'Access-Control-Allow-Origin': '*' } : {};
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
@@ -97,28 +122,32 @@ export async function startMockApi({ port = 0 } = {}) {
     const pathScenario = prefixed?.[1] && SCENARIOS.has(prefixed[1]) ? prefixed[1] : null;
     const task = prefixed?.[2] === 'getBalance';
     const known = prefixed && (!prefixed[1] || pathScenario);
-    if (!known || (task ? req.method !== 'POST' : url.searchParams.get('action') !== 'getbalance')) {
+    const threads = !task && form !== null && param('action') === 'threadsinfo';
+    if (!known || (task ? req.method !== 'POST' : !threads && url.searchParams.get('action') !== 'getbalance')) {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' });
       res.end('not found');
       return;
     }
     let clientKey = '';
     if (task) {
-      const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
       try {
-        clientKey = String(JSON.parse(Buffer.concat(chunks).toString('utf8')).clientKey ?? '');
+        clientKey = String(JSON.parse(await readBody(req)).clientKey ?? '');
       } catch {
         clientKey = '';
       }
     }
-    requests += 1;
-    keys.push(task ? clientKey : url.searchParams.get('key') ?? '');
-    const { scenario, balance, delayMs } = pathScenario ? { scenario: pathScenario, delayMs: 0 } : current;
+    if (threads) {
+      threadsAsked += 1;
+      threadsKeys.push(param('key') ?? '');
+    } else {
+      requests += 1;
+      keys.push(task ? clientKey : url.searchParams.get('key') ?? '');
+    }
+    const { scenario, balance, delayMs, plan } = pathScenario ? { scenario: pathScenario, delayMs: 0 } : current;
     const delay = delayMs || (scenario === 'slow' ? 3000 : 0);
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     if (res.destroyed) return;
-    const json = url.searchParams.get('json') === '1';
+    const json = param('json') === '1';
     const send = (status, type, body) => {
       res.writeHead(status, { ...headers, 'Content-Type': type, 'Cache-Control': 'no-store' });
       res.end(body);
@@ -129,6 +158,12 @@ export async function startMockApi({ port = 0 } = {}) {
 
     if (task) return answerTask(send, scenario, balance);
     if (scenario in API_ERRORS) return answer(0, API_ERRORS[scenario]);
+    if (threads && !['rate_limited', 'html_502'].includes(scenario)) {
+      const { threads: total, working } = plan ?? PLAN[scenario] ?? DEFAULT_PLAN;
+      return json
+        ? send(200, 'application/json', JSON.stringify({ threads: total, working_threads: working }))
+        : send(200, 'text/plain', 'ERROR_WRONG_ACTION');
+    }
     switch (scenario) {
       case 'rate_limited':
         return send(429, 'application/json', JSON.stringify({ status: 0, request: 'ERROR_TOO_MUCH_REQUESTS' }));
@@ -157,16 +192,21 @@ export async function startMockApi({ port = 0 } = {}) {
 
   return {
     url: `http://127.0.0.1:${actual}`,
-    setScenario({ scenario, balance, delayMs } = {}) {
+    setScenario({ scenario, balance, delayMs, threads, working } = {}) {
       if (!SCENARIOS.has(scenario)) throw new Error(`unknown mock scenario: ${scenario}`);
-      current = { scenario, balance, delayMs: delayMs ?? 0 };
+      const plan = threads === undefined ? undefined : { threads, working: working ?? 0 };
+      current = { scenario, balance, delayMs: delayMs ?? 0, plan };
     },
     balanceRequests: () => requests,
     keysSeen: () => [...keys],
+    threadsRequests: () => threadsAsked,
+    threadsKeysSeen: () => [...threadsKeys],
     reset() {
       current = { scenario: 'ok', balance: undefined, delayMs: 0 };
       requests = 0;
       keys = [];
+      threadsAsked = 0;
+      threadsKeys = [];
     },
     close() {
       for (const s of sockets) s.destroy();

@@ -3,7 +3,9 @@
 
 use crate::accounts::account::Account;
 use crate::alerts::alerting::{AlertAccount, Alerts};
+use crate::alerts::webhook::Sender;
 use crate::config::{Config, Mode};
+use crate::http_client::http_client;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::upstream::mock::{MockAccount, MOCK_ACCOUNTS};
@@ -51,23 +53,28 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Everything for one configuration.
+    /// Everything for one configuration: one HTTP client for every upstream and webhook (one
+    /// connection pool, one TLS set-up), and per account only its cache and memory.
     pub fn new(config: Config) -> Result<AppState, AppError> {
         let clock = config.clock.clone();
         let ttl = config.cache_ttl;
         let store = Store::new(config.data_dir.clone());
-        let accounts: Vec<Arc<Account>> = match &config.mode {
-            Mode::Proxy(accounts) => accounts
+        // The one client, when anything is sent (mock mode without webhooks sends nothing).
+        let client = match (&config.mode, config.webhooks.is_empty()) {
+            (Mode::Mock, true) => None,
+            _ => Some(http_client(config.upstream_timeout).map_err(AppError::HttpClient)?),
+        };
+        let accounts: Vec<Arc<Account>> = match (&config.mode, &client) {
+            (Mode::Proxy(accounts), Some(client)) => accounts
                 .iter()
                 .map(|a| {
                     let proxy = Proxy::new(
                         a.provider.info().family,
                         &a.endpoint,
                         a.key.clone(),
-                        config.upstream_timeout,
-                    )
-                    .map_err(AppError::HttpClient)?;
-                    Ok(Arc::new(Account::new(
+                        client.clone(),
+                    );
+                    Arc::new(Account::new(
                         &a.name,
                         a.provider,
                         a.threshold,
@@ -75,10 +82,11 @@ impl AppState {
                         ttl,
                         clock.clone(),
                         store.clone(),
-                    )))
+                    ))
                 })
-                .collect::<Result<_, AppError>>()?,
-            Mode::Mock => MOCK_ACCOUNTS
+                .collect(),
+            (Mode::Proxy(_), None) => Vec::new(),
+            (Mode::Mock, _) => MOCK_ACCOUNTS
                 .iter()
                 .map(|spec| {
                     let mock =
@@ -122,13 +130,17 @@ impl AppState {
                 predictive_hours: predictive_hours(&a.name),
             })
             .collect();
+        let sender = match (&client, config.webhooks.is_empty()) {
+            (Some(client), false) => Some(Sender::new(client.clone())),
+            _ => None,
+        };
         let alerts = Arc::new(Alerts::new(
             &watched,
             config.webhooks.clone(),
             config.data_dir.clone().filter(|_| config.alert_memory),
             Arc::clone(&metrics),
             config.clock.clone(),
-            config.upstream_timeout,
+            sender,
         ));
         for account in &accounts {
             account.set_alerts(Arc::clone(&alerts));

@@ -151,29 +151,18 @@ pub struct Alerts {
 }
 
 impl Alerts {
-    /// The monitors of these accounts and the outboxes of these targets, read back from `dir`
-    /// when there is one.
+    /// The monitors of these accounts and the outboxes of these targets (delivered through
+    /// `sender`, the server's one HTTP client), read back from `dir` when there is one.
     pub fn new(
         accounts: &[AlertAccount],
         targets: Vec<Webhook>,
         dir: Option<PathBuf>,
         metrics: Arc<Metrics>,
         clock: Clock,
-        timeout: Duration,
+        sender: Option<Sender>,
     ) -> Alerts {
         let names: Vec<&str> = targets.iter().map(|t| t.url_env.as_str()).collect();
         metrics.add_targets(&names);
-        let sender = if targets.is_empty() {
-            None
-        } else {
-            match Sender::new(timeout) {
-                Ok(sender) => Some(sender),
-                Err(error) => {
-                    warn!(error = %error, "cannot create the webhook HTTP client; alerts are not sent");
-                    None
-                }
-            }
-        };
         let mut inner = dir.as_deref().map(load).unwrap_or_default();
         let before = inner.outbox.len();
         inner.outbox.retain(|e| names.contains(&e.target.as_str()));

@@ -3,6 +3,7 @@
 
 use crate::accounts::account::Account;
 use crate::alerts::alerting::{AlertAccount, Alerts};
+use crate::alerts::outbox::Limits;
 use crate::alerts::webhook::Sender;
 use crate::config::{Config, Mode};
 use crate::http_client::http_client;
@@ -141,6 +142,10 @@ impl AppState {
             Arc::clone(&metrics),
             config.clock.clone(),
             sender,
+            Limits {
+                max_messages: config.outbox_max_messages,
+                max_bytes: config.outbox_max_bytes,
+            },
         ));
         for account in &accounts {
             account.set_alerts(Arc::clone(&alerts));

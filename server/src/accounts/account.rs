@@ -9,7 +9,8 @@
 //!
 //! Every good reading is folded into the account's balance history (the core's
 //! `history::fold`, bounded), written to the data directory when there is one
-//! (`crate::store`), and turned into a [`Forecast`] with the core's `forecast::spend_rate` and
+//! (`crate::store`, on a blocking thread: the reading's answer waits for its own account's
+//! file, never for another's), and turned into a [`Forecast`] with the core's `forecast::spend_rate` and
 //! `forecast::runway`: the server only keeps and shows what the core decides. A simulated
 //! account without a stored history starts with the one its model gives for the past week
 //! (`MockAccount::backfill`); a real account's history is only ever its readings.
@@ -33,6 +34,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tracing::warn;
 
+/// History files written at once, at most (each a write and an `fsync` on the blocking pool):
+/// the first readings of ten thousand accounts queue here instead of holding a blocking thread
+/// and a file descriptor each while the disk catches up.
+static HISTORY_WRITES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+
 /// What the server remembers of an account between readings.
 #[derive(Debug, Default, Clone)]
 struct Memory {
@@ -42,6 +48,8 @@ struct Memory {
     error: Option<ApiError>,
     /// Good readings, oldest first, bounded by the core's compaction.
     history: Vec<Point>,
+    /// Bumped at every change of `history`: the order of its writes to disk.
+    version: u64,
 }
 
 /// Why a forecast figure is `null`: a stable code for the admin view and other clients.
@@ -116,6 +124,8 @@ pub struct Account {
     cache: Arc<SingleFlight<Arc<Verdict>>>,
     memory: Arc<Mutex<Memory>>,
     store: Store,
+    /// The newest history version on disk (writes of older ones are skipped).
+    written: Arc<Mutex<u64>>,
     clock: Clock,
     alerts: OnceLock<Arc<Alerts>>,
 }
@@ -212,6 +222,7 @@ impl Account {
                 ..Memory::default()
             })),
             store,
+            written: Arc::default(),
             clock,
             alerts: OnceLock::new(),
         }
@@ -263,6 +274,12 @@ impl Account {
         self.ttl
     }
 
+    /// The history's points, oldest first.
+    pub fn points(&self) -> Vec<Point> {
+        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        memory.history.clone()
+    }
+
     /// The newest reading of the history (read back from the data directory at start), if any.
     pub fn latest(&self) -> Option<Point> {
         let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
@@ -290,6 +307,7 @@ impl Account {
         let keeper = Keeper {
             memory: Arc::clone(&self.memory),
             store: self.store.clone(),
+            written: Arc::clone(&self.written),
             name: self.name.clone(),
             provider: self.provider.as_str(),
             threshold: self.threshold,
@@ -301,12 +319,12 @@ impl Account {
             .get(move || async move {
                 let verdict = source.fetch(&metrics, &keeper.name).await;
                 let now = clock.epoch_ms();
-                let forecast = keeper.remember(&verdict.outcome, now);
+                let (forecast, history) = keeper.remember(&verdict.outcome, now).await;
                 metrics.record_forecast(&keeper.name, forecast.spend_per_hour, forecast.runway);
                 // Only here, where the upstream answered: a cached reading is never observed.
                 if let Some(alerts) = alerts {
                     let runway = forecast.runway.map(|r| r.to_empty_ms / 1000);
-                    alerts.observe(&keeper.name, &verdict.outcome, now, runway);
+                    alerts.observe(&keeper.name, &verdict.outcome, now, runway, &history);
                 }
                 Arc::new(verdict)
             })
@@ -370,6 +388,7 @@ impl Account {
 struct Keeper {
     memory: Arc<Mutex<Memory>>,
     store: Store,
+    written: Arc<Mutex<u64>>,
     name: String,
     provider: &'static str,
     threshold: Money,
@@ -380,11 +399,47 @@ impl Keeper {
     /// good reading of 0 as well as an error (like the metrics): the account state is known.
     ///
     /// A good reading goes into the history, and the history to disk, before the answer is
-    /// sent, under the account's lock (so two writes never interleave): the file is small (at
-    /// most the core's `HISTORY_POINTS` readings, about 25 KB) and written at most once per
-    /// cache period, so the blocking write costs less than the upstream call it follows. A
-    /// failed write is logged and the reading is still served.
-    fn remember(&self, outcome: &Result<Money, ApiError>, now_ms: i64) -> Forecast {
+    /// sent: the file is small (at most the core's `HISTORY_POINTS` readings, about 25 KB) and
+    /// written at most once per cache period, on the blocking pool (never on a thread that
+    /// answers requests), this account's file only. Two writes of one account never
+    /// interleave, and an older history is never written over a newer one. A failed write is
+    /// logged and the reading is still served.
+    /// Returns the forecast and the history after the reading.
+    async fn remember(
+        &self,
+        outcome: &Result<Money, ApiError>,
+        now_ms: i64,
+    ) -> (Forecast, Vec<Point>) {
+        let (forecast, history, changed) = self.fold(outcome, now_ms);
+        if let Some(version) = changed {
+            let (store, written) = (self.store.clone(), Arc::clone(&self.written));
+            let (name, provider) = (self.name.clone(), self.provider);
+            let points = history.clone();
+            let turn = HISTORY_WRITES.acquire().await;
+            let saved = tokio::task::spawn_blocking(move || {
+                let mut newest = written.lock().unwrap_or_else(|p| p.into_inner());
+                if version <= *newest {
+                    return Ok(());
+                }
+                *newest = version;
+                store.save(&name, provider, &points)
+            })
+            .await;
+            drop(turn);
+            if let Ok(Err(error)) = saved {
+                warn!(account = self.name, error = %error, "cannot write the history file; it is kept in memory");
+            }
+        }
+        (forecast, history)
+    }
+
+    /// The reading in memory; the forecast and the history after it, and the history's
+    /// version when it changed and is to be written.
+    fn fold(
+        &self,
+        outcome: &Result<Money, ApiError>,
+        now_ms: i64,
+    ) -> (Forecast, Vec<Point>, Option<u64>) {
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         let good = match outcome {
             Ok(balance) => {
@@ -406,10 +461,12 @@ impl Keeper {
                 },
                 self.threshold,
             );
-            if let Err(error) = self.store.save(&self.name, self.provider, &memory.history) {
-                warn!(account = self.name, error = %error, "cannot write the history file; it is kept in memory");
-            }
+            memory.version += 1;
         }
-        Forecast::of(&memory.history, self.threshold)
+        let forecast = Forecast::of(&memory.history, self.threshold);
+        let changed = good
+            .filter(|_| self.store.on_disk())
+            .map(|_| memory.version);
+        (forecast, memory.history.clone(), changed)
     }
 }

@@ -53,7 +53,7 @@ async fn watch(account: Arc<Account>, metrics: Arc<Metrics>, alerts: Arc<Alerts>
     let mut read_at: Option<i64> = None;
     loop {
         let now = clock.epoch_ms();
-        let wait = match alerts.next_check_at(&account.name, now) {
+        let wait = match alerts.next_check_at(&account.name, now, &account.points()) {
             Some(due) if due <= now => {
                 read_at = Some(now);
                 account.verdict(&metrics).await;

@@ -40,6 +40,11 @@ pub const DEFAULT_ACCOUNT: &str = "default";
 /// The longest account name (it appears in URLs and metric labels).
 pub const MAX_NAME_LEN: usize = 64;
 
+/// `--outbox-max-messages`'s default: messages one webhook target's outbox holds at most.
+pub const DEFAULT_OUTBOX_MESSAGES: usize = 1000;
+/// `--outbox-max-bytes`'s default: bytes of bodies one target's outbox holds at most (1 MiB).
+pub const DEFAULT_OUTBOX_BYTES: usize = 1 << 20;
+
 /// One watched account.
 #[derive(Debug, Clone)]
 pub struct AccountConfig {
@@ -108,6 +113,10 @@ pub struct Config {
     /// Keep the alert memory (monitor states, undelivered messages) in `data_dir`. Off for
     /// `check`, which must neither read nor rewrite a server's memory.
     pub alert_memory: bool,
+    /// Messages one webhook target's outbox holds at most (the oldest are dropped first).
+    pub outbox_max_messages: usize,
+    /// Bytes of bodies one webhook target's outbox holds at most.
+    pub outbox_max_bytes: usize,
 }
 
 impl Config {
@@ -162,6 +171,9 @@ impl Config {
             webhooks,
             watch: true,
             alert_memory: true,
+            outbox_max_messages: usize::try_from(cli.outbox_max_messages)
+                .unwrap_or(DEFAULT_OUTBOX_MESSAGES),
+            outbox_max_bytes: usize::try_from(cli.outbox_max_bytes).unwrap_or(DEFAULT_OUTBOX_BYTES),
         })
     }
 
@@ -177,6 +189,8 @@ impl Config {
             webhooks: Vec::new(),
             watch: false,
             alert_memory: true,
+            outbox_max_messages: DEFAULT_OUTBOX_MESSAGES,
+            outbox_max_bytes: DEFAULT_OUTBOX_BYTES,
         }
     }
 

@@ -6,16 +6,19 @@ use crate::alerts::alerting::{AlertAccount, Alerts};
 use crate::alerts::outbox::Limits;
 use crate::alerts::webhook::Sender;
 use crate::config::{Config, Mode};
+use crate::floor::{self, Floors};
 use crate::http_client::http_client;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{remove_stale_temp_files, Store};
 use crate::upstream::mock::{MockAccount, MOCK_ACCOUNTS};
 use crate::upstream::proxy::Proxy;
 use crate::upstream::source::Source;
 use captchaai_balance::money::Money;
 use captchaai_balance::settings::DEFAULT_PREDICTIVE_HOURS;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Why the app could not be built.
 #[derive(Debug)]
@@ -51,15 +54,21 @@ pub struct AppState {
     pub mock_mode: bool,
     /// The monitors and webhook outboxes.
     pub alerts: Arc<Alerts>,
+    /// Account name -> its place in `accounts`.
+    index: Arc<HashMap<String, usize>>,
+    /// True once every account's kept state has been read.
+    warm: watch::Receiver<bool>,
 }
 
 impl AppState {
-    /// Everything for one configuration: one HTTP client for every upstream and webhook (one
-    /// connection pool, one TLS set-up), and per account only its cache and memory.
+    /// Everything for one configuration. Cheap for many accounts: one HTTP client for every
+    /// upstream and webhook (one connection pool, one TLS set-up), and per account only its
+    /// cache, memory and files.
     pub fn new(config: Config) -> Result<AppState, AppError> {
         let clock = config.clock.clone();
         let ttl = config.cache_ttl;
         let store = Store::new(config.data_dir.clone());
+        let floors = Arc::new(Floors::new(config.data_dir.as_deref()));
         // The one client, when anything is sent (mock mode without webhooks sends nothing).
         let client = match (&config.mode, config.webhooks.is_empty()) {
             (Mode::Mock, true) => None,
@@ -83,6 +92,7 @@ impl AppState {
                         ttl,
                         clock.clone(),
                         store.clone(),
+                        &floors,
                     ))
                 })
                 .collect(),
@@ -100,6 +110,7 @@ impl AppState {
                         ttl,
                         clock.clone(),
                         store.clone(),
+                        &floors,
                     ))
                 })
                 .collect(),
@@ -109,26 +120,20 @@ impl AppState {
         }
         let series: Vec<_> = accounts.iter().map(|a| (a.labels(), a.threshold)).collect();
         let metrics = Arc::new(Metrics::new(clock, &series));
-        // A history read back from the data directory speaks at once, before the first reading.
-        for account in &accounts {
-            let forecast = account.forecast();
-            metrics.record_forecast(&account.name, forecast.spend_per_hour, forecast.runway);
-        }
-        // The horizon is a config file setting; simulated accounts keep the default.
-        let predictive_hours = |name: &str| match &config.mode {
-            Mode::Proxy(configured) => configured
-                .iter()
-                .find(|a| a.name == name)
-                .map_or(DEFAULT_PREDICTIVE_HOURS, |a| a.predictive_hours),
-            Mode::Mock => DEFAULT_PREDICTIVE_HOURS,
+        // The horizon is a config file setting (the accounts are in its order); simulated
+        // accounts keep the default.
+        let horizons: Vec<u32> = match &config.mode {
+            Mode::Proxy(configured) => configured.iter().map(|a| a.predictive_hours).collect(),
+            Mode::Mock => Vec::new(),
         };
         let watched: Vec<_> = accounts
             .iter()
-            .map(|a| AlertAccount {
+            .enumerate()
+            .map(|(i, a)| AlertAccount {
                 name: a.name.clone(),
                 provider: a.provider,
                 threshold: a.threshold,
-                predictive_hours: predictive_hours(&a.name),
+                predictive_hours: horizons.get(i).copied().unwrap_or(DEFAULT_PREDICTIVE_HOURS),
             })
             .collect();
         let sender = match (&client, config.webhooks.is_empty()) {
@@ -148,22 +153,78 @@ impl AppState {
             },
         ));
         for account in &accounts {
-            account.set_alerts(Arc::clone(&alerts));
+            account.attach(Arc::clone(&alerts), Arc::clone(&metrics));
         }
+        // What the data directory kept of each account (its history, the reading a restart
+        // within the floor answers from, the forecast in the metrics) is read in the
+        // background for a server's real accounts, so the socket serves at once (an account
+        // used before its turn reads its own first). The four simulated accounts are read (and
+        // their week filled in and written) at once; `check` reads the one account it checks
+        // when it does.
+        let (loaded, warm) = watch::channel(false);
         // Tasks need a runtime; built outside one (a unit test), the server only answers.
-        if tokio::runtime::Handle::try_current().is_ok() {
-            alerts.start_delivery();
-            if config.watch {
-                crate::accounts::watch::start(&accounts, &metrics, &alerts, &config.clock);
+        let runtime = tokio::runtime::Handle::try_current().is_ok();
+        match (&config.mode, config.alert_memory) {
+            (Mode::Proxy(_), true) if runtime => {
+                let all = accounts.clone();
+                tokio::task::spawn_blocking(move || {
+                    for account in &all {
+                        account.ensure_loaded();
+                    }
+                    loaded.send_replace(true);
+                });
+            }
+            (_, false) => {
+                loaded.send_replace(true);
+            }
+            _ => {
+                for account in &accounts {
+                    account.ensure_loaded();
+                }
+                loaded.send_replace(true);
             }
         }
+        if runtime {
+            alerts.start_delivery();
+            if config.watch {
+                crate::accounts::watch::start(
+                    &accounts,
+                    &metrics,
+                    &alerts,
+                    &config.clock,
+                    warm.clone(),
+                );
+            }
+            // A crash's left-over temp files, off the start's path (a server only: a `check`
+            // run leaves the directory as it found it).
+            if let (Some(dir), true) = (config.data_dir.clone(), config.alert_memory) {
+                tokio::task::spawn_blocking(move || {
+                    remove_stale_temp_files(&dir);
+                    remove_stale_temp_files(&dir.join(floor::FOLDER));
+                });
+            }
+        }
+        let index = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.name.clone(), i))
+            .collect();
         Ok(AppState {
             alerts,
             metrics,
             accounts: accounts.into(),
             static_dir: Arc::new(config.static_dir),
             mock_mode: matches!(config.mode, Mode::Mock),
+            index: Arc::new(index),
+            warm,
         })
+    }
+
+    /// Waits until every account's kept state has been read (at once after the first seconds
+    /// of a start): `/metrics` shows the forecasts from the first scrape.
+    pub async fn loaded(&self) {
+        let mut warm = self.warm.clone();
+        let _ = warm.wait_for(|done| *done).await;
     }
 
     /// The default account (the first).
@@ -173,6 +234,6 @@ impl AppState {
 
     /// The account with this name.
     pub fn account(&self, name: &str) -> Option<&Arc<Account>> {
-        self.accounts.iter().find(|a| a.name == name)
+        self.index.get(name).map(|&i| &self.accounts[i])
     }
 }

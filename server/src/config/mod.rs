@@ -28,6 +28,7 @@ use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
 use captchaai_balance::settings::{is_plain_http_off_loopback, DEFAULT_PREDICTIVE_HOURS};
 use reqwest::Url;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -248,25 +249,31 @@ fn accounts_of(
         )));
     }
     let mut accounts: Vec<AccountConfig> = Vec::with_capacity(tables.len());
+    // Looked up, not searched: a file of ten thousand accounts is checked in linear time.
+    let mut names: HashSet<String> = HashSet::with_capacity(tables.len());
+    let mut same_keys: HashMap<(ProviderId, String, String), usize> =
+        HashMap::with_capacity(tables.len());
     for (index, table) in tables.iter().enumerate() {
         let account =
             account_of(table, index, env).map_err(|e| ConfigError(format!("{file}: {e}")))?;
-        if accounts.iter().any(|a| a.name == account.name) {
+        if !names.insert(account.name.clone()) {
             return Err(ConfigError(format!(
                 "{file}: account {:?}: name: used by an earlier account; names must be unique",
                 account.name
             )));
         }
-        if let Some(same) = accounts.iter().find(|a| {
-            a.provider == account.provider
-                && a.endpoint == account.endpoint
-                && a.key.expose() == account.key.expose()
-        }) {
+        let identity = (
+            account.provider,
+            account.endpoint.as_str().to_string(),
+            account.key.expose().to_string(),
+        );
+        if let Some(&same) = same_keys.get(&identity) {
             return Err(ConfigError(format!(
                 "{file}: account {:?}: key_env: same provider, endpoint and key as account {:?} (one account, one name)",
-                account.name, same.name
+                account.name, accounts[same].name
             )));
         }
+        same_keys.insert(identity, accounts.len());
         accounts.push(account);
     }
     Ok(accounts)

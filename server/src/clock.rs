@@ -72,6 +72,12 @@ impl Clock {
         }
     }
 
+    /// True for a clock that moves only when told (tests): whoever waits for it looks again
+    /// at least every second instead of sleeping until a time it computed.
+    pub fn is_manual(&self) -> bool {
+        matches!(&*self.0, Source::Manual { .. })
+    }
+
     /// Moves a manual clock forward; the system clock ignores it (it is only called by tests).
     pub fn advance(&self, by: Duration) {
         if let Source::Manual { offset, .. } = &*self.0 {

@@ -22,6 +22,9 @@ pub mod http_client;
 pub mod secret;
 pub mod store;
 
+// The politeness floor's request times (over the store's file writes).
+pub mod floor;
+
 // Over the leaves: the log's key redaction, the Prometheus registry.
 pub mod logging;
 pub mod metrics;

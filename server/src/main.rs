@@ -36,6 +36,7 @@ mod native {
     use captchaai_balance_server::{app, logging, Cli, Config, Mode};
     use clap::error::ErrorKind;
     use clap::Parser;
+    use std::collections::HashMap;
     use std::net::SocketAddr;
     use std::process::ExitCode;
 
@@ -44,13 +45,19 @@ mod native {
             Ok(cli) => cli,
             Err(error) => return refuse_flags(&error),
         };
+        // The environment read once: a config of ten thousand accounts looks up ten thousand
+        // variables, and `std::env::var` searches the whole environment each time.
+        let environment: HashMap<String, String> = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .collect();
+        let env = |name: &str| environment.get(name).cloned();
         if let Some(Command::Check(args)) = &cli.command {
             // No logging: a plugin's output is its one line.
-            let report = check::run(&cli, args, |name| std::env::var(name).ok()).await;
+            let report = check::run(&cli, args, env).await;
             println!("{}", report.line);
             return ExitCode::from(report.status.code());
         }
-        let config = match Config::from_cli(&cli, |name| std::env::var(name).ok()) {
+        let config = match Config::from_cli(&cli, env) {
             Ok(config) => config,
             Err(error) => {
                 eprintln!("error: {error}");

@@ -25,8 +25,9 @@
 //! - `captcha_balance_webhook_deliveries_total{target,result}`: alert messages per webhook
 //!   target (`target` is the name of the variable that holds its URL, never the URL) and
 //!   `result` (`delivered`, `failed` for each failed attempt, `gave_up` when a message was
-//!   dropped after retrying for a day); `captcha_balance_webhook_pending{target}`: messages
-//!   decided and not delivered yet.
+//!   dropped after retrying for a day, `dropped` when the outbox bound pushed it out, oldest
+//!   first); `captcha_balance_webhook_pending{target}`: messages decided and not delivered yet,
+//!   and `captcha_balance_webhook_pending_bytes{target}` the bytes of their bodies.
 //!
 //! Every account's series exist from the start (created from the configured list, never from a
 //! request), so the label sets are bounded by the config file.
@@ -44,9 +45,10 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -79,7 +81,7 @@ struct TargetLabels {
 }
 
 /// The results of [`Metrics::record_delivery`].
-pub const DELIVERY_RESULTS: [&str; 3] = ["delivered", "failed", "gave_up"];
+pub const DELIVERY_RESULTS: [&str; 4] = ["delivered", "failed", "gave_up", "dropped"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServedLabels {
@@ -108,7 +110,10 @@ pub struct Metrics {
     served: Family<ServedLabels, Counter>,
     deliveries: Family<DeliveryLabels, Counter>,
     pending: Family<TargetLabels, Gauge>,
+    pending_bytes: Family<TargetLabels, Gauge>,
     accounts: Vec<AccountSeries>,
+    /// Account name -> its place in `accounts`.
+    index: HashMap<String, usize>,
     clock: Clock,
     started: Instant,
 }
@@ -178,6 +183,7 @@ impl Metrics {
         );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         let pending = Family::<TargetLabels, Gauge>::default();
+        let pending_bytes = Family::<TargetLabels, Gauge>::default();
         registry.register(
             "captcha_balance_webhook_deliveries",
             "Alert messages to webhook targets, by target (the URL's variable name) and result",
@@ -188,10 +194,16 @@ impl Metrics {
             "Alert messages decided and not delivered yet, by webhook target",
             pending.clone(),
         );
+        registry.register(
+            "captcha_balance_webhook_pending_bytes",
+            "Bytes of the alert messages decided and not delivered yet, by webhook target",
+            pending_bytes.clone(),
+        );
         let started = clock.now();
         Metrics {
             deliveries,
             pending,
+            pending_bytes,
             registry,
             balance,
             since_good,
@@ -207,15 +219,38 @@ impl Metrics {
                     last_good: Mutex::new(None),
                 })
                 .collect(),
+            index: accounts
+                .iter()
+                .enumerate()
+                .map(|(i, (labels, _))| (labels.account.clone(), i))
+                .collect(),
             clock,
             started,
         }
     }
 
+    fn series(&self, account: &str) -> Option<&AccountSeries> {
+        self.index.get(account).map(|&i| &self.accounts[i])
+    }
+
+    /// Shows a balance read before this start (kept in the data directory), `age` ago, as the
+    /// last good reading: a restart within the politeness floor answers from it instead of
+    /// asking again, and the gauges say so. Not an upstream request.
+    pub fn restore_balance(&self, account: &str, balance: Money, age: Duration) {
+        let Some(series) = self.series(account) else {
+            return;
+        };
+        self.balance
+            .get_or_create(&series.labels)
+            .set(balance.to_f64());
+        let at = self.clock.now().checked_sub(age).unwrap_or(self.started);
+        *series.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+    }
+
     /// Records one upstream reading of a configured account (others are ignored: the label
     /// sets stay those of the config).
     pub fn record_upstream(&self, account: &str, outcome: &Result<Money, ApiError>) {
-        let Some(series) = self.accounts.iter().find(|s| s.labels.account == account) else {
+        let Some(series) = self.series(account) else {
             return;
         };
         let labels = &series.labels;
@@ -238,7 +273,7 @@ impl Metrics {
     /// Records an account's forecast: the spend rate (`None`: not enough history) and the
     /// runway at it (`None` with a rate: nothing is spent). Unknown accounts are ignored.
     pub fn record_forecast(&self, account: &str, spend: Option<Money>, runway: Option<Runway>) {
-        let Some(series) = self.accounts.iter().find(|s| s.labels.account == account) else {
+        let Some(series) = self.series(account) else {
             return;
         };
         let (spend, runway) = match (spend, runway) {
@@ -261,9 +296,11 @@ impl Metrics {
                     result,
                 });
             }
-            let _ = self.pending.get_or_create(&TargetLabels {
+            let labels = TargetLabels {
                 target: (*target).to_string(),
-            });
+            };
+            let _ = self.pending.get_or_create(&labels);
+            let _ = self.pending_bytes.get_or_create(&labels);
         }
     }
 
@@ -277,13 +314,28 @@ impl Metrics {
             .inc();
     }
 
-    /// Sets how many messages wait for a target.
-    pub fn set_pending(&self, target: &str, count: usize) {
-        self.pending
-            .get_or_create(&TargetLabels {
+    /// Counts `n` messages of a target with `result` (`dropped` at start: a migrated or
+    /// restored outbox over its bound).
+    pub fn record_deliveries(&self, target: &str, result: &'static str, n: u64) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
                 target: target.to_string(),
+                result,
             })
+            .inc_by(n);
+    }
+
+    /// Sets how many messages, and how many bytes of bodies, wait for a target.
+    pub fn set_pending(&self, target: &str, count: usize, bytes: usize) {
+        let labels = TargetLabels {
+            target: target.to_string(),
+        };
+        self.pending
+            .get_or_create(&labels)
             .set(i64::try_from(count).unwrap_or(i64::MAX));
+        self.pending_bytes
+            .get_or_create(&labels)
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// Records one answered HTTP request.

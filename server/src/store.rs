@@ -5,11 +5,13 @@
 //! an exact decimal string) and nothing else: never the key, nor the endpoint (an endpoint may
 //! carry a token in its path).
 //!
-//! A write is atomic: the whole file goes to `DIR/.{name}.json.tmp`, is flushed to disk
-//! (`fsync`), then renamed over the old file, and the directory is flushed so the rename
-//! lasts. A crash at any point leaves either the old file or the new one, whole; a left-over
-//! temp file is ignored on start and replaced by the next write. The alert memory and
-//! `check`'s kept failures are written the same way ([`write_atomically`]).
+//! A write is atomic: the whole file goes to a temp file of its own,
+//! `DIR/.{name}.json.{pid}-{n}.tmp` (unique per write, so two processes writing one file, such
+//! as concurrent `check` runs, never write into each other's), is flushed to disk (`fsync`),
+//! then renamed over the old file, and the directory is flushed so the rename lasts. A crash at
+//! any point leaves either the old file or the new one, whole; a left-over temp file is ignored
+//! and removed by a server start once it is an hour old ([`remove_stale_temp_files`]). The alert
+//! memory and `check`'s kept failures are written the same way ([`write_atomically`]).
 //!
 //! A file that cannot be read or parsed is logged (the path and why, never its content) and
 //! set aside as `{name}.json.corrupt` for a person to look at; the account starts with an
@@ -23,6 +25,8 @@ use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 use tracing::warn;
 
 /// The format of the files; a file of another version is set aside like a corrupt one.
@@ -94,6 +98,11 @@ impl Store {
         Store { dir }
     }
 
+    /// Whether histories are kept on disk.
+    pub fn on_disk(&self) -> bool {
+        self.dir.is_some()
+    }
+
     /// The file of account `name`.
     pub fn path(&self, name: &str) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.join(format!("{name}.json")))
@@ -160,22 +169,89 @@ pub fn write_atomically(dir: &Path, file_name: &str, bytes: &[u8]) -> io::Result
     replace(dir, &temp, &dir.join(file_name))
 }
 
-/// The first half of an atomic write: `bytes` complete at `dir/.{file_name}.tmp`, on disk
-/// (`dir` created when missing).
+/// Writes `bytes` as `dir/file_name`, whole or not at all, without waiting for the disk: the
+/// temp file and the rename, no `fsync`. A crash of the process keeps the new file (the kernel
+/// has it); a power cut may leave the old one. For what is cheap to lose and written often
+/// (the politeness floor's request times).
+pub fn write_replacing(dir: &Path, file_name: &str, bytes: &[u8]) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let temp = dir.join(temp_name(file_name));
+    let written = File::create(&temp).and_then(|mut out| out.write_all(bytes));
+    match written.and_then(|()| fs::rename(&temp, dir.join(file_name))) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = fs::remove_file(&temp);
+            Err(error)
+        }
+    }
+}
+
+/// A temp file name no other write uses: this process's id and a counter. Two processes (or two
+/// writes in one) that write the same file at once each write their own temp file, and the
+/// last rename wins whole.
+fn temp_name(file_name: &str) -> String {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    format!(".{file_name}.{}-{n}.tmp", std::process::id())
+}
+
+/// The first half of an atomic write: `bytes` complete in a temp file of its own in `dir`, on
+/// disk (`dir` created when missing).
 fn write_temp_file(dir: &Path, file_name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
     fs::create_dir_all(dir)?;
-    let temp = dir.join(format!(".{file_name}.tmp"));
-    let mut out = File::create(&temp)?;
-    out.write_all(bytes)?;
-    out.sync_all()?;
-    Ok(temp)
+    let temp = dir.join(temp_name(file_name));
+    let written = File::create(&temp).and_then(|mut out| {
+        out.write_all(bytes)?;
+        out.sync_all()
+    });
+    match written {
+        Ok(()) => Ok(temp),
+        Err(error) => {
+            let _ = fs::remove_file(&temp);
+            Err(error)
+        }
+    }
+}
+
+/// How old a left-over temp file must be before a start removes it: no write takes this long,
+/// so it is a crash's.
+pub const STALE_TEMP: Duration = Duration::from_secs(3600);
+
+/// Removes the temp files (`.*.tmp`) in `dir` that a crash left behind, older than
+/// [`STALE_TEMP`]; returns how many. Best effort: what cannot be listed or removed stays.
+pub fn remove_stale_temp_files(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|at| now.duration_since(at).ok())
+            .is_some_and(|age| age >= STALE_TEMP);
+        if old && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// The second half: the temp file renamed over `path`, and the directory flushed, since the
 /// rename is an entry of it and a power cut may otherwise undo it. Some systems cannot open a
 /// directory for this; the rename itself has still happened.
 fn replace(dir: &Path, temp: &Path, path: &Path) -> io::Result<()> {
-    fs::rename(temp, path)?;
+    if let Err(error) = fs::rename(temp, path) {
+        let _ = fs::remove_file(temp);
+        return Err(error);
+    }
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }

@@ -220,17 +220,32 @@ async fn one_message_per_event_across_a_threshold_crossing_and_a_restart() {
     read(&base, "production").await;
     settle().await;
     assert_eq!(receiver.count(), 4, "a restart repeated the warning");
-    assert!(dir.join("_alerts.json").is_file());
-    let stored = std::fs::read_to_string(dir.join("_alerts.json")).expect("read");
-    // Every upstream answer was observed once, none of the cached ones (each step read twice):
-    // one point per upstream answer in the monitor's history (all within the hour it keeps in
-    // full).
-    let memory: Value = serde_json::from_str(&stored).expect("json");
-    let monitor = &memory["accounts"]["production"];
+    // The memory on disk: the account's monitor file (written off the request path, so
+    // looked for until it is there) and the target's journal. Every upstream answer was
+    // observed once, none of the cached ones (each step read twice): the monitor's last
+    // request is the last upstream answer's, and the history it decides with (the account's,
+    // kept once) has one point per upstream answer (all within the hour it keeps in full).
+    let monitor_file = dir.join("alerts/production.json");
+    let last_request = || -> Option<i64> {
+        let stored = std::fs::read_to_string(&monitor_file).ok()?;
+        let memory: Value = serde_json::from_str(&stored).ok()?;
+        memory["monitor"]["lastRequestAt"].as_i64()
+    };
+    eventually("the monitor file of the last reading", || {
+        last_request() == Some(clock.epoch_ms())
+    })
+    .await;
+    let history: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("production.json")).expect("the history file"),
+    )
+    .expect("json");
     assert_eq!(
-        monitor["history"].as_array().expect("history").len(),
+        history["points"].as_array().expect("points").len(),
         upstream.hits()
     );
+    let mut stored = std::fs::read_to_string(&monitor_file).expect("read");
+    stored.push_str(&std::fs::read_to_string(dir.join("outbox/OPS_HOOK.jsonl")).expect("journal"));
+    assert!(!dir.join("_alerts.json").exists(), "no single memory file");
     assert!(!stored.contains(KEY), "no key in the alert memory");
     assert!(
         !stored.contains(SECRET),

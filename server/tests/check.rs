@@ -215,6 +215,7 @@ async fn runs_in_a_row_keep_the_floor() {
         ),
     )
     .expect("age the failure");
+    age_floor(&dir);
     rejecting.set(Behaviour::Balance("7"));
     let run = check_key(rejecting.url.as_str(), &["--data-dir", data_dir]).await;
     assert_eq!(
@@ -238,6 +239,29 @@ async fn runs_in_a_row_keep_the_floor() {
         "BALANCE OK - default $8.0000 | balance=8;1:;0:;0"
     );
     assert_eq!(fresh.hits(), 1);
+}
+
+/// Moves the request times of the politeness floor kept in `dir` (`floor/*.json`) a floor
+/// and a second into the past, as if that time had passed.
+fn age_floor(dir: &std::path::Path) {
+    for entry in std::fs::read_dir(dir.join("floor")).expect("the floor's folder") {
+        let path = entry.expect("entry").path();
+        std::fs::write(&path, format!(r#"{{"at":{}}}"#, now_ms() - 61_000)).expect("age");
+    }
+}
+
+/// Every file under `dir`, in its folders too.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// Keeps `(at, cents)` readings as the `default` CaptchaAI account's history in `dir`, written
@@ -474,9 +498,8 @@ async fn without_a_data_dir_the_floor_holds_in_the_state_directory() {
     assert_eq!(dirs.len(), 2, "{dirs:?}");
     for dir in &dirs {
         assert!(!dir.contains(KEY) && !dir.contains(KEY2), "{dir}");
-        for file in std::fs::read_dir(state.join("captchaai-balance/check").join(dir)).expect("dir")
-        {
-            let text = std::fs::read_to_string(file.expect("file").path()).expect("read");
+        for file in files_under(&state.join("captchaai-balance/check").join(dir)) {
+            let text = std::fs::read_to_string(file).expect("read");
             assert!(
                 !text.contains(KEY) && !text.contains(KEY2),
                 "a key in {text}"

@@ -4,19 +4,25 @@
 //! Each account has its own cache slot, so a hundred requests for one account cost one upstream
 //! call and two accounts cost two. A real upstream is never asked more often than its
 //! provider's politeness floor (the provider table's `min_gap_ms`): the cache keeps a reading
-//! for the longer of `--cache-seconds` and the floor. A simulated account has no floor (it
-//! protects no API, and the demo wants a changed scenario seen at once).
+//! for the longer of `--cache-seconds` and the floor, and across processes the floor's request
+//! times ([`crate::floor`]) hold it: the time is written before each request, and a request
+//! within the floor of the key's last one (a restart, a `check` run on the same data
+//! directory) waits for the floor. A restart answers meanwhile from the last reading the alert
+//! memory kept ([`Account::restore`]). A simulated account has no floor (it protects no API,
+//! and the demo wants a changed scenario seen at once).
 //!
 //! Every good reading is folded into the account's balance history (the core's
 //! `history::fold`, bounded), written to the data directory when there is one
-//! (`crate::store`), and turned into a [`Forecast`] with the core's `forecast::spend_rate` and
+//! (`crate::store`, on a blocking thread: the reading's answer waits for its own account's
+//! file, never for another's), and turned into a [`Forecast`] with the core's `forecast::spend_rate` and
 //! `forecast::runway`: the server only keeps and shows what the core decides. A simulated
 //! account without a stored history starts with the one its model gives for the past week
 //! (`MockAccount::backfill`); a real account's history is only ever its readings.
 
 use crate::accounts::cache::SingleFlight;
-use crate::alerts::alerting::Alerts;
+use crate::alerts::alerting::{Alerts, Known};
 use crate::clock::Clock;
+use crate::floor::Floors;
 use crate::metrics::{AccountLabels, Metrics};
 use crate::store::Store;
 use crate::upstream::answer::Verdict;
@@ -33,7 +39,17 @@ use captchaai_balance::view::provider_label;
 use serde::Serialize;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use tokio::sync::Notify;
 use tracing::warn;
+
+/// The longest sleep of a request waiting for the politeness floor between two looks at the
+/// clock (a manual test clock is noticed within this).
+const FLOOR_TICK_MS: i64 = 1000;
+
+/// History files written at once, at most (each a write and an `fsync` on the blocking pool):
+/// the first readings of ten thousand accounts queue here instead of holding a blocking thread
+/// and a file descriptor each while the disk catches up.
+static HISTORY_WRITES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
 
 /// What the server remembers of an account between readings.
 #[derive(Debug, Default, Clone)]
@@ -44,6 +60,8 @@ struct Memory {
     error: Option<ApiError>,
     /// Good readings, oldest first, bounded by the core's compaction.
     history: Vec<Point>,
+    /// Bumped at every change of `history`: the order of its writes to disk.
+    version: u64,
 }
 
 /// Why a forecast figure is `null`: a stable code for the admin view and other clients.
@@ -118,8 +136,54 @@ pub struct Account {
     cache: Arc<SingleFlight<Arc<Verdict>>>,
     memory: Arc<Mutex<Memory>>,
     store: Store,
+    /// The newest history version on disk (writes of older ones are skipped).
+    written: Arc<Mutex<u64>>,
     clock: Clock,
-    alerts: OnceLock<Arc<Alerts>>,
+    /// The alerts every upstream answer goes to, and the metrics (set once, at start).
+    attached: OnceLock<(Arc<Alerts>, Arc<Metrics>)>,
+    /// Set once the data directory's history has been read ([`Account::ensure_loaded`]).
+    loaded: OnceLock<()>,
+    /// The politeness floor of a real upstream's key, across processes.
+    floor: Option<Arc<Floor>>,
+    /// Rung after every reading the monitor observed (the watcher looks at its schedule again).
+    observed: Arc<Notify>,
+}
+
+/// A key's politeness floor: where its request times are kept, its id there, and the gap.
+#[derive(Debug)]
+struct Floor {
+    floors: Arc<Floors>,
+    id: String,
+    gap_ms: i64,
+}
+
+impl Floor {
+    /// When the floor lets this key ask again (epoch ms); `None`: now. A time from the future
+    /// (a clock that went back) is not trusted.
+    fn allows_at(&self, now_ms: i64) -> Option<i64> {
+        self.floors
+            .last(&self.id)
+            .filter(|&at| at <= now_ms)
+            .map(|at| at.saturating_add(self.gap_ms))
+            .filter(|&allowed| allowed > now_ms)
+    }
+
+    /// Waits (a tick at a time, so a manual clock moves it too) until the floor allows a
+    /// request, then records the request's time before it is sent.
+    async fn pass(self: Arc<Self>, clock: &Clock) {
+        while let Some(allowed) = self.allows_at(clock.epoch_ms()) {
+            let wait = allowed
+                .saturating_sub(clock.epoch_ms())
+                .clamp(1, FLOOR_TICK_MS);
+            tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(1))).await;
+        }
+        let now = clock.epoch_ms();
+        let floor = Arc::clone(&self);
+        let marked = tokio::task::spawn_blocking(move || floor.floors.mark(&floor.id, now)).await;
+        if let Ok(Err(error)) = marked {
+            warn!(error = %error, "cannot write the politeness floor's request time; it is kept in memory");
+        }
+    }
 }
 
 /// `GET /v1/accounts/{name}`: one account as the admin view shows it.
@@ -173,7 +237,9 @@ pub struct Standing {
 
 impl Account {
     /// An account reading from `source`, its readings kept for `ttl` (lengthened to the
-    /// provider's floor for a real upstream), its history read back from `store`.
+    /// provider's floor for a real upstream), its history read back from `store`, a real
+    /// upstream's request times kept in `floors`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         name: &str,
         provider: ProviderId,
@@ -182,15 +248,21 @@ impl Account {
         ttl: Duration,
         clock: Clock,
         store: Store,
+        floors: &Arc<Floors>,
     ) -> Account {
-        let (ttl, mock) = match &source {
-            Source::Proxy(_) => {
-                let floor = u64::try_from(provider.info().min_gap_ms).unwrap_or(0);
-                (ttl.max(Duration::from_millis(floor)), None)
+        let gap_ms = provider.info().min_gap_ms;
+        let (ttl, mock, floor) = match &source {
+            Source::Proxy(proxy) => {
+                let floor = Floor {
+                    floors: Arc::clone(floors),
+                    id: Floors::id(&proxy.origin(), proxy.key().expose()),
+                    gap_ms,
+                };
+                let gap = Duration::from_millis(u64::try_from(gap_ms).unwrap_or(0));
+                (ttl.max(gap), None, Some(Arc::new(floor)))
             }
-            Source::Mock(mock) => (ttl, Some(Arc::clone(mock))),
+            Source::Mock(mock) => (ttl, Some(Arc::clone(mock)), None),
         };
-        let history = Account::initial_history(name, provider, threshold, mock.as_deref(), &store);
         Account {
             name: name.to_string(),
             provider,
@@ -199,20 +271,121 @@ impl Account {
             source: Arc::new(source),
             ttl,
             cache: SingleFlight::new(ttl, clock.clone()),
-            memory: Arc::new(Mutex::new(Memory {
-                history,
-                ..Memory::default()
-            })),
+            memory: Arc::default(),
             store,
+            written: Arc::default(),
             clock,
-            alerts: OnceLock::new(),
+            attached: OnceLock::new(),
+            loaded: OnceLock::new(),
+            floor,
+            observed: Arc::new(Notify::new()),
         }
     }
 
-    /// Sends every upstream answer of this account through `alerts` from now on (once; later
-    /// calls are ignored).
-    pub fn set_alerts(&self, alerts: Arc<Alerts>) {
-        let _ = self.alerts.set(alerts);
+    /// Reads what the data directory kept of this account, once, on first use (a request, the
+    /// watcher, or the start's warm-up in the background, whichever comes first: ten thousand
+    /// histories are not read before the server answers): the history, and then what
+    /// [`Account::restore`] takes over, and the forecast in the metrics.
+    pub fn ensure_loaded(&self) {
+        self.loaded.get_or_init(|| {
+            let history = Account::initial_history(
+                &self.name,
+                self.provider,
+                self.threshold,
+                self.mock.as_deref(),
+                &self.store,
+            );
+            let forecast = Forecast::of(&history, self.threshold);
+            self.memory
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .history = history;
+            if let Some((alerts, metrics)) = self.attached.get() {
+                if let Some(known) = alerts.known(&self.name) {
+                    self.restore(&known, metrics);
+                }
+                // A history read back speaks at once, before the first reading.
+                metrics.record_forecast(&self.name, forecast.spend_per_hour, forecast.runway);
+            }
+        });
+    }
+
+    /// Takes over what the data directory kept of the last check before this start (a real
+    /// upstream only): the last good balance (the newer of the alert memory's and the
+    /// history's, which is written before a reading is answered) and the last error, for
+    /// `/v1/accounts` and the metrics, and the latest reading for what is left of its cache
+    /// period, so a restart within the politeness floor answers from it instead of asking the
+    /// API again.
+    fn restore(&self, known: &Known, metrics: &Metrics) {
+        if self.floor.is_none() {
+            return;
+        }
+        let now = self.clock.epoch_ms();
+        let kept = self
+            .memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .history
+            .last()
+            .map(|p| (p.balance, p.at));
+        let last_good = match (known.last_good, kept) {
+            (Some(a), Some(b)) => Some(if b.1 > a.1 { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        let latest_error = known
+            .last_error
+            .clone()
+            .filter(|(_, at)| last_good.is_none_or(|(_, good)| *at >= good));
+        {
+            let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+            memory.last_good = last_good;
+            memory.error = latest_error.as_ref().map(|(error, _)| error.clone());
+        }
+        let age = |at: i64| Duration::from_millis(u64::try_from(now - at).unwrap_or(u64::MAX));
+        if let Some((balance, at)) = last_good.filter(|(_, at)| *at <= now) {
+            metrics.restore_balance(&self.name, balance, age(at));
+        }
+        let latest = match (latest_error, last_good) {
+            (Some((error, at)), _) => Some((Err(error), at)),
+            (None, Some((balance, at))) => Some((Ok(balance), at)),
+            (None, None) => None,
+        };
+        if let Some((outcome, at)) = latest.filter(|(_, at)| *at <= now) {
+            self.cache
+                .seed(Arc::new(Verdict::from_outcome(outcome)), age(at));
+        }
+    }
+
+    /// The API's origin (`scheme://host:port`) of a real upstream; `None` for a simulated
+    /// account.
+    pub fn origin(&self) -> Option<String> {
+        match &*self.source {
+            Source::Proxy(proxy) => Some(proxy.origin()),
+            Source::Mock(_) => None,
+        }
+    }
+
+    /// The provider's politeness floor for a real upstream (ms), `None` for a simulated one.
+    pub fn floor_ms(&self) -> Option<i64> {
+        self.floor.as_ref().map(|f| f.gap_ms)
+    }
+
+    /// When the politeness floor lets this account's key ask again (epoch ms), if later than
+    /// now: its last request, from this process or another, was within the floor.
+    pub fn floor_allows_at(&self, now_ms: i64) -> Option<i64> {
+        self.floor.as_ref().and_then(|f| f.allows_at(now_ms))
+    }
+
+    /// Rung after every reading the monitor observed.
+    pub fn observed(&self) -> &Notify {
+        &self.observed
+    }
+
+    /// Sends every upstream answer of this account through `alerts`, and what the data
+    /// directory kept of it to `metrics`, from now on (once; later calls are ignored). Call
+    /// before the account is used.
+    pub fn attach(&self, alerts: Arc<Alerts>, metrics: Arc<Metrics>) {
+        let _ = self.attached.set((alerts, metrics));
     }
 
     /// The stored history; none stored (or unusable) and a simulated account: the history its
@@ -241,7 +414,7 @@ impl Account {
     /// `GET /v1/accounts/{name}/history`: the history as it stands, oldest first. Never reads
     /// the upstream: a client reads it once to seed its own history, then reads balances.
     pub fn history(&self) -> HistoryView {
-        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        let memory = self.memory();
         HistoryView {
             account: self.name.clone(),
             provider: self.provider,
@@ -255,16 +428,28 @@ impl Account {
         self.ttl
     }
 
+    /// The history's points, oldest first.
+    pub fn points(&self) -> Vec<Point> {
+        let memory = self.memory();
+        memory.history.clone()
+    }
+
     /// The newest reading of the history (read back from the data directory at start), if any.
     pub fn latest(&self) -> Option<Point> {
-        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        let memory = self.memory();
         memory.history.last().copied()
     }
 
     /// The forecast from the history as it stands.
     pub fn forecast(&self) -> Forecast {
-        let memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        let memory = self.memory();
         Forecast::of(&memory.history, self.threshold)
+    }
+
+    /// The memory, read from the data directory first if it was not yet.
+    fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.ensure_loaded();
+        self.memory.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Its metric labels.
@@ -277,28 +462,37 @@ impl Account {
 
     /// The verdict on the balance: cached, or shared with the fetch in flight, or fetched now.
     pub async fn verdict(&self, metrics: &Arc<Metrics>) -> Arc<Verdict> {
+        // What a restart kept answers within the floor: read before the cache is looked at.
+        self.ensure_loaded();
         let source = Arc::clone(&self.source);
         let metrics = Arc::clone(metrics);
         let keeper = Keeper {
             memory: Arc::clone(&self.memory),
             store: self.store.clone(),
+            written: Arc::clone(&self.written),
             name: self.name.clone(),
             provider: self.provider.as_str(),
             threshold: self.threshold,
         };
         let clock = self.clock.clone();
-        let alerts = self.alerts.get().cloned();
+        let alerts = self.attached.get().map(|(alerts, _)| Arc::clone(alerts));
+        let floor = self.floor.clone();
+        let observed = Arc::clone(&self.observed);
         let reading = self
             .cache
             .get(move || async move {
+                if let Some(floor) = floor {
+                    floor.pass(&clock).await;
+                }
                 let verdict = source.fetch(&metrics, &keeper.name).await;
                 let now = clock.epoch_ms();
-                let forecast = keeper.remember(&verdict.outcome, now);
+                let (forecast, history) = keeper.remember(&verdict.outcome, now).await;
                 metrics.record_forecast(&keeper.name, forecast.spend_per_hour, forecast.runway);
                 // Only here, where the upstream answered: a cached reading is never observed.
                 if let Some(alerts) = alerts {
                     let runway = forecast.runway.map(|r| r.to_empty_ms / 1000);
-                    alerts.observe(&keeper.name, &verdict.outcome, now, runway);
+                    alerts.observe(&keeper.name, &verdict.outcome, now, runway, &history);
+                    observed.notify_one();
                 }
                 Arc::new(verdict)
             })
@@ -342,11 +536,7 @@ impl Account {
 
     /// What the server knows of the account now: its memory, the core's level and forecast.
     fn known(&self) -> (Memory, BalanceLevel, Forecast) {
-        let memory = self
-            .memory
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let memory = self.memory().clone();
         let last_good = memory.last_good.map(|(balance, _)| balance);
         let level = BalanceLevel::current(last_good, memory.error.as_ref(), self.threshold);
         let forecast = Forecast::of(&memory.history, self.threshold);
@@ -363,6 +553,7 @@ impl Account {
 struct Keeper {
     memory: Arc<Mutex<Memory>>,
     store: Store,
+    written: Arc<Mutex<u64>>,
     name: String,
     provider: &'static str,
     threshold: Money,
@@ -373,11 +564,47 @@ impl Keeper {
     /// good reading of 0 as well as an error (like the metrics): the account state is known.
     ///
     /// A good reading goes into the history, and the history to disk, before the answer is
-    /// sent, under the account's lock (so two writes never interleave): the file is small (at
-    /// most the core's `HISTORY_POINTS` readings, about 25 KB) and written at most once per
-    /// cache period, so the blocking write costs less than the upstream call it follows. A
-    /// failed write is logged and the reading is still served.
-    fn remember(&self, outcome: &Result<Money, ApiError>, now_ms: i64) -> Forecast {
+    /// sent: the file is small (at most the core's `HISTORY_POINTS` readings, about 25 KB) and
+    /// written at most once per cache period, on the blocking pool (never on a thread that
+    /// answers requests), this account's file only. Two writes of one account never
+    /// interleave, and an older history is never written over a newer one. A failed write is
+    /// logged and the reading is still served.
+    /// Returns the forecast and the history after the reading.
+    async fn remember(
+        &self,
+        outcome: &Result<Money, ApiError>,
+        now_ms: i64,
+    ) -> (Forecast, Vec<Point>) {
+        let (forecast, history, changed) = self.fold(outcome, now_ms);
+        if let Some(version) = changed {
+            let (store, written) = (self.store.clone(), Arc::clone(&self.written));
+            let (name, provider) = (self.name.clone(), self.provider);
+            let points = history.clone();
+            let turn = HISTORY_WRITES.acquire().await;
+            let saved = tokio::task::spawn_blocking(move || {
+                let mut newest = written.lock().unwrap_or_else(|p| p.into_inner());
+                if version <= *newest {
+                    return Ok(());
+                }
+                *newest = version;
+                store.save(&name, provider, &points)
+            })
+            .await;
+            drop(turn);
+            if let Ok(Err(error)) = saved {
+                warn!(account = self.name, error = %error, "cannot write the history file; it is kept in memory");
+            }
+        }
+        (forecast, history)
+    }
+
+    /// The reading in memory; the forecast and the history after it, and the history's
+    /// version when it changed and is to be written.
+    fn fold(
+        &self,
+        outcome: &Result<Money, ApiError>,
+        now_ms: i64,
+    ) -> (Forecast, Vec<Point>, Option<u64>) {
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
         let good = match outcome {
             Ok(balance) => {
@@ -399,10 +626,12 @@ impl Keeper {
                 },
                 self.threshold,
             );
-            if let Err(error) = self.store.save(&self.name, self.provider, &memory.history) {
-                warn!(account = self.name, error = %error, "cannot write the history file; it is kept in memory");
-            }
+            memory.version += 1;
         }
-        Forecast::of(&memory.history, self.threshold)
+        let forecast = Forecast::of(&memory.history, self.threshold);
+        let changed = good
+            .filter(|_| self.store.on_disk())
+            .map(|_| memory.version);
+        (forecast, memory.history.clone(), changed)
     }
 }

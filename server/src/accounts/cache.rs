@@ -114,6 +114,23 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         });
     }
 
+    /// Puts a value read before this process started (kept on disk) in an empty slot, as if
+    /// fetched `age` ago: it is reused for what is left of its time to live. Does nothing when
+    /// the slot holds something, or when the value is too old already.
+    pub fn seed(&self, value: T, age: Duration) {
+        if age >= self.ttl {
+            return;
+        }
+        let mut slot = self.lock();
+        if let SlotState::Empty = slot.state {
+            let now = self.clock.now();
+            slot.state = SlotState::Fresh {
+                value,
+                at: now.checked_sub(age).unwrap_or(now),
+            };
+        }
+    }
+
     /// Forgets the cached value (the mock account was changed): the next request fetches.
     pub fn invalidate(&self) {
         let mut slot = self.lock();
@@ -184,6 +201,21 @@ mod tests {
                 .await,
             Some(2)
         );
+    }
+
+    #[tokio::test]
+    async fn a_seeded_value_lives_for_what_is_left_of_its_time() {
+        let clock = Clock::manual();
+        let cache = SingleFlight::new(Duration::from_secs(60), clock.clone());
+        cache.seed(1, Duration::from_secs(45));
+        assert_eq!(cache.get(|| async { 2 }).await, Some(1));
+        clock.advance(Duration::from_secs(15));
+        assert_eq!(cache.get(|| async { 3 }).await, Some(3));
+        cache.seed(4, Duration::ZERO);
+        assert_eq!(cache.get(|| async { 5 }).await, Some(3), "not over a value");
+        let old = SingleFlight::new(Duration::from_secs(60), clock);
+        old.seed(6, Duration::from_secs(60));
+        assert_eq!(old.get(|| async { 7 }).await, Some(7), "too old to seed");
     }
 
     #[tokio::test]

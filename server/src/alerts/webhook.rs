@@ -82,17 +82,16 @@ impl fmt::Display for SendError {
     }
 }
 
-/// The HTTP client every delivery shares.
+/// What every delivery sends through: the server's one HTTP client (the upstreams' too).
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: reqwest::Client,
 }
 
 impl Sender {
-    /// A client giving up on a target after `timeout`.
-    pub fn new(timeout: Duration) -> Result<Sender, reqwest::Error> {
-        let client = crate::http_client::http_client(timeout)?;
-        Ok(Sender { client })
+    /// Deliveries through `client` (its timeout is the one a target gets).
+    pub fn new(client: reqwest::Client) -> Sender {
+        Sender { client }
     }
 
     /// POSTs `body` (JSON) to the target; any 2xx is delivered.
@@ -144,8 +143,8 @@ pub async fn send_test(
     timeout: Duration,
     at: i64,
 ) -> Vec<Result<(), SendError>> {
-    let sender = match Sender::new(timeout) {
-        Ok(sender) => sender,
+    let sender = match crate::http_client::http_client(timeout) {
+        Ok(client) => Sender::new(client),
         Err(_) => {
             let failed = SendError("cannot create the HTTP client".into());
             return hooks.iter().map(|_| Err(failed.clone())).collect();

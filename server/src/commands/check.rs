@@ -31,7 +31,11 @@
 //! upstream, and that reading joins the history. A failed reading (a rejected key, an upstream
 //! down) is kept the same way, in `DIR/{name}.failed.json` (time and the key-free reason), as
 //! the server's cache keeps a failure. Without `--data-dir` the same happens in the user's
-//! state directory ([`default_data_dir`]).
+//! state directory ([`default_data_dir`]). Runs of one account on one directory take turns
+//! (an advisory lock, `DIR/.{name}.check.lock`, around "read what is kept, maybe ask, keep"):
+//! twenty checks started at once send one request, and the other nineteen answer from it.
+//! Every file is written to a temp file of its own and renamed, so runs never write into each
+//! other's files.
 //!
 //! No line ever holds a key or an upstream URL: error texts are the core's key-free details.
 
@@ -172,6 +176,16 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
     config.alert_memory = false;
     let clock = config.clock.clone();
     let data_dir = config.data_dir.clone();
+    // Taken before anything is read, held until the line is decided (dropped on return).
+    let _turn = match (&data_dir, lock_name(&config, args.account.as_deref())) {
+        (Some(dir), Some(name)) => {
+            let (dir, name) = (dir.clone(), name.to_string());
+            tokio::task::spawn_blocking(move || RunLock::take(&dir, &name))
+                .await
+                .ok()
+        }
+        _ => None,
+    };
     let data_dir = data_dir.as_deref();
     let state = match AppState::new(config) {
         Ok(state) => state,
@@ -265,6 +279,62 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
         (warning, critical),
         batch,
     )
+}
+
+/// The account a run checks, by name, for its lock: `--account` (when it is a valid name), else
+/// the first account.
+fn lock_name<'a>(config: &'a Config, account: Option<&'a str>) -> Option<&'a str> {
+    match account {
+        Some(name) => Some(name).filter(|n| valid_name(n)),
+        None => match &config.mode {
+            Mode::Proxy(accounts) => accounts.first().map(|a| a.name.as_str()),
+            Mode::Mock => crate::upstream::mock::MOCK_ACCOUNTS.first().map(|a| a.name),
+        },
+    }
+}
+
+/// One run's turn on an account's readings in a data directory: an exclusive advisory lock
+/// (`flock`) on `DIR/.{name}.check.lock`, released when dropped (or when the process ends, a
+/// crash included). Best effort: a directory where the lock cannot be taken runs without it.
+struct RunLock {
+    _file: Option<std::fs::File>,
+}
+
+impl RunLock {
+    /// Waits for the turn.
+    fn take(dir: &Path, name: &str) -> RunLock {
+        let file = std::fs::create_dir_all(dir).and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(dir.join(format!(".{name}.check.lock")))
+        });
+        let file = file.ok().filter(lock_exclusive);
+        RunLock { _file: file }
+    }
+}
+
+/// Blocks until the file's exclusive lock is this process's.
+#[cfg(unix)]
+fn lock_exclusive(file: &std::fs::File) -> bool {
+    use std::os::unix::io::AsRawFd;
+    loop {
+        // SAFETY: `flock` on a descriptor this `File` owns and keeps open; no memory is shared.
+        let done = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if done == 0 {
+            return true;
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return false;
+        }
+    }
+}
+
+/// No advisory lock here: runs do not take turns.
+#[cfg(not(unix))]
+fn lock_exclusive(_: &std::fs::File) -> bool {
+    false
 }
 
 /// The end of the file, next to the account's history file, that holds its latest failed

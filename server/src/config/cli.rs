@@ -95,6 +95,16 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
+    /// Alert messages one webhook target's outbox holds at most while the target is down or
+    /// slow; a new message drops the oldest first (counted as result="dropped").
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub outbox_max_messages: u64,
+
+    /// Bytes of message bodies one webhook target's outbox holds at most (default 1 MiB); a
+    /// new message drops the oldest first.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(4096..=1 << 30))]
+    pub outbox_max_bytes: u64,
+
     /// Without a subcommand: serve.
     #[command(subcommand)]
     pub command: Option<Command>,

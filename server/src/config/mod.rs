@@ -31,6 +31,7 @@ use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
 use captchaai_balance::settings::{is_plain_http_off_loopback, DEFAULT_PREDICTIVE_HOURS};
 use reqwest::Url;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -42,6 +43,11 @@ pub const DEFAULT_ACCOUNT: &str = "default";
 
 /// The longest account name (it appears in URLs and metric labels).
 pub const MAX_NAME_LEN: usize = 64;
+
+/// `--outbox-max-messages`'s default: messages one webhook target's outbox holds at most.
+pub const DEFAULT_OUTBOX_MESSAGES: usize = 1000;
+/// `--outbox-max-bytes`'s default: bytes of bodies one target's outbox holds at most (1 MiB).
+pub const DEFAULT_OUTBOX_BYTES: usize = 1 << 20;
 
 /// One watched account.
 #[derive(Debug, Clone)]
@@ -114,6 +120,10 @@ pub struct Config {
     /// Who may read what: the tokens (`--token-env`) and the origins whose pages may read the
     /// API (`--allow-origin`). [`Access::open`] (the helpers' default): no token, same-origin.
     pub access: Access,
+    /// Messages one webhook target's outbox holds at most (the oldest are dropped first).
+    pub outbox_max_messages: usize,
+    /// Bytes of bodies one webhook target's outbox holds at most.
+    pub outbox_max_bytes: usize,
 }
 
 impl Config {
@@ -169,6 +179,9 @@ impl Config {
             watch: true,
             alert_memory: true,
             access: Access::of_cli(cli, &env)?,
+            outbox_max_messages: usize::try_from(cli.outbox_max_messages)
+                .unwrap_or(DEFAULT_OUTBOX_MESSAGES),
+            outbox_max_bytes: usize::try_from(cli.outbox_max_bytes).unwrap_or(DEFAULT_OUTBOX_BYTES),
         })
     }
 
@@ -185,6 +198,8 @@ impl Config {
             watch: false,
             alert_memory: true,
             access: Access::open(),
+            outbox_max_messages: DEFAULT_OUTBOX_MESSAGES,
+            outbox_max_bytes: DEFAULT_OUTBOX_BYTES,
         }
     }
 
@@ -242,25 +257,31 @@ fn accounts_of(
         )));
     }
     let mut accounts: Vec<AccountConfig> = Vec::with_capacity(tables.len());
+    // Looked up, not searched: a file of ten thousand accounts is checked in linear time.
+    let mut names: HashSet<String> = HashSet::with_capacity(tables.len());
+    let mut same_keys: HashMap<(ProviderId, String, String), usize> =
+        HashMap::with_capacity(tables.len());
     for (index, table) in tables.iter().enumerate() {
         let account =
             account_of(table, index, env).map_err(|e| ConfigError(format!("{file}: {e}")))?;
-        if accounts.iter().any(|a| a.name == account.name) {
+        if !names.insert(account.name.clone()) {
             return Err(ConfigError(format!(
                 "{file}: account {:?}: name: used by an earlier account; names must be unique",
                 account.name
             )));
         }
-        if let Some(same) = accounts.iter().find(|a| {
-            a.provider == account.provider
-                && a.endpoint == account.endpoint
-                && a.key.expose() == account.key.expose()
-        }) {
+        let identity = (
+            account.provider,
+            account.endpoint.as_str().to_string(),
+            account.key.expose().to_string(),
+        );
+        if let Some(&same) = same_keys.get(&identity) {
             return Err(ConfigError(format!(
                 "{file}: account {:?}: key_env: same provider, endpoint and key as account {:?} (one account, one name)",
-                account.name, same.name
+                account.name, accounts[same].name
             )));
         }
+        same_keys.insert(identity, accounts.len());
         accounts.push(account);
     }
     Ok(accounts)

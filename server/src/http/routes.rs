@@ -118,6 +118,8 @@ async fn healthz() -> &'static str {
 
 /// `GET /metrics`.
 async fn metrics(State(state): State<AppState>) -> Response {
+    // The forecasts of the histories kept in the data directory, from the first scrape.
+    state.loaded().await;
     match state.metrics.encode() {
         Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
         Err(_) => (

@@ -8,14 +8,12 @@
 //! classification, see answer.rs), and the classification's description of what was seen is
 //! scrubbed of the key, in any letter case, after decoding, before metrics or logs see it.
 
-use crate::http_client::http_client;
 use crate::secret::ApiKey;
 use crate::upstream::answer::Verdict;
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::protocol::{balance_request, classify_for, MAX_ANSWER_LEN};
 use captchaai_balance::provider::Family;
 use reqwest::{header, Client, Url};
-use std::time::Duration;
 use tracing::{debug, warn};
 
 /// Bytes of upstream body read at most: one more than the core accepts, so a cut body is still
@@ -23,7 +21,8 @@ use tracing::{debug, warn};
 /// bytes).
 const MAX_BODY: usize = MAX_ANSWER_LEN + 1;
 
-/// The upstream client for one account.
+/// The upstream of one account. Every account's requests go through one HTTP client (one
+/// connection pool, one TLS set-up) that the server builds once ([`crate::http_client`]).
 #[derive(Debug, Clone)]
 pub struct Proxy {
     client: Client,
@@ -39,15 +38,10 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// A client for `upstream` in `family`'s protocol (its path is kept: `https://host/prefix`
-    /// → `/prefix/res.php`).
-    pub fn new(
-        family: Family,
-        upstream: &Url,
-        key: ApiKey,
-        timeout: Duration,
-    ) -> Result<Proxy, reqwest::Error> {
-        let client = http_client(timeout)?;
+    /// The upstream at `upstream` in `family`'s protocol (its path is kept:
+    /// `https://host/prefix` → `/prefix/res.php`), asked through `client` (the server's one
+    /// client, shared: cloning a `reqwest::Client` shares its pool).
+    pub fn new(family: Family, upstream: &Url, key: ApiKey, client: Client) -> Proxy {
         let mut base = upstream.clone();
         base.set_query(None);
         base.set_fragment(None);
@@ -65,14 +59,24 @@ impl Proxy {
                 },
             );
         let shown = crate::secret::shown_url(&endpoint);
-        Ok(Proxy {
+        Proxy {
             client,
             key,
             family,
             base,
             endpoint,
             shown,
-        })
+        }
+    }
+
+    /// The account's key (for the politeness floor's hash of it; never shown).
+    pub fn key(&self) -> &ApiKey {
+        &self.key
+    }
+
+    /// The API's origin, `scheme://host:port`: the host the requests go to.
+    pub fn origin(&self) -> String {
+        self.endpoint.origin().ascii_serialization()
     }
 
     /// The request URL without query (print [`crate::secret::shown_url`] of it, never the URL).
@@ -163,9 +167,11 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn keeps_the_upstream_path() {
+        let client = crate::http_client::http_client(Duration::from_secs(1)).expect("client");
         let key = ApiKey::new("0123456789abcdef0123456789abcdef").expect("key");
         #[rustfmt::skip]
         let cases = [
@@ -177,9 +183,9 @@ mod tests {
         ];
         for (family, upstream, want) in cases {
             let url = Url::parse(upstream).expect("url");
-            let proxy =
-                Proxy::new(family, &url, key.clone(), Duration::from_secs(1)).expect("client");
+            let proxy = Proxy::new(family, &url, key.clone(), client.clone());
             assert_eq!(proxy.endpoint().as_str(), want);
+            assert_eq!(proxy.origin(), url.origin().ascii_serialization());
         }
     }
 }

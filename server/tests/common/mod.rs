@@ -12,7 +12,7 @@ pub mod process;
 #[allow(unused_imports)] // as dead_code above
 pub use process::{temp_dir, Server, BIN};
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -27,6 +27,8 @@ use captchaai_balance_server::upstream::mock::{
 };
 use captchaai_balance_server::{app, Config};
 use reqwest::Url;
+use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,6 +70,7 @@ pub struct Upstream {
     queries: Arc<Mutex<Vec<String>>>,
     bodies: Arc<Mutex<Vec<String>>>,
     gate: Arc<Mutex<Option<Arc<Semaphore>>>>,
+    peers: Arc<Mutex<HashSet<SocketAddr>>>,
 }
 
 impl Upstream {
@@ -86,6 +89,7 @@ impl Upstream {
             queries: Arc::default(),
             bodies: Arc::default(),
             gate: Arc::default(),
+            peers: Arc::default(),
         };
         let router = Router::new()
             .fallback(any(answer))
@@ -94,7 +98,14 @@ impl Upstream {
             .await
             .expect("bind upstream");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, router).await.expect("upstream serve") });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("upstream serve")
+        });
         let upstream = Upstream {
             url: Url::parse(&format!("http://{addr}")).expect("url"),
             ..upstream
@@ -117,6 +128,11 @@ impl Upstream {
     /// the body).
     pub fn bodies(&self) -> Vec<String> {
         self.bodies.lock().expect("lock").clone()
+    }
+
+    /// The connections its requests came on (each client address once).
+    pub fn connections(&self) -> usize {
+        self.peers.lock().expect("lock").len()
     }
 
     /// Changes how it answers.
@@ -142,12 +158,14 @@ impl Upstream {
 
 async fn answer(
     State(up): State<Upstream>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     RawQuery(query): RawQuery,
     body: String,
 ) -> Response {
     up.hits.fetch_add(1, Ordering::SeqCst);
+    up.peers.lock().expect("lock").insert(peer);
     up.queries
         .lock()
         .expect("lock")

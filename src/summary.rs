@@ -265,6 +265,53 @@ mod tests {
     }
 
     #[test]
+    fn an_expired_thread_plan_needs_attention_and_the_tooltip_says_the_threads() {
+        use crate::threads::Threads;
+        let mut state = state_with(&[
+            ("Production", Ok("12.5")),
+            ("Staging", Ok("9")),
+            ("Spare", Ok("20")),
+        ]);
+        let read = |state: State, i: usize, threads: u32, working_threads: u32| {
+            let id = state.accounts[i].id();
+            state
+                .observe_threads(
+                    &Ok(Threads {
+                        threads,
+                        working_threads,
+                    }),
+                    Some(&id),
+                    T0,
+                )
+                .0
+        };
+        state = read(state, 0, 10, 3);
+        state = read(state, 1, 0, 0);
+        let v = view(&state, T0, Lang::En, 0);
+        // The expired plan first, its money still OK; the badge stays about money.
+        assert_eq!(v.accounts[0].name, "Staging");
+        assert_eq!(v.accounts[0].status, Status::PlanExpired);
+        assert_eq!(v.status, Status::PlanExpired);
+        assert_eq!(v.badge.text, "9.00");
+        assert_eq!(
+            v.summary_text.as_deref(),
+            Some("1 of 3 accounts need attention")
+        );
+        let lines: Vec<&str> = v.badge.title.lines().collect();
+        assert_eq!(lines[0], "Staging (CaptchaAI): $9.0000 · No active plan");
+        assert_eq!(
+            lines[1],
+            "Production (CaptchaAI): $12.5000 · OK · 3 of 10 threads busy"
+        );
+        assert_eq!(lines[2], "Spare (CaptchaAI): $20.0000 · OK");
+        let id = view(&state, T0, Lang::Id, 0);
+        assert_eq!(
+            id.summary_text.as_deref(),
+            Some("1 dari 3 akun perlu perhatian")
+        );
+    }
+
+    #[test]
     fn a_rejected_key_keeps_its_balance_in_the_tooltip() {
         let mut state = state_with(&[("Production", Ok("12.5")), ("Staging", Ok("0.5"))]);
         let staging = state.accounts[1].id();

@@ -74,6 +74,7 @@
   function trimAccount(a) {
     const error = a.error && {
       code: a.error.code, severity: a.error.severity, message: a.error.message, cause: a.error.cause, fix: a.error.fix,
+      diagnosis: a.error.diagnosis,
     };
     const refresh = {
       enabled: a.refresh.enabled, text: a.refresh.text, waitText: null, reason: a.refresh.reason, checkingText: a.refresh.checkingText,
@@ -200,7 +201,8 @@
     $('stale-text').textContent = view.staleText ?? '';
     // A thread plan's capacity (CaptchaAI), from the same check as the balance.
     const threads = view.threads;
-    $('threads').hidden = !threads;
+    // No active plan is then the error card's own title: not said twice.
+    $('threads').hidden = !threads || view.error?.diagnosis === 'no_active_plan';
     $('threads').dataset.capacity = threads?.capacity ?? '';
     $('threads').dataset.stale = String(Boolean(threads?.stale));
     $('threads-text').textContent = threads?.text ?? '';

@@ -78,14 +78,14 @@ function account(form) {
 test('an endless answer is read only up to the core\'s limit, then the connection is dropped', async () => {
   const { state, id } = account({ provider: 'custom-2captcha', apiKey: 'token-0123456789abcdef', endpoint: `${base}/endless` });
   const outcome = await cab.checkBalance(state, id, false);
-  assert.deepEqual(outcome, { account: id, ok: false, balance: null, code: 'malformed', detail: 'answer too long' });
+  assert.deepEqual(outcome, { account: id, ok: false, balance: null, code: 'malformed', detail: 'answer too long', threads: null });
   await endlessClosed;
   assert.ok(endlessBytesSent < 64 * 1024 * 1024, `the module stopped reading: ${endlessBytesSent} bytes were sent`);
 });
 
 test('a normal answer reaches the core whole', async () => {
   const { state, id } = account({ provider: 'custom-2captcha', apiKey: 'token-0123456789abcdef', endpoint: `${base}/small` });
-  assert.deepEqual(await cab.checkBalance(state, id, false), { account: id, ok: true, balance: '12.5', code: null, detail: null });
+  assert.deepEqual(await cab.checkBalance(state, id, false), { account: id, ok: true, balance: '12.5', code: null, detail: null, threads: null });
 });
 
 test('a key arrives upstream byte for byte, in the query and in the body', async () => {
@@ -119,6 +119,6 @@ test('nothing is sent for an account that may not be asked', async () => {
   assert.equal(refused.ok, false);
   assert.match(refused.errors['accounts.0.endpoint'], /unencrypted/);
   assert.deepEqual(await cab.checkBalance(state, 'no-such-account', false),
-    { account: 'no-such-account', ok: false, balance: null, code: 'malformed', detail: 'no such account' });
+    { account: 'no-such-account', ok: false, balance: null, code: 'malformed', detail: 'no such account', threads: null });
   assert.equal(seen.length, 0);
 });

@@ -189,6 +189,9 @@ test('Firefox: ok balance gives a green badge; options and popup work, host perm
     const v2 = await textOf(firefox, '#remaining tr[data-type="recaptcha_v2"]');
     assert.match(v2.replace(/[,.\s](?=\d{3}\b)/g, ''), /4115/);
     assert.equal(api.balanceRequests(), 1, 'the popup reused the fresh reading');
+    // CaptchaAI sells thread plans: the same check read the mock plan's threads.
+    assert.equal(await textOf(firefox, '#threads-text'), '3 of 10 threads busy');
+    assert.equal(api.threadsRequests(), 1);
     await firefox.screenshot(path.join(OUT_DIR, 'firefox-popup.png'));
     await assertPageHasNoKey(firefox, 'popup');
   });

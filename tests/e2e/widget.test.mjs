@@ -116,6 +116,7 @@ function readWidget(page, selector = 'captchaai-balance') {
       refreshTitle: root.querySelector('[part=refresh]').title,
       meta: text('.meta'),
       estimate: shown('[part=estimate]') ? text('[part=estimate] output') : null,
+      threads: shown('[part=threads]') ? text('[part=threads] .text') : null,
       refresh: text('[part=refresh]'),
       html: root.innerHTML,
     };
@@ -191,7 +192,10 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.equal(colour, 'rgb(21, 128, 61)', 'ok uses the badge green #15803d');
     const events = await page.evaluate(() => window.__events);
     const last = events.at(-1);
-    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null });
+    // CaptchaAI sells thread plans: the same check read the mock plan's 10 threads, 3 busy.
+    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null, threads: 10, workingThreads: 3 });
+    assert.equal(w.threads, '3 of 10 threads busy');
+    assert.equal(mock.threadsRequests(), 1, 'one threadsinfo with the balance');
     assert.ok(last.bubbles && last.composed, 'balancechange bubbles and is composed');
     assert.equal(mock.keysSeen().at(-1), KEY, 'the widget sent its key to the API');
     // Accessibility: a polite live region and a keyboard-reachable Refresh button.
@@ -322,6 +326,24 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.match(w.balance, /12\.345/);
     assert.equal(mock.balanceRequests(), 2, 'Refresh sent no request, or more than one');
     await page.close();
+  });
+
+  test('a thread plan: every thread busy in amber, no active plan in red, the money untouched', async () => {
+    mock.reset();
+    for (const [scenario, words, capacity] of [['saturated', 'All 10 threads busy', 'all_busy'], ['expired', 'No active plan', 'no_plan']]) {
+      mock.setScenario({ scenario });
+      const page = await open(direct());
+      const w = await until(async () => {
+        const r = await readWidget(page);
+        return r?.threads ? r : null;
+      }, `the threads line (${scenario})`);
+      assert.equal(w.threads, words);
+      assert.match(w.balance, /12\.3450/);
+      const shown = await page.evaluate(() => document.querySelector('captchaai-balance').shadowRoot.querySelector('[part=threads]').dataset.capacity);
+      assert.equal(shown, capacity);
+      await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, `widget-threads-${scenario}.png`) });
+      await page.close();
+    }
   });
 
   test('stale: an HTML 502 after a good reading keeps the balance and marks it stale', async () => {

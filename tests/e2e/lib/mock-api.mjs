@@ -157,7 +157,9 @@ export async function startMockApi({ port = 0 } = {}) {
       : send(200, 'text/plain', String(request)));
 
     if (task) return answerTask(send, scenario, balance);
-    if (scenario in API_ERRORS) return answer(0, API_ERRORS[scenario]);
+    // A plan given with the scenario answers threadsinfo whatever the balance answers (CaptchaAI
+    // says ERROR_ZERO_BALANCE while every thread is busy or no plan is active).
+    if (scenario in API_ERRORS && !(threads && plan)) return answer(0, API_ERRORS[scenario]);
     if (threads && !['rate_limited', 'html_502'].includes(scenario)) {
       const { threads: total, working } = plan ?? PLAN[scenario] ?? DEFAULT_PLAN;
       return json

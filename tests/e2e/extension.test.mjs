@@ -94,6 +94,10 @@ test('options page has the exact English labels and a Save button', async () => 
     // Nothing configured yet: grey "?" and no request.
     await expectBadge(ext, { text: '?', color: GREY });
     assert.equal(api.balanceRequests(), 0);
+    // No key, so no account is known to add funds to.
+    const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT, checks: 0 });
+    await popup.locator('#paused').waitFor();
+    assert.equal(await popup.locator('#add-funds').isVisible(), false, 'Add funds without a key');
   });
 });
 
@@ -203,6 +207,8 @@ test('wrong key: grey !, popup shows cause and fix, the alarm does not retry the
       assert.ok((await text(popup, part)).trim().length > 10, `${part} is filled`);
     }
     assert.match(await text(popup, '#error'), /key/i);
+    // Money cannot be added to an account the provider does not recognise as this key's.
+    assert.equal(await popup.locator('#add-funds').isVisible(), false, 'Add funds beside a rejected key');
     await screenshot(popup, 'popup-wrong-key.png');
     await assertPageHasNoKey(popup, 'popup (wrong key)');
     await popup.close();

@@ -43,8 +43,6 @@
  * loads is named statically, relative to this file, so bundlers find them (`assets` below;
  * types in captchaai-balance.d.ts; esbuild users import `esbuild.js` instead).
  */
-import { runCheckCycle } from './check-cycle.js';
-
 const TAG = 'captchaai-balance';
 const DEFAULT_PROVIDER = 'captchaai';
 /** What a server account is asked as: captchaai-balance-server answers the 2captcha shape. */
@@ -138,6 +136,14 @@ function loadWasm() {
 /** The glue's name, resolved only for the load-failure sentence (a variable, not a literal, so
  * no bundler copies it as a file: the glue is bundled through the import below). */
 const GLUE_FILE = './captchaai_balance.js';
+/** The shared check cycle's name, for the same sentence. */
+const CYCLE_FILE = './check-cycle.js';
+/**
+ * `runCheckCycle` of check-cycle.js, once loaded. Imported beside the glue and the .wasm rather
+ * than statically: a static import would hold their downloads back by one round trip on a cold
+ * load (the module body runs only once its static imports are in).
+ */
+let runCheckCycle = null;
 
 async function startWasm() {
   // One microtask first: an entry that calls setAssets right after importing this module (the
@@ -149,15 +155,19 @@ async function startWasm() {
   // compile error.
   const glue = import('./captchaai_balance.js');
   const wasm = fetch(wasmUrl);
-  // Neither may become an unhandled rejection while the other is awaited.
+  const cycle = import('./check-cycle.js');
+  // None may become an unhandled rejection while another is awaited.
   glue.catch(() => {});
   wasm.catch(() => {});
+  cycle.catch(() => {});
   let cab;
   try {
-    // A literal specifier: every bundler includes the glue (unbundled, it is this file's folder).
+    // Literal specifiers: every bundler includes both (unbundled, they are this file's folder).
     cab = await glue;
+    ({ runCheckCycle } = await cycle);
   } catch (e) {
-    throw new LoadFailure('glue', [new URL(GLUE_FILE, import.meta.url).href], e);
+    const file = cab ? CYCLE_FILE : GLUE_FILE;
+    throw new LoadFailure('glue', [new URL(file, import.meta.url).href], e);
   }
   let response;
   try {

@@ -1077,9 +1077,11 @@ fn threads_text(counts: Threads, lang: Lang) -> String {
     }
 }
 
-/// How often every thread was busy over the last day, once there are two readings to compare.
+/// How often every thread was busy over the last day, once there are two readings to compare
+/// and any of them was busy (a share of nothing says nothing).
 fn share_text(account: &Account, now_ms: i64, lang: Lang) -> Option<String> {
-    let share = busy_share(&account.monitor.threads, now_ms).filter(|s| s.readings >= 2)?;
+    let share =
+        busy_share(&account.monitor.threads, now_ms).filter(|s| s.readings >= 2 && s.busy > 0)?;
     Some(format(
         lang,
         "threads_share",
@@ -2158,6 +2160,19 @@ mod tests {
         assert_eq!(
             view_at(&id, T0 + 61_000, Lang::Id).threads.unwrap().text,
             "3 dari 10 thread sibuk"
+        );
+        let calm = checked(id.clone(), 11, (10, 4), Ok("24.50"));
+        let share = |a: &Account, min: i64| {
+            view_at(a, T0 + min * 60_000, Lang::En)
+                .threads
+                .unwrap()
+                .share_text
+        };
+        assert_eq!(share(&calm, 11), None, "no busy reading: no share");
+        let once = checked(calm, 21, (10, 10), Ok("24.50"));
+        assert_eq!(
+            share(&once, 21).as_deref(),
+            Some("Every thread was busy in 1 of 3 readings over the last 24 h (33 %).")
         );
         // A failed threads request keeps the reading, out of date; with none, it says why.
         let failed = id

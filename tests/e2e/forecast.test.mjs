@@ -178,6 +178,41 @@ test('popup in Indonesian: the forecast in its words and numbers', async () => {
   }, { lang: 'id' });
 });
 
+test('the forecast never contradicts the balance: at $0 it says since when it is empty; an old reading\'s runway is counted from it and says so', async () => {
+  api.setScenario({ scenario: 'ok', balance: '0.6' });
+  await withExtension(async (ext) => {
+    await configure(ext, { endpoint: api.url });
+    // Six hours at $0.10 an hour down to $0.60; then the money runs out.
+    await seedHistory(ext, 0, { endUnits: 6_000, hours: 6, perStep: 167 });
+    api.setScenario({ scenario: 'zero' });
+    await shiftWorkerClock(ext, 11 * MINUTE);
+    await fireAlarm(ext);
+    let popup = await openPopup(ext, { viewport: POPUP_VIEWPORT, checks: 0 });
+    await waitFor(() => text(popup, '#balance'), (b) => b === '$0.0000', { what: 'the empty balance' });
+    const runway = await text(popup, '#runway');
+    assert.match(runway, /^Empty since \d\d:\d\d$/, runway);
+    assert.doesNotMatch(await text(popup, '#forecast'), /Empty in about/);
+    await screenshot(popup, 'popup-empty-since.png');
+    await popup.close();
+
+    // Topped up; then the API goes down for hours: the runway is counted from the last reading
+    // and said to be as of it, not from now as if the money had not moved.
+    api.setScenario({ scenario: 'ok', balance: '0.6' });
+    await shiftWorkerClock(ext, 22 * MINUTE);
+    await fireAlarm(ext);
+    await seedHistory(ext, 0, { endUnits: 6_000, hours: 6, perStep: 167 });
+    api.setScenario({ scenario: 'html_502' });
+    await shiftWorkerClock(ext, 3 * HOUR);
+    await fireAlarm(ext);
+    popup = await openPopup(ext, { viewport: POPUP_VIEWPORT, checks: 0 });
+    await waitFor(() => text(popup, '#runway'), (r) => /as of the reading at/.test(r), { what: 'the runway as of the reading' });
+    const old = await text(popup, '#runway');
+    assert.match(old, /^(Empty in about .*|At the recent spend it would be empty since about .*) \(as of the reading at \d\d:\d\d\)$/, old);
+    assert.match(await text(popup, '#level'), /out of date/);
+    await screenshot(popup, 'popup-runway-as-of.png');
+  });
+});
+
 test('a steady drain: the next reading fires one "runs out soon" notification naming the account', async () => {
   api.setScenario({ scenario: 'ok', balance: '10.5' });
   await withExtension(async (ext) => {

@@ -332,7 +332,8 @@ async fn the_control_api_refuses_cross_origin_writes() {
 
 /// One simulated API: a proxy-mode server whose upstream is a mock-mode server reaches the same
 /// verdict for every scenario as the mock-mode server itself (the answers are built from the
-/// core's classification, so classifying them again changes nothing).
+/// core's classification, so classifying them again changes nothing), the balance's and the
+/// plan's threads alike (the proxy asks `threadsinfo` the way CaptchaAI's SDK does: a POST form).
 #[tokio::test]
 async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
     let mock = start(mock_config()).await;
@@ -347,6 +348,14 @@ async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
         .filter(|n| *n != "slow")
         .collect();
     assert_eq!(names.len(), 14);
+    let threads = |base: &str| {
+        send(
+            client()
+                .post(format!("{base}/res.php"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("action=threadsinfo&json=1"),
+        )
+    };
     for name in names {
         // Past the proxy's politeness floor (CaptchaAI: one call a minute).
         clock.advance(Duration::from_secs(60));
@@ -358,6 +367,22 @@ async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
             (direct.status, direct.json()),
             "{name}"
         );
+        // The same check's threads, from both caches.
+        let direct = threads(&mock).await;
+        let proxied = threads(&proxy).await;
+        assert_eq!(
+            (proxied.status, proxied.json()),
+            (direct.status, direct.json()),
+            "{name}: threadsinfo"
+        );
+        let want = match name {
+            "saturated" => Some(json!({"threads":10,"working_threads":10})),
+            "expired" => Some(json!({"threads":0,"working_threads":0})),
+            _ => None,
+        };
+        if let Some(want) = want {
+            assert_eq!(direct.json(), want, "{name}");
+        }
     }
 }
 

@@ -36,6 +36,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+/// The busy threads of the stand-in's plan (of ten) while it is in scenario `ok`.
+pub const PLAN_BUSY: u32 = 3;
+
 /// The server's key in every test. It must never appear in a response or a log line.
 pub const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 /// Its masked form.
@@ -65,7 +68,7 @@ pub enum Behaviour {
 /// form `action=threadsinfo`): its mock account has a 10-thread plan. Those requests are
 /// counted and listed apart ([`Upstream::threads_hits`], [`Upstream::threads_bodies`]), are never
 /// held by the gate, and answer as [`Upstream::set_threads`] says, else as the balance does
-/// (the plan's counts for [`Behaviour::Balance`]).
+/// (the plan's counts for [`Behaviour::Balance`]: 3 of 10 threads busy, [`PLAN_BUSY`]).
 #[derive(Clone)]
 pub struct Upstream {
     /// Base URL, e.g. `http://127.0.0.1:41234`.
@@ -98,7 +101,9 @@ impl Upstream {
             threads_behaviour: Arc::default(),
             behaviour: Arc::new(Mutex::new(Behaviour::Hang)),
             account: Arc::new({
-                let account = MockAccount::with(Clock::manual(), family, DEFAULT_PRESET);
+                // A fixed time: the plan's busy threads are the same in every run (3 of 10).
+                let clock = Clock::manual_at(1_800_000_000_000);
+                let account = MockAccount::with(clock, family, DEFAULT_PRESET);
                 match family {
                     Family::TwoCaptcha => account.with_plan(PLAN_THREADS),
                     Family::CreateTask => account,

@@ -191,7 +191,8 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.equal(colour, 'rgb(21, 128, 61)', 'ok uses the badge green #15803d');
     const events = await page.evaluate(() => window.__events);
     const last = events.at(-1);
-    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null });
+    // The mock API's thread plan (CaptchaAI, the default provider): 10 threads, 3 busy.
+    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null, threads: 10, workingThreads: 3 });
     assert.ok(last.bubbles && last.composed, 'balancechange bubbles and is composed');
     assert.equal(mock.keysSeen().at(-1), KEY, 'the widget sent its key to the API');
     // Accessibility: a polite live region and a keyboard-reachable Refresh button.
@@ -803,6 +804,45 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     await page.locator('#accounts-panel').screenshot({ path: path.join(OUT_DIR, 'demo-accounts.png') });
     await page.screenshot({ path: path.join(OUT_DIR, 'demo-accounts-page.png'), fullPage: true });
     await page.close();
+  });
+
+  test('demo page: a mock CaptchaAI plan\'s threads in the production widget and the admin view, saturated and expired in words; screenshots', async () => {
+    for (const account of ['production', 'staging', 'backup', 'archive']) await control(`/mock/reset?account=${account}`);
+    // The widget's thread line (its shadow DOM) and the admin view's line under `production`.
+    const threads = (page) => page.evaluate(() => {
+      const line = document.querySelector('#prod-balance').shadowRoot.querySelector('[part=threads]');
+      const admin = document.querySelector('#threads-production');
+      return line && !line.hidden && admin && !admin.hidden && admin.textContent ? {
+        widget: line.querySelector('.text').textContent,
+        capacity: line.dataset.capacity,
+        admin: admin.textContent,
+        others: [...document.querySelectorAll('#accounts .threads')].map((p) => p.id),
+      } : null;
+    });
+    for (const [scenario, widget, capacity] of [
+      ['ok', /^\d of 10 threads busy$/, 'free'],
+      ['saturated', /^All 10 threads busy$/, 'all_busy'],
+      ['expired', /^No active plan$/, 'no_plan'],
+    ]) {
+      await control('/mock/scenario', { scenario, balance: '24.5', drainPerMinute: 0 });
+      const page = await openDemo();
+      const prod = await waitState(page, 'ok', '#prod-balance');
+      // The money is untouched whatever the plan: the balance and its level stand.
+      assert.match(prod.balance, /24\.5/, scenario);
+      const t = await until(() => threads(page), `${scenario}: the thread lines`);
+      assert.match(t.widget, widget, scenario);
+      assert.equal(t.capacity, capacity, scenario);
+      // The admin view says the same in the server's words (never a count code such as all_busy).
+      assert.match(t.admin, widget, scenario);
+      assert.doesNotMatch(t.admin, /_|threads=|working/, scenario);
+      assert.deepEqual(t.others, ['threads-production'], 'only the CaptchaAI account has a thread line');
+      // The widget's event carries the counts too.
+      const want = scenario === 'expired' ? 0 : 10;
+      await until(() => page.evaluate((n) => window.__events.some((e) => e.id === 'prod-balance' && e.detail.threads === n), want), `${scenario}: the event's threads`);
+      await page.screenshot({ path: path.join(OUT_DIR, `demo-threads-${scenario}.png`), fullPage: true });
+      await page.close();
+    }
+    await control('/mock/reset');
   });
 
   test('demo page at 375 px: no horizontal scrolling; the header pill shows words, never a raw code; an outage shows the server\'s last reading out of date', async () => {

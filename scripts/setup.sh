@@ -80,7 +80,7 @@ if ! have geckodriver || [ "$(geckodriver --version | awk 'NR==1 {print $2}')" !
 fi
 # The official client libraries `make test-clients` runs against the server, pinned, in their own
 # virtualenv (.venv-clients, gitignored). pip reaches only the package registry.
-CLIENT_PACKAGES="2captcha-python==2.1.2 anticaptchaofficial==1.0.72"
+CLIENT_PACKAGES="2captcha-python==2.1.2 anticaptchaofficial==1.0.72 captchaai==1.0.1"
 if [ "$(cat .venv-clients/installed 2>/dev/null)" != "$CLIENT_PACKAGES" ]; then
   say "installing the official client libraries ($CLIENT_PACKAGES) in .venv-clients"
   rm -rf .venv-clients

@@ -9,6 +9,20 @@ const names = { 'prod-balance': 'production', 'compact-balance': 'compact' };
 /** The last line logged per widget. */
 const logged = new WeakMap();
 
+/** A thread plan's line under each admin-view widget, by account name. */
+const threadLines = new Map();
+
+/**
+ * A thread plan's capacity in the server's words (`threadsText` of `/v1/accounts`: "3 of 10
+ * threads busy", "All 10 threads busy", "No active plan"), never its counts or a code. Hidden
+ * for an account without a thread plan.
+ */
+function showThreads(line, account) {
+  const text = account?.threadsText ?? '';
+  line.textContent = text;
+  line.hidden = text === '';
+}
+
 document.addEventListener('balancechange', (event) => {
   const { balance, balanceText, level, levelText, stale, error, message } = event.detail;
   const who = names[event.target.id] ?? event.target.getAttribute('account') ?? event.target.id ?? 'widget';
@@ -26,6 +40,17 @@ document.addEventListener('balancechange', (event) => {
     item.textContent = `${time} ${line}`;
     events.prepend(item);
     while (events.children.length > 6) events.lastElementChild.remove();
+  }
+
+  // An admin-view widget read its account: the plan's threads of the same check, from the
+  // server's cache (no upstream request of its own).
+  const threadLine = threadLines.get(event.target.getAttribute('account'));
+  if (threadLine) {
+    const name = encodeURIComponent(event.target.getAttribute('account'));
+    fetch(`/v1/accounts/${name}`, { cache: 'no-store' })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((account) => { if (account) showThreads(threadLine, account); })
+      .catch(() => {});
   }
 
   if (event.target.id === 'prod-balance') {
@@ -67,6 +92,15 @@ async function showAccounts() {
     // The provider's name as people know it (the server sends it beside its id).
     caption.textContent = account.providerLabel ?? '';
     cell.append(widget, caption);
+    // A thread plan (CaptchaAI): its threads, in words, under the widget.
+    if (account.threads !== undefined && account.threads !== null) {
+      const line = document.createElement('p');
+      line.className = 'threads';
+      line.id = `threads-${account.name}`;
+      showThreads(line, account);
+      threadLines.set(account.name, line);
+      cell.append(line);
+    }
     accountList.append(cell);
   }
   accountsPanel.hidden = false;

@@ -16,6 +16,9 @@
 //!   learnt the rate yet;
 //! - `captcha_spend_usd_per_hour`: that spend rate (positive while the balance falls; NaN
 //!   while unknown), from the exact decimal like the balance;
+//! - `captcha_threads` and `captcha_threads_working`: a thread plan's threads and busy threads
+//!   (CaptchaAI), from the latest `threadsinfo` reading; only for an account that has had one
+//!   (a series that never existed cannot read as an expired plan of zero threads);
 //! - `captcha_balance_upstream_requests_total`, `captcha_balance_upstream_errors_total{code}`
 //!   (the core's stable snake_case codes, every code pre-created at 0 so rates work from the
 //!   start);
@@ -33,12 +36,15 @@
 //! request), so the label sets are bounded by the config file.
 //!
 //! An `ERROR_ZERO_BALANCE` answer counts as an error *and* as a good reading of 0: the account
-//! state is known, the monitor only has no money to report.
+//! state is known, the monitor only has no money to report. Not from a thread plan whose money
+//! remains: there it means every thread busy or no active plan (the core's diagnosis), and the
+//! caller passes no reading.
 
 use crate::clock::Clock;
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::forecast::Runway;
 use captchaai_balance::money::Money;
+use captchaai_balance::threads::Threads;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -105,6 +111,8 @@ pub struct Metrics {
     since_good: Family<AccountLabels, FloatGauge>,
     runway: Family<AccountLabels, FloatGauge>,
     spend: Family<AccountLabels, FloatGauge>,
+    threads: Family<AccountLabels, Gauge>,
+    threads_working: Family<AccountLabels, Gauge>,
     upstream_requests: Family<AccountLabels, Counter>,
     upstream_errors: Family<ErrorLabels, Counter>,
     served: Family<ServedLabels, Counter>,
@@ -141,6 +149,18 @@ impl Metrics {
             }
         }
         let served = Family::<ServedLabels, Counter>::default();
+        let threads = Family::<AccountLabels, Gauge>::default();
+        let threads_working = Family::<AccountLabels, Gauge>::default();
+        registry.register(
+            "captcha_threads",
+            "A thread plan's threads from the latest threadsinfo reading (0: no active plan); only for accounts with a reading",
+            threads.clone(),
+        );
+        registry.register(
+            "captcha_threads_working",
+            "A thread plan's busy threads from the latest threadsinfo reading; only for accounts with a reading",
+            threads_working.clone(),
+        );
         registry.register(
             "captcha_balance_usd",
             "Last good balance in USD (NaN before the first good reading)",
@@ -209,6 +229,8 @@ impl Metrics {
             since_good,
             runway,
             spend,
+            threads,
+            threads_working,
             upstream_requests,
             upstream_errors,
             served,
@@ -248,26 +270,43 @@ impl Metrics {
     }
 
     /// Records one upstream reading of a configured account (others are ignored: the label
-    /// sets stay those of the config).
-    pub fn record_upstream(&self, account: &str, outcome: &Result<Money, ApiError>) {
+    /// sets stay those of the config): the request, its error, and `reading`, the balance it
+    /// gave (the account's: a balance, 0 for `ERROR_ZERO_BALANCE` unless a thread plan's money
+    /// remains).
+    pub fn record_upstream(
+        &self,
+        account: &str,
+        outcome: &Result<Money, ApiError>,
+        reading: Option<Money>,
+    ) {
         let Some(series) = self.series(account) else {
             return;
         };
         let labels = &series.labels;
         self.upstream_requests.get_or_create(labels).inc();
-        let good = match outcome {
-            Ok(balance) => Some(*balance),
-            Err(error) => {
-                self.upstream_errors
-                    .get_or_create(&error_labels(labels, error.code))
-                    .inc();
-                (error.code == ErrorCode::ZeroBalance).then_some(Money::ZERO)
-            }
-        };
-        if let Some(balance) = good {
+        if let Err(error) = outcome {
+            self.upstream_errors
+                .get_or_create(&error_labels(labels, error.code))
+                .inc();
+        }
+        if let Some(balance) = reading {
             self.balance.get_or_create(labels).set(balance.to_f64());
             *series.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
         }
+    }
+
+    /// Records a thread plan's reading (a failed one changes nothing: the last reading stands,
+    /// as the balance's does). Unknown accounts are ignored.
+    pub fn record_threads(&self, account: &str, counts: Threads) {
+        let Some(series) = self.series(account) else {
+            return;
+        };
+        self.threads
+            .get_or_create(&series.labels)
+            .set(i64::from(counts.threads));
+        self.threads_working
+            .get_or_create(&series.labels)
+            .set(i64::from(counts.working_threads));
     }
 
     /// Records an account's forecast: the spend rate (`None`: not enough history) and the
@@ -404,12 +443,28 @@ mod tests {
             "{text}"
         );
         clock.advance(Duration::from_secs(5));
-        metrics.record_upstream("prod", &Ok(Money::parse("12.345").expect("money")));
+        let read = Money::parse("12.345").expect("money");
+        metrics.record_upstream("prod", &Ok(read), Some(read));
         metrics.record_upstream(
             "staging",
             &Err(ApiError::new(ErrorCode::Timeout, "timeout")),
+            None,
         );
-        metrics.record_upstream("nobody", &Ok(Money::ZERO));
+        metrics.record_upstream("nobody", &Ok(Money::ZERO), Some(Money::ZERO));
+        assert!(
+            !metrics
+                .encode()
+                .expect("encode")
+                .contains("captcha_threads{"),
+            "no series before a reading"
+        );
+        metrics.record_threads(
+            "prod",
+            Threads {
+                threads: 10,
+                working_threads: 3,
+            },
+        );
         clock.advance(Duration::from_secs(7));
         metrics.record_served("res_php", 200);
         let text = metrics.encode().expect("encode");
@@ -424,6 +479,8 @@ mod tests {
             r#"captcha_balance_upstream_requests_total{account="staging",provider="anticaptcha"} 1"#,
             r#"captcha_balance_upstream_errors_total{account="staging",provider="anticaptcha",code="timeout"} 1"#,
             r#"captcha_balance_requests_served_total{route="res_php",status="200"} 1"#,
+            r#"captcha_threads{account="prod",provider="captchaai"} 10"#,
+            r#"captcha_threads_working{account="prod",provider="captchaai"} 3"#,
         ];
         for line in lines {
             assert!(
@@ -432,6 +489,10 @@ mod tests {
             );
         }
         assert!(!text.contains("nobody"), "{text}");
+        assert!(
+            !text.contains(r#"captcha_threads{account="staging""#),
+            "{text}"
+        );
         assert!(
             !text.contains("captchaai_"),
             "no series keeps the old prefix:\n{text}"

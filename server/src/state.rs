@@ -122,8 +122,7 @@ impl AppState {
             (Mode::Mock, _) => MOCK_ACCOUNTS
                 .iter()
                 .map(|spec| {
-                    let mock =
-                        MockAccount::with(clock.clone(), spec.provider.info().family, spec.preset);
+                    let mock = MockAccount::of_spec(clock.clone(), spec);
                     Arc::new(Account::new(
                         spec.name,
                         spec.provider,

@@ -44,16 +44,24 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
     assert_eq!(list.status, 200);
     assert_eq!(list.headers["content-type"], "application/json");
     assert_eq!(list.headers["cache-control"], "no-store");
+    // CaptchaAI's plan: its busy threads follow the simulated load (a few of ten).
+    let busy = list.json()["accounts"][0]["workingThreads"].clone();
+    assert!((1..10).contains(&busy.as_u64().expect("a count")), "{busy}");
     assert_eq!(
         list.json(),
         json!({"accounts": [
-            {"name": "production", "provider": "captchaai", "providerLabel": "CaptchaAI", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
-            {"name": "staging", "provider": "anticaptcha", "providerLabel": "Anti-Captcha", "balance": "3.25", "level": "low", "readAt": read_at, "threshold": "10", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
-            {"name": "solver", "provider": "capsolver", "providerLabel": "CapSolver", "balance": null, "level": "unknown", "readAt": null, "threshold": "1", "error": {"code": "key_not_found", "detail": "ERROR_KEY_DENIED_ACCESS"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"},
+            {"name": "production", "provider": "captchaai", "providerLabel": "CaptchaAI", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history", "threads": 10, "workingThreads": busy, "threadsText": format!("{busy} of 10 threads busy"), "diagnosis": null},
+            {"name": "staging", "provider": "anticaptcha", "providerLabel": "Anti-Captcha", "balance": "3.25", "level": "low", "readAt": read_at, "threshold": "10", "error": null, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history", "threads": null, "workingThreads": null, "threadsText": null, "diagnosis": null},
+            {"name": "solver", "provider": "capsolver", "providerLabel": "CapSolver", "balance": null, "level": "unknown", "readAt": null, "threshold": "1", "error": {"code": "key_not_found", "detail": "ERROR_KEY_DENIED_ACCESS"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history", "threads": null, "workingThreads": null, "threadsText": null, "diagnosis": null},
         ]})
     );
-    // The list was read through the caches: one call per account.
+    // The list was read through the caches: one call per account, and CaptchaAI's threads in
+    // the same check; no other provider is asked for threads.
     assert_eq!((a.hits(), b.hits(), c.hits()), (1, 1, 1));
+    assert_eq!(
+        (a.threads_hits(), b.threads_hits(), c.threads_hits()),
+        (1, 0, 0)
+    );
 
     let one = get(&base, "/v1/accounts/staging").await;
     assert_eq!(one.json()["level"], "low");
@@ -69,14 +77,17 @@ async fn v1_accounts_lists_every_account_with_the_cores_level() {
     assert_eq!(unknown.status, 404);
     assert!(unknown.json()["error"].is_string(), "{}", unknown.body);
 
-    // A failed check keeps the last good balance and its time; the level stays the balance's.
+    // A failed check keeps the last good balance and its time; the level stays the balance's,
+    // and the plan's threads their last reading, out of date (a host answering 502 is not asked
+    // for threads).
     clock.advance(FLOOR);
     a.set(Behaviour::Raw(502, "text/html", "<html>502</html>"));
     let production = get(&base, "/v1/accounts/production").await.json();
     assert_eq!(
         production,
-        json!({"name": "production", "provider": "captchaai", "providerLabel": "CaptchaAI", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": {"code": "server_error", "detail": "HTTP 502"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history"})
+        json!({"name": "production", "provider": "captchaai", "providerLabel": "CaptchaAI", "balance": "12.5", "level": "ok", "readAt": read_at, "threshold": "5", "error": {"code": "server_error", "detail": "HTTP 502"}, "spendPerHour": null, "runwaySeconds": null, "runwayLowSeconds": null, "lastTopUp": null, "forecastNote": "not_enough_history", "threads": 10, "workingThreads": busy, "threadsText": format!("{busy} of 10 threads busy · out of date"), "diagnosis": null})
     );
+    assert_eq!(a.threads_hits(), 1);
     // ERROR_ZERO_BALANCE is a reading of 0: empty.
     clock.advance(FLOOR);
     b.set(Behaviour::Owned(
@@ -287,7 +298,9 @@ async fn metrics_label_every_series_with_account_and_provider() {
             );
         }
         assert!(
-            line.starts_with("captcha_balance_") || line.starts_with("captcha_spend_"),
+            line.starts_with("captcha_balance_")
+                || line.starts_with("captcha_spend_")
+                || line.starts_with("captcha_threads"),
             "{line}"
         );
     }

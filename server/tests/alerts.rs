@@ -253,6 +253,106 @@ async fn one_message_per_event_across_a_threshold_crossing_and_a_restart() {
     );
 }
 
+/// A CaptchaAI plan's capacity alerts reach the webhooks once per episode, as the core decides
+/// them from the `threadsinfo` half of each check: `threads_saturated` after three readings of
+/// every thread busy (re-armed by a free thread), `plan_expired` at 0 threads (re-armed by an
+/// active plan). An `ERROR_ZERO_BALANCE` while money remains and every thread is busy is the
+/// threads, not an empty account: no `critical`, and the account keeps its balance and level.
+#[tokio::test]
+async fn a_thread_plan_alerts_saturation_and_expiry_once_per_episode() {
+    use captchaai_balance_server::upstream::mock::Scenario;
+    let upstream = Upstream::start(Behaviour::Balance("9")).await;
+    let receiver = Receiver::start(Reply::Ok).await;
+    let clock = Clock::manual_at(1_800_000_000_000);
+    let mut config = production_config(&upstream, &clock);
+    config.webhooks = vec![receiver.hook(Format::Generic, "OPS_HOOK")];
+    let base = start(config).await;
+
+    #[rustfmt::skip]
+    let steps: [(Scenario, &[&str]); 9] = [
+        (Scenario::Ok,        &[]),
+        (Scenario::Saturated, &[]),
+        (Scenario::Saturated, &[]),
+        (Scenario::Saturated, &["threads_saturated"]),
+        (Scenario::Saturated, &["threads_saturated"]),
+        (Scenario::Ok,        &["threads_saturated"]),
+        (Scenario::Expired,   &["threads_saturated", "plan_expired"]),
+        (Scenario::Expired,   &["threads_saturated", "plan_expired"]),
+        (Scenario::Ok,        &["threads_saturated", "plan_expired"]),
+    ];
+    for (i, (plan, kinds)) in steps.into_iter().enumerate() {
+        upstream.set_plan(plan);
+        read(&base, "production").await;
+        read(&base, "production").await;
+        eventually(&format!("{kinds:?} at step {i}"), || {
+            receiver.count() == kinds.len()
+        })
+        .await;
+        settle().await;
+        assert_eq!(receiver.kinds(), kinds, "step {i} ({plan:?})");
+        next_minute(&clock);
+    }
+    assert_eq!(
+        upstream.threads_hits(),
+        steps.len(),
+        "one threadsinfo per check"
+    );
+    let bodies = receiver.bodies();
+    assert_eq!(bodies[0]["title"], "production: All threads busy");
+    assert!(
+        bodies[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Every one of the plan's 10 threads has been busy")),
+        "{}",
+        bodies[0]
+    );
+    assert_eq!(bodies[1]["title"], "production: No active plan");
+    assert_eq!(bodies[1]["balance"], "9", "the money is untouched");
+
+    // "No money" while $9 remains and every thread is busy: the threads, not the money.
+    upstream.set_plan(Scenario::Saturated);
+    upstream.set(Behaviour::Raw(
+        200,
+        "application/json",
+        r#"{"status":0,"request":"ERROR_ZERO_BALANCE"}"#,
+    ));
+    upstream.set_threads(Behaviour::Balance("9"));
+    read(&base, "production").await;
+    settle().await;
+    assert_eq!(
+        receiver.kinds(),
+        ["threads_saturated", "plan_expired"],
+        "no critical"
+    );
+    let account = get(&base, "/v1/accounts/production").await.json();
+    assert_eq!(
+        (
+            &account["balance"],
+            &account["level"],
+            &account["error"]["code"],
+            &account["diagnosis"],
+            &account["threadsText"]
+        ),
+        (
+            &Value::from("9"),
+            &Value::from("ok"),
+            &Value::from("zero_balance"),
+            &Value::from("all_threads_busy"),
+            &Value::from("All 10 threads busy")
+        )
+    );
+    let metrics = get(&base, "/metrics").await.body;
+    let labels = r#"{account="production",provider="captchaai"}"#;
+    assert_metrics(
+        &metrics,
+        &[
+            (&format!("captcha_balance_usd{labels}"), "9.0"),
+            (&format!("captcha_threads{labels}"), "10"),
+            (&format!("captcha_threads_working{labels}"), "10"),
+        ],
+    );
+}
+
 #[tokio::test]
 async fn targets_take_only_their_accounts_and_kinds_in_their_format() {
     let upstream_a = Upstream::start(Behaviour::Balance("4")).await;

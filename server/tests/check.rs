@@ -91,16 +91,16 @@ const WRONG_KEY: &str = r#"{"status":0,"request":"ERROR_WRONG_USER_KEY"}"#;
 async fn each_level_has_its_line_and_exit_code() {
     #[rustfmt::skip]
     let rows: [(Behaviour, &[&str], &str, i32); 10] = [
-        (Behaviour::Balance("30"),   &[],                                       "BALANCE OK - default $30.0000 | balance=30;1:;0:;0", 0),
-        (Behaviour::Balance("3.21"), &["--warning", "5", "--critical", "1"],    "BALANCE WARNING - default $3.2100 | balance=3.21;5:;1:;0", 1),
-        (Behaviour::Balance("5"),    &["--warning", "5", "--critical", "1"],    "BALANCE OK - default $5.0000 | balance=5;5:;1:;0", 0),
-        (Behaviour::Balance("1"),    &["--warning", "5", "--critical", "1"],    "BALANCE WARNING - default $1.0000 | balance=1;5:;1:;0", 1),
-        (Behaviour::Balance("0.99"), &["--warning", "5", "--critical", "1"],    "BALANCE CRITICAL - default $0.9900 | balance=0.99;5:;1:;0", 2),
-        (Behaviour::Balance("0.5"),  &[],                                       "BALANCE WARNING - default $0.5000 | balance=0.5;1:;0:;0", 1),
-        (Behaviour::Balance("0.009"),&[],                                       "BALANCE CRITICAL - default $0.0090 | balance=0.009;1:;0:;0", 2),
-        (Behaviour::Raw(200, "application/json", ZERO), &[],                   "BALANCE CRITICAL - default $0.0000 (ERROR_ZERO_BALANCE) | balance=0;1:;0:;0", 2),
-        (Behaviour::Balance("3.21"), &["--type", "recaptcha_v2", "--quantity", "2000"], "BALANCE CRITICAL - default $3.2100, 2000 recaptcha_v2 cost $6.0000, balance covers 1070 | balance=3.21;1:;0:;0 covered=1070;;2000:;0", 2),
-        (Behaviour::Balance("30"),   &["--type", "recaptcha_v2", "--quantity", "2000", "--warning", "50"], "BALANCE WARNING - default $30.0000, 2000 recaptcha_v2 cost $6.0000, balance covers 10000 | balance=30;50:;0:;0 covered=10000;;2000:;0", 1),
+        (Behaviour::Balance("30"),   &[],                                       "BALANCE OK - default $30.0000, 3 of 10 threads busy | balance=30;1:;0:;0 threads=10;;;0 working_threads=3;;;0;10", 0),
+        (Behaviour::Balance("3.21"), &["--warning", "5", "--critical", "1"],    "BALANCE WARNING - default $3.2100, 3 of 10 threads busy | balance=3.21;5:;1:;0 threads=10;;;0 working_threads=3;;;0;10", 1),
+        (Behaviour::Balance("5"),    &["--warning", "5", "--critical", "1"],    "BALANCE OK - default $5.0000, 3 of 10 threads busy | balance=5;5:;1:;0 threads=10;;;0 working_threads=3;;;0;10", 0),
+        (Behaviour::Balance("1"),    &["--warning", "5", "--critical", "1"],    "BALANCE WARNING - default $1.0000, 3 of 10 threads busy | balance=1;5:;1:;0 threads=10;;;0 working_threads=3;;;0;10", 1),
+        (Behaviour::Balance("0.99"), &["--warning", "5", "--critical", "1"],    "BALANCE CRITICAL - default $0.9900, 3 of 10 threads busy | balance=0.99;5:;1:;0 threads=10;;;0 working_threads=3;;;0;10", 2),
+        (Behaviour::Balance("0.5"),  &[],                                       "BALANCE WARNING - default $0.5000, 3 of 10 threads busy | balance=0.5;1:;0:;0 threads=10;;;0 working_threads=3;;;0;10", 1),
+        (Behaviour::Balance("0.009"),&[],                                       "BALANCE CRITICAL - default $0.0090, 3 of 10 threads busy | balance=0.009;1:;0:;0 threads=10;;;0 working_threads=3;;;0;10", 2),
+        (Behaviour::Raw(200, "application/json", ZERO), &[],                   "BALANCE CRITICAL - default $0.0000 (ERROR_ZERO_BALANCE), Threads unknown: Balance is empty | balance=0;1:;0:;0", 2),
+        (Behaviour::Balance("3.21"), &["--type", "recaptcha_v2", "--quantity", "2000"], "BALANCE CRITICAL - default $3.2100, 2000 recaptcha_v2 cost $6.0000, balance covers 1070, 3 of 10 threads busy | balance=3.21;1:;0:;0 covered=1070;;2000:;0 threads=10;;;0 working_threads=3;;;0;10", 2),
+        (Behaviour::Balance("30"),   &["--type", "recaptcha_v2", "--quantity", "2000", "--warning", "50"], "BALANCE WARNING - default $30.0000, 2000 recaptcha_v2 cost $6.0000, balance covers 10000, 3 of 10 threads busy | balance=30;50:;0:;0 covered=10000;;2000:;0 threads=10;;;0 working_threads=3;;;0;10", 1),
     ];
     let upstream = Upstream::start(Behaviour::Balance("30")).await;
     for (behaviour, args, line, code) in rows {
@@ -163,7 +163,7 @@ async fn runs_in_a_row_keep_the_floor() {
     ];
     let first = check_key(upstream.url.as_str(), &args).await;
     let second = check_key(upstream.url.as_str(), &args).await;
-    let want = "BALANCE WARNING - default $3.2100 | balance=3.21;5:;0:;0";
+    let want = "BALANCE WARNING - default $3.2100, 3 of 10 threads busy | balance=3.21;5:;0:;0 threads=10;;;0 working_threads=3;;;0;10";
     assert_eq!((first.line(), first.code), (want, 1));
     assert_eq!((second.line(), second.code), (want, 1));
     assert_eq!(
@@ -179,7 +179,7 @@ async fn runs_in_a_row_keep_the_floor() {
     .await;
     assert_eq!(
         third.line(),
-        "BALANCE OK - default $3.2100 | balance=3.21;2:;0:;0"
+        "BALANCE OK - default $3.2100, 3 of 10 threads busy | balance=3.21;2:;0:;0 threads=10;;;0 working_threads=3;;;0;10"
     );
     assert_eq!(upstream.hits(), 1);
 
@@ -220,7 +220,7 @@ async fn runs_in_a_row_keep_the_floor() {
     let run = check_key(rejecting.url.as_str(), &["--data-dir", data_dir]).await;
     assert_eq!(
         (run.line(), run.code),
-        ("BALANCE OK - default $7.0000 | balance=7;1:;0:;0", 0)
+        ("BALANCE OK - default $7.0000, 3 of 10 threads busy | balance=7;1:;0:;0 threads=10;;;0 working_threads=3;;;0;10", 0)
     );
     assert_eq!(rejecting.hits(), 2);
     assert!(!failure.exists());
@@ -236,7 +236,7 @@ async fn runs_in_a_row_keep_the_floor() {
     .await;
     assert_eq!(
         run.line(),
-        "BALANCE OK - default $8.0000 | balance=8;1:;0:;0"
+        "BALANCE OK - default $8.0000, 3 of 10 threads busy | balance=8;1:;0:;0 threads=10;;;0 working_threads=3;;;0;10"
     );
     assert_eq!(fresh.hits(), 1);
 }
@@ -301,13 +301,15 @@ async fn the_runway_comes_from_the_kept_history() {
     // Six dollars at a dollar an hour: six hours, give or take the milliseconds of the run.
     let (text, perfdata) = line.split_once(" | ").expect("perfdata");
     assert!(
-        text == "BALANCE OK - default $6.0000 (runway 6 h)"
-            || text == "BALANCE OK - default $6.0000 (runway 5 h)",
+        text == "BALANCE OK - default $6.0000 (runway 6 h), 3 of 10 threads busy"
+            || text == "BALANCE OK - default $6.0000 (runway 5 h), 3 of 10 threads busy",
         "{line}"
     );
     let seconds: i64 = perfdata
         .strip_prefix("balance=6;1:;0:;0 runway=")
-        .and_then(|r| r.strip_suffix("s;;;0 spend_per_hour=1;;;0"))
+        .and_then(|r| {
+            r.strip_suffix("s;;;0 spend_per_hour=1;;;0 threads=10;;;0 working_threads=3;;;0;10")
+        })
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("{line}"));
     assert!((21_500..=21_700).contains(&seconds), "{line}");
@@ -335,7 +337,7 @@ async fn every_provider_of_the_config_file() {
     let run = check(&env, &["--config", config, "check"]).await;
     assert_eq!(
         (run.line(), run.code),
-        ("BALANCE OK - production $12.5000 | balance=12.5;5:;0:;0", 0)
+        ("BALANCE OK - production $12.5000, 3 of 10 threads busy | balance=12.5;5:;0:;0 threads=10;;;0 working_threads=3;;;0;10", 0)
     );
     let run = check(&env, &["check", "--config", config, "--account", "scraper"]).await;
     assert_eq!(
@@ -481,7 +483,7 @@ async fn without_a_data_dir_the_floor_holds_in_the_state_directory() {
             .await
         }
     };
-    let want = "BALANCE WARNING - default $3.2100 | balance=3.21;5:;0:;0";
+    let want = "BALANCE WARNING - default $3.2100, 3 of 10 threads busy | balance=3.21;5:;0:;0 threads=10;;;0 working_threads=3;;;0;10";
     assert_eq!(run(KEY).await.line(), want);
     assert_eq!(run(KEY).await.line(), want);
     assert_eq!(
@@ -506,4 +508,79 @@ async fn without_a_data_dir_the_floor_holds_in_the_state_directory() {
             );
         }
     }
+}
+
+/// A thread plan (CaptchaAI): its threads in the line and the performance data from the same
+/// check; `--threads-warning N` warns from N busy threads and says so; a plan with no threads
+/// is CRITICAL whatever the money; with `--data-dir` a second run answers the threads from the
+/// first one's reading without asking; the flag on another provider's account is UNKNOWN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_plan_is_judged_by_its_threads_too() {
+    use captchaai_balance_server::upstream::mock::Scenario;
+    let upstream = Upstream::start(Behaviour::Balance("30")).await;
+    let url = upstream.url.as_str();
+    let run = check_key(url, &["--threads-warning", "4"]).await;
+    assert_eq!(
+        (run.line(), run.code),
+        ("BALANCE OK - default $30.0000, 3 of 10 threads busy | balance=30;1:;0:;0 threads=10;;;0 working_threads=3;3;;0;10", 0)
+    );
+    upstream.set_plan(Scenario::Saturated);
+    let dir = temp_dir("threads-check");
+    let data_dir = dir.to_str().expect("utf-8");
+    for _ in 0..2 {
+        let run = check_key(url, &["--threads-warning", "9", "--data-dir", data_dir]).await;
+        assert_eq!(
+            (run.line(), run.code),
+            ("BALANCE WARNING - default $30.0000, All 10 threads busy (WARNING from 9 busy) | balance=30;1:;0:;0 threads=10;;;0 working_threads=10;8;;0;10", 1)
+        );
+    }
+    assert_eq!(
+        (upstream.hits(), upstream.threads_hits()),
+        (2, 2),
+        "the second run answered from the data directory"
+    );
+    let kept = std::fs::read_to_string(dir.join("default.threads.json")).expect("kept threads");
+    assert!(
+        kept.contains(r#""counts":{"threads":10,"workingThreads":10}"#),
+        "{kept}"
+    );
+    assert!(!kept.to_lowercase().contains(KEY));
+
+    upstream.set_plan(Scenario::Expired);
+    let run = check_key(url, &[]).await;
+    assert_eq!(
+        (run.line(), run.code),
+        ("BALANCE CRITICAL - default $30.0000, No active plan | balance=30;1:;0:;0 threads=0;;;0 working_threads=0;;;0;0", 2)
+    );
+
+    let anti = Upstream::start_family(Family::CreateTask, Behaviour::Balance("2.25")).await;
+    let config_dir = temp_dir("threads-config");
+    let config = config_dir.join("accounts.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[account]]\nname = \"scraper\"\nprovider = \"anticaptcha\"\nkey_env = \"KEY_B\"\nendpoint = \"{}\"\n",
+            anti.url
+        ),
+    )
+    .expect("write the config");
+    let run = check(
+        &[("KEY_B", KEY2)],
+        &[
+            "check",
+            "--config",
+            config.to_str().expect("utf-8"),
+            "--threads-warning",
+            "2",
+        ],
+    )
+    .await;
+    assert_eq!(
+        (run.line(), run.code),
+        (
+            "BALANCE UNKNOWN - --threads-warning: the provider anticaptcha sells no thread plans",
+            3
+        )
+    );
+    assert_eq!(anti.hits(), 0);
 }

@@ -107,11 +107,17 @@ async fn concurrent_checks_share_one_reading() {
         let out = run.await.expect("join");
         lines.push(String::from_utf8_lossy(&out.stdout).trim_end().to_string());
     }
-    let want = "BALANCE WARNING - default $3.2100 | balance=3.21;5:;0:;0";
+    // The plan's threads too, from the one check's `threadsinfo`.
+    let want = "BALANCE WARNING - default $3.2100, 3 of 10 threads busy | balance=3.21;5:;0:;0 threads=10;;;0 working_threads=3;;;0;10";
     for line in &lines {
         assert_eq!(line, want);
     }
     assert_eq!(upstream.hits(), 1, "the runs asked the API separately");
+    assert_eq!(
+        upstream.threads_hits(),
+        1,
+        "the runs asked threadsinfo separately"
+    );
     // Each run wrote through a temp file of its own: none is left behind.
     let left: Vec<_> = std::fs::read_dir(&data)
         .expect("data dir")

@@ -8,6 +8,18 @@ use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// A state of the default account (CaptchaAI, a 10-thread plan) without its busy threads,
+/// which follow the clock (checked here: a few, never all).
+fn steady(mut state: Value) -> Value {
+    let busy = state
+        .as_object_mut()
+        .and_then(|s| s.remove("workingThreads"))
+        .and_then(|w| w.as_u64())
+        .expect("workingThreads");
+    assert!((1..10).contains(&busy), "{busy} of 10 busy");
+    state
+}
+
 async fn scenario(base: &str, body: Value) -> Got {
     let got = post(base, "/mock/scenario", &body.to_string()).await;
     assert_eq!(got.status, 200, "{body}: {}", got.body);
@@ -27,8 +39,8 @@ async fn a_fresh_account_drains_over_time() {
         "same-origin only by default"
     );
     assert_eq!(
-        state.json(),
-        json!({"scenario":"ok","balance":"25.000","drainPerMinute":"0.02","delayMs":0,"upstreamRequests":0})
+        steady(state.json()),
+        json!({"scenario":"ok","balance":"25.000","drainPerMinute":"0.02","delayMs":0,"upstreamRequests":0,"threads":10,"threadsRequests":0})
     );
     let got = get(&base, BALANCE).await;
     assert_eq!(
@@ -181,8 +193,8 @@ async fn scenario_options_topup_and_reset() {
 
     let got = post(&base, "/mock/reset", "").await;
     assert_eq!(
-        got.json(),
-        json!({"scenario":"ok","balance":"25.000","drainPerMinute":"0.02","delayMs":0,"upstreamRequests":0})
+        steady(got.json()),
+        json!({"scenario":"ok","balance":"25.000","drainPerMinute":"0.02","delayMs":0,"upstreamRequests":0,"threads":10,"threadsRequests":0})
     );
 }
 
@@ -296,8 +308,8 @@ async fn the_control_api_refuses_cross_origin_writes() {
     }
     // Nothing changed.
     assert_eq!(
-        get(&base, "/mock/state").await.json(),
-        json!({"scenario":"ok","balance":"25.000","drainPerMinute":"0.02","delayMs":0,"upstreamRequests":0})
+        steady(get(&base, "/mock/state").await.json()),
+        json!({"scenario":"ok","balance":"25.000","drainPerMinute":"0.02","delayMs":0,"upstreamRequests":0,"threads":10,"threadsRequests":0})
     );
     // What the demo page, the tests and curl send is still taken.
     #[rustfmt::skip]
@@ -320,7 +332,8 @@ async fn the_control_api_refuses_cross_origin_writes() {
 
 /// One simulated API: a proxy-mode server whose upstream is a mock-mode server reaches the same
 /// verdict for every scenario as the mock-mode server itself (the answers are built from the
-/// core's classification, so classifying them again changes nothing).
+/// core's classification, so classifying them again changes nothing), the balance's and the
+/// plan's threads alike (the proxy asks `threadsinfo` the way CaptchaAI's SDK does: a POST form).
 #[tokio::test]
 async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
     let mock = start(mock_config()).await;
@@ -334,7 +347,15 @@ async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
     let names: Vec<_> = captchaai_balance_server::upstream::mock::Scenario::names()
         .filter(|n| *n != "slow")
         .collect();
-    assert_eq!(names.len(), 12);
+    assert_eq!(names.len(), 14);
+    let threads = |base: &str| {
+        send(
+            client()
+                .post(format!("{base}/res.php"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("action=threadsinfo&json=1"),
+        )
+    };
     for name in names {
         // Past the proxy's politeness floor (CaptchaAI: one call a minute).
         clock.advance(Duration::from_secs(60));
@@ -346,6 +367,22 @@ async fn a_proxy_in_front_of_the_mock_gives_the_same_answers() {
             (direct.status, direct.json()),
             "{name}"
         );
+        // The same check's threads, from both caches.
+        let direct = threads(&mock).await;
+        let proxied = threads(&proxy).await;
+        assert_eq!(
+            (proxied.status, proxied.json()),
+            (direct.status, direct.json()),
+            "{name}: threadsinfo"
+        );
+        let want = match name {
+            "saturated" => Some(json!({"threads":10,"working_threads":10})),
+            "expired" => Some(json!({"threads":0,"working_threads":0})),
+            _ => None,
+        };
+        if let Some(want) = want {
+            assert_eq!(direct.json(), want, "{name}");
+        }
     }
 }
 

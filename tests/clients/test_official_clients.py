@@ -5,12 +5,17 @@
 - anticaptchaofficial's ``get_balance()`` posts ``{"clientKey": …}`` to
   ``https://api.anti-captcha.com/getBalance`` (no setting changes the host) and returns the
   answer's ``balance``; a requests adapter mounted on that URL sends it to the server.
+- CaptchaAI's own SDK (``captchaai``) has no balance method: its ``CaptchaAI(key,
+  base_url=…)`` constructor checks the key is 32 characters, then POSTs the form ``key``,
+  ``action=threadsinfo``, ``json=1`` to ``{base_url}/res.php`` (a wrong key raises
+  ``InvalidKeyError``), and ``threads_info()`` asks again and returns ``{"threads": …,
+  "working_threads": …}``. Its ``base_url`` may be ``http://``, so it needs no TLS in front.
 
 With ``--token-env`` (``WithAToken``, a second server) the key a client sends must be the
 server's token: passed where the client wants its key, both libraries read the balance
 unchanged, and any other key gets the protocol's key error.
 
-Both hard-code ``https://``; the server speaks plain HTTP on loopback, so each test rewrites
+The first two hard-code ``https://``; the server speaks plain HTTP on loopback, so each test rewrites
 the scheme of the client's request URL (and only that) on the way out, as a TLS terminator in
 front of the server would. The server binary is started in mock mode on a free loopback port
 (``--listen 127.0.0.1:0``; its banner says which); ``SERVER_BIN`` names it (the Makefile's
@@ -30,7 +35,9 @@ from unittest import mock
 import requests
 from requests.adapters import HTTPAdapter
 
+import captchaai
 import twocaptcha.api
+from captchaai.transport.sync_http import SyncTransport
 from twocaptcha import TwoCaptcha
 from twocaptcha.api import ApiException
 from anticaptchaofficial import antinetworking
@@ -158,6 +165,21 @@ class Clients:
         self.addCleanup(patcher.stop)
         return TwoCaptcha(key, server=host), urls
 
+    def captchaai(self, path="", key=CLIENT_KEY):
+        """CaptchaAI's SDK pointed at the server (``path``: ``/accounts/NAME`` for another
+        account); its constructor asks ``threadsinfo`` already."""
+        solver = captchaai.CaptchaAI(key, base_url=self.server_base() + path)
+        self.addCleanup(solver.close)
+        return solver
+
+    def state(self, account="production"):
+        """What the server says of an account (``GET /v1/accounts/NAME``)."""
+        request = urllib.request.Request(self.server_base() + "/v1/accounts/" + account)
+        if self.token:
+            request.add_header("Authorization", "Bearer " + self.token)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
     def anticaptcha(self, prefix="/", key=CLIENT_KEY):
         """An anticaptchaofficial solver whose requests reach `{base}{prefix}`."""
         adapter = TlsTerminator(self.server_base() + prefix + "getBalance")
@@ -224,6 +246,54 @@ class OfficialClients(Clients, unittest.TestCase):
         solver, _ = self.anticaptcha("/accounts/staging/")
         self.assertEqual(solver.get_balance(), 3.5)
 
+    def test_captchaai_threads_info(self):
+        # The mock plan's load moves with the clock: the SDK's counts are the server's, from
+        # the one check both read.
+        solver = self.captchaai()
+        info = solver.threads_info()
+        account = self.state()
+        self.assertEqual(
+            info, {"threads": account["threads"], "working_threads": account["workingThreads"]}
+        )
+        self.assertEqual(info["threads"], 10)
+        self.assertLess(info["working_threads"], 10)
+        control("/mock/scenario", {"scenario": "saturated"})
+        self.assertEqual(solver.threads_info(), {"threads": 10, "working_threads": 10})
+        control("/mock/scenario", {"scenario": "expired"})
+        self.assertEqual(solver.threads_info(), {"threads": 0, "working_threads": 0})
+
+    def test_captchaai_named_account(self):
+        control("/mock/scenario", {"scenario": "saturated"})
+        solver = self.captchaai("/accounts/production")
+        self.assertEqual(solver.threads_info(), {"threads": 10, "working_threads": 10})
+        # An account whose provider sells no thread plans has no threads to tell: the SDK says
+        # the answer has none (not a key error).
+        with self.assertRaises(captchaai.APIError) as raised:
+            self.captchaai("/accounts/staging")
+        self.assertNotIsInstance(raised.exception, captchaai.InvalidKeyError)
+
+    def test_captchaai_wrong_key(self):
+        for scenario in ("wrong_key", "key_not_found"):
+            control("/mock/scenario", {"scenario": scenario})
+            with self.assertRaises(captchaai.InvalidKeyError):
+                self.captchaai()
+        # The SDK's own check, before any request: a key must be 32 characters.
+        with self.assertRaises(captchaai.InvalidKeyError):
+            self.captchaai(key="short")
+
+    def test_getbalance_by_post_form(self):
+        # The SDK's transport, as it sends everything: a POST form to res.php.
+        control("/mock/scenario", {"scenario": "ok", "balance": "12.345", "drainPerMinute": "0"})
+        transport = SyncTransport(timeout=10)
+        self.addCleanup(transport.close)
+        fields = {"key": CLIENT_KEY, "action": "getbalance", "json": 1}
+        answer = transport.request_raw("POST", base + "/res.php", fields)
+        self.assertEqual((answer.status_code, answer.body), (200, {"status": 1, "request": "12.345"}))
+        # Without json=1 the bare balance (which the transport reads as a JSON number).
+        del fields["json"]
+        answer = transport.request_raw("POST", base + "/accounts/production/res.php", fields)
+        self.assertEqual((answer.status_code, answer.body), (200, 12.345))
+
     def test_zz_the_client_key_is_never_logged(self):
         # Runs last (unittest sorts by name): every request above is in the log by now.
         log.seek(0)
@@ -267,6 +337,17 @@ class WithAToken(Clients, unittest.TestCase):
         self.assertEqual(solver.get_balance(), 12.345)
         solver, _ = self.anticaptcha("/accounts/staging/", key=TOKEN)
         self.assertEqual(solver.get_balance(), 3.5)
+
+    def test_captchaai_with_the_token_as_the_key(self):
+        self.control("/mock/scenario", {"scenario": "saturated"})
+        solver = self.captchaai(key=TOKEN)
+        self.assertEqual(solver.threads_info(), {"threads": 10, "working_threads": 10})
+        self.assertEqual(
+            self.captchaai("/accounts/production", key=TOKEN).threads_info()["threads"], 10
+        )
+        for key in (CLIENT_KEY, TOKEN[:-1] + "2"):
+            with self.assertRaises(captchaai.InvalidKeyError):
+                self.captchaai(key=key)
 
     def test_another_key_gets_the_key_error(self):
         for key in (CLIENT_KEY, TOKEN[:-1] + "2"):

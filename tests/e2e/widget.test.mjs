@@ -827,6 +827,45 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     await page.close();
   });
 
+  test('demo page: a mock CaptchaAI plan\'s threads in the production widget and the admin view, saturated and expired in words; screenshots', async () => {
+    for (const account of ['production', 'staging', 'backup', 'archive']) await control(`/mock/reset?account=${account}`);
+    // The widget's thread line (its shadow DOM) and the admin view's line under `production`.
+    const threads = (page) => page.evaluate(() => {
+      const line = document.querySelector('#prod-balance').shadowRoot.querySelector('[part=threads]');
+      const admin = document.querySelector('#threads-production');
+      return line && !line.hidden && admin && !admin.hidden && admin.textContent ? {
+        widget: line.querySelector('.text').textContent,
+        capacity: line.dataset.capacity,
+        admin: admin.textContent,
+        others: [...document.querySelectorAll('#accounts .threads')].map((p) => p.id),
+      } : null;
+    });
+    for (const [scenario, widget, capacity] of [
+      ['ok', /^\d of 10 threads busy$/, 'free'],
+      ['saturated', /^All 10 threads busy$/, 'all_busy'],
+      ['expired', /^No active plan$/, 'no_plan'],
+    ]) {
+      await control('/mock/scenario', { scenario, balance: '24.5', drainPerMinute: 0 });
+      const page = await openDemo();
+      const prod = await waitState(page, 'ok', '#prod-balance');
+      // The money is untouched whatever the plan: the balance and its level stand.
+      assert.match(prod.balance, /24\.5/, scenario);
+      const t = await until(() => threads(page), `${scenario}: the thread lines`);
+      assert.match(t.widget, widget, scenario);
+      assert.equal(t.capacity, capacity, scenario);
+      // The admin view says the same in the server's words (never a count code such as all_busy).
+      assert.match(t.admin, widget, scenario);
+      assert.doesNotMatch(t.admin, /_|threads=|working/, scenario);
+      assert.deepEqual(t.others, ['threads-production'], 'only the CaptchaAI account has a thread line');
+      // The widget's event carries the counts too.
+      const want = scenario === 'expired' ? 0 : 10;
+      await until(() => page.evaluate((n) => window.__events.some((e) => e.id === 'prod-balance' && e.detail.threads === n), want), `${scenario}: the event's threads`);
+      await page.screenshot({ path: path.join(OUT_DIR, `demo-threads-${scenario}.png`), fullPage: true });
+      await page.close();
+    }
+    await control('/mock/reset');
+  });
+
   test('demo page at 375 px: no horizontal scrolling; the header pill shows words, never a raw code; an outage shows the server\'s last reading out of date', async () => {
     await control('/mock/reset');
     await control('/mock/scenario', { scenario: 'server_error' });

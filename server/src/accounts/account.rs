@@ -18,6 +18,12 @@
 //! `forecast::runway`: the server only keeps and shows what the core decides. A simulated
 //! account without a stored history starts with the one its model gives for the past week
 //! (`MockAccount::backfill`); a real account's history is only ever its readings.
+//!
+//! A check of a thread plan (CaptchaAI) reads the balance and `threadsinfo` in one pass of the
+//! floor and one cache slot ([`crate::upstream::source`]); the threads go to the monitor first
+//! (the core's order), so an `ERROR_ZERO_BALANCE` while money remains (all threads busy, no
+//! active plan: the core's diagnosis) is kept as an error beside the last balance, not as a
+//! reading of zero, here, in the metrics and in the alerts alike.
 
 use crate::accounts::cache::SingleFlight;
 use crate::alerts::alerting::{Alerts, Known};
@@ -35,6 +41,7 @@ use captchaai_balance::i18n::Lang;
 use captchaai_balance::level::BalanceLevel;
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
+use captchaai_balance::threads::Diagnosis;
 use captchaai_balance::view::provider_label;
 use serde::Serialize;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -58,6 +65,9 @@ struct Memory {
     last_good: Option<(Money, i64)>,
     /// The latest reading's error, if it failed.
     error: Option<ApiError>,
+    /// What that error meant for a thread plan whose money remains (the core's diagnosis):
+    /// then it is not a reading of zero, and the level stays the balance's.
+    diagnosis: Option<Diagnosis>,
     /// Good readings, oldest first, bounded by the core's compaction.
     history: Vec<Point>,
     /// Bumped at every change of `history`: the order of its writes to disk.
@@ -222,6 +232,19 @@ pub struct AccountView {
     pub last_top_up: Option<TopUp>,
     /// Why the figures above are `null`: `not_enough_history` or `not_spending`.
     pub forecast_note: Option<&'static str>,
+    /// A thread plan's threads (CaptchaAI), from the latest `threadsinfo` reading; `null` for
+    /// other providers and before a reading.
+    pub threads: Option<u32>,
+    /// Its busy threads then.
+    pub working_threads: Option<u32>,
+    /// The same in words, as the extension and the widget say it: `"3 of 10 threads busy"`,
+    /// `"All 10 threads busy"`, `"No active plan"` (`"… · out of date"` when the latest request
+    /// failed or the reading is old), `null` when `threads` is.
+    pub threads_text: Option<String>,
+    /// What the latest check's error means for a thread plan whose money remains:
+    /// `all_threads_busy` or `no_active_plan` (the core's diagnosis of `ERROR_ZERO_BALANCE` and
+    /// `ERROR_NO_SLOT_AVAILABLE`); `null` otherwise.
+    pub diagnosis: Option<Diagnosis>,
 }
 
 /// What the budget check reads of an account.
@@ -336,14 +359,22 @@ impl Account {
             .last_error
             .clone()
             .filter(|(_, at)| last_good.is_none_or(|(_, good)| *at >= good));
+        let diagnosis = match (&latest_error, self.attached.get()) {
+            (Some((error, at)), Some((alerts, _))) => alerts.capacity(&self.name, error, *at),
+            _ => None,
+        };
         {
             let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
             memory.last_good = last_good;
             memory.error = latest_error.as_ref().map(|(error, _)| error.clone());
+            memory.diagnosis = diagnosis;
         }
         let age = |at: i64| Duration::from_millis(u64::try_from(now - at).unwrap_or(u64::MAX));
         if let Some((balance, at)) = last_good.filter(|(_, at)| *at <= now) {
             metrics.restore_balance(&self.name, balance, age(at));
+        }
+        if let Some((counts, _)) = known.threads {
+            metrics.record_threads(&self.name, counts);
         }
         let latest = match (latest_error, last_good) {
             (Some((error, at)), _) => Some((Err(error), at)),
@@ -351,8 +382,24 @@ impl Account {
             (None, None) => None,
         };
         if let Some((outcome, at)) = latest.filter(|(_, at)| *at <= now) {
-            self.cache
-                .seed(Arc::new(Verdict::from_outcome(outcome)), age(at));
+            let mut verdict = Verdict::from_outcome(outcome);
+            if self.provider.info().threads {
+                // The same check's threads: the newer of the kept reading and failure (a
+                // memory from before threads were read has neither: said as not read yet).
+                let threads = match (&known.threads, &known.threads_error) {
+                    (Some((_, good)), Some((error, failed))) if failed >= good => {
+                        Err(error.clone())
+                    }
+                    (Some((counts, _)), _) => Ok(*counts),
+                    (None, Some((error, _))) => Err(error.clone()),
+                    (None, None) => Err(ApiError::new(
+                        ErrorCode::ServerError,
+                        "threads not read since the restart",
+                    )),
+                };
+                verdict = verdict.with_threads(threads);
+            }
+            self.cache.seed(Arc::new(verdict), age(at));
         }
     }
 
@@ -478,15 +525,37 @@ impl Account {
         let alerts = self.attached.get().map(|(alerts, _)| Arc::clone(alerts));
         let floor = self.floor.clone();
         let observed = Arc::clone(&self.observed);
+        let thread_plan = self.provider.info().threads;
         let reading = self
             .cache
             .get(move || async move {
                 if let Some(floor) = floor {
                     floor.pass(&clock).await;
                 }
-                let verdict = source.fetch(&metrics, &keeper.name).await;
+                let verdict = source.fetch(&keeper.name, thread_plan).await;
                 let now = clock.epoch_ms();
-                let (forecast, history) = keeper.remember(&verdict.outcome, now).await;
+                let threads = verdict.threads.as_ref().map(|t| &t.outcome);
+                // The threads first, as the core asks: the balance's "no money" is read beside
+                // them.
+                if let Some(threads) = threads {
+                    if let Some(alerts) = &alerts {
+                        alerts.observe_threads(&keeper.name, threads, now);
+                    }
+                    if let Ok(counts) = threads {
+                        metrics.record_threads(&keeper.name, *counts);
+                    }
+                }
+                let capacity = match (&alerts, &verdict.outcome) {
+                    (Some(alerts), Err(error)) if thread_plan => {
+                        alerts.capacity(&keeper.name, error, now)
+                    }
+                    _ => None,
+                };
+                let reading = reading_of(&verdict.outcome, capacity);
+                metrics.record_upstream(&keeper.name, &verdict.outcome, reading);
+                let (forecast, history) = keeper
+                    .remember(&verdict.outcome, reading, capacity, now)
+                    .await;
                 metrics.record_forecast(&keeper.name, forecast.spend_per_hour, forecast.runway);
                 // Only here, where the upstream answered: a cached reading is never observed.
                 if let Some(alerts) = alerts {
@@ -506,6 +575,7 @@ impl Account {
         self.verdict(metrics).await;
         let (memory, level, forecast) = self.known();
         let seconds = |ms: i64| ms / 1000;
+        let threads = self.threads_view();
         AccountView {
             name: self.name.clone(),
             provider: self.provider,
@@ -520,7 +590,31 @@ impl Account {
             runway_low_seconds: forecast.runway.map(|r| seconds(r.to_low_ms)),
             last_top_up: forecast.last_top_up,
             forecast_note: forecast.note,
+            threads: threads.as_ref().and_then(|t| t.threads),
+            working_threads: threads.as_ref().and_then(|t| t.working_threads),
+            threads_text: threads.filter(|t| t.threads.is_some()).map(|t| t.text),
+            diagnosis: memory.diagnosis,
         }
+    }
+
+    /// A thread plan's capacity as the monitor knows it (the core's view of it), `None` for
+    /// another provider or before any `threadsinfo` answer.
+    pub fn threads_view(&self) -> Option<captchaai_balance::view::ThreadsView> {
+        let (alerts, _) = self.attached.get()?;
+        alerts.threads_view(&self.name, self.clock.epoch_ms())
+    }
+
+    /// What an error a script of this account reports means now (the core's
+    /// `reported_error_view`, English), after a look at the account through its cache (the
+    /// threads of a fresh check tell all threads busy from no active plan).
+    pub async fn reported_error(
+        &self,
+        metrics: &Arc<Metrics>,
+        code: ErrorCode,
+    ) -> Option<captchaai_balance::view::ErrorView> {
+        self.verdict(metrics).await;
+        let (alerts, _) = self.attached.get()?;
+        alerts.reported_error(&self.name, code, self.clock.epoch_ms())
     }
 
     /// What the budget check needs (reads it first, through the cache, like [`Account::view`]).
@@ -538,7 +632,12 @@ impl Account {
     fn known(&self) -> (Memory, BalanceLevel, Forecast) {
         let memory = self.memory().clone();
         let last_good = memory.last_good.map(|(balance, _)| balance);
-        let level = BalanceLevel::current(last_good, memory.error.as_ref(), self.threshold);
+        let level = match (memory.diagnosis, last_good) {
+            // As the core's `MonitorState::level`: a thread plan's "no money" while money
+            // remains is about threads, not money.
+            (Some(_), Some(balance)) => BalanceLevel::of(balance, self.threshold),
+            _ => BalanceLevel::current(last_good, memory.error.as_ref(), self.threshold),
+        };
         let forecast = Forecast::of(&memory.history, self.threshold);
         (memory, level, forecast)
     }
@@ -546,6 +645,19 @@ impl Account {
     /// Forgets the cached reading (the simulated account was changed).
     pub fn invalidate(&self) {
         self.cache.invalidate();
+    }
+}
+
+/// The balance a check read: its balance, or 0 for `ERROR_ZERO_BALANCE` (a definite answer:
+/// the account is empty) unless `diagnosis` says a thread plan's money remains (all threads
+/// busy, no active plan: the balance was not read).
+fn reading_of(outcome: &Result<Money, ApiError>, diagnosis: Option<Diagnosis>) -> Option<Money> {
+    match outcome {
+        Ok(balance) => Some(*balance),
+        Err(error) if error.code == ErrorCode::ZeroBalance && diagnosis.is_none() => {
+            Some(Money::ZERO)
+        }
+        Err(_) => None,
     }
 }
 
@@ -573,9 +685,11 @@ impl Keeper {
     async fn remember(
         &self,
         outcome: &Result<Money, ApiError>,
+        reading: Option<Money>,
+        diagnosis: Option<Diagnosis>,
         now_ms: i64,
     ) -> (Forecast, Vec<Point>) {
-        let (forecast, history, changed) = self.fold(outcome, now_ms);
+        let (forecast, history, changed) = self.fold(outcome, reading, diagnosis, now_ms);
         if let Some(version) = changed {
             let (store, written) = (self.store.clone(), Arc::clone(&self.written));
             let (name, provider) = (self.name.clone(), self.provider);
@@ -603,19 +717,13 @@ impl Keeper {
     fn fold(
         &self,
         outcome: &Result<Money, ApiError>,
+        good: Option<Money>,
+        diagnosis: Option<Diagnosis>,
         now_ms: i64,
     ) -> (Forecast, Vec<Point>, Option<u64>) {
         let mut memory = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        let good = match outcome {
-            Ok(balance) => {
-                memory.error = None;
-                Some(*balance)
-            }
-            Err(error) => {
-                memory.error = Some(error.clone());
-                (error.code == ErrorCode::ZeroBalance).then_some(Money::ZERO)
-            }
-        };
+        memory.error = outcome.as_ref().err().cloned();
+        memory.diagnosis = diagnosis;
         if let Some(balance) = good {
             memory.last_good = Some((balance, now_ms));
             fold(

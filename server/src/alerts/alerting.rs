@@ -7,6 +7,12 @@
 //! from the locale files) are the extension's. A cached reading is never observed: only the
 //! fetch that asked the upstream reaches [`Alerts::observe`].
 //!
+//! A thread plan's check (CaptchaAI) is folded in two steps, as the core asks: its `threadsinfo`
+//! answer first ([`Alerts::observe_threads`]: `threads_saturated` and `plan_expired`, once per
+//! episode), then its balance, so an `ERROR_ZERO_BALANCE` while money remains is read beside the
+//! threads of the same check (all threads busy, or no active plan: [`Alerts::capacity`]) and
+//! not as an empty account.
+//!
 //! The monitor's balance history is the account's (`crate::accounts::account`, the same
 //! points folded by the same compaction): it is handed in with each reading and each look at
 //! the schedule, and not kept a second time (the core's history points are several times the
@@ -36,16 +42,19 @@ use crate::clock::Clock;
 use crate::config::webhook::{Kind, Webhook};
 use crate::metrics::Metrics;
 use crate::store::remove_stale_temp_files;
-use captchaai_balance::alerts::AlertDecision;
-use captchaai_balance::error::ApiError;
+use captchaai_balance::alerts::{AlertDecision, AlertState};
+use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::history::Point;
 use captchaai_balance::i18n::Lang;
 use captchaai_balance::money::Money;
-use captchaai_balance::monitor::{HistoryPoint, MonitorState, Outcome};
+use captchaai_balance::monitor::{FailedCheck, HistoryPoint, MonitorState, Outcome};
 use captchaai_balance::provider::ProviderId;
 use captchaai_balance::settings::Settings;
 use captchaai_balance::state::Account as CoreAccount;
-use captchaai_balance::view::alert_view;
+use captchaai_balance::threads::{Diagnosis, Threads, ThreadsOutcome};
+use captchaai_balance::view::{
+    account_view, alert_view, reported_error_view, ErrorView, ThreadsView,
+};
 use serde_json::Map;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -126,13 +135,17 @@ pub fn settings_for(account: &AlertAccount) -> Settings {
 }
 
 /// What the memory knew of an account at start: its last good balance and its last failed
-/// check, each with its time (epoch ms).
+/// check, and a thread plan's last reading and failure, each with its time (epoch ms).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Known {
     /// The last good balance.
     pub last_good: Option<(Money, i64)>,
     /// The last failure, if the latest check failed.
     pub last_error: Option<(ApiError, i64)>,
+    /// A thread plan's last `threadsinfo` reading.
+    pub threads: Option<(Threads, i64)>,
+    /// Its last failure, if the latest `threadsinfo` request failed.
+    pub threads_error: Option<(ApiError, i64)>,
 }
 
 /// One webhook target: its configuration, its outbox and the bell of its delivery task.
@@ -373,7 +386,78 @@ impl Alerts {
         Some(Known {
             last_good: monitor.last_good.as_ref().map(|r| (r.balance, r.at)),
             last_error: monitor.last_error.as_ref().map(|f| (f.error.clone(), f.at)),
+            threads: monitor.threads.last().map(|r| (r.counts(), r.at)),
+            threads_error: monitor
+                .threads_failed
+                .as_ref()
+                .map(|f| (f.error.clone(), f.at)),
         })
+    }
+
+    /// The account as the core sees it (its settings and monitor, without the balance history,
+    /// which the account keeps), for the core's views.
+    fn core_account(&self, i: usize) -> CoreAccount {
+        let watched = &self.shared.accounts[i];
+        let mut core = CoreAccount::new(watched.settings.clone());
+        core.monitor = lock(&self.shared.monitors[i]).clone();
+        core
+    }
+
+    /// A thread plan's capacity as the core shows it (`"3 of 10 threads busy"`, `"No active
+    /// plan"`, in English), `None` for another provider or before any `threadsinfo` answer.
+    pub fn threads_view(&self, account: &str, now_ms: i64) -> Option<ThreadsView> {
+        let &i = self.index.get(account)?;
+        account_view(&self.core_account(i), now_ms, Lang::En, 0_i64).threads
+    }
+
+    /// What `code`, reported by a script of this account, means now (the core's
+    /// `reported_error_view`, in English): for a thread plan whose money remains,
+    /// `ERROR_ZERO_BALANCE` and `ERROR_NO_SLOT_AVAILABLE` are all threads busy or no active plan.
+    pub fn reported_error(&self, account: &str, code: ErrorCode, now_ms: i64) -> Option<ErrorView> {
+        let &i = self.index.get(account)?;
+        Some(reported_error_view(
+            &self.core_account(i),
+            code,
+            now_ms,
+            Lang::En,
+        ))
+    }
+
+    /// What `error`, the balance answer of a check at `now_ms`, means for a thread plan whose
+    /// `threadsinfo` answer was folded just before ([`Alerts::observe_threads`]): the core's
+    /// diagnosis (`MonitorState::diagnosis`) had the check failed with it, `None` when it means
+    /// what it says (an empty account, or no thread plan).
+    pub fn capacity(&self, account: &str, error: &ApiError, now_ms: i64) -> Option<Diagnosis> {
+        let &i = self.index.get(account)?;
+        let watched = &self.shared.accounts[i];
+        let mut probe = lock(&self.shared.monitors[i]).clone();
+        probe.last_error = Some(FailedCheck {
+            error: error.clone(),
+            at: now_ms,
+            extra: Map::new(),
+        });
+        probe.diagnosis(&watched.settings)
+    }
+
+    /// Folds a check's `threadsinfo` answer into the account's monitor, before its balance (the
+    /// core's order); a capacity alert it deserves goes to every target that wants it, as
+    /// [`Alerts::observe`]'s alerts do.
+    pub fn observe_threads(&self, account: &str, outcome: &ThreadsOutcome, now_ms: i64) {
+        let Some(&i) = self.index.get(account) else {
+            return;
+        };
+        let watched = &self.shared.accounts[i];
+        let (event, state) = {
+            let mut monitor = lock(&self.shared.monitors[i]);
+            let before = std::mem::take(&mut *monitor);
+            let (next, decision) = before.observe_threads(&watched.settings, outcome, now_ms);
+            let event = event(watched, &next, decision, now_ms, None);
+            let state = next.alerts.clone();
+            *monitor = next;
+            (event, state)
+        };
+        self.push(account, event, &state, now_ms);
+        self.write(Job::Monitor(i));
     }
 
     /// Folds one upstream answer into the account's monitor; an alert it deserves is put in
@@ -404,46 +488,54 @@ impl Alerts {
             *monitor = next;
             (event, state)
         };
-        if let Some((kind, event)) = &event {
-            let mut sent = 0;
-            for (t, target) in self.shared.targets.iter().enumerate() {
-                if !target.hook.wants(account, *kind) {
-                    continue;
-                }
-                sent += 1;
-                let mut outbox = lock(&target.outbox);
-                let seq = outbox.take_seq();
-                let entry = Entry {
-                    seq,
-                    id: event.id.clone(),
-                    body: target.hook.body(event),
-                    at: now_ms,
-                    account: account.to_string(),
-                    alerts: Some(state.clone()),
-                };
-                let dropped = outbox.push(entry, self.writer.is_none(), self.limits);
-                // Under the outbox's lock: the writer gets a target's jobs in `seq` order.
-                self.write(Job::Add(t, seq));
-                for gone in &dropped {
-                    self.write(Job::Settle(t, gone.seq, false));
-                }
-                self.count(t, &outbox);
-                drop(outbox);
-                if !dropped.is_empty() {
-                    let url_env = &target.hook.url_env;
-                    self.metrics
-                        .record_deliveries(url_env, "dropped", dropped.len() as u64);
-                    warn!(
-                        target = url_env,
-                        dropped = dropped.len(),
-                        "outbox full: the oldest pending alert messages are dropped"
-                    );
-                }
-                target.notify.notify_one();
-            }
-            info!(account, kind = kind.as_str(), targets = sent, "alert");
-        }
+        self.push(account, event, &state, now_ms);
         self.write(Job::Monitor(i));
+    }
+
+    /// Puts an alert in the outbox of every target that wants it (the oldest dropped when over
+    /// the bound) and wakes their delivery tasks. `state`: the account's alert memory after the
+    /// decision, journalled with the message.
+    fn push(&self, account: &str, event: Option<(Kind, Event)>, state: &AlertState, now_ms: i64) {
+        let Some((kind, event)) = &event else {
+            return;
+        };
+        let mut sent = 0;
+        for (t, target) in self.shared.targets.iter().enumerate() {
+            if !target.hook.wants(account, *kind) {
+                continue;
+            }
+            sent += 1;
+            let mut outbox = lock(&target.outbox);
+            let seq = outbox.take_seq();
+            let entry = Entry {
+                seq,
+                id: event.id.clone(),
+                body: target.hook.body(event),
+                at: now_ms,
+                account: account.to_string(),
+                alerts: Some(state.clone()),
+            };
+            let dropped = outbox.push(entry, self.writer.is_none(), self.limits);
+            // Under the outbox's lock: the writer gets a target's jobs in `seq` order.
+            self.write(Job::Add(t, seq));
+            for gone in &dropped {
+                self.write(Job::Settle(t, gone.seq, false));
+            }
+            self.count(t, &outbox);
+            drop(outbox);
+            if !dropped.is_empty() {
+                let url_env = &target.hook.url_env;
+                self.metrics
+                    .record_deliveries(url_env, "dropped", dropped.len() as u64);
+                warn!(
+                    target = url_env,
+                    dropped = dropped.len(),
+                    "outbox full: the oldest pending alert messages are dropped"
+                );
+            }
+            target.notify.notify_one();
+        }
+        info!(account, kind = kind.as_str(), targets = sent, "alert");
     }
 
     /// Removes a delivered (or given up) message and records why.

@@ -14,8 +14,11 @@
 //! levels:
 //!
 //! - CRITICAL: balance below `--critical` (default 0), below the core's empty floor
-//!   (0.01), `ERROR_ZERO_BALANCE`, or, with `--type` and `--quantity`, not enough for the batch;
-//! - WARNING: below `--warning` (default: the account's low threshold);
+//!   (0.01), `ERROR_ZERO_BALANCE`, with `--type` and `--quantity` not enough for the batch, or
+//!   a thread plan (CaptchaAI) with no threads: the plan expired, so every job fails whatever
+//!   the money;
+//! - WARNING: below `--warning` (default: the account's low threshold), or with
+//!   `--threads-warning N` a thread plan with N threads or more busy (the line says so);
 //! - OK: otherwise;
 //! - UNKNOWN: no balance to judge (key rejected, upstream down or slow, unknown account, bad
 //!   flag or config).
@@ -24,13 +27,20 @@
 //! `5` would mean "alert above 5"), so graphers draw the lines on the right side, and the
 //! status agrees with them: a balance equal to a line is on its good side.
 //!
+//! A thread plan's line also says its threads in the core's words (`3 of 10 threads busy`,
+//! `All 10 threads busy`, `No active plan`) and adds `threads=10;;;0 working_threads=3;W;;0;10`
+//! to the performance data, from the same check (its `threadsinfo` half). A `threadsinfo`
+//! request that failed while the balance was read changes no status: the line says `Threads
+//! unknown: …` and has no thread figures.
+//!
 //! Politeness: a process started every minute must not ask the upstream more often than the
 //! server would. With `--data-dir`, the newest reading of the account's history (the server's
 //! own store) answers when it is younger than the account's cache period (`--cache-seconds`,
 //! lengthened to the provider's floor for a real upstream); only an older one asks the
 //! upstream, and that reading joins the history. A failed reading (a rejected key, an upstream
 //! down) is kept the same way, in `DIR/{name}.failed.json` (time and the key-free reason), as
-//! the server's cache keeps a failure. Without `--data-dir` the same happens in the user's
+//! the server's cache keeps a failure, and a thread plan's threads beside the reading, in
+//! `DIR/{name}.threads.json` (time, and the counts or the key-free error). Without `--data-dir` the same happens in the user's
 //! state directory ([`default_data_dir`]). Runs of one account on one directory take turns
 //! (an advisory lock, `DIR/.{name}.check.lock`, around "read what is kept, maybe ask, keep"):
 //! twenty checks started at once send one request, and the other nineteen answer from it.
@@ -46,10 +56,12 @@ use crate::config::{valid_name, Config, Mode};
 use crate::state::AppState;
 use crate::store::write_atomically;
 use captchaai_balance::costs::CaptchaType;
-use captchaai_balance::error::ErrorCode;
+use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::level::{BalanceLevel, EMPTY_FLOOR};
 use captchaai_balance::money::Money;
 use captchaai_balance::settings::Settings;
+use captchaai_balance::threads::{Capacity, Threads, ThreadsOutcome};
+use captchaai_balance::view::ThreadsView;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -214,6 +226,12 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
             "--critical {critical} is above --warning {warning} (the account's low threshold unless given); CRITICAL must be the lower line"
         ));
     }
+    if args.threads_warning.is_some() && !account.provider.info().threads {
+        return Report::unknown(&format!(
+            "--threads-warning: the provider {} sells no thread plans",
+            account.provider.as_str()
+        ));
+    }
     let batch = match (args.kind, args.quantity) {
         (Some(kind), Some(quantity)) => {
             if budget::rates(account.provider).rate(kind).is_none() {
@@ -242,13 +260,31 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
     let kept = account
         .latest()
         .filter(|p| data_dir.is_some() && fresh(p.at));
+    let threads_file = data_dir
+        .filter(|_| account.provider.info().threads)
+        .map(|dir| dir.join(format!("{}{THREADS_SUFFIX}", account.name)));
     let (balance, zero_error) = match (failed, kept) {
         (Some(failure), kept) if kept.is_none_or(|p| p.at < failure.at) => {
             return Report::unknown(&failure.reason)
         }
-        (_, Some(point)) => (point.balance, false),
+        (_, Some(point)) => {
+            // The threads read with it, told to this run's monitor as they were read then.
+            if let Some(kept) = threads_file
+                .as_deref()
+                .and_then(KeptThreads::load)
+                .filter(|t| fresh(t.at))
+            {
+                state
+                    .alerts
+                    .observe_threads(&account.name, &kept.outcome(), kept.at);
+            }
+            (point.balance, false)
+        }
         _ => {
             let verdict = account.verdict(&state.metrics).await;
+            if let (Some(file), Some(threads)) = (&threads_file, &verdict.threads) {
+                KeptThreads::keep(file, now, &threads.outcome);
+            }
             let reason = match &verdict.outcome {
                 Ok(balance) => Ok((*balance, false)),
                 Err(error) if error.code == ErrorCode::ZeroBalance => Ok((Money::ZERO, true)),
@@ -278,6 +314,8 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
         &account.forecast(),
         (warning, critical),
         batch,
+        account.threads_view().as_ref(),
+        args.threads_warning,
     )
 }
 
@@ -379,7 +417,60 @@ impl Failure {
     }
 }
 
-/// The status and line for a balance (`zero_error`: the API said `ERROR_ZERO_BALANCE`).
+/// The end of the file, next to the account's history file, that holds a thread plan's
+/// threads of the latest reading.
+pub const THREADS_SUFFIX: &str = ".threads.json";
+
+/// A thread plan's `threadsinfo` outcome of the latest reading: when, and the counts or the
+/// key-free error (the core's types as they serialize).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeptThreads {
+    at: i64,
+    #[serde(default)]
+    counts: Option<Threads>,
+    #[serde(default)]
+    error: Option<ApiError>,
+}
+
+impl KeptThreads {
+    /// The kept outcome; none when there is no file or it is not one (it is then replaced).
+    fn load(path: &Path) -> Option<KeptThreads> {
+        let bytes = crate::store::read_bounded(path, 64 * 1024).ok()?;
+        serde_json::from_slice::<KeptThreads>(&bytes)
+            .ok()
+            .filter(|k| k.counts.is_some() != k.error.is_some())
+    }
+
+    fn outcome(&self) -> ThreadsOutcome {
+        match (&self.counts, &self.error) {
+            (Some(counts), _) => Ok(*counts),
+            (None, Some(error)) => Err(error.clone()),
+            (None, None) => Err(ApiError::new(ErrorCode::Malformed, "nothing kept")),
+        }
+    }
+
+    /// Keeps `outcome` as read at `at`. Best effort, whole or not at all, like the failure.
+    fn keep(path: &Path, at: i64, outcome: &ThreadsOutcome) {
+        let kept = KeptThreads {
+            at,
+            counts: outcome.as_ref().ok().copied(),
+            error: outcome.as_ref().err().cloned(),
+        };
+        let Ok(text) = serde_json::to_string(&kept) else {
+            return;
+        };
+        if let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+        {
+            let _ = write_atomically(dir, name, text.as_bytes());
+        }
+    }
+}
+
+/// The status and line for a balance (`zero_error`: the API said `ERROR_ZERO_BALANCE`) and a
+/// thread plan's threads (`threads`: the core's view of them; `threads_warning`: WARNING from
+/// this many busy).
+#[allow(clippy::too_many_arguments)]
 fn judge(
     name: &str,
     provider: captchaai_balance::provider::ProviderId,
@@ -388,6 +479,8 @@ fn judge(
     forecast: &Forecast,
     (warning, critical): (Money, Money),
     batch: Option<(CaptchaType, u64)>,
+    threads: Option<&ThreadsView>,
+    threads_warning: Option<u32>,
 ) -> Report {
     let mut status = if zero_error || balance < critical || balance < EMPTY_FLOOR {
         Status::Critical
@@ -440,6 +533,26 @@ fn judge(
     }
     if let Some(rate) = forecast.spend_per_hour {
         let _ = write!(perfdata, " spend_per_hour={};;;0", rate.to_four_decimals());
+    }
+    if let Some(view) = threads {
+        text.push_str(", ");
+        text.push_str(&view.text);
+        if let (Some(total), Some(busy)) = (view.threads, view.working_threads) {
+            if view.capacity == Some(Capacity::NoPlan) {
+                // No plan: every job fails, whatever the money.
+                status = status.max(Status::Critical);
+            } else if let Some(line) = threads_warning.filter(|line| busy >= *line) {
+                status = status.max(Status::Warning);
+                let _ = write!(text, " (WARNING from {line} busy)");
+            }
+            // The plugin format's warning range is what is fine: 0 to N-1 busy, so N busy is
+            // outside it, as the status says.
+            let warn = threads_warning.map_or(String::new(), |line| (line - 1).to_string());
+            let _ = write!(
+                perfdata,
+                " threads={total};;;0 working_threads={busy};{warn};;0;{total}"
+            );
+        }
     }
     Report::new(status, &text, &perfdata)
 }
@@ -511,6 +624,8 @@ mod tests {
                 &Forecast::default(),
                 (money(warning), money(critical)),
                 None,
+                None,
+                None,
             );
             assert_eq!(report.status, want, "{balance} {warning} {critical}");
         }
@@ -526,9 +641,94 @@ mod tests {
             &with_runway(9 * 3600 + 59),
             (money("5"), money("1")),
             None,
+            None,
+            None,
         );
         assert_eq!(report.line, "BALANCE WARNING - production $3.2100 (runway 9 h) | balance=3.21;5:;1:;0 runway=32459s;;;0");
         assert_eq!((report.status.code(), Status::Unknown.code()), (1, 3));
+    }
+
+    fn plan(threads: u32, busy: u32) -> ThreadsView {
+        let counts = Threads {
+            threads,
+            working_threads: busy,
+        };
+        ThreadsView {
+            threads: Some(threads),
+            working_threads: Some(busy),
+            free_threads: Some(counts.free()),
+            capacity: Some(counts.capacity()),
+            text: format!("{busy} of {threads} threads busy"),
+            stale: false,
+            read_at: None,
+            share_text: None,
+        }
+    }
+
+    /// A thread plan: its threads in the text and the performance data; busy threads at or above
+    /// `--threads-warning` warn (said in the line), no threads at all is CRITICAL whatever the
+    /// money, and a failed `threadsinfo` changes no status.
+    #[test]
+    fn thread_plans_warn_when_busy_and_are_critical_without_threads() {
+        let unknown = ThreadsView {
+            text: "Threads unknown: Server error".into(),
+            ..plan(0, 0)
+        };
+        let unknown = ThreadsView {
+            threads: None,
+            working_threads: None,
+            free_threads: None,
+            capacity: None,
+            ..unknown
+        };
+        #[rustfmt::skip]
+        let cases: [(ThreadsView, Option<u32>, &str, Status); 6] = [
+            (plan(10, 3),  None,    "BALANCE OK - production $12.0000, 3 of 10 threads busy | balance=12;5:;0:;0 threads=10;;;0 working_threads=3;;;0;10", Status::Ok),
+            (plan(10, 7),  Some(8), "BALANCE OK - production $12.0000, 7 of 10 threads busy | balance=12;5:;0:;0 threads=10;;;0 working_threads=7;7;;0;10", Status::Ok),
+            (plan(10, 8),  Some(8), "BALANCE WARNING - production $12.0000, 8 of 10 threads busy (WARNING from 8 busy) | balance=12;5:;0:;0 threads=10;;;0 working_threads=8;7;;0;10", Status::Warning),
+            (plan(10, 10), None,    "BALANCE OK - production $12.0000, 10 of 10 threads busy | balance=12;5:;0:;0 threads=10;;;0 working_threads=10;;;0;10", Status::Ok),
+            (plan(0, 0),   Some(8), "BALANCE CRITICAL - production $12.0000, 0 of 0 threads busy | balance=12;5:;0:;0 threads=0;;;0 working_threads=0;7;;0;0", Status::Critical),
+            (unknown,      Some(1), "BALANCE OK - production $12.0000, Threads unknown: Server error | balance=12;5:;0:;0", Status::Ok),
+        ];
+        for (view, line, want, status) in cases {
+            let report = judge(
+                "production",
+                ProviderId::CaptchaAi,
+                money("12"),
+                false,
+                &Forecast::default(),
+                (money("5"), money("0")),
+                None,
+                Some(&view),
+                line,
+            );
+            assert_eq!((report.line.as_str(), report.status), (want, status));
+        }
+        // A low balance stays WARNING, an empty one CRITICAL, whatever the threads.
+        let low = judge(
+            "p",
+            ProviderId::CaptchaAi,
+            money("1"),
+            false,
+            &Forecast::default(),
+            (money("5"), money("0")),
+            None,
+            Some(&plan(10, 9)),
+            Some(9),
+        );
+        assert_eq!(low.status, Status::Warning);
+        let empty = judge(
+            "p",
+            ProviderId::CaptchaAi,
+            money("0"),
+            true,
+            &Forecast::default(),
+            (money("5"), money("0")),
+            None,
+            Some(&plan(10, 9)),
+            Some(9),
+        );
+        assert_eq!(empty.status, Status::Critical);
     }
 
     #[rustfmt::skip]

@@ -158,6 +158,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", requires = "kind",
           value_parser = clap::value_parser!(u64).range(1..=MAX_QUANTITY))]
     pub quantity: Option<u64>,
+
+    /// A thread plan (CaptchaAI): WARNING when this many threads or more are busy.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads_warning: Option<u32>,
 }
 
 /// A threshold flag: an exact decimal, never through a float.

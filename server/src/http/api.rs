@@ -8,10 +8,19 @@
 //! (`{"errorId":0,"balance":12.345}`), for clients written for Anti-Captcha-style APIs; the
 //! request body (its `clientKey`) is never read.
 //!
-//! Only a balance request is served; every other action (`get`, `reportbad` …) and every other
-//! API path (`/in.php` …) is refused with 403 before anything is sent upstream, so the server
-//! cannot be used as an open relay for the key. The client's own `key` parameter is never
-//! forwarded (the server's key is used) and nothing from the query is ever logged.
+//! `res.php` serves two actions: `getbalance`, and for an account of a provider that sells thread
+//! plans (CaptchaAI) `threadsinfo` (`{"threads":10,"working_threads":3}`, the same check's
+//! reading, from the same cache: what CaptchaAI's official SDK asks to validate its key). Each
+//! by `GET` with the query or by `POST` with a form (`application/x-www-form-urlencoded`, read
+//! up to 16 KiB; its fields and the query's are read together, as the API reads them), which is
+//! how that SDK sends everything. `GET /v1/accounts/{name}/diagnose?error=ERROR_ZERO_BALANCE`
+//! (and `/v1/diagnose` for the default account) says what an error a script got means for the
+//! account now (the core's `reported_error_view`).
+//!
+//! Every other action (`get`, `reportbad` …) and every other API path (`/in.php` …) is refused
+//! with 403 before anything is sent upstream, so the server cannot be used as an open relay for
+//! the key. The client's own `key` parameter is never forwarded (the server's key is used) and
+//! nothing from the query or the form is ever logged.
 //!
 //! With `--token-env` the client's key is the door: a balance request must carry one of the
 //! server's tokens as its `key` (2captcha family) or `clientKey` (createTask family), or as
@@ -28,21 +37,21 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use captchaai_balance::error::{ApiError, ErrorCode};
 use serde_json::json;
 use std::sync::Arc;
 
 /// `/res.php`, any method: the default account.
-pub async fn res_php(
-    State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if let Some(refused) = refuse_key(&state, &method, &headers, query.as_deref()) {
+pub async fn res_php(State(state): State<AppState>, request: Request) -> Response {
+    let asked = match Asked::read(request).await {
+        Ok(asked) => asked,
+        Err(refused) => return refused,
+    };
+    if let Some(refused) = refuse_key(&state, &asked) {
         return refused;
     }
     let account = Arc::clone(state.default_account());
-    balance(&state, &account, &method, query.as_deref()).await
+    res(&state, &account, &asked).await
 }
 
 /// `/accounts/{name}/res.php`, any method. An unknown name is a 404 in the 2captcha shape,
@@ -50,21 +59,85 @@ pub async fn res_php(
 pub async fn account_res_php(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    request: Request,
 ) -> Response {
-    if let Some(refused) = refuse_key(&state, &method, &headers, query.as_deref()) {
+    let asked = match Asked::read(request).await {
+        Ok(asked) => asked,
+        Err(refused) => return refused,
+    };
+    if let Some(refused) = refuse_key(&state, &asked) {
         return refused;
     }
     match state.account(&name) {
         Some(account) => {
             let account = Arc::clone(account);
-            balance(&state, &account, &method, query.as_deref()).await
+            res(&state, &account, &asked).await
         }
-        None if method == Method::OPTIONS => preflight(GET),
-        None => respond(&Answer::no_such_account(), format(query.as_deref())),
+        None if asked.method == Method::OPTIONS => preflight(RES),
+        None => respond(&Answer::no_such_account(), asked.format()),
     }
+}
+
+/// The most of a `res.php` form body read (the SDK's is under 100 bytes).
+const MAX_FORM_BODY: usize = 16 * 1024;
+
+/// A `res.php` request as the API reads it: its method, headers, and the fields of its query
+/// and (a `POST` form) its body, the query's first.
+struct Asked {
+    method: Method,
+    headers: HeaderMap,
+    fields: Vec<(String, String)>,
+}
+
+impl Asked {
+    /// Reads the request; a form over [`MAX_FORM_BODY`] is refused (413) unread.
+    async fn read(request: Request) -> Result<Asked, Response> {
+        let (parts, body) = request.into_parts();
+        let query = parts.uri.query().unwrap_or("");
+        let mut fields: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        if parts.method == Method::POST && is_form(&parts.headers) {
+            match axum::body::to_bytes(body, MAX_FORM_BODY).await {
+                Ok(bytes) => fields.extend(form_urlencoded::parse(&bytes).into_owned()),
+                Err(_) => {
+                    let format = Format::of_fields(&fields);
+                    return Err(respond(&Answer::too_large(), format));
+                }
+            }
+        }
+        Ok(Asked {
+            method: parts.method,
+            headers: parts.headers,
+            fields,
+        })
+    }
+
+    /// The format asked for: `json=1` in the query or the form.
+    fn format(&self) -> Format {
+        Format::of_fields(&self.fields)
+    }
+
+    /// The first `key`, as the 2captcha API reads it.
+    fn key(&self) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(name, _)| name == "key")
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// True for `Content-Type: application/x-www-form-urlencoded` (any parameters, any case).
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// `/getBalance`, any method: the default account, in the createTask family's protocol.
@@ -102,22 +175,15 @@ pub async fn account_get_balance(
 }
 
 /// The key error of the 2captcha routes when tokens are set and the request shows none of them
-/// (its `key`, or a bearer header); `None`: go on. A preflight (OPTIONS) needs no token.
-fn refuse_key(
-    state: &AppState,
-    method: &Method,
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Option<Response> {
-    if method == Method::OPTIONS || !state.access.requires_token() {
+/// (its `key`, in the query or the form, or a bearer header); `None`: go on. A preflight
+/// (OPTIONS) needs no token.
+fn refuse_key(state: &AppState, asked: &Asked) -> Option<Response> {
+    if asked.method == Method::OPTIONS || !state.access.requires_token() {
         return None;
     }
-    // The first `key`, as the 2captcha API reads it.
-    let key = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(name, _)| name == "key")
-        .map(|(_, value)| value);
-    let key = key.as_deref().map(str::as_bytes);
-    (!balance_token(state, headers, key)).then(|| respond(&Answer::key_refused(), format(query)))
+    let key = asked.key().map(str::as_bytes);
+    (!balance_token(state, &asked.headers, key))
+        .then(|| respond(&Answer::key_refused(), asked.format()))
 }
 
 /// The most of a createTask request body read for its `clientKey` (a real one is ~50 bytes).
@@ -174,27 +240,41 @@ async fn create_task_balance(state: &AppState, account: &Account, method: &Metho
     )
 }
 
-async fn balance(
-    state: &AppState,
-    account: &Account,
-    method: &Method,
-    query: Option<&str>,
-) -> Response {
-    if method == Method::OPTIONS {
-        return preflight(GET);
+/// What `res.php` serves an account: its balance, or a thread plan's threads.
+async fn res(state: &AppState, account: &Account, asked: &Asked) -> Response {
+    if asked.method == Method::OPTIONS {
+        return preflight(RES);
     }
-    let format = format(query);
-    if method != Method::GET && method != Method::HEAD {
-        return respond(&Answer::not_allowed("only GET is served"), format);
+    let format = asked.format();
+    if !matches!(asked.method, Method::GET | Method::HEAD | Method::POST) {
+        return respond(&Answer::not_allowed("only GET and POST are served"), format);
     }
-    if let Err(why) = check_query(query.unwrap_or("")) {
-        return respond(&Answer::not_allowed(why), format);
+    match check_fields(&asked.fields) {
+        Err(why) => respond(&Answer::not_allowed(why), format),
+        Ok(Action::GetBalance) => respond(&account.verdict(&state.metrics).await.answer, format),
+        Ok(Action::ThreadsInfo) if !account.provider.info().threads => {
+            respond(&Answer::no_threads(), format)
+        }
+        Ok(Action::ThreadsInfo) => {
+            let verdict = account.verdict(&state.metrics).await;
+            let answer = match &verdict.threads {
+                Some(threads) => threads.answer.clone(),
+                // A thread plan's check always carries its threads; never a guessed count.
+                None => Answer::for_threads(&Err(ApiError::new(
+                    ErrorCode::ServerError,
+                    "threads not read",
+                ))),
+            };
+            // Counts are JSON whatever the format: the API has no plain-text form of two
+            // numbers (errors keep the format asked for, as the balance's do).
+            let format = if answer.is_counts() {
+                Format::Json
+            } else {
+                format
+            };
+            respond(&answer, format)
+        }
     }
-    respond(&account.verdict(&state.metrics).await.answer, format)
-}
-
-fn format(query: Option<&str>) -> Format {
-    Format::of_query(query.unwrap_or(""))
 }
 
 /// `GET /v1/accounts`: every account, in configuration order, each read through its own cache
@@ -283,6 +363,90 @@ pub async fn get_budget(State(state): State<AppState>, RawQuery(query): RawQuery
     }
 }
 
+/// `GET /v1/accounts/{name}/diagnose?error=ERROR_ZERO_BALANCE`: what an error a script of
+/// this account got means now (the core's `reported_error_view`, English): for a thread plan
+/// whose money remains, all threads busy or no active plan, not "add funds". A bad `error` is a
+/// 400 naming what is accepted, an unknown account the 404 of `/v1/accounts/{name}`.
+pub async fn get_diagnose(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    match state.account(&name) {
+        Some(account) => diagnose(&state, account, query.as_deref()).await,
+        None => no_such_account(),
+    }
+}
+
+/// `GET /v1/diagnose?error=…`: the same for the default account (the one `/res.php` serves).
+pub async fn get_default_diagnose(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    diagnose(&state, state.default_account(), query.as_deref()).await
+}
+
+async fn diagnose(state: &AppState, account: &Account, query: Option<&str>) -> Response {
+    let code = match reported_code(query.unwrap_or("")) {
+        Ok(code) => code,
+        Err(why) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": why, "parameter": "error" })),
+            )
+                .into_response()
+        }
+    };
+    match account.reported_error(&state.metrics, code).await {
+        Some(view) => Json(Diagnosed {
+            account: &account.name,
+            view,
+        })
+        .into_response(),
+        None => internal_error(),
+    }
+}
+
+/// `/v1/accounts/{name}/diagnose`'s answer: the account, then the core's error view (`code`,
+/// `detail`, `message`, `cause`, `fix`, `severity`, `diagnosis`).
+#[derive(serde::Serialize)]
+struct Diagnosed<'a> {
+    account: &'a str,
+    #[serde(flatten)]
+    view: captchaai_balance::view::ErrorView,
+}
+
+/// The API error texts a script may report: every code of the core's table that a provider's
+/// API sends, by its canonical text (other spellings of a row are read too).
+fn reportable() -> impl Iterator<Item = ErrorCode> {
+    ErrorCode::all()
+        .filter(|code| ErrorCode::from_api(code.api_code()) == Some(*code))
+        .filter(|code| *code != ErrorCode::NoSuchAccount)
+}
+
+/// The code of the one `error` parameter (any API text of the core's table, any case).
+fn reported_code(query: &str) -> Result<ErrorCode, String> {
+    let mut texts = form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == "error")
+        .map(|(_, value)| value.into_owned());
+    let accepted = || {
+        reportable()
+            .map(ErrorCode::api_code)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (texts.next(), texts.next()) {
+        (None, _) => Err(format!(
+            "error is required: the API's error text a script got ({})",
+            accepted()
+        )),
+        (Some(_), Some(_)) => Err("error must be given once".to_string()),
+        (Some(text), None) => ErrorCode::from_api(text.trim())
+            .filter(|code| reportable().any(|c| c == *code))
+            .ok_or_else(|| format!("unknown error text; accepted: {}", accepted())),
+    }
+}
+
 /// The 404 of the `/v1/accounts/{name}` routes.
 fn no_such_account() -> Response {
     (
@@ -303,35 +467,46 @@ fn internal_error() -> Response {
 /// Any other `*.php` path, in the format its query asks for.
 pub fn other_api_path(query: Option<&str>) -> Response {
     respond(
-        &Answer::not_allowed("only /res.php?action=getbalance is served"),
-        format(query),
+        &Answer::not_allowed("only /res.php (getbalance, threadsinfo) is served"),
+        Format::of_query(query.unwrap_or("")),
     )
 }
 
-/// Allows `action=getbalance` (exactly once) and `json=1` or `json=0` (the format: see
-/// [`Format`]). Other parameters (`key`,
-/// `header_acao`, `soft_id`, cache busters) are ignored: nothing from the query is forwarded,
-/// the key is the server's (or, with tokens, checked before this) and CORS is `--allow-origin`'s
-/// alone (`header_acao=1` does not open the answer to every origin).
-fn check_query(query: &str) -> Result<(), &'static str> {
-    let mut actions = 0;
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        match name.as_ref() {
-            "action" if value == "getbalance" => actions += 1,
-            "action" => return Err("only action=getbalance is served"),
-            "json" if value != "1" && value != "0" => return Err("json must be 1 or 0"),
+/// What a `res.php` request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// `action=getbalance`.
+    GetBalance,
+    /// `action=threadsinfo` (a thread plan's threads).
+    ThreadsInfo,
+}
+
+/// Allows `action=getbalance` or `action=threadsinfo` (exactly once, query and form together)
+/// and `json=1` or `json=0` (the format: see [`Format`]). Other fields (`key`, `header_acao`,
+/// `soft_id`, cache busters) are ignored: nothing a client sends is forwarded, the key is the
+/// server's (or, with tokens, checked before this) and CORS is `--allow-origin`'s alone
+/// (`header_acao=1` does not open the answer to every origin).
+fn check_fields(fields: &[(String, String)]) -> Result<Action, &'static str> {
+    const ONLY: &str = "only action=getbalance and action=threadsinfo are served";
+    let mut actions = Vec::new();
+    for (name, value) in fields {
+        match (name.as_str(), value.as_str()) {
+            ("action", "getbalance") => actions.push(Action::GetBalance),
+            ("action", "threadsinfo") => actions.push(Action::ThreadsInfo),
+            ("action", _) => return Err(ONLY),
+            ("json", json) if json != "1" && json != "0" => return Err("json must be 1 or 0"),
             _ => {}
         }
     }
-    match actions {
-        1 => Ok(()),
-        0 => Err("only action=getbalance is served"),
+    match actions.as_slice() {
+        [action] => Ok(*action),
+        [] => Err(ONLY),
         _ => Err("action must be given once"),
     }
 }
 
 /// The methods of the 2captcha routes' preflight.
-const GET: &str = "GET, HEAD, OPTIONS";
+const RES: &str = "GET, HEAD, POST, OPTIONS";
 /// The methods of the createTask routes' preflight.
 const POST: &str = "POST, OPTIONS";
 
@@ -375,16 +550,50 @@ pub fn respond(answer: &Answer, format: Format) -> Response {
 mod tests {
     use super::*;
 
+    fn fields(query: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
     #[test]
-    fn only_balance_queries_pass() {
-        for ok in [
-            "action=getbalance&json=1",
-            "action=getbalance",
-            "key=whatever&action=getbalance&json=1&header_acao=1",
-            "action=getbalance&json=1&soft_id=7&_=1700000000",
-            "action=getbalance&json=0",
-        ] {
-            assert_eq!(check_query(ok), Ok(()), "{ok}");
+    fn reported_errors_are_api_texts() {
+        #[rustfmt::skip]
+        let cases = [
+            ("error=ERROR_ZERO_BALANCE",      Some(ErrorCode::ZeroBalance)),
+            ("error=error_zero_balance",      Some(ErrorCode::ZeroBalance)),
+            ("error=ERROR_NO_SLOT_AVAILABLE", Some(ErrorCode::NoSlotAvailable)),
+            ("error=IP_BANNED&_=17",          Some(ErrorCode::IpBanned)),
+            ("error=zero_balance",            None),
+            ("error=ERROR_NO_SUCH_ACCOUNT",   None),
+            ("error=",                        None),
+            ("",                              None),
+            ("error=ERROR_ZERO_BALANCE&error=ERROR_ZERO_BALANCE", None),
+        ];
+        for (query, want) in cases {
+            assert_eq!(reported_code(query).ok(), want, "{query}");
+        }
+        let why = reported_code("error=nope").expect_err("refused");
+        assert!(
+            why.contains("ERROR_ZERO_BALANCE, ") && why.contains("ERROR_NO_SLOT_AVAILABLE"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn only_balance_and_threads_queries_pass() {
+        #[rustfmt::skip]
+        let served = [
+            ("action=getbalance&json=1",                              Action::GetBalance),
+            ("action=getbalance",                                     Action::GetBalance),
+            ("key=whatever&action=getbalance&json=1&header_acao=1",   Action::GetBalance),
+            ("action=getbalance&json=1&soft_id=7&_=1700000000",       Action::GetBalance),
+            ("action=getbalance&json=0",                              Action::GetBalance),
+            ("key=k&action=threadsinfo&json=1",                       Action::ThreadsInfo),
+            ("action=threadsinfo",                                    Action::ThreadsInfo),
+        ];
+        for (ok, action) in served {
+            assert_eq!(check_fields(&fields(ok)), Ok(action), "{ok}");
         }
         for refused in [
             "",
@@ -392,12 +601,14 @@ mod tests {
             "action=get&id=1&json=1",
             "action=getbalance&action=get",
             "action=getbalance&action=getbalance",
+            "action=getbalance&action=threadsinfo",
             "action=GETBALANCE",
+            "action=THREADSINFO",
             "action=getbalance&json=2",
             "action=getbalance&json=true",
             "action=reportbad&json=1",
         ] {
-            assert!(check_query(refused).is_err(), "{refused}");
+            assert!(check_fields(&fields(refused)).is_err(), "{refused}");
         }
     }
 }

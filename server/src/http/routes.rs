@@ -32,7 +32,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts", get(api::list_accounts))
         .route("/v1/accounts/{name}", get(api::get_account))
         .route("/v1/accounts/{name}/history", get(api::get_history))
+        .route("/v1/accounts/{name}/diagnose", get(api::get_diagnose))
         .route("/v1/history", get(api::get_default_history))
+        .route("/v1/diagnose", get(api::get_default_diagnose))
         .route("/v1/budget", get(api::get_budget))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(
@@ -74,8 +76,13 @@ pub fn route_label(path: &str) -> &'static str {
         // Both createTask routes, the default account's and any account's.
         "/getBalance" => "get_balance",
         p if p.starts_with("/accounts/") && p.ends_with("/getBalance") => "get_balance",
-        // The default account's history is an account route too (no new label for dashboards).
-        p if p == "/v1/accounts" || p.starts_with("/v1/accounts/") || p == "/v1/history" => {
+        // The default account's history and diagnosis are account routes too (no new label
+        // for dashboards).
+        p if p == "/v1/accounts"
+            || p.starts_with("/v1/accounts/")
+            || p == "/v1/history"
+            || p == "/v1/diagnose" =>
+        {
             "v1_accounts"
         }
         "/v1/budget" => "v1_budget",
@@ -152,6 +159,7 @@ mod tests {
             ("/accounts/staging/getBalance",   "get_balance"),
             ("/v1/accounts/staging",           "v1_accounts"),
             ("/v1/budget",                     "v1_budget"),
+            ("/v1/diagnose",                   "v1_accounts"),
             ("/in.php",                        "refused"),
             ("/createTask",                    "static"),
             ("/widget.js",                     "static"),

@@ -28,11 +28,19 @@
 //! `{"errorId":1,"errorCode":"ERROR_…","errorDescription":"…"}`), for the official
 //! Anti-Captcha client. [`create_task_balance`] and [`create_task_error`] write it, for the
 //! mock accounts' simulated createTask APIs too.
+//!
+//! A thread plan's check (CaptchaAI) also carries its `threadsinfo` verdict
+//! ([`Verdict::threads`]), answered to `res.php?action=threadsinfo` as the API answers it:
+//! `{"threads":10,"working_threads":3}` (the counts as the core read them, whatever format was
+//! asked: the API has no plain-text form of two numbers), and an error as the balance's errors
+//! are answered (the same codes, statuses and formats), so the provider's SDK raises the same
+//! exceptions it would against the API.
 
 use axum::http::StatusCode;
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::money::Money;
 use captchaai_balance::protocol::classify;
+use captchaai_balance::threads::ThreadsOutcome;
 use std::sync::Arc;
 
 /// What an unknown API-shaped error code is answered as: not in the core's table, so the
@@ -65,6 +73,15 @@ impl Format {
     pub fn of_query(query: &str) -> Format {
         let json = form_urlencoded::parse(query.as_bytes()).any(|(n, v)| n == "json" && v == "1");
         if json {
+            Format::Json
+        } else {
+            Format::Text
+        }
+    }
+
+    /// The format the fields of a query and a form ask for: `json=1` in any of them.
+    pub fn of_fields(fields: &[(String, String)]) -> Format {
+        if fields.iter().any(|(n, v)| n == "json" && v == "1") {
             Format::Json
         } else {
             Format::Text
@@ -158,6 +175,48 @@ impl Answer {
         Answer::for_outcome(&Err(ApiError::new(ErrorCode::KeyNotFound, "")))
     }
 
+    /// `threadsinfo` for an account whose provider sells no thread plans: it has no threads to
+    /// tell (zero threads would read as an expired plan), so the action is refused like any
+    /// other this server does not serve.
+    pub fn no_threads() -> Answer {
+        Answer::not_allowed("threadsinfo is served for accounts of a provider that sells thread plans (CaptchaAI) only")
+    }
+
+    /// A form body over the size this server reads (a real one is under 100 bytes).
+    pub fn too_large() -> Answer {
+        Answer::shaped(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            0,
+            "ERROR_NOT_ALLOWED",
+            Some("the form is over 16 KiB"),
+        )
+    }
+
+    /// The answer for one `threadsinfo` classification: the counts in the API's JSON (every
+    /// format: see the module doc), or the error as a balance's error is answered.
+    pub fn for_threads(outcome: &ThreadsOutcome) -> Answer {
+        match outcome {
+            Ok(counts) => {
+                let body: Arc<str> = Arc::from(format!(
+                    r#"{{"threads":{},"working_threads":{}}}"#,
+                    counts.threads, counts.working_threads
+                ));
+                Answer {
+                    status: StatusCode::OK,
+                    request: Arc::clone(&body),
+                    json: Arc::clone(&body),
+                    create_task: body,
+                }
+            }
+            Err(error) => Answer::for_outcome(&Err(error.clone())),
+        }
+    }
+
+    /// True for a thread count answer (written as JSON in every format).
+    pub fn is_counts(&self) -> bool {
+        self.status == StatusCode::OK && self.json.starts_with(r#"{"threads""#)
+    }
+
     /// The answer for one classification.
     pub fn for_outcome(outcome: &Result<Money, ApiError>) -> Answer {
         match outcome {
@@ -209,6 +268,28 @@ pub struct Verdict {
     pub answer: Answer,
     /// The core's classification (for metrics and logs).
     pub outcome: Result<Money, ApiError>,
+    /// The same check's `threadsinfo`, for an account whose provider sells thread plans
+    /// (`None` for any other).
+    pub threads: Option<ThreadsVerdict>,
+}
+
+/// The verdict on a check's `threadsinfo` request.
+#[derive(Debug, Clone)]
+pub struct ThreadsVerdict {
+    /// What `res.php?action=threadsinfo` answers.
+    pub answer: Answer,
+    /// The core's classification.
+    pub outcome: ThreadsOutcome,
+}
+
+impl ThreadsVerdict {
+    /// The verdict for a classification (the proxy scrubs the key from it first).
+    pub fn from_outcome(outcome: ThreadsOutcome) -> ThreadsVerdict {
+        ThreadsVerdict {
+            answer: Answer::for_threads(&outcome),
+            outcome,
+        }
+    }
 }
 
 impl Verdict {
@@ -224,6 +305,15 @@ impl Verdict {
         Verdict {
             answer: Answer::for_outcome(&outcome),
             outcome,
+            threads: None,
+        }
+    }
+
+    /// The same with the check's `threadsinfo` outcome.
+    pub fn with_threads(self, threads: ThreadsOutcome) -> Verdict {
+        Verdict {
+            threads: Some(ThreadsVerdict::from_outcome(threads)),
+            ..self
         }
     }
 
@@ -442,6 +532,49 @@ mod tests {
             create_task_error("ERROR_X", "a \"quoted\" word"),
             r#"{"errorId":1,"errorCode":"ERROR_X","errorDescription":"a \"quoted\" word"}"#
         );
+    }
+
+    /// `threadsinfo` answers: the counts in the API's JSON, errors as the balance's. The SDK
+    /// and the widget read them with the core's `classify_threads` and reach the server's
+    /// verdict (transport failures read as the server's failure, as for the balance).
+    #[test]
+    fn threads_answers_read_back_as_the_servers_verdict() {
+        use captchaai_balance::protocol::classify_threads;
+        use captchaai_balance::threads::Threads;
+        let counts = Threads {
+            threads: 10,
+            working_threads: 3,
+        };
+        let answer = Answer::for_threads(&Ok(counts));
+        assert!(answer.is_counts());
+        for format in [Format::Json, Format::Text] {
+            assert_eq!(answer.body(format), r#"{"threads":10,"working_threads":3}"#);
+        }
+        assert_eq!(
+            classify_threads(200, Some("application/json"), answer.body(Format::Json)),
+            Ok(counts)
+        );
+        for code in ErrorCode::all() {
+            let answer = Answer::for_threads(&Err(ApiError::new(code, "seen")));
+            assert!(!answer.is_counts());
+            for format in [Format::Json, Format::Text] {
+                let got = classify_threads(
+                    answer.status.as_u16(),
+                    Some(format.content_type()),
+                    answer.body(format),
+                )
+                .expect_err("an error stays an error");
+                let want = match code {
+                    ErrorCode::Timeout
+                    | ErrorCode::Network
+                    | ErrorCode::InvalidKey
+                    | ErrorCode::PermissionMissing => ErrorCode::ServerError,
+                    _ => code,
+                };
+                assert_eq!(got.code, want, "{format:?} {code:?}");
+            }
+        }
+        assert_eq!(Answer::no_threads().body(Format::Text), "ERROR_NOT_ALLOWED");
     }
 
     #[test]

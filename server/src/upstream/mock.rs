@@ -12,6 +12,13 @@
 //! each. The same rule run backwards gives the week before the start
 //! ([`MockAccount::backfill`]), so the demo's forecast speaks at once. Each scenario is one row
 //! of [`SCENARIOS`]: what the account answers and what it presets.
+//!
+//! An account of a provider that sells thread plans (CaptchaAI) also has a plan
+//! ([`MockAccount::with_plan`]) and answers `threadsinfo` ([`MockAccount::threads_answer`]):
+//! its threads, a few of them busy, how many following the clock (a busy day's pattern, never
+//! all of them), every one busy in the `saturated` scenario, none at all in `expired` (the
+//! money untouched: nothing is spent without a plan). The other scenarios answer `threadsinfo`
+//! as they answer the balance (the same error, the same HTML page, the same delay).
 
 use crate::clock::Clock;
 use crate::upstream::answer::{create_task_balance, create_task_error};
@@ -19,6 +26,7 @@ use captchaai_balance::error::ErrorCode;
 use captchaai_balance::history::{compact, Point, DAY_MS, MINUTE_MS};
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::{Family, ProviderId};
+use captchaai_balance::threads::Threads;
 use serde::Serialize;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -32,6 +40,11 @@ pub const MAX_AMOUNT: Money = Money::from_cents(100_000_000);
 /// How far back a simulated account's history is filled in at start ([`MockAccount::backfill`]):
 /// the sparkline's longest view.
 pub const BACKFILL_DAYS: i64 = 7;
+/// The threads of a simulated thread plan ([`MockAccount::with_plan`]).
+pub const PLAN_THREADS: u32 = 10;
+/// Busy threads of a 10-thread plan, one entry per minute of the clock, in turn: a plausible
+/// load that moves between checks and never takes every thread (only `saturated` does).
+const BUSY_PATTERN: [u32; 12] = [3, 4, 4, 5, 6, 5, 3, 2, 3, 4, 6, 5];
 /// The longest simulated delay the control API accepts.
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
 /// The `markup` scenario's balance field: the core reads it as malformed, so the server answers
@@ -128,6 +141,11 @@ pub enum Scenario {
     Slow,
     /// A "balance" that is markup.
     Markup,
+    /// A thread plan with every thread busy; the balance as in `ok`.
+    Saturated,
+    /// A thread plan with no threads (expired, or never bought); the money untouched: nothing
+    /// drains while it lasts.
+    Expired,
 }
 
 /// What the account answers in a scenario.
@@ -174,6 +192,8 @@ const SCENARIOS: &[ScenarioInfo] = &[
     ScenarioInfo { scenario: S::Html502, name: "html_502", behaviour: B::Html { http: 502 }, preset_balance: None, delay_ms: 0 },
     ScenarioInfo { scenario: S::Slow, name: "slow", behaviour: B::Balance, preset_balance: None, delay_ms: 3000 },
     ScenarioInfo { scenario: S::Markup, name: "markup", behaviour: B::Text(MARKUP), preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::Saturated, name: "saturated", behaviour: B::Balance, preset_balance: None, delay_ms: 0 },
+    ScenarioInfo { scenario: S::Expired, name: "expired", behaviour: B::Balance, preset_balance: None, delay_ms: 0 },
 ];
 
 impl Scenario {
@@ -229,8 +249,17 @@ pub struct Snapshot {
     pub drain_per_minute: String,
     /// Simulated answer delay.
     pub delay_ms: u64,
-    /// Calls into the simulated account since start or the last reset.
+    /// Balance calls into the simulated account since start or the last reset.
     pub upstream_requests: u64,
+    /// A thread plan's threads now (absent for an account without a plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
+    /// Its busy threads now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_threads: Option<u32>,
+    /// `threadsinfo` calls since start or the last reset (counted apart from the balance's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads_requests: Option<u64>,
 }
 
 /// One simulated upstream answer.
@@ -260,6 +289,7 @@ struct Account {
     refill: Option<Refill>,
     delay: Duration,
     requests: u64,
+    threads_requests: u64,
 }
 
 impl Account {
@@ -272,6 +302,16 @@ impl Account {
             refill: preset.refill,
             delay: Duration::ZERO,
             requests: 0,
+            threads_requests: 0,
+        }
+    }
+
+    /// What is spent per minute now: nothing while the plan has expired (no job runs).
+    fn drain(&self) -> Money {
+        if self.scenario == Scenario::Expired {
+            Money::ZERO
+        } else {
+            self.drain_per_minute
         }
     }
 
@@ -284,7 +324,7 @@ impl Account {
     /// The balance `millis` after `base_at`; a negative `millis` is before it: the same drain
     /// and refill rule run backwards (the history mock mode fills in at start).
     fn balance_after(&self, millis: i128) -> Money {
-        let drained = i128::from(self.drain_per_minute.nanos()).saturating_mul(millis) / 60_000;
+        let drained = i128::from(self.drain().nanos()).saturating_mul(millis) / 60_000;
         let base = i128::from(self.base.nanos());
         let refills = match self.refill {
             // Below the line after the drain: one top-up for the first crossing, one more per
@@ -325,6 +365,8 @@ pub struct MockAccount {
     clock: Clock,
     family: Family,
     preset: Preset,
+    /// The threads of its plan, for a provider that sells thread plans.
+    plan: Option<u32>,
     account: Mutex<Account>,
 }
 
@@ -341,8 +383,57 @@ impl MockAccount {
             clock,
             family,
             preset,
+            plan: None,
             account: Mutex::new(Account::fresh(preset, now)),
         }
+    }
+
+    /// A fresh account of the simulated fleet: its provider's protocol, its preset, and a plan
+    /// of [`PLAN_THREADS`] threads when the provider sells thread plans.
+    pub fn of_spec(clock: Clock, spec: &MockAccountSpec) -> MockAccount {
+        let info = spec.provider.info();
+        let account = MockAccount::with(clock, info.family, spec.preset);
+        if info.threads {
+            account.with_plan(PLAN_THREADS)
+        } else {
+            account
+        }
+    }
+
+    /// The same account on a thread plan of `threads` threads (CaptchaAI's kind of plan): it
+    /// answers `threadsinfo` too.
+    pub fn with_plan(self, threads: u32) -> MockAccount {
+        MockAccount {
+            plan: Some(threads),
+            ..self
+        }
+    }
+
+    /// The plan's threads and busy threads now, in `account`'s scenario (`None` without a
+    /// plan).
+    fn threads_of(&self, account: &Account) -> Option<Threads> {
+        let threads = self.plan?;
+        Some(match account.scenario {
+            Scenario::Expired => Threads {
+                threads: 0,
+                working_threads: 0,
+            },
+            Scenario::Saturated => Threads {
+                threads,
+                working_threads: threads,
+            },
+            _ => {
+                let minute = usize::try_from(self.clock.epoch_ms().div_euclid(60_000)).unwrap_or(0)
+                    % BUSY_PATTERN.len();
+                // The pattern is for ten threads; another plan's load is scaled to it, and one
+                // thread is always left free.
+                let busy = BUSY_PATTERN[minute] * threads / PLAN_THREADS;
+                Threads {
+                    threads,
+                    working_threads: busy.min(threads.saturating_sub(1)),
+                }
+            }
+        })
     }
 
     /// The protocol it answers in.
@@ -361,6 +452,9 @@ impl MockAccount {
             drain_per_minute: account.drain_per_minute.to_string(),
             delay_ms: u64::try_from(account.delay.as_millis()).unwrap_or(u64::MAX),
             upstream_requests: account.requests,
+            threads: self.threads_of(account).map(|t| t.threads),
+            working_threads: self.threads_of(account).map(|t| t.working_threads),
+            threads_requests: self.plan.map(|_| account.threads_requests),
         }
     }
 
@@ -461,15 +555,57 @@ impl MockAccount {
     }
 }
 
+impl MockAccount {
+    /// One `threadsinfo` call, answered like CaptchaAI would: `{"threads":10,"working_threads":3}`,
+    /// or the scenario's error, page or markup-free failure as the balance gets it. An account
+    /// without a plan answers as a host that has no such action.
+    pub fn threads_answer(&self) -> Reply {
+        let mut account = self.lock();
+        account.threads_requests += 1;
+        let delay = account.delay;
+        let (status, content_type, body) =
+            match (self.threads_of(&account), account.scenario.info().behaviour) {
+                (None, _) => (
+                    200,
+                    "application/json",
+                    two_captcha_json(0, "ERROR_WRONG_ACTION"),
+                ),
+                (Some(_), B::Error { http, code }) => (
+                    http,
+                    "application/json",
+                    two_captcha_json(0, code.api_code()),
+                ),
+                (Some(_), B::Html { http }) => (http, "text/html", HTML_502.to_string()),
+                (Some(t), B::Balance | B::Text(_)) => (
+                    200,
+                    "application/json",
+                    format!(
+                        r#"{{"threads":{},"working_threads":{}}}"#,
+                        t.threads, t.working_threads
+                    ),
+                ),
+            };
+        Reply {
+            delay,
+            status,
+            content_type,
+            body,
+        }
+    }
+}
+
+/// `{"status":…,"request":"…"}`, status first as the API writes it.
+fn two_captcha_json(status: u8, request: &str) -> String {
+    format!(
+        r#"{{"status":{status},"request":{}}}"#,
+        json_string(request)
+    )
+}
+
 /// `(status, content type, body)` as a 2captcha-family API answers. Written by hand to keep
 /// the API's field order (status first).
 fn two_captcha_answer(behaviour: Behaviour, balance: &str) -> (u16, &'static str, String) {
-    let json = |status: u8, request: &str| {
-        format!(
-            r#"{{"status":{status},"request":{}}}"#,
-            json_string(request)
-        )
-    };
+    let json = two_captcha_json;
     match behaviour {
         B::Balance => (200, "application/json", json(1, balance)),
         B::Text(text) => (200, "application/json", json(1, text)),
@@ -531,7 +667,7 @@ mod tests {
     #[test]
     fn table_covers_every_scenario() {
         let names: Vec<_> = Scenario::names().collect();
-        assert_eq!(names.len(), 13);
+        assert_eq!(names.len(), 15);
         for name in names {
             let scenario = Scenario::from_name(name).expect("listed");
             assert_eq!(scenario.name(), name);
@@ -720,6 +856,81 @@ mod tests {
         assert_eq!(at(&staging, 1_300).as_deref(), Some("10"));
         assert_eq!(at(&staging, 1_299).as_deref(), Some("9.995"));
         assert_eq!(archive, Vec::new());
+    }
+
+    /// A thread plan answers `threadsinfo` as CaptchaAI does, read by the core's
+    /// `classify_threads`: a few threads busy (moving with the clock, never all), every one in
+    /// `saturated`, none in `expired` (whose balance stops draining), and a scenario's error or
+    /// page as the balance gets it. Its calls are counted apart from the balance's.
+    #[test]
+    fn a_thread_plan_answers_threadsinfo() {
+        use captchaai_balance::protocol::classify_threads;
+        use captchaai_balance::threads::Capacity;
+        let clock = Clock::manual_at(1_800_000_000_000);
+        let spec = MOCK_ACCOUNTS[0];
+        let account = MockAccount::of_spec(clock.clone(), &spec);
+        let read = || {
+            let reply = account.threads_answer();
+            classify_threads(reply.status, Some(reply.content_type), &reply.body)
+        };
+        let change = |scenario| ScenarioChange {
+            scenario,
+            balance: None,
+            drain_per_minute: None,
+            delay: None,
+        };
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..BUSY_PATTERN.len() {
+            let t = read().expect("counts");
+            assert_eq!((t.threads, t.capacity()), (PLAN_THREADS, Capacity::Free));
+            assert!(t.working_threads >= 2, "{t:?}");
+            seen.insert(t.working_threads);
+            clock.advance(Duration::from_secs(60));
+        }
+        assert!(seen.len() >= 4, "the load moves: {seen:?}");
+        account.set_scenario(change(Scenario::Saturated));
+        assert_eq!(read().expect("counts").capacity(), Capacity::AllBusy);
+        let before = account.snapshot().balance;
+        account.set_scenario(change(Scenario::Expired));
+        assert_eq!(
+            read().expect("counts"),
+            Threads {
+                threads: 0,
+                working_threads: 0
+            }
+        );
+        clock.advance(Duration::from_secs(600));
+        let snapshot = account.snapshot();
+        assert_eq!(snapshot.balance, before, "no plan, nothing spent");
+        assert_eq!(
+            (snapshot.threads, snapshot.working_threads),
+            (Some(0), Some(0))
+        );
+        account.set_scenario(change(Scenario::Ok));
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(before, "24.760");
+        assert_eq!(account.snapshot().balance, "24.740", "draining again");
+        #[rustfmt::skip]
+        let errors = [
+            (Scenario::WrongKey,         ErrorCode::WrongKey),
+            (Scenario::ErrorZeroBalance, ErrorCode::ZeroBalance),
+            (Scenario::RateLimited,      ErrorCode::RateLimited),
+            (Scenario::Html502,          ErrorCode::ServerError),
+        ];
+        for (scenario, code) in errors {
+            account.set_scenario(change(scenario));
+            assert_eq!(read().map_err(|e| e.code), Err(code), "{scenario:?}");
+        }
+        let snapshot = account.snapshot();
+        assert_eq!(
+            (snapshot.upstream_requests, snapshot.threads_requests),
+            (0, Some(BUSY_PATTERN.len() as u64 + 6))
+        );
+        // No plan (another provider): no thread fields in the state.
+        let staging = MockAccount::of_spec(Clock::manual(), &MOCK_ACCOUNTS[1]);
+        let state = serde_json::to_value(staging.snapshot()).expect("json");
+        assert_eq!(state.get("threads"), None);
+        assert_eq!(state.get("threadsRequests"), None);
     }
 
     #[test]

@@ -1,18 +1,23 @@
 //! Proxy mode: one balance request to an account's API, with its key added here, in the
 //! account's protocol family (the core's `balance_request` and `classify_for`: no protocol code
-//! in the server).
+//! in the server), and for a thread plan its `threadsinfo` request (the core's
+//! `threads_request` and `classify_threads`).
 //!
 //! A 2captcha-family URL holds the key (a createTask one sends it in the body), and reqwest errors carry their URL in `Display`: every
 //! error is stripped with `without_url()` before it is logged or mapped, and the URL itself is
-//! never logged. The upstream's body never reaches a client (the answer is built from the core's
+//! never logged; the `threadsinfo` form holds the key in the body, which no error carries. The upstream's body never reaches a client (the answer is built from the core's
 //! classification, see answer.rs), and the classification's description of what was seen is
 //! scrubbed of the key, in any letter case, after decoding, before metrics or logs see it.
 
 use crate::secret::ApiKey;
 use crate::upstream::answer::Verdict;
+use captchaai_balance::error::ApiError;
 use captchaai_balance::error::ErrorCode;
-use captchaai_balance::protocol::{balance_request, classify_for, MAX_ANSWER_LEN};
+use captchaai_balance::protocol::{
+    balance_request, classify_for, classify_threads, threads_request, ApiRequest, MAX_ANSWER_LEN,
+};
 use captchaai_balance::provider::Family;
+use captchaai_balance::threads::ThreadsOutcome;
 use reqwest::{header, Client, Url};
 use tracing::{debug, warn};
 
@@ -92,17 +97,44 @@ impl Proxy {
             Err(_) => return Verdict::failure(ErrorCode::ServerError, "bad endpoint"),
         };
         debug!(endpoint = %self.shown, "asking upstream for the balance");
+        let outcome = match self.send(request).await {
+            Ok((status, content_type, body)) => {
+                classify_for(self.family, status, content_type.as_deref(), &body)
+                    .map_err(|error| self.scrubbed(error))
+            }
+            Err(error) => Err(error),
+        };
+        Verdict::from_outcome(outcome)
+    }
+
+    /// Asks the API for the threads of the key's plan (CaptchaAI's `threadsinfo`). Never fails:
+    /// every failure is an outcome too, scrubbed of the key like the balance's.
+    pub async fn fetch_threads(&self) -> ThreadsOutcome {
+        let request = match threads_request(&self.base, self.key.expose(), false) {
+            Ok(request) => request,
+            Err(_) => return Err(ApiError::new(ErrorCode::ServerError, "bad endpoint")),
+        };
+        debug!(endpoint = %self.shown, "asking upstream for the plan's threads");
+        let (status, content_type, body) = self.send(request).await?;
+        classify_threads(status, content_type.as_deref(), &body)
+            .map_err(|error| self.scrubbed(error))
+    }
+
+    /// Sends one request the core described (its body with the media type it names) and reads
+    /// the answer: status, content type and at most [`MAX_BODY`] bytes; a request that got no
+    /// answer is a `timeout` or `network` error.
+    async fn send(&self, request: ApiRequest) -> Result<(u16, Option<String>, String), ApiError> {
         let builder = match request.body {
             Some(body) => self
                 .client
                 .post(request.url)
-                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_TYPE, request.content_type)
                 .body(body),
             None => self.client.get(request.url),
         };
         let response = match builder.send().await {
             Ok(response) => response,
-            Err(error) => return self.failure(error),
+            Err(error) => return Err(self.failure(error)),
         };
         let status = response.status().as_u16();
         let content_type = response
@@ -112,20 +144,19 @@ impl Proxy {
             .map(str::to_owned);
         let body = match read_body(response).await {
             Ok(body) => body,
-            Err(error) => return self.failure(error),
+            Err(error) => return Err(self.failure(error)),
         };
         debug!(status, "upstream answered");
-        let outcome = classify_for(self.family, status, content_type.as_deref(), &body).map_err(
-            |mut error| {
-                // An unknown code is kept as seen (for the log); the key in upper case is one.
-                error.detail = self.key.scrub(&error.detail);
-                error
-            },
-        );
-        Verdict::from_outcome(outcome)
+        Ok((status, content_type, body))
     }
 
-    fn failure(&self, error: reqwest::Error) -> Verdict {
+    /// An unknown code is kept as seen (for the log); the key in upper case is one.
+    fn scrubbed(&self, mut error: ApiError) -> ApiError {
+        error.detail = self.key.scrub(&error.detail);
+        error
+    }
+
+    fn failure(&self, error: reqwest::Error) -> ApiError {
         let error = error.without_url();
         let code = if error.is_timeout() {
             ErrorCode::Timeout
@@ -134,7 +165,7 @@ impl Proxy {
         };
         let description = self.key.scrub(&describe(&error));
         warn!(endpoint = %self.shown, code = code.as_str(), error = %description, "upstream request failed");
-        Verdict::failure(code, code.as_str())
+        ApiError::new(code, code.as_str())
     }
 }
 

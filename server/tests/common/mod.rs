@@ -23,7 +23,7 @@ use captchaai_balance_server::clock::Clock;
 use captchaai_balance_server::http::serve::{serve, Limits};
 use captchaai_balance_server::secret::ApiKey;
 use captchaai_balance_server::upstream::mock::{
-    MockAccount, Scenario, ScenarioChange, DEFAULT_PRESET,
+    MockAccount, Scenario, ScenarioChange, DEFAULT_PRESET, PLAN_THREADS,
 };
 use captchaai_balance_server::{app, Config};
 use reqwest::Url;
@@ -35,6 +35,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+
+/// The busy threads of the stand-in's plan (of ten) while it is in scenario `ok`.
+pub const PLAN_BUSY: u32 = 3;
 
 /// The server's key in every test. It must never appear in a response or a log line.
 pub const KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
@@ -60,11 +63,20 @@ pub enum Behaviour {
 
 /// A loopback stand-in for `https://ocr.captchaai.com` (or, started with
 /// [`Upstream::start_family`], for a createTask-family API such as Anti-Captcha's).
+///
+/// A 2captcha-family stand-in also answers CaptchaAI's `threadsinfo` (`POST /res.php` with the
+/// form `action=threadsinfo`): its mock account has a 10-thread plan. Those requests are
+/// counted and listed apart ([`Upstream::threads_hits`], [`Upstream::threads_bodies`]), are never
+/// held by the gate, and answer as [`Upstream::set_threads`] says, else as the balance does
+/// (the plan's counts for [`Behaviour::Balance`]: 3 of 10 threads busy, [`PLAN_BUSY`]).
 #[derive(Clone)]
 pub struct Upstream {
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub url: Url,
     hits: Arc<AtomicUsize>,
+    threads_hits: Arc<AtomicUsize>,
+    threads_bodies: Arc<Mutex<Vec<String>>>,
+    threads_behaviour: Arc<Mutex<Option<Behaviour>>>,
     behaviour: Arc<Mutex<Behaviour>>,
     account: Arc<MockAccount>,
     queries: Arc<Mutex<Vec<String>>>,
@@ -84,8 +96,19 @@ impl Upstream {
         let upstream = Upstream {
             url: Url::parse("http://127.0.0.1/").expect("url"),
             hits: Arc::default(),
+            threads_hits: Arc::default(),
+            threads_bodies: Arc::default(),
+            threads_behaviour: Arc::default(),
             behaviour: Arc::new(Mutex::new(Behaviour::Hang)),
-            account: Arc::new(MockAccount::with(Clock::manual(), family, DEFAULT_PRESET)),
+            account: Arc::new({
+                // A fixed time: the plan's busy threads are the same in every run (3 of 10).
+                let clock = Clock::manual_at(1_800_000_000_000);
+                let account = MockAccount::with(clock, family, DEFAULT_PRESET);
+                match family {
+                    Family::TwoCaptcha => account.with_plan(PLAN_THREADS),
+                    Family::CreateTask => account,
+                }
+            }),
             queries: Arc::default(),
             bodies: Arc::default(),
             gate: Arc::default(),
@@ -114,9 +137,38 @@ impl Upstream {
         upstream
     }
 
-    /// Requests received so far.
+    /// Balance requests received so far (`threadsinfo` ones are counted apart).
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// `threadsinfo` requests received so far.
+    pub fn threads_hits(&self) -> usize {
+        self.threads_hits.load(Ordering::SeqCst)
+    }
+
+    /// Method, path, content type and body of every `threadsinfo` request.
+    pub fn threads_bodies(&self) -> Vec<String> {
+        self.threads_bodies.lock().expect("lock").clone()
+    }
+
+    /// How `threadsinfo` answers from now on (`Behaviour::Balance` sets the plan's scenario:
+    /// see [`Upstream::set_plan`]).
+    pub fn set_threads(&self, behaviour: Behaviour) {
+        *self.threads_behaviour.lock().expect("lock") = Some(behaviour);
+    }
+
+    /// Puts the mock account's plan in `scenario` (`saturated`, `expired`, `ok`) for
+    /// `threadsinfo`, the balance unchanged.
+    pub fn set_plan(&self, scenario: Scenario) {
+        let balance = self.account.snapshot().balance;
+        self.account.set_scenario(ScenarioChange {
+            scenario,
+            balance: Some(Money::parse(&balance).expect("balance")),
+            drain_per_minute: Some(Money::ZERO),
+            delay: None,
+        });
+        *self.threads_behaviour.lock().expect("lock") = None;
     }
 
     /// Path and query of every request received.
@@ -161,11 +213,40 @@ async fn answer(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: axum::http::Method,
     uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
     RawQuery(query): RawQuery,
     body: String,
 ) -> Response {
-    up.hits.fetch_add(1, Ordering::SeqCst);
     up.peers.lock().expect("lock").insert(peer);
+    let threads = method == axum::http::Method::POST
+        && form_urlencoded::parse(body.as_bytes())
+            .any(|(n, v)| n == "action" && v == "threadsinfo");
+    if threads {
+        up.threads_hits.fetch_add(1, Ordering::SeqCst);
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        up.threads_bodies
+            .lock()
+            .expect("lock")
+            .push(format!("{method} {} {content_type} {body}", uri.path()));
+        let behaviour = up.threads_behaviour.lock().expect("lock").clone();
+        let behaviour = behaviour.unwrap_or_else(|| up.behaviour.lock().expect("lock").clone());
+        return match behaviour {
+            Behaviour::Balance(_) => {
+                let reply = up.account.threads_answer();
+                tokio::time::sleep(reply.delay).await;
+                respond(reply.status, reply.content_type, reply.body)
+            }
+            Behaviour::Raw(status, content_type, body) => {
+                respond(status, content_type, body.to_string())
+            }
+            Behaviour::Owned(status, content_type, body) => respond(status, content_type, body),
+            Behaviour::Hang => std::future::pending().await,
+        };
+    }
+    up.hits.fetch_add(1, Ordering::SeqCst);
     up.queries
         .lock()
         .expect("lock")
@@ -180,14 +261,7 @@ async fn answer(
         gate.acquire().await.expect("gate").forget();
     }
     let behaviour = up.behaviour.lock().expect("lock").clone();
-    let raw = |status: u16, content_type: &'static str, body: String| {
-        (
-            StatusCode::from_u16(status).expect("status"),
-            [(header::CONTENT_TYPE, content_type)],
-            body,
-        )
-            .into_response()
-    };
+    let raw = respond;
     match behaviour {
         Behaviour::Balance(_) => {
             let reply = up.account.answer();
@@ -198,6 +272,15 @@ async fn answer(
         Behaviour::Owned(status, content_type, body) => raw(status, content_type, body),
         Behaviour::Hang => std::future::pending().await,
     }
+}
+
+fn respond(status: u16, content_type: &'static str, body: String) -> Response {
+    (
+        StatusCode::from_u16(status).expect("status"),
+        [(header::CONTENT_TYPE, content_type)],
+        body,
+    )
+        .into_response()
 }
 
 /// Proxy mode against `upstream` with a short timeout and a manual clock.

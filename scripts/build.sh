@@ -30,8 +30,8 @@ printf '[build] %s: %d bytes raw, %d bytes gzipped (glue JS %d bytes)\n' "$wasm"
 # A ceiling against accidents (a dependency pulled in by mistake), not a target to shave
 # towards: users feel paint time and time to the first balance, which `make bench` measures
 # (docs/ARCHITECTURE.md, "Size").
-WASM_CEILING_RAW_BYTES=440000
-WASM_CEILING_GZIP_BYTES=187000
+WASM_CEILING_RAW_BYTES=470000
+WASM_CEILING_GZIP_BYTES=200000
 over=0
 if [ "$raw" -gt "$WASM_CEILING_RAW_BYTES" ]; then
   echo "[build] the .wasm is $raw bytes raw: over the $WASM_CEILING_RAW_BYTES-byte ceiling" >&2

@@ -36,7 +36,9 @@ document.addEventListener('balancechange', (event) => {
   if (logged.get(event.target) !== line) {
     logged.set(event.target, line);
     const item = document.createElement('li');
-    const time = new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    // The widgets' clock style (24-hour, as the core writes times in English), not the
+    // browser's locale default, which may be 12-hour: one clock style on the page.
+    const time = new Date().toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
     item.textContent = `${time} ${line}`;
     events.prepend(item);
     while (events.children.length > 6) events.lastElementChild.remove();

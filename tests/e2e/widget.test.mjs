@@ -719,6 +719,17 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
     assert.equal(await upstream() - before, 1, 'two widgets, one request');
     const pill = await page.textContent('#funds-pill');
     assert.match(pill, /12\.5/);
+    // One clock style on the page: the event log writes times as the widgets do (24-hour),
+    // though the browser's locale (en-US here) would write "07:17:34 PM".
+    const times = await page.evaluate(() => ({
+      log: document.querySelector('#events li')?.textContent ?? '',
+      widget: document.querySelector('#prod-balance').shadowRoot.textContent,
+    }));
+    assert.match(times.log, /^\d{2}:\d{2}:\d{2} \w/, times.log);
+    assert.doesNotMatch(times.log, /\b[AP]M\b/, times.log);
+    const read = times.widget.match(/Balance read (\d{2}):\d{2}/);
+    assert.ok(read, times.widget);
+    assert.equal(times.log.slice(0, 2), read[1], 'the same hour in the same style');
     await page.close();
   });
 

@@ -3,6 +3,7 @@
 use crate::i18n::Lang;
 use crate::level::BalanceLevel;
 use crate::money::Money;
+use serde::Serialize;
 
 /// Money is there.
 pub const GREEN: &str = "#15803d";
@@ -46,6 +47,48 @@ const LOOKS: [(BalanceLevel, bool, &str, BadgeText); 6] = [
     (BalanceLevel::Empty, true, DARK_RED, BadgeText::Fixed("0")),
 ];
 
+/// The colour of an account's card, list row and level pill, with the widget's theme slot for
+/// it (`--cab-<slot>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+pub struct Accent {
+    /// `ok` / `low` / `empty` / `error` / `unknown`.
+    pub slot: &'static str,
+    /// `#rrggbb`.
+    pub color: &'static str,
+}
+
+/// An account's accent: the badge's look, except for a thread plan that has expired. That
+/// stops every job as an empty balance does while the money is fine, so it takes the empty
+/// balance's look (fresh or out of date) rather than a reassuring green; the toolbar badge
+/// itself stays about money.
+pub fn accent(
+    level: BalanceLevel,
+    look: &BadgeLook,
+    failed: bool,
+    stale: bool,
+    plan_expired: bool,
+) -> Accent {
+    if plan_expired {
+        let (.., color, _) = &LOOKS[BalanceLevel::Empty as usize * 2 + usize::from(stale)];
+        return Accent {
+            slot: "empty",
+            color,
+        };
+    }
+    let slot = match level {
+        BalanceLevel::Ok => "ok",
+        BalanceLevel::Low => "low",
+        BalanceLevel::Empty => "empty",
+        BalanceLevel::Unknown if failed => "error",
+        BalanceLevel::Unknown => "unknown",
+    };
+    Accent {
+        slot,
+        color: look.color,
+    }
+}
+
 /// The badge for a level, the balance shown, whether it is stale, and whether the latest check
 /// failed; the balance in `lang`'s decimal mark (`Money::short_in`).
 pub fn badge_look(
@@ -82,6 +125,48 @@ pub fn badge_look(
 mod tests {
     use super::*;
     use BalanceLevel::*;
+
+    #[test]
+    fn an_expired_plan_looks_like_an_empty_balance_beside_a_green_badge() {
+        let look = badge_look(Ok, Some(Money::from_cents(1_234)), false, false, Lang::En);
+        assert_eq!(look.color, GREEN, "the badge stays about money");
+        assert_eq!(
+            accent(Ok, &look, false, false, true),
+            Accent {
+                slot: "empty",
+                color: RED
+            }
+        );
+        let old = badge_look(Ok, Some(Money::from_cents(1_234)), true, false, Lang::En);
+        assert_eq!(
+            accent(Ok, &old, false, true, true),
+            Accent {
+                slot: "empty",
+                color: DARK_RED
+            }
+        );
+        // Without an expired plan the accent is the badge's.
+        assert_eq!(
+            accent(Ok, &look, false, false, false),
+            Accent {
+                slot: "ok",
+                color: GREEN
+            }
+        );
+        let failed = badge_look(Unknown, None, false, true, Lang::En);
+        assert_eq!(
+            accent(Unknown, &failed, true, false, false),
+            Accent {
+                slot: "error",
+                color: GREY
+            }
+        );
+        let unread = badge_look(Unknown, None, false, false, Lang::En);
+        assert_eq!(
+            accent(Unknown, &unread, false, false, false).slot,
+            "unknown"
+        );
+    }
 
     #[test]
     fn looks_are_indexed_by_level_and_staleness() {

@@ -4,7 +4,7 @@
 //! a colour or a sentence on its own.
 
 use crate::alerts::AlertDecision;
-use crate::badge::badge_look;
+use crate::badge::{accent, badge_look, Accent};
 use crate::costs::{budget, estimate, CaptchaType, RateTable, MAX_QUANTITY};
 use crate::error::{ApiError, ErrorCode, ErrorKind};
 use crate::forecast::{mul_div, recent_spend, runway, spend_rate, time_to};
@@ -270,6 +270,9 @@ pub struct AccountView {
     pub rates_note: Option<String>,
     /// Badge look and tooltip.
     pub badge: BadgeView,
+    /// The colour of the account's card, row and pill (the badge's, but an expired thread
+    /// plan's is an empty balance's), with the widget's theme slot.
+    pub accent: Accent,
     /// The latest check's error.
     pub error: Option<ErrorView>,
     /// Solves remaining per type.
@@ -1425,6 +1428,13 @@ pub fn account_view(account: &Account, now_ms: i64, lang: Lang, zone: impl Zone)
                 )
             })
         },
+        accent: accent(
+            level,
+            &look,
+            error.is_some(),
+            staleness.is_some(),
+            status == Status::PlanExpired,
+        ),
         badge: BadgeView {
             text: look.text,
             color: look.color,
@@ -2266,6 +2276,13 @@ mod tests {
             e.fix
         );
         assert_eq!((v.status, v.level), (Status::PlanExpired, BalanceLevel::Ok));
+        // The badge stays about money (its last reading, out of date beside the failed
+        // submit); the card, row and pill say the plan needs the user.
+        assert_eq!(v.badge.color, crate::badge::AMBER);
+        assert_eq!(
+            (v.accent.slot, v.accent.color),
+            ("empty", crate::badge::DARK_RED)
+        );
         let id = view_at(&expired, T0 + 12 * 60_000, Lang::Id).error.unwrap();
         assert!(
             id.fix.contains("Perpanjang") && id.message == "Tidak ada paket aktif",

@@ -27,6 +27,12 @@ export interface BalanceChangeDetail {
   /** The balance as shown (`"$12.3450"`), null without a reading. */
   balanceText: AccountView['balanceText'];
   level: BalanceLevel;
+  /**
+   * Where the account stands: the money's level, `error` when the latest check failed with
+   * nothing read, `plan_expired` for a thread plan with no threads (CaptchaAI: no job runs
+   * though the money is fine), which needs someone as `low` and `empty` do.
+   */
+  status: AccountView['status'];
   /** The level's label as shown, null without a reading. */
   levelText: string | null;
   /** The reading is older than the core's staleness limit. */

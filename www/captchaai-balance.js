@@ -920,8 +920,8 @@ const CaptchaaiBalance = class extends HTMLElement {
     this.#applyLevelColour('error', null);
     this.#setState('error');
     this.#emit({
-      balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: code, message: err.message,
-      runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null,
+      balance: null, balanceText: null, level: 'unknown', status: 'error', levelText: null, stale: false, error: code,
+      message: err.message, runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null,
     });
   }
 
@@ -1013,7 +1013,7 @@ const CaptchaaiBalance = class extends HTMLElement {
     if (view.pausedText && !view.error) meta.push(view.pausedText);
     if (this.#note) meta.push(this.#note);
     e.meta.textContent = meta.join(' · ');
-    this.#applyLevelColour(hasReading ? view.level : view.state === 'error' ? 'error' : 'unknown', view.badge?.color);
+    this.#applyLevelColour(view.accent.slot, view.accent.color);
     e.card.title = view.badge?.title ?? '';
     this.#paintError(view.error && { ...view.error, failed: view.failedText });
     this.#paintForecast(view);
@@ -1031,6 +1031,7 @@ const CaptchaaiBalance = class extends HTMLElement {
       balance: view.balance ?? null,
       balanceText: view.balanceText ?? null,
       level: view.level,
+      status: view.status,
       levelText: hasReading ? view.pillText : null,
       stale: Boolean(view.stale),
       error: view.error?.code ?? null,

@@ -24,7 +24,7 @@ function showThreads(line, account) {
 }
 
 document.addEventListener('balancechange', (event) => {
-  const { balance, balanceText, level, levelText, stale, error, message } = event.detail;
+  const { balance, balanceText, level, status, levelText, stale, error, message } = event.detail;
   const who = names[event.target.id] ?? event.target.getAttribute('account') ?? event.target.id ?? 'widget';
 
   // The widget's own words (the core's number format and localized level or error), never the
@@ -58,6 +58,8 @@ document.addEventListener('balancechange', (event) => {
   if (event.target.id === 'prod-balance') {
     // Words from the widget (localized by its core), never a raw code such as `server_error`.
     pill.dataset.level = error && balance == null ? 'error' : level;
+    // A thread plan with no threads runs no job whatever the money: red, as the widget shows it.
+    pill.dataset.status = status;
     pill.dataset.stale = String(Boolean(stale));
     pill.textContent = `Captcha funds: ${words}`;
   }

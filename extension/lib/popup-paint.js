@@ -24,9 +24,10 @@
   const LAST_VIEW = 'cab-popup-view';
   /**
    * Shape of the stored entry; an entry of another version is dropped, never painted
-   * (version 2: a list of accounts; version 1 held one account's view).
+   * (version 3: each account's accent; version 2: a list of accounts; version 1 held one
+   * account's view).
    */
-  const ENTRY_VERSION = 2;
+  const ENTRY_VERSION = 3;
 
   const $ = (id) => document.getElementById(id);
   let balanceMarked = false;
@@ -84,7 +85,7 @@
     }));
     return {
       id: a.id, name: a.name, providerLabel: a.providerLabel,
-      level: a.level, levelText: a.levelText, statusText: a.statusText, stale: a.stale, badge: { color: a.badge.color }, balance: a.balance,
+      level: a.level, levelText: a.levelText, statusText: a.statusText, stale: a.stale, accent: { color: a.accent.color }, balance: a.balance,
       balanceText: a.balanceText, pillText: a.pillText, readText: a.readText, updatedAgo: a.updatedAgo,
       checkedText: a.checkedText, staleText: a.staleText, pausedText: a.pausedText,
       failedText: a.failedText, error, refresh, addFundsUrl: a.addFundsUrl,
@@ -153,7 +154,7 @@
       row.dataset.level = a.level;
       row.dataset.stale = String(Boolean(a.stale));
       row.dataset.error = String(Boolean(a.error));
-      row.style.setProperty('--level', a.badge.color);
+      row.style.setProperty('--level', a.accent.color);
       const name = span('row-name', a.name);
       // "CaptchaAI" named after its provider says it once.
       if (a.name !== a.providerLabel) name.append(' ', span('row-provider', a.providerLabel));
@@ -189,7 +190,7 @@
     const card = $('card');
     card.dataset.level = view.level;
     card.dataset.stale = String(Boolean(view.stale));
-    card.style.setProperty('--level', view.badge.color);
+    card.style.setProperty('--level', view.accent.color);
     const name = $('account-name');
     name.replaceChildren(view.name);
     if (view.name !== view.providerLabel) name.append(' ', span('row-provider', view.providerLabel));

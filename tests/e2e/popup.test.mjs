@@ -271,10 +271,12 @@ test('a stored entry the popup cannot paint never leaves it blank: it loads, sho
       // The whole View an older build stored (no version).
       JSON.stringify({ level: 'ok', balanceText: '$9.9900', badge: { color: GREEN } }),
       // The current version and account, but a view it cannot paint.
-      JSON.stringify({ v: 2, account, view: 5 }),
-      JSON.stringify({ v: 2, account, view: { level: 'ok' } }),
-      JSON.stringify({ v: 2, account, view: { accounts: [] } }),
-      JSON.stringify({ v: 2, account, view: { accounts: [{ level: 'ok' }] } }),
+      JSON.stringify({ v: 3, account, view: 5 }),
+      JSON.stringify({ v: 3, account, view: { level: 'ok' } }),
+      JSON.stringify({ v: 3, account, view: { accounts: [] } }),
+      JSON.stringify({ v: 3, account, view: { accounts: [{ level: 'ok' }] } }),
+      // A list version 2 stored (the badge's colour, no accent).
+      JSON.stringify({ v: 2, account, view: { summaryText: null, accounts: [{ id: 'x', level: 'ok', balanceText: '$9.9900', badge: { color: GREEN } }] } }),
       // The one-account view version 1 stored.
       JSON.stringify({ v: 1, account, view: { level: 'ok', balanceText: '$9.9900', badge: { color: GREEN } } }),
     ];
@@ -284,7 +286,7 @@ test('a stored entry the popup cannot paint never leaves it blank: it loads, sho
       assert.equal(await text(popup, '#balance'), '$12.3450', `after ${raw}`);
       await popup.close();
       const entry = JSON.parse(await storedEntry(ext));
-      assert.equal(entry.v, 2, `the junk was replaced: ${raw}`);
+      assert.equal(entry.v, 3, `the junk was replaced: ${raw}`);
       assert.equal(entry.account, account);
     }
   });
@@ -301,7 +303,8 @@ test('the stored entry holds nothing of the key and never paints the previous ke
       `no part of the key in the entry: ${raw}`);
     const [view] = JSON.parse(raw).view.accounts;
     assert.equal(view.keyMasked, undefined);
-    assert.equal(view.badge.title, undefined, 'no badge title');
+    assert.equal(view.badge, undefined, 'no badge title');
+    assert.deepEqual(view.accent, { color: '#15803d' }, 'only the colour the popup paints');
     assert.equal(view.balanceText, '$12.3450');
 
     // The wasm never finishes compiling in these pages: only the stored entry can paint.

@@ -143,6 +143,10 @@ test('no active plan: said once, the account needs attention in the summary, and
     const rows = await popup.locator('#account-rows button[data-account]').allInnerTexts();
     assert.match(rows[0], /Production/, 'the expired plan first');
     assert.match(rows[0], /No active plan/);
+    // Its row in an empty balance's colour (out of date: the submit failed), never a reassuring
+    // green beside "No active plan"; Staging's stays green.
+    const accents = await popup.locator('#account-rows button[data-account]').evaluateAll((buttons) => buttons.map((b) => b.style.getPropertyValue('--level')));
+    assert.deepEqual(accents, ['#7f1d1d', GREEN]);
     await screenshot(popup, 'popup-plan-expired-list.png');
     await popup.locator('#account-rows button', { hasText: 'Production' }).click();
     assert.equal(await text(popup, '#balance'), '$12.3450', 'the money is kept, not read as zero');
@@ -151,6 +155,7 @@ test('no active plan: said once, the account needs attention in the summary, and
     assert.match(await text(popup, '#error-fix'), /^Renew or buy a thread plan in CaptchaAI's dashboard/);
     assert.doesNotMatch(await text(popup, '#error-fix'), /Add funds/);
     assert.equal(await popup.locator('#threads').isVisible(), false, 'the error card says it: not twice');
+    assert.equal(await popup.locator('#card').evaluate((card) => card.style.getPropertyValue('--level')), '#7f1d1d');
     await screenshot(popup, 'popup-plan-expired.png');
   });
 });

@@ -193,7 +193,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     const events = await page.evaluate(() => window.__events);
     const last = events.at(-1);
     // CaptchaAI sells thread plans: the same check read the mock plan's 10 threads, 3 busy.
-    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null, threads: 10, workingThreads: 3 });
+    assert.deepEqual(last.detail, { balance: '12.345', balanceText: '$12.3450', level: 'ok', status: 'ok', levelText: 'OK', stale: false, error: null, message: null, runwaySeconds: null, spendPerHour: null, threads: 10, workingThreads: 3 });
     assert.equal(w.threads, '3 of 10 threads busy');
     assert.equal(mock.threadsRequests(), 1, 'one threadsinfo with the balance');
     assert.ok(last.bubbles && last.composed, 'balancechange bubbles and is composed');
@@ -294,7 +294,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.match(w.error, /Latest check failed at \d\d:\d\d; checks are paused\./);
     await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-error.png') });
     const last = (await page.evaluate(() => window.__events)).at(-1).detail;
-    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found', runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null });
+    assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', status: 'error', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found', runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null });
     await page.close();
   });
 
@@ -330,7 +330,9 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
 
   test('a thread plan: every thread busy in amber, no active plan in red, the money untouched', async () => {
     mock.reset();
-    for (const [scenario, words, capacity] of [['saturated', 'All 10 threads busy', 'all_busy'], ['expired', 'No active plan', 'no_plan']]) {
+    // The card: green while only the threads are busy (a warning, in the amber line); red for
+    // no active plan, which stops every job as an empty balance does, never a green "No active plan".
+    for (const [scenario, words, capacity, border] of [['saturated', 'All 10 threads busy', 'all_busy', 'rgb(21, 128, 61)'], ['expired', 'No active plan', 'no_plan', 'rgb(220, 38, 38)']]) {
       mock.setScenario({ scenario });
       const page = await open(direct());
       const w = await until(async () => {
@@ -341,6 +343,10 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
       assert.match(w.balance, /12\.3450/);
       const shown = await page.evaluate(() => document.querySelector('captchaai-balance').shadowRoot.querySelector('[part=threads]').dataset.capacity);
       assert.equal(shown, capacity);
+      const colour = await page.evaluate(() => getComputedStyle(document.querySelector('captchaai-balance').shadowRoot.querySelector('[part=container]')).borderLeftColor);
+      assert.equal(colour, border, scenario);
+      const detail = (await page.evaluate(() => window.__events)).at(-1).detail;
+      assert.deepEqual([detail.level, detail.status], ['ok', scenario === 'expired' ? 'plan_expired' : 'ok'], 'the event tells a page the plan needs someone');
       await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, `widget-threads-${scenario}.png`) });
       await page.close();
     }
@@ -871,6 +877,12 @@ describe('widget, demo page against the Rust server in mock mode', { skip: !hasD
       // The widget's event carries the counts too.
       const want = scenario === 'expired' ? 0 : 10;
       await until(() => page.evaluate((n) => window.__events.some((e) => e.id === 'prod-balance' && e.detail.threads === n), want), `${scenario}: the event's threads`);
+      // The header pill reads the event's status: no active plan is red like no money, never
+      // a green "No active plan"; busy threads leave the money's green.
+      const status = scenario === 'expired' ? 'plan_expired' : 'ok';
+      await until(() => page.evaluate(() => document.querySelector('#funds-pill').dataset.status).then((s) => s === status), `${scenario}: the pill's status`);
+      const pill = await page.evaluate(() => getComputedStyle(document.querySelector('#funds-pill')).backgroundColor);
+      assert.equal(pill, scenario === 'expired' ? 'rgb(185, 28, 28)' : 'rgb(22, 101, 52)', scenario);
       await page.screenshot({ path: path.join(OUT_DIR, `demo-threads-${scenario}.png`), fullPage: true });
       await page.close();
     }

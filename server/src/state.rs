@@ -106,16 +106,19 @@ impl AppState {
                         a.key.clone(),
                         client.clone(),
                     );
-                    Arc::new(Account::new(
-                        &a.name,
-                        a.provider,
-                        a.threshold,
-                        Source::Proxy(proxy),
-                        ttl,
-                        clock.clone(),
-                        store.clone(),
-                        &floors,
-                    ))
+                    Arc::new(
+                        Account::new(
+                            &a.name,
+                            a.provider,
+                            a.threshold,
+                            Source::Proxy(proxy),
+                            ttl,
+                            clock.clone(),
+                            store.clone(),
+                            &floors,
+                        )
+                        .with_rates(a.rates.clone()),
+                    )
                 })
                 .collect(),
             (Mode::Proxy(_), None) => Vec::new(),

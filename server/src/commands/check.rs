@@ -45,7 +45,7 @@ use crate::config::cli::{CheckArgs, Cli};
 use crate::config::{valid_name, Config, Mode};
 use crate::state::AppState;
 use crate::store::write_atomically;
-use captchaai_balance::costs::CaptchaType;
+use captchaai_balance::costs::{CaptchaType, RateTable};
 use captchaai_balance::error::ErrorCode;
 use captchaai_balance::level::{BalanceLevel, EMPTY_FLOOR};
 use captchaai_balance::money::Money;
@@ -216,11 +216,11 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
     }
     let batch = match (args.kind, args.quantity) {
         (Some(kind), Some(quantity)) => {
-            if budget::rates(account.provider).rate(kind).is_none() {
+            if account.rates.rate(kind).is_none() {
                 return Report::unknown(&format!(
-                    "--type {}: the provider {} has no default rate for it",
+                    "--type {}: account {} has no price for it; set it in accounts.toml ([account.price_per_1000])",
                     kind.as_str(),
-                    account.provider.as_str()
+                    account.name
                 ));
             }
             Some((kind, quantity))
@@ -272,7 +272,7 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
     };
     judge(
         &account.name,
-        account.provider,
+        &account.rates,
         balance,
         zero_error,
         &account.forecast(),
@@ -382,7 +382,7 @@ impl Failure {
 /// The status and line for a balance (`zero_error`: the API said `ERROR_ZERO_BALANCE`).
 fn judge(
     name: &str,
-    provider: captchaai_balance::provider::ProviderId,
+    rates: &RateTable,
     balance: Money,
     zero_error: bool,
     forecast: &Forecast,
@@ -412,7 +412,7 @@ fn judge(
             level: BalanceLevel::of(balance, warning),
             runway_seconds: runway_s,
         };
-        match budget::answer(name, provider, &standing, kind, quantity) {
+        match budget::answer(name, rates, &standing, kind, quantity) {
             Ok(view) => {
                 let figures = view.budget;
                 if !figures.enough {
@@ -470,7 +470,6 @@ fn span(seconds: i64) -> String {
 mod tests {
     use super::*;
     use captchaai_balance::forecast::Runway;
-    use captchaai_balance::provider::ProviderId;
 
     fn money(text: &str) -> Money {
         Money::parse(text).expect("test amount")
@@ -505,7 +504,7 @@ mod tests {
         for (balance, zero, warning, critical, want) in LEVELS {
             let report = judge(
                 "a",
-                ProviderId::CaptchaAi,
+                &RateTable::default(),
                 money(balance),
                 zero,
                 &Forecast::default(),
@@ -520,7 +519,7 @@ mod tests {
     fn the_line_has_the_plugin_shape() {
         let report = judge(
             "production",
-            ProviderId::CaptchaAi,
+            &RateTable::default(),
             money("3.21"),
             false,
             &with_runway(9 * 3600 + 59),

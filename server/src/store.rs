@@ -39,9 +39,9 @@ pub const MAX_HISTORY_FILE_BYTES: u64 = 1 << 20;
 /// (`history::HISTORY_POINTS`); a file with more is not one this server wrote.
 pub const MAX_POINTS: usize = 4 * captchaai_balance::history::HISTORY_POINTS;
 
-/// The largest alert memory (`_alerts.json`) the server starts with: the monitor states and
-/// a day of undelivered messages of a large fleet fit many times over.
-pub const MAX_ALERT_FILE_BYTES: u64 = 16 << 20;
+/// The largest account alert memory (`alerts/{name}.json`: one account's monitor state without
+/// its history, a few KB) the server starts with.
+pub const MAX_ALERT_FILE_BYTES: u64 = 1 << 20;
 
 /// The directory that holds the history files, or none (memory only).
 #[derive(Debug, Clone, Default)]

@@ -154,6 +154,32 @@ pub fn is_rate(rate: &Money) -> bool {
     rate.is_positive() && *rate <= MAX_RATE
 }
 
+/// The solves a published price is for: providers quote "USD per 1,000 solves".
+pub const PRICE_SOLVES: i64 = 1000;
+
+/// Why a price per [`PRICE_SOLVES`] solves is not a per-solve rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceError {
+    /// Divided by 1,000 it falls below a nano-dollar (more than six decimals): the rate would
+    /// be rounded, and every budget computed from it would disagree with the price as written.
+    NotExact,
+    /// Not above zero, or more than [`MAX_RATE`] per solve.
+    OutOfRange,
+}
+
+/// The per-solve rate of a price per [`PRICE_SOLVES`] solves, exactly (`2.99` is `0.00299`), or
+/// why there is none. Exact or refused, never rounded: money is nano-dollars, so a price of up
+/// to six decimals divides exactly, which every published price does (they have at most four).
+pub fn rate_of_price(price_per_1000: Money) -> Result<Money, PriceError> {
+    let nanos = price_per_1000.nanos();
+    if nanos % PRICE_SOLVES != 0 {
+        return Err(PriceError::NotExact);
+    }
+    Some(Money::from_nanos(nanos / PRICE_SOLVES))
+        .filter(is_rate)
+        .ok_or(PriceError::OutOfRange)
+}
+
 /// What a batch costs against a balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Budget {
@@ -256,6 +282,29 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn prices_per_1000_are_exact_rates_or_refused() {
+        #[rustfmt::skip]
+        let cases: [(&str, Result<&str, PriceError>); 9] = [
+            ("2.99",        Ok("0.00299")),
+            ("0.5",         Ok("0.0005")),
+            ("3",           Ok("0.003")),
+            ("0.000001",    Ok("0.000000001")),
+            ("100000",      Ok("100")),
+            ("0.0000001",   Err(PriceError::NotExact)),
+            ("2.9999995",   Err(PriceError::NotExact)),
+            ("0",           Err(PriceError::OutOfRange)),
+            ("100000.001",  Err(PriceError::OutOfRange)),
+        ];
+        for (price, want) in cases {
+            assert_eq!(rate_of_price(m(price)), want.map(m), "{price}");
+        }
+        assert_eq!(rate_of_price(m("-1")), Err(PriceError::OutOfRange));
+        // Exact: a thousand solves at the rate cost the price again.
+        let rate = rate_of_price(m("2.99")).unwrap();
+        assert_eq!(estimate(rate, 1000), Some(m("2.99")));
     }
 
     #[test]

@@ -12,18 +12,25 @@
 //! by the temp-file-and-rename of [`crate::store::write_replacing`] without `fsync`: a crash
 //! of the process keeps it, a power cut may lose the last one, which costs one request at most.
 //!
+//! A floor file is read only when it is a regular file of at most [`MAX_FILE_BYTES`]: one that
+//! is not (a FIFO would hold the request forever, a huge file the memory) is treated as absent,
+//! which costs at most one request (this process's own times still hold), and the next request
+//! replaces it with its own time (a rename replaces a FIFO like any file).
+//!
 //! Without a data directory the times live in memory only (a restart forgets them).
 
-use crate::store::write_replacing;
+use crate::store::{read_bounded, write_replacing};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// The folder of the data directory that holds the request times.
 pub const FOLDER: &str = "floor";
+
+/// The largest floor file read: one holds `{"at":…}`, under 32 bytes.
+pub const MAX_FILE_BYTES: u64 = 4096;
 
 /// The last request time of every key of a server (or a `check` run).
 #[derive(Debug, Default)]
@@ -98,14 +105,17 @@ impl Floors {
     }
 }
 
+/// The time in the key's floor file; `None` when there is none or it cannot be read (the module
+/// doc).
 fn read_mark(dir: &Path, id: &str) -> Option<i64> {
-    let bytes = fs::read(dir.join(format!("{id}.json"))).ok()?;
+    let bytes = read_bounded(&dir.join(format!("{id}.json")), MAX_FILE_BYTES).ok()?;
     serde_json::from_slice::<Mark>(&bytes).ok().map(|m| m.at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn dir(tag: &str) -> PathBuf {
         let nanos = std::time::SystemTime::now()
@@ -152,6 +162,30 @@ mod tests {
         let memory = Floors::new(None);
         memory.mark("abc", 5).expect("memory only");
         assert_eq!(memory.last("abc"), Some(5));
+        let _ = fs::remove_dir_all(d);
+    }
+
+    /// A floor file that is a FIFO or oversized is not read (absent) and the next mark
+    /// replaces it with a small regular file.
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_mark_is_absent_and_replaced() {
+        let d = dir("unreadable");
+        let floors = Floors::new(Some(&d));
+        let path = d.join(FOLDER).join("abc.json");
+        fs::create_dir_all(d.join(FOLDER)).expect("dir");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        assert_eq!(floors.last("abc"), None, "a FIFO is never opened");
+        floors.mark("abc", 1_000).expect("replaces the FIFO");
+        assert!(fs::symlink_metadata(&path).expect("file").is_file());
+        assert_eq!(Floors::new(Some(&d)).last("abc"), Some(1_000));
+        let padded = format!(r#"{{"at":2000}}{}"#, " ".repeat(MAX_FILE_BYTES as usize));
+        fs::write(&path, padded).expect("write");
+        assert_eq!(Floors::new(Some(&d)).last("abc"), None, "too large");
         let _ = fs::remove_dir_all(d);
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::accounts::account::Account;
 use crate::alerts::alerting::{AlertAccount, Alerts};
+use crate::alerts::memory::Disk;
 use crate::alerts::outbox::Limits;
 use crate::alerts::webhook::Sender;
 use crate::config::access::Access;
@@ -28,8 +29,9 @@ pub enum AppError {
     HttpClient(reqwest::Error),
     /// Proxy mode with an empty account list.
     NoAccount,
-    /// A file of the data directory that the server must not start without reading (the
-    /// alert memory) cannot be read: the message names it and why.
+    /// A file of the data directory that the server must not start without reading (an
+    /// account's alert memory, a target's outbox journal, the legacy `_alerts.json`) cannot be
+    /// read: the message names it and why.
     DataDir(String),
 }
 
@@ -72,20 +74,19 @@ impl AppState {
     /// upstream and webhook (one connection pool, one TLS set-up), and per account only its
     /// cache, memory and files.
     pub fn new(config: Config) -> Result<AppState, AppError> {
-        // An alert memory that exists but cannot be read would be replaced by an empty one at
-        // the first alert, and every pending message and hysteresis with it: refuse to start
-        // instead, naming the file (store::check_readable: a FIFO, a device, a file too large
-        // to be one, a file without read permission).
+        // An alert memory or journal that exists but cannot be read would be replaced by an
+        // empty one at the first alert, and every pending message and hysteresis with it:
+        // refuse to start instead, naming the file (a FIFO, a device, a file too large to be
+        // one, a file without read permission). Nothing is read here.
         if let Some(dir) = config.data_dir.as_ref().filter(|_| config.alert_memory) {
-            let path = dir.join(crate::alerts::memory::LEGACY_FILE);
-            crate::store::check_readable(&path, crate::store::MAX_ALERT_FILE_BYTES).map_err(
-                |why| {
-                    AppError::DataDir(format!(
-                        "the alert memory {} {why}; fix it or move it away (the server never overwrites it)",
-                        crate::config::error::bare(&path.display().to_string())
-                    ))
-                },
-            )?;
+            let accounts: Vec<&str> = match &config.mode {
+                Mode::Proxy(accounts) => accounts.iter().map(|a| a.name.as_str()).collect(),
+                Mode::Mock => MOCK_ACCOUNTS.iter().map(|spec| spec.name).collect(),
+            };
+            let targets: Vec<&str> = config.webhooks.iter().map(|w| w.url_env.as_str()).collect();
+            Disk::new(dir.clone())
+                .check(&accounts, &targets)
+                .map_err(AppError::DataDir)?;
         }
         let clock = config.clock.clone();
         let ttl = config.cache_ttl;
@@ -106,16 +107,19 @@ impl AppState {
                         a.key.clone(),
                         client.clone(),
                     );
-                    Arc::new(Account::new(
-                        &a.name,
-                        a.provider,
-                        a.threshold,
-                        Source::Proxy(proxy),
-                        ttl,
-                        clock.clone(),
-                        store.clone(),
-                        &floors,
-                    ))
+                    Arc::new(
+                        Account::new(
+                            &a.name,
+                            a.provider,
+                            a.threshold,
+                            Source::Proxy(proxy),
+                            ttl,
+                            clock.clone(),
+                            store.clone(),
+                            &floors,
+                        )
+                        .with_rates(a.rates.clone()),
+                    )
                 })
                 .collect(),
             (Mode::Proxy(_), None) => Vec::new(),

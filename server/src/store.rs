@@ -39,9 +39,9 @@ pub const MAX_HISTORY_FILE_BYTES: u64 = 1 << 20;
 /// (`history::HISTORY_POINTS`); a file with more is not one this server wrote.
 pub const MAX_POINTS: usize = 4 * captchaai_balance::history::HISTORY_POINTS;
 
-/// The largest alert memory (`_alerts.json`) the server starts with: the monitor states and
-/// a day of undelivered messages of a large fleet fit many times over.
-pub const MAX_ALERT_FILE_BYTES: u64 = 16 << 20;
+/// The largest account alert memory (`alerts/{name}.json`: one account's monitor state without
+/// its history, a few KB) the server starts with.
+pub const MAX_ALERT_FILE_BYTES: u64 = 1 << 20;
 
 /// The directory that holds the history files, or none (memory only).
 #[derive(Debug, Clone, Default)]
@@ -169,6 +169,27 @@ pub fn write_atomically(dir: &Path, file_name: &str, bytes: &[u8]) -> io::Result
     replace(dir, &temp, &dir.join(file_name))
 }
 
+/// [`write_atomically`] for a file written piece by piece: `write` fills the temp file (through
+/// a buffer), so a large file is never held whole in memory.
+pub fn write_atomically_with(
+    dir: &Path,
+    file_name: &str,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let temp = dir.join(temp_name(file_name));
+    let written = File::create(&temp).and_then(|file| {
+        let mut out = io::BufWriter::new(file);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    if let Err(error) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(error);
+    }
+    replace(dir, &temp, &dir.join(file_name))
+}
+
 /// Writes `bytes` as `dir/file_name`, whole or not at all, without waiting for the disk: the
 /// temp file and the rename, no `fsync`. A crash of the process keeps the new file (the kernel
 /// has it); a power cut may leave the old one. For what is cheap to lose and written often
@@ -280,6 +301,20 @@ fn read(path: &Path, name: &str) -> Result<Vec<Point>, LoadError> {
 /// a device or a directory (`InvalidInput`), a larger file (`InvalidData`).
 pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
+    let (file, len) = open_regular(path, max)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    let len = bytes.len() as u64;
+    if len > max {
+        return Err(too_large(len, max));
+    }
+    Ok(bytes)
+}
+
+/// `path` opened for reading, with its length, if it is a regular file of at most `max` bytes;
+/// else the errors of [`read_bounded`], and a FIFO is never opened. For a file read as it
+/// streams (the caller bounds what it keeps, not the file).
+pub fn open_regular(path: &Path, max: u64) -> io::Result<(File, u64)> {
     let metadata = fs::metadata(path)?;
     if !metadata.is_file() {
         return Err(not_regular());
@@ -289,16 +324,14 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     }
     let file = File::open(path)?;
     // Replaced between the two looks: still only a regular file is read.
-    if !file.metadata()?.is_file() {
+    let opened = file.metadata()?;
+    if !opened.is_file() {
         return Err(not_regular());
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    let len = bytes.len() as u64;
-    if len > max {
-        return Err(too_large(len, max));
+    if opened.len() > max {
+        return Err(too_large(opened.len(), max));
     }
-    Ok(bytes)
+    Ok((file, opened.len()))
 }
 
 /// Ok when `path` is missing or a regular file of at most `max` bytes that this process can

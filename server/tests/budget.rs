@@ -5,6 +5,7 @@
 mod common;
 
 use captchaai_balance::provider::{Family, ProviderId};
+use captchaai_balance_server::config::parse_accounts;
 use common::*;
 use serde_json::json;
 use std::time::Duration;
@@ -128,6 +129,83 @@ async fn every_bad_parameter_is_a_400_that_names_it() {
     for quantity in ["1", "1000000"] {
         let path = format!("/v1/budget?type=image&quantity={quantity}&_=17");
         assert_eq!(get(&base, &path).await.status, 200, "{path}");
+    }
+}
+
+/// An account's own prices per 1,000 solves (accounts.toml, `price_per_1000`) are its rates,
+/// a thousandth each: for a provider with no example rates (Anti-Captcha, a custom endpoint)
+/// they are what makes an answer possible, and for CaptchaAI they replace the examples of the
+/// types they name and leave the others.
+#[tokio::test]
+async fn the_accounts_own_prices_are_its_rates() {
+    let captchaai = Upstream::start(Behaviour::Balance("12.345")).await;
+    let anti = Upstream::start_family(Family::CreateTask, Behaviour::Balance("3")).await;
+    let own = Upstream::start(Behaviour::Balance("1")).await;
+    let text = format!(
+        r#"
+[[account]]
+name = "production"
+provider = "captchaai"
+key_env = "KEY_A"
+endpoint = "{}"
+
+[account.price_per_1000]
+recaptcha_v2 = "2.99"
+
+[[account]]
+name = "anti"
+provider = "anticaptcha"
+key_env = "KEY_B"
+endpoint = "{}"
+price_per_1000 = {{ image = "0.7" }}
+
+[[account]]
+name = "own"
+provider = "custom-2captcha"
+key_env = "KEY_C"
+endpoint = "{}"
+price_per_1000 = {{ turnstile = "1.2345" }}
+"#,
+        captchaai.url, anti.url, own.url
+    );
+    let env = |name: &str| match name {
+        "KEY_A" => Some(KEY.to_string()),
+        "KEY_B" => Some(KEY2.to_string()),
+        "KEY_C" => Some(CLIENT_KEY.to_string()),
+        _ => None,
+    };
+    let accounts =
+        parse_accounts(std::path::Path::new("accounts.toml"), &text, &env).expect("valid");
+    let base = start(accounts_config(accounts)).await;
+
+    #[rustfmt::skip]
+    let cases = [
+        ("account=production&type=recaptcha_v2&quantity=1000", json!({"account": "production", "balance": "12.345", "rate": "0.00299", "cost": "2.99", "covered": 4128, "shortfall": "0", "enough": true, "level": "ok", "runwaySeconds": null})),
+        // A type the account names no price for: CaptchaAI's example rate.
+        ("account=production&type=recaptcha_v3&quantity=1000", json!({"account": "production", "balance": "12.345", "rate": "0.004", "cost": "4", "covered": 3086, "shortfall": "0", "enough": true, "level": "ok", "runwaySeconds": null})),
+        ("account=anti&type=image&quantity=5000",              json!({"account": "anti", "balance": "3", "rate": "0.0007", "cost": "3.5", "covered": 4285, "shortfall": "0.5", "enough": false, "level": "ok", "runwaySeconds": null})),
+        ("account=own&type=turnstile&quantity=810",            json!({"account": "own", "balance": "1", "rate": "0.0012345", "cost": "0.999945", "covered": 810, "shortfall": "0", "enough": true, "level": "ok", "runwaySeconds": null})),
+    ];
+    for (query, want) in cases {
+        let got = get(&base, &format!("/v1/budget?{query}")).await;
+        assert_eq!(got.status, 200, "{query}: {}", got.body);
+        assert_eq!(got.json(), want, "{query}");
+    }
+    // Neither a price nor an example: a 400 naming `type` and where a price goes.
+    for query in [
+        "account=anti&type=turnstile&quantity=5",
+        "account=own&type=image&quantity=5",
+    ] {
+        let got = get(&base, &format!("/v1/budget?{query}")).await;
+        assert_eq!(got.status, 400, "{query}: {}", got.body);
+        assert_eq!(got.json()["parameter"], "type", "{query}");
+        assert!(
+            got.json()["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("price_per_1000")),
+            "{query}: {}",
+            got.body
+        );
     }
 }
 

@@ -327,8 +327,10 @@ async fn every_provider_of_the_config_file() {
         &config,
         format!(
             "[[account]]\nname = \"production\"\nprovider = \"captchaai\"\nkey_env = \"KEY_A\"\nthreshold = \"5\"\nendpoint = \"{}\"\n\n\
-             [[account]]\nname = \"scraper\"\nprovider = \"anticaptcha\"\nkey_env = \"KEY_B\"\nthreshold = \"3\"\nendpoint = \"{}\"\n",
-            captchaai.url, anti.url
+             [[account]]\nname = \"scraper\"\nprovider = \"anticaptcha\"\nkey_env = \"KEY_B\"\nthreshold = \"3\"\nendpoint = \"{}\"\n\n\
+             [[account]]\nname = \"priced\"\nprovider = \"anticaptcha\"\nkey_env = \"KEY_A\"\nendpoint = \"{}\"\n\
+             [account.price_per_1000]\nimage = \"0.5\"\n",
+            captchaai.url, anti.url, anti.url
         ),
     )
     .expect("write the config");
@@ -352,7 +354,8 @@ async fn every_provider_of_the_config_file() {
         "{:?}",
         anti.bodies()
     );
-    // Anti-Captcha has no published rates in the provider table: no batch cost to judge.
+    // Anti-Captcha has no published rates in the provider table and this account names no
+    // price: no batch cost to judge.
     let run = check(
         &env,
         &[
@@ -371,8 +374,38 @@ async fn every_provider_of_the_config_file() {
     assert_eq!(
         (run.line(), run.code),
         (
-            "BALANCE UNKNOWN - --type image: the provider anticaptcha has no default rate for it",
+            "BALANCE UNKNOWN - --type image: account scraper has no price for it; set it in accounts.toml ([account.price_per_1000])",
             3
+        )
+    );
+    // The same provider with the account's own price (0.5 per 1,000: 0.0005 a solve).
+    let batch = |quantity: &'static str| {
+        [
+            "check",
+            "--config",
+            config,
+            "--account",
+            "priced",
+            "--type",
+            "image",
+            "--quantity",
+            quantity,
+        ]
+    };
+    let run = check(&env, &batch("5000")).await;
+    assert_eq!(
+        (run.line(), run.code),
+        (
+            "BALANCE CRITICAL - priced $2.2500, 5000 image cost $2.5000, balance covers 4500 | balance=2.25;1:;0:;0 covered=4500;;5000:;0",
+            2
+        )
+    );
+    let run = check(&env, &batch("4500")).await;
+    assert_eq!(
+        (run.line(), run.code),
+        (
+            "BALANCE OK - priced $2.2500, 4500 image cost $2.2500, balance covers 4500 | balance=2.25;1:;0:;0 covered=4500;;4500:;0",
+            0
         )
     );
 }

@@ -103,6 +103,76 @@ endpoint = "http://localhost:9001"
     assert_eq!(accounts[2].key.expose(), TOKEN);
 }
 
+/// `price_per_1000`, as a table of its own or inline, gives the account's per-solve rates: each
+/// a thousandth of its price, exactly, over the provider's example rates (CaptchaAI's) or over
+/// none (every other provider, the custom ones included).
+#[test]
+fn prices_per_1000_become_exact_per_solve_rates() {
+    let accounts = parse(
+        r#"
+[[account]]
+name = "production"
+provider = "captchaai"
+key_env = "PROD_KEY"
+
+[account.price_per_1000]
+recaptcha_v2 = "2.99"
+image = 1
+
+[[account]]
+name = "plain"
+provider = "captchaai"
+key_env = "STAGING_KEY"
+
+[[account]]
+name = "own"
+provider = "custom-createtask"
+key_env = "SOLVER_KEY"
+endpoint = "https://proxy.example/solver"
+price_per_1000 = { turnstile = "1.2345", other = "0.000001" }
+
+[[account]]
+name = "anti"
+provider = "anticaptcha"
+key_env = "PROD_KEY"
+endpoint = "https://api.example"
+"#,
+    )
+    .expect("a valid file");
+    let rates = |i: usize| -> Vec<(&str, String)> {
+        accounts[i]
+            .rates
+            .iter()
+            .map(|(kind, rate)| (kind.as_str(), rate.to_string()))
+            .collect()
+    };
+    let owned = |rows: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+        rows.iter().map(|(k, r)| (*k, r.to_string())).collect()
+    };
+    #[rustfmt::skip]
+    let production = owned(&[
+        ("recaptcha_v2", "0.00299"), ("recaptcha_v3", "0.004"), ("turnstile", "0.002"),
+        ("geetest", "0.003"), ("image", "0.001"), ("bls", "0.002"), ("other", "0.003"),
+    ]);
+    assert_eq!(
+        rates(0),
+        production,
+        "its own two, CaptchaAI's examples for the rest"
+    );
+    #[rustfmt::skip]
+    let examples = owned(&[
+        ("recaptcha_v2", "0.003"), ("recaptcha_v3", "0.004"), ("turnstile", "0.002"),
+        ("geetest", "0.003"), ("image", "0.001"), ("bls", "0.002"), ("other", "0.003"),
+    ]);
+    assert_eq!(rates(1), examples, "no table: the provider's examples");
+    assert_eq!(
+        rates(2),
+        owned(&[("turnstile", "0.0012345"), ("other", "0.000000001")]),
+        "a custom provider: its own prices only"
+    );
+    assert_eq!(rates(3), owned(&[]), "no examples and no prices: no rate");
+}
+
 /// A mistake serde finds in the file's shape (an unknown or missing field, a value of the wrong
 /// type, an unknown provider, a float threshold, a horizon out of range) names the line toml saw
 /// it on; one found in the values (a name's characters, the endpoint, the key's variable, the key)
@@ -167,6 +237,19 @@ fn every_mistake_names_the_account_and_the_field() {
         (account(&format!("{ok}\npredictive_hours = -3")),                                 &["line 5: account \"prod\": predictive_hours: a whole number of hours from 1 to 168"]),
         (account(&format!("{ok}\npredictive_hours = \"24\"")),                             &["line 5: account \"prod\": predictive_hours: ", "expected a whole number of hours from 1 to 168"]),
         (account("name = \"own\"\nprovider = \"custom-createtask\"\nkey_env = \"SOLVER_KEY\""), &["account \"own\": endpoint: required for provider \"custom-createtask\""]),
+        // Prices per 1,000 solves: a known type, an exact decimal that divides into a per-solve rate.
+        (account(&format!("{ok}\n[account.price_per_1000]\nrecaptcha2 = \"2.99\"")),          &["line 5: account \"prod\": price_per_1000: unknown captcha type \"recaptcha2\"; the types are recaptcha_v2, recaptcha_v3, turnstile, geetest, image, bls, other"]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ \"re\\u001b[2Jcap\\n\" = \"1\" }}")), &["line 5: account \"prod\": price_per_1000: unknown captcha type \"re\\u{1b}[2Jcap\\n\""]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ {} = \"1\" }}", "x".repeat(200))),     &["line 5: account \"prod\": price_per_1000: unknown captcha type \"xxxx", "…\" (200 characters)"]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ image = \"abc\" }}")),                   &["line 5: account \"prod\": price_per_1000: image: \"abc\" is not a decimal number"]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ image = \"1,50\" }}")),                  &["line 5: account \"prod\": price_per_1000: image: \"1,50\" is not a decimal number"]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ image = 1.5 }}")),                         &["line 5: account \"prod\": price_per_1000: image: write it as a decimal string, e.g. image = \"2.99\""]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ image = \"0\" }}")),                      &["line 5: account \"prod\": price_per_1000: image: must be above 0 and at most 100000 (USD per 1,000 solves), got \"0\""]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ bls = -2 }}")),                            &["line 5: account \"prod\": price_per_1000: bls: must be above 0"]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ bls = \"100000.001\" }}")),               &["line 5: account \"prod\": price_per_1000: bls: must be above 0 and at most 100000"]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ geetest = \"2.9999995\" }}")),            &["line 5: account \"prod\": price_per_1000: geetest: \"2.9999995\" has more than 6 decimals; the price per solve (a thousandth of it) would not be exact"]),
+        (account(&format!("{ok}\nprice_per_1000 = {{ geetest = true }}")),                      &["line 5: account \"prod\": price_per_1000: ", "invalid type: boolean `true`"]),
+        (account(&format!("{ok}\nprice_per_1000 = \"2.99\"")),                                 &["line 5: account \"prod\": price_per_1000: invalid type: string \"2.99\", expected a table of captcha type to USD per 1,000 solves"]),
         // The whole file is one shape: a broken [[webhook]] table stops it too.
         (bad_webhook,                                                                      &["line 6: webhook #1: format: "]),
     ];

@@ -34,6 +34,7 @@ use crate::store::Store;
 use crate::upstream::answer::Verdict;
 use crate::upstream::mock::MockAccount;
 use crate::upstream::source::Source;
+use captchaai_balance::costs::RateTable;
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::forecast::{runway, spend_rate, NotYet, Runway};
 use captchaai_balance::history::{fold, last_top_up, HistoryView, Point, TopUp};
@@ -139,6 +140,9 @@ pub struct Account {
     pub provider: ProviderId,
     /// Below this the account is `low`.
     pub threshold: Money,
+    /// Per-solve rates for the budget check (the provider's examples unless
+    /// [`Account::with_rates`] gave the account's own).
+    pub rates: RateTable,
     /// The simulated account behind it, in mock mode.
     pub mock: Option<Arc<MockAccount>>,
     source: Arc<Source>,
@@ -290,6 +294,7 @@ impl Account {
             name: name.to_string(),
             provider,
             threshold,
+            rates: RateTable::from_nanos(provider.info().rates),
             mock,
             source: Arc::new(source),
             ttl,
@@ -303,6 +308,12 @@ impl Account {
             floor,
             observed: Arc::new(Notify::new()),
         }
+    }
+
+    /// The same account with these per-solve rates (the config file's, for `/v1/budget` and
+    /// `check --type`).
+    pub fn with_rates(self, rates: RateTable) -> Account {
+        Account { rates, ..self }
     }
 
     /// Reads what the data directory kept of this account, once, on first use (a request, the

@@ -3,9 +3,10 @@
 //!
 //! The figures are the core's (`costs::budget`: `covered` = floor(balance / rate), `shortfall`
 //! = cost − balance when positive), so the server and the extension compute alike. The rates
-//! are the account's provider's default table (`RateTable::from_nanos` of the provider's row):
-//! the server's accounts have no rate settings, so a provider without published rates has no
-//! rate for any type and every type is refused for it.
+//! are the account's ([`crate::accounts::account::Account::rates`]): its `price_per_1000` in
+//! accounts.toml, each a thousandth of its price, over the provider's example rates. A type
+//! with neither (most providers publish no examples here) is refused, naming `type` and the
+//! setting that would give it a rate.
 //!
 //! The balance is the account's last good reading, read through its cache (at most one
 //! upstream request per cache period, like `/v1/accounts`). Without any good reading the
@@ -16,7 +17,6 @@ use crate::config::cli::MAX_QUANTITY;
 use captchaai_balance::costs::{budget, Budget, CaptchaType, RateTable};
 use captchaai_balance::level::BalanceLevel;
 use captchaai_balance::money::Money;
-use captchaai_balance::provider::ProviderId;
 use serde::Serialize;
 
 /// The parameters of one preflight, checked.
@@ -44,7 +44,7 @@ const MISSING_TYPE: BadParameter = BadParameter { error: "type is required (reca
 #[rustfmt::skip]
 const UNKNOWN_TYPE: BadParameter = BadParameter { error: "unknown type (recaptcha_v2, recaptcha_v3, turnstile, geetest, image, bls, other)", parameter: "type" };
 #[rustfmt::skip]
-const NO_RATE: BadParameter = BadParameter { error: "this account's provider has no rate for this type", parameter: "type" };
+const NO_RATE: BadParameter = BadParameter { error: "no price for this type on this account: set it in accounts.toml ([account.price_per_1000])", parameter: "type" };
 #[rustfmt::skip]
 const BAD_QUANTITY: BadParameter = BadParameter { error: "quantity must be a whole number from 1 to 1000000", parameter: "quantity" };
 
@@ -116,23 +116,22 @@ pub struct BudgetView {
 /// Why a preflight has no answer for a good request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// The type has no rate for this provider (a 400 naming `type`).
+    /// The type has no rate on this account (a 400 naming `type`).
     BadParameter(BadParameter),
     /// No good reading of the account yet (503).
     NoReading,
 }
 
-/// The preflight for an account's standing. `None` balance: [`Refusal::NoReading`].
+/// The preflight for an account's standing at its rates. `None` balance:
+/// [`Refusal::NoReading`].
 pub fn answer(
     name: &str,
-    provider: ProviderId,
+    rates: &RateTable,
     standing: &Standing,
     kind: CaptchaType,
     quantity: u64,
 ) -> Result<BudgetView, Refusal> {
-    let rate = rates(provider)
-        .rate(kind)
-        .ok_or(Refusal::BadParameter(NO_RATE))?;
+    let rate = rates.rate(kind).ok_or(Refusal::BadParameter(NO_RATE))?;
     let balance = standing.balance.ok_or(Refusal::NoReading)?;
     // Only overflows past the core's money range, which the quantity and rate limits exclude.
     let budget = budget(balance, rate, quantity).ok_or(Refusal::BadParameter(BAD_QUANTITY))?;
@@ -144,9 +143,4 @@ pub fn answer(
         level: standing.level,
         runway_seconds: standing.runway_seconds,
     })
-}
-
-/// The provider's default rates: the server's accounts have no rate settings.
-pub fn rates(provider: ProviderId) -> RateTable {
-    RateTable::from_nanos(provider.info().rates)
 }

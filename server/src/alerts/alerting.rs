@@ -264,8 +264,16 @@ impl Alerts {
         for (t, hook) in targets.iter().enumerate() {
             let read = disk
                 .as_ref()
-                .map(|d| d.read_journal(&hook.url_env))
+                .map(|d| d.read_journal(&hook.url_env, limits))
                 .unwrap_or_default();
+            if read.dropped > 0 {
+                warn!(
+                    target = hook.url_env,
+                    dropped = read.dropped,
+                    "pending alert messages over the outbox bound are dropped"
+                );
+                metrics.record_deliveries(&hook.url_env, "dropped", read.dropped as u64);
+            }
             if read.unreadable > 0 {
                 warn!(
                     target = hook.url_env,

@@ -55,7 +55,7 @@ use crate::config::cli::{CheckArgs, Cli};
 use crate::config::{valid_name, Config, Mode};
 use crate::state::AppState;
 use crate::store::write_atomically;
-use captchaai_balance::costs::CaptchaType;
+use captchaai_balance::costs::{CaptchaType, RateTable};
 use captchaai_balance::error::{ApiError, ErrorCode};
 use captchaai_balance::level::{BalanceLevel, EMPTY_FLOOR};
 use captchaai_balance::money::Money;
@@ -234,11 +234,11 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
     }
     let batch = match (args.kind, args.quantity) {
         (Some(kind), Some(quantity)) => {
-            if budget::rates(account.provider).rate(kind).is_none() {
+            if account.rates.rate(kind).is_none() {
                 return Report::unknown(&format!(
-                    "--type {}: the provider {} has no default rate for it",
+                    "--type {}: account {} has no price for it; set it in accounts.toml ([account.price_per_1000])",
                     kind.as_str(),
-                    account.provider.as_str()
+                    account.name
                 ));
             }
             Some((kind, quantity))
@@ -308,7 +308,7 @@ pub async fn run(cli: &Cli, args: &CheckArgs, env: impl Fn(&str) -> Option<Strin
     };
     judge(
         &account.name,
-        account.provider,
+        &account.rates,
         balance,
         zero_error,
         &account.forecast(),
@@ -473,7 +473,7 @@ impl KeptThreads {
 #[allow(clippy::too_many_arguments)]
 fn judge(
     name: &str,
-    provider: captchaai_balance::provider::ProviderId,
+    rates: &RateTable,
     balance: Money,
     zero_error: bool,
     forecast: &Forecast,
@@ -505,7 +505,7 @@ fn judge(
             level: BalanceLevel::of(balance, warning),
             runway_seconds: runway_s,
         };
-        match budget::answer(name, provider, &standing, kind, quantity) {
+        match budget::answer(name, rates, &standing, kind, quantity) {
             Ok(view) => {
                 let figures = view.budget;
                 if !figures.enough {
@@ -583,7 +583,6 @@ fn span(seconds: i64) -> String {
 mod tests {
     use super::*;
     use captchaai_balance::forecast::Runway;
-    use captchaai_balance::provider::ProviderId;
 
     fn money(text: &str) -> Money {
         Money::parse(text).expect("test amount")
@@ -618,7 +617,7 @@ mod tests {
         for (balance, zero, warning, critical, want) in LEVELS {
             let report = judge(
                 "a",
-                ProviderId::CaptchaAi,
+                &RateTable::default(),
                 money(balance),
                 zero,
                 &Forecast::default(),
@@ -635,7 +634,7 @@ mod tests {
     fn the_line_has_the_plugin_shape() {
         let report = judge(
             "production",
-            ProviderId::CaptchaAi,
+            &RateTable::default(),
             money("3.21"),
             false,
             &with_runway(9 * 3600 + 59),
@@ -693,7 +692,7 @@ mod tests {
         for (view, line, want, status) in cases {
             let report = judge(
                 "production",
-                ProviderId::CaptchaAi,
+                &RateTable::default(),
                 money("12"),
                 false,
                 &Forecast::default(),
@@ -707,7 +706,7 @@ mod tests {
         // A low balance stays WARNING, an empty one CRITICAL, whatever the threads.
         let low = judge(
             "p",
-            ProviderId::CaptchaAi,
+            &RateTable::default(),
             money("1"),
             false,
             &Forecast::default(),
@@ -719,7 +718,7 @@ mod tests {
         assert_eq!(low.status, Status::Warning);
         let empty = judge(
             "p",
-            ProviderId::CaptchaAi,
+            &RateTable::default(),
             money("0"),
             true,
             &Forecast::default(),

@@ -81,7 +81,10 @@ pub fn cut_quoted(text: &str) -> String {
 
 fn cut(value: &str) -> String {
     let count = value.chars().count();
-    if count > MAX_SHOWN {
+    // A value [`shown`] cut already (a message of this crate that serde passed on) stays as it
+    // is: cut again, it would count its own ellipsis.
+    let cut_already = count == MAX_SHOWN + 1 && value.ends_with('…');
+    if count > MAX_SHOWN && !cut_already {
         let kept: String = value.chars().take(MAX_SHOWN).collect();
         format!("{kept}… ({count} characters)")
     } else {
@@ -153,6 +156,8 @@ mod tests {
             )
         );
         assert_eq!(cut_quoted("a \"b\" `c"), "a \"b\" `c");
+        let quoted = format!("unknown type {}", shown(&long));
+        assert_eq!(cut_quoted(&quoted), quoted, "cut once");
         assert_eq!(
             ConfigError("a\u{1b}[31mb\nc".into()).to_string(),
             "a\\u{1b}[31mb\\nc"

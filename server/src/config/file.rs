@@ -11,11 +11,13 @@
 use crate::config::error::{bare, cut_quoted, shown, ConfigError};
 use crate::config::valid_name;
 use crate::config::webhook::{Format, Kind};
+use captchaai_balance::costs::{rate_of_price, CaptchaType, PriceError, MAX_RATE, PRICE_SOLVES};
 use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
 use captchaai_balance::settings::{DEFAULT_PREDICTIVE_HOURS, MAX_PREDICTIVE_HOURS, MAX_THRESHOLD};
 use serde::{de, Deserialize, Deserializer};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
@@ -60,6 +62,12 @@ pub struct AccountTable {
     /// the network unencrypted.
     #[serde(default)]
     pub allow_plain_http: bool,
+    /// What this account pays, in USD per 1,000 solves, by captcha type
+    /// (`[account.price_per_1000]`, `recaptcha_v2 = "2.99"`): the unit providers publish. Each
+    /// is a known type and a price that is an exact per-solve rate (`costs::rate_of_price`);
+    /// a type left out keeps the provider's example rate, if it has one.
+    #[serde(default, deserialize_with = "prices")]
+    pub price_per_1000: BTreeMap<CaptchaType, Money>,
 }
 
 /// One `[[webhook]]`. No `url` field: the URL is a secret and lives in the environment
@@ -121,6 +129,108 @@ fn threshold<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Money, D::Err
         }
     }
     deserializer.deserialize_any(Threshold)
+}
+
+/// `price_per_1000`: a table of captcha type to price, each a decimal string or a whole
+/// number (a float is refused, as for `threshold`), each an exact per-solve rate once divided
+/// by 1,000. A mistake names the type (the file's text, escaped and cut).
+fn prices<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<CaptchaType, Money>, D::Error> {
+    struct Prices;
+    impl<'de> de::Visitor<'de> for Prices {
+        type Value = BTreeMap<CaptchaType, Money>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(
+                "a table of captcha type to USD per 1,000 solves, e.g. recaptcha_v2 = \"2.99\"",
+            )
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut prices = BTreeMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let Some(kind) = CaptchaType::from_name(&name) else {
+                    return Err(de::Error::custom(format!(
+                        "unknown captcha type {}; the types are {}",
+                        shown(&name),
+                        type_names()
+                    )));
+                };
+                let text = map.next_value::<PriceText>()?.0;
+                let price = price_of(kind, text.as_deref()).map_err(de::Error::custom)?;
+                prices.insert(kind, price);
+            }
+            Ok(prices)
+        }
+    }
+    deserializer.deserialize_map(Prices)
+}
+
+/// `recaptcha_v2, recaptcha_v3, …`: every type's stable name, in display order.
+fn type_names() -> String {
+    CaptchaType::all()
+        .map(CaptchaType::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A price as the file wrote it: the text of a decimal string or a whole number, `None` for a
+/// float (already rounded to binary).
+struct PriceText(Option<String>);
+
+impl<'de> Deserialize<'de> for PriceText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<PriceText, D::Error> {
+        struct Text;
+        impl de::Visitor<'_> for Text {
+            type Value = PriceText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal string such as \"2.99\" or a whole number")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<PriceText, E> {
+                Ok(PriceText(Some(text.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<PriceText, E> {
+                Ok(PriceText(Some(n.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<PriceText, E> {
+                Ok(PriceText(Some(n.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<PriceText, E> {
+                Ok(PriceText(None))
+            }
+        }
+        deserializer.deserialize_any(Text)
+    }
+}
+
+/// One type's price per 1,000 solves, checked: `kind: why` when it is not a usable one.
+fn price_of(kind: CaptchaType, text: Option<&str>) -> Result<Money, String> {
+    let name = kind.as_str();
+    let Some(text) = text else {
+        return Err(format!(
+            "{name}: write it as a decimal string, e.g. {name} = \"2.99\""
+        ));
+    };
+    let price = Money::parse(text.trim())
+        .map_err(|_| format!("{name}: {} is not a decimal number", shown(text)))?;
+    match rate_of_price(price) {
+        Ok(_) => Ok(price),
+        Err(PriceError::NotExact) => Err(format!(
+            "{name}: {} has more than 6 decimals; the price per solve (a thousandth of it) would not be exact",
+            shown(text)
+        )),
+        Err(PriceError::OutOfRange) => Err(format!(
+            "{name}: must be above 0 and at most {} (USD per 1,000 solves), got {}",
+            price_limit(),
+            shown(text)
+        )),
+    }
+}
+
+/// The largest price per 1,000 solves: the core's largest per-solve rate, a thousand times.
+fn price_limit() -> Money {
+    MAX_RATE
+        .checked_mul(PRICE_SOLVES.unsigned_abs())
+        .unwrap_or(MAX_RATE)
 }
 
 /// `predictive_hours`: a TOML integer from 1 to [`MAX_PREDICTIVE_HOURS`].
@@ -375,6 +485,7 @@ mod tests {
                 endpoint: None,
                 predictive_hours: DEFAULT_PREDICTIVE_HOURS,
                 allow_plain_http: false,
+                price_per_1000: BTreeMap::new(),
             }]
         );
         assert!(file.webhook.is_empty());

@@ -26,6 +26,7 @@ use crate::config::error::{bare, shown};
 use crate::config::file::AccountTable;
 use crate::config::webhook::{webhooks_of, Webhook};
 use crate::secret::ApiKey;
+use captchaai_balance::costs::{rate_of_price, RateTable};
 use captchaai_balance::level::DEFAULT_LOW_THRESHOLD;
 use captchaai_balance::money::Money;
 use captchaai_balance::provider::ProviderId;
@@ -67,6 +68,9 @@ pub struct AccountConfig {
     /// The predictive alert's horizon: "runs out within N hours" (the extension's setting of
     /// the same name, and its default).
     pub predictive_hours: u32,
+    /// Per-solve rates for `/v1/budget` and `check --type`: the provider's example rates (none
+    /// for most), overridden by the account's `price_per_1000`, each a thousandth of its price.
+    pub rates: RateTable,
 }
 
 impl AccountConfig {
@@ -80,6 +84,7 @@ impl AccountConfig {
             endpoint,
             key_env: KEY_ENV.to_string(),
             predictive_hours: DEFAULT_PREDICTIVE_HOURS,
+            rates: RateTable::from_nanos(provider.info().rates),
         }
     }
 }
@@ -343,6 +348,18 @@ fn account_of(
     let key = ApiKey::for_format(&key, provider.info().key)
         .map_err(|e| at(format!("key_env: the key in {var} {e}")))?;
 
+    let mut rates = RateTable::from_nanos(provider.info().rates);
+    for (&kind, &price) in &table.price_per_1000 {
+        // The file's reader let only exact rates through; a refusal here is that check's.
+        let rate = rate_of_price(price).map_err(|_| {
+            at(format!(
+                "price_per_1000: {}: not an exact per-solve price",
+                kind.as_str()
+            ))
+        })?;
+        rates.set(kind, Some(rate));
+    }
+
     Ok(AccountConfig {
         name: name.to_string(),
         provider,
@@ -351,6 +368,7 @@ fn account_of(
         endpoint,
         key_env: key_env.to_string(),
         predictive_hours: table.predictive_hours,
+        rates,
     })
 }
 

@@ -348,7 +348,7 @@ pub async fn get_budget(State(state): State<AppState>, RawQuery(query): RawQuery
     let standing = account.standing(&state.metrics).await;
     match budget::answer(
         &account.name,
-        account.provider,
+        &account.rates,
         &standing,
         request.kind,
         request.quantity,

@@ -57,10 +57,18 @@ async function metricSum(server, prefix) {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-/** The upstream requests so far: as the proxy counts them, and as the upstream does. */
+/**
+ * The upstream requests so far: as the proxy counts them (its balance requests and, the
+ * account being CaptchaAI, the threadsinfo request beside each), and as the upstream does
+ * (every /res.php request it served).
+ */
 async function upstreamRequests() {
+  const balance = await metricSum(base, 'captcha_balance_upstream_requests_total{');
+  const threads = await metricSum(base, 'captcha_threads_upstream_requests_total{');
   return {
-    sent: await metricSum(base, 'captcha_balance_upstream_requests_total{'),
+    balance,
+    threads,
+    sent: balance + threads,
     served: await metricSum(upstreamBase, 'captcha_balance_requests_served_total{route="res_php"'),
   };
 }
@@ -73,6 +81,7 @@ try {
   let baseline;
   let totalSent = 0;
   let totalServed = 0;
+  let totalThreads = 0;
   const began = Date.now();
   for (const [path, what, routeSeconds = seconds] of ROUTES) {
     await fetch(`${base}${path}`); // warm: the run itself should find the reading cached
@@ -83,6 +92,7 @@ try {
     const served = after.served - before.served;
     totalSent += sent;
     totalServed += served;
+    totalThreads += after.threads - before.threads;
     // Requests still in flight when the time is up are cut off by oha itself, not failures.
     const errors = Object.entries(r.errorDistribution ?? {})
       .filter(([why]) => why !== 'aborted due to deadline')
@@ -95,7 +105,7 @@ try {
     const vs = path === BASELINE[0] ? '' : `, ${(rps / baseline).toFixed(2)}x baseline`;
     console.log(`${path.padEnd(36)} ${rps.toFixed(0).padStart(9)} ${ms(r.latencyPercentiles.p50).padStart(10)} ${ms(r.latencyPercentiles.p99).padStart(10)} ${String(non2xx + errors).padStart(8)} ${String(sent).padStart(9)}  ${what}${vs}`);
   }
-  console.log(`upstream requests during the ${((Date.now() - began) / 1000).toFixed(0)} s of load: ${totalSent} sent by the server, ${totalServed} received by the upstream (a reading is reused for a minute, CaptchaAI's politeness floor; the watcher's own checks count too)`);
+  console.log(`upstream requests during the ${((Date.now() - began) / 1000).toFixed(0)} s of load: ${totalSent} sent by the server (${totalSent - totalThreads} balance, ${totalThreads} threadsinfo), ${totalServed} received by the upstream (a reading is reused for a minute, CaptchaAI's politeness floor; the watcher's own checks count too)`);
   if (totalSent !== totalServed) throw new Error(`the server counted ${totalSent} upstream requests, the upstream ${totalServed}`);
   console.log('failed: non-2xx answers and connection errors; upstream: requests the server sent to its upstream during that route\'s run');
 } catch (error) {

@@ -19,6 +19,8 @@
 //! - `captcha_threads` and `captcha_threads_working`: a thread plan's threads and busy threads
 //!   (CaptchaAI), from the latest `threadsinfo` reading; only for an account that has had one
 //!   (a series that never existed cannot read as an expired plan of zero threads);
+//!   `captcha_threads_upstream_requests_total`: the `threadsinfo` requests sent beside the
+//!   balance's, so that every request a key costs upstream is counted;
 //! - `captcha_balance_upstream_requests_total`, `captcha_balance_upstream_errors_total{code}`
 //!   (the core's stable snake_case codes, every code pre-created at 0 so rates work from the
 //!   start);
@@ -113,6 +115,7 @@ pub struct Metrics {
     spend: Family<AccountLabels, FloatGauge>,
     threads: Family<AccountLabels, Gauge>,
     threads_working: Family<AccountLabels, Gauge>,
+    threads_requests: Family<AccountLabels, Counter>,
     upstream_requests: Family<AccountLabels, Counter>,
     upstream_errors: Family<ErrorLabels, Counter>,
     served: Family<ServedLabels, Counter>,
@@ -151,6 +154,12 @@ impl Metrics {
         let served = Family::<ServedLabels, Counter>::default();
         let threads = Family::<AccountLabels, Gauge>::default();
         let threads_working = Family::<AccountLabels, Gauge>::default();
+        let threads_requests = Family::<AccountLabels, Counter>::default();
+        registry.register(
+            "captcha_threads_upstream_requests",
+            "threadsinfo requests sent upstream beside the balance's (thread plans only; in mock mode: to the simulated account)",
+            threads_requests.clone(),
+        );
         registry.register(
             "captcha_threads",
             "A thread plan's threads from the latest threadsinfo reading (0: no active plan); only for accounts with a reading",
@@ -231,6 +240,7 @@ impl Metrics {
             spend,
             threads,
             threads_working,
+            threads_requests,
             upstream_requests,
             upstream_errors,
             served,
@@ -292,6 +302,14 @@ impl Metrics {
         if let Some(balance) = reading {
             self.balance.get_or_create(labels).set(balance.to_f64());
             *series.last_good.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.clock.now());
+        }
+    }
+
+    /// Counts one `threadsinfo` request sent upstream, whatever it answered. Unknown accounts
+    /// are ignored.
+    pub fn record_threads_request(&self, account: &str) {
+        if let Some(series) = self.series(account) {
+            self.threads_requests.get_or_create(&series.labels).inc();
         }
     }
 
@@ -458,6 +476,7 @@ mod tests {
                 .contains("captcha_threads{"),
             "no series before a reading"
         );
+        metrics.record_threads_request("prod");
         metrics.record_threads(
             "prod",
             Threads {
@@ -481,6 +500,7 @@ mod tests {
             r#"captcha_balance_requests_served_total{route="res_php",status="200"} 1"#,
             r#"captcha_threads{account="prod",provider="captchaai"} 10"#,
             r#"captcha_threads_working{account="prod",provider="captchaai"} 3"#,
+            r#"captcha_threads_upstream_requests_total{account="prod",provider="captchaai"} 1"#,
         ];
         for line in lines {
             assert!(

@@ -549,6 +549,7 @@ impl Account {
                 // The threads first, as the core asks: the balance's "no money" is read beside
                 // them.
                 if let Some(threads) = threads {
+                    metrics.record_threads_request(&keeper.name);
                     if let Some(alerts) = &alerts {
                         alerts.observe_threads(&keeper.name, threads, now);
                     }

@@ -37,23 +37,42 @@ const nameOf = (i) => `acct-${String(i).padStart(5, '0')}`;
 const help = await execFileAsync(bin, ['--help']).then((r) => r.stdout, () => '');
 const hasOutboxFlags = help.includes('--outbox-max-bytes');
 
-/** A stand-in for a 2captcha-family API on loopback that counts requests per key and per second. */
+/**
+ * A stand-in for CaptchaAI's API on loopback (the 2captcha family: `getbalance` by query, and
+ * the thread plan's `threadsinfo` by POST form with the key in the body, docs/API.md) that
+ * counts each kind of request per key and per second. A check is one balance request and one
+ * threadsinfo request, counted apart so the floor's figures stay per check.
+ */
 async function startUpstream({ delayMs = 0 } = {}) {
-  const perKey = new Map(); // key -> [epoch ms, ...]
+  const perKey = new Map(); // key -> [epoch ms of each balance request, ...]
+  const threadsPerKey = new Map(); // key -> its threadsinfo requests
   let total = 0;
+  let threads = 0;
   const sockets = new Set();
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    const key = url.searchParams.get('key') ?? '';
-    total += 1;
-    const times = perKey.get(key) ?? [];
-    times.push(Date.now());
-    perKey.set(key, times);
-    const answer = () => {
-      res.setHeader('content-type', 'application/json');
-      res.end('{"status":1,"request":"25.50"}');
-    };
-    if (delayMs) setTimeout(answer, delayMs); else answer();
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url, 'http://x');
+      const form = new URLSearchParams(Buffer.concat(chunks).toString());
+      const field = (name) => url.searchParams.get(name) ?? form.get(name) ?? '';
+      const key = field('key');
+      const isThreads = field('action') === 'threadsinfo';
+      if (isThreads) {
+        threads += 1;
+        threadsPerKey.set(key, (threadsPerKey.get(key) ?? 0) + 1);
+      } else {
+        total += 1;
+        const times = perKey.get(key) ?? [];
+        times.push(Date.now());
+        perKey.set(key, times);
+      }
+      const answer = () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(isThreads ? '{"threads":10,"working_threads":3}' : '{"status":1,"request":"25.50"}');
+      };
+      if (delayMs) setTimeout(answer, delayMs); else answer();
+    });
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   server.maxConnections = 60_000;
@@ -61,7 +80,9 @@ async function startUpstream({ delayMs = 0 } = {}) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     perKey,
+    threadsPerKey,
     total: () => total,
+    threads: () => threads,
     close: () => { for (const s of sockets) s.destroy(); server.close(); },
   };
 }
@@ -183,8 +204,9 @@ async function scale(n) {
     const seconds = [...perSecond.keys()].sort((a, b) => a - b);
     const spanS = seconds.length ? seconds[seconds.length - 1] - seconds[0] + 1 : 0;
     row(`keys asked within ${FLOOR_S + 8} s of serving`, `${asked} of ${n}`, `target: all ${n}`);
-    row('requests for one key, most (second ones within the floor)', `${maxPerKey} (${tooSoon})`, 'target: 1 (0)');
-    row('busiest second: requests to the one provider host', Math.max(0, ...perSecond.values()), `spread: about ${Math.ceil(n / FLOOR_S)} a second`);
+    row('balance requests for one key, most (second ones within the floor)', `${maxPerKey} (${tooSoon})`, 'target: 1 (0)');
+    row('threadsinfo requests for one key, most', Math.max(0, ...upstream.threadsPerKey.values()), 'target: 1, beside its balance request');
+    row('busiest second: balance requests to the one provider host', Math.max(0, ...perSecond.values()), `spread: about ${Math.ceil(n / FLOOR_S)} a second`);
     row('first readings spread over', `${spanS} s`, `target: the ${FLOOR_S} s floor`);
   } finally {
     await server.stop();
@@ -311,7 +333,7 @@ async function restarts() {
     if (body.includes('25.5')) answered += 1;
     await server.stop();
   }
-  row(`upstream requests for the key (5 restarts in ${((performance.now() - began) / 1000).toFixed(1)} s)`, upstream.total(), 'target: 1');
+  row(`balance / threadsinfo requests for the key (5 restarts in ${((performance.now() - began) / 1000).toFixed(1)} s)`, `${upstream.total()} / ${upstream.threads()}`, 'target: 1 / 1');
   row('restarts that answered the balance', `${answered} of 5`, '');
   upstream.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -325,7 +347,7 @@ async function checks() {
   const runs = await Promise.all(Array.from({ length: 20 }, () => execFileAsync(bin, ['check', '--upstream', upstream.url, '--data-dir', path.join(dir, 'data')], { env, timeout: 60_000 })
     .then((r) => r.stdout, (e) => e.stdout ?? '')));
   const read = runs.filter((line) => line.includes('$25.5')).length;
-  row('upstream requests for the key', upstream.total(), 'target: 1');
+  row('balance / threadsinfo requests for the key', `${upstream.total()} / ${upstream.threads()}`, 'target: 1 / 1');
   row('runs that printed the reading', `${read} of 20`, 'target: 20');
   upstream.close();
   fs.rmSync(dir, { recursive: true, force: true });

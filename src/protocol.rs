@@ -81,20 +81,27 @@ pub fn is_default_endpoint(endpoint: &str) -> bool {
 ///
 /// The result holds the key: never print or log it.
 pub fn balance_url(endpoint: &str, key: &str, acao: bool) -> Result<String, EndpointError> {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    if !key.is_empty() {
-        query.append_pair("key", key);
-    }
-    query.append_pair("action", "getbalance");
-    query.append_pair("json", "1");
-    if acao {
-        query.append_pair("header_acao", "1");
-    }
     Ok(format!(
         "{}/res.php?{}",
         normalize_endpoint(endpoint)?,
-        query.finish()
+        res_php_fields(key, "getbalance", acao)
     ))
+}
+
+/// The fields of a 2captcha-family `res.php` call, percent-encoded (a query or a form body):
+/// `key` (left out when empty: a proxy adds it), `action`, `json=1`, and `header_acao=1` when
+/// `acao`.
+fn res_php_fields(key: &str, action: &str, acao: bool) -> String {
+    let mut fields = form_urlencoded::Serializer::new(String::new());
+    if !key.is_empty() {
+        fields.append_pair("key", key);
+    }
+    fields.append_pair("action", action);
+    fields.append_pair("json", "1");
+    if acao {
+        fields.append_pair("header_acao", "1");
+    }
+    fields.finish()
 }
 
 /// Where captchaai-balance-server keeps the history of the account an endpoint names:
@@ -172,19 +179,10 @@ pub fn balance_request(
 /// (the key percent-encoded in the body, never in the URL). An empty key is left out (a proxy
 /// adds it); `acao` asks for `Access-Control-Allow-Origin: *` (direct browser mode).
 pub fn threads_request(endpoint: &str, key: &str, acao: bool) -> Result<ApiRequest, EndpointError> {
-    let mut form = form_urlencoded::Serializer::new(String::new());
-    if !key.is_empty() {
-        form.append_pair("key", key);
-    }
-    form.append_pair("action", "threadsinfo");
-    form.append_pair("json", "1");
-    if acao {
-        form.append_pair("header_acao", "1");
-    }
     Ok(ApiRequest {
         method: "POST",
         url: format!("{}/res.php", normalize_endpoint(endpoint)?),
-        body: Some(form.finish()),
+        body: Some(res_php_fields(key, "threadsinfo", acao)),
         content_type: FORM,
     })
 }

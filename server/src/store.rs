@@ -368,16 +368,22 @@ fn too_large(len: u64, max: u64) -> io::Error {
     )
 }
 
+/// A fresh path under the system's temp folder for a unit test of `module` (not created).
+#[cfg(test)]
+pub fn test_dir(module: &str, tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    std::env::temp_dir().join(format!("cab-{module}-{}-{nanos}-{tag}", std::process::id()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use captchaai_balance::money::Money;
 
     fn dir(tag: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        std::env::temp_dir().join(format!("cab-store-{}-{nanos}-{tag}", std::process::id()))
+        test_dir("store", tag)
     }
 
     fn points(cents: &[i64]) -> Vec<Point> {

@@ -294,28 +294,6 @@ fn half_request(addr: &str) -> TcpStream {
     stream
 }
 
-/// True when the server closed the connection within `limit` (EOF or reset), false when it was
-/// still open.
-fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
-    stream.set_read_timeout(Some(limit)).expect("timeout");
-    let mut buf = [0_u8; 512];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue, // a 408 or similar before the close is fine
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return false
-            }
-            Err(_) => return true, // reset
-        }
-    }
-}
-
 #[test]
 fn slowloris_connections_are_cut_off() {
     let server = Server::start(None, &["--client-timeout-seconds", "1"]);

@@ -78,27 +78,6 @@ fn served(stream: &mut TcpStream, limit: Duration) -> (String, Duration) {
     )
 }
 
-/// True when the server closed the connection (EOF or reset) within `limit`.
-fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
-    stream.set_read_timeout(Some(limit)).expect("timeout");
-    let mut buf = [0_u8; 512];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return false
-            }
-            Err(_) => return true,
-        }
-    }
-}
-
 /// The head of a request that never ends: the connection is busy, not idle.
 fn half_request(stream: &mut TcpStream) {
     stream

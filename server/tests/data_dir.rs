@@ -11,21 +11,9 @@ mod common;
 use captchaai_balance_server::floor::{Floors, FOLDER, MAX_FILE_BYTES};
 use captchaai_balance_server::{app, AppError};
 use common::*;
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn mkfifo(path: &Path) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
-    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo");
-    assert!(made.success());
-}
-
-fn is_fifo(path: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
-}
 
 /// The key variable, the account (its upstream where nothing listens) and one webhook target
 /// that is down, as an accounts.toml in `dir`; returns its path.
@@ -45,34 +33,19 @@ const ENV: [(&str, &str); 2] = [("KEY_A", KEY), ("OPS_HOOK", "http://127.0.0.1:9
 /// The binary with that config and `data` as its data directory, run until it exits or for
 /// 20 s: (exit code, or `None` when it was still running; stderr).
 fn run_to_exit(config: &str, data: &Path) -> (Option<i32>, String) {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["--listen", "127.0.0.1:0", "--static-dir", "/nonexistent"])
         .args(["--config", config, "--data-dir"])
         .arg(data)
-        .env_remove("CAPTCHAAI_API_KEY")
-        .envs(ENV)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status.code();
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut stderr);
+        .envs(ENV);
+    match run_until_exit(command, Duration::from_secs(20)) {
+        Some(output) => (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ),
+        None => (None, "(still running after 20 s)".into()),
     }
-    (code, stderr)
 }
 
 /// An account's alert memory or a target's journal that is a FIFO, or a monitor file larger
@@ -124,22 +97,6 @@ fn an_unreadable_alert_file_or_journal_stops_the_start() {
     }
 }
 
-/// `GET path` on a server at `addr`, blocking: the whole answer (head and body).
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    answer
-}
-
 /// The most memory the process has held (`VmHWM`, its peak resident set), in bytes.
 fn peak_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
@@ -152,12 +109,9 @@ fn peak_rss(pid: u32) -> u64 {
         .expect("VmHWM")
 }
 
-/// The value of a metric line of `/metrics`.
+/// The value of a metric line of `/metrics`, as a count.
 fn metric_of(answer: &str, series: &str) -> Option<u64> {
-    answer
-        .lines()
-        .find_map(|l| l.strip_prefix(series))
-        .and_then(|v| v.trim().parse().ok())
+    metric(answer, series).and_then(|v| v.parse().ok())
 }
 
 const BACKLOG_BYTES: usize = 40 << 20;

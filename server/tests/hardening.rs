@@ -8,29 +8,10 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// Runs the binary to its end, or kills it after `limit` (`None`: it was still running).
-fn run(mut command: Command, limit: Duration) -> Option<Output> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("CAPTCHAAI_API_KEY");
-    let mut child = command.spawn().expect("spawn");
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if child.try_wait().expect("wait").is_some() {
-            return Some(child.wait_with_output().expect("output"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -43,7 +24,7 @@ fn off_loopback_without_a_token_the_start_is_refused() {
     for listen in ["192.0.2.1:8080", "0.0.0.0:0", "[::]:0"] {
         let mut command = Command::new(BIN);
         command.args(["--listen", listen, "--static-dir", "/nonexistent"]);
-        let output = run(command, Duration::from_secs(20)).expect("exits");
+        let output = run_until_exit(command, Duration::from_secs(20)).expect("exits");
         assert_eq!(output.status.code(), Some(2), "{listen}");
         let stderr = text(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -63,7 +44,7 @@ fn off_loopback_without_a_token_the_start_is_refused() {
         "--token-env",
         "CAB_TEST_NO_SUCH_TOKEN",
     ]);
-    let output = run(command, Duration::from_secs(20)).expect("exits");
+    let output = run_until_exit(command, Duration::from_secs(20)).expect("exits");
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("CAB_TEST_NO_SUCH_TOKEN is not set or empty"));
 }
@@ -206,7 +187,7 @@ fn config_errors_are_one_plain_line_whatever_the_file_says() {
         std::fs::write(&path, toml).expect("write");
         let mut command = Command::new(BIN);
         command.arg("--config").arg(&path);
-        let output = run(command, Duration::from_secs(20)).expect("exits");
+        let output = run_until_exit(command, Duration::from_secs(20)).expect("exits");
         assert_eq!(output.status.code(), Some(2), "{what}");
         let stderr = text(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
@@ -220,7 +201,7 @@ fn config_errors_are_one_plain_line_whatever_the_file_says() {
     // Flags: a token variable's name, and a value clap refuses.
     let mut command = Command::new(BIN);
     command.args(["--token-env", "T\u{1b}[2J\nerror: forged"]);
-    let output = run(command, Duration::from_secs(20)).expect("exits");
+    let output = run_until_exit(command, Duration::from_secs(20)).expect("exits");
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -230,7 +211,7 @@ fn config_errors_are_one_plain_line_whatever_the_file_says() {
     );
     let mut command = Command::new(BIN);
     command.args(["--listen", "\u{1b}[2Jnot-an-address\nerror: forged\u{7}"]);
-    let output = run(command, Duration::from_secs(20)).expect("exits");
+    let output = run_until_exit(command, Duration::from_secs(20)).expect("exits");
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -245,16 +226,6 @@ fn config_errors_are_one_plain_line_whatever_the_file_says() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn mkfifo(path: &Path) {
-    let made = Command::new("mkfifo").arg(path).status().expect("mkfifo");
-    assert!(made.success());
-}
-
-fn is_fifo(path: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
 /// An alert memory that is a FIFO (opening it would wait forever) or that this process cannot
@@ -275,7 +246,8 @@ fn data_dir_files_it_must_not_read_are_refused() {
             "--data-dir",
         ])
         .arg(&dir);
-    let output = run(command, Duration::from_secs(20)).expect("the start is refused, not stuck");
+    let output =
+        run_until_exit(command, Duration::from_secs(20)).expect("the start is refused, not stuck");
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -293,14 +265,7 @@ fn data_dir_files_it_must_not_read_are_refused() {
     mkfifo(&dir.join("production.json"));
     let server = Server::start(None, &["--data-dir", dir.to_str().expect("utf-8")]);
     // Served: the app (and its histories) is built.
-    let mut stream = std::net::TcpStream::connect(server.addr()).expect("connect");
-    std::io::Write::write_all(
-        &mut stream,
-        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-    )
-    .expect("write");
-    let mut answer = String::new();
-    std::io::Read::read_to_string(&mut stream, &mut answer).expect("read");
+    let answer = http_get(&server.addr(), "/healthz");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let (stdout, stderr) = server.stop();
     assert!(stdout.contains("history: kept in"), "{stdout}");
@@ -344,7 +309,7 @@ fn an_unreadable_alert_memory_stops_the_start() {
         command.uid(65534).gid(65534);
     }
     std::fs::set_permissions(&alerts, std::fs::Permissions::from_mode(0o000)).expect("chmod");
-    let output = run(command, Duration::from_secs(20));
+    let output = run_until_exit(command, Duration::from_secs(20));
     std::fs::set_permissions(&alerts, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let output = output.expect("the start is refused");
     let stderr = text(&output.stderr);

@@ -269,12 +269,7 @@ async fn counts_in_v1_accounts_and_metrics_and_the_mock_scenarios() {
     assert_eq!(metrics.matches("captcha_threads{").count(), 1, "{metrics}");
     // Every request the key costs is counted: one threadsinfo beside each balance request.
     let value = |series: &str| {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(series))
-            .map(str::trim)
-            .unwrap_or_else(|| panic!("no {series} in {metrics}"))
-            .to_string()
+        metric(&metrics, series).unwrap_or_else(|| panic!("no {series} in {metrics}"))
     };
     let balance_requests = value(&format!("captcha_balance_upstream_requests_total{labels}"));
     assert_ne!(balance_requests, "0");

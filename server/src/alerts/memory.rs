@@ -931,10 +931,7 @@ mod tests {
     use std::sync::Mutex;
 
     fn dir(tag: &str) -> PathBuf {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        std::env::temp_dir().join(format!("cab-memory-{}-{nanos}-{tag}", std::process::id()))
+        crate::store::test_dir("memory", tag)
     }
 
     #[derive(Default)]

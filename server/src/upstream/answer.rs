@@ -345,6 +345,19 @@ mod tests {
     use captchaai_balance::provider::Family;
     use serde_json::{json, Value};
 
+    /// The code a client reads back from an answer for `code`: no HTTP answer can say
+    /// "timeout" or "network" (nor the browser-only key problems); to the widget the server
+    /// failed.
+    fn as_answered(code: ErrorCode) -> ErrorCode {
+        match code {
+            ErrorCode::Timeout
+            | ErrorCode::Network
+            | ErrorCode::InvalidKey
+            | ErrorCode::PermissionMissing => ErrorCode::ServerError,
+            _ => code,
+        }
+    }
+
     fn body(r: &Verdict) -> Value {
         serde_json::from_str(r.answer.body(Format::Json)).expect("answers are JSON")
     }
@@ -446,14 +459,7 @@ mod tests {
             for code in ErrorCode::all() {
                 let (got, text) = read(&Answer::for_outcome(&Err(ApiError::new(code, "seen"))));
                 let read = got.expect_err("an error stays an error");
-                // No HTTP answer can say "timeout" or "network": to the widget the server failed.
-                let want = match code {
-                    ErrorCode::Timeout
-                    | ErrorCode::Network
-                    | ErrorCode::InvalidKey
-                    | ErrorCode::PermissionMissing => ErrorCode::ServerError,
-                    _ => code,
-                };
+                let want = as_answered(code);
                 assert_eq!(read.code, want, "{format:?} {text}");
                 assert_eq!(
                     body(&Verdict::from_outcome(Err(read)))["error"],
@@ -564,13 +570,7 @@ mod tests {
                     answer.body(format),
                 )
                 .expect_err("an error stays an error");
-                let want = match code {
-                    ErrorCode::Timeout
-                    | ErrorCode::Network
-                    | ErrorCode::InvalidKey
-                    | ErrorCode::PermissionMissing => ErrorCode::ServerError,
-                    _ => code,
-                };
+                let want = as_answered(code);
                 assert_eq!(got.code, want, "{format:?} {code:?}");
             }
         }

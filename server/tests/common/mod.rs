@@ -10,7 +10,9 @@
 
 pub mod process;
 #[allow(unused_imports)] // as dead_code above
-pub use process::{temp_dir, Server, BIN};
+pub use process::{
+    closed_within, http_get, is_fifo, mkfifo, run_until_exit, temp_dir, Server, BIN,
+};
 
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, StatusCode};

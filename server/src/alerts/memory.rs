@@ -389,9 +389,7 @@ impl Disk {
                         bytes -= old.body.len();
                     }
                     // The outbox's own bound (outbox::Outbox::enforce): the newest is kept.
-                    while pending.len() > limits.max_messages.max(1)
-                        || (bytes > limits.max_bytes && pending.len() > 1)
-                    {
+                    while limits.over(pending.len(), bytes) {
                         let Some((seq, (gone, _))) = pending.pop_first() else {
                             break;
                         };
@@ -517,9 +515,7 @@ impl Backlog {
     fn push(&mut self, entry: Entry, limits: Limits) {
         self.bytes += entry.body.len();
         self.entries.push_back(entry);
-        while self.entries.len() > limits.max_messages.max(1)
-            || (self.bytes > limits.max_bytes && self.entries.len() > 1)
-        {
+        while limits.over(self.entries.len(), self.bytes) {
             let Some(gone) = self.entries.pop_front() else {
                 break;
             };

@@ -22,6 +22,14 @@ pub struct Limits {
     pub max_bytes: usize,
 }
 
+impl Limits {
+    /// Whether `messages` holding `bytes` of bodies are over the bound, so the oldest must go:
+    /// never down to nothing (the newest message is kept whatever its size).
+    pub fn over(&self, messages: usize, bytes: usize) -> bool {
+        messages > self.max_messages.max(1) || (bytes > self.max_bytes && messages > 1)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
@@ -108,7 +116,7 @@ impl Outbox {
     /// is within `limits`; returns them.
     pub fn enforce(&mut self, limits: Limits) -> Vec<Arc<Entry>> {
         let mut dropped = Vec::new();
-        while self.queue.len() > limits.max_messages.max(1) || self.bytes > limits.max_bytes {
+        while limits.over(self.queue.len(), self.bytes) {
             let last = self.queue.len().saturating_sub(1);
             let Some(index) = self
                 .queue

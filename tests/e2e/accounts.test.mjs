@@ -5,7 +5,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startMockApi } from './lib/mock-api.mjs';
+import { manyAccounts, startMockApi } from './lib/mock-api.mjs';
 import { OUT_DIR } from './lib/browser.mjs';
 import {
   KEY, KEY_2, MINUTE, accountSection, badge, configureAccounts, expectBadge, fireAlarm, idle, openOptions,
@@ -193,19 +193,10 @@ test('the popup lists three accounts worst first and shows one\'s details; five 
  * check them all once.
  */
 async function storeManyAccounts(ext, count) {
-  await ext.worker.evaluate(async ({ count, url }) => {
-    const accounts = Array.from({ length: count }, (_, i) => ({
-      settings: {
-        name: `Account ${String(i + 1).padStart(2, '0')}`,
-        provider: 'captchaai',
-        apiKey: (i + 1).toString(16).padStart(32, 'a'),
-        endpoint: `${url}/${i % 3 === 2 ? 'low' : 'ok'}`,
-        threshold: '1',
-      },
-    }));
+  await ext.worker.evaluate(async (accounts) => {
     await chrome.storage.local.set({ state: { version: 3, accounts } });
     await globalThis.captchaaiBalance.check('settings');
-  }, { count, url: api.url });
+  }, manyAccounts(count, api.url));
   await idle(ext);
 }
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startMockApi } from './lib/mock-api.mjs';
+import { manyAccounts, startMockApi } from './lib/mock-api.mjs';
 import { OUT_DIR } from './lib/browser.mjs';
 import { firefoxAvailable, launchFirefox, waitUntil } from './lib/firefox.mjs';
 
@@ -337,19 +337,10 @@ test('Firefox: twelve accounts: a summary line, the list scrolls inside the popu
   await withFirefox(async (firefox) => {
     await firefox.openExtensionPage('options.html');
     // Stored the way the worker stores settings, then one check of every account.
-    await firefox.execute(async (url) => {
-      const accounts = Array.from({ length: 12 }, (_, i) => ({
-        settings: {
-          name: `Account ${String(i + 1).padStart(2, '0')}`,
-          provider: 'captchaai',
-          apiKey: (i + 1).toString(16).padStart(32, 'a'),
-          endpoint: `${url}/${i % 3 === 2 ? 'low' : 'ok'}`,
-          threshold: '1',
-        },
-      }));
+    await firefox.execute(async (accounts) => {
       await browser.storage.local.set({ state: { version: 3, accounts } });
       await browser.runtime.sendMessage({ type: 'check', trigger: 'settings' });
-    }, api.url);
+    }, manyAccounts(12, api.url));
     await openPopup(firefox);
     await waitUntil(async () => (await textOf(firefox, '#accounts-summary')) === '4 of 12 accounts need money', 10_000, 'the summary line');
     const size = await firefox.execute(() => ({

@@ -7,8 +7,8 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockApi } from './lib/mock-api.mjs';
 import {
-  KEY_2, MINUTE, configure, configureAccounts, fireAlarm, idle, openOptions, openPopup, screenshot,
-  shiftClock, shiftWorkerClock, text, waitFor, withExtension,
+  KEY_2, MINUTE, configure, configureAccounts, fireAlarm, idle, openOptions, openPopup, recordNotifications,
+  screenshot, shiftClock, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
 /** The popup as Chrome shows it: 340 px wide, at most 600 px high. */
@@ -54,18 +54,6 @@ function seedHistory(ext, index, spec) {
 
 /** Three days of steady drain at $0.60 an hour to $10.50, with a $20 top-up 30 hours ago. */
 const THREE_DAYS = { endUnits: 105_000, hours: 72, perStep: 1_000, topUpHoursAgo: 30, topUpUnits: 200_000 };
-
-/** Record what the worker notifies (a headless browser keeps no notification's text). */
-function recordNotifications(ext) {
-  return ext.worker.evaluate(() => {
-    globalThis.notified = [];
-    const create = chrome.notifications.create.bind(chrome.notifications);
-    chrome.notifications.create = (id, options) => {
-      globalThis.notified.push({ id, title: options.title, message: options.message, priority: options.priority });
-      return create(id, options);
-    };
-  });
-}
 
 /** The stored state's first account id (the notification ids name it). */
 function firstAccountId(ext) {

@@ -7,8 +7,8 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockApi } from './lib/mock-api.mjs';
 import {
-  KEY_2, MINUTE, badge, configure, configureAccounts, expectBadge, fireAlarm, idle, openPopup, screenshot,
-  shiftWorkerClock, text, waitFor, withExtension,
+  KEY_2, MINUTE, badge, configure, configureAccounts, expectBadge, fireAlarm, idle, notified, openPopup,
+  recordNotifications, screenshot, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
 /** The popup as Chrome shows it: 340 px wide, at most 600 px high. */
@@ -23,20 +23,6 @@ beforeEach(() => {
   api.reset();
   api2.reset();
 });
-
-/** Record what the worker notifies (a headless browser keeps no notification's text). */
-function recordNotifications(ext) {
-  return ext.worker.evaluate(() => {
-    globalThis.notified = [];
-    const create = chrome.notifications.create.bind(chrome.notifications);
-    chrome.notifications.create = (id, options) => {
-      globalThis.notified.push({ id, title: options.title, message: options.message, priority: options.priority });
-      return create(id, options);
-    };
-  });
-}
-
-const notified = (ext) => ext.worker.evaluate(() => globalThis.notified);
 
 /** One scheduled check `minutes` after the start (the worker's clock moved there, the alarm fired). */
 async function checkAt(ext, minutes) {

@@ -92,6 +92,24 @@ export function shiftWorkerClock(ext, ms) {
   return ext.worker.evaluate(shiftClock, ms);
 }
 
+/**
+ * Record what the worker notifies from now on, as `{ id, title, message, priority }` (a
+ * headless browser keeps no notification's text); `notified` reads them back.
+ */
+export function recordNotifications(ext) {
+  return ext.worker.evaluate(() => {
+    globalThis.notified = [];
+    const create = chrome.notifications.create.bind(chrome.notifications);
+    chrome.notifications.create = (id, options) => {
+      globalThis.notified.push({ id, title: options.title, message: options.message, priority: options.priority });
+      return create(id, options);
+    };
+  });
+}
+
+/** The notifications recorded since `recordNotifications`. */
+export const notified = (ext) => ext.worker.evaluate(() => globalThis.notified);
+
 /** Open an extension page on the worker's shifted clock. */
 export async function openPage(ext, file, { viewport } = {}) {
   const page = await ext.page();

@@ -216,3 +216,19 @@ export async function startMockApi({ port = 0 } = {}) {
     },
   };
 }
+
+/**
+ * `count` CaptchaAI accounts as the worker stores them (`state.accounts`), at this mock's
+ * endpoints (`url`), every third low; each with its own key and the default example rates.
+ */
+export function manyAccounts(count, url) {
+  return Array.from({ length: count }, (_, i) => ({
+    settings: {
+      name: `Account ${String(i + 1).padStart(2, '0')}`,
+      provider: 'captchaai',
+      apiKey: (i + 1).toString(16).padStart(32, 'a'),
+      endpoint: `${url}/${i % 3 === 2 ? 'low' : 'ok'}`,
+      threshold: '1',
+    },
+  }));
+}

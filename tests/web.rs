@@ -58,11 +58,16 @@ fn install_catalogs() {
 /// A state configured for one mock scenario (one CaptchaAI account).
 fn state_for(scenario: &str) -> Value {
     install_catalogs();
+    applied_state(
+        json!({ "apiKey": KEY, "endpoint": format!("{MOCK}/{scenario}"), "threshold": "1.00" }),
+    )
+}
+
+/// A fresh state with the settings `form` applied (accepted).
+fn applied_state(form: Value) -> Value {
     let applied = rs(cab::apply_settings(
         &cab::load_state(JsValue::NULL),
-        &js(
-            json!({ "apiKey": KEY, "endpoint": format!("{MOCK}/{scenario}"), "threshold": "1.00" }),
-        ),
+        &js(form),
         "en",
     ));
     assert_eq!(applied["ok"], true, "{applied}");
@@ -133,12 +138,7 @@ async fn a_thread_plan_is_read_in_the_same_check() {
     // Another provider's check asks nothing of the kind.
     let form = json!({ "accounts": [{ "name": "Two", "provider": "custom-2captcha",
         "apiKey": KEY, "endpoint": format!("{MOCK}/saturated") }] });
-    let state = rs(cab::apply_settings(
-        &cab::load_state(JsValue::NULL),
-        &js(form),
-        "en",
-    ))["state"]
-        .clone();
+    let state = applied_state(form);
     let outcome = fetch_state(&state).await;
     assert_eq!(outcome["ok"], true, "{outcome}");
     assert_eq!(outcome["threads"], Value::Null, "{outcome}");
@@ -277,12 +277,7 @@ async fn outcomes_estimates_and_messages() {
 async fn a_createtask_account_is_asked_by_post_and_read_exactly() {
     let form =
         json!({ "accounts": [{ "name": "Anti", "provider": "anticaptcha", "apiKey": KEY }] });
-    let state = rs(cab::apply_settings(
-        &cab::load_state(JsValue::NULL),
-        &js(form),
-        "en",
-    ))["state"]
-        .clone();
+    let state = applied_state(form);
     let origins = rs(cab::host_permissions(&js(state.clone()), None));
     assert_eq!(
         origins,
@@ -296,12 +291,7 @@ async fn a_createtask_account_is_asked_by_post_and_read_exactly() {
     install_catalogs();
     let form = json!({ "accounts": [{ "name": "Task", "provider": "custom-createtask",
         "apiKey": KEY, "endpoint": format!("{MOCK}/ok") }] });
-    let state = rs(cab::apply_settings(
-        &cab::load_state(JsValue::NULL),
-        &js(form),
-        "en",
-    ))["state"]
-        .clone();
+    let state = applied_state(form);
     let outcome = fetch_state(&state).await;
     assert_eq!(outcome["ok"], true, "{outcome}");
     assert_eq!(outcome["balance"], "12.345");
@@ -402,12 +392,9 @@ fn held_states_never_show_another_objects_content() {
     install_catalogs();
     let states: Vec<JsValue> = (1..=6)
         .map(|i| {
-            let applied = rs(cab::apply_settings(
-                &cab::load_state(JsValue::NULL),
-                &js(json!({ "apiKey": KEY, "threshold": format!("{i}.00") })),
-                "en",
-            ));
-            js(applied["state"].clone())
+            js(applied_state(
+                json!({ "apiKey": KEY, "threshold": format!("{i}.00") }),
+            ))
         })
         .collect();
     for round in 0..3 {

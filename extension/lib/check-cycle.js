@@ -88,7 +88,7 @@ export async function runCheckCycle(cab, io) {
           : cab.checkBalance(begun, account, Boolean(io.acao)));
       } catch {
         // A caller's own request may throw; the worker and the widgets must live on.
-        outcome = { account, ok: false, balance: null, code: 'network', detail: 'network error' };
+        outcome = cab.requestThrew(account);
       }
       state = await io.update((current) => {
         const result = cab.observe(current, outcome, Date.now(), lang);

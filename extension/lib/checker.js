@@ -140,8 +140,7 @@ async function runCheck(trigger, only) {
 async function checkIfAllowed(cab, state, account) {
   const origins = cab.hostPermissions(state, account);
   if (origins.length && !(await chrome.permissions.contains({ origins }))) {
-    const hosts = origins.map((origin) => origin.replace(/\/\*$/, ''));
-    return { account, ok: false, balance: null, code: 'permission_missing', detail: hosts.join(' ') };
+    return cab.permissionMissing(account, origins);
   }
   return cab.checkBalance(state, account, false);
 }

@@ -205,9 +205,10 @@ fn check_requests(state: &State, account: &str, acao: bool) -> Result<CheckReque
     Ok(CheckRequests {
         family,
         balance: balance_request(family, endpoint, key, acao).map_err(bad_endpoint)?,
-        threads: match settings.provider().threads {
-            true => Some(threads_request(endpoint, key, acao).map_err(bad_endpoint)?),
-            false => None,
+        threads: if settings.provider().threads {
+            Some(threads_request(endpoint, key, acao).map_err(bad_endpoint)?)
+        } else {
+            None
         },
         key: key.clone(),
     })
@@ -231,6 +232,27 @@ pub async fn server_history(
         None => None,
     };
     points.map_or(JsValue::NULL, |points| to_js(&points))
+}
+
+/// The `TaggedOutcome` of a check whose request the caller's own code could not make (it
+/// threw): a network failure, for `observe`.
+#[wasm_bindgen(js_name = requestThrew, unchecked_return_type = "TaggedOutcome")]
+pub fn request_threw(account: String) -> JsValue {
+    let error = ApiError::new(ErrorCode::Network, "network error");
+    to_js(&TaggedOutcome::new(&Err(error), Some(account)))
+}
+
+/// The `TaggedOutcome` of a check that sent nothing because the browser has not granted
+/// `origins` (`https://host/*`, as `hostPermissions` gives them): `permission_missing`, whose
+/// detail names the hosts to grant.
+#[wasm_bindgen(js_name = permissionMissing, unchecked_return_type = "TaggedOutcome")]
+pub fn permission_missing(account: String, origins: Vec<String>) -> JsValue {
+    let hosts: Vec<&str> = origins
+        .iter()
+        .map(|origin| origin.strip_suffix("/*").unwrap_or(origin))
+        .collect();
+    let error = ApiError::new(ErrorCode::PermissionMissing, hosts.join(" "));
+    to_js(&TaggedOutcome::new(&Err(error), Some(account)))
 }
 
 /// Every provider for the options page's select: `[{ id, label, family, endpoint, custom }]`.

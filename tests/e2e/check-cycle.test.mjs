@@ -122,3 +122,26 @@ test('nothing is sent for an account that may not be asked', async () => {
     { account: 'no-such-account', ok: false, balance: null, code: 'malformed', detail: 'no such account', threads: null });
   assert.equal(seen.length, 0);
 });
+
+test('a caller whose own request throws gets a network failure from the core; a missing grant names its hosts', async () => {
+  const { runCheckCycle } = await import(pathToFileURL(path.join(ROOT, 'dist/www/check-cycle.js')).href);
+  const { state, id } = account({ provider: 'custom-2captcha', apiKey: 'token-0123456789abcdef', endpoint: `${base}/small` });
+  let current = state;
+  const result = await runCheckCycle(cab, {
+    trigger: 'refresh',
+    lang: 'en',
+    update: (change) => { current = change(current); return current; },
+    fetchOutcome: async () => { throw new Error('the caller failed'); },
+    history: async () => null,
+  });
+  assert.equal(result.fetched, true);
+  const shown = cab.view(result.state, Date.now(), 'en').accounts[0];
+  assert.equal(shown.error.code, 'network');
+  assert.doesNotMatch(JSON.stringify(shown), /the caller failed/, 'the thrown message is never passed on');
+
+  const missing = cab.permissionMissing(id, ['http://balance-proxy.test/*', 'https://b.example/*']);
+  assert.deepEqual([missing.account, missing.ok, missing.balance, missing.code, missing.detail],
+    [id, false, null, 'permission_missing', 'http://balance-proxy.test https://b.example']);
+  const threw = cab.requestThrew(id);
+  assert.deepEqual([threw.account, threw.ok, threw.code], [id, false, 'network']);
+});

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startMockApi } from './lib/mock-api.mjs';
-import { OUT_DIR } from './lib/browser.mjs';
+import { CLOCK, OUT_DIR, pattern } from './lib/browser.mjs';
 import {
   KEY, MINUTE, ROOT, badge, configure, expectBadge, fireAlarm, idle, openOptions, openPopup, screenshot,
   shiftWorkerClock, text, waitFor, withExtension as withBrowser,
@@ -247,7 +247,7 @@ test('a key rejected after good readings hides nothing: the badge keeps the leve
     const popup = await openPopup(ext, { viewport: POPUP_VIEWPORT });
     assert.equal(await text(popup, '#balance'), '$0.4200');
     assert.equal(await text(popup, '#level'), 'Low · below $1.0000 · out of date');
-    assert.match(await text(popup, '#checked'), /^Balance read \d\d:\d\d, \d+ min ago$/);
+    assert.match(await text(popup, '#checked'), pattern`^Balance read ${CLOCK}, \d+ min ago$`);
     assert.equal(await popup.locator('#error').isVisible(), true, 'the key problem is explained');
     assert.equal(await popup.locator('#error').getAttribute('data-severity'), 'error');
     assert.match(await text(popup, '#error-message'), /rejected the API key/);

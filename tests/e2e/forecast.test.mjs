@@ -5,6 +5,7 @@
 // (`monitor.history`), so a test does not wait days for readings. Needs `make build`.
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { CLOCK, pattern } from './lib/browser.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
 import {
   KEY_2, MINUTE, configure, configureAccounts, fireAlarm, idle, openOptions, openPopup, recordNotifications,
@@ -80,9 +81,9 @@ test('popup: sparkline with its text, spend, runway and last top-up; the 7 d swi
 
     // The core's figures, each on its line.
     assert.equal(await text(popup, '#spend'), 'Spending $0.6000 per hour, $14.4000 per day');
-    assert.match(await text(popup, '#runway'), /^Empty in about 17 h 2\d min, around .*\d\d:\d\d$/);
+    assert.match(await text(popup, '#runway'), pattern`^Empty in about 17 h 2\d min, around ${CLOCK}$`);
     assert.match(await text(popup, '#runway-low'), /^Below the threshold in about 15 h [45]\d min$/);
-    assert.match(await text(popup, '#top-up'), /^Last top-up: \+\$19\.9000 at .*\d\d:\d\d$/);
+    assert.match(await text(popup, '#top-up'), pattern`^Last top-up: \+\$19\.9000 at ${CLOCK}$`);
     assert.equal(await popup.locator('#forecast-note').isVisible(), false);
 
     // 24 h: an inline SVG polyline in the core's 100 x 30 box, falling to the lowest point now,
@@ -178,7 +179,7 @@ test('the forecast never contradicts the balance: at $0 it says since when it is
     let popup = await openPopup(ext, { viewport: POPUP_VIEWPORT, checks: 0 });
     await waitFor(() => text(popup, '#balance'), (b) => b === '$0.0000', { what: 'the empty balance' });
     const runway = await text(popup, '#runway');
-    assert.match(runway, /^Empty since \d\d:\d\d$/, runway);
+    assert.match(runway, pattern`^Empty since ${CLOCK}$`, runway);
     assert.doesNotMatch(await text(popup, '#forecast'), /Empty in about/);
     await screenshot(popup, 'popup-empty-since.png');
     await popup.close();
@@ -195,7 +196,7 @@ test('the forecast never contradicts the balance: at $0 it says since when it is
     popup = await openPopup(ext, { viewport: POPUP_VIEWPORT, checks: 0 });
     await waitFor(() => text(popup, '#runway'), (r) => /as of the reading at/.test(r), { what: 'the runway as of the reading' });
     const old = await text(popup, '#runway');
-    assert.match(old, /^(Empty in about .*|At the recent spend it would be empty since about .*) \(as of the reading at \d\d:\d\d\)$/, old);
+    assert.match(old, pattern`^(Empty in about .*|At the recent spend it would be empty since about .*) \(as of the reading at ${CLOCK}\)$`, old);
     assert.match(await text(popup, '#level'), /out of date/);
     await screenshot(popup, 'popup-runway-as-of.png');
   });

@@ -5,6 +5,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { CLOCK, pattern } from './lib/browser.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
 import {
   KEY, MINUTE, badge, configure, expectBadge, idle, openOptions, openPage, openPopup,
@@ -112,8 +113,8 @@ test('one story during an outage: when the balance was read, that the latest che
     await idle(ext);
     assert.equal(api.balanceRequests(), 2);
 
-    assert.match(await text(popup, '#checked'), /^Balance read \d\d:\d\d, 6 min ago$/);
-    assert.match(await text(popup, '#failed'), /^Latest check failed at \d\d:\d\d; next check at \d\d:\d\d\.$/);
+    assert.match(await text(popup, '#checked'), pattern`^Balance read ${CLOCK}, 6 min ago$`);
+    assert.match(await text(popup, '#failed'), pattern`^Latest check failed at ${CLOCK}; next check at ${CLOCK}\.$`);
     assert.equal(await popup.locator('#error').getAttribute('data-severity'), 'warning');
     const box = await popup.locator('#error').evaluate((el) => getComputedStyle(el).backgroundColor);
     assert.equal(box, 'rgb(255, 251, 235)', 'an amber warning, not the red of an empty account');
@@ -143,7 +144,7 @@ test('options: a rejected key is reported next to the key field, not a bare gree
     const status = options.locator('#apiKey-status');
     await waitFor(() => status.innerText(), (s) => s.includes('rejected'), { what: 'key status' });
     await waitFor(() => options.locator('#status').getAttribute('data-kind'), (k) => k === 'warn', { what: 'save status' });
-    assert.match(await status.innerText(), /^CaptchaAI rejected this key at \d\d:\d\d: ERROR_WRONG_USER_KEY$/);
+    assert.match(await status.innerText(), pattern`^CaptchaAI rejected this key at ${CLOCK}: ERROR_WRONG_USER_KEY$`);
     assert.equal(await status.getAttribute('data-ok'), 'false');
     assert.equal(await options.locator('#status').getAttribute('data-kind'), 'warn');
     assert.doesNotMatch(await text(options, '#status'), /^Saved\.$/);
@@ -180,7 +181,7 @@ test('options: a rejected key is reported next to the key field, not a bare gree
     // The page redraws after the worker answers: wait for it rather than read at once.
     const accepted = await waitFor(() => later.locator('#apiKey-status').innerText(), (s) => !/Checking/.test(s),
       { what: 'the key status after the test' });
-    assert.match(accepted, /^CaptchaAI accepted this key at \d\d:\d\d\.$/);
+    assert.match(accepted, pattern`^CaptchaAI accepted this key at ${CLOCK}\.$`);
   });
 });
 

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OUT_DIR, launch, until } from './lib/browser.mjs';
+import { CLOCK, OUT_DIR, launch, pattern, until } from './lib/browser.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WWW = path.resolve(process.env.CAB_WWW_DIR ?? path.join(ROOT, 'dist', 'www'));
@@ -165,7 +165,7 @@ describe('widget forecast', { skip: !hasDist && 'dist/www missing: run `make bui
       return r.runway?.startsWith('Empty') && r.sparkline ? r : null;
     }, 'the runway and the sparkline');
     assert.equal(w.state, 'ok');
-    assert.match(w.runway, /^Empty in about 17 h 2\d min, around (\w{3} )?\d\d:\d\d · Below the threshold in about 15 h [45]\d min$/);
+    assert.match(w.runway, pattern`^Empty in about 17 h 2\d min, around ${CLOCK} · Below the threshold in about 15 h [45]\d min$`);
     assert.equal(w.runwayIsNote, false);
     assert.equal(w.sparkline.viewBox, '0 0 100 30');
     assert.match(w.sparkline.label, /^Balance over the last 24 h: from \$2\d\.\d{4} to \$10\.4900, lowest \$10\.4900$/);

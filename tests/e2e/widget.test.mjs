@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OUT_DIR, launch, until } from './lib/browser.mjs';
+import { CLOCK, OUT_DIR, launch, pattern, until } from './lib/browser.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
 import { startCreateTaskApi } from './lib/mock-createtask.mjs';
 import { freePort, startServer } from './lib/server.mjs';
@@ -291,7 +291,7 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
       return [...root.querySelectorAll('[part=error] :is(.message, .cause, .fix)')].filter((p) => !p.hidden).length;
     });
     assert.equal(parts, 3, 'message, cause and fix');
-    assert.match(w.error, /Latest check failed at \d\d:\d\d; checks are paused\./);
+    assert.match(w.error, pattern`Latest check failed at ${CLOCK}; checks are paused\.`);
     await page.locator('captchaai-balance').screenshot({ path: path.join(OUT_DIR, 'widget-error.png') });
     const last = (await page.evaluate(() => window.__events)).at(-1).detail;
     assert.deepEqual(last, { balance: null, balanceText: null, level: 'unknown', status: 'error', levelText: null, stale: false, error: 'key_not_found', message: 'Key not found', runwaySeconds: null, spendPerHour: null, threads: null, workingThreads: null });
@@ -367,8 +367,8 @@ describe('widget, direct mode against the loopback mock API', { skip: !hasDist &
     assert.match(w.balance, /7\.5/);
     assert.ok(w.error, 'the error is explained');
     // One story: when the balance was read, that the latest check failed, an amber warning.
-    assert.match(w.meta, /^Balance read \d\d:\d\d, 1 min ago/);
-    assert.match(w.error, /Latest check failed at \d\d:\d\d; next check at \d\d:\d\d\./);
+    assert.match(w.meta, pattern`^Balance read ${CLOCK}, 1 min ago`);
+    assert.match(w.error, pattern`Latest check failed at ${CLOCK}; next check at ${CLOCK}\.`);
     assert.match(w.errorClass, /\bwarning\b/);
     assert.equal(w.level, 'OK · out of date');
     const colour = await page.evaluate(() => getComputedStyle(document.querySelector('captchaai-balance').shadowRoot.querySelector('[part=container]')).borderLeftColor);

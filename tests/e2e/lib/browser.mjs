@@ -13,6 +13,17 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 export const OUT_DIR = path.join(ROOT, 'test-output');
 fs.mkdirSync(OUT_DIR, { recursive: true });
 
+/**
+ * A time as the core writes it (`day_clock`): "14:02" today, "Sun 03:10" (Indonesian "Min 03:10")
+ * on another day within the week, "2026-12-24 09:00" further off. A reading taken before midnight
+ * and shown after it, or a clock shifted by hours, carries its day, so every time a test reads
+ * allows one: a run at 21:30 once failed on "as of the reading at Sun 21:31".
+ */
+export const CLOCK = String.raw`(?:(?:[A-Z][a-z]{2}|\d{4}-\d\d-\d\d) )?\d\d:\d\d`;
+
+/** A RegExp from a raw template: `pattern\`^Balance read ${CLOCK}$\``. */
+export const pattern = (strings, ...values) => new RegExp(String.raw(strings, ...values));
+
 /** "id" -> "id_ID.UTF-8", "en" -> "en_US.UTF-8", "pt-BR" -> "pt_BR.UTF-8". */
 function posixLocale(lang) {
   const [language, region] = lang.split(/[-_]/);

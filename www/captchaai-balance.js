@@ -156,10 +156,18 @@ async function startWasm() {
   const glue = import('./captchaai_balance.js');
   const wasm = fetch(wasmUrl);
   const cycle = import('./check-cycle.js');
+  // The .wasm compiles while its bytes arrive and while the glue and the check cycle download
+  // and run, instead of after them. Only a response served as application/wasm: any other (a
+  // wrong type, an error page) is handed to the glue as it is, which tells the failures apart.
+  const compiled = wasm.then((response) => (response.ok && mediaType(response) === 'application/wasm'
+    && typeof WebAssembly.compileStreaming === 'function'
+    ? WebAssembly.compileStreaming(response)
+    : response));
   // None may become an unhandled rejection while another is awaited.
   glue.catch(() => {});
   wasm.catch(() => {});
   cycle.catch(() => {});
+  compiled.catch(() => {});
   let cab;
   try {
     // Literal specifiers: every bundler includes both (unbundled, they are this file's folder).
@@ -176,11 +184,12 @@ async function startWasm() {
     throw new LoadFailure('network', [wasmUrl.href], e);
   }
   if (!response.ok) throw new LoadFailure('not_found', [wasmUrl.href, String(response.status)]);
-  const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const type = mediaType(response);
   try {
-    // The glue falls back to WebAssembly.instantiate when only the MIME type is wrong, so a wrong
-    // type with real wasm bytes still works; it fails when the body is not wasm (an HTML page).
-    await cab.default({ module_or_path: response });
+    // The compiled module, or the response: the glue falls back to WebAssembly.instantiate when
+    // only the MIME type is wrong, so a wrong type with real wasm bytes still works; it fails
+    // when the body is not wasm (an HTML page).
+    await cab.default({ module_or_path: await compiled });
   } catch (e) {
     const text = `${e?.name ?? ''} ${e?.message ?? e}`;
     if (e?.name === 'EvalError' || /content.security.policy|unsafe-eval|\bCSP\b/i.test(text)) {
@@ -190,6 +199,21 @@ async function startWasm() {
     throw new LoadFailure('other', [e?.name ?? 'Error'], e);
   }
   return cab;
+}
+
+/**
+ * Resolves with `value` once the browser has painted the next frame (at once on a hidden page,
+ * which paints none).
+ */
+function afterNextPaint(value) {
+  if (document.hidden) return Promise.resolve(value);
+  // A task queued from a frame's callback runs after that frame is painted.
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0, value)));
+}
+
+/** A response's media type, lower case, without parameters ('' when absent). */
+function mediaType(response) {
+  return (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
 }
 
 /** Catalog name -> Promise<boolean> (installed), so each language is fetched once per page. */
@@ -498,6 +522,11 @@ const CaptchaaiBalance = class extends HTMLElement {
   /** The provider label of the title, for one provider id and language. */
   #titleOf = null;
   #pending = false;
+  /**
+   * The server's history for this check is on its way: the core's "not enough history yet"
+   * would be true only for the moment until it is merged, so it is not shown meanwhile.
+   */
+  #historyPending = false;
   /** Why a Refresh did not fetch, until the next reading. */
   #note = '';
   #els;
@@ -745,6 +774,7 @@ const CaptchaaiBalance = class extends HTMLElement {
     if (!this.#state || !this.#account) return;
     const cab = this.#cab;
     const shared = accountOf(this.#account);
+    let begun = false;
     const result = await runCheckCycle(cab, {
       trigger,
       lang: this.#lang(),
@@ -752,9 +782,13 @@ const CaptchaaiBalance = class extends HTMLElement {
       // (the core drops an answer for other settings).
       update: (change) => {
         if (this.#state) this.#state = change(this.#state);
+        // An answer folded while the check goes on is shown at once: the balance does not wait
+        // for the server's history (a larger answer that takes longer to fold).
+        if (begun) this.#render();
         return this.#state;
       },
       begun: () => {
+        begun = true;
         this.#note = '';
         this.#pending = true;
         this.#render();
@@ -764,7 +798,10 @@ const CaptchaaiBalance = class extends HTMLElement {
         // In server mode the core asks the server (direct mode: a provider's API keeps none);
         // the widgets of one account share one request per check.
         shared.history ??= this.#cab.serverHistory(state, account).finally(() => { shared.history = null; });
-        return shared.history;
+        this.#historyPending = true;
+        // Folded after the next paint: the history is the larger answer and takes longer to
+        // fold, so a balance folded before it is on screen first.
+        return shared.history.then(afterNextPaint).finally(() => { this.#historyPending = false; });
       },
     });
     if (!result.fetched) {
@@ -1051,7 +1088,7 @@ const CaptchaaiBalance = class extends HTMLElement {
     const e = this.#els;
     const f = view.balance == null ? null : view.forecast;
     const runway = [f?.runwayText, f?.runwayLowText].filter(Boolean).join(' · ');
-    const line = runway || f?.note || '';
+    const line = runway || (this.#historyPending ? '' : f?.note) || '';
     e.runway.textContent = line;
     e.runway.hidden = !line;
     e.runway.classList.toggle('note', !runway);

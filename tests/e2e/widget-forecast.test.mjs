@@ -1,6 +1,6 @@
 // The <captchaai-balance> widget's forecast in Debian's Chromium: the runway line under the
 // balance, the 24 h sparkline of the `history` attribute (toggled live), the `balancechange`
-// detail's runwaySeconds and spendPerHour, and the seeding of a server account's history from
+// detail's runwaySeconds and spendPerHour, the balance shown before a slow history, and the seeding of a server account's history from
 // `GET {endpoint}/v1/accounts/NAME/history`, or without `account` the default account's from
 // `GET {endpoint}/v1/history` (a 404 or an unreadable answer is ignored; never in direct mode).
 //
@@ -25,8 +25,8 @@ const HOUR = 60 * MINUTE;
 
 /**
  * The server: `balances[name]` is what `/accounts/NAME/res.php` answers (2captcha shape);
- * `histories[name]` is `{ status, type, body }` for `/v1/accounts/NAME/history` (404 when
- * absent); `defaults[prefix]` is `{ balance, history? }` for `/PREFIX/res.php` and
+ * `histories[name]` is `{ status, type, body, delayMs? }` for `/v1/accounts/NAME/history` (404
+ * when absent; sent `delayMs` late); `defaults[prefix]` is `{ balance, history? }` for `/PREFIX/res.php` and
  * `/PREFIX/v1/history` (a server at `endpoint="/PREFIX"`: its default account); pages are
  * registered with `page(name, html)`; `requests()` lists the paths asked.
  */
@@ -61,7 +61,8 @@ async function startFakeServer() {
     m = url.pathname.match(/^\/v1\/accounts\/([^/]+)\/history$/);
     if (m) {
       const answer = histories[decodeURIComponent(m[1])];
-      return answer ? send(answer.status, answer.type, answer.body) : json(404, { error: 'no such account' });
+      if (!answer) return json(404, { error: 'no such account' });
+      return setTimeout(() => send(answer.status, answer.type, answer.body), answer.delayMs ?? 0);
     }
     if (url.pathname.startsWith('/v1/')) return json(404, { error: 'no such account' });
     const file = url.pathname.slice(1);
@@ -198,6 +199,35 @@ describe('widget forecast', { skip: !hasDist && 'dist/www missing: run `make bui
     await page.evaluate(() => document.querySelector('#w').setAttribute('history', ''));
     assert.ok((await readWidget(page, '#w')).sparkline, 'the sparkline is back');
     assert.equal(server.requests().filter((p) => p.endsWith('/history')).length, 1, 'toggling asked nothing again');
+  });
+
+  test('the balance first: shown and announced before a slow history arrives, without a "not enough history" line meanwhile; then the runway', async () => {
+    server.balances.slow = '10.49';
+    server.histories.slow = { ...drainAnswer('slow', { hours: 24, endUnits: 105_000, perStep: 1_000, endAgoMs: MINUTE }), delayMs: 1_500 };
+    const page = await open('<captchaai-balance id="w" account="slow" threshold="1" history></captchaai-balance>');
+    const first = await until(async () => {
+      const r = await readWidget(page, '#w');
+      return r.balance === '$10.4900' ? r : null;
+    }, 'the balance');
+    // The history is still on its way (1.5 s): no runway yet, and no note saying there is too
+    // little history, which would be wrong a moment later.
+    assert.equal(first.state, 'ok');
+    assert.equal(first.runway, null);
+    assert.equal(first.detail.balance, '10.49');
+    assert.equal(first.detail.runwaySeconds, null);
+    await page.locator('#w').screenshot({ path: path.join(OUT_DIR, 'widget-balance-first.png') });
+    const w = await until(async () => {
+      const r = await readWidget(page, '#w');
+      return r.runway?.startsWith('Empty') ? r : null;
+    }, 'the runway once the history is in');
+    assert.equal(typeof w.detail.runwaySeconds, 'number');
+    assert.equal(w.detail.spendPerHour, '0.6');
+    // Two events for the one check: the balance, then the same balance with its forecast.
+    const events = await page.evaluate(() => window.__events.filter((e) => e.id === 'w' && e.detail.balance).map((e) => e.detail));
+    assert.equal(events.length, 2, JSON.stringify(events));
+    assert.equal(events[0].runwaySeconds, null);
+    assert.equal(events[1].balance, '10.49');
+    assert.equal(server.requests().filter((p) => p === '/v1/accounts/slow/history').length, 1);
   });
 
   test('in Indonesian: the runway line and the sparkline\'s text in its words', async () => {

@@ -201,14 +201,20 @@ async function startWasm() {
   return cab;
 }
 
+/** The longest wait for a frame: a page hidden meanwhile paints none. */
+const PAINT_WAIT_MS = 100;
+
 /**
  * Resolves with `value` once the browser has painted the next frame (at once on a hidden page,
- * which paints none).
+ * within PAINT_WAIT_MS on one that is hidden while waiting).
  */
 function afterNextPaint(value) {
   if (document.hidden) return Promise.resolve(value);
-  // A task queued from a frame's callback runs after that frame is painted.
-  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0, value)));
+  return new Promise((resolve) => {
+    // A task queued from a frame's callback runs after that frame is painted.
+    requestAnimationFrame(() => setTimeout(resolve, 0, value));
+    setTimeout(resolve, PAINT_WAIT_MS, value);
+  });
 }
 
 /** A response's media type, lower case, without parameters ('' when absent). */

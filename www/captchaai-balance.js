@@ -806,8 +806,10 @@ const CaptchaaiBalance = class extends HTMLElement {
         shared.history ??= this.#cab.serverHistory(state, account).finally(() => { shared.history = null; });
         this.#historyPending = true;
         // Folded after the next paint: the history is the larger answer and takes longer to
-        // fold, so a balance folded before it is on screen first.
-        return shared.history.then(afterNextPaint).finally(() => { this.#historyPending = false; });
+        // fold, so a balance folded before it is on screen first. No history: nothing to wait for.
+        return shared.history
+          .then((points) => (points ? afterNextPaint(points) : points))
+          .finally(() => { this.#historyPending = false; });
       },
     });
     if (!result.fetched) {

@@ -8,15 +8,13 @@ import path from 'node:path';
 import { manyAccounts, startMockApi } from './lib/mock-api.mjs';
 import { OUT_DIR } from './lib/browser.mjs';
 import {
-  KEY, KEY_2, MINUTE, accountSection, badge, configureAccounts, expectBadge, fireAlarm, idle, openOptions,
+  KEY, KEY_2, MINUTE, POPUP_VIEWPORT, accountSection, badge, configureAccounts, expectBadge, fireAlarm, idle, openOptions,
   openPage, openPopup, openPopupWithoutWasm, screenshot, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
 const GREEN = '#15803d';
 const RED = '#dc2626';
 const GREY = '#6b7280';
-/** The popup as Chrome shows it: 340 px wide, at most 600 px high. */
-const POPUP_VIEWPORT = { width: 340, height: 600 };
 
 let api;
 let api2;

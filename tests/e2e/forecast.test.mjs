@@ -8,12 +8,10 @@ import assert from 'node:assert/strict';
 import { CLOCK, pattern } from './lib/browser.mjs';
 import { startMockApi } from './lib/mock-api.mjs';
 import {
-  KEY_2, MINUTE, configure, configureAccounts, fireAlarm, idle, openOptions, openPopup, recordNotifications,
+  KEY_2, MINUTE, POPUP_VIEWPORT, configure, configureAccounts, fireAlarm, idle, openOptions, openPopup, recordNotifications,
   screenshot, shiftClock, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
-/** The popup as Chrome shows it: 340 px wide, at most 600 px high. */
-const POPUP_VIEWPORT = { width: 340, height: 600 };
 const HOUR = 60 * MINUTE;
 
 let api;

@@ -7,12 +7,10 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockApi } from './lib/mock-api.mjs';
 import {
-  KEY_2, MINUTE, badge, configure, configureAccounts, expectBadge, fireAlarm, idle, notified, openPopup,
+  KEY_2, MINUTE, POPUP_VIEWPORT, badge, configure, configureAccounts, expectBadge, fireAlarm, idle, notified, openPopup,
   recordNotifications, screenshot, shiftWorkerClock, text, waitFor, withExtension,
 } from './lib/extension.mjs';
 
-/** The popup as Chrome shows it: 340 px wide, at most 600 px high. */
-const POPUP_VIEWPORT = { width: 340, height: 600 };
 const GREEN = '#15803d';
 
 let api;
@@ -23,6 +21,18 @@ beforeEach(() => {
   api.reset();
   api2.reset();
 });
+
+/**
+ * Two accounts: Production, a CaptchaAI plan on `api`, and Staging, an Anti-Captcha account on
+ * `api2` (a provider without thread plans); configured and read once, the badge green.
+ */
+async function productionAndStaging(ext) {
+  await configureAccounts(ext, [
+    { name: 'Production', provider: 'CaptchaAI', endpoint: api.url },
+    { name: 'Staging', provider: 'Anti-Captcha', key: KEY_2, endpoint: api2.url },
+  ]);
+  await expectBadge(ext, { text: '12.3', color: GREEN });
+}
 
 /** One scheduled check `minutes` after the start (the worker's clock moved there, the alarm fired). */
 async function checkAt(ext, minutes) {
@@ -35,11 +45,7 @@ test('a CaptchaAI plan\'s threads beside its balance: one check asks both; the p
   api.setScenario({ scenario: 'ok' });
   api2.setScenario({ scenario: 'ok', balance: '7.5' });
   await withExtension(async (ext) => {
-    await configureAccounts(ext, [
-      { name: 'Production', provider: 'CaptchaAI', endpoint: api.url },
-      { name: 'Staging', provider: 'Anti-Captcha', key: KEY_2, endpoint: api2.url },
-    ]);
-    await expectBadge(ext, { text: '12.3', color: GREEN });
+    await productionAndStaging(ext);
     // One check of the CaptchaAI account: its balance and its threads, the key in the form body.
     assert.deepEqual([api.balanceRequests(), api.threadsRequests(), api2.threadsRequests()], [1, 1, 0]);
     assert.equal(api.threadsKeysSeen().length, 1);
@@ -104,11 +110,7 @@ test('no active plan: said once, the account needs attention in the summary, and
   api.setScenario({ scenario: 'ok' });
   api2.setScenario({ scenario: 'ok', balance: '7.5' });
   await withExtension(async (ext) => {
-    await configureAccounts(ext, [
-      { name: 'Production', provider: 'CaptchaAI', endpoint: api.url },
-      { name: 'Staging', provider: 'Anti-Captcha', key: KEY_2, endpoint: api2.url },
-    ]);
-    await expectBadge(ext, { text: '12.3', color: GREEN });
+    await productionAndStaging(ext);
     await recordNotifications(ext);
     // The plan expires; the provider answers the balance with ERROR_ZERO_BALANCE although
     // $12.3450 is on the account.

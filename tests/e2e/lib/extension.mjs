@@ -13,6 +13,8 @@ export const EXTENSION_DIR = process.env.CAB_EXTENSION_DIR ?? path.join(ROOT, 'd
 /** A well-formed key (32 hex characters) that must never show up anywhere but in requests. */
 export const KEY = '5e1f0c9a7b3d4e2f8a6c1b0d9e7f3a24';
 export const MINUTE = 60_000;
+/** The popup as Chrome shows it: 340 px wide, at most 600 px high. */
+export const POPUP_VIEWPORT = { width: 340, height: 600 };
 
 /** Poll `read` until `accept(value)` holds or `timeoutMs` passes; returns the last value. */
 export async function waitFor(read, accept, { timeoutMs = 10_000, what = 'condition' } = {}) {

@@ -112,7 +112,8 @@ async function configure(firefox, { key = KEY, threshold = '1.00', endpoint = ap
 async function openPopup(firefox) {
   await firefox.setWindowSize(360, 900);
   await firefox.openExtensionPage('popup.html');
-  await waitUntil(() => firefox.execute(() => Number(document.documentElement.dataset.checks ?? 0) >= 1), 10_000,
+  // Polled from the moment of navigation: a page not yet parsed has no documentElement.
+  await waitUntil(() => firefox.execute(() => Number(document.documentElement?.dataset.checks ?? 0) >= 1), 10_000,
     'the popup to show a check');
 }
 
